@@ -1,0 +1,61 @@
+# Trial EDC. The two commands: `make run` (demo at http://127.0.0.1:8000) and `make test`.
+# Database: DATABASE_URL if set, else an embedded PostgreSQL under var/pg (trialedc/devdb.py).
+# Broker: REDIS_URL if set (a Celery worker and beat run beside the server), else in-process.
+
+SHELL := /bin/bash
+VENV ?= .venv
+# The newest Python >= 3.11 on the PATH (Django 6 needs 3.12; on 3.11 pip takes Django 5.2 LTS).
+PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+PY := $(VENV)/bin/python
+WITH_DB := $(PY) trialedc/devdb.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format bench clean help
+
+help:
+	@echo "make run     - install, migrate, load the demo trial and serve http://$(HOST):$(PORT)"
+	@echo "make test    - the whole test suite (browser tests need /usr/bin/chromium)"
+	@echo "make install - create $(VENV) and install the project with its dev extras"
+	@echo "make lint    - ruff check and format check"
+	@echo "make bench   - the benchmarks (slow; 10,000 synthetic participants)"
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: install
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(WITH_DB) bash -euc '\
+		$(PY) manage.py migrate --no-input; \
+		$(PY) manage.py load_demo; \
+		if [ -n "$${REDIS_URL:-}" ]; then \
+			$(VENV)/bin/celery -A trialedc worker --loglevel=INFO & \
+			$(VENV)/bin/celery -A trialedc beat --loglevel=INFO & \
+			trap "kill 0" EXIT; \
+		fi; \
+		$(PY) manage.py runserver $(HOST):$(PORT)'
+
+test: install
+	$(WITH_DB) $(PY) -m pytest -m "not bench" $(PYTEST_ARGS)
+
+bench: install
+	$(WITH_DB) bash -c '$(PY) -m pytest -m bench -p no:randomly $(PYTEST_ARGS); rc=$$?; \
+		if [ $$rc -eq 5 ]; then echo "no benchmarks yet"; exit 0; fi; exit $$rc'
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var/static .pytest_cache

@@ -1,0 +1,1 @@
+"""Models of the outcomes app: filled by the issue that builds it (see README, 'Roadmap')."""

@@ -1,0 +1,1 @@
+"""Models of the safety app: filled by the issue that builds it (see README, 'Roadmap')."""

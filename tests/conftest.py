@@ -1,0 +1,48 @@
+import pytest
+
+from trialedc.roles import Role
+from trialedc.services import roles_sync
+
+from .factories import PASSWORD, SiteFactory, UserFactory
+
+
+@pytest.fixture
+def site01(db):
+    return SiteFactory(code="01", name="Imam Khomeini Hospital Complex, Tehran")
+
+
+@pytest.fixture
+def site02(db):
+    return SiteFactory(code="02", name="Second site")
+
+
+@pytest.fixture
+def roles(db):
+    """Role groups with their permissions (the migration made the groups; sync the perms)."""
+    roles_sync()
+
+
+@pytest.fixture
+def make_user(roles, site01):
+    """make_user(Role.COORDINATOR, sites=[site02]) -> a user holding that role."""
+
+    def make(role: Role, *, sites=None, username=None):
+        return UserFactory(
+            username=username or role.value,
+            role=role,
+            sites=[site01] if sites is None else sites,
+        )
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    """login(user) signs the test client in through the real login form (axes included)."""
+
+    def do(user):
+        response = client.post("/login/", {"username": user.username, "password": PASSWORD})
+        assert response.status_code == 302, response.content[:500]
+        return client
+
+    return do

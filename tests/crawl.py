@@ -1,0 +1,81 @@
+"""A crawler for the blinded-role tests: visit every page a user can reach.
+
+Starting from the given paths, it follows every same-site link (`<a href>`, GET forms) it finds
+in HTML pages, through the Django test client. It fails on any server error and hands every page
+to the leak checks, so a new page is covered as soon as something links to it or a test lists it.
+
+The randomization issue extends `leak_markers` (tests/blinding.py) with the allocation itself.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urlsplit
+
+# Paths never followed: they change state on GET in no app, but are outside the product's pages
+# (static files, the IT admin, language switch) or end the session.
+SKIP_PREFIXES = ("/static/", "/admin/", "/logout/", "/i18n/", "/media/")
+
+
+class _LinkParser(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        elif tag == "form" and (attrs.get("method") or "get").lower() == "get":
+            self.links.append(attrs.get("action") or "")
+        elif attrs.get("hx-get"):
+            self.links.append(attrs["hx-get"])
+
+
+@dataclass
+class CrawlResult:
+    pages: dict[str, int] = field(default_factory=dict)  # path -> status
+    bodies: dict[str, str] = field(default_factory=dict)  # path -> HTML/text
+    errors: list[str] = field(default_factory=list)
+
+
+def crawl(client, *, start: list[str], max_pages: int = 2000) -> CrawlResult:
+    result = CrawlResult()
+    queue = deque(start)
+    seen: set[str] = set(start)
+    while queue and len(result.pages) < max_pages:
+        path = queue.popleft()
+        response = client.get(path)
+        result.pages[path] = response.status_code
+        if response.status_code >= 500:
+            result.errors.append(f"{path} answered {response.status_code}")
+            continue
+        content_type = response.get("Content-Type", "")
+        if response.streaming or not content_type.startswith(("text/", "application/json")):
+            continue
+        body = response.content.decode(errors="replace")
+        result.bodies[path] = body
+        if not content_type.startswith("text/html"):
+            continue
+        parser = _LinkParser()
+        parser.feed(body)
+        for link in parser.links:
+            target = _same_site_path(link, base=path)
+            if target and target not in seen and not target.startswith(SKIP_PREFIXES):
+                seen.add(target)
+                queue.append(target)
+    return result
+
+
+def _same_site_path(link: str, *, base: str) -> str | None:
+    link, _ = urldefrag(link)
+    if not link:
+        return None
+    parts = urlsplit(link)
+    if parts.scheme or parts.netloc:
+        return None  # another site: not ours to crawl (and offline intranets have none)
+    if not parts.path.startswith("/"):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -1,0 +1,26 @@
+"""Test run: the one settings module, with the environment a test machine needs.
+
+Only environment defaults are set here; everything else is trialedc/settings.py, so the tests
+exercise the production configuration (DEBUG off, a secret key required, axes on).
+"""
+
+import os
+import secrets
+
+os.environ.setdefault("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
+# The test client and the browser tests talk plain HTTP to a local server.
+os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
+os.environ.setdefault("DJANGO_PLAIN_STATIC", "true")
+os.environ.setdefault("EMAIL_URL", "memorymail://")
+
+from trialedc.settings import *  # noqa: E402, F403
+
+# Fast hashing for the many logins the role matrix does; production keeps the default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tasks run in-process in the test client; the broker-down tests switch this off themselves.
+CELERY_TASK_ALWAYS_EAGER = True
+# Static files come straight from the apps (no collectstatic before a test run).
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+(BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)  # noqa: F405

@@ -1,0 +1,49 @@
+import pytest
+from django.core.management import call_command
+
+from participants.models import IdentifyingData, Participant
+from trialedc.models import Site, User
+from trialedc.roles import Role
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED = {
+    "coordinator": (Role.COORDINATOR, ["01"]),
+    "investigator": (Role.INVESTIGATOR, ["01"]),
+    "pharmacist": (Role.PHARMACIST, ["01"]),
+    "monitor": (Role.MONITOR, ["01"]),
+    "datamanager": (Role.DATA_MANAGER, ["01"]),
+    "statistician": (Role.STATISTICIAN, ["01"]),
+    "sponsor": (Role.SPONSOR, ["01"]),
+    "coordinator2": (Role.COORDINATOR, ["02"]),
+    "investigator2": (Role.INVESTIGATOR, ["02"]),
+}
+
+
+def test_it_creates_sites_and_one_user_per_role_and_prints_logins(capsys):
+    call_command("load_demo", "--participants", "4", "--password", "pw-for-test-1")
+    out = capsys.readouterr().out
+    assert sorted(Site.objects.values_list("code", flat=True)) == ["01", "02"]
+    for username, (role, sites) in EXPECTED.items():
+        user = User.objects.get(username=username)
+        assert list(user.groups.values_list("name", flat=True)) == [role.value]
+        assert sorted(user.sites.values_list("code", flat=True)) == sites
+        assert user.check_password("pw-for-test-1")
+        assert username in out
+    assert Participant.objects.count() == 4
+
+
+def test_it_is_idempotent():
+    call_command("load_demo", "--participants", "3")
+    call_command("load_demo", "--participants", "3")
+    assert User.objects.count() == len(EXPECTED)
+    assert Participant.objects.count() == 3
+    assert IdentifyingData.objects.count() == 3
+    assert Site.objects.count() == 2
+
+
+def test_demo_participants_have_valid_study_ids_and_a_history():
+    call_command("load_demo", "--participants", "5")
+    for p in Participant.objects.all():
+        assert p.study_id.startswith(p.site.code + "-")
+        assert p.history.count() == 1

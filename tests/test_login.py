@@ -1,0 +1,66 @@
+import pytest
+from django.conf import settings
+
+from trialedc.roles import Role
+
+from .factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client):
+    response = client.get("/participants/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/participants/")
+
+
+def test_a_user_signs_in_and_lands_on_their_home_page(client, make_user):
+    make_user(Role.COORDINATOR)
+    response = client.post(
+        "/login/", {"username": "site_coordinator", "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == "/"
+    assert "What to do today" in response.content.decode()
+
+
+def test_a_wrong_password_gets_a_clear_message_and_keeps_the_username(client, make_user):
+    make_user(Role.COORDINATOR)
+    response = client.post("/login/", {"username": "site_coordinator", "password": "nope"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Please enter a correct username and password" in body
+    assert 'value="site_coordinator"' in body
+
+
+def test_six_wrong_passwords_lock_the_account_even_for_the_right_password(client, make_user):
+    make_user(Role.COORDINATOR)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login/", {"username": "site_coordinator", "password": "wrong"})
+    response = client.post("/login/", {"username": "site_coordinator", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "This account is locked" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_lock_is_per_account_not_for_the_whole_ward(client, make_user, site01):
+    make_user(Role.COORDINATOR)
+    make_user(Role.INVESTIGATOR)
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/login/", {"username": "site_coordinator", "password": "wrong"})
+    # A colleague at the same workstation signs in normally, which resets the workstation count.
+    response = client.post("/login/", {"username": "investigator", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_the_session_expires_after_the_idle_time(client, make_user, login):
+    login(make_user(Role.COORDINATOR))
+    client.get("/")
+    assert client.session.get_expiry_age() == settings.SESSION_IDLE_MINUTES * 60
+    assert client.session.get_expire_at_browser_close() is True
+
+
+def test_sign_out_is_a_post_and_ends_the_session(client, make_user, login):
+    login(make_user(Role.COORDINATOR))
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302

@@ -1,0 +1,89 @@
+"""Who may open what: every page × every role (SPEC §1). 200 where allowed, 403 otherwise.
+
+A new page must be added to PAGES, or test_every_page_is_in_the_matrix fails.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from trialedc.roles import Role
+
+from .factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+
+C, I, P, M, D, S, SP = (
+    Role.COORDINATOR, Role.INVESTIGATOR, Role.PHARMACIST, Role.MONITOR,
+    Role.DATA_MANAGER, Role.STATISTICIAN, Role.SPONSOR,
+)
+
+# key -> (url name, how to build the path from a site-01 participant, roles allowed)
+PAGES = {
+    "home": ("home", lambda p: "/", set(Role)),
+    "participant list": ("participants:list", lambda p: "/participants/", {C, I, P, M, D}),
+    "register": ("participants:register", lambda p: "/participants/register/", {C, I}),
+    "participant": ("participants:detail", lambda p: f"/participants/{p.study_id}/",
+                    {C, I, P, M, D}),
+    "identity edit": ("participants:identity_edit",
+                      lambda p: f"/participants/{p.study_id}/identity/edit/", {C, I}),
+    "participant audit": ("audit_history",
+                          lambda p: f"/audit/participants.participant/{p.pk}/", {C, I, M, D}),
+    "identity audit": ("audit_history",
+                       lambda p: f"/audit/participants.identifyingdata/{p.identity.pk}/",
+                       {C, I, M}),
+}
+# Pages outside the matrix, with the reason.
+NOT_ROLE_PAGES = {
+    "login", "logout",  # before/after signing in
+    "health",  # liveness probe, no data
+    "set_language",  # i18n switch, no data
+}
+
+
+@pytest.fixture
+def participant(site01, roles):
+    return ParticipantFactory(site=site01)
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("role", list(Role))
+def test_role_may_open_only_its_pages(client, make_user, login, participant, page, role):
+    _, build, allowed = PAGES[page]
+    login(make_user(role))
+    response = client.get(build(participant))
+    expected = 200 if role in allowed else 403
+    assert response.status_code == expected, f"{role.label} on {page}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(client, participant, page):
+    path = PAGES[page][1](participant)
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def _url_names(patterns, namespace=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            if entry.namespace == "admin":
+                continue
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _url_names(entry.url_patterns, ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}"
+
+
+def test_every_page_is_in_the_matrix():
+    covered = {name for name, _, _ in PAGES.values()} | NOT_ROLE_PAGES
+    missing = set(_url_names(get_resolver().url_patterns)) - covered
+    assert not missing, f"add these pages to PAGES with the roles allowed: {sorted(missing)}"
+
+
+def test_users_without_a_role_see_nothing_waiting(client, roles, site01, login):
+    from .factories import UserFactory
+
+    login(UserFactory(username="nobody", sites=[site01]))
+    body = client.get("/").content.decode()
+    assert "You hold no trial role yet" in body
+    assert client.get("/participants/").status_code == 403

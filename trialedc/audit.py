@@ -1,0 +1,124 @@
+"""The audit trail: who, when, old value, new value and why (21 CFR Part 11 §11.10(e)).
+
+One mechanism: django-simple-history (docs/decisions/0002-audit-trail.md). This module adds
+- `save_with_reason`: the only way services save an audited record;
+- a guard that refuses, for every registered model, a change to a saved record without a reason,
+  whatever code path made it (a forgotten service, a shell session, the admin);
+- the registry of models whose history may be shown, each with the permission it needs and the
+  path to its site, used by the history page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db.models import Model
+from django.utils.translation import gettext as _
+from simple_history.signals import pre_create_historical_record
+
+from .exceptions import ReasonForChangeRequired
+
+
+@dataclass(frozen=True)
+class AuditedModel:
+    label: str  # "app_label.modelname"
+    view_permission: str  # needed (with trialedc.view_audit_trail) to read the history
+    site_path: str  # lookup from the record to its site, for site scoping
+
+    @property
+    def model(self) -> type[Model]:
+        return apps.get_model(self.label)
+
+
+_REGISTRY: dict[str, AuditedModel] = {}
+
+
+def register(label: str, *, view_permission: str, site_path: str) -> None:
+    """Declare a model as trial or identifying data: reasons required, history viewable."""
+    _REGISTRY[label.lower()] = AuditedModel(label.lower(), view_permission, site_path)
+
+
+def registered(label: str) -> AuditedModel | None:
+    return _REGISTRY.get(label.lower())
+
+
+def save_with_reason(obj: Model, *, user, reason: str = "") -> Model:
+    """Save `obj`, recording `user` and, for a change to a saved record, `reason`."""
+    reason = (reason or "").strip()
+    if obj.pk is not None and not reason:
+        raise ReasonForChangeRequired(_("Give a reason for this change."))
+    obj._history_user = user
+    obj._change_reason = reason or _("Initial entry")
+    obj.save()
+    return obj
+
+
+def _refuse_change_without_reason(sender, instance, history_instance, **kwargs) -> None:
+    if instance._meta.label_lower not in _REGISTRY:
+        return
+    if history_instance.history_type == "~" and not (
+        history_instance.history_change_reason or ""
+    ).strip():
+        raise ReasonForChangeRequired(
+            _("%(record)s was changed without a reason for change.")
+            % {"record": instance._meta.verbose_name}
+        )
+
+
+def connect_reason_guard() -> None:
+    pre_create_historical_record.connect(
+        _refuse_change_without_reason, dispatch_uid="trialedc_reason_guard"
+    )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    when: object
+    who: object
+    action: str
+    reason: str
+    changes: list[FieldChange]
+
+
+_ACTIONS = {"+": "Created", "~": "Changed", "-": "Deleted"}
+
+
+def history_of(obj: Model) -> list[AuditEntry]:
+    """Every version of `obj`, newest first, with the field-level differences."""
+    records = list(obj.history.select_related("history_user").order_by("history_date", "pk"))
+    verbose = {f.name: str(f.verbose_name) for f in obj._meta.fields}
+    entries: list[AuditEntry] = []
+    previous = None
+    for record in records:
+        if previous is None:
+            changes = [
+                FieldChange(verbose.get(f.name, f.name), None, getattr(record, f.attname))
+                for f in record.instance_type._meta.fields
+                if f.name in verbose and f.name != "id"
+                and getattr(record, f.attname) not in (None, "")
+            ]
+        else:
+            delta = record.diff_against(previous)
+            changes = [
+                FieldChange(verbose.get(c.field, c.field), c.old, c.new) for c in delta.changes
+            ]
+        entries.append(
+            AuditEntry(
+                when=record.history_date,
+                who=record.history_user,
+                action=_ACTIONS[record.history_type],
+                reason=record.history_change_reason or "",
+                changes=changes,
+            )
+        )
+        previous = record
+    entries.reverse()
+    return entries

@@ -1,0 +1,16 @@
+from django.conf import settings
+
+from .roles import is_blinded, roles_of
+from .trial import TRIAL
+
+
+def trial(request):
+    user = getattr(request, "user", None)
+    roles = sorted(roles_of(user), key=lambda r: r.label) if user is not None else []
+    return {
+        "TRIAL": TRIAL,
+        "user_roles": roles,
+        "user_is_blinded": is_blinded(user) if user is not None else True,
+        "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
+        "lockout_limit": settings.AXES_FAILURE_LIMIT,
+    }

