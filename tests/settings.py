@@ -13,6 +13,7 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("DJANGO_PLAIN_STATIC", "true")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
+os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 
 from trialedc.settings import *  # noqa: E402, F403
 

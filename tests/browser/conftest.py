@@ -1,0 +1,73 @@
+"""Playwright against Debian's Chromium and a live Django server.
+
+The browser is /usr/bin/chromium (never a downloaded one), launched with the flags an offline
+machine needs. Without it the browser tests are skipped, unless EDC_REQUIRE_BROWSER=1 (CI), where
+a missing browser fails the run instead.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("EDC_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# Playwright's sync API keeps an event loop in this thread; the live server and the ORM calls in
+# the test body are still synchronous, so Django's async-safety guard is lifted for these tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+    if CHROMIUM.exists():
+        return
+    if os.environ.get("EDC_REQUIRE_BROWSER") == "1":
+        raise pytest.UsageError(f"EDC_REQUIRE_BROWSER=1 but there is no browser at {CHROMIUM}")
+    skip = pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "args": CHROMIUM_FLAGS,
+        "headless": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # A tablet at the bedside.
+    return {**browser_context_args, "viewport": {"width": 1024, "height": 768}}
+
+
+@pytest.fixture
+def sign_in(live_server, page):
+    """sign_in(username, password) through the real login form; returns the page."""
+
+    def do(username: str, password: str):
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        return page
+
+    return do
