@@ -21,6 +21,12 @@ class ParticipantsConfig(AppConfig):
             view_permission="participants.view_identifyingdata",
             site_path="participant__site",
         )
+        home.nav(
+            label=_("Participants"),
+            url_name="participants:list",
+            permission="participants.view_participant",
+            order=10,
+        )
         home.card(
             title=_("Participants"),
             text=_("Participants at the sites you work for."),

@@ -83,7 +83,9 @@ def identifying_data_edit(request, study_id: str):
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Identifying data saved; the change is in the audit trail."))
+            messages.success(
+                request, _("Identifying data saved; the change is in the audit trail.")
+            )
             return redirect("participants:detail", study_id=study_id)
     return render(
         request,

@@ -10,7 +10,7 @@ from trialedc.roles import BLINDED_ROLES, UNBLINDED_ROLES, Role
 from .blinding import leak_markers
 from .crawl import crawl
 from .factories import PASSWORD
-from .test_role_url_matrix import PAGES
+from .pages import PAGES, build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,8 @@ def listed_paths() -> list[str]:
     """Every page of the role matrix, built for each demo participant: the crawl's seeds."""
     paths = ["/"]
     for participant in Participant.objects.select_related("identity"):
-        paths += [build(participant) for _, build, _ in PAGES.values()]
+        world = build_world(participant)
+        paths += [build(world) for _, build, _ in PAGES.values()]
     return sorted(set(paths))
 
 

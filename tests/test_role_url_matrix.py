@@ -1,6 +1,7 @@
 """Who may open what: every page × every role (SPEC §1). 200 where allowed, 403 otherwise.
 
-A new page must be added to PAGES, or test_every_page_is_in_the_matrix fails.
+A new page must be added to its app's tests/pages_<app>.py, or test_every_page_is_in_the_matrix
+fails.
 """
 
 import pytest
@@ -9,55 +10,38 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from trialedc.roles import Role
 
 from .factories import ParticipantFactory
+from .pages import PAGES, build_world
 
 pytestmark = pytest.mark.django_db
 
-C, I, P, M, D, S, SP = (
-    Role.COORDINATOR, Role.INVESTIGATOR, Role.PHARMACIST, Role.MONITOR,
-    Role.DATA_MANAGER, Role.STATISTICIAN, Role.SPONSOR,
-)
-
-# key -> (url name, how to build the path from a site-01 participant, roles allowed)
-PAGES = {
-    "home": ("home", lambda p: "/", set(Role)),
-    "participant list": ("participants:list", lambda p: "/participants/", {C, I, P, M, D}),
-    "register": ("participants:register", lambda p: "/participants/register/", {C, I}),
-    "participant": ("participants:detail", lambda p: f"/participants/{p.study_id}/",
-                    {C, I, P, M, D}),
-    "identity edit": ("participants:identity_edit",
-                      lambda p: f"/participants/{p.study_id}/identity/edit/", {C, I}),
-    "participant audit": ("audit_history",
-                          lambda p: f"/audit/participants.participant/{p.pk}/", {C, I, M, D}),
-    "identity audit": ("audit_history",
-                       lambda p: f"/audit/participants.identifyingdata/{p.identity.pk}/",
-                       {C, I, M}),
-}
+# The pages, per app, are in tests/pages_<app>.py.
 # Pages outside the matrix, with the reason.
 NOT_ROLE_PAGES = {
-    "login", "logout",  # before/after signing in
+    "login",
+    "logout",  # before/after signing in
     "health",  # liveness probe, no data
     "set_language",  # i18n switch, no data
 }
 
 
 @pytest.fixture
-def participant(site01, roles):
-    return ParticipantFactory(site=site01)
+def world(site01, roles):
+    return build_world(ParticipantFactory(site=site01))
 
 
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("role", list(Role))
-def test_role_may_open_only_its_pages(client, make_user, login, participant, page, role):
+def test_role_may_open_only_its_pages(client, make_user, login, world, page, role):
     _, build, allowed = PAGES[page]
     login(make_user(role))
-    response = client.get(build(participant))
+    response = client.get(build(world))
     expected = 200 if role in allowed else 403
     assert response.status_code == expected, f"{role.label} on {page}"
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_anonymous_visitors_are_sent_to_sign_in(client, participant, page):
-    path = PAGES[page][1](participant)
+def test_anonymous_visitors_are_sent_to_sign_in(client, world, page):
+    path = PAGES[page][1](world)
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
@@ -77,7 +61,7 @@ def _url_names(patterns, namespace=""):
 def test_every_page_is_in_the_matrix():
     covered = {name for name, _, _ in PAGES.values()} | NOT_ROLE_PAGES
     missing = set(_url_names(get_resolver().url_patterns)) - covered
-    assert not missing, f"add these pages to PAGES with the roles allowed: {sorted(missing)}"
+    assert not missing, f"add these pages to tests/pages_<app>.py: {sorted(missing)}"
 
 
 def test_users_without_a_role_see_nothing_waiting(client, roles, site01, login):

@@ -29,8 +29,9 @@ def run_manage(*args, **env_overrides):
 
 
 def test_check_deploy_prints_no_warning_under_production_settings():
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING",
-                        DJANGO_SECRET_KEY=PRODUCTION_KEY)
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", DJANGO_SECRET_KEY=PRODUCTION_KEY
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr.replace("INFO", "")
@@ -55,8 +56,11 @@ def test_sessions_expire_after_thirty_idle_minutes_by_default():
 
 def test_idle_timeout_is_configurable():
     result = run_manage(
-        "shell", "-c", "from django.conf import settings; print(settings.SESSION_COOKIE_AGE)",
-        DJANGO_SECRET_KEY=PRODUCTION_KEY, SESSION_IDLE_MINUTES="15",
+        "shell",
+        "-c",
+        "from django.conf import settings; print(settings.SESSION_COOKIE_AGE)",
+        DJANGO_SECRET_KEY=PRODUCTION_KEY,
+        SESSION_IDLE_MINUTES="15",
     )
     assert result.stdout.strip().splitlines()[-1] == "900", result.stderr
 
@@ -67,9 +71,12 @@ def test_languages_are_english_and_persian():
 
 
 def test_celery_runs_tasks_in_process_without_a_broker_and_uses_redis_when_given():
-    probe = "from trialedc.celery import app; print(app.conf.task_always_eager, app.conf.broker_url)"
+    probe = (
+        "from trialedc.celery import app; print(app.conf.task_always_eager, app.conf.broker_url)"
+    )
     without = run_manage("shell", "-c", probe, DJANGO_SECRET_KEY=PRODUCTION_KEY, REDIS_URL="")
     assert without.stdout.strip().splitlines()[-1] == "True memory://", without.stderr
-    with_redis = run_manage("shell", "-c", probe, DJANGO_SECRET_KEY=PRODUCTION_KEY,
-                            REDIS_URL="redis://127.0.0.1:6379/3")
+    with_redis = run_manage(
+        "shell", "-c", probe, DJANGO_SECRET_KEY=PRODUCTION_KEY, REDIS_URL="redis://127.0.0.1:6379/3"
+    )
     assert with_redis.stdout.strip().splitlines()[-1] == "False redis://127.0.0.1:6379/3"

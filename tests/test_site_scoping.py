@@ -69,7 +69,8 @@ def test_a_site_01_coordinator_cannot_register_at_site_02(client, coordinator01,
 def test_a_user_of_both_sites_sees_both(client, make_user, login, site01, site02, at_01, at_02):
     login(make_user(Role.MONITOR, sites=[site01, site02]))
     body = client.get("/participants/").content.decode()
-    assert at_01.study_id in body and at_02.study_id in body
+    assert at_01.study_id in body
+    assert at_02.study_id in body
 
 
 def test_trial_wide_roles_see_every_site_but_no_identifying_data(
@@ -77,7 +78,8 @@ def test_trial_wide_roles_see_every_site_but_no_identifying_data(
 ):
     login(make_user(Role.DATA_MANAGER))
     body = client.get("/participants/").content.decode()
-    assert at_01.study_id in body and at_02.study_id in body
+    assert at_01.study_id in body
+    assert at_02.study_id in body
     assert at_01.identity.full_name not in body
     detail = client.get(f"/participants/{at_02.study_id}/").content.decode()
     assert at_02.identity.national_id not in detail

@@ -5,9 +5,18 @@ from trialedc.trial import CLINICAL_STATUS, CRP, MURRAY, TRIAL
 
 def test_visit_days_and_windows_are_those_of_spec_section_4():
     assert [(v.code, v.day, v.window_before, v.window_after) for v in TRIAL.visits] == [
-        ("D0", 0, 0, 0), ("D1", 1, 0, 0), ("D2", 2, 0, 0), ("D3", 3, 0, 0), ("D4", 4, 0, 0),
-        ("D5", 5, 1, 1), ("D7", 7, 1, 1), ("D10", 10, 1, 1), ("D14", 14, 2, 2),
-        ("D20", 20, 2, 2), ("D28", 28, 3, 3), ("D60", 60, 7, 7),
+        ("D0", 0, 0, 0),
+        ("D1", 1, 0, 0),
+        ("D2", 2, 0, 0),
+        ("D3", 3, 0, 0),
+        ("D4", 4, 0, 0),
+        ("D5", 5, 1, 1),
+        ("D7", 7, 1, 1),
+        ("D10", 10, 1, 1),
+        ("D14", 14, 2, 2),
+        ("D20", 20, 2, 2),
+        ("D28", 28, 3, 3),
+        ("D60", 60, 7, 7),
     ]
 
 
@@ -38,8 +47,11 @@ def test_phases_add_up_to_the_registry_sample_size_of_72():
 def test_hard_limits_are_those_of_spec_section_4():
     limits = {k: (str(v.minimum), str(v.maximum)) for k, v in TRIAL.hard_limits.items()}
     assert limits == {
-        "fio2": ("0.21", "1.00"), "pao2_mmhg": ("20", "700"), "peep_cmh2o": ("0", "30"),
-        "compliance_ml_cmh2o": ("5", "150"), "crp_mg_l": ("0", "500"),
+        "fio2": ("0.21", "1.00"),
+        "pao2_mmhg": ("20", "700"),
+        "peep_cmh2o": ("0", "30"),
+        "compliance_ml_cmh2o": ("5", "150"),
+        "crp_mg_l": ("0", "500"),
         "weight_kg": ("30", "250"),
     }
 

@@ -57,9 +57,7 @@ def scope_to_sites(queryset: QuerySet, user, *, site_path: str = "site") -> Quer
     return queryset.filter(**{f"{site_path}__in": sites_for(user)})
 
 
-def get_in_scope_or_403(
-    queryset: QuerySet, user, *, site_path: str = "site", **lookup
-) -> Model:
+def get_in_scope_or_403(queryset: QuerySet, user, *, site_path: str = "site", **lookup) -> Model:
     obj = get_object_or_404(queryset, **lookup)
     if not scope_to_sites(queryset, user, site_path=site_path).filter(pk=obj.pk).exists():
         raise PermissionDenied(_("This record belongs to a site you are not assigned to."))

@@ -10,6 +10,6 @@ class TrialEdcConfig(AppConfig):
         from . import audit, services
 
         audit.connect_reason_guard()
-        # After every migrate, give each role the permissions roles.ROLE_PERMISSIONS lists, so
+        # After every migrate, give each role the permissions the apps' permissions.py list, so
         # that permissions created by apps migrated later are attached too.
         post_migrate.connect(services.roles_sync_on_migrate, dispatch_uid="trialedc_roles_sync")

@@ -57,9 +57,10 @@ def save_with_reason(obj: Model, *, user, reason: str = "") -> Model:
 def _refuse_change_without_reason(sender, instance, history_instance, **kwargs) -> None:
     if instance._meta.label_lower not in _REGISTRY:
         return
-    if history_instance.history_type == "~" and not (
-        history_instance.history_change_reason or ""
-    ).strip():
+    if (
+        history_instance.history_type == "~"
+        and not (history_instance.history_change_reason or "").strip()
+    ):
         raise ReasonForChangeRequired(
             _("%(record)s was changed without a reason for change.")
             % {"record": instance._meta.verbose_name}
@@ -102,7 +103,8 @@ def history_of(obj: Model) -> list[AuditEntry]:
             changes = [
                 FieldChange(verbose.get(f.name, f.name), None, getattr(record, f.attname))
                 for f in record.instance_type._meta.fields
-                if f.name in verbose and f.name != "id"
+                if f.name in verbose
+                and f.name != "id"
                 and getattr(record, f.attname) not in (None, "")
             ]
         else:

@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from .home import nav_for
 from .roles import is_blinded, roles_of
 from .trial import TRIAL
 
@@ -11,6 +12,7 @@ def trial(request):
         "TRIAL": TRIAL,
         "user_roles": roles,
         "user_is_blinded": is_blinded(user) if user is not None else True,
+        "nav_items": nav_for(user) if user is not None else [],
         "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
         "lockout_limit": settings.AXES_FAILURE_LIMIT,
     }

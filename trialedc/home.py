@@ -1,6 +1,7 @@
 """What each person must do today: the cards on the home page.
 
-Each app contributes cards with `card(...)`; a card shows only to users holding its permission.
+Each app contributes cards with `card(...)` and menu entries with `nav(...)` from its
+AppConfig.ready(); each shows only to users holding its permission.
 Later issues add theirs (visits due, open queries, SAE clocks, ...).
 """
 
@@ -44,3 +45,29 @@ def card(**kwargs) -> None:
 
 def cards_for(user) -> list[dict]:
     return [c.render_for(user) for c in sorted(_CARDS, key=lambda c: c.order) if c.visible_to(user)]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    permission: str
+    order: int = 100
+
+
+_NAV: list[NavItem] = []
+
+
+def nav(**kwargs) -> None:
+    """Add an entry to the top menu, shown to users holding its permission."""
+    _NAV.append(NavItem(**kwargs))
+
+
+def nav_for(user) -> list[dict]:
+    if not user.is_authenticated:
+        return []
+    return [
+        {"label": item.label, "url": reverse(item.url_name)}
+        for item in sorted(_NAV, key=lambda i: i.order)
+        if user.has_perm(item.permission)
+    ]

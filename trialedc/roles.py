@@ -7,6 +7,8 @@ later app adds joins its roles without a hand-written migration. docs/roles.md i
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -33,33 +35,26 @@ SITE_SCOPED_ROLES: frozenset[Role] = frozenset(
     {Role.COORDINATOR, Role.INVESTIGATOR, Role.PHARMACIST, Role.MONITOR}
 )
 
-# Permissions per role, as "app_label.codename". Later apps add theirs here.
-_PARTICIPANT_READ = ("participants.view_participant",)
-_PHI = ("participants.view_identifyingdata",)
-_AUDIT = ("trialedc.view_audit_trail",)
+# Permissions per role come from each app's `permissions.py` (ROLE_PERMISSIONS there, as
+# "app_label.codename"), so that an app adds its permissions without touching this file.
+PERMISSION_MODULES = (
+    "trialedc.permissions",
+    "participants.permissions",
+    "randomization.permissions",
+    "outcomes.permissions",
+    "safety.permissions",
+)
 
-ROLE_PERMISSIONS: dict[Role, tuple[str, ...]] = {
-    Role.COORDINATOR: (
-        *_PARTICIPANT_READ,
-        *_PHI,
-        *_AUDIT,
-        "participants.add_participant",
-        "participants.change_identifyingdata",
-    ),
-    Role.INVESTIGATOR: (
-        *_PARTICIPANT_READ,
-        *_PHI,
-        *_AUDIT,
-        "participants.add_participant",
-        "participants.change_identifyingdata",
-    ),
-    # Study ID and weight only (SPEC §1): the participant list, no identifying data.
-    Role.PHARMACIST: (*_PARTICIPANT_READ,),
-    Role.MONITOR: (*_PARTICIPANT_READ, *_PHI, *_AUDIT),
-    Role.DATA_MANAGER: (*_PARTICIPANT_READ, *_AUDIT),
-    Role.STATISTICIAN: (),
-    Role.SPONSOR: (),
-}
+
+def role_permissions() -> dict[Role, tuple[str, ...]]:
+    """Every role's permissions, merged from the apps' permission modules."""
+    merged: dict[Role, list[str]] = {role: [] for role in Role}
+    for module_name in PERMISSION_MODULES:
+        module = import_module(module_name)
+        for role, perms in module.ROLE_PERMISSIONS.items():
+            merged[role].extend(p for p in perms if p not in merged[role])
+    return {role: tuple(perms) for role, perms in merged.items()}
+
 
 # The permission that marks a user as allowed to see identifying data at all.
 PHI_PERMISSION = "participants.view_identifyingdata"

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from .models import Site, User
-from .roles import ROLE_PERMISSIONS, Role
+from .roles import Role, role_permissions
 from .trial import TRIAL
 
 
@@ -24,13 +24,13 @@ def sites_sync() -> list[Site]:
 
 
 def roles_sync() -> None:
-    """Make each role group hold exactly the permissions roles.ROLE_PERMISSIONS lists.
+    """Make each role group hold exactly the permissions the apps' permissions.py list.
 
     Permissions that do not exist yet (an app not migrated) are skipped; the next migrate's
     post_migrate signal runs this again.
     """
     with transaction.atomic():
-        for role, perm_names in ROLE_PERMISSIONS.items():
+        for role, perm_names in role_permissions().items():
             group, _ = Group.objects.get_or_create(name=role.value)
             wanted = []
             for name in perm_names:

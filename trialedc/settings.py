@@ -101,9 +101,7 @@ TEMPLATES = [
 # DATABASE_URL points at a real server; `make run` / `make test` set it to the embedded
 # PostgreSQL under var/pg when the environment does not (see trialedc/devdb.py).
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/trialedc"
-    ),
+    "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/trialedc"),
 }
 # A unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket/db).
 DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))

@@ -94,6 +94,12 @@ class TrialConfig:
     susar_clock_days_fatal_or_life_threatening: int
     susar_clock_days_other: int
     crp_unit: str
+    # Each later issue adds its configuration in its own section below (fields with defaults,
+    # so the sections stay independent).
+    # --- participants: screening, consent (issue 4) ---
+    # --- randomization: lists, pharmacy, unblinding (issue 5) ---
+    # --- outcomes: visits, CRFs, edit checks (issue 6) ---
+    # --- safety: AE/SAE, alerts, reminders (issue 7) ---
     extra: dict[str, object] = field(default_factory=dict)
 
     # -- lookups used across apps ---------------------------------------------------------
@@ -202,8 +208,9 @@ TRIAL = TrialConfig(
     dose_exosomes_per_kg=100_000_000,
     dose_volume_ml=Decimal("2"),
     visits=(
-        _visit("D0", 0, 0, BASELINE, INFUSION, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CRP,
-               CLINICAL_STATUS),
+        _visit(
+            "D0", 0, 0, BASELINE, INFUSION, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CRP, CLINICAL_STATUS
+        ),
         _visit("D1", 1, 0, MURRAY, CLINICAL_STATUS),
         _visit("D2", 2, 0, AE_ASSESSMENT, MURRAY, CLINICAL_STATUS),
         _visit("D3", 3, 0, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CLINICAL_STATUS),
@@ -230,9 +237,7 @@ TRIAL = TrialConfig(
         "fio2": Limit("FiO2", "fraction", Decimal("0.21"), Decimal("1.00")),
         "pao2_mmhg": Limit("PaO2", "mmHg", Decimal("20"), Decimal("700")),
         "peep_cmh2o": Limit("PEEP", "cmH2O", Decimal("0"), Decimal("30")),
-        "compliance_ml_cmh2o": Limit(
-            "Static compliance", "ml/cmH2O", Decimal("5"), Decimal("150")
-        ),
+        "compliance_ml_cmh2o": Limit("Static compliance", "ml/cmH2O", Decimal("5"), Decimal("150")),
         "crp_mg_l": Limit("CRP", "mg/L", Decimal("0"), Decimal("500")),
         "weight_kg": Limit("Weight", "kg", Decimal("30"), Decimal("250")),
     },
@@ -253,4 +258,8 @@ TRIAL = TrialConfig(
     susar_clock_days_other=15,
     # The record writes CRP in mg/mL; laboratories report mg/L (docs/protocol-differences.md).
     crp_unit="mg/L",
+    # --- participants: screening, consent (issue 4) ---
+    # --- randomization: lists, pharmacy, unblinding (issue 5) ---
+    # --- outcomes: visits, CRFs, edit checks (issue 6) ---
+    # --- safety: AE/SAE, alerts, reminders (issue 7) ---
 )

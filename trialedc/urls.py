@@ -15,6 +15,9 @@ urlpatterns = [
     path("audit/<str:label>/<int:pk>/", views.audit_history, name="audit_history"),
     path("health/", views.health, name="health"),
     path("participants/", include("participants.urls")),
+    path("randomization/", include("randomization.urls")),
+    path("outcomes/", include("outcomes.urls")),
+    path("safety/", include("safety.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]
