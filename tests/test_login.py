@@ -52,6 +52,33 @@ def test_the_lock_is_per_account_not_for_the_whole_ward(client, make_user, site0
     assert response.status_code == 302
 
 
+def test_a_colleagues_sign_in_resets_the_workstation_count(client, make_user):
+    make_user(Role.COORDINATOR)
+    make_user(Role.INVESTIGATOR)
+    make_user(Role.MONITOR)
+    almost = settings.AXES_FAILURE_LIMIT - 1
+    for _ in range(almost):
+        client.post("/login/", {"username": "site_coordinator", "password": "wrong"})
+    first = client.post("/login/", {"username": "investigator", "password": PASSWORD})
+    assert first.status_code == 302
+    client.post("/logout/")
+    for _ in range(almost):
+        client.post("/login/", {"username": "monitor", "password": "wrong"})
+    # 2 × (limit − 1) failures from this workstation, but a success in between: not locked.
+    response = client.post("/login/", {"username": "investigator", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_one_client_spraying_passwords_over_accounts_is_stopped(client, make_user):
+    for role in (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR):
+        make_user(role)
+    usernames = ["site_coordinator", "investigator", "monitor"] * 2
+    for username in usernames[: settings.AXES_FAILURE_LIMIT]:
+        client.post("/login/", {"username": username, "password": "Winter2026!"})
+    response = client.post("/login/", {"username": "monitor", "password": PASSWORD})
+    assert response.status_code == 429
+
+
 def test_the_session_expires_after_the_idle_time(client, make_user, login):
     login(make_user(Role.COORDINATOR))
     client.get("/")
