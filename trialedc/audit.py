@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db.models import Model
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.signals import pre_create_historical_record
 
 from .exceptions import ReasonForChangeRequired
@@ -84,12 +85,16 @@ class FieldChange:
 class AuditEntry:
     when: object
     who: object
-    action: str
+    action: object  # lazy translation
     reason: str
     changes: list[FieldChange]
 
 
-_ACTIONS = {"+": "Created", "~": "Changed", "-": "Deleted"}
+_ACTIONS = {
+    "+": gettext_lazy("Created"),
+    "~": gettext_lazy("Changed"),
+    "-": gettext_lazy("Deleted"),
+}
 
 
 def history_of(obj: Model) -> list[AuditEntry]:
