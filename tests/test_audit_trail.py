@@ -82,6 +82,12 @@ def test_an_edit_with_a_reason_shows_who_when_old_new_and_why(client, coordinato
     assert "Created" in history  # the first version is there too
 
 
+def test_the_trail_shows_related_records_and_labels_not_raw_ids(client, coordinator, participant):
+    history = client.get(f"/audit/participants.participant/{participant.pk}/").content.decode()
+    assert str(participant.site) in history  # "01 · Site name", not the site's primary key
+    assert participant.get_status_display() in history
+
+
 def test_an_unchanged_form_saves_nothing(client, coordinator, participant):
     identity = participant.identity
     response = client.post(

@@ -97,25 +97,44 @@ _ACTIONS = {
 }
 
 
+def _shown(field, value) -> object:
+    """A stored value as a person reads it: the related record, the choice's label, Yes/No."""
+    if value is None or value == "":
+        return None
+    if field.is_relation and field.many_to_one:
+        related = field.related_model._default_manager.filter(pk=value).first()
+        return str(related) if related is not None else f"#{value}"
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    return value
+
+
 def history_of(obj: Model) -> list[AuditEntry]:
     """Every version of `obj`, newest first, with the field-level differences."""
     records = list(obj.history.select_related("history_user").order_by("history_date", "pk"))
-    verbose = {f.name: str(f.verbose_name) for f in obj._meta.fields}
+    fields = {f.name: f for f in obj._meta.fields if f.name != "id"}
     entries: list[AuditEntry] = []
     previous = None
     for record in records:
         if previous is None:
             changes = [
-                FieldChange(verbose.get(f.name, f.name), None, getattr(record, f.attname))
-                for f in record.instance_type._meta.fields
-                if f.name in verbose
-                and f.name != "id"
-                and getattr(record, f.attname) not in (None, "")
+                FieldChange(
+                    str(field.verbose_name), None, _shown(field, getattr(record, field.attname))
+                )
+                for field in fields.values()
+                if getattr(record, field.attname) not in (None, "")
             ]
         else:
-            delta = record.diff_against(previous)
+            delta = record.diff_against(previous, included_fields=list(fields))
             changes = [
-                FieldChange(verbose.get(c.field, c.field), c.old, c.new) for c in delta.changes
+                FieldChange(
+                    str(fields[c.field].verbose_name),
+                    _shown(fields[c.field], c.old),
+                    _shown(fields[c.field], c.new),
+                )
+                for c in delta.changes
             ]
         entries.append(
             AuditEntry(
