@@ -80,3 +80,17 @@ def test_celery_runs_tasks_in_process_without_a_broker_and_uses_redis_when_given
         "shell", "-c", probe, DJANGO_SECRET_KEY=PRODUCTION_KEY, REDIS_URL="redis://127.0.0.1:6379/3"
     )
     assert with_redis.stdout.strip().splitlines()[-1] == "False redis://127.0.0.1:6379/3"
+
+
+def test_passwords_are_hashed_with_argon2_and_need_twelve_characters():
+    result = run_manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.hashers import make_password;"
+        "from django.contrib.auth.password_validation import validate_password as v;"
+        "print(make_password('x' * 20).split('$')[0]);"
+        "exec('try:\\n v(\\'Kq8#pLm2x\\')\\nexcept Exception as e: print(\\'refused\\')')",
+        DJANGO_SECRET_KEY=PRODUCTION_KEY,
+    )
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2:] == ["argon2", "refused"], result.stderr
