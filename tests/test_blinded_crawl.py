@@ -1,5 +1,7 @@
 """Every blinded role crawls every page it can reach: no server error, no allocation leak."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 
@@ -49,6 +51,19 @@ def test_a_blinded_role_reaches_no_error_and_no_leak(client, demo_trial, role):
     for path, body in result.bodies.items():
         for marker in leak_markers():
             assert marker not in body, f"{role.label} saw {marker!r} on {path}"
+
+
+EXTERNAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']\s*(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_no_page_loads_anything_from_another_origin(client, demo_trial, role):
+    """Hospital intranets are offline: every script, style, image and link is the app's own."""
+    client.force_login(User.objects.get(username=DEMO_USER_FOR_ROLE[role]))
+    result = crawl(client, start=listed_paths())
+    for path, body in result.bodies.items():
+        match = EXTERNAL_ASSET.search(body)
+        assert match is None, f"{path} refers to another origin: {body[match.start() :][:80]}"
 
 
 @pytest.mark.parametrize("role", sorted(UNBLINDED_ROLES, key=lambda r: r.value))
