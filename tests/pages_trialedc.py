@@ -11,6 +11,7 @@ from .roles_short import C, D, I, M
 
 PAGES = {
     "home": ("home", lambda w: "/", set(Role)),
+    "preferences": ("preferences", lambda w: "/preferences/", set(Role)),
     "participant audit": (
         "audit_history",
         lambda w: f"/audit/participants.participant/{w.participant.pk}/",

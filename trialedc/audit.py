@@ -11,6 +11,7 @@ One mechanism: django-simple-history (docs/decisions/0002-audit-trail.md). This 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from django.apps import apps
 from django.db.models import Model
@@ -108,6 +109,11 @@ def _shown(field, value) -> object:
         return dict(field.flatchoices).get(value, value)
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
+    # The audit trail stays ISO 8601 Gregorian whatever calendar the reader uses.
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils import timezone
 
 from .home import nav_for
 from .roles import is_blinded, roles_of
@@ -14,5 +15,6 @@ def trial(request):
         "user_is_blinded": is_blinded(user) if user is not None else True,
         "nav_items": nav_for(user) if user is not None else [],
         "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
+        "today_date": timezone.localdate(),
         "lockout_limit": settings.AXES_FAILURE_LIMIT,
     }

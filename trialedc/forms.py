@@ -38,3 +38,17 @@ class ReasonForChangeMixin(forms.Form):
     @property
     def reason_for_change(self) -> str:
         return self.cleaned_data.get(self.reason_field_name, "")
+
+
+class PreferencesForm(forms.Form):
+    language = forms.ChoiceField(label=_("Language"), required=False)
+    calendar = forms.ChoiceField(label=_("Calendar for dates"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        from django.conf import settings
+
+        from .models import Calendar
+
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("As my browser asks")), *settings.LANGUAGES]
+        self.fields["calendar"].choices = [("", _("As my site shows them")), *Calendar.choices]

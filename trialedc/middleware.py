@@ -1,22 +1,38 @@
 import zoneinfo
 
-from django.utils import timezone
+from django.utils import timezone, translation
+
+from . import calendars
 
 
-class SiteTimezoneMiddleware:
-    """Show times in the time zone of the user's (first) site; the database stays in UTC."""
+class UserPreferencesMiddleware:
+    """Activate the signed-in user's time zone, language and calendar for this request.
+
+    Time zone and default calendar come from the user's (first) site; the user's own language and
+    calendar, when set, win. The database stays in UTC and Gregorian whatever is shown.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        tz_name = None
         user = getattr(request, "user", None)
+        site = None
         if user is not None and user.is_authenticated:
             site = user.sites.order_by("code").first()
-            tz_name = site.time_zone if site else None
-        if tz_name:
-            timezone.activate(zoneinfo.ZoneInfo(tz_name))
+            if user.language:
+                translation.activate(user.language)
+                request.LANGUAGE_CODE = user.language
+        if site is not None:
+            timezone.activate(zoneinfo.ZoneInfo(site.time_zone))
         else:
             timezone.deactivate()
-        return self.get_response(request)
+        signed_in = user is not None and user.is_authenticated
+        site_calendar = site.default_calendar if site is not None else calendars.GREGORIAN
+        calendars.activate((user.calendar if signed_in else "") or site_calendar)
+        try:
+            return self.get_response(request)
+        finally:
+            # Nothing of this user's settings may leak into the thread's next request or task.
+            calendars.deactivate()
+            timezone.deactivate()

@@ -1,9 +1,15 @@
 """Sites and users: who works where. Every participant row belongs to one site."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+class Calendar(models.TextChoices):
+    GREGORIAN = "gregorian", _("Gregorian (2021-03-05)")
+    JALALI = "jalali", _("Solar Hijri / Jalali (1399/12/15)")
 
 
 class Site(models.Model):
@@ -17,6 +23,9 @@ class Site(models.Model):
     )
     name = models.CharField(_("name"), max_length=200)
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    default_calendar = models.CharField(
+        _("default calendar"), max_length=10, choices=Calendar.choices, default=Calendar.GREGORIAN
+    )
 
     class Meta:
         ordering = ["code"]
@@ -31,6 +40,20 @@ class User(AbstractUser):
     """A person who signs in. Belongs to zero or more sites; roles are Django groups."""
 
     sites = models.ManyToManyField(Site, related_name="users", blank=True, verbose_name=_("sites"))
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("Empty: the browser's language."),
+    )
+    calendar = models.CharField(
+        _("calendar"),
+        max_length=10,
+        choices=Calendar.choices,
+        blank=True,
+        help_text=_("Empty: the calendar of your site."),
+    )
 
     class Meta:
         verbose_name = _("user")

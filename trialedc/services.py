@@ -63,3 +63,13 @@ def user_set_up(
         user.groups.set([Group.objects.get(name=role.value)])
         user.sites.set(Site.objects.filter(code__in=site_codes))
     return user
+
+
+def user_preferences_update(*, user: User, language: str, calendar: str) -> User:
+    """Save the user's own language and calendar ('' = browser language / site calendar)."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.language, user.calendar = language, calendar
+        user.full_clean(exclude=["password", "username"])
+        user.save(update_fields=["language", "calendar"])
+    return user

@@ -72,7 +72,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "trialedc.middleware.SiteTimezoneMiddleware",
+    "trialedc.middleware.UserPreferencesMiddleware",
     # Axes must be last: it turns lockouts into its response.
     "axes.middleware.AxesMiddleware",
 ]

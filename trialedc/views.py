@@ -1,11 +1,13 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from . import audit, home
+from . import audit, home, services
 from .access import get_in_scope_or_403, require
+from .forms import PreferencesForm
 from .roles import roles_of
 
 
@@ -34,6 +36,19 @@ def audit_history(request, label: str, pk: int):
         "audit/history.html",
         {"record": obj, "entries": audit.history_of(obj), "verbose_name": obj._meta.verbose_name},
     )
+
+
+def preferences(request):
+    """The signed-in user's own language and calendar."""
+    user = request.user
+    form = PreferencesForm(
+        request.POST or None, initial={"language": user.language, "calendar": user.calendar}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.user_preferences_update(user=user, **form.cleaned_data)
+        messages.success(request, _("Your preferences are saved."))
+        return redirect("preferences")
+    return render(request, "preferences.html", {"form": form})
 
 
 @login_not_required

@@ -1,0 +1,85 @@
+"""A user's own language and calendar; dates stay Gregorian in the database."""
+
+import zoneinfo
+from datetime import UTC, date, datetime
+
+import pytest
+from django.template import Context, Template
+from django.utils import translation
+
+from trialedc import calendars
+from trialedc.models import Calendar, User
+from trialedc.roles import Role
+
+from .factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coordinator(make_user, login):
+    user = make_user(Role.COORDINATOR)
+    login(user)
+    return user
+
+
+def test_a_user_chooses_the_jalali_calendar_and_sees_jalali_dates(client, coordinator, site01):
+    response = client.post("/preferences/", {"language": "", "calendar": "jalali"}, follow=True)
+    body = response.content.decode()
+    assert "Your preferences are saved." in body
+    assert User.objects.get(pk=coordinator.pk).calendar == Calendar.JALALI
+    today = datetime.now(tz=zoneinfo.ZoneInfo(site01.time_zone)).date()
+    assert f"Today is {calendars.format_date(today, calendar=calendars.JALALI)}." in body
+
+
+def test_the_audit_trail_stays_iso_gregorian_for_a_jalali_reader(client, coordinator, site01):
+    client.post("/preferences/", {"language": "fa", "calendar": "jalali"})
+    participant = ParticipantFactory(site=site01)
+    history = client.get(f"/audit/participants.participant/{participant.pk}/").content.decode()
+    registered = participant.registered_at.astimezone(zoneinfo.ZoneInfo(site01.time_zone))
+    assert f">{registered:%Y-%m-%d %H:%M:%S}" in history
+    assert calendars.format_date(registered.date(), calendar=calendars.JALALI) not in history
+
+
+def test_a_user_chooses_persian_and_gets_a_right_to_left_page(client, coordinator):
+    client.post("/preferences/", {"language": "fa", "calendar": ""})
+    body = client.get("/").content.decode()
+    assert '<html lang="fa" dir="rtl">' in body
+    assert "bootstrap.rtl.min.css" in body
+
+
+def test_the_browser_language_is_used_when_the_user_has_none(client, coordinator):
+    body = client.get("/", headers={"accept-language": "fa"}).content.decode()
+    assert 'dir="rtl"' in body
+    assert 'dir="ltr"' in client.get("/").content.decode()
+
+
+def test_an_unknown_choice_is_refused_and_nothing_is_saved(client, coordinator):
+    response = client.post("/preferences/", {"language": "xx", "calendar": "lunar"})
+    body = response.content.decode()
+    assert "Select a valid choice" in body
+    coordinator.refresh_from_db()
+    assert (coordinator.language, coordinator.calendar) == ("", "")
+
+
+def test_the_site_default_calendar_applies_until_the_user_chooses(client, coordinator, site01):
+    site01.default_calendar = Calendar.JALALI
+    site01.save()
+    body = client.get("/preferences/").content.decode()
+    today = datetime.now(tz=zoneinfo.ZoneInfo(site01.time_zone)).date()
+    assert f"Today is {calendars.format_date(today, calendar=calendars.JALALI)}." in body
+    coordinator.calendar = Calendar.GREGORIAN
+    coordinator.save()
+    assert f"Today is {today.isoformat()}." in client.get("/preferences/").content.decode()
+
+
+def test_the_date_filter_follows_the_active_calendar_and_language():
+    template = Template("{% load edc %}{{ d|edc_date }} {{ t|edc_datetime }}")
+    context = Context({"d": date(2021, 3, 5), "t": datetime(2021, 3, 5, 8, 30, tzinfo=UTC)})
+    assert template.render(context) == "2021-03-05 2021-03-05 08:30"
+    calendars.activate(calendars.JALALI)
+    try:
+        with translation.override("fa"):
+            assert template.render(context) == "۱۳۹۹/۱۲/۱۵ ۱۳۹۹/۱۲/۱۵ ۰۸:۳۰"
+    finally:
+        calendars.deactivate()

@@ -1,0 +1,93 @@
+"""Dates in the Gregorian or the Solar Hijri (Jalali) calendar, and Persian digits.
+
+The database, exports, ODM and the audit trail always hold ISO 8601 Gregorian dates; a Jalali date
+exists only on screen and in what a user types. Conversion is jdatetime's (Borkowski's algorithm,
+the same as the Iranian calendar authority's tables for 1178–1634 AP). The active calendar is
+per request, like Django's active time zone (`activate` / `active`), set by
+trialedc.middleware.UserPreferencesMiddleware from the user's or their site's setting.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from datetime import date
+
+import jdatetime
+
+GREGORIAN = "gregorian"
+JALALI = "jalali"
+
+_active: ContextVar[str] = ContextVar("edc_calendar", default=GREGORIAN)
+
+_PERSIAN_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+_TO_ASCII_DIGITS = str.maketrans("۰۱۲۳۴۵۶۷۸۹٠١٢٣٤٥٦٧٨٩", "01234567890123456789")
+_DATE_INPUT = re.compile(r"^\s*(\d{3,4})\s*[/\-.]\s*(\d{1,2})\s*[/\-.]\s*(\d{1,2})\s*$")
+
+
+class DateInputError(ValueError):
+    """A typed date that is not a real date in the calendar it was typed in."""
+
+
+def activate(calendar: str) -> None:
+    if calendar not in (GREGORIAN, JALALI):
+        raise ValueError(f"unknown calendar {calendar!r}")
+    _active.set(calendar)
+
+
+def deactivate() -> None:
+    _active.set(GREGORIAN)
+
+
+def active() -> str:
+    return _active.get()
+
+
+def to_jalali(value: date) -> tuple[int, int, int]:
+    """The Jalali (year, month, day) of a Gregorian date. 2021-03-05 → (1399, 12, 15)."""
+    j = jdatetime.date.fromgregorian(date=value)
+    return j.year, j.month, j.day
+
+
+def from_jalali(year: int, month: int, day: int) -> date:
+    """The Gregorian date of a Jalali date; DateInputError if there is no such day."""
+    try:
+        return jdatetime.date(year, month, day).togregorian()
+    except ValueError as error:
+        raise DateInputError(f"{year:04d}/{month:02d}/{day:02d} is not a Jalali date") from error
+
+
+def is_jalali_leap_year(year: int) -> bool:
+    return jdatetime.date(year, 1, 1).isleap()
+
+
+def persian_digits(text: str) -> str:
+    return text.translate(_PERSIAN_DIGITS)
+
+
+def ascii_digits(text: str) -> str:
+    return text.translate(_TO_ASCII_DIGITS)
+
+
+def format_date(value: date | None, *, calendar: str | None = None, persian: bool = False) -> str:
+    """`value` as YYYY-MM-DD (Gregorian) or YYYY/MM/DD (Jalali, Persian digits if asked)."""
+    if value is None:
+        return ""
+    if (calendar or active()) == JALALI:
+        text = "{:04d}/{:02d}/{:02d}".format(*to_jalali(value))
+        return persian_digits(text) if persian else text
+    return value.isoformat()
+
+
+def parse_date(text: str, *, calendar: str | None = None) -> date:
+    """A date typed as YYYY/MM/DD or YYYY-MM-DD (ASCII or Persian digits) in `calendar`."""
+    match = _DATE_INPUT.match(ascii_digits(text or ""))
+    if not match:
+        raise DateInputError(f"{text!r} is not a date written as YYYY/MM/DD")
+    year, month, day = (int(part) for part in match.groups())
+    if (calendar or active()) == JALALI:
+        return from_jalali(year, month, day)
+    try:
+        return date(year, month, day)
+    except ValueError as error:
+        raise DateInputError(f"{text!r} is not a date") from error

@@ -1,0 +1,37 @@
+"""Template filters of the product: dates in the reader's calendar."""
+
+from datetime import date, datetime
+
+from django import template
+from django.utils import timezone, translation
+
+from .. import calendars
+
+register = template.Library()
+
+
+@register.filter
+def edc_date(value):
+    """A date (or the local date of a datetime) in the active calendar.
+
+    Gregorian: 2021-03-05. Jalali: 1399/12/15, in Persian digits when the page is in Persian.
+    """
+    if value in (None, ""):
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
+    if not isinstance(value, date):
+        return value
+    return calendars.format_date(value, persian=translation.get_language() == "fa")
+
+
+@register.filter
+def edc_datetime(value):
+    """A datetime as date (active calendar) and local time with its offset."""
+    if value in (None, ""):
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    time_part = local.strftime("%H:%M")
+    if translation.get_language() == "fa":
+        time_part = calendars.persian_digits(time_part)
+    return f"{edc_date(local)} {time_part}"
