@@ -12,6 +12,8 @@ from .roles_short import C, D, I, M
 PAGES = {
     "home": ("home", lambda w: "/", set(Role)),
     "preferences": ("preferences", lambda w: "/preferences/", set(Role)),
+    "date picker": ("date_picker", lambda w: "/calendar/month/?y=1399&m=12", set(Role)),
+    "date echo": ("date_echo", lambda w: "/calendar/echo/?d=1399/12/15", set(Role)),
     "participant audit": (
         "audit_history",
         lambda w: f"/audit/participants.participant/{w.participant.pk}/",

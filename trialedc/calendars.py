@@ -61,6 +61,15 @@ def is_jalali_leap_year(year: int) -> bool:
     return jdatetime.date(year, 1, 1).isleap()
 
 
+def jalali_month_length(year: int, month: int) -> int:
+    """Farvardin–Shahrivar 31 days, Mehr–Bahman 30, Esfand 29 (30 in a leap year)."""
+    if month <= 6:
+        return 31
+    if month <= 11:
+        return 30
+    return 30 if is_jalali_leap_year(year) else 29
+
+
 def persian_digits(text: str) -> str:
     return text.translate(_PERSIAN_DIGITS)
 

@@ -1,5 +1,9 @@
+from datetime import date
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
+
+from . import calendars
 
 
 class ReasonForChangeMixin(forms.Form):
@@ -52,3 +56,55 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("As my browser asks")), *settings.LANGUAGES]
         self.fields["calendar"].choices = [("", _("As my site shows them")), *Calendar.choices]
+
+
+class EdcDateInput(forms.DateInput):
+    """A date input in the reader's calendar.
+
+    Gregorian: the browser's own date input (ISO value, native picker). Jalali: a text input that
+    takes 1399/12/15 (ASCII or Persian digits), shows the Gregorian date it stands for as the user
+    types, and opens a month picker rendered by the server (no date arithmetic in JavaScript).
+    """
+
+    template_name = "widgets/edc_date.html"
+
+    def format_value(self, value):
+        if isinstance(value, date):
+            return calendars.format_date(value, calendar=calendars.active())
+        return value
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        jalali = calendars.active() == calendars.JALALI
+        widget = context["widget"]
+        widget["jalali"] = jalali
+        widget["type"] = "text" if jalali else "date"
+        if jalali:
+            if isinstance(value, date):
+                widget["gregorian"] = _("= %(date)s in the Gregorian calendar") % {
+                    "date": value.isoformat()
+                }
+            widget["attrs"].setdefault("placeholder", "1399/12/15")
+            widget["attrs"].setdefault("inputmode", "numeric")
+            widget["attrs"].setdefault("autocomplete", "off")
+        return context
+
+
+class EdcDateField(forms.DateField):
+    """A date typed in the reader's calendar, stored as a Gregorian `date`."""
+
+    widget = EdcDateInput
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return calendars.parse_date(str(value))
+        except calendars.DateInputError:
+            if calendars.active() == calendars.JALALI:
+                message = _("Enter a Solar Hijri (Jalali) date as YYYY/MM/DD, e.g. 1399/12/15.")
+            else:
+                message = _("Enter a date as YYYY-MM-DD, e.g. 2021-03-05.")
+            raise forms.ValidationError(message, code="invalid") from None

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import views
+from . import datepicker, views
 
 urlpatterns = [
     path("", views.home_page, name="home"),
@@ -13,6 +13,8 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("preferences/", views.preferences, name="preferences"),
+    path("calendar/month/", datepicker.date_picker, name="date_picker"),
+    path("calendar/echo/", datepicker.date_echo, name="date_echo"),
     path("audit/<str:label>/<int:pk>/", views.audit_history, name="audit_history"),
     path("health/", views.health, name="health"),
     path("participants/", include("participants.urls")),
