@@ -83,3 +83,11 @@ def test_the_date_filter_follows_the_active_calendar_and_language():
             assert template.render(context) == "۱۳۹۹/۱۲/۱۵ ۱۳۹۹/۱۲/۱۵ ۰۸:۳۰"
     finally:
         calendars.deactivate()
+
+
+def test_persian_pages_are_translated_from_the_shipped_catalogue(client, coordinator):
+    client.post("/preferences/", {"language": "fa", "calendar": "jalali"})
+    body = client.get("/").content.decode()
+    assert "کارهای امروز" in body  # "What to do today"
+    assert "What to do today" not in body
+    assert "fonts/vazirmatn" not in body  # the font comes through the stylesheet, not a CDN
