@@ -182,6 +182,9 @@ def crf_edit(request, study_id: str, code: str, crf: str):
             "crf_name": TRIAL.crfs[crf],
             "crf": instance if instance.pk else None,
             "live": crf in ("blood_gas", "murray"),
+            "reason_field": form[form.reason_field_name]
+            if form.reason_field_name in form.fields
+            else None,
             "crf_tabs": [(c, TRIAL.crfs[c]) for c in visit.crf_codes],
         },
     )
