@@ -125,8 +125,8 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
             attrs={"type": "date"}, format="%Y-%m-%d"
         )
         self.fields["assessed_on"].label = _l("Date of assessment")
-        if not self.instance.pk and not self.is_bound:
-            self.initial.setdefault("assessed_on", min(visit.target_date, today))
+        if not self.instance.pk and self.initial.get("assessed_on") is None:
+            self.initial["assessed_on"] = min(visit.target_date, today)
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(*self.layout_fields())
