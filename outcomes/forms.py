@@ -127,6 +127,10 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
         self.fields["assessed_on"].label = _l("Date of assessment")
         if not self.instance.pk and self.initial.get("assessed_on") is None:
             self.initial["assessed_on"] = min(visit.target_date, today)
+        # Keyboard-first: the date is prefilled, so the cursor starts in the first measurement.
+        names = [n for n in self.data_field_names() if n != "assessed_on"]
+        if names:
+            self.fields[names[0]].widget.attrs["autofocus"] = True
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = Layout(*self.layout_fields())
