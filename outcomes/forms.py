@@ -317,8 +317,12 @@ class InfusionForm(CrfForm):
             "reaction_details",
         ]
         widgets = {
-            "started_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-            "ended_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "started_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
+            "ended_at": forms.DateTimeInput(
+                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
+            ),
             "reaction_details": forms.Textarea(attrs={"rows": 2}),
         }
 

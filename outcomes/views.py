@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET
 
 from participants.models import Participant
@@ -29,6 +30,12 @@ from .forms import (
 from .models import CRF_MODELS, IcuStay, StudyEvent, Visit
 
 VIEW = "outcomes.view_visit"
+COMPONENT_LABELS = {
+    "pf_ratio": _l("P/F points"),
+    "peep": _l("PEEP points"),
+    "compliance": _l("Compliance points"),
+    "cxr": _l("Chest X-ray points"),
+}
 ENTER = "outcomes.enter_outcome_data"
 
 
@@ -185,7 +192,9 @@ def crf_edit(request, study_id: str, code: str, crf: str):
             "reason_field": form[form.reason_field_name]
             if form.reason_field_name in form.fields
             else None,
-            "crf_tabs": [(c, TRIAL.crfs[c]) for c in visit.crf_codes],
+            "crf_tabs": [
+                (code, TRIAL.crfs[code], saved) for code, saved in selectors.crfs_of(visit).items()
+            ],
         },
     )
 
@@ -224,7 +233,7 @@ def compute(request):
     """P/F and Murray score of what is typed so far (htmx, as the coordinator types)."""
     q = request.GET
     pao2, fio2 = _num(q.get("pao2_mmhg")), _num(q.get("fio2"))
-    context: dict = {"errors": []}
+    context: dict = {"errors": [], "labels": COMPONENT_LABELS}
     pf = None
     if pao2 is not None and fio2 is not None:
         try:

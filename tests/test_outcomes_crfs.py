@@ -384,3 +384,33 @@ def test_other_participants_crfs_do_not_feed_the_delta_check(participant):
     of.schedule(other)
     of.crf(other, "D0", "blood_gas", pao2_mmhg=60, fio2="0.6")
     assert selectors.previous_values(of.visit(participant, "D3")) == {}
+
+
+def test_the_live_computation_answers_an_empty_form(client, coordinator):
+    response = client.get("/outcomes/compute/")
+    assert response.status_code == 200
+    assert "P/F ratio" in response.content.decode()
+
+
+def test_the_endpoint_summary_tag_renders_for_the_participant_page(rf, coordinator, participant):
+    from django.template import Context, Template
+
+    of.crf(participant, "D0", "clinical_status", status_score=5)
+    request = rf.get("/")
+    request.user = coordinator
+    html = Template("{% load outcomes_tags %}{% outcomes_summary participant %}").render(
+        Context({"request": request, "participant": participant})
+    )
+    assert "Time to clinical improvement" in html
+    assert "Censored at day 28" in html
+
+
+def test_the_endpoint_summary_tag_is_empty_for_roles_without_crf_pages(rf, make_user, participant):
+    from django.template import Context, Template
+
+    request = rf.get("/")
+    request.user = make_user(Role.SPONSOR)
+    html = Template("{% load outcomes_tags %}{% outcomes_summary participant %}").render(
+        Context({"request": request, "participant": participant})
+    )
+    assert html.strip() == ""

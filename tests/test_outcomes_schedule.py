@@ -146,3 +146,20 @@ def test_the_digest_is_empty_without_visits(site01):
         "due_today": [],
         "overdue": [],
     }
+
+
+def test_schedule_creation_joins_the_callers_transaction_and_is_audited(participant):
+    from django.db import transaction
+
+    def randomize_and_fail():
+        with transaction.atomic():
+            services.visit_schedule_create(participant=participant, day0=DAY0)
+            raise RuntimeError("randomization failed after the schedule was made")
+
+    with pytest.raises(RuntimeError, match="randomization failed"):
+        randomize_and_fail()
+    assert not Visit.objects.filter(participant=participant).exists()
+
+    services.visit_schedule_create(participant=participant, day0=DAY0)
+    d0 = Visit.objects.get(participant=participant, code="D0")
+    assert d0.history.get().history_change_reason == "Initial entry"
