@@ -44,7 +44,7 @@ def load(*, participants: int, seed: int, stdout) -> str:
         course = COURSES[int(participant.study_id[-4:]) % len(COURSES)]
         user = (
             User.objects.filter(sites=participant.site, groups__name="site_coordinator").first()
-            or participant.registered_by
+            or User.objects.filter(sites=participant.site).first()
         )
         with transaction.atomic():
             filled += _fill(participant, visits, course=course, rng=rng, user=user)

@@ -125,9 +125,11 @@ def crf_save(
                     _("To mark the CRF complete, fill: %(fields)s. You can save it as a draft.")
                     % {"fields": ", ".join(missing)}
                 )
-        if warnings:
-            crf.warnings_confirmed = "\n".join(warnings)
-            crf.warning_reason = warning_reason.strip()
+        # The warnings of this version only: a correction that clears them clears them here
+        # (the earlier ones stay in the audit trail).
+        crf.warnings_confirmed = "\n".join(warnings)
+        crf.warning_reason = warning_reason.strip() if warnings else ""
+        crf.full_clean()  # the inputs first: limits and types, before any score is computed
         _derive(crf)
         crf.full_clean()
         audit.save_with_reason(crf, user=user, reason=reason)

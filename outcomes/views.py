@@ -244,6 +244,10 @@ def compute(request):
             context["errors"].append(
                 _("P/F cannot be computed: PaO₂ or FiO₂ is outside its limits.")
             )
+    if fio2 is not None and fio2 > 1 and (q.get("fio2_unit") or FRACTION) == FRACTION:
+        context["errors"].append(
+            _("FiO₂ above 1 as a fraction: was it typed as a percentage? Choose “percent”.")
+        )
     context["pf"] = pf
     if "cxr_quadrants" in q or "peep_cmh2o" in q:
         inputs = {

@@ -18,6 +18,13 @@ def schedule(participant, *, day0: date | None = None) -> date:
     return Visit.objects.get(participant=participant, day=0).target_date
 
 
+def _entry_user(participant):
+    """The user who enters the CRFs the tests make (any user of the site will do)."""
+    from .factories import UserFactory
+
+    return UserFactory(username=f"entry-{participant.site.code}", sites=[participant.site])
+
+
 def visit(participant, code: str) -> Visit:
     return Visit.objects.get(participant=participant, code=code)
 
@@ -31,7 +38,7 @@ def crf(participant, code: str, crf_code: str, *, user=None, complete=True, **va
         crf_code=crf_code,
         values=values,
         complete=complete,
-        user=user or participant.registered_by,
+        user=user or _entry_user(participant),
         reason="Test correction",
     )
 
@@ -41,7 +48,7 @@ def icu_stay(participant, *, admitted_on: date, discharged_on: date | None = Non
         participant=participant,
         admitted_on=admitted_on,
         discharged_on=discharged_on,
-        user=user or participant.registered_by,
+        user=user or _entry_user(participant),
     )
 
 
@@ -51,5 +58,5 @@ def event(participant, kind: str, occurred_on: date, *, user=None) -> StudyEvent
         kind=kind,
         occurred_on=occurred_on,
         details="",
-        user=user or participant.registered_by,
+        user=user or _entry_user(participant),
     )

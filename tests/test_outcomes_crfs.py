@@ -414,3 +414,16 @@ def test_the_endpoint_summary_tag_is_empty_for_roles_without_crf_pages(rf, make_
         Context({"request": request, "participant": participant})
     )
     assert html.strip() == ""
+
+
+def test_the_service_refuses_an_impossible_value_even_without_the_form(participant):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="abg_fio2"):
+        of.crf(participant, "D3", "blood_gas", pao2_mmhg=80, fio2=Decimal("0.15"))
+    assert not BloodGas.objects.exists()
+
+
+def test_the_live_computation_hints_at_a_percentage_typed_as_a_fraction(client, coordinator):
+    body = client.get("/outcomes/compute/", {"pao2_mmhg": "80", "fio2": "40"}).content.decode()
+    assert "typed as a percentage" in body

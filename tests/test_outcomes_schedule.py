@@ -6,6 +6,7 @@ import pytest
 
 from outcomes import schedule, selectors, services
 from outcomes.models import Visit, VisitState
+from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
@@ -100,7 +101,7 @@ def test_a_visit_is_done_when_all_its_crfs_are_complete(participant):
 def test_a_missed_visit_keeps_its_reason(participant, make_user):
     of.schedule(participant, day0=DAY0)
     visit = services.visit_mark_missed(
-        visit=of.visit(participant, "D4"), reason="Patient in CT", user=participant.registered_by
+        visit=of.visit(participant, "D4"), reason="Patient in CT", user=make_user(Role.COORDINATOR)
     )
     assert visit.state == VisitState.MISSED
     assert visit.history.first().history_change_reason == "Visit missed: Patient in CT"

@@ -41,3 +41,28 @@ def test_the_printable_calendar_lists_every_visit(participant, sign_in, live_ser
     for visit in TRIAL.visits:
         expect(calendar).to_contain_text(visit.code)
     shot(page, "outcomes-calendar")
+
+
+def test_a_monitor_reads_a_visit_without_entry_buttons(participant, sign_in, live_server):  # noqa: F811
+    from decimal import Decimal
+
+    from .. import outcomes_factories as of
+
+    of.crf(participant, "D0", "blood_gas", pao2_mmhg=Decimal("72"), fio2=Decimal("0.6"))
+    of.crf(
+        participant,
+        "D0",
+        "murray",
+        pao2_mmhg=Decimal("72"),
+        fio2=Decimal("0.6"),
+        peep_cmh2o=Decimal("10"),
+        cxr_quadrants=3,
+    )
+    page = sign_in("monitor", PASSWORD)
+    page.goto(f"{live_server.url}/outcomes/participants/{participant.study_id}/visits/D0/")
+    crfs = page.get_by_test_id("visit-crfs")
+    # 72 / 0.6 = 120.0 -> 3; PEEP 10 -> 2; CXR 3 -> 3: (3+2+3)/3 = 2.67, sum 8.
+    expect(crfs).to_contain_text("P/F 120.0")
+    expect(crfs).to_contain_text("2.67")
+    expect(page.get_by_role("link", name="Enter", exact=False)).to_have_count(0)
+    shot(page, "outcomes-visit-monitor")
