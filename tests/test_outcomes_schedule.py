@@ -164,3 +164,15 @@ def test_schedule_creation_joins_the_callers_transaction_and_is_audited(particip
     services.visit_schedule_create(participant=participant, day0=DAY0)
     d0 = Visit.objects.get(participant=participant, code="D0")
     assert d0.history.get().history_change_reason == "Initial entry"
+
+
+def test_the_outcomes_configuration_is_in_the_trial_file():
+    # docs/outcomes.md: soft-limit deltas; CRP mg/dL x 10 -> mg/L (SPEC §4).
+    assert set(TRIAL.soft_limit_deltas) == {
+        "pf_ratio",
+        "crp_mg_l",
+        "murray_total",
+        "clinical_status",
+    }
+    assert TRIAL.crp_unit_factors["mg/dL"] == 10
+    assert TRIAL.crp_unit == "mg/L"
