@@ -14,6 +14,7 @@ from crispy_forms.bootstrap import AppendedText, InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Field, Layout
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
@@ -329,6 +330,9 @@ class InfusionForm(CrfForm):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("started_at"), cleaned.get("ended_at")
+        for name, moment in (("started_at", start), ("ended_at", end)):
+            if moment and moment > timezone.now():
+                self.add_error(name, _("The infusion time cannot be in the future."))
         if start and end and end < start:
             self.add_error("ended_at", _("The infusion cannot end before it started."))
         volume = cleaned.get("volume_ml")
@@ -337,6 +341,12 @@ class InfusionForm(CrfForm):
         if cleaned.get("reaction") and not (cleaned.get("reaction_details") or "").strip():
             self.add_error("reaction_details", _("Describe the infusion reaction."))
         return cleaned
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["volume_ml"].help_text = _l("Protocol: %(ml)s ml.") % {
+            "ml": TRIAL.dose_volume_ml
+        }
 
     def soft_warnings(self, cleaned) -> list[str]:
         warnings = super().soft_warnings(cleaned)

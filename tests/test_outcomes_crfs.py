@@ -427,3 +427,17 @@ def test_the_service_refuses_an_impossible_value_even_without_the_form(participa
 def test_the_live_computation_hints_at_a_percentage_typed_as_a_fraction(client, coordinator):
     body = client.get("/outcomes/compute/", {"pao2_mmhg": "80", "fio2": "40"}).content.decode()
     assert "typed as a percentage" in body
+
+
+def test_an_infusion_in_the_future_is_refused_and_a_volume_off_protocol_warns(
+    client, coordinator, participant
+):
+    from django.utils import timezone
+
+    p = participant
+    soon = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    data = {"assessed_on": selectors.day0_of(p).isoformat(), "action": "draft"}
+    body = client.post(url(p, "D0", "infusion"), {**data, "started_at": soon}).content.decode()
+    assert "cannot be in the future" in body
+    body = client.post(url(p, "D0", "infusion"), {**data, "volume_ml": "3"}).content.decode()
+    assert "differs from the protocol" in body
