@@ -1,1 +1,448 @@
-"""Models of the outcomes app: filled by the issue that builds it (see README, 'Roadmap')."""
+"""Visits, outcome CRFs and unscheduled events (SPEC §4).
+
+A participant's visits are created from `TRIAL.visits` at randomization (services.
+visit_schedule_create). Each visit has the CRFs its configuration lists, one row per CRF, each
+draft until marked complete. Computed values (P/F, Murray components, sum and mean) are stored
+beside their inputs so that what the investigator saw is what the analysis reads. Ranges that
+are impossible are refused twice: by the form, with a message, and by a check constraint.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from trialedc import trial
+from trialedc.trial import TRIAL
+
+_LIMITS = TRIAL.hard_limits
+
+
+def _within(field_name: str, limit_key: str) -> Q:
+    limit = _LIMITS[limit_key]
+    return Q(**{f"{field_name}__isnull": True}) | Q(
+        **{f"{field_name}__gte": limit.minimum, f"{field_name}__lte": limit.maximum}
+    )
+
+
+class VisitState(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    DONE = "done", _("Done")
+    MISSED = "missed", _("Missed")
+
+
+class Visit(models.Model):
+    """One scheduled visit of one participant, with its target date and window (clinicedc's
+    `rlower`/`rupper` as dates). Whether it is upcoming, open, due or overdue depends on today
+    and is computed (outcomes.schedule.visit_status), not stored."""
+
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="visits",
+        verbose_name=_("participant"),
+    )
+    code = models.CharField(_("visit"), max_length=8)
+    day = models.SmallIntegerField(_("study day"))
+    target_date = models.DateField(_("target date"))
+    window_start = models.DateField(_("window opens"))
+    window_end = models.DateField(_("window closes"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=VisitState.choices, default=VisitState.SCHEDULED
+    )
+    missed_reason = models.TextField(_("reason the visit was missed"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "day"]
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        permissions = [
+            ("enter_outcome_data", _("Can enter and correct visit CRFs and outcome events")),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "code"], name="visit_once_each"),
+            models.CheckConstraint(
+                condition=Q(window_start__lte=models.F("target_date"))
+                & Q(target_date__lte=models.F("window_end")),
+                name="visit_target_within_window",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="missed") | ~Q(missed_reason=""),
+                name="visit_missed_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} {self.code}"
+
+    @property
+    def config(self) -> trial.VisitConfig:
+        return TRIAL.visit(self.code)
+
+    @property
+    def crf_codes(self) -> tuple[str, ...]:
+        return self.config.crfs
+
+
+class CrfStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    COMPLETE = "complete", _("Complete")
+
+
+class Crf(models.Model):
+    """What every CRF has: its visit, draft or complete, the assessment date, the soft-limit
+    warnings the user confirmed and why, and its audit trail."""
+
+    crf_code: str = ""
+    # Fields that must be filled before the CRF can be marked complete.
+    required_for_complete: tuple[str, ...] = ()
+
+    visit = models.OneToOneField(
+        Visit, on_delete=models.PROTECT, related_name="%(class)s", verbose_name=_("visit")
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=CrfStatus.choices, default=CrfStatus.DRAFT
+    )
+    assessed_on = models.DateField(_("date of assessment"), null=True, blank=True)
+    warnings_confirmed = models.TextField(_("soft-limit warnings confirmed"), blank=True)
+    warning_reason = models.TextField(_("reason the warnings were confirmed"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    entered_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords(inherit=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.visit} {TRIAL.crfs[self.crf_code]}"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == CrfStatus.COMPLETE
+
+    def missing_for_complete(self) -> list[str]:
+        """The verbose names of the fields still empty that completion needs."""
+        return [
+            str(self._meta.get_field(name).verbose_name)
+            for name in ("assessed_on", *self.required_for_complete)
+            if getattr(self, name) in (None, "")
+        ]
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+class Baseline(Crf):
+    crf_code = trial.BASELINE
+    required_for_complete = ("sex", "age_years", "weight_kg", "height_cm", "respiratory_support")
+
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices, blank=True)
+    age_years = models.PositiveSmallIntegerField(_("age"), null=True, blank=True)
+    weight_kg = models.DecimalField(
+        _("weight"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    height_cm = models.PositiveSmallIntegerField(_("height"), null=True, blank=True)
+    hypertension = models.BooleanField(_("hypertension"), default=False)
+    cardiovascular_disease = models.BooleanField(_("cardiovascular disease"), default=False)
+    chronic_lung_disease = models.BooleanField(_("chronic lung disease"), default=False)
+    obesity = models.BooleanField(_("obesity (BMI ≥ 30)"), default=False)
+    other_comorbidities = models.CharField(_("other comorbidities"), max_length=300, blank=True)
+    respiratory_support = models.CharField(
+        _("respiratory support"),
+        max_length=30,
+        choices=list(TRIAL.respiratory_support_labels.items()),
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("baseline CRF")
+        verbose_name_plural = _("baseline CRFs")
+        constraints = [
+            models.CheckConstraint(condition=_within("weight_kg", "weight_kg"), name="bl_weight"),
+            models.CheckConstraint(
+                condition=Q(height_cm__isnull=True) | Q(height_cm__range=(100, 230)),
+                name="bl_height",
+            ),
+        ]
+
+
+class Infusion(Crf):
+    crf_code = trial.INFUSION
+    required_for_complete = ("started_at", "ended_at", "volume_ml", "completed", "reaction")
+
+    started_at = models.DateTimeField(_("infusion started"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("infusion ended"), null=True, blank=True)
+    volume_ml = models.DecimalField(
+        _("volume given"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    completed = models.BooleanField(_("full dose given"), null=True, blank=True)
+    reaction = models.BooleanField(_("infusion reaction"), null=True, blank=True)
+    reaction_details = models.TextField(_("reaction details"), blank=True)
+
+    class Meta:
+        verbose_name = _("infusion CRF")
+        verbose_name_plural = _("infusion CRFs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(started_at__isnull=True)
+                | Q(ended_at__isnull=True)
+                | Q(ended_at__gte=models.F("started_at")),
+                name="inf_end_after_start",
+            ),
+        ]
+
+
+class AeAssessment(Crf):
+    crf_code = trial.AE_ASSESSMENT
+    required_for_complete = ("new_ae",)
+
+    new_ae = models.BooleanField(_("any new AE since the last assessment"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("AE assessment CRF")
+        verbose_name_plural = _("AE assessment CRFs")
+
+
+class BloodGas(Crf):
+    crf_code = trial.BLOOD_GAS
+    required_for_complete = ("pao2_mmhg", "fio2")
+
+    pao2_mmhg = models.DecimalField(
+        _("PaO₂"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    fio2 = models.DecimalField(_("FiO₂"), max_digits=4, decimal_places=3, null=True, blank=True)
+    pf_ratio = models.DecimalField(
+        _("PaO₂/FiO₂"), max_digits=5, decimal_places=1, null=True, blank=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("arterial blood gas CRF")
+        verbose_name_plural = _("arterial blood gas CRFs")
+        constraints = [
+            models.CheckConstraint(condition=_within("fio2", "fio2"), name="abg_fio2"),
+            models.CheckConstraint(condition=_within("pao2_mmhg", "pao2_mmhg"), name="abg_pao2"),
+        ]
+
+
+class Murray(Crf):
+    crf_code = trial.MURRAY
+    required_for_complete = ("cxr_quadrants", "pao2_mmhg", "fio2")
+
+    pao2_mmhg = models.DecimalField(
+        _("PaO₂"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    fio2 = models.DecimalField(_("FiO₂"), max_digits=4, decimal_places=3, null=True, blank=True)
+    peep_cmh2o = models.DecimalField(
+        _("PEEP"), max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    compliance_ml_cmh2o = models.DecimalField(
+        _("static compliance"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    cxr_quadrants = models.PositiveSmallIntegerField(
+        _("chest X-ray quadrants with consolidation"), null=True, blank=True
+    )
+    # Computed by outcomes.scores.murray_score and stored with the inputs.
+    pf_ratio = models.DecimalField(
+        _("PaO₂/FiO₂"), max_digits=5, decimal_places=1, null=True, blank=True, editable=False
+    )
+    pf_points = models.PositiveSmallIntegerField(_("P/F points"), null=True, editable=False)
+    peep_points = models.PositiveSmallIntegerField(_("PEEP points"), null=True, editable=False)
+    compliance_points = models.PositiveSmallIntegerField(
+        _("compliance points"), null=True, editable=False
+    )
+    cxr_points = models.PositiveSmallIntegerField(
+        _("chest X-ray points"), null=True, editable=False
+    )
+    total = models.PositiveSmallIntegerField(_("Murray sum (0–16)"), null=True, editable=False)
+    n_components = models.PositiveSmallIntegerField(_("components used"), null=True, editable=False)
+    score = models.DecimalField(
+        _("Murray score (0–4)"), max_digits=3, decimal_places=2, null=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("Murray lung injury score CRF")
+        verbose_name_plural = _("Murray lung injury score CRFs")
+        constraints = [
+            models.CheckConstraint(condition=_within("fio2", "fio2"), name="mur_fio2"),
+            models.CheckConstraint(condition=_within("pao2_mmhg", "pao2_mmhg"), name="mur_pao2"),
+            models.CheckConstraint(condition=_within("peep_cmh2o", "peep_cmh2o"), name="mur_peep"),
+            models.CheckConstraint(
+                condition=_within("compliance_ml_cmh2o", "compliance_ml_cmh2o"),
+                name="mur_compliance",
+            ),
+            models.CheckConstraint(
+                condition=Q(cxr_quadrants__isnull=True) | Q(cxr_quadrants__lte=4),
+                name="mur_cxr",
+            ),
+            models.CheckConstraint(
+                condition=Q(total__isnull=True) | Q(total__lte=16), name="mur_total"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | Q(score__lte=4), name="mur_score"
+            ),
+        ]
+
+
+class CrpUnit(models.TextChoices):
+    MG_L = "mg/L", "mg/L"
+    MG_DL = "mg/dL", "mg/dL"
+
+
+class Crp(Crf):
+    crf_code = trial.CRP
+    required_for_complete = ("crp_mg_l",)
+
+    crp_mg_l = models.DecimalField(_("CRP"), max_digits=5, decimal_places=1, null=True, blank=True)
+    # What was typed, and in which unit, before the explicit conversion to mg/L.
+    entered_value = models.DecimalField(
+        _("CRP as entered"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    entered_unit = models.CharField(
+        _("unit as entered"), max_length=6, choices=CrpUnit.choices, default=CrpUnit.MG_L
+    )
+
+    class Meta:
+        verbose_name = _("CRP CRF")
+        verbose_name_plural = _("CRP CRFs")
+        constraints = [
+            models.CheckConstraint(condition=_within("crp_mg_l", "crp_mg_l"), name="crp_range"),
+        ]
+
+
+class ClinicalStatus(Crf):
+    crf_code = trial.CLINICAL_STATUS
+    required_for_complete = ("status_score",)
+
+    status_score = models.PositiveSmallIntegerField(
+        _("clinical status"),
+        choices=sorted(TRIAL.clinical_status_scale.items()),
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("clinical status CRF")
+        verbose_name_plural = _("clinical status CRFs")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status_score__isnull=True) | Q(status_score__range=(1, 6)),
+                name="cs_scale",
+            ),
+        ]
+
+
+class VitalStatus(models.TextChoices):
+    ALIVE = "alive", _("Alive")
+    DEAD = "dead", _("Dead")
+    UNKNOWN = "unknown", _("Unknown (lost to follow-up)")
+
+
+class Day60FollowUp(Crf):
+    crf_code = trial.DAY60_FOLLOW_UP
+    required_for_complete = ("vital_status", "icu_stays_confirmed")
+
+    vital_status = models.CharField(
+        _("vital status at day 60"), max_length=8, choices=VitalStatus.choices, blank=True
+    )
+    icu_stays_confirmed = models.BooleanField(
+        _("every ICU stay up to day 60 is recorded"), null=True, blank=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("day-60 follow-up CRF")
+        verbose_name_plural = _("day-60 follow-up CRFs")
+
+
+CRF_MODELS: dict[str, type[Crf]] = {
+    model.crf_code: model
+    for model in (Baseline, Infusion, AeAssessment, Murray, BloodGas, Crp, ClinicalStatus)
+}
+CRF_MODELS[trial.DAY60_FOLLOW_UP] = Day60FollowUp
+
+
+class IcuStay(models.Model):
+    """One ICU episode: admission and discharge dates (discharge empty while ongoing)."""
+
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="icu_stays",
+        verbose_name=_("participant"),
+    )
+    admitted_on = models.DateField(_("admitted to ICU"))
+    discharged_on = models.DateField(_("discharged from ICU"), null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "admitted_on"]
+        verbose_name = _("ICU stay")
+        verbose_name_plural = _("ICU stays")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(discharged_on__isnull=True)
+                | Q(discharged_on__gte=models.F("admitted_on")),
+                name="icu_discharge_after_admission",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} ICU {self.admitted_on}"
+
+
+class EventKind(models.TextChoices):
+    HOSPITAL_DISCHARGE = "hospital_discharge", _("Hospital discharge (alive)")
+    DEATH = "death", _("Death")
+    WITHDRAWAL = "withdrawal", _("Early termination: withdrawal of consent")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Early termination: lost to follow-up")
+
+
+# Events after which no further visit applies (SPEC §4: "not applicable after death or
+# withdrawal").
+ENDING_EVENTS = (EventKind.DEATH, EventKind.WITHDRAWAL, EventKind.LOST_TO_FOLLOW_UP)
+
+
+class StudyEvent(models.Model):
+    """An unscheduled event: hospital discharge, death, or early termination. At most one of
+    each kind per participant."""
+
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="study_events",
+        verbose_name=_("participant"),
+    )
+    kind = models.CharField(_("event"), max_length=20, choices=EventKind.choices)
+    occurred_on = models.DateField(_("date"))
+    details = models.TextField(_("details"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "occurred_on"]
+        verbose_name = _("study event")
+        verbose_name_plural = _("study events")
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "kind"], name="event_once_each"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} {self.get_kind_display()} {self.occurred_on}"

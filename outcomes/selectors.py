@@ -1,8 +1,133 @@
-"""Reads of the outcomes app that pages, reminders and exports share (issue 6 fills it)."""
+"""Reads of the outcomes app that pages, reminders and exports share."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from trialedc.access import scope_to_sites
+from trialedc.trial import TRIAL
+
+from . import schedule, scores
+from .models import (
+    CRF_MODELS,
+    ENDING_EVENTS,
+    BloodGas,
+    ClinicalStatus,
+    Crf,
+    EventKind,
+    IcuStay,
+    Murray,
+    StudyEvent,
+    Visit,
+    VisitState,
+)
+from .models import Crp as CrpModel
+
+
+def site_today(site) -> date:
+    """Today at the site (a Tehran coordinator's today, not the server's UTC date)."""
+    return timezone.localdate(timezone=ZoneInfo(site.time_zone))
+
+
+def day0_of(participant) -> date | None:
+    """Day 0: the target date of the participant's D0 visit (None before randomization)."""
+    return (
+        Visit.objects.filter(participant=participant, day=0)
+        .values_list("target_date", flat=True)
+        .first()
+    )
+
+
+def ended_on(participant) -> date | None:
+    """The date of death, withdrawal or loss to follow-up, whichever came first."""
+    return (
+        StudyEvent.objects.filter(participant=participant, kind__in=ENDING_EVENTS)
+        .order_by("occurred_on")
+        .values_list("occurred_on", flat=True)
+        .first()
+    )
+
+
+def crfs_of(visit: Visit) -> dict[str, Crf | None]:
+    """The visit's CRFs by code, in the configuration's order (None where not started)."""
+    return {code: CRF_MODELS[code].objects.filter(visit=visit).first() for code in visit.crf_codes}
+
+
+@dataclass
+class VisitRow:
+    visit: Visit
+    status: str
+    crfs: list[dict] = field(default_factory=list)  # {"code", "name", "crf"}
+    assessed_on: date | None = None
+
+    @property
+    def complete_count(self) -> int:
+        return sum(1 for c in self.crfs if c["crf"] is not None and c["crf"].is_complete)
+
+
+def visit_rows(participant, *, today: date) -> list[VisitRow]:
+    """The participant's visits with today's status and their CRFs: the timeline."""
+    end = ended_on(participant)
+    rows = []
+    for visit in Visit.objects.filter(participant=participant).order_by("day"):
+        crfs = crfs_of(visit)
+        dates = [c.assessed_on for c in crfs.values() if c is not None and c.assessed_on]
+        rows.append(
+            VisitRow(
+                visit=visit,
+                status=visit_status(visit, today=today, ended=end),
+                crfs=[
+                    {"code": code, "name": TRIAL.crfs[code], "crf": crf}
+                    for code, crf in crfs.items()
+                ],
+                assessed_on=min(dates) if dates else None,
+            )
+        )
+    return rows
+
+
+def visit_status(visit: Visit, *, today: date, ended: date | None = None) -> str:
+    return schedule.visit_status(
+        state=visit.state,
+        target_date=visit.target_date,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        today=today,
+        ended_on=ended,
+    )
+
+
+def _digest_row(visit: Visit) -> dict:
+    return {
+        "study_id": visit.participant.study_id,
+        "visit": visit.code,
+        "target_date": visit.target_date,
+        "window_start": visit.window_start,
+        "window_end": visit.window_end,
+    }
+
+
+def _pending_visits(queryset: QuerySet[Visit]) -> QuerySet[Visit]:
+    """Visits still to do: scheduled, and not after the participant's death or termination."""
+    pending = queryset.filter(state=VisitState.SCHEDULED).select_related("participant")
+    ended = {
+        e.participant_id: e.occurred_on
+        for e in StudyEvent.objects.filter(
+            participant__in=pending.values("participant"), kind__in=ENDING_EVENTS
+        ).order_by("-occurred_on")
+    }
+    keep = [
+        v.pk
+        for v in pending
+        if not (ended.get(v.participant_id) and v.target_date >= ended[v.participant_id])
+    ]
+    return pending.filter(pk__in=keep).order_by("target_date", "participant__study_id", "day")
 
 
 def visit_digest(*, site, today: date) -> dict[str, list[dict]]:
@@ -11,6 +136,153 @@ def visit_digest(*, site, today: date) -> dict[str, list[dict]]:
     Contract (used by the safety app's daily digest): a dict with the keys "opening_tomorrow",
     "due_today" and "overdue", each a list of {"study_id", "visit", "target_date",
     "window_start", "window_end"} dicts, ordered by target date. No arm, no identifying data.
-    Until the visit schedule exists (issue 6) every list is empty.
+    - opening_tomorrow: the window opens tomorrow;
+    - due_today: the window is open today (it may be done today);
+    - overdue: the window closed before today and the visit is neither done nor marked missed.
+    Visits after a participant's death, withdrawal or loss to follow-up are left out.
     """
-    return {"opening_tomorrow": [], "due_today": [], "overdue": []}
+    pending = _pending_visits(Visit.objects.filter(participant__site=site))
+    tomorrow = today + timedelta(days=1)
+    return {
+        "opening_tomorrow": [_digest_row(v) for v in pending.filter(window_start=tomorrow)],
+        "due_today": [
+            _digest_row(v) for v in pending.filter(window_start__lte=today, window_end__gte=today)
+        ],
+        "overdue": [_digest_row(v) for v in pending.filter(window_end__lt=today)],
+    }
+
+
+def visits_to_do(user, *, today: date) -> list[dict]:
+    """Open, due and overdue visits at the user's sites, oldest target first (the worklist)."""
+    pending = _pending_visits(
+        scope_to_sites(Visit.objects.all(), user, site_path="participant__site")
+    ).filter(window_start__lte=today)
+    return [
+        {**_digest_row(v), "status": visit_status(v, today=today)}
+        for v in pending.select_related("participant__site")
+    ]
+
+
+def visits_to_do_count(user) -> int:
+    return len(visits_to_do(user, today=timezone.localdate()))
+
+
+# --- values for edit checks -----------------------------------------------------------------
+
+# Soft-limit delta field -> (CRF models holding it, field name), read in this order.
+_DELTA_SOURCES = {
+    "pf_ratio": ((BloodGas, "pf_ratio"), (Murray, "pf_ratio")),
+    "crp_mg_l": ((CrpModel, "crp_mg_l"),),
+    "murray_total": ((Murray, "total"),),
+    "clinical_status": ((ClinicalStatus, "status_score"),),
+}
+
+
+def previous_values(visit: Visit) -> dict[str, tuple[str, Decimal]]:
+    """For each soft-limit delta, the latest value at an earlier visit: {key: (visit, value)}."""
+    earlier = Visit.objects.filter(participant=visit.participant_id, day__lt=visit.day)
+    found: dict[str, tuple[int, str, Decimal]] = {}
+    for key, sources in _DELTA_SOURCES.items():
+        for model, name in sources:
+            row = (
+                model.objects.filter(visit__in=earlier, **{f"{name}__isnull": False})
+                .select_related("visit")
+                .order_by("-visit__day")
+                .first()
+            )
+            if row is not None and (key not in found or row.visit.day > found[key][0]):
+                found[key] = (row.visit.day, row.visit.code, Decimal(getattr(row, name)))
+    return {key: (code, value) for key, (_, code, value) in found.items()}
+
+
+# --- derived endpoints ----------------------------------------------------------------------
+
+
+def _event_day(participant, kind: str, day0: date) -> int | None:
+    event = StudyEvent.objects.filter(participant=participant, kind=kind).first()
+    return None if event is None else schedule.study_day(day0=day0, on=event.occurred_on)
+
+
+def participant_endpoints(participant, *, today: date) -> dict:
+    """TTIC and ICU-free days of one participant, from the CRFs and events recorded so far.
+
+    `final` says whether the value can still change: TTIC is final once the horizon has passed
+    or the event happened; ICU-free days once day 60 has passed or the participant died.
+    """
+    day0 = day0_of(participant)
+    if day0 is None:
+        return {"available": False}
+    today_day = schedule.study_day(day0=day0, on=today)
+    statuses: dict[int, int] = {}
+    baseline = None
+    for crf in ClinicalStatus.objects.filter(
+        visit__participant=participant, status_score__isnull=False
+    ).select_related("visit"):
+        if crf.visit.day == 0:
+            baseline = crf.status_score
+        elif crf.assessed_on is not None:
+            statuses[schedule.study_day(day0=day0, on=crf.assessed_on)] = crf.status_score
+    death_day = _event_day(participant, EventKind.DEATH, day0)
+    discharge_day = _event_day(participant, EventKind.HOSPITAL_DISCHARGE, day0)
+    result: dict = {"available": True, "day0": day0, "study_day": today_day}
+    result["death_day"] = death_day
+    result["discharge_day"] = discharge_day
+    if baseline is not None:
+        horizon = TRIAL.ttic_horizon_day
+        day, event = scores.time_to_clinical_improvement(
+            baseline_status=baseline,
+            statuses=statuses,
+            discharged_alive_day=discharge_day,
+            death_day=death_day,
+            horizon=horizon,
+        )
+        result["ttic"] = {
+            "baseline": baseline,
+            "day": day,
+            "event": event,
+            "final": event or today_day > horizon or death_day is not None,
+        }
+    horizon = TRIAL.icu_free_days_horizon_day
+    stays = [
+        (
+            schedule.study_day(day0=day0, on=s.admitted_on),
+            None if s.discharged_on is None else schedule.study_day(day0=day0, on=s.discharged_on),
+        )
+        for s in IcuStay.objects.filter(participant=participant)
+    ]
+    result["icu_free_days"] = {
+        "value": scores.icu_free_days(stays=stays, death_day=death_day, horizon=horizon),
+        "icu_days": scores.icu_days(stays=stays, horizon=horizon),
+        "final": today_day > horizon or (death_day is not None and death_day <= horizon),
+        "stays": len(stays),
+    }
+    result["murray"] = [
+        {"visit": m.visit.code, "score": m.score, "total": m.total}
+        for m in Murray.objects.filter(visit__participant=participant, score__isnull=False)
+        .select_related("visit")
+        .order_by("visit__day")
+    ]
+    pf = {}
+    for model in (BloodGas, Murray):
+        for row in model.objects.filter(
+            visit__participant=participant, pf_ratio__isnull=False
+        ).select_related("visit"):
+            pf.setdefault(row.visit.day, (row.visit.code, row.pf_ratio))
+    result["pf_ratio"] = [
+        {"visit": code, "value": value} for _, (code, value) in sorted(pf.items())
+    ]
+    result["crp"] = [
+        {"visit": c.visit.code, "value": c.crp_mg_l}
+        for c in CrpModel.objects.filter(visit__participant=participant, crp_mg_l__isnull=False)
+        .select_related("visit")
+        .order_by("visit__day")
+    ]
+    return result
+
+
+def icu_stays_of(participant) -> QuerySet[IcuStay]:
+    return IcuStay.objects.filter(participant=participant).order_by("admitted_on")
+
+
+def study_events_of(participant) -> QuerySet[StudyEvent]:
+    return StudyEvent.objects.filter(participant=participant).order_by("occurred_on")

@@ -1,14 +1,226 @@
-"""Every write the outcomes app does (issue 6 fills this module)."""
+"""Every write the outcomes app does: keyword-only functions, one transaction each, full_clean()
+before save, saved through the audit trail (a change to a saved record needs a reason)."""
 
 from __future__ import annotations
 
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from trialedc import audit
+from trialedc.trial import BLOOD_GAS, MURRAY, TRIAL
+
+from . import schedule, scores
+from .exceptions import CrfIncomplete, CrfNotExpected, DuplicateEvent, VisitNotOpen
+from .models import (
+    CRF_MODELS,
+    Crf,
+    CrfStatus,
+    EventKind,
+    IcuStay,
+    StudyEvent,
+    Visit,
+    VisitState,
+)
 
 
 def visit_schedule_create(*, participant, day0: date) -> None:
     """Create the participant's scheduled visits from Day 0 (SPEC §4).
 
     Contract: randomization calls this inside its assignment transaction, with Day 0 = the day
-    of randomization. Until the visit schedule exists (issue 6) it does nothing.
+    of randomization. Idempotent: visits that exist are left as they are.
     """
-    return None
+    with transaction.atomic():
+        existing = set(Visit.objects.filter(participant=participant).values_list("code", flat=True))
+        for config in TRIAL.visits:
+            if config.code in existing:
+                continue
+            target, start, end = schedule.visit_dates(
+                day0=day0,
+                day=config.day,
+                window_before=config.window_before,
+                window_after=config.window_after,
+            )
+            visit = Visit(
+                participant=participant,
+                code=config.code,
+                day=config.day,
+                target_date=target,
+                window_start=start,
+                window_end=end,
+            )
+            visit.full_clean()
+            audit.save_with_reason(visit, user=None)
+
+
+def _quantize(value: float, places: str) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def _derive(crf: Crf) -> None:
+    """Store the computed values beside the inputs (P/F; Murray components, sum, mean)."""
+    if crf.crf_code not in (BLOOD_GAS, MURRAY):
+        return
+    pf = None
+    if crf.pao2_mmhg is not None and crf.fio2 is not None:
+        pf = scores.pf_ratio(pao2_mmhg=crf.pao2_mmhg, fio2=crf.fio2)
+    crf.pf_ratio = None if pf is None else _quantize(pf, "0.1")
+    if crf.crf_code != MURRAY:
+        return
+    inputs = {
+        "pf_ratio": pf,
+        "peep_cmh2o": crf.peep_cmh2o,
+        "compliance_ml_cmh2o": crf.compliance_ml_cmh2o,
+        "cxr_quadrants": crf.cxr_quadrants,
+    }
+    if all(v is None for v in inputs.values()):
+        result = None
+    else:
+        result = scores.murray_score(**inputs)
+    components = result.components if result else {}
+    crf.pf_points = components.get("pf_ratio")
+    crf.peep_points = components.get("peep")
+    crf.compliance_points = components.get("compliance")
+    crf.cxr_points = components.get("cxr")
+    crf.total = result.total if result else None
+    crf.n_components = result.n_components if result else None
+    crf.score = _quantize(result.score, "0.01") if result else None
+
+
+def crf_save(
+    *,
+    visit: Visit,
+    crf_code: str,
+    values: dict,
+    complete: bool,
+    user,
+    reason: str = "",
+    warnings: list[str] | tuple[str, ...] = (),
+    warning_reason: str = "",
+) -> Crf:
+    """Save one CRF of a visit as draft or complete; computed values are stored with it.
+
+    `warnings` are the soft-limit warnings the user saw and confirmed with `warning_reason`.
+    """
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().select_related("participant").get(pk=visit.pk)
+        if crf_code not in visit.crf_codes:
+            raise CrfNotExpected(
+                _("Visit %(visit)s has no %(crf)s CRF.")
+                % {"visit": visit.code, "crf": TRIAL.crfs.get(crf_code, crf_code)}
+            )
+        if visit.state == VisitState.MISSED:
+            raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
+        model = CRF_MODELS[crf_code]
+        crf = model.objects.filter(visit=visit).first() or model(visit=visit, entered_by=user)
+        for name, value in values.items():
+            setattr(crf, name, value)
+        crf.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
+        if complete:
+            missing = crf.missing_for_complete()
+            if missing:
+                raise CrfIncomplete(
+                    _("To mark the CRF complete, fill: %(fields)s. You can save it as a draft.")
+                    % {"fields": ", ".join(missing)}
+                )
+        # The warnings of this version only: a correction that clears them clears them here
+        # (the earlier ones stay in the audit trail).
+        crf.warnings_confirmed = "\n".join(warnings)
+        crf.warning_reason = warning_reason.strip() if warnings else ""
+        crf.full_clean()  # the inputs first: limits and types, before any score is computed
+        _derive(crf)
+        crf.full_clean()
+        audit.save_with_reason(crf, user=user, reason=reason)
+        _visit_refresh_state(visit=visit, user=user)
+    return crf
+
+
+def _visit_refresh_state(*, visit: Visit, user) -> None:
+    """A visit is done when every CRF its configuration lists is complete."""
+    complete = 0
+    for code in visit.crf_codes:
+        crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+        complete += bool(crf and crf.is_complete)
+    done = complete == len(visit.crf_codes)
+    if done and visit.state == VisitState.SCHEDULED:
+        visit.state = VisitState.DONE
+        audit.save_with_reason(visit, user=user, reason=_("Every CRF of the visit is complete"))
+    elif not done and visit.state == VisitState.DONE:
+        visit.state = VisitState.SCHEDULED
+        audit.save_with_reason(visit, user=user, reason=_("A CRF of the visit was reopened"))
+
+
+def visit_mark_missed(*, visit: Visit, reason: str, user) -> Visit:
+    """Record that a visit did not take place, and why (SPEC §4: missed visit with reason)."""
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().get(pk=visit.pk)
+        if visit.state == VisitState.DONE:
+            raise VisitNotOpen(
+                _("Visit %(visit)s is done; it cannot be marked missed.") % {"visit": visit.code}
+            )
+        if not reason:
+            raise VisitNotOpen(_("Give the reason the visit was missed."))
+        visit.state = VisitState.MISSED
+        visit.missed_reason = reason
+        visit.full_clean()
+        audit.save_with_reason(
+            visit, user=user, reason=_("Visit missed: %(reason)s") % {"reason": reason}
+        )
+    return visit
+
+
+def icu_stay_save(
+    *,
+    participant,
+    admitted_on: date,
+    discharged_on: date | None,
+    user,
+    stay: IcuStay | None = None,
+    reason: str = "",
+) -> IcuStay:
+    """Record an ICU episode, or correct one (a correction needs a reason)."""
+    with transaction.atomic():
+        if stay is None:
+            stay = IcuStay(participant=participant, entered_by=user)
+        else:
+            stay = IcuStay.objects.select_for_update().get(pk=stay.pk, participant=participant)
+        stay.admitted_on = admitted_on
+        stay.discharged_on = discharged_on
+        stay.full_clean()
+        audit.save_with_reason(stay, user=user, reason=reason)
+    return stay
+
+
+def study_event_save(
+    *,
+    participant,
+    kind: str,
+    occurred_on: date,
+    details: str,
+    user,
+    event: StudyEvent | None = None,
+    reason: str = "",
+) -> StudyEvent:
+    """Record hospital discharge, death or early termination (one of each kind)."""
+    with transaction.atomic():
+        duplicate = StudyEvent.objects.filter(participant=participant, kind=kind)
+        if event is not None:
+            duplicate = duplicate.exclude(pk=event.pk)
+        if duplicate.exists():
+            raise DuplicateEvent(
+                _("%(event)s is already recorded for this participant; correct that record.")
+                % {"event": EventKind(kind).label}
+            )
+        if event is None:
+            event = StudyEvent(participant=participant, entered_by=user)
+        else:
+            event = StudyEvent.objects.select_for_update().get(pk=event.pk, participant=participant)
+        event.kind = EventKind(kind)
+        event.occurred_on = occurred_on
+        event.details = details
+        event.full_clean()
+        audit.save_with_reason(event, user=user, reason=reason)
+    return event

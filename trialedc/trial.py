@@ -99,6 +99,20 @@ class TrialConfig:
     # --- participants: screening, consent (issue 4) ---
     # --- randomization: lists, pharmacy, unblinding (issue 5) ---
     # --- outcomes: visits, CRFs, edit checks (issue 6) ---
+    # Soft limits: a value that moved more than this since the participant's previous visit
+    # asks for confirmation with a reason (SPEC §4). Keys are CRF field names.
+    soft_limit_deltas: dict[str, Decimal] = field(
+        default_factory=lambda: {
+            "pf_ratio": Decimal("150"),
+            "crp_mg_l": Decimal("150"),
+            "murray_total": Decimal("6"),
+            "clinical_status": Decimal("2"),
+        }
+    )
+    # CRP entry units and their factor to the stored unit, mg/L (1 mg/dL = 10 mg/L).
+    crp_unit_factors: dict[str, Decimal] = field(
+        default_factory=lambda: {"mg/L": Decimal("1"), "mg/dL": Decimal("10")}
+    )
     # --- safety: AE/SAE, alerts, reminders (issue 7) ---
     extra: dict[str, object] = field(default_factory=dict)
 
@@ -261,5 +275,15 @@ TRIAL = TrialConfig(
     # --- participants: screening, consent (issue 4) ---
     # --- randomization: lists, pharmacy, unblinding (issue 5) ---
     # --- outcomes: visits, CRFs, edit checks (issue 6) ---
+    # Soft limits (SPEC §4): moved more than this since the previous visit -> confirm with a
+    # reason. P/F in mmHg, CRP in mg/L, Murray sum in points (0-16), clinical status in points.
+    soft_limit_deltas={
+        "pf_ratio": Decimal("150"),
+        "crp_mg_l": Decimal("150"),
+        "murray_total": Decimal("6"),
+        "clinical_status": Decimal("2"),
+    },
+    # CRP entry units -> factor to mg/L (1 mg/dL = 10 mg/L); the record's mg/mL is not offered.
+    crp_unit_factors={"mg/L": Decimal("1"), "mg/dL": Decimal("10")},
     # --- safety: AE/SAE, alerts, reminders (issue 7) ---
 )

@@ -1,0 +1,163 @@
+"""Demo data of the outcomes app, for `manage.py load_demo` (plausible trajectories, never real).
+
+Runs after randomization has created visit schedules: for each participant with visits and no
+CRF yet, it fills the visits whose target date has passed, along one of four courses: P/F
+improving, worsening to death, slowly improving with a second ICU stay, or withdrawal. With no
+visits at all it does nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+
+from participants.models import Participant
+from trialedc.models import User
+from trialedc.trial import (
+    AE_ASSESSMENT,
+    BASELINE,
+    BLOOD_GAS,
+    CLINICAL_STATUS,
+    CRP,
+    DAY60_FOLLOW_UP,
+    INFUSION,
+    MURRAY,
+)
+
+from . import selectors, services
+from .models import EventKind, StudyEvent, Visit
+
+COURSES = ("improving", "worsening", "slow", "withdrawal")
+
+
+def load(*, participants: int, seed: int, stdout) -> str:
+    filled = 0
+    for participant in Participant.objects.filter(visits__isnull=False).distinct():
+        visits = list(Visit.objects.filter(participant=participant).order_by("day"))
+        if any(any(selectors.crfs_of(v).values()) for v in visits):
+            continue  # already filled: load_demo is idempotent
+        rng = random.Random(f"{seed}-{participant.study_id}")
+        course = COURSES[int(participant.study_id[-4:]) % len(COURSES)]
+        user = (
+            User.objects.filter(sites=participant.site, groups__name="site_coordinator").first()
+            or User.objects.filter(sites=participant.site).first()
+        )
+        with transaction.atomic():
+            filled += _fill(participant, visits, course=course, rng=rng, user=user)
+    return f"{filled} visits with outcome CRFs"
+
+
+def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
+    today = selectors.site_today(participant.site)
+    day0 = visits[0].target_date
+    end_day = {"worsening": rng.randint(9, 16), "withdrawal": 8}.get(course)
+    # ICU stays: everyone starts in the ICU; the slow course goes back for a second stay.
+    stays = {
+        "improving": [(-1, rng.randint(6, 10))],
+        "worsening": [(-2, None)],
+        "slow": [(-1, 12), (16, 22)],
+        "withdrawal": [(0, None)],
+    }[course]
+    for admitted, discharged in stays:
+        if day0 + timedelta(days=admitted) <= today:
+            discharge_date = None if discharged is None else day0 + timedelta(days=discharged)
+            if discharge_date is not None and discharge_date > today:
+                discharge_date = None  # still in the ICU today
+            services.icu_stay_save(
+                participant=participant,
+                admitted_on=day0 + timedelta(days=admitted),
+                discharged_on=discharge_date
+                if discharge_date and discharge_date <= today
+                else None,
+                user=user,
+            )
+    done = 0
+    status = 5 if course in ("worsening", "slow") else rng.choice((4, 5))
+    pf = rng.uniform(90, 160)
+    crp = rng.uniform(80, 180)
+    for visit in visits:
+        if visit.target_date >= today or (end_day is not None and visit.day >= end_day):
+            break
+        day = visit.day
+        if course == "improving":
+            pf = min(pf + rng.uniform(10, 35), 420)
+            status = max(1, 5 - day // 5) if day else status
+            crp = max(crp * rng.uniform(0.6, 0.85), 2)
+        elif course == "worsening":
+            pf = max(pf - rng.uniform(5, 20), 55)
+            status = 5 if day else status
+            crp = min(crp * rng.uniform(1.0, 1.25), 450)
+        else:
+            pf = min(pf + rng.uniform(0, 15), 380)
+            status = max(2, status - (1 if day in (7, 14, 28) else 0))
+            crp = max(crp * rng.uniform(0.7, 0.95), 3)
+        fio2 = Decimal(rng.choice(("0.40", "0.50", "0.60", "0.70", "0.80")))
+        pao2 = (Decimal(str(pf)) * fio2).quantize(Decimal("1"))
+        pao2 = min(max(pao2, Decimal("40")), Decimal("600"))
+        ventilated = status == 5
+        values = {
+            BASELINE: {
+                "sex": rng.choice(("female", "male")),
+                "age_years": rng.randint(28, 64),
+                "weight_kg": Decimal(rng.randint(55, 110)),
+                "height_cm": rng.randint(152, 188),
+                "hypertension": rng.random() < 0.3,
+                "respiratory_support": "invasive_ventilation" if status == 5 else "face_mask",
+            },
+            INFUSION: {
+                "started_at": None,
+                "ended_at": None,
+                "volume_ml": Decimal("2.0"),
+                "completed": True,
+                "reaction": False,
+            },
+            AE_ASSESSMENT: {"new_ae": rng.random() < 0.15},
+            BLOOD_GAS: {"pao2_mmhg": pao2, "fio2": fio2},
+            MURRAY: {
+                "pao2_mmhg": pao2,
+                "fio2": fio2,
+                "peep_cmh2o": Decimal(rng.randint(8, 14)) if ventilated else None,
+                "compliance_ml_cmh2o": Decimal(rng.randint(22, 45)) if ventilated else None,
+                "cxr_quadrants": 4 if pf < 100 else 3 if pf < 200 else 2 if pf < 300 else 1,
+            },
+            CRP: {"crp_mg_l": Decimal(str(round(crp, 1))), "entered_value": None},
+            CLINICAL_STATUS: {"status_score": status},
+            DAY60_FOLLOW_UP: {"vital_status": "alive", "icu_stays_confirmed": True},
+        }
+        zone = ZoneInfo(participant.site.time_zone)
+        start = datetime.combine(visit.target_date, time(10, 30), tzinfo=zone)
+        values[INFUSION]["started_at"] = start
+        values[INFUSION]["ended_at"] = start + timedelta(minutes=15)
+        for code in visit.crf_codes:
+            crf_values = {"assessed_on": visit.target_date, **values[code]}
+            if code == CRP:
+                crf_values["entered_value"] = crf_values["crp_mg_l"]
+            services.crf_save(
+                visit=visit, crf_code=code, values=crf_values, complete=True, user=user
+            )
+        done += 1
+    if end_day is not None and day0 + timedelta(days=end_day) <= today:
+        kind = EventKind.DEATH if course == "worsening" else EventKind.WITHDRAWAL
+        if not StudyEvent.objects.filter(participant=participant, kind=kind).exists():
+            services.study_event_save(
+                participant=participant,
+                kind=kind,
+                occurred_on=day0 + timedelta(days=end_day),
+                details="Demo data",
+                user=user,
+            )
+    elif course == "improving":
+        discharge = day0 + timedelta(days=rng.randint(14, 20))
+        if discharge <= today:
+            services.study_event_save(
+                participant=participant,
+                kind=EventKind.HOSPITAL_DISCHARGE,
+                occurred_on=discharge,
+                details="Demo data",
+                user=user,
+            )
+    return done

@@ -1,0 +1,356 @@
+"""Thin views: find the record in the user's scope, call one service or selector, render."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+from django.views.decorators.http import require_GET
+
+from participants.models import Participant
+from trialedc.access import get_in_scope_or_403, require
+from trialedc.exceptions import TrialEdcError
+from trialedc.trial import AE_ASSESSMENT, TRIAL
+
+from . import scores, selectors, services
+from .forms import (
+    CRF_FORMS,
+    FRACTION,
+    IcuStayForm,
+    StudyEventForm,
+    VisitMissedForm,
+    fio2_fraction,
+)
+from .models import CRF_MODELS, IcuStay, StudyEvent, Visit
+
+VIEW = "outcomes.view_visit"
+COMPONENT_LABELS = {
+    "pf_ratio": _l("P/F points"),
+    "peep": _l("PEEP points"),
+    "compliance": _l("Compliance points"),
+    "cxr": _l("Chest X-ray points"),
+}
+ENTER = "outcomes.enter_outcome_data"
+
+
+def _participant(request, study_id: str) -> Participant:
+    return get_in_scope_or_403(
+        Participant.objects.select_related("site"), request.user, study_id=study_id
+    )
+
+
+def _visit(request, study_id: str, code: str) -> Visit:
+    return get_in_scope_or_403(
+        Visit.objects.select_related("participant__site"),
+        request.user,
+        site_path="participant__site",
+        participant__study_id=study_id,
+        code=code,
+    )
+
+
+def ae_report_url(study_id: str) -> str:
+    """The safety app's AE report page (issue 7); a plain path until that app is merged."""
+    try:
+        return reverse("safety:ae_report", kwargs={"study_id": study_id})
+    except NoReverseMatch:
+        return f"/safety/participants/{study_id}/ae/new/"
+
+
+@require_GET
+@require(VIEW)
+def visit_list(request, study_id: str):
+    """The participant's timeline: each visit's window, status and CRFs; the endpoints."""
+    participant = _participant(request, study_id)
+    today = selectors.site_today(participant.site)
+    return render(
+        request,
+        "outcomes/visit_list.html",
+        {
+            "participant": participant,
+            "rows": selectors.visit_rows(participant, today=today),
+            "today": today,
+            "endpoints": selectors.participant_endpoints(participant, today=today),
+            "icu_stays": selectors.icu_stays_of(participant),
+            "events": selectors.study_events_of(participant),
+        },
+    )
+
+
+@require_GET
+@require(VIEW)
+def visit_calendar(request, study_id: str):
+    """The participant's visit calendar, to print and give to the ward."""
+    participant = _participant(request, study_id)
+    today = selectors.site_today(participant.site)
+    return render(
+        request,
+        "outcomes/visit_calendar.html",
+        {"participant": participant, "rows": selectors.visit_rows(participant, today=today)},
+    )
+
+
+@require_GET
+@require(VIEW)
+def visit_detail(request, study_id: str, code: str):
+    visit = _visit(request, study_id, code)
+    today = selectors.site_today(visit.participant.site)
+    crfs = selectors.crfs_of(visit)
+    ae = crfs.get(AE_ASSESSMENT)
+    return render(
+        request,
+        "outcomes/visit_detail.html",
+        {
+            "visit": visit,
+            "participant": visit.participant,
+            "status": selectors.visit_status(
+                visit, today=today, ended=selectors.ended_on(visit.participant)
+            ),
+            "crfs": [
+                {"code": code, "name": TRIAL.crfs[code], "crf": crf} for code, crf in crfs.items()
+            ],
+            "ae_report_url": ae_report_url(study_id) if ae is not None and ae.new_ae else None,
+        },
+    )
+
+
+def _error_text(error: Exception) -> str:
+    return "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+def _next_crf(visit: Visit, after: str) -> str | None:
+    codes = list(visit.crf_codes)
+    for code in codes[codes.index(after) + 1 :] + codes[: codes.index(after)]:
+        crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+        if crf is None or not crf.is_complete:
+            return code
+    return None
+
+
+@require(VIEW, ENTER)
+def crf_edit(request, study_id: str, code: str, crf: str):
+    visit = _visit(request, study_id, code)
+    if crf not in visit.crf_codes:
+        raise Http404(_("This visit has no such CRF."))
+    model, form_class = CRF_MODELS[crf], CRF_FORMS[crf]
+    instance = model.objects.filter(visit=visit).first() or model(visit=visit)
+    today = selectors.site_today(visit.participant.site)
+    form = form_class(
+        request.POST or None,
+        instance=instance,
+        visit=visit,
+        previous=selectors.previous_values(visit),
+        today=today,
+    )
+    if request.method == "POST" and form.is_valid():
+        complete = request.POST.get("action") == "complete"
+        try:
+            saved = services.crf_save(
+                visit=visit,
+                crf_code=crf,
+                values=form.crf_values(),
+                complete=complete,
+                user=request.user,
+                reason=form.reason_for_change if instance.pk else "",
+                warnings=form.warnings,
+                warning_reason=form.cleaned_data.get("warning_reason", ""),
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        except ValidationError as error:
+            form.add_error(None, "; ".join(error.messages))
+        else:
+            state = _("complete") if saved.is_complete else _("draft")
+            messages.success(
+                request,
+                _("%(crf)s saved (%(state)s); the entry is in the audit trail.")
+                % {"crf": TRIAL.crfs[crf], "state": state},
+            )
+            if crf == AE_ASSESSMENT and saved.new_ae:
+                return redirect("outcomes:visit", study_id=study_id, code=code)
+            following = _next_crf(visit, crf)
+            if following:
+                return redirect("outcomes:crf", study_id=study_id, code=code, crf=following)
+            return redirect("outcomes:visit", study_id=study_id, code=code)
+    return render(
+        request,
+        "outcomes/crf_form.html",
+        {
+            "form": form,
+            "visit": visit,
+            "participant": visit.participant,
+            "crf_code": crf,
+            "crf_name": TRIAL.crfs[crf],
+            "crf": instance if instance.pk else None,
+            "live": crf in ("blood_gas", "murray"),
+            "reason_field": form[form.reason_field_name]
+            if form.reason_field_name in form.fields
+            else None,
+            "crf_tabs": [
+                (code, TRIAL.crfs[code], saved) for code, saved in selectors.crfs_of(visit).items()
+            ],
+        },
+    )
+
+
+@require(VIEW, ENTER)
+def visit_missed(request, study_id: str, code: str):
+    visit = _visit(request, study_id, code)
+    form = VisitMissedForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.visit_mark_missed(
+                visit=visit, reason=form.cleaned_data["reason"], user=request.user
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Visit %(visit)s marked missed.") % {"visit": code})
+            return redirect("outcomes:visits", study_id=study_id)
+    return render(
+        request,
+        "outcomes/visit_missed.html",
+        {"form": form, "visit": visit, "participant": visit.participant},
+    )
+
+
+def _num(value: str | None) -> Decimal | None:
+    try:
+        return Decimal(value) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+@require_GET
+@require(VIEW, ENTER)
+def compute(request):
+    """P/F and Murray score of what is typed so far (htmx, as the coordinator types)."""
+    q = request.GET
+    pao2, fio2 = _num(q.get("pao2_mmhg")), _num(q.get("fio2"))
+    context: dict = {"errors": [], "labels": COMPONENT_LABELS}
+    pf = None
+    if pao2 is not None and fio2 is not None:
+        try:
+            pf = scores.pf_ratio(
+                pao2_mmhg=pao2, fio2=fio2_fraction(fio2, q.get("fio2_unit") or FRACTION)
+            )
+        except ValueError:
+            context["errors"].append(
+                _("P/F cannot be computed: PaO₂ or FiO₂ is outside its limits.")
+            )
+    if fio2 is not None and fio2 > 1 and (q.get("fio2_unit") or FRACTION) == FRACTION:
+        context["errors"].append(
+            _("FiO₂ above 1 as a fraction: was it typed as a percentage? Choose “percent”.")
+        )
+    context["pf"] = pf
+    if "cxr_quadrants" in q or "peep_cmh2o" in q:
+        inputs = {
+            "pf_ratio": pf,
+            "peep_cmh2o": _num(q.get("peep_cmh2o")),
+            "compliance_ml_cmh2o": _num(q.get("compliance_ml_cmh2o")),
+            "cxr_quadrants": _num(q.get("cxr_quadrants")),
+        }
+        if any(v is not None for v in inputs.values()):
+            try:
+                context["murray"] = scores.murray_score(**inputs)
+            except ValueError as error:
+                context["errors"].append(_("Murray score cannot be computed: %s") % error)
+        context["show_murray"] = True
+    return render(request, "outcomes/_computed.html", context)
+
+
+@require(VIEW, ENTER)
+def icu_stay_edit(request, study_id: str, pk: int | None = None):
+    participant = _participant(request, study_id)
+    stay = None
+    if pk is not None:
+        stay = get_in_scope_or_403(
+            IcuStay.objects.filter(participant=participant),
+            request.user,
+            site_path="participant__site",
+            pk=pk,
+        )
+    today = selectors.site_today(participant.site)
+    form = IcuStayForm(request.POST or None, instance=stay, today=today)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.icu_stay_save(
+                participant=participant,
+                admitted_on=form.cleaned_data["admitted_on"],
+                discharged_on=form.cleaned_data["discharged_on"],
+                user=request.user,
+                stay=stay,
+                reason=form.reason_for_change if stay else "",
+            )
+        except (TrialEdcError, ValidationError) as error:
+            form.add_error(None, _error_text(error))
+        else:
+            messages.success(request, _("ICU stay saved; the entry is in the audit trail."))
+            return redirect("outcomes:visits", study_id=study_id)
+    return render(
+        request,
+        "outcomes/event_form.html",
+        {"form": form, "participant": participant, "title": _("ICU stay")},
+    )
+
+
+@require(VIEW, ENTER)
+def study_event_edit(request, study_id: str, pk: int | None = None):
+    participant = _participant(request, study_id)
+    event = None
+    if pk is not None:
+        event = get_in_scope_or_403(
+            StudyEvent.objects.filter(participant=participant),
+            request.user,
+            site_path="participant__site",
+            pk=pk,
+        )
+    today = selectors.site_today(participant.site)
+    registered = getattr(participant, "registered_at", None)
+    form = StudyEventForm(
+        request.POST or None,
+        instance=event,
+        today=today,
+        screened_on=registered.date() if registered else None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.study_event_save(
+                participant=participant,
+                kind=form.cleaned_data["kind"],
+                occurred_on=form.cleaned_data["occurred_on"],
+                details=form.cleaned_data["details"],
+                user=request.user,
+                event=event,
+                reason=form.reason_for_change if event else "",
+            )
+        except (TrialEdcError, ValidationError) as error:
+            form.add_error(None, _error_text(error))
+        else:
+            messages.success(request, _("Event saved; the entry is in the audit trail."))
+            return redirect("outcomes:visits", study_id=study_id)
+    return render(
+        request,
+        "outcomes/event_form.html",
+        {"form": form, "participant": participant, "title": _("Unscheduled event")},
+    )
+
+
+@require_GET
+@require(VIEW)
+def worklist(request):
+    """Visits open, due or overdue at the user's sites."""
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    return render(
+        request,
+        "outcomes/worklist.html",
+        {"visits": selectors.visits_to_do(request.user, today=today), "today": today},
+    )

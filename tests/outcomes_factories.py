@@ -1,0 +1,62 @@
+"""Factories of the outcomes app: a randomized participant's schedule and CRFs, through the
+services (so computed values, audit trail and visit states are the real ones)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from outcomes import selectors, services
+from outcomes.models import StudyEvent, Visit
+
+
+def schedule(participant, *, day0: date | None = None) -> date:
+    """Give `participant` the visit schedule; Day 0 defaults to 3 days ago at the site (so D3
+    is due today). Returns Day 0."""
+    if day0 is None:
+        day0 = selectors.site_today(participant.site) - timedelta(days=3)
+    services.visit_schedule_create(participant=participant, day0=day0)
+    return Visit.objects.get(participant=participant, day=0).target_date
+
+
+def _entry_user(participant):
+    """The user who enters the CRFs the tests make (any user of the site will do)."""
+    from .factories import UserFactory
+
+    return UserFactory(username=f"entry-{participant.site.code}", sites=[participant.site])
+
+
+def visit(participant, code: str) -> Visit:
+    return Visit.objects.get(participant=participant, code=code)
+
+
+def crf(participant, code: str, crf_code: str, *, user=None, complete=True, **values):
+    """Save one CRF with `values` (assessed_on defaults to the visit's target date)."""
+    v = visit(participant, code)
+    values.setdefault("assessed_on", v.target_date)
+    return services.crf_save(
+        visit=v,
+        crf_code=crf_code,
+        values=values,
+        complete=complete,
+        user=user or _entry_user(participant),
+        reason="Test correction",
+    )
+
+
+def icu_stay(participant, *, admitted_on: date, discharged_on: date | None = None, user=None):
+    return services.icu_stay_save(
+        participant=participant,
+        admitted_on=admitted_on,
+        discharged_on=discharged_on,
+        user=user or _entry_user(participant),
+    )
+
+
+def event(participant, kind: str, occurred_on: date, *, user=None) -> StudyEvent:
+    return services.study_event_save(
+        participant=participant,
+        kind=kind,
+        occurred_on=occurred_on,
+        details="",
+        user=user or _entry_user(participant),
+    )
