@@ -19,7 +19,14 @@ from trialedc.models import Site, User
 from trialedc.roles import Role
 
 from . import services
-from .models import ConsentSigner, NotEnrolledReason, Participant, Sex, WithdrawalScope
+from .models import (
+    ConsentSigner,
+    IdentifyingData,
+    NotEnrolledReason,
+    Participant,
+    Sex,
+    WithdrawalScope,
+)
 
 FIRST_NAMES = {
     Sex.FEMALE: ["Maryam", "Fatemeh", "Zahra", "Narges", "Leila", "Shirin", "Parvaneh", "Roya"],
@@ -98,13 +105,16 @@ def _screen(
     # Born `age` years and 1–300 days before the screening date: exactly `age` years old.
     born = date(screened_on.year - age, screened_on.month, min(screened_on.day, 28))
     born -= timedelta(days=rng.randint(1, 300))
+    taken = set(IdentifyingData.objects.values_list("full_name", flat=True))
+    names = [f"{first} {last}" for first in FIRST_NAMES[sex] for last in LAST_NAMES]
+    free = [n for n in names if n not in taken] or [f"{n} {rng.randint(2, 99)}" for n in names]
     screening = services.screening_create(
         site=site,
         user=coordinator,
         screened_on=screened_on,
         submission_token=uuid.uuid4(),
         identity={
-            "full_name": f"{rng.choice(FIRST_NAMES[sex])} {rng.choice(LAST_NAMES)}",
+            "full_name": rng.choice(free),
             "national_id": national_id(rng),
             "hospital_record_number": f"IKHC-{rng.randrange(100000, 999999)}",
             "date_of_birth": born,
