@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from trialedc.forms import ReasonForChangeMixin
@@ -151,7 +152,7 @@ class EligibilityForm(ReasonForChangeMixin, forms.ModelForm):
         for name in Eligibility.ANSWER_FIELDS:
             criterion = TRIAL.criterion(name.upper())
             self.fields[name] = forms.TypedChoiceField(
-                label=f"{criterion.code} · {criterion.question}",
+                label=f"{criterion.code} · {gettext(criterion.question)}",
                 help_text=_("Registry: “%(wording)s”") % {"wording": criterion.wording},
                 choices=YES_NO,
                 coerce=_to_bool,
@@ -281,7 +282,7 @@ class ConsentForm(forms.Form):
         ]
         self.fields["representative_relationship"].choices = [
             ("", "—"),
-            *TRIAL.consent_representative_relationships.items(),
+            *((k, gettext(v)) for k, v in TRIAL.consent_representative_relationships.items()),
         ]
 
     def clean_consented_at(self):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -285,6 +286,12 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.screening.screening_number} consent"
+
+    @property
+    def relationship_label(self) -> str:
+        relationships = TRIAL.consent_representative_relationships
+        label = relationships.get(self.representative_relationship)
+        return gettext(label) if label else self.representative_relationship
 
 
 class Participant(models.Model):

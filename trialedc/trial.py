@@ -92,6 +92,12 @@ class ConsentFormVersion:
         return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a configuration text for `makemessages` without importing Django; the pages
+    translate it when they show it. The registry's own wording is quoted, never translated."""
+    return message
+
+
 INCLUSION = "inclusion"
 EXCLUSION = "exclusion"
 
@@ -100,101 +106,114 @@ ELIGIBILITY_CRITERIA: tuple[CriterionConfig, ...] = (
         "I1",
         INCLUSION,
         "Definitive infection with COVID-19 confirmed by PCR",
-        "Is COVID-19 infection confirmed by PCR?",
+        gettext_noop("Is COVID-19 infection confirmed by PCR?"),
     ),
     CriterionConfig(
         "I2",
         INCLUSION,
         "Acute respiratory distress Syndrome of moderate to severe type (PaO2/ FiO2 <200mmHg)",
-        "PaO2/FiO2 below 200 mmHg (computed from PaO2 and FiO2)",
+        gettext_noop("PaO2/FiO2 below 200 mmHg (computed from PaO2 and FiO2)"),
         source="computed",
     ),
     CriterionConfig(
         "I3",
         INCLUSION,
         "Chest X-ray showed bilateral infiltration with pulmonary edema",
-        "Does the chest X-ray show bilateral infiltration with pulmonary oedema?",
+        gettext_noop("Does the chest X-ray show bilateral infiltration with pulmonary oedema?"),
     ),
     CriterionConfig(
         "I4",
         INCLUSION,
         "Age range between 18 to 65 years",
-        "Age 18 to 65 years on the screening date (computed from the date of birth)",
+        gettext_noop("Age 18 to 65 years on the screening date (computed from the date of birth)"),
         source="computed",
     ),
     CriterionConfig(
         "I5",
         INCLUSION,
         "No participation in another clinical trial during this study",
-        "Is the patient free of participation in any other clinical trial?",
+        gettext_noop("Is the patient free of participation in any other clinical trial?"),
     ),
     CriterionConfig(
         "I6",
         INCLUSION,
         "Patients who have given themselves and their families a full explanation of the study "
         "process and have obtained informed written consent",
-        "Written informed consent (met by the consent record)",
+        gettext_noop("Written informed consent (met by the consent record)"),
         source="consent",
     ),
     CriterionConfig(
-        "E1", EXCLUSION, "Cancer or malignant diseases", "Cancer or malignant disease?"
+        "E1",
+        EXCLUSION,
+        "Cancer or malignant diseases",
+        gettext_noop("Cancer or malignant disease?"),
     ),
     CriterionConfig(
         "E2",
         EXCLUSION,
         "Pregnant women or planning to become pregnant",
-        "Pregnant or planning to become pregnant?",
+        gettext_noop("Pregnant or planning to become pregnant?"),
         women_only=True,
     ),
-    CriterionConfig("E3", EXCLUSION, "Inflammatory diseases", "Inflammatory disease?"),
+    CriterionConfig(
+        "E3", EXCLUSION, "Inflammatory diseases", gettext_noop("Inflammatory disease?")
+    ),
     CriterionConfig(
         "E4",
         EXCLUSION,
         "Symptoms or history of liver or kidney failure",
-        "Symptoms or history of liver or kidney failure?",
+        gettext_noop("Symptoms or history of liver or kidney failure?"),
     ),
     CriterionConfig(
         "E5",
         EXCLUSION,
         "History of lung surgery or Lung transplantation",
-        "History of lung surgery or lung transplantation?",
+        gettext_noop("History of lung surgery or lung transplantation?"),
     ),
-    CriterionConfig("E6", EXCLUSION, "Having an autoimmune disease", "Autoimmune disease?"),
+    CriterionConfig(
+        "E6", EXCLUSION, "Having an autoimmune disease", gettext_noop("Autoimmune disease?")
+    ),
     CriterionConfig(
         "E7",
         EXCLUSION,
         "Metabolic disorders (such as diabetes)",
-        "Metabolic disorder (such as diabetes)?",
+        gettext_noop("Metabolic disorder (such as diabetes)?"),
     ),
     CriterionConfig(
         "E8",
         EXCLUSION,
         "Infectious viral infection",
-        "Another active viral infection (besides COVID-19)?",
+        gettext_noop("Another active viral infection (besides COVID-19)?"),
     ),
     CriterionConfig(
-        "E9", EXCLUSION, "Proven blood clotting disorders", "Proven blood-clotting disorder?"
+        "E9",
+        EXCLUSION,
+        "Proven blood clotting disorders",
+        gettext_noop("Proven blood-clotting disorder?"),
     ),
     CriterionConfig(
         "E10",
         EXCLUSION,
         "Severe trauma occurred within 14 days before screening",
-        "Severe trauma within the 14 days before screening?",
+        gettext_noop("Severe trauma within the 14 days before screening?"),
     ),
     CriterionConfig(
         "E11",
         EXCLUSION,
         "They are undergoing hemodialysis or peritoneal dialysis",
-        "Undergoing haemodialysis or peritoneal dialysis?",
+        gettext_noop("Undergoing haemodialysis or peritoneal dialysis?"),
     ),
     CriterionConfig(
-        "E12", EXCLUSION, "Bone marrow transplantation", "Bone-marrow transplantation?"
+        "E12",
+        EXCLUSION,
+        "Bone marrow transplantation",
+        gettext_noop("Bone-marrow transplantation?"),
     ),
     CriterionConfig(
         "E13",
         EXCLUSION,
         "Have a history of epilepsy, need continuous anticonvulsant therapy",
-        "History of epilepsy, or continuous anticonvulsant therapy?",
+        gettext_noop("History of epilepsy, or continuous anticonvulsant therapy?"),
     ),
 )
 
@@ -206,12 +225,12 @@ CONSENT_FORM_VERSIONS: tuple[ConsentFormVersion, ...] = (
 )
 
 CONSENT_REPRESENTATIVE_RELATIONSHIPS: dict[str, str] = {
-    "spouse": "Spouse",
-    "parent": "Parent",
-    "child": "Adult child",
-    "sibling": "Sibling",
-    "other_relative": "Other relative",
-    "legal_guardian": "Court-appointed legal guardian",
+    "spouse": gettext_noop("Spouse"),
+    "parent": gettext_noop("Parent"),
+    "child": gettext_noop("Adult child"),
+    "sibling": gettext_noop("Sibling"),
+    "other_relative": gettext_noop("Other relative"),
+    "legal_guardian": gettext_noop("Court-appointed legal guardian"),
 }
 
 

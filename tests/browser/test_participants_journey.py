@@ -43,11 +43,11 @@ def screen(page, *, name, national_id, sex, born):
 
 def answer_all(page, *, sex):
     for name in ["i1", "i3", "i5"]:
-        page.locator(f"input[name={name}][value=True]").check()
+        page.locator(f"label[for=id_{name}_0]").click()  # Yes
     for n in range(1, 14):
         if n == 2 and sex == "Male":
             continue
-        page.locator(f"input[name=e{n}][value=False]").check()
+        page.locator(f"label[for=id_e{n}_1]").click()  # No
 
 
 def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
