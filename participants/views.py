@@ -262,7 +262,7 @@ def eligibility_edit(request, key: str):
             return _to_page(screening)
         if form.is_valid():
             try:
-                services.eligibility_save(
+                eligibility = services.eligibility_save(
                     screening=screening,
                     user=request.user,
                     answers=form.answers(),
@@ -278,6 +278,18 @@ def eligibility_edit(request, key: str):
                 _form_error(form, error)
             else:
                 messages.success(request, _("Eligibility saved."))
+                if not eligibility.eligible and hasattr(screening, "participant"):
+                    messages.warning(
+                        request,
+                        _(
+                            "%(study_id)s is enrolled but, as corrected, not eligible "
+                            "(%(codes)s): report a protocol deviation to the investigator."
+                        )
+                        % {
+                            "study_id": screening.participant.study_id,
+                            "codes": ", ".join(eligibility.failed_codes),
+                        },
+                    )
                 return _to_page(screening)
     data = request.POST if request.method == "POST" else _instance_data(instance)
     return render(

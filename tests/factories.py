@@ -58,14 +58,25 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
         model = Participant
         skip_postgeneration_save = True
 
+    class Params:
+        # The foundation's name for the person who made the record; kept so tests written
+        # against it (`ParticipantFactory(registered_by=...)`) still work.
+        registered_by = None
+
     site = factory.SubFactory(SiteFactory)
     screening = factory.SubFactory(
-        "tests.participants_factories.ScreeningFactory", site=factory.SelfAttribute("..site")
+        "tests.participants_factories.ScreeningFactory",
+        site=factory.SelfAttribute("..site"),
+        identity=False,
     )
-    identity = factory.LazyAttribute(lambda o: o.screening.identity)
+    # `identity__full_name=...` etc. set the identifying data, as with the foundation factory.
+    identity = factory.SubFactory(
+        "tests.participants_factories.IdentifyingDataFactory",
+        screening=factory.SelfAttribute("..screening"),
+    )
     study_id = factory.LazyAttribute(lambda o: _next_study_id(o.site))
     status = "enrolled"
-    enrolled_by = factory.SelfAttribute("screening.screened_by")
+    enrolled_by = factory.LazyAttribute(lambda o: o.registered_by or o.screening.screened_by)
 
     @factory.post_generation
     def screening_records(self, create, extracted, **kwargs):

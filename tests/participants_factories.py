@@ -45,7 +45,10 @@ class ScreeningFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def identity(self, create, extracted, **kwargs):
-        if create and not IdentifyingData.objects.filter(screening=self).exists():
+        # identity=False: the caller makes the identifying data itself.
+        if not create or extracted is False:
+            return
+        if not IdentifyingData.objects.filter(screening=self).exists():
             IdentifyingDataFactory(screening=self, **kwargs)
 
 
@@ -53,7 +56,7 @@ class IdentifyingDataFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = IdentifyingData
 
-    screening = factory.SubFactory(ScreeningFactory, identity=None)
+    screening = factory.SubFactory(ScreeningFactory, identity=False)
     full_name = factory.Sequence(lambda n: f"Patient Number{n}")
     national_id = factory.Sequence(lambda n: _valid_national_id(100000000 + n))
     hospital_record_number = factory.Sequence(lambda n: f"HRN-{n:06d}")
