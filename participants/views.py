@@ -120,6 +120,14 @@ def screening_log(request):
         rows = [r for r in rows if r[1].status == "not_enrolled"]
     elif outcome == "open":
         rows = [r for r in rows if not r[1].closed]
+    elif outcome == "to_confirm":
+        rows = [
+            r
+            for r in rows
+            if hasattr(r[0], "eligibility")
+            and r[0].eligibility.eligible
+            and r[0].eligibility.confirmed_at is None
+        ]
     return render(
         request,
         "participants/screening_log.html",

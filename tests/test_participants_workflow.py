@@ -482,6 +482,9 @@ def test_the_screening_log_shows_every_screening_with_the_reason(client, coordin
     assert "Other: Transferred to another hospital" in body
     filtered = client.get("/participants/screening/?outcome=not_enrolled").content.decode()
     assert filtered.count("Not enrolled</span>") == 3
+    to_confirm = client.get("/participants/screening/?outcome=to_confirm").content.decode()
+    assert declined.screening_number in to_confirm
+    assert ineligible.screening_number not in to_confirm
 
 
 # --- withdrawal -------------------------------------------------------------------------------

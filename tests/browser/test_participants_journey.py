@@ -54,7 +54,8 @@ def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
     demo, sign_in, live_server, browser
 ):
     page = sign_in("coordinator", PASSWORD)
-    page.goto(f"{live_server.url}/participants/screening/")
+    expect(page.get_by_role("heading", name="Screen a patient")).to_be_visible()
+    shot(page, "home-coordinator")
 
     # 1. An eligible woman: FiO2 typed as a percentage, converted and shown.
     screen(page, name="Narges Tehrani", national_id="0499370899", sex="Female", born="1979-03-14")
@@ -75,6 +76,9 @@ def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
     page.get_by_role("link", name="Record consent").click()
     now = timezone.localtime(timezone=timezone.get_fixed_timezone(210))
     page.get_by_label("Date and time of consent").fill(now.strftime("%Y-%m-%dT%H:%M"))
+    expect(page.get_by_label("Representative's name")).to_be_hidden()
+    page.get_by_label("A legal representative").check()
+    expect(page.get_by_label("Representative's name")).to_be_visible()
     page.get_by_label("The participant").check()
     page.get_by_label("Witness").fill("Nurse Azadeh")
     page.get_by_label("Scanned-form reference").fill(f"ISF/ICF/{eligible_number}.pdf")
