@@ -121,7 +121,9 @@ def open_screening_count(user) -> int:
 
 def unconfirmed_eligibility_for(user) -> QuerySet[Eligibility]:
     return scope_to_sites(
-        Eligibility.objects.filter(eligible=True, confirmed_at__isnull=True),
+        Eligibility.objects.filter(
+            eligible=True, confirmed_at__isnull=True, screening__not_enrolled_reason=""
+        ),
         user,
         site_path="screening__site",
     )

@@ -127,6 +127,7 @@ def screening_log(request):
             if hasattr(r[0], "eligibility")
             and r[0].eligibility.eligible
             and r[0].eligibility.confirmed_at is None
+            and r[1].status != "not_enrolled"
         ]
     return render(
         request,

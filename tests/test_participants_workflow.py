@@ -482,9 +482,13 @@ def test_the_screening_log_shows_every_screening_with_the_reason(client, coordin
     assert "Other: Transferred to another hospital" in body
     filtered = client.get("/participants/screening/?outcome=not_enrolled").content.decode()
     assert filtered.count("Not enrolled</span>") == 3
+    waiting = _ScreeningFactory(site=site01, screened_by=coordinator)
+    EligibilityFactory(screening=waiting)
     to_confirm = client.get("/participants/screening/?outcome=to_confirm").content.decode()
-    assert declined.screening_number in to_confirm
+    assert waiting.screening_number in to_confirm
+    assert declined.screening_number not in to_confirm  # closed: nothing to confirm
     assert ineligible.screening_number not in to_confirm
+    assert [e.screening for e in selectors.unconfirmed_eligibility_for(coordinator)] == [waiting]
 
 
 # --- withdrawal -------------------------------------------------------------------------------
