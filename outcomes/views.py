@@ -312,12 +312,11 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
             pk=pk,
         )
     today = selectors.site_today(participant.site)
-    registered = getattr(participant, "registered_at", None)
     form = StudyEventForm(
         request.POST or None,
         instance=event,
         today=today,
-        screened_on=registered.date() if registered else None,
+        screened_on=participant.screening.screened_on,
     )
     if request.method == "POST" and form.is_valid():
         try:
