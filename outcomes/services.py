@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from trialedc import audit
 from participants.selectors import data_entry_refusal
+from trialedc import audit
 from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
 
 from . import schedule, scores
