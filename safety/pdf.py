@@ -8,7 +8,7 @@ birth) are replaced by the study ID and the age: no identifying data leaves the 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from io import BytesIO
 from xml.sax.saxutils import escape
 
@@ -100,6 +100,13 @@ def _as_date(value) -> date | None:
     if not value:
         return None
     return date.fromisoformat(value[:10])
+
+
+def _utc_text(iso: str | None) -> str | None:
+    if not iso:
+        return None
+    moment = datetime.fromisoformat(iso).astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
 def _label(choices, value) -> str:
@@ -239,7 +246,7 @@ class CiomsReport(Report):
                     [
                         _box(
                             _("24c. Date received by manufacturer (site aware)"),
-                            (s.get("aware_at") or "")[:16].replace("T", " "),
+                            _utc_text(s.get("aware_at")),
                         ),
                         _box(_("24d. Report source"), _("study")),
                     ],
