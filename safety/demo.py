@@ -29,9 +29,14 @@ def _reporter(site) -> User | None:
 def load(*, participants: int, seed: int, stdout) -> str:
     if AdverseEvent.objects.exists():
         return f"{AdverseEvent.objects.count()} adverse events (0 new)"
-    pool = [p for p in Participant.objects.order_by("study_id") if _reporter(p.site)]
-    if not pool:
+    # Most events at the first site (where the demo users work), one at another site, so
+    # site scoping shows on the safety page of coordinator2.
+    staffed = [p for p in Participant.objects.order_by("study_id") if _reporter(p.site)]
+    if not staffed:
         return ""
+    first_site = staffed[0].site_id
+    pool = [p for p in staffed if p.site_id == first_site]
+    elsewhere = [p for p in staffed if p.site_id != first_site] or pool
     now = timezone.now()
     today = timezone.localdate()
 
@@ -122,7 +127,7 @@ def load(*, participants: int, seed: int, stdout) -> str:
         ),
     ]
     for i, data in enumerate(events):
-        participant = pool[i % len(pool)]
+        participant = elsewhere[0] if i == 2 else pool[i % len(pool)]
         services.ae_report(participant=participant, user=_reporter(participant.site), data=data)
     made = AdverseEvent.objects.count()
     serious = AdverseEvent.objects.filter(serious=True).count()
