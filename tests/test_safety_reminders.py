@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.utils import timezone
 
 from safety import reminders, services
 from safety.models import Alert
@@ -186,13 +185,25 @@ def test_a_site_with_nothing_due_gets_no_digest(coordinator):
     assert not Alert.objects.exists()
 
 
-def test_the_schedules_are_in_django_celery_beat():
+def test_the_migration_puts_the_schedules_in_django_celery_beat_and_keeps_admin_edits():
+    from importlib import import_module
+
+    from django.apps import apps
     from django_celery_beat.models import PeriodicTask
 
+    migration = import_module("safety.migrations.0002_periodic_tasks")
+    # (A transactional test elsewhere may have flushed the rows the migration made.)
+    migration.create(apps, None)
     tasks = dict(PeriodicTask.objects.values_list("task", "enabled"))
     assert tasks["safety.alerts_sweep"] is True
     assert tasks["safety.reminders_send"] is True
     assert tasks["safety.visit_digests_send"] is True
     digest = PeriodicTask.objects.get(task="safety.visit_digests_send")
     assert str(digest.crontab.timezone) == "Asia/Tehran"
-    assert timezone.now()  # the beat schedule is editable in the admin (no deploy)
+
+    # Edited in the admin (no deploy): a later migrate leaves the edit alone.
+    digest.enabled = False
+    digest.save()
+    migration.create(apps, None)
+    assert PeriodicTask.objects.filter(task="safety.visit_digests_send").count() == 1
+    assert PeriodicTask.objects.get(task="safety.visit_digests_send").enabled is False
