@@ -11,6 +11,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from trialedc.trial import TRIAL
 
@@ -36,11 +37,20 @@ def sae_report_alert(*, report: SAEReport) -> None:
     ae = report.adverse_event
     kind = AlertKind.SAE_INITIAL if report.number == 0 else AlertKind.SAE_FOLLOW_UP
     label = "SUSAR" if ae.is_susar else "SAE"
-    which = "initial report" if report.number == 0 else f"follow-up {report.number}"
-    subject = (
-        f"[{TRIAL.acronym}] {label} {ae.participant.study_id} AE {ae.number}: "
-        f"{_event_name(ae)}, grade {ae.ctcae_grade} ({which})"
+    which = (
+        _("initial report") if report.number == 0 else _("follow-up %(n)s") % {"n": report.number}
     )
+    subject = _(
+        "[%(trial)s] %(label)s %(sid)s AE %(n)s: %(event)s, grade %(grade)s (%(which)s)"
+    ) % {
+        "trial": TRIAL.acronym,
+        "label": label,
+        "sid": ae.participant.study_id,
+        "n": ae.number,
+        "event": _event_name(ae),
+        "grade": ae.ctcae_grade,
+        "which": which,
+    }
     body = _render(
         "sae_alert.txt",
         {
@@ -63,10 +73,15 @@ def sae_report_alert(*, report: SAEReport) -> None:
 
 
 def susar_identified_alert(*, ae: AdverseEvent) -> None:
-    subject = (
-        f"[{TRIAL.acronym}] SUSAR {ae.participant.study_id} AE {ae.number}: "
-        f"{_event_name(ae)} — expedited report due in {ae.susar_clock_days} days"
-    )
+    subject = _(
+        "[%(trial)s] SUSAR %(sid)s AE %(n)s: %(event)s — expedited report due in %(days)s days"
+    ) % {
+        "trial": TRIAL.acronym,
+        "sid": ae.participant.study_id,
+        "n": ae.number,
+        "event": _event_name(ae),
+        "days": ae.susar_clock_days,
+    }
     body = _render(
         "susar_identified.txt",
         {
@@ -87,10 +102,14 @@ def susar_identified_alert(*, ae: AdverseEvent) -> None:
 
 
 def follow_up_due_alert(*, ae: AdverseEvent, report: SAEReport) -> bool:
-    subject = (
-        f"[{TRIAL.acronym}] Reminder: SAE {ae.participant.study_id} AE {ae.number} has had no "
-        f"follow-up for {TRIAL.sae_follow_up_reminder_hours} hours"
-    )
+    subject = _(
+        "[%(trial)s] Reminder: SAE %(sid)s AE %(n)s has had no follow-up for %(hours)s hours"
+    ) % {
+        "trial": TRIAL.acronym,
+        "sid": ae.participant.study_id,
+        "n": ae.number,
+        "hours": TRIAL.sae_follow_up_reminder_hours,
+    }
     body = _render(
         "follow_up_due.txt",
         {
@@ -115,10 +134,15 @@ def follow_up_due_alert(*, ae: AdverseEvent, report: SAEReport) -> bool:
 
 def susar_clock_alert(*, ae: AdverseEvent, days_left: int) -> bool:
     deadline = ae.susar_deadline
-    subject = (
-        f"[{TRIAL.acronym}] SUSAR clock: {days_left} day(s) left for {ae.participant.study_id} "
-        f"AE {ae.number} ({_event_name(ae)})"
-    )
+    subject = _(
+        "[%(trial)s] SUSAR clock: %(days)s day(s) left for %(sid)s AE %(n)s (%(event)s)"
+    ) % {
+        "trial": TRIAL.acronym,
+        "days": days_left,
+        "sid": ae.participant.study_id,
+        "n": ae.number,
+        "event": _event_name(ae),
+    }
     body = _render(
         "susar_clock.txt",
         {
@@ -142,7 +166,11 @@ def susar_clock_alert(*, ae: AdverseEvent, days_left: int) -> bool:
 
 
 def visit_digest_alert(*, site, today, digest: dict, recipients: list[str]) -> bool:
-    subject = f"[{TRIAL.acronym}] Site {site.code} visits for {today.isoformat()}"
+    subject = _("[%(trial)s] Site %(site)s visits for %(day)s") % {
+        "trial": TRIAL.acronym,
+        "site": site.code,
+        "day": today.isoformat(),
+    }
     body = _render(
         "visit_digest.txt",
         {
