@@ -38,9 +38,10 @@ class SafetyConfig(AppConfig):
         )
         home.card(
             title=_("Alert delivery"),
-            text=_("Every safety e-mail with its delivery status, attempts and last error."),
+            text=_("Safety e-mails still pending delivery (badge), with attempts and last error."),
             url_name="safety:alerts",
             permission="safety.view_alert",
             action=_("Open the outbox"),
+            count=lambda user: selectors.alerts_pending_count(),
             order=90,
         )

@@ -115,6 +115,12 @@ class AdverseEvent(models.Model):
         verbose_name=_("participant"),
     )
     number = models.PositiveIntegerField(_("AE number"))
+    visit = models.CharField(
+        _("reported at visit"),
+        max_length=8,
+        blank=True,
+        help_text=_("The AE-assessment visit it was reported from; empty if reported between."),
+    )
     verbatim_term = models.CharField(
         _("verbatim term"), max_length=200, help_text=_("The event in the reporter's words.")
     )

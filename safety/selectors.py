@@ -151,6 +151,10 @@ def alerts_for(user) -> QuerySet[Alert]:
     )
 
 
+def alerts_pending_count() -> int:
+    return Alert.objects.filter(sent_at__isnull=True).count()
+
+
 def participant_age(participant, *, on: date) -> int | None:
     """Age in whole years on `on`, if the date of birth is recorded; None otherwise.
 

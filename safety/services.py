@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from participants.models import Participant
 from trialedc import audit
 from trialedc.access import sites_for
-from trialedc.trial import TRIAL
+from trialedc.trial import AE_ASSESSMENT, TRIAL
 
 from . import notifications, rules
 from .exceptions import (
@@ -114,16 +114,26 @@ def _report_create(
     return report
 
 
-def ae_report(*, participant: Participant, user, data: dict) -> AdverseEvent:
-    """Record a new adverse event; a serious one gets its initial SAE report and alert at once."""
+def ae_report(*, participant: Participant, user, data: dict, visit: str = "") -> AdverseEvent:
+    """Record a new adverse event; a serious one gets its initial SAE report and alert at once.
+
+    `visit` is the AE-assessment visit (D0, D2, ...) the report came from, if any.
+    """
     _check_site(user, participant)
+    if visit and visit not in {v.code for v in TRIAL.visits_with_crf(AE_ASSESSMENT)}:
+        raise SafetyError(_("%(visit)s has no AE assessment.") % {"visit": visit})
     now = timezone.now()
     with transaction.atomic():
         # The participant row lock numbers AEs without gaps or duplicates.
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
         last = participant.adverse_events.aggregate(last=Max("number"))["last"] or 0
         ae = AdverseEvent(
-            participant=participant, number=last + 1, reported_at=now, reported_by=user, **data
+            participant=participant,
+            number=last + 1,
+            visit=visit,
+            reported_at=now,
+            reported_by=user,
+            **data,
         )
         _code(ae)
         ae.full_clean()
@@ -199,6 +209,10 @@ def sae_follow_up_submit(
                 _("The final report of this SAE is filed; correct the event instead.")
             )
         next_number = (ae.reports.aggregate(last=Max("number"))["last"] or 0) + 1
+        if changes.get("serious") is False:
+            raise NotSerious(
+                _("A follow-up cannot make an SAE non-serious; correct the event, with a reason.")
+            )
         if changes:
             _apply_changes(
                 ae=ae,
@@ -261,6 +275,7 @@ def susar_expedited_report_record(
     *, ae: AdverseEvent, user, submitted_at: datetime, reference: str
 ) -> AdverseEvent:
     """Stop the SUSAR clock: the expedited report went to the regulator and ethics committee."""
+    _check_site(user, ae.participant)
     with transaction.atomic():
         ae = (
             AdverseEvent.objects.select_for_update()

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from participants.models import Participant
 from trialedc.access import get_in_scope_or_403, require, scope_to_sites
 from trialedc.exceptions import TrialEdcError
-from trialedc.trial import TRIAL
+from trialedc.trial import AE_ASSESSMENT, TRIAL
 
 from . import pdf, selectors, services
 from .exceptions import SignatureRefused
@@ -75,11 +75,15 @@ def participant_aes(request, study_id: str):
 @require("safety.add_adverseevent")
 def ae_report(request, study_id: str):
     participant = _participant_or_403(request, study_id)
+    # The AE-assessment CRF links here with ?visit=D2 (outcomes app); kept through the POST.
+    visit = (request.GET.get("visit") or "").strip()
+    if visit not in {v.code for v in TRIAL.visits_with_crf(AE_ASSESSMENT)}:
+        visit = ""
     form = AdverseEventForm(request.POST or None, instance=AdverseEvent(participant=participant))
     if request.method == "POST" and form.is_valid():
         try:
             ae = services.ae_report(
-                participant=participant, user=request.user, data=form.cleaned_data
+                participant=participant, user=request.user, data=form.cleaned_data, visit=visit
             )
         except TrialEdcError as error:
             form.add_error(None, str(error))
@@ -100,7 +104,12 @@ def ae_report(request, study_id: str):
     return render(
         request,
         "safety/ae_form.html",
-        {"form": form, "participant": participant, "title": _("Report an adverse event")}
+        {
+            "form": form,
+            "participant": participant,
+            "visit": visit,
+            "title": _("Report an adverse event"),
+        }
         | _term_context(),
     )
 

@@ -300,3 +300,29 @@ def test_the_safety_page_lists_open_clocks_colour_coded(client, login, coordinat
     assert "SUSAR expedited report (7-day clock)" in body
     assert "table-warning" in body  # under two days left: amber
     assert "SAE follow-up report" in body
+
+
+def test_the_ae_assessment_crf_link_records_its_visit(client, login, coordinator, participant):
+    login(coordinator)
+    url = f"/safety/participants/{participant.study_id}/ae/new/?visit=D2"
+    assert "from the D2 AE assessment" in client.get(url).content.decode()
+    assert client.post(url, _form(ae_data())).status_code == 302
+    assert AdverseEvent.objects.get().visit == "D2"
+
+
+def test_a_visit_without_ae_assessment_is_refused(coordinator, participant):
+    with pytest.raises(SafetyError):
+        services.ae_report(participant=participant, user=coordinator, data=ae_data(), visit="D1")
+
+
+def test_a_follow_up_cannot_make_an_sae_non_serious(coordinator, participant):
+    ae = report_sae(participant, coordinator)
+    with pytest.raises(SafetyError):
+        services.sae_follow_up_submit(
+            ae=ae,
+            user=coordinator,
+            narrative="Not serious after all",
+            changes={"serious": False},
+            final=False,
+        )
+    assert ae.reports.count() == 1
