@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.utils import timezone
 
 from safety import reminders, services
 from safety.models import Alert
@@ -207,3 +208,22 @@ def test_the_migration_puts_the_schedules_in_django_celery_beat_and_keeps_admin_
     migration.create(apps, None)
     assert PeriodicTask.objects.filter(task="safety.visit_digests_send").count() == 1
     assert PeriodicTask.objects.get(task="safety.visit_digests_send").enabled is False
+
+
+def test_the_sweep_command_runs_the_schedules_in_process(
+    settings, django_capture_on_commit_callbacks, coordinator, participant
+):
+    from django.core.management import call_command
+
+    settings.EMAIL_BACKEND = "tests.safety_mail.FailingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        report_sae(participant, coordinator)
+    assert Alert.objects.get().sent_at is None  # the mail server was down
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        call_command("safety_sweep")
+        call_command("safety_sweep")
+    assert len(mail.outbox) == 1
+    assert Alert.objects.get().sent_at is not None
