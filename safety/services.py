@@ -69,7 +69,13 @@ def _check_site(user, participant: Participant) -> None:
 
 
 def _code(ae: AdverseEvent) -> None:
-    """Coded term, system organ class, 'to be coded' flag and expectedness from configuration."""
+    """Coded term, system organ class, 'to be coded' flag and expectedness from configuration.
+
+    Also keeps the awareness time to the minute, as the form shows it: otherwise re-saving the
+    form would "change" it by the hidden seconds, and move the clocks.
+    """
+    if ae.aware_at is not None:
+        ae.aware_at = ae.aware_at.replace(second=0, microsecond=0)
     terms = dict(TRIAL.ae_preferred_terms)
     ae.preferred_term = (ae.preferred_term or "").strip()
     ae.system_organ_class = terms.get(ae.preferred_term, "")

@@ -326,3 +326,23 @@ def test_a_follow_up_cannot_make_an_sae_non_serious(coordinator, participant):
             final=False,
         )
     assert ae.reports.count() == 1
+
+
+def test_re_saving_the_form_changes_only_what_the_user_changed(
+    client, login, coordinator, participant
+):
+    ae = report_sae(participant, coordinator)
+    login(coordinator)
+    page = client.get(f"/safety/ae/{ae.pk}/edit/")
+    form = page.context["form"]
+    post = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value in (None, False, ""):
+            continue
+        post[name] = "on" if value is True else field.widget.format_value(value)
+    post["ctcae_grade"] = "3"
+    post["reason_for_change"] = "Grade re-assessed"
+    assert client.post(f"/safety/ae/{ae.pk}/edit/", post).status_code == 302
+    newest, previous = ae.history.all()[:2]
+    assert newest.diff_against(previous).changed_fields == ["ctcae_grade"]
