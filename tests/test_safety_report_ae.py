@@ -346,3 +346,12 @@ def test_re_saving_the_form_changes_only_what_the_user_changed(
     assert client.post(f"/safety/ae/{ae.pk}/edit/", post).status_code == 302
     newest, previous = ae.history.all()[:2]
     assert newest.diff_against(previous).changed_fields == ["ctcae_grade"]
+
+
+def test_the_report_picker_goes_to_the_participants_form_and_ignores_junk(
+    client, login, coordinator, participant
+):
+    login(coordinator)
+    response = client.get(f"/safety/?report_for={participant.study_id}")
+    assert response["Location"] == f"/safety/participants/{participant.study_id}/ae/new/"
+    assert client.get("/safety/?report_for=../admin/").status_code == 200
