@@ -55,9 +55,13 @@ def demo_mail(settings, django_capture_on_commit_callbacks, monkeypatch):
 def _secrets() -> list[str]:
     values = []
     for identity in IdentifyingData.objects.all():
-        values += [identity.full_name, identity.national_id, identity.hospital_record_number]
-        values += [identity.phone, identity.date_of_birth.isoformat()]
-    return [v for v in values if v]
+        # getattr: the participants app may reshape its identifying fields; names and national
+        # IDs must be there, the rest is checked when present.
+        values += [identity.full_name, identity.national_id]
+        for name in ("hospital_record_number", "phone", "date_of_birth"):
+            value = getattr(identity, name, None)
+            values.append(value.isoformat() if hasattr(value, "isoformat") else value)
+    return [str(v) for v in values if v]
 
 
 def _arm_words() -> list[str]:
