@@ -296,6 +296,24 @@ class TrialConfig:
         default_factory=lambda: {"mg/L": Decimal("1"), "mg/dL": Decimal("10")}
     )
     # --- safety: AE/SAE, alerts, reminders (issue 7) ---
+    # Coded terms: (preferred term, system organ class), MedDRA-like; free text is allowed and
+    # flagged "to be coded" (docs/safety.md).
+    ae_preferred_terms: tuple[tuple[str, str], ...] = ()
+    # Reference safety information (the investigator's brochure): preferred term -> the highest
+    # CTCAE grade at which it is expected. A listed event that is more severe is unexpected
+    # (ICH E2A, II.C: "more specific or severe" than the RSI).
+    reference_safety_information: dict[str, int] = field(default_factory=dict)
+    # Who receives SAE and SUSAR alerts besides the site's investigators (users with an e-mail).
+    sponsor_safety_contacts: tuple[str, ...] = ()
+    medical_monitors: tuple[str, ...] = ()
+    sae_follow_up_reminder_hours: int = 24
+    susar_reminder_days_left: tuple[int, ...] = (2, 1)
+    alert_retry_base_seconds: int = 60  # delivery backoff: 1, 2, 4, ... minutes
+    alert_retry_max_seconds: int = 900  # never wait more than 15 minutes between attempts
+    # CIOMS I, boxes 1a, 17 and 24a.
+    reporting_country: str = ""
+    indication: str = ""
+    sponsor_name_address: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
     # -- lookups used across apps ---------------------------------------------------------
@@ -479,4 +497,63 @@ TRIAL = TrialConfig(
     # CRP entry units -> factor to mg/L (1 mg/dL = 10 mg/L); the record's mg/mL is not offered.
     crp_unit_factors={"mg/L": Decimal("1"), "mg/dL": Decimal("10")},
     # --- safety: AE/SAE, alerts, reminders (issue 7) ---
+    ae_preferred_terms=(
+        ("Acute respiratory distress syndrome worsening", "Respiratory disorders"),
+        ("Hypoxia", "Respiratory disorders"),
+        ("Pneumothorax", "Respiratory disorders"),
+        ("Respiratory failure", "Respiratory disorders"),
+        ("Infusion related reaction", "General disorders and administration site conditions"),
+        ("Injection site reaction", "General disorders and administration site conditions"),
+        ("Pyrexia", "General disorders and administration site conditions"),
+        ("Chills", "General disorders and administration site conditions"),
+        ("Fatigue", "General disorders and administration site conditions"),
+        ("Anaphylactic reaction", "Immune system disorders"),
+        ("Hypersensitivity", "Immune system disorders"),
+        ("Cytokine release syndrome", "Immune system disorders"),
+        ("Hypotension", "Vascular disorders"),
+        ("Hypertension", "Vascular disorders"),
+        ("Deep vein thrombosis", "Vascular disorders"),
+        ("Pulmonary embolism", "Respiratory disorders"),
+        ("Thromboembolism", "Vascular disorders"),
+        ("Atrial fibrillation", "Cardiac disorders"),
+        ("Tachycardia", "Cardiac disorders"),
+        ("Bradycardia", "Cardiac disorders"),
+        ("Cardiac arrest", "Cardiac disorders"),
+        ("Myocardial infarction", "Cardiac disorders"),
+        ("Headache", "Nervous system disorders"),
+        ("Seizure", "Nervous system disorders"),
+        ("Nausea", "Gastrointestinal disorders"),
+        ("Vomiting", "Gastrointestinal disorders"),
+        ("Diarrhoea", "Gastrointestinal disorders"),
+        ("Rash", "Skin and subcutaneous tissue disorders"),
+        ("Urticaria", "Skin and subcutaneous tissue disorders"),
+        ("Acute kidney injury", "Renal and urinary disorders"),
+        ("Hepatic enzyme increased", "Investigations"),
+        ("Sepsis", "Infections and infestations"),
+        ("Ventilator-associated pneumonia", "Infections and infestations"),
+        ("Septic shock", "Infections and infestations"),
+        ("Anaemia", "Blood and lymphatic system disorders"),
+        ("Thrombocytopenia", "Blood and lymphatic system disorders"),
+        ("Hyperglycaemia", "Metabolism and nutrition disorders"),
+        ("Delirium", "Psychiatric disorders"),
+        ("Death", "General disorders and administration site conditions"),
+    ),
+    # Placeholder RSI until the sponsor's investigator's brochure is loaded (docs/safety.md).
+    reference_safety_information={
+        "Pyrexia": 2,
+        "Chills": 2,
+        "Headache": 2,
+        "Fatigue": 2,
+        "Infusion related reaction": 2,
+        "Injection site reaction": 1,
+        "Nausea": 1,
+    },
+    sponsor_safety_contacts=("safety@sponsor.example.org",),
+    medical_monitors=("medical.monitor@example.org",),
+    reporting_country="Iran (Islamic Republic of)",
+    indication="Acute respiratory distress syndrome due to COVID-19 (ICD-10 U07.1)",
+    sponsor_name_address=(
+        "Tarmim Ava Baran Knowledge Based Company, Floor 8, No 41, Italia St., Vesal Ave, "
+        "Tehran 1417755362, Iran"
+    ),
 )
