@@ -7,6 +7,7 @@ class SafetyConfig(AppConfig):
     verbose_name = _("Safety")
 
     def ready(self) -> None:
+        from participants import timeline
         from trialedc import audit, home
 
         from . import selectors
@@ -20,6 +21,12 @@ class SafetyConfig(AppConfig):
             "safety.saereport",
             view_permission="safety.view_saereport",
             site_path="adverse_event__participant__site",
+        )
+        timeline.section(
+            title=_("Adverse events"),
+            template="safety/_participant_timeline.html",
+            permission="safety.view_adverseevent",
+            order=30,
         )
         home.nav(
             label=_("Safety"),
