@@ -39,6 +39,11 @@ def _participant(request, study_id: str) -> Participant:
     )
 
 
+def _data(request):
+    """A form's data: bound on POST even when empty, so an empty POST shows its errors."""
+    return request.POST if request.method == "POST" else None
+
+
 def _add_errors(form, error: RandomizationError) -> None:
     form.add_error(None, str(error))
     for detail in getattr(error, "errors", []):
@@ -87,7 +92,7 @@ def randomize(request, study_id: str):
     if selectors.randomization_of(participant) is not None:
         return redirect("randomization:status", study_id=study_id)
     confirming = request.method == "POST" and "confirm_step" in request.POST
-    form = (ConfirmRandomizeForm if confirming else RandomizeForm)(request.POST or None)
+    form = (ConfirmRandomizeForm if confirming else RandomizeForm)(_data(request))
     context = {"participant": participant, "form": form, "enrolled": _enrolled(participant)}
     if request.method == "POST" and form.is_valid():
         support = form.cleaned_data["respiratory_support"]
@@ -130,7 +135,7 @@ def _enrolled(participant) -> bool:
 @require("randomization.add_emergencyunblinding")
 def emergency_unblind(request, study_id: str):
     participant = _participant(request, study_id)
-    form = EmergencyUnblindingForm(request.POST or None)
+    form = EmergencyUnblindingForm(_data(request))
     context = {
         "participant": participant,
         "randomization": selectors.randomization_of(participant),
@@ -204,7 +209,7 @@ def list_detail(request, pk: int):
 @_POST_OR_GET
 @require("randomization.add_randomizationlist")
 def list_generate(request):
-    form = ListGenerateForm(request.POST or None)
+    form = ListGenerateForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             rlist = services.list_generate(user=request.user, **form.cleaned_data)
@@ -219,7 +224,7 @@ def list_generate(request):
 @_POST_OR_GET
 @require("randomization.add_randomizationlist")
 def list_import(request):
-    form = ListImportForm(request.POST or None, request.FILES or None)
+    form = ListImportForm(_data(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             rlist = services.list_import(
@@ -239,7 +244,7 @@ def list_import(request):
 @_POST_OR_GET
 @require("randomization.view_phasereview")
 def phase_gate(request):
-    form = PhaseReviewForm(request.POST or None)
+    form = PhaseReviewForm(_data(request))
     can_record = request.user.has_perm("randomization.add_phasereview")
     if request.method == "POST" and can_record and form.is_valid():
         services.phase_review_record(
