@@ -27,10 +27,12 @@ from .models import (
 
 
 def list_checksum(rlist: RandomizationList) -> str:
-    rows = Slot.objects.filter(randomization_list=rlist).order_by("sequence")
-    return blocks.checksum(
-        blocks.SlotRow(s.sequence, s.block, s.block_size, s.arm, s.envelope_code) for s in rows
+    rows = (
+        Slot.objects.filter(randomization_list=rlist)
+        .order_by("sequence")
+        .values_list("sequence", "block", "block_size", "arm", "envelope_code")
     )
+    return blocks.checksum(blocks.SlotRow(*row) for row in rows)
 
 
 def list_rows(rlist: RandomizationList) -> list[blocks.SlotRow]:
