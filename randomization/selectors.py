@@ -70,7 +70,7 @@ class Enrollment:
     phase: str
     stratum: str
     randomized: int
-    slots: int | None  # None while no list exists
+    slots: int | None  # None while no list exists; its length is shown to unblinded roles only
     target: int
 
 
