@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import QuerySet
 
 from trialedc.access import scope_to_sites
@@ -25,14 +26,23 @@ from .models import (
     TrialUnblinding,
 )
 
+# The canonical CSV of blocks.to_csv, hashed inside PostgreSQL: the verifier runs in every
+# assignment while the list is locked, so it must not ship the whole list to Python each time.
+# tests/test_randomization_verifier.py proves it equals blocks.checksum for every list.
+_CHECKSUM_SQL = """
+    SELECT encode(sha256(convert_to(%s || coalesce(string_agg(
+        sequence || ',' || block || ',' || block_size || ',' || arm || ',' || envelope_code
+        || chr(10), '' ORDER BY sequence), ''), 'UTF8')), 'hex')
+    FROM randomization_slot WHERE randomization_list_id = %s
+"""
+
 
 def list_checksum(rlist: RandomizationList) -> str:
-    rows = (
-        Slot.objects.filter(randomization_list=rlist)
-        .order_by("sequence")
-        .values_list("sequence", "block", "block_size", "arm", "envelope_code")
-    )
-    return blocks.checksum(blocks.SlotRow(*row) for row in rows)
+    """SHA-256 of the stored list as blocks.to_csv would write it."""
+    header = ",".join(blocks.CSV_HEADER) + "\n"
+    with connection.cursor() as cursor:
+        cursor.execute(_CHECKSUM_SQL, [header, rlist.pk])
+        return cursor.fetchone()[0]
 
 
 def list_rows(rlist: RandomizationList) -> list[blocks.SlotRow]:
