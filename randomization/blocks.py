@@ -130,13 +130,35 @@ class ListRules:
     minimum_length: int  # phase II: the phase target (60)
 
 
+def gettext_noop(message: str) -> str:
+    """Marks a message for translation (makemessages) without importing Django here."""
+    return message
+
+
 @dataclass(frozen=True)
 class ListError:
+    """One reason a list is refused: a message template (English, translatable) and its values."""
+
     line: int | None  # CSV line (the header is line 1); None for the list as a whole
-    message: str
+    template: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    def render(self, translate=gettext_noop) -> str:
+        message = translate(self.template) % dict(self.params)
+        if self.line is None:
+            return message
+        return translate("line %(line)s: %(message)s") % {"line": self.line, "message": message}
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
+        return self.render()
+
+
+def _error(line: int | None, template: str, **params) -> ListError:
+    return ListError(line, template, tuple(params.items()))
+
+
+_ = gettext_noop
+gettext_noop("line %(line)s: %(message)s")
 
 
 def parse_csv(text: str) -> tuple[list[SlotRow], list[ListError]]:
@@ -146,13 +168,26 @@ def parse_csv(text: str) -> tuple[list[SlotRow], list[ListError]]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != CSV_HEADER:
-        return [], [ListError(1, f"the header must be exactly {','.join(CSV_HEADER)}")]
+        return [], [
+            _error(1, _("the header must be exactly %(header)s"), header=",".join(CSV_HEADER))
+        ]
+    blank_line = None
     for line, record in enumerate(reader, start=2):
         if not any(cell.strip() for cell in record):
+            blank_line = blank_line or line
             continue
+        if blank_line is not None:
+            # Line numbers must stay those of the file: no silent gap inside the list.
+            errors.append(_error(blank_line, _("an empty line inside the list")))
+            blank_line = None
         if len(record) != len(CSV_HEADER):
             errors.append(
-                ListError(line, f"{len(CSV_HEADER)} columns expected, {len(record)} found")
+                _error(
+                    line,
+                    _("%(expected)s columns expected, %(found)s found"),
+                    expected=len(CSV_HEADER),
+                    found=len(record),
+                )
             )
             continue
         sequence, block, block_size, arm, code = (cell.strip() for cell in record)
@@ -161,7 +196,14 @@ def parse_csv(text: str) -> tuple[list[SlotRow], list[ListError]]:
             try:
                 numbers[name] = int(value)
             except ValueError:
-                errors.append(ListError(line, f"{name} must be a whole number, not {value!r}"))
+                errors.append(
+                    _error(
+                        line,
+                        _("%(column)s must be a whole number, not %(value)s"),
+                        column=name,
+                        value=repr(value),
+                    )
+                )
         if len(numbers) == 3:
             rows.append(
                 SlotRow(numbers["sequence"], numbers["block"], numbers["block_size"], arm, code)
@@ -170,44 +212,84 @@ def parse_csv(text: str) -> tuple[list[SlotRow], list[ListError]]:
 
 
 def validate(rows: Sequence[SlotRow], rules: ListRules) -> list[ListError]:
-    """Every reason the list may not be used; empty when it is a valid list."""
+    """Every reason the list may not be used; empty when it is a valid list.
+
+    Line numbers assume row i is on CSV line i + 2 (header on line 1), which parse_csv ensures.
+    """
     errors: list[ListError] = []
     if not rows:
-        return [ListError(None, "the list has no slots")]
+        return [_error(None, _("the list has no slots"))]
     line = {id(r): i for i, r in enumerate(rows, start=2)}
     seen_codes: dict[str, int] = {}
     for expected, row in enumerate(rows, start=1):
         at = line[id(row)]
         if row.sequence != expected:
-            errors.append(ListError(at, f"sequence {row.sequence} found where {expected} expected"))
+            errors.append(
+                _error(
+                    at,
+                    _("sequence %(found)s found where %(expected)s expected"),
+                    found=row.sequence,
+                    expected=expected,
+                )
+            )
         if row.arm not in rules.arms:
-            errors.append(ListError(at, f"arm {row.arm!r} is not one of {', '.join(rules.arms)}"))
+            errors.append(
+                _error(
+                    at,
+                    _("arm %(arm)s is not one of %(arms)s"),
+                    arm=repr(row.arm),
+                    arms=", ".join(rules.arms),
+                )
+            )
         if row.block_size not in rules.block_sizes:
-            allowed = ", ".join(map(str, rules.block_sizes))
-            errors.append(ListError(at, f"block size {row.block_size} is not one of {allowed}"))
+            errors.append(
+                _error(
+                    at,
+                    _("block size %(size)s is not one of %(sizes)s"),
+                    size=row.block_size,
+                    sizes=", ".join(map(str, rules.block_sizes)),
+                )
+            )
         code = row.envelope_code
         if len(code) != rules.code_length or any(c not in rules.alphabet for c in code):
             errors.append(
-                ListError(
+                _error(
                     at,
-                    f"envelope code {code!r} must be {rules.code_length} characters "
-                    f"from {rules.alphabet}",
+                    _("envelope code %(code)s must be %(length)s characters from %(alphabet)s"),
+                    code=repr(code),
+                    length=rules.code_length,
+                    alphabet=rules.alphabet,
                 )
             )
         elif code in seen_codes:
-            errors.append(ListError(at, f"envelope code {code} repeats line {seen_codes[code]}"))
+            errors.append(
+                _error(
+                    at,
+                    _("envelope code %(code)s repeats line %(other)s"),
+                    code=code,
+                    other=seen_codes[code],
+                )
+            )
         else:
             seen_codes[code] = at
     errors += _validate_blocks(rows, line, rules)
     total = len(rows)
     if rules.exact_length is not None and total != rules.exact_length:
         errors.append(
-            ListError(None, f"the list must have exactly {rules.exact_length} slots, not {total}")
+            _error(
+                None,
+                _("the list must have exactly %(length)s slots, not %(total)s"),
+                length=rules.exact_length,
+                total=total,
+            )
         )
     if total < rules.minimum_length:
         errors.append(
-            ListError(
-                None, f"the list must have at least {rules.minimum_length} slots, not {total}"
+            _error(
+                None,
+                _("the list must have at least %(length)s slots, not %(total)s"),
+                length=rules.minimum_length,
+                total=total,
             )
         )
     if rules.per_arm is not None:
@@ -215,44 +297,69 @@ def validate(rows: Sequence[SlotRow], rules: ListRules) -> list[ListError]:
         for arm in rules.arms:
             if counts[arm] != rules.per_arm:
                 errors.append(
-                    ListError(None, f"{rules.per_arm} slots of {arm} expected, {counts[arm]} found")
+                    _error(
+                        None,
+                        _("%(expected)s slots of %(arm)s expected, %(found)s found"),
+                        expected=rules.per_arm,
+                        arm=arm,
+                        found=counts[arm],
+                    )
                 )
     return errors
 
 
 def _validate_blocks(rows, line, rules: ListRules) -> list[ListError]:
     errors: list[ListError] = []
-    blocks: dict[int, list[SlotRow]] = {}
+    members_of: dict[int, list[SlotRow]] = {}
     order: list[int] = []
     for row in rows:
-        if row.block not in blocks:
-            blocks[row.block] = []
+        if row.block not in members_of:
+            members_of[row.block] = []
             order.append(row.block)
         elif order[-1] != row.block:
-            errors.append(ListError(line[id(row)], f"block {row.block} is split by another block"))
-        blocks[row.block].append(row)
+            errors.append(
+                _error(
+                    line[id(row)], _("block %(block)s is split by another block"), block=row.block
+                )
+            )
+        members_of[row.block].append(row)
     if order != list(range(1, len(order) + 1)):
-        errors.append(ListError(None, "blocks must be numbered 1, 2, 3, … in order"))
-    for number, members in blocks.items():
+        errors.append(_error(None, _("blocks must be numbered 1, 2, 3, … in order")))
+    for number, members in members_of.items():
         first = line[id(members[0])]
         sizes = {m.block_size for m in members}
         if len(sizes) != 1:
             errors.append(
-                ListError(first, f"block {number} declares different sizes {sorted(sizes)}")
+                _error(
+                    first,
+                    _("block %(block)s declares different sizes %(sizes)s"),
+                    block=number,
+                    sizes=sorted(sizes),
+                )
             )
             continue
         size = sizes.pop()
         if len(members) != size:
             errors.append(
-                ListError(
-                    first, f"block {number} declares size {size} but has {len(members)} slots"
+                _error(
+                    first,
+                    _("block %(block)s declares size %(size)s but has %(count)s slots"),
+                    block=number,
+                    size=size,
+                    count=len(members),
                 )
             )
             continue
         counts = Counter(m.arm for m in members)
         if any(counts[arm] * len(rules.arms) != size for arm in rules.arms):
-            found = ", ".join(f"{counts[a]} {a}" for a in rules.arms)
-            errors.append(ListError(first, f"block {number} is not 1:1 ({found})"))
+            errors.append(
+                _error(
+                    first,
+                    _("block %(block)s is not 1:1 (%(found)s)"),
+                    block=number,
+                    found=", ".join(f"{counts[a]} {a}" for a in rules.arms),
+                )
+            )
     return errors
 
 

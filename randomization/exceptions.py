@@ -1,5 +1,7 @@
 """Domain errors of the randomization app; views turn them into messages or form errors."""
 
+from django.utils.translation import gettext
+
 from trialedc.exceptions import TrialEdcError
 
 
@@ -36,7 +38,8 @@ class InvalidList(RandomizationError):
 
     def __init__(self, message: str, errors=()):
         super().__init__(message)
-        self.errors = list(errors)
+        # blocks.ListError carries an English template; render it in the user's language.
+        self.errors = [e.render(gettext) if hasattr(e, "render") else str(e) for e in errors]
 
 
 class ListInUse(RandomizationError):

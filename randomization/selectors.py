@@ -108,6 +108,18 @@ def randomizations_for(user) -> QuerySet[Randomization]:
     ).order_by("participant__study_id")
 
 
+def awaiting_randomization(user) -> QuerySet:
+    """Enrolled participants at the user's sites who hold no slot yet, by study ID."""
+    from participants.models import Participant, ParticipantStatus
+
+    return scope_to_sites(
+        Participant.objects.filter(
+            status=ParticipantStatus.ENROLLED, randomization__isnull=True
+        ).select_related("site"),
+        user,
+    ).order_by("study_id")
+
+
 def randomization_of(participant) -> Randomization | None:
     return (
         Randomization.objects.select_related("slot", "randomized_by")

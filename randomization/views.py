@@ -64,6 +64,7 @@ def overview(request):
             "current_phase": selectors.current_phase(),
             "gated_phase_open": selectors.gated_phase_open(),
             "randomizations": selectors.randomizations_for(request.user),
+            "awaiting": selectors.awaiting_randomization(request.user),
             "unblinded_ids": selectors.unblinded_participant_ids(),
         },
     )

@@ -196,3 +196,21 @@ def test_the_checksum_changes_with_any_slot():
             row.sequence, row.block, row.block_size, other[row.arm], row.envelope_code
         )
         assert blocks.checksum(flipped) != blocks.checksum(rows)
+
+
+def test_an_empty_line_inside_the_list_is_named_not_skipped():
+    lines = [*GOOD[:2], "", *GOOD[2:]]
+    rows, errors = blocks.parse_csv(csv_of(lines))
+    assert [str(e) for e in errors] == ["line 4: an empty line inside the list"]
+
+
+def test_errors_render_in_the_users_language_through_a_translate_function():
+    persian = {
+        "line %(line)s: %(message)s": "خط %(line)s: %(message)s",
+        "block %(block)s is not 1:1 (%(found)s)": "بلوک %(block)s ۱:۱ نیست (%(found)s)",
+    }
+    error = blocks.ListError(
+        3, "block %(block)s is not 1:1 (%(found)s)", (("block", 2), ("found", "x"))
+    )
+    assert error.render(persian.get) == "خط 3: بلوک 2 ۱:۱ نیست (x)"
+    assert str(error) == "line 3: block 2 is not 1:1 (x)"
