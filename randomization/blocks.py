@@ -283,7 +283,7 @@ def validate(rows: Sequence[SlotRow], rules: ListRules) -> list[ListError]:
                 total=total,
             )
         )
-    if total < rules.minimum_length:
+    if rules.exact_length is None and total < rules.minimum_length:
         errors.append(
             _error(
                 None,

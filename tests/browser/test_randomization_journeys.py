@@ -144,3 +144,28 @@ def test_an_investigator_unblinds_one_participant_in_an_emergency(demo, sign_in,
     page.get_by_role("link", name="Back to the participant").click()
     expect(page.get_by_test_id("unblinded-flag")).to_contain_text("emergency unblinding by")
     assert not ARM_WORDS.search(visible_text_without_the_title(page))
+
+
+def test_the_statistician_imports_a_list_sees_line_errors_then_opens_the_gate(
+    demo, sign_in, live_server, tmp_path
+):
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "sequence,block,block_size,arm,envelope_code\n1,1,2,exosome,ACDEFH\n2,1,2,exosome,ACDEFJ\n"
+    )
+    page = sign_in("statistician", PASSWORD)
+    page.get_by_role("link", name="Lists", exact=True).first.click()
+    expect(page.get_by_test_id("lists")).to_contain_text("verified")
+    page.screenshot(path=f"{SHOTS}/randomization-lists.png", full_page=True)
+    page.get_by_role("link", name="Import a CSV list").click()
+    page.get_by_label("CSV file").set_input_files(str(bad))
+    page.get_by_role("button", name="Validate and import").click()
+    expect(page.get_by_text("line 2: block 1 is not 1:1 (2 exosome, 0 placebo)")).to_be_visible()
+    page.screenshot(path=f"{SHOTS}/randomization-import-errors.png", full_page=True)
+    page.goto(f"{live_server.url}/randomization/phase-gate/")
+    expect(page.get_by_test_id("gate")).to_have_text("closed")
+    page.get_by_label("Review date").fill("2021-04-08")
+    page.get_by_label("Decision").select_option("approved")
+    page.get_by_label("Document reference").fill("DSMB minutes 2021/04")
+    page.get_by_role("button", name="Record the review").click()
+    expect(page.get_by_test_id("gate")).to_have_text("open")
