@@ -37,6 +37,9 @@ class RandomizationList(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # Who made, and who replaced (deleted) an unused list, with its seed and checksum. Never
+    # shown on the generic history page (not registered with trialedc.audit).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("randomization list")
@@ -186,6 +189,9 @@ class Preparation(models.Model):
     handed_over_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # Unblinded pharmacy record: its history is for the pharmacy and inspectors, never blinded
+    # staff (not registered with trialedc.audit).
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("preparation")
@@ -218,6 +224,7 @@ class EmergencyUnblinding(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    history = HistoricalRecords()  # "audited forever": even a deletion leaves its trace
 
     class Meta:
         verbose_name = _("emergency unblinding")

@@ -130,8 +130,10 @@ def list_store(
                     )
                     % {"phase": phase, "stratum": stratum}
                 )
+            existing._history_user = user
+            existing._change_reason = _("Replaced before use")
             existing.delete()
-        rlist = RandomizationList.objects.create(
+        rlist = RandomizationList(
             phase=phase,
             stratum=stratum,
             source=source,
@@ -139,6 +141,7 @@ def list_store(
             checksum=blocks.checksum(rows),
             created_by=user,
         )
+        audit.save_with_reason(rlist, user=user)
         try:
             Slot.objects.bulk_create(
                 Slot(
@@ -369,7 +372,7 @@ def preparation_record(
             checked_by=checked_by,
         )
         preparation.full_clean()
-        preparation.save()
+        audit.save_with_reason(preparation, user=user)
     return preparation
 
 
@@ -382,7 +385,7 @@ def handover_record(*, preparation: Preparation, user, handed_over_to: str) -> P
         preparation.handed_over_to = handed_over_to
         preparation.handed_over_by = user
         preparation.full_clean()
-        preparation.save()
+        audit.save_with_reason(preparation, user=user, reason=_("Handed over to the nurse"))
     return preparation
 
 
@@ -419,7 +422,7 @@ def emergency_unblind(
             requested_by=user,
         )
         event.full_clean()
-        event.save()
+        audit.save_with_reason(event, user=user)
         alert_enqueue(
             kind="emergency_unblinding",
             subject=_("Emergency unblinding: participant %(id)s") % {"id": participant.study_id},

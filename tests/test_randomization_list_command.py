@@ -77,6 +77,9 @@ def test_save_replaces_an_unused_list_but_refuses_one_with_assignments(statistic
     run("--phase", "I", "--stratum", "B", "--seed", "1", "--save", "--user", "stat")
     run("--phase", "I", "--stratum", "B", "--seed", "2", "--save", "--user", "stat")
     assert RandomizationList.objects.get(phase="I", stratum="B").seed == 2
+    replaced = RandomizationList.history.get(history_type="-")
+    assert (replaced.seed, replaced.history_change_reason) == (1, "Replaced before use")
+    assert replaced.history_user == statistician
     randomized_participant(site=site01, support="none")
     with pytest.raises(CommandError, match="already holds assignments"):
         run("--phase", "I", "--stratum", "B", "--seed", "3", "--save", "--user", "stat")

@@ -48,6 +48,7 @@ def test_the_investigator_sees_the_arm_once_the_event_is_recorded_and_alerted(
     assert response["Cache-Control"] == "no-store"
     event = EmergencyUnblinding.objects.get()
     assert (event.requested_by, event.sae_reference) == (investigator, "SAE-0007")
+    assert event.history.get().history_user == investigator
     alert.assert_called_once()
     assert alert.call_args.kwargs["participant"].pk == randomized.participant.pk
     # Afterwards the participant is marked unblinded, and the arm is not shown again.
