@@ -324,8 +324,18 @@ def dose_for(*, slot: Slot, weight_kg: Decimal, concentration_million_per_ml) ->
             concentration_million_per_ml=concentration_million_per_ml,
             total_volume_ml=TRIAL.dose_volume_ml,
         )
-    except ValueError as error:
-        raise PreparationError(str(error)) from error
+    except dosing.ConcentrationMissing as error:
+        raise PreparationError(
+            _("Give the lot's concentration: the volume to draw depends on it.")
+        ) from error
+    except dosing.LotTooDilute as error:
+        raise PreparationError(
+            _(
+                "This lot is too dilute: the dose needs %(needed)s ml of it, more than the "
+                "%(total)s ml syringe. Use a more concentrated lot."
+            )
+            % {"needed": error.needed_ml, "total": error.total_ml}
+        ) from error
 
 
 def preparation_record(

@@ -42,7 +42,7 @@ def test_placebo_is_two_ml_of_saline():
 
 
 def test_a_lot_too_dilute_for_two_ml_is_refused_with_the_volume_it_would_need():
-    with pytest.raises(ValueError, match="needs 3.50 ml of this lot"):
+    with pytest.raises(dosing.LotTooDilute, match="needs 3.50 ml of this lot"):
         dosing.syringe(
             active=True,
             weight_kg=Decimal("70"),
@@ -205,3 +205,21 @@ def test_a_pharmacist_of_another_site_sees_nothing_of_site_01(
     assert response.status_code == 403
     with pytest.raises(PreparationError, match="not assigned"):
         prepare(active, other)
+
+
+def test_a_too_dilute_lot_is_a_clear_message_on_the_page(client, login, pharmacist, two_arms):
+    active, _ = two_arms
+    login(pharmacist)
+    body = client.post(
+        f"/randomization/pharmacy/{active.participant.study_id}/",
+        {
+            "prepare": "1",
+            "calculate": "1",
+            "weight_kg": "100",
+            "lot_number": "EXO-1",
+            "concentration_million_per_ml": "1000",
+            "lot_expiry": "2030-01-01",
+            "checked_by": "B",
+        },
+    ).content.decode()
+    assert "the dose needs 10.00 ml of it, more than the 2 ml syringe" in body
