@@ -6,6 +6,7 @@ one response that answers an emergency unblinding, to the investigator who asked
 """
 
 from django.contrib import messages
+from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -42,6 +43,13 @@ def _participant(request, study_id: str) -> Participant:
 def _data(request):
     """A form's data: bound on POST even when empty, so an empty POST shows its errors."""
     return request.POST if request.method == "POST" else None
+
+
+def _password_confirmed(request, password: str) -> bool:
+    """Re-entry of the user's own password, through the login backends, so django-axes counts
+    failures and locks a session that guesses (the service checks the password again)."""
+    user = authenticate(request, username=request.user.get_username(), password=password)
+    return user is not None and user.pk == request.user.pk
 
 
 def _add_errors(form, error: RandomizationError) -> None:
@@ -144,6 +152,9 @@ def emergency_unblind(request, study_id: str):
         "form": form,
     }
     if request.method == "POST" and form.is_valid():
+        if not _password_confirmed(request, form.cleaned_data["password"]):
+            form.add_error("password", _("The password is not correct; nothing was unblinded."))
+            return render(request, "randomization/emergency_unblind.html", context)
         try:
             event, arm = services.emergency_unblind(
                 participant=participant,
@@ -386,15 +397,18 @@ def trial_unblinding(request):
             messages.success(request, _("The database is locked."))
         return redirect("randomization:trial_unblinding")
     if form.is_bound and form.is_valid():
-        try:
-            services.trial_unblinding_confirm(
-                user=request.user, password=form.cleaned_data["password"]
-            )
-        except RandomizationError as error:
-            _add_errors(form, error)
+        if not _password_confirmed(request, form.cleaned_data["password"]):
+            form.add_error("password", _("The password is not correct; nothing was confirmed."))
         else:
-            messages.success(request, _("Your confirmation is recorded."))
-            return redirect("randomization:trial_unblinding")
+            try:
+                services.trial_unblinding_confirm(
+                    user=request.user, password=form.cleaned_data["password"]
+                )
+            except RandomizationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("Your confirmation is recorded."))
+                return redirect("randomization:trial_unblinding")
     return render(
         request,
         "randomization/trial_unblinding.html",

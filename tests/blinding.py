@@ -2,8 +2,9 @@
 
 `leak_markers()` returns strings that must appear on no page, export or file a blinded role can
 reach. Besides the unblinded banner: every rendering of an arm or a seed in our templates carries
-`data-arm=` / `data-seed=`; an arm label as an element's whole text; the pharmacist's dose line;
-each list's seed (it regenerates the list); each slot's envelope→arm pair as in the list CSV.
+`data-arm=` / `data-seed=`; an arm label as an element's whole text;
+each list's seed (it regenerates the list); each slot's envelope→arm pair as in the list CSV;
+the pharmacist's dose and arm blocks and the emergency-unblinding answer (by their test IDs).
 The differential test (tests/test_randomization_blinding.py) catches what markers cannot.
 """
 
@@ -16,7 +17,14 @@ def leak_markers() -> list[str]:
     from randomization.models import RandomizationList, Slot
     from trialedc.trial import TRIAL
 
-    markers = [UNBLINDED_BANNER, "data-arm=", "data-seed=", "million exosomes"]
+    markers = [
+        UNBLINDED_BANNER,
+        "data-arm=",
+        "data-seed=",
+        'data-testid="dose"',
+        'data-testid="pharmacy-arm"',
+        'data-testid="revealed-arm"',
+    ]
     markers += [f">{arm.label}<" for arm in TRIAL.arms]
     markers += [
         str(seed)

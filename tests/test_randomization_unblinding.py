@@ -168,3 +168,16 @@ def test_the_trial_unblinding_page_locks_and_confirms(client, login, pair):
         "/randomization/trial-unblinding/", {"confirm": "1", "password": PASSWORD}, follow=True
     ).content.decode()
     assert 'data-testid="trial-unblinded">unblinded' in body
+
+
+def test_guessing_the_password_locks_the_unblinding_even_for_the_right_one_afterwards(
+    client, login, investigator, randomized, settings
+):
+    login(investigator)
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(url, form(password="guess"))
+    with mock.patch("randomization.services.alert_enqueue"):
+        response = client.post(url, form())
+    assert ">Exosome<" not in response.content.decode()
+    assert not EmergencyUnblinding.objects.exists()
