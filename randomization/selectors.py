@@ -52,6 +52,42 @@ def list_rows(rlist: RandomizationList) -> list[blocks.SlotRow]:
     ]
 
 
+def assigned_by_arm() -> list[dict]:
+    """Unblinded balance monitoring: randomized per phase, stratum and arm (statistician only)."""
+    from django.db.models import Count
+
+    counts = {
+        (
+            row["slot__randomization_list__phase"],
+            row["slot__randomization_list__stratum"],
+            row["slot__arm"],
+        ): row["n"]
+        for row in Randomization.objects.values(
+            "slot__randomization_list__phase", "slot__randomization_list__stratum", "slot__arm"
+        ).annotate(n=Count("pk"))
+    }
+    rows = []
+    for phase in TRIAL.phases:
+        for stratum in [*(s.code for s in TRIAL.strata), None]:
+            per_arm = {
+                arm.code: sum(
+                    n
+                    for (p, s, a), n in counts.items()
+                    if p == phase.code and a == arm.code and (stratum is None or s == stratum)
+                )
+                for arm in TRIAL.arms
+            }
+            rows.append(
+                {
+                    "phase": phase.code,
+                    "stratum": stratum,
+                    "per_arm": per_arm,
+                    "imbalance": max(per_arm.values()) - min(per_arm.values()),
+                }
+            )
+    return rows
+
+
 def latest_review(phase: str) -> PhaseReview | None:
     return PhaseReview.objects.filter(phase=phase).order_by("-recorded_at", "-pk").first()
 

@@ -13,6 +13,7 @@ urlpatterns = [
     path("lists/generate/", views.list_generate, name="list_generate"),
     path("lists/import/", views.list_import, name="list_import"),
     path("lists/<int:pk>/", views.list_detail, name="list_detail"),
+    path("lists/<int:pk>/csv/", views.list_csv, name="list_csv"),
     path("phase-gate/", views.phase_gate, name="phase_gate"),
     path("pharmacy/", views.pharmacy, name="pharmacy"),
     path("pharmacy/list.pdf", views.pharmacy_pdf, name="pharmacy_pdf"),

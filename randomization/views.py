@@ -16,7 +16,7 @@ from participants.models import Participant, ParticipantStatus
 from trialedc.access import get_in_scope_or_403, require
 from trialedc.trial import TRIAL
 
-from . import pdf, selectors, services
+from . import blocks, pdf, selectors, services
 from .exceptions import RandomizationError
 from .forms import (
     ConfirmRandomizeForm,
@@ -196,7 +196,7 @@ def list_index(request):
     return render(
         request,
         "randomization/list_index.html",
-        {"lists": lists, "enrollment": selectors.enrollment_by_phase_and_stratum()},
+        {"lists": lists, "balance": selectors.assigned_by_arm(), "arms": TRIAL.arms},
     )
 
 
@@ -216,6 +216,20 @@ def list_detail(request, pk: int):
             "intact": selectors.list_checksum(rlist) == rlist.checksum,
         },
     )
+
+
+@require_GET
+@require("randomization.view_randomizationlist", "randomization.view_allocation")
+def list_csv(request, pk: int):
+    """The stored list in the command-line format, to archive or to compare with a regeneration."""
+    rlist = get_object_or_404(RandomizationList, pk=pk)
+    response = HttpResponse(
+        blocks.to_csv(selectors.list_rows(rlist)), content_type="text/csv; charset=utf-8"
+    )
+    filename = f"randomization-list-phase-{rlist.phase}-stratum-{rlist.stratum}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @_POST_OR_GET

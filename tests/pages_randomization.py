@@ -64,6 +64,11 @@ PAGES = {
         lambda w: f"/randomization/lists/{w.rlist.pk}/",
         {S},
     ),
+    "list csv": (
+        "randomization:list_csv",
+        lambda w: f"/randomization/lists/{w.rlist.pk}/csv/",
+        {S},
+    ),
     "phase gate": ("randomization:phase_gate", lambda w: "/randomization/phase-gate/", {S}),
     "pharmacy": ("randomization:pharmacy", lambda w: "/randomization/pharmacy/", {P}),
     "pharmacy pdf": (

@@ -87,3 +87,30 @@ def test_the_phase_gate_needs_every_field(client, statistician):
     body = client.post("/randomization/phase-gate/", {"decision": "approved"}).content.decode()
     assert body.count("This field is required.") == 2
     assert not PhaseReview.objects.exists()
+
+
+def test_the_stored_list_downloads_in_the_command_line_format(client, statistician):
+    import io
+
+    from django.core.management import call_command
+
+    client.post("/randomization/lists/generate/", {"phase": "I", "stratum": "B", "seed": "77"})
+    rlist = RandomizationList.objects.get()
+    response = client.get(f"/randomization/lists/{rlist.pk}/csv/")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    printed = io.StringIO()
+    call_command(
+        "randomization_list", "--phase", "I", "--stratum", "B", "--seed", "77", stdout=printed
+    )
+    assert response.content.decode() == printed.getvalue()
+
+
+def test_the_balance_table_counts_per_arm_for_the_statistician(client, statistician, site01):
+    from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
+
+    store_list(phase="I", stratum="B", arms=[EXOSOME, PLACEBO, PLACEBO, EXOSOME, EXOSOME, PLACEBO])
+    for _ in range(3):
+        randomized_participant(site=site01, support="none")
+    body = client.get("/randomization/lists/").content.decode()
+    table = body.split('data-testid="balance"')[1].split("</table>")[0]
+    assert "<td>I</td><td>B</td><td>1</td><td>2</td><td>1</td>" in table  # E, P, P
