@@ -64,6 +64,7 @@ def test_a_coordinator_randomizes_and_sees_number_envelope_and_day0_but_no_arm(
     page.get_by_label("Respiratory support now").select_option("nasal_cannula")
     page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("heading", name="Confirm randomization")).to_be_visible()
+    page.screenshot(path=f"{SHOTS}/randomization-confirm.png", full_page=True)
     page.get_by_role("button", name="Randomize now").click()
     expect(page.get_by_text("Tick the box to confirm")).to_be_visible()
     page.get_by_label(re.compile("I confirm this participant")).check()
