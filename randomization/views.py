@@ -218,7 +218,7 @@ def list_detail(request, pk: int):
     )
 
 
-@require_GET
+@_POST_OR_GET
 @require("randomization.view_randomizationlist", "randomization.view_allocation")
 def list_csv(request, pk: int):
     """The stored list in the command-line format, to archive or to compare with a regeneration."""

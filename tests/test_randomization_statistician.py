@@ -96,7 +96,7 @@ def test_the_stored_list_downloads_in_the_command_line_format(client, statistici
 
     client.post("/randomization/lists/generate/", {"phase": "I", "stratum": "B", "seed": "77"})
     rlist = RandomizationList.objects.get()
-    response = client.get(f"/randomization/lists/{rlist.pk}/csv/")
+    response = client.post(f"/randomization/lists/{rlist.pk}/csv/")
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     printed = io.StringIO()
     call_command(
