@@ -7,12 +7,19 @@ class RandomizationConfig(AppConfig):
     verbose_name = _("Randomization")
 
     def ready(self) -> None:
+        from participants import timeline
         from trialedc import home
 
         from . import selectors
 
         # No model of this app is registered with trialedc.audit: the generic history page must
         # never render a slot, a list or a preparation (allocation-bearing) for anyone.
+        timeline.section(
+            title=_("Randomization"),
+            template="randomization/_timeline_section.html",
+            permission="randomization.view_randomization",
+            order=10,
+        )
         home.nav(
             label=_("Randomization"),
             url_name="randomization:overview",

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from participants.models import Participant, ParticipantStatus
+from participants.models import IdentifyingData, Participant, ParticipantStatus, Screening
 from randomization import services
 from randomization.exceptions import AlreadyRandomized
 from randomization.models import Randomization, Slot
@@ -48,16 +48,44 @@ def big_phase_two(transactional_db, monkeypatch):
         document_reference="DSMB-1",
         user=statistician,
     )
+    enrolled_participants_bulk_create(site=site, user=coordinator, count=TOTAL)
+    return coordinator
+
+
+def enrolled_participants_bulk_create(*, site, user, count: int) -> None:
+    """`count` enrolled participants, each with its screening and identifying data, in three
+    bulk inserts (a factory per participant would take longer than the test itself)."""
+    today = date(2021, 4, 10)
+    screenings = Screening.objects.bulk_create(
+        Screening(
+            site=site,
+            sequence=n,
+            screening_number=f"S{site.code}-{n:04d}",
+            screened_on=today,
+            screened_by=user,
+        )
+        for n in range(1, count + 1)
+    )
+    identities = IdentifyingData.objects.bulk_create(
+        IdentifyingData(
+            screening=screening,
+            full_name=f"Concurrent Patient {screening.sequence}",
+            date_of_birth=date(1980, 1, 1),
+            sex="male",
+        )
+        for screening in screenings
+    )
     Participant.objects.bulk_create(
         Participant(
             site=site,
-            study_id=f"01-{n:04d}",
+            study_id=f"{site.code}-{screening.sequence:04d}",
             status=ParticipantStatus.ENROLLED,
-            registered_by=coordinator,
+            screening=screening,
+            identity=identity,
+            enrolled_by=user,
         )
-        for n in range(1, TOTAL + 1)
+        for screening, identity in zip(screenings, identities, strict=True)
     )
-    return coordinator
 
 
 def run_threads(work):
