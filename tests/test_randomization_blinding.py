@@ -15,7 +15,8 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import transaction
+from django.apps import apps
+from django.db import connection, transaction
 
 from participants.models import ParticipantStatus
 from randomization import services
@@ -157,12 +158,25 @@ def record(client, staff, people) -> dict:
     return seen
 
 
+def restart_sequences(start: int = 500_000) -> None:
+    """Give both runs the same primary keys: sequences are not rolled back with the data, so
+    without this a page linking a record by its key would differ between the runs by the key
+    alone, not by the arm."""
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence(%s, %s), %s, false)",
+                [model._meta.db_table, model._meta.pk.column, start],
+            )
+
+
 def capture(client, staff, site01, *, flip: bool):
     with (
         mock.patch("django.utils.timezone.now", return_value=FROZEN),
         mock.patch("randomization.services.alert_enqueue") as alerts,
         transaction.atomic(),
     ):
+        restart_sequences()
         people = build_trial(staff, site01, flip=flip)
         arms = [Randomization.objects.get(participant=p).slot.arm for p in people[:2]]
         seen = record(client, staff, people)
