@@ -4,6 +4,9 @@ randomized (for `manage.py load_demo`; plausible, never real)."""
 from __future__ import annotations
 
 import random
+from datetime import timedelta
+
+from django.utils import timezone
 
 from participants.models import Participant, ParticipantStatus
 from trialedc.models import User
@@ -36,7 +39,8 @@ def load(*, participants: int, seed: int, stdout) -> str:
     supports = list(TRIAL.respiratory_support_stratum)
     randomized = 0
     enrolled = Participant.objects.filter(status=ParticipantStatus.ENROLLED).select_related("site")
-    for participant in enrolled.order_by("study_id"):
+    now = timezone.now()
+    for index, participant in enumerate(enrolled.order_by("study_id")):
         coordinator = (
             User.objects.filter(groups__name=Role.COORDINATOR.value, sites=participant.site)
             .order_by("username")
@@ -45,10 +49,12 @@ def load(*, participants: int, seed: int, stdout) -> str:
         if coordinator is None:
             continue
         try:
+            # Day 0 spread over the past 30–64 days, so the demo has visits to fill and show.
             services.slot_assign(
                 participant=participant,
                 user=coordinator,
                 respiratory_support=rng.choice(supports),
+                randomized_at=now - timedelta(days=30 + (index * 9) % 35, hours=rng.randint(0, 8)),
             )
         except RandomizationError:
             continue  # a full list or phase: the participant stays enrolled, as on the ward

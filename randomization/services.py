@@ -198,8 +198,14 @@ def list_verify(rlist: RandomizationList) -> None:
 # -- assignment --------------------------------------------------------------------------------
 
 
-def slot_assign(*, participant: Participant, user, respiratory_support: str) -> Randomization:
+def slot_assign(
+    *, participant: Participant, user, respiratory_support: str, randomized_at=None
+) -> Randomization:
     """Give an enrolled participant the next free slot of its (phase, stratum) list.
+
+    `randomized_at` (default now; never in the future) is for a randomization that happened
+    earlier, e.g. by sealed envelope while the system was down, and for the demo trial; the
+    pages never offer it. Day 0 is its date at the participant's site.
 
     Race-proof: the participant row, then every list of the phase, are locked for the whole
     transaction, so two coordinators cannot take one slot, one participant cannot be randomized
@@ -208,6 +214,10 @@ def slot_assign(*, participant: Participant, user, respiratory_support: str) -> 
     """
     if respiratory_support not in TRIAL.respiratory_support_stratum:
         raise NotRandomizable(_("Choose the respiratory support at randomization."))
+    now = timezone.now()
+    if randomized_at is not None and randomized_at > now:
+        raise NotRandomizable(_("A randomization cannot be dated in the future."))
+    randomized_at = randomized_at or now
     stratum = TRIAL.stratum_for_support(respiratory_support)
     with transaction.atomic():
         participant = (
@@ -258,14 +268,14 @@ def slot_assign(*, participant: Participant, user, respiratory_support: str) -> 
         )
         if slot is None:
             raise ListExhausted(_exhausted_message(phase, stratum))
-        now = timezone.now()
-        day0 = timezone.localtime(now, zoneinfo.ZoneInfo(participant.site.time_zone)).date()
+        site_zone = zoneinfo.ZoneInfo(participant.site.time_zone)
+        day0 = timezone.localtime(randomized_at, site_zone).date()
         randomization = Randomization(
             participant=participant,
             slot=slot,
             respiratory_support=respiratory_support,
             day0=day0,
-            randomized_at=now,
+            randomized_at=randomized_at,
             randomized_by=user,
         )
         randomization.full_clean(exclude=["participant", "slot"])  # unique checks: the DB's job

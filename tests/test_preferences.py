@@ -92,3 +92,15 @@ def test_persian_pages_are_translated_from_the_shipped_catalogue(client, coordin
     assert "کارهای امروز" in body  # "What to do today"
     assert "What to do today" not in body
     assert "fonts/vazirmatn" not in body  # the font comes through the stylesheet, not a CDN
+
+
+def test_a_persian_request_leaves_no_persian_behind(client, coordinator):
+    from django.utils.translation import get_language, gettext
+
+    client.post("/preferences/", {"language": "fa", "calendar": "jalali"})
+    client.get("/")
+    client.get("/", headers={"accept-language": "fa"})
+    # Code after the request in the same thread (a task, a service, the next test) is English.
+    assert get_language() == "en"
+    assert gettext("Randomized") == "Randomized"
+    assert calendars.active() == calendars.GREGORIAN

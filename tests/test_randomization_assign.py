@@ -293,3 +293,35 @@ def test_a_randomized_participant_goes_to_the_status_page(client, login, coord, 
     response = client.get(f"/randomization/participant/{participant.study_id}/randomize/")
     assert response.status_code == 302
     assert response["Location"] == f"/randomization/participant/{participant.study_id}/"
+
+
+def test_a_randomization_may_be_dated_earlier_but_never_in_the_future(db, roles, site01):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from randomization.exceptions import NotRandomizable
+
+    from .factories import ParticipantFactory, UserFactory
+    from .randomization_factories import EXOSOME, PLACEBO, store_list
+
+    statistician = UserFactory(username="stat-dated", role=Role.STATISTICIAN)
+    coordinator = UserFactory(username="coord-dated", role=Role.COORDINATOR, sites=[site01])
+    store_list(phase="I", stratum="B", arms=[EXOSOME, PLACEBO] * 3, user=statistician)
+    participant = ParticipantFactory(site=site01)
+    with pytest.raises(NotRandomizable, match="future"):
+        services.slot_assign(
+            participant=participant,
+            user=coordinator,
+            respiratory_support="none",
+            randomized_at=timezone.now() + timedelta(hours=1),
+        )
+    earlier = timezone.now() - timedelta(days=10)
+    randomization = services.slot_assign(
+        participant=participant,
+        user=coordinator,
+        respiratory_support="none",
+        randomized_at=earlier,
+    )
+    assert randomization.randomized_at == earlier
+    assert participant.visits.get(day=0).target_date == randomization.day0

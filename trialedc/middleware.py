@@ -5,6 +5,23 @@ from django.utils import timezone, translation
 from . import calendars
 
 
+class ResetActivationsMiddleware:
+    """Outermost: after the response is complete, forget the request's language, time zone and
+    calendar, so the thread's next request, task or test starts from the defaults (Django itself
+    leaves the last activated language on the thread)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            translation.deactivate()
+            timezone.deactivate()
+            calendars.deactivate()
+
+
 class UserPreferencesMiddleware:
     """Activate the signed-in user's time zone, language and calendar for this request.
 
