@@ -26,7 +26,7 @@ def index(request):
 
 @require("exports.add_exportrun")
 def start(request):
-    form = ExportStartForm(request.POST or None)
+    form = ExportStartForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         run = services.export_run_start(
             user=request.user, new_release=form.cleaned_data["new_release"]

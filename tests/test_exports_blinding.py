@@ -1,0 +1,92 @@
+"""The arm reaches an export only after trial-level unblinding (SPEC §3, §8); before it, no
+column, order or count reveals it."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Case, CharField, Value, When
+
+from exports import allocation
+from exports.models import ExportRun
+
+from .exports_data import build_trial
+
+pytestmark = pytest.mark.django_db
+
+
+def _export(tmp_path, name="out"):
+    out = tmp_path / name
+    call_command("export_ipd", "--out", str(out))
+    return out
+
+
+def _csv(path) -> list[dict]:
+    return list(csv.DictReader(path.read_text().splitlines()))
+
+
+@pytest.fixture
+def trial(site01, roles):
+    return build_trial(site01)
+
+
+def test_a_blinded_export_has_no_arm_anywhere(trial, tmp_path):
+    out = _export(tmp_path)
+    assert "arm" not in _csv(out / "participants.csv")[0]
+    assert "IT.participants.arm" not in (out / "odm.xml").read_text()
+    assert not any(d["variable"] == "arm" for d in _csv(out / "data_dictionary.csv"))
+    assert "BLINDED" in (out / "README.txt").read_text()
+    assert ExportRun.objects.get().unblinded is False
+
+
+def test_every_file_is_sorted_by_export_id(trial, tmp_path):
+    out = _export(tmp_path)
+    for path in out.glob("*.csv"):
+        if path.name == "data_dictionary.csv":
+            continue
+        ids = [row["export_id"] for row in _csv(path)]
+        assert ids == sorted(ids), path.name
+
+
+def test_the_blinded_export_asks_nothing_of_the_allocation(trial, tmp_path, monkeypatch):
+    """Fail closed: before unblinding the export does not even read the arm."""
+    seen = []
+    real = allocation.participant_annotations
+
+    def spy(*, with_arm):
+        seen.append(with_arm)
+        return real(with_arm=with_arm)
+
+    monkeypatch.setattr(allocation, "participant_annotations", spy)
+    _export(tmp_path)
+    assert seen == [False]
+
+
+def test_after_trial_unblinding_participants_and_odm_carry_the_arm(trial, tmp_path, monkeypatch):
+    # Stand-in for the randomization app's answer (its own tests cover the real unblinding).
+    arms = Case(
+        When(pk=trial[0].pk, then=Value("exosome")),
+        default=Value("placebo"),
+        output_field=CharField(),
+    )
+    monkeypatch.setattr(allocation, "trial_unblinded", lambda: True)
+    monkeypatch.setattr(
+        allocation,
+        "participant_annotations",
+        lambda *, with_arm: {"arm": arms} if with_arm else {},
+    )
+    out = _export(tmp_path)
+    participants = _csv(out / "participants.csv")
+    assert sorted(p["arm"] for p in participants) == ["exosome", "placebo", "placebo"]
+    odm = (out / "odm.xml").read_text()
+    assert 'ItemOID="IT.participants.arm" Value="exosome"' in odm
+    assert "UNBLINDED" in (out / "README.txt").read_text()
+    assert ExportRun.objects.get().unblinded is True
+
+
+def test_without_the_randomization_app_the_trial_counts_as_blinded(monkeypatch):
+    monkeypatch.setattr(allocation, "_randomization_selectors", lambda: None)
+    assert allocation.trial_unblinded() is False
+    assert allocation.participant_annotations(with_arm=True) == {}
