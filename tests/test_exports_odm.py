@@ -42,7 +42,7 @@ def test_the_odm_file_validates_against_the_official_xsd(schema, odm_file):
 
 
 def test_the_odm_file_carries_metadata_and_one_subject_per_export_id(odm_file, tmp_path):
-    root = ElementTree.parse(odm_file).getroot()
+    root = ElementTree.parse(odm_file).getroot()  # noqa: S314 - our own file, just written
     assert root.get("ODMVersion") == "1.3.2"
     version = root.find("odm:Study/odm:MetaDataVersion", NS)
     forms = {f.get("OID") for f in version.findall("odm:FormDef", NS)}
@@ -55,8 +55,7 @@ def test_the_odm_file_carries_metadata_and_one_subject_per_export_id(odm_file, t
     assert version.find("odm:CodeList[@OID='CL.clinical_status.status_score']", NS) is not None
     subjects = [s.get("SubjectKey") for s in root.findall("odm:ClinicalData/odm:SubjectData", NS)]
     ids = [
-        line.split(",")[0]
-        for line in (tmp_path / "participants.csv").read_text().splitlines()[1:]
+        line.split(",")[0] for line in (tmp_path / "participants.csv").read_text().splitlines()[1:]
     ]
     assert subjects == ids
     assert version.find("odm:ItemDef[@Name='arm']", NS) is None
