@@ -30,13 +30,12 @@ from django.db.models import F, Max, OuterRef, Subquery
 from django.db.models.functions import Collate
 from django.utils import timezone
 
-from outcomes import selectors as outcome_selectors
 from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import Participant
 from safety.models import AdverseEvent
 from trialedc.trial import TRIAL
 
-from . import allocation, readme
+from . import allocation, endpoints, readme
 from .cells import neutralize
 from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables
 from .exceptions import ExportAlreadyBuilt
@@ -237,7 +236,7 @@ def _value(column: Column, raw, *, day0: date | None, tz: str):
     return raw
 
 
-def _participant_rows(release, table: Table, *, with_arm: bool, today: date) -> Iterator[dict]:
+def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict]:
     sex = Baseline.objects.filter(visit__participant=OuterRef("pk")).exclude(sex="")
     queryset = _by_export_id(
         Participant.objects.annotate(
@@ -245,6 +244,7 @@ def _participant_rows(release, table: Table, *, with_arm: bool, today: date) -> 
             x_site=F("site__code"),
             x_age=F("screening__eligibility__age_years"),
             x_sex=Subquery(sex.values("sex")[:1]),
+            x_day0=_day0("pk"),
             **{
                 f"x_{name}": expression
                 for name, expression in allocation.participant_annotations(
@@ -253,27 +253,35 @@ def _participant_rows(release, table: Table, *, with_arm: bool, today: date) -> 
             },
         )
     )
+    fields = ["x_export_id", "x_site", "x_age", "x_sex", "x_day0", "status"]
+    if with_arm:
+        fields.append("x_arm")
+    if "x_phase" in queryset.query.annotations:
+        fields += ["x_phase", "x_stratum"]
+    statuses, events, stays = endpoints.streams(
+        _by_export_id, lambda path: _export_id(release, path)
+    )
     age = next(c for c in table.columns if c.name == "age_years")
-    for participant in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
-        endpoints = outcome_selectors.participant_endpoints(participant, today=today)
-        ttic = endpoints.get("ttic") or {}
-        icu = endpoints.get("icu_free_days") or {}
+    for record in queryset.values(*fields).iterator(chunk_size=TRIAL.export_chunk_size):
+        export_id = record["x_export_id"]
+        derived = endpoints.endpoints(
+            day0=record["x_day0"],
+            statuses=statuses.take(export_id),
+            events=events.take(export_id),
+            stays=stays.take(export_id),
+        )
         row = {
-            "export_id": participant.x_export_id,
-            "site": participant.x_site,
-            "phase": getattr(participant, "x_phase", None),
-            "stratum": getattr(participant, "x_stratum", None),
-            "age_years": _value(age, participant.x_age, day0=None, tz="UTC"),
-            "sex": participant.x_sex,
-            "status": participant.status,
-            "death_day": endpoints.get("death_day"),
-            "discharge_day": endpoints.get("discharge_day"),
-            "ttic_day": ttic.get("day"),
-            "ttic_event": None if not ttic else int(bool(ttic.get("event"))),
-            "icu_free_days": icu.get("value"),
+            "export_id": export_id,
+            "site": record["x_site"],
+            "phase": record.get("x_phase"),
+            "stratum": record.get("x_stratum"),
+            "age_years": _value(age, record["x_age"], day0=None, tz="UTC"),
+            "sex": record["x_sex"],
+            "status": record["status"],
+            **derived,
         }
         if with_arm:
-            row["arm"] = getattr(participant, "x_arm", None)
+            row["arm"] = record.get("x_arm")
         yield row
 
 
@@ -339,13 +347,13 @@ def _keyed(rows: Iterator[dict], *, section: int, table_index: int, code: str, s
         yield (row["export_id"], section, order, table_index), code, row
 
 
-def _merged(release, all_tables: list[Table], *, with_arm: bool, today: date):
+def _merged(release, all_tables: list[Table], *, with_arm: bool):
     """One stream of (key, table code, row) over every table, sorted by export ID; within a
     participant: the participant row, the AEs, then the visits in day order."""
     streams = []
     for index, table in enumerate(all_tables):
         if table.code == PARTICIPANTS:
-            rows = _participant_rows(release, table, with_arm=with_arm, today=today)
+            rows = _participant_rows(release, table, with_arm=with_arm)
             streams.append(_keyed(rows, section=0, table_index=index, code=table.code, seq=""))
         elif table.code == ADVERSE_EVENTS:
             rows = _ae_rows(release, table)
@@ -379,7 +387,6 @@ def export_write(
     pseudonyms_ensure(release=release)
     all_tables = tables(with_arm=with_arm)
     created = timezone.now()
-    today = timezone.localdate()
     total = max(_row_total(all_tables), 1)
     counts = {t.filename: 0 for t in all_tables}
     handles = {
@@ -400,7 +407,7 @@ def export_write(
             )
             odm.start()
             done = 0
-            for _key, code, row in _merged(release, all_tables, with_arm=with_arm, today=today):
+            for _key, code, row in _merged(release, all_tables, with_arm=with_arm):
                 table = by_code[code]
                 writers[code].writerow(
                     [neutralize(row.get(c.name), numeric=c.numeric) for c in table.columns]

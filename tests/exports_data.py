@@ -3,7 +3,7 @@ an export, CRFs with dates, ICU stays, AEs (one coded, one still free text)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -64,7 +64,8 @@ def build_trial(site, *, days_ago: int = 70) -> list:
     # One SAE whose term is not yet coded (free text in the coded field).
     report_sae(
         participants[0], coordinator,
-        onset_date=day0 + timedelta(days=3), aware_at=timezone.now() - timedelta(days=60),
+        onset_date=day0 + timedelta(days=3),
+        aware_at=datetime.combine(day0 + timedelta(days=4), time(12), tzinfo=UTC),
         preferred_term=f"Collapse at home ({PEOPLE[0][4]})",
     )  # fmt: skip
     return participants
