@@ -236,7 +236,8 @@ def _value(column: Column, raw, *, day0: date | None, tz: str):
     return raw
 
 
-def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict]:
+def participants_queryset(release, *, with_arm: bool):
+    """The participant rows of an export, sorted by export ID (values())."""
     sex = Baseline.objects.filter(visit__participant=OuterRef("pk")).exclude(sex="")
     queryset = _by_export_id(
         Participant.objects.annotate(
@@ -258,11 +259,16 @@ def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict
         fields.append("x_arm")
     if "x_phase" in queryset.query.annotations:
         fields += ["x_phase", "x_stratum"]
+    return queryset.values(*fields)
+
+
+def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict]:
+    queryset = participants_queryset(release, with_arm=with_arm)
     statuses, events, stays = endpoints.streams(
         _by_export_id, lambda path: _export_id(release, path)
     )
     age = next(c for c in table.columns if c.name == "age_years")
-    for record in queryset.values(*fields).iterator(chunk_size=TRIAL.export_chunk_size):
+    for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
         export_id = record["x_export_id"]
         derived = endpoints.endpoints(
             day0=record["x_day0"],
@@ -285,10 +291,11 @@ def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict
         yield row
 
 
-def _crf_rows(release, table: Table) -> Iterator[dict]:
+def crf_queryset(release, table: Table):
+    """The rows of one CRF's file, sorted by export ID and visit day (values())."""
     model = CRF_MODELS[table.code]
     sources = [c for c in table.columns if c.source]
-    queryset = _by_export_id(
+    return _by_export_id(
         model.objects.annotate(
             x_export_id=_export_id(release, "visit__participant"),
             x_site=F("visit__participant__site__code"),
@@ -302,6 +309,11 @@ def _crf_rows(release, table: Table) -> Iterator[dict]:
         "x_export_id", "x_site", "x_tz", "x_visit", "x_visit_day", "x_day0",
         *{c.source for c in sources},
     )  # fmt: skip
+
+
+def _crf_rows(release, table: Table) -> Iterator[dict]:
+    sources = [c for c in table.columns if c.source]
+    queryset = crf_queryset(release, table)
     for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
         row = {
             "export_id": record["x_export_id"],
@@ -316,9 +328,10 @@ def _crf_rows(release, table: Table) -> Iterator[dict]:
         yield row
 
 
-def _ae_rows(release, table: Table) -> Iterator[dict]:
+def ae_queryset(release, table: Table):
+    """The adverse-event rows, sorted by export ID and AE number (values())."""
     sources = [c for c in table.columns if c.source]
-    queryset = _by_export_id(
+    return _by_export_id(
         AdverseEvent.objects.annotate(
             x_export_id=_export_id(release, "participant"),
             x_site=F("participant__site__code"),
@@ -329,6 +342,11 @@ def _ae_rows(release, table: Table) -> Iterator[dict]:
     ).values(
         "x_export_id", "x_site", "x_tz", "x_day0", "needs_coding", *{c.source for c in sources}
     )
+
+
+def _ae_rows(release, table: Table) -> Iterator[dict]:
+    sources = [c for c in table.columns if c.source]
+    queryset = ae_queryset(release, table)
     for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
         row = {"export_id": record["x_export_id"], "site": record["x_site"]}
         for column in sources:
