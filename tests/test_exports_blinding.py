@@ -11,6 +11,7 @@ from django.db.models import Case, CharField, Value, When
 
 from exports import allocation
 from exports.models import ExportRun
+from trialedc.trial import TRIAL
 
 from .exports_data import build_trial
 
@@ -90,3 +91,72 @@ def test_without_the_randomization_app_the_trial_counts_as_blinded(monkeypatch):
     monkeypatch.setattr(allocation, "_randomization_selectors", lambda: None)
     assert allocation.trial_unblinded() is False
     assert allocation.participant_annotations(with_arm=True) == {}
+
+
+# -- with the randomization app: demo trial, real lists, real trial-level unblinding -----------
+
+
+@pytest.fixture
+def demo_trial(db):
+    from .factories import PASSWORD
+
+    call_command("load_demo", "--participants", "6", "--password", PASSWORD)
+
+
+def _strip_run_details(text: str) -> str:
+    """What legitimately differs between two runs: the run number and the time."""
+    import re
+
+    text = re.sub(r'CreationDateTime="[^"]+"', "", text)
+    text = re.sub(r'FileOID="[^"]+"', "", text)
+    return text
+
+
+def test_swapping_every_arm_changes_no_byte_of_a_blinded_export(demo_trial, tmp_path):
+    from randomization.models import Slot
+
+    assert Slot.objects.filter(randomization__isnull=False).exists()
+    before = _export(tmp_path, "before")
+    assigned = Slot.objects.filter(randomization__isnull=False)
+    arms = dict(assigned.values_list("pk", "arm"))
+    exosome, placebo = (a.code for a in TRIAL.arms)
+    for pk, arm in arms.items():
+        Slot.objects.filter(pk=pk).update(arm=placebo if arm == exosome else exosome)
+    after = _export(tmp_path, "after")
+    for path in sorted(before.iterdir()):
+        if path.name == "README.txt":
+            continue
+        old, new = path.read_text(), (after / path.name).read_text()
+        if path.name == "odm.xml":
+            old, new = _strip_run_details(old), _strip_run_details(new)
+        assert old == new, f"{path.name} changed with the allocation"
+
+
+def test_after_the_real_trial_unblinding_the_arm_matches_the_allocation(demo_trial, tmp_path):
+    from exports.models import ExportPseudonym
+    from randomization import services as randomization_services
+    from randomization.models import Randomization
+    from trialedc.models import User
+
+    from .factories import PASSWORD
+
+    assert "arm" not in _csv(_export(tmp_path, "blinded") / "participants.csv")[0]
+    data_manager = User.objects.get(username="datamanager")
+    randomization_services.database_lock(user=data_manager)
+    randomization_services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
+    assert "arm" not in _csv(_export(tmp_path, "half") / "participants.csv")[0]  # one of two
+    statistician = User.objects.get(username="statistician")
+    randomization_services.trial_unblinding_confirm(user=statistician, password=PASSWORD)
+
+    out = _export(tmp_path, "unblinded")
+    rows = {r["export_id"]: r for r in _csv(out / "participants.csv")}
+    randomizations = Randomization.objects.select_related("slot__randomization_list")
+    assert randomizations.exists()
+    for randomization in randomizations:
+        export_id = ExportPseudonym.objects.get(participant=randomization.participant).export_id
+        row = rows[export_id]
+        assert row["arm"] == randomization.slot.arm
+        assert row["phase"] == randomization.slot.randomization_list.phase
+        assert row["stratum"] == randomization.slot.randomization_list.stratum
+    assert "UNBLINDED" in (out / "README.txt").read_text()
+    assert 'ItemOID="IT.participants.arm"' in (out / "odm.xml").read_text()

@@ -16,6 +16,7 @@ from exports import services
 from exports.models import ExportRun, ExportStatus
 from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import IdentifyingData, Screening
+from trialedc.roles import Role
 
 from .exports_data import PEOPLE, build_trial
 
@@ -186,7 +187,7 @@ def test_export_ids_are_the_same_in_every_file(trial, tmp_path):
 
 
 def test_every_export_is_logged(trial, tmp_path, make_user):
-    user = make_user(__import__("trialedc.roles").roles.Role.DATA_MANAGER)
+    user = make_user(Role.DATA_MANAGER)
     call_command("export_ipd", "--out", str(tmp_path / "x"), "--user", user.username)
     run = ExportRun.objects.get()
     assert run.requested_by == user
