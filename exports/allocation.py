@@ -8,7 +8,7 @@ randomization app cannot answer, the trial counts as blinded and the columns sta
 
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 
 def _randomization_selectors():
@@ -25,12 +25,20 @@ def trial_unblinded() -> bool:
 
 
 def participant_annotations(*, with_arm: bool) -> dict:
-    """Annotations of a Participant queryset: phase and stratum, and the arm if `with_arm`."""
+    """Annotations of a Participant queryset: phase, stratum, emergency unblinding (yes/no),
+    and the arm if `with_arm`."""
     if _randomization_selectors() is None:
         return {}
+    from randomization.models import EmergencyUnblinding
+
     annotations = {
         "phase": F("randomization__slot__randomization_list__phase"),
         "stratum": F("randomization__slot__randomization_list__stratum"),
+        # SPEC §3: a participant unblinded in an emergency is marked in every report. Whether,
+        # not what: the flag says nothing of the arm.
+        "emergency_unblinded": Exists(
+            EmergencyUnblinding.objects.filter(participant=OuterRef("pk"))
+        ),
     }
     if with_arm:
         annotations["arm"] = F("randomization__slot__arm")

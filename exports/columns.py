@@ -175,6 +175,12 @@ def participants_table(*, with_arm: bool) -> Table:
         ),
         Column("sex", "Sex", TEXT, codes=sex_codes),
         Column("status", "Status in the trial", TEXT, codes=status_codes),
+        Column(
+            "emergency_unblinded",
+            "Unblinded in an emergency for this participant (the arm is not given)",
+            INTEGER,
+            codes=YES_NO,
+        ),
         Column("death_day", "Death (study day)", INTEGER, "day"),
         Column("discharge_day", "Hospital discharge alive (study day)", INTEGER, "day"),
         Column(

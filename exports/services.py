@@ -236,6 +236,10 @@ def _value(column: Column, raw, *, day0: date | None, tz: str):
     return raw
 
 
+def _flag(value) -> int | None:
+    return None if value is None else int(bool(value))
+
+
 def participants_queryset(release, *, with_arm: bool):
     """The participant rows of an export, sorted by export ID (values())."""
     sex = Baseline.objects.filter(visit__participant=OuterRef("pk")).exclude(sex="")
@@ -258,7 +262,7 @@ def participants_queryset(release, *, with_arm: bool):
     if with_arm:
         fields.append("x_arm")
     if "x_phase" in queryset.query.annotations:
-        fields += ["x_phase", "x_stratum"]
+        fields += ["x_phase", "x_stratum", "x_emergency_unblinded"]
     return queryset.values(*fields)
 
 
@@ -284,6 +288,7 @@ def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict
             "age_years": _value(age, record["x_age"], day0=None, tz="UTC"),
             "sex": record["x_sex"],
             "status": record["status"],
+            "emergency_unblinded": _flag(record.get("x_emergency_unblinded")),
             **derived,
         }
         if with_arm:

@@ -158,5 +158,31 @@ def test_after_the_real_trial_unblinding_the_arm_matches_the_allocation(demo_tri
         assert row["arm"] == randomization.slot.arm
         assert row["phase"] == randomization.slot.randomization_list.phase
         assert row["stratum"] == randomization.slot.randomization_list.stratum
+        flagged = randomization.participant.emergency_unblindings.exists()
+        assert row["emergency_unblinded"] == str(int(flagged))
     assert "UNBLINDED" in (out / "README.txt").read_text()
     assert 'ItemOID="IT.participants.arm"' in (out / "odm.xml").read_text()
+
+
+def test_an_emergency_unblinding_is_flagged_without_the_arm(demo_trial, tmp_path):
+    from exports.models import ExportPseudonym
+    from randomization import services as randomization_services
+    from randomization.models import Randomization
+    from trialedc.models import User
+
+    from .factories import PASSWORD
+
+    randomization = Randomization.objects.filter(participant__site__code="01").first()
+    randomization_services.emergency_unblind(
+        participant=randomization.participant,
+        user=User.objects.get(username="investigator"),
+        password=PASSWORD,
+        reason="Anaphylaxis",
+        sae_reference="AE 1",
+    )
+    out = _export(tmp_path)
+    rows = {r["export_id"]: r for r in _csv(out / "participants.csv")}
+    export_id = ExportPseudonym.objects.get(participant=randomization.participant).export_id
+    assert rows[export_id]["emergency_unblinded"] == "1"
+    assert sum(r["emergency_unblinded"] == "1" for r in rows.values()) == 1
+    assert "arm" not in rows[export_id]
