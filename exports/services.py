@@ -62,8 +62,10 @@ def software_version() -> str:
 
 def release_create(*, user) -> ExportRelease:
     """A new release: a new secret key, so every participant gets a new export ID."""
+    # Two releases made at the same instant would take the same number: the unique constraint
+    # refuses the second, which is then simply started again.
     with transaction.atomic():
-        last = ExportRelease.objects.select_for_update().aggregate(n=Max("number"))["n"] or 0
+        last = ExportRelease.objects.aggregate(n=Max("number"))["n"] or 0
         release = ExportRelease(number=last + 1, key=secrets.token_hex(32), created_by=user)
         release.full_clean()
         release.save()
@@ -178,7 +180,13 @@ def export_to_directory(*, directory: Path, user=None, new_release: bool = False
         status=ExportStatus.RUNNING, started_at=timezone.now()
     )
     directory.mkdir(parents=True, exist_ok=True)
-    result = export_write(run=run, directory=directory)
+    try:
+        result = export_write(run=run, directory=directory)
+    except Exception as error:
+        ExportRun.objects.filter(pk=run.pk).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
+        )
+        raise
     ExportRun.objects.filter(pk=run.pk).update(
         status=ExportStatus.DONE,
         progress=100,
