@@ -326,6 +326,13 @@ class TrialConfig:
     reporting_country: str = ""
     indication: str = ""
     sponsor_name_address: str = ""
+    # --- exports (issue 8) ---
+    # HIPAA Safe Harbor (45 CFR 164.514(b)(2)(i)(C)): ages above this are one group, "90+".
+    export_age_top_code: int = 89
+    # Units of exported numbers that hard_limits does not give (field name -> unit).
+    export_units: dict[str, str] = field(default_factory=dict)
+    # Rows fetched per round trip while an export streams (QuerySet.iterator chunk_size).
+    export_chunk_size: int = 2000
     extra: dict[str, object] = field(default_factory=dict)
 
     # -- lookups used across apps ---------------------------------------------------------
@@ -568,4 +575,15 @@ TRIAL = TrialConfig(
         "Tarmim Ava Baran Knowledge Based Company, Floor 8, No 41, Italia St., Vesal Ave, "
         "Tehran 1417755362, Iran"
     ),
+    # --- exports (issue 8) ---
+    export_age_top_code=89,
+    export_units={
+        "age_years": "years",
+        "height_cm": "cm",
+        "volume_ml": "ml",
+        "pf_ratio": "mmHg",
+        "total": "points",
+        "score": "points",
+    },
+    export_chunk_size=2000,
 )

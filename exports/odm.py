@@ -1,0 +1,207 @@
+"""CDISC ODM 1.3.2 written as a stream (xml.sax's XMLGenerator): metadata first, then one
+SubjectData per export ID as its rows arrive, sorted by export ID.
+
+Element order follows the ODM 1.3.2 schema (ODM1-3-2-foundation.xsd); tests validate the file
+against the official XSD shipped by odmlib.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from xml.sax.saxutils import XMLGenerator
+
+from trialedc.trial import TRIAL
+
+from .columns import ADVERSE_EVENTS, FLOAT, INTEGER, PARTICIPANTS, Table
+
+NAMESPACE = "http://www.cdisc.org/ns/odm/v1.3"
+STUDY_OID = f"ST.{TRIAL.registry_id}"
+MDV_OID = "MDV.IPD"
+STUDY_EVENT = "STUDY"  # the participant-level event: participants and AE forms
+_DATATYPES = {INTEGER: "integer", FLOAT: "float"}
+
+
+def _oid(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text)
+
+
+def unit_oid(unit: str) -> str:
+    return f"MU.{_oid(unit)}"
+
+
+class OdmWriter:
+    def __init__(self, stream, *, tables: list[Table], file_oid: str, created: datetime):
+        self.xml = XMLGenerator(stream, encoding="utf-8", short_empty_elements=True)
+        self.tables = {t.code: t for t in tables}
+        self.order = [t.code for t in tables]
+        self.file_oid = file_oid
+        self.created = created
+        self._subject = self._event = self._form = None
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _open(self, name: str, **attrs) -> None:
+        self.xml.startElement(name, {k.replace("__", ":"): str(v) for k, v in attrs.items()})
+
+    def _close(self, name: str) -> None:
+        self.xml.endElement(name)
+
+    def _empty(self, name: str, **attrs) -> None:
+        self._open(name, **attrs)
+        self._close(name)
+
+    def _text(self, name: str, text: str) -> None:
+        self._open(name)
+        self._open("TranslatedText", xml__lang="en")
+        self.xml.characters(text)
+        self._close("TranslatedText")
+        self._close(name)
+
+    @staticmethod
+    def items(table: Table):
+        return [c for c in table.columns if c.name not in table.keys]
+
+    @staticmethod
+    def event_of(table: Table, row: dict) -> str:
+        return STUDY_EVENT if table.code in (PARTICIPANTS, ADVERSE_EVENTS) else row["visit"]
+
+    # -- metadata -----------------------------------------------------------------------------
+    def start(self) -> None:
+        self.xml.startDocument()
+        self._open(
+            "ODM",
+            xmlns=NAMESPACE,
+            FileType="Snapshot",
+            FileOID=self.file_oid,
+            CreationDateTime=self.created.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+            ODMVersion="1.3.2",
+            SourceSystem="Trial EDC",
+        )
+        self._open("Study", OID=STUDY_OID)
+        self._open("GlobalVariables")
+        for name, text in (
+            ("StudyName", TRIAL.acronym),
+            ("StudyDescription", TRIAL.scientific_title),
+            ("ProtocolName", TRIAL.registry_id),
+        ):
+            self._open(name)
+            self.xml.characters(text)
+            self._close(name)
+        self._close("GlobalVariables")
+        units = sorted({c.unit for t in self.tables.values() for c in self.items(t) if c.unit})
+        if units:
+            self._open("BasicDefinitions")
+            for unit in units:
+                self._open("MeasurementUnit", OID=unit_oid(unit), Name=unit)
+                self._text("Symbol", unit)
+                self._close("MeasurementUnit")
+            self._close("BasicDefinitions")
+        self._metadata_version()
+        self._close("Study")
+        self._open("ClinicalData", StudyOID=STUDY_OID, MetaDataVersionOID=MDV_OID)
+
+    def _events(self) -> list[tuple[str, list[str]]]:
+        crf_tables = [c for c in self.order if c not in (PARTICIPANTS, ADVERSE_EVENTS)]
+        events = [(STUDY_EVENT, [PARTICIPANTS, ADVERSE_EVENTS])]
+        for visit in TRIAL.visits:
+            events.append((visit.code, [c for c in visit.crfs if c in crf_tables]))
+        return events
+
+    def _metadata_version(self) -> None:
+        self._open("MetaDataVersion", OID=MDV_OID, Name="De-identified IPD")
+        events = self._events()
+        self._open("Protocol")
+        for number, (code, _forms) in enumerate(events, start=1):
+            self._empty("StudyEventRef", StudyEventOID=f"SE.{code}", OrderNumber=number,
+                        Mandatory="No")  # fmt: skip
+        self._close("Protocol")
+        for code, forms in events:
+            study_type = "Common" if code == STUDY_EVENT else "Scheduled"
+            self._open("StudyEventDef", OID=f"SE.{code}", Name=code, Repeating="No",
+                       Type=study_type)  # fmt: skip
+            for number, form in enumerate(forms, start=1):
+                self._empty("FormRef", FormOID=f"F.{form}", OrderNumber=number, Mandatory="No")
+            self._close("StudyEventDef")
+        for table in self.tables.values():
+            self._open("FormDef", OID=f"F.{table.code}", Name=table.label, Repeating="No")
+            self._empty("ItemGroupRef", ItemGroupOID=f"IG.{table.code}", Mandatory="Yes")
+            self._close("FormDef")
+        for table in self.tables.values():
+            repeating = "Yes" if table.code == ADVERSE_EVENTS else "No"
+            self._open("ItemGroupDef", OID=f"IG.{table.code}", Name=table.label,
+                       Repeating=repeating)  # fmt: skip
+            for number, column in enumerate(self.items(table), start=1):
+                self._empty("ItemRef", ItemOID=f"IT.{table.code}.{column.name}",
+                            OrderNumber=number, Mandatory="No")  # fmt: skip
+            self._close("ItemGroupDef")
+        for table in self.tables.values():
+            for column in self.items(table):
+                self._open("ItemDef", OID=f"IT.{table.code}.{column.name}", Name=column.name,
+                           DataType=_DATATYPES.get(column.kind, "text"))  # fmt: skip
+                self._text("Question", column.label)
+                if column.unit:
+                    self._empty("MeasurementUnitRef", MeasurementUnitOID=unit_oid(column.unit))
+                if column.codes:
+                    self._empty("CodeListRef", CodeListOID=f"CL.{table.code}.{column.name}")
+                self._close("ItemDef")
+        for table in self.tables.values():
+            for column in self.items(table):
+                if not column.codes:
+                    continue
+                self._open("CodeList", OID=f"CL.{table.code}.{column.name}", Name=column.name,
+                           DataType=_DATATYPES.get(column.kind, "text"))  # fmt: skip
+                for value, label in column.codes:
+                    self._open("CodeListItem", CodedValue=value)
+                    self._text("Decode", label)
+                    self._close("CodeListItem")
+                self._close("CodeList")
+        self._close("MetaDataVersion")
+
+    # -- clinical data ------------------------------------------------------------------------
+    def row(self, table_code: str, row: dict) -> None:
+        table = self.tables[table_code]
+        subject, event = row["export_id"], self.event_of(table, row)
+        if subject != self._subject:
+            self._close_subject()
+            self._open("SubjectData", SubjectKey=subject)
+            self._subject = subject
+        if event != self._event:
+            self._close_event()
+            self._open("StudyEventData", StudyEventOID=f"SE.{event}")
+            self._event = event
+        if table.code != self._form:
+            self._close_form()
+            self._open("FormData", FormOID=f"F.{table.code}")
+            self._form = table.code
+        attrs = {"ItemGroupOID": f"IG.{table.code}"}
+        if table.code == ADVERSE_EVENTS:
+            attrs["ItemGroupRepeatKey"] = row["ae_number"]
+        self._open("ItemGroupData", **attrs)
+        for column in self.items(table):
+            value = row.get(column.name)
+            if value is not None and value != "":
+                self._empty("ItemData", ItemOID=f"IT.{table.code}.{column.name}", Value=value)
+        self._close("ItemGroupData")
+
+    def _close_form(self) -> None:
+        if self._form is not None:
+            self._close("FormData")
+            self._form = None
+
+    def _close_event(self) -> None:
+        self._close_form()
+        if self._event is not None:
+            self._close("StudyEventData")
+            self._event = None
+
+    def _close_subject(self) -> None:
+        self._close_event()
+        if self._subject is not None:
+            self._close("SubjectData")
+            self._subject = None
+
+    def finish(self) -> None:
+        self._close_subject()
+        self._close("ClinicalData")
+        self._close("ODM")
+        self.xml.endDocument()

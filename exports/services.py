@@ -1,0 +1,500 @@
+"""Writes of the exports app: releases, export IDs, export runs, and the one export writer.
+
+The writer reads every table once, as streams sorted by export ID (`QuerySet.iterator`, so
+memory stays flat however large the trial), merges them per participant, and writes each row to
+its CSV file and to the ODM file in the same pass. Then the README with the SHA-256 of every
+file, and the ZIP.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import heapq
+import hmac
+import logging
+import secrets
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models.functions import Collate
+from django.utils import timezone
+
+from outcomes.models import CRF_MODELS, Baseline, Visit
+from participants.models import Participant
+from safety.models import AdverseEvent
+from trialedc.trial import TRIAL
+
+from . import allocation, endpoints, readme
+from .cells import neutralize
+from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables
+from .exceptions import ExportAlreadyBuilt
+from .models import ExportPseudonym, ExportRelease, ExportRun, ExportStatus
+from .odm import OdmWriter
+
+logger = logging.getLogger(__name__)
+
+ODM_FILE = "odm.xml"
+DICTIONARY_FILE = "data_dictionary.csv"
+README_FILE = "README.txt"
+PROGRESS_EVERY = 500  # rows between two progress updates
+
+
+def software_version() -> str:
+    try:
+        return version("trialedc")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "unknown"
+
+
+# --- releases and export IDs ----------------------------------------------------------------
+
+
+def release_create(*, user) -> ExportRelease:
+    """A new release: a new secret key, so every participant gets a new export ID."""
+    # Two releases made at the same instant would take the same number: the unique constraint
+    # refuses the second, which is then simply started again.
+    with transaction.atomic():
+        last = ExportRelease.objects.aggregate(n=Max("number"))["n"] or 0
+        release = ExportRelease(number=last + 1, key=secrets.token_hex(32), created_by=user)
+        release.full_clean()
+        release.save()
+        return release
+
+
+def release_current(*, user) -> ExportRelease:
+    """The latest release (the first is made on the first export)."""
+    return ExportRelease.objects.order_by("-number").first() or release_create(user=user)
+
+
+def export_id_for(*, key: str, participant_pk: int) -> str:
+    """HMAC-SHA256 of the participant's row number under the release key: random to anyone
+    without the key, the same within a release, unrelated to the study ID."""
+    digest = hmac.new(bytes.fromhex(key), f"participant:{participant_pk}".encode(), "sha256")
+    return "P" + base64.b32encode(digest.digest()).decode()[:11]
+
+
+def pseudonyms_ensure(*, release: ExportRelease) -> int:
+    """Give every participant without one an export ID in `release`; returns how many."""
+    missing = (
+        Participant.objects.exclude(pk__in=ExportPseudonym.objects.filter(release=release).values(
+            "participant_id"
+        ))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )  # fmt: skip
+    batch, made = [], 0
+    with transaction.atomic():
+        for pk in missing.iterator(chunk_size=TRIAL.export_chunk_size):
+            batch.append(
+                ExportPseudonym(
+                    release=release,
+                    participant_id=pk,
+                    export_id=export_id_for(key=release.key, participant_pk=pk),
+                )
+            )
+            if len(batch) >= TRIAL.export_chunk_size:
+                made += len(ExportPseudonym.objects.bulk_create(batch))
+                batch = []
+        made += len(ExportPseudonym.objects.bulk_create(batch))
+    return made
+
+
+# --- export runs ----------------------------------------------------------------------------
+
+
+def export_run_start(*, user, new_release: bool = False, via: str = "web") -> ExportRun:
+    """Log a requested export (queued); the task `exports.build` builds it."""
+    with transaction.atomic():
+        release = release_create(user=user) if new_release else release_current(user=user)
+        run = ExportRun(
+            release=release,
+            requested_by=user,
+            via=via,
+            options={"new_release": new_release, "formats": ["csv", "odm-1.3.2"]},
+        )
+        run.full_clean()
+        run.save()
+    logger.info("export %s requested by %s (release %s)", run.pk, user, release.number)
+    return run
+
+
+def exports_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports"
+
+
+def export_run_build(*, run_id: int) -> ExportRun:
+    """Build the ZIP of a queued export run, updating its progress; failures are logged on it."""
+    run = ExportRun.objects.select_related("release").get(pk=run_id)
+    if run.status == ExportStatus.DONE:
+        raise ExportAlreadyBuilt(f"export {run.pk} is already built")
+    ExportRun.objects.filter(pk=run.pk).update(
+        status=ExportStatus.RUNNING, started_at=timezone.now(), progress=0, error=""
+    )
+    workdir = Path(tempfile.mkdtemp(prefix=f"export-{run.pk}-"))
+    try:
+        result = export_write(run=run, directory=workdir)
+        target = exports_dir()
+        target.mkdir(parents=True, exist_ok=True)
+        # The name says nothing about the data: trial, release, run.
+        name = f"{TRIAL.acronym}-ipd-r{run.release.number}-{run.pk}.zip"
+        zip_path = target / name
+        with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for filename in result["files"]:
+                archive.write(workdir / filename, arcname=filename)
+        ExportRun.objects.filter(pk=run.pk).update(
+            status=ExportStatus.DONE,
+            progress=100,
+            finished_at=timezone.now(),
+            file_path=name,
+            checksum=sha256_of(zip_path),
+        )
+    except Exception as error:
+        logger.exception("export %s failed", run.pk)
+        ExportRun.objects.filter(pk=run.pk).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
+        )
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    run.refresh_from_db()
+    return run
+
+
+def export_to_directory(*, directory: Path, user=None, new_release: bool = False) -> ExportRun:
+    """The command line's export (`manage.py export_ipd --out DIR`): the files, no ZIP; logged."""
+    run = export_run_start(user=user, new_release=new_release, via="command line")
+    run.options = {**run.options, "out": str(directory)}
+    run.save(update_fields=["options"])
+    ExportRun.objects.filter(pk=run.pk).update(
+        status=ExportStatus.RUNNING, started_at=timezone.now()
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        result = export_write(run=run, directory=directory)
+    except Exception as error:
+        ExportRun.objects.filter(pk=run.pk).update(
+            status=ExportStatus.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
+        )
+        raise
+    ExportRun.objects.filter(pk=run.pk).update(
+        status=ExportStatus.DONE,
+        progress=100,
+        finished_at=timezone.now(),
+        checksum=result["checksums"][README_FILE],
+    )
+    run.refresh_from_db()
+    return run
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- the writer -----------------------------------------------------------------------------
+
+
+def _export_id(release: ExportRelease, participant_path: str) -> Subquery:
+    return Subquery(
+        ExportPseudonym.objects.filter(
+            release=release, participant=OuterRef(participant_path)
+        ).values("export_id")[:1]
+    )
+
+
+def _day0(participant_path: str) -> Subquery:
+    return Subquery(
+        Visit.objects.filter(participant=OuterRef(participant_path), day=0).values("target_date")[
+            :1
+        ]
+    )
+
+
+def _by_export_id(queryset, *then):
+    # Collation "C": the database sorts export IDs byte-wise, as Python's merge compares them.
+    return queryset.filter(x_export_id__isnull=False).order_by(Collate("x_export_id", "C"), *then)
+
+
+def _value(column: Column, raw, *, day0: date | None, tz: str):
+    """The exported value of one field: dates become study days, never themselves."""
+    if raw is None or raw == "":
+        return None
+    if column.transform == "day":
+        return None if day0 is None else (raw - day0).days
+    if column.transform == "datetime_day":
+        return None if day0 is None else (raw.astimezone(ZoneInfo(tz)).date() - day0).days
+    if column.transform == "bool":
+        return 1 if raw else 0
+    if column.transform == "age":
+        return age_label() if raw > TRIAL.export_age_top_code else raw
+    return raw
+
+
+def _flag(value) -> int | None:
+    return None if value is None else int(bool(value))
+
+
+def participants_queryset(release, *, with_arm: bool):
+    """The participant rows of an export, sorted by export ID (values())."""
+    sex = Baseline.objects.filter(visit__participant=OuterRef("pk")).exclude(sex="")
+    queryset = _by_export_id(
+        Participant.objects.annotate(
+            x_export_id=_export_id(release, "pk"),
+            x_site=F("site__code"),
+            x_age=F("screening__eligibility__age_years"),
+            x_sex=Subquery(sex.values("sex")[:1]),
+            x_day0=_day0("pk"),
+            **{
+                f"x_{name}": expression
+                for name, expression in allocation.participant_annotations(
+                    with_arm=with_arm
+                ).items()
+            },
+        )
+    )
+    fields = ["x_export_id", "x_site", "x_age", "x_sex", "x_day0", "status"]
+    if with_arm:
+        fields.append("x_arm")
+    if "x_phase" in queryset.query.annotations:
+        fields += ["x_phase", "x_stratum", "x_emergency_unblinded"]
+    return queryset.values(*fields)
+
+
+def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict]:
+    queryset = participants_queryset(release, with_arm=with_arm)
+    statuses, events, stays = endpoints.streams(
+        _by_export_id, lambda path: _export_id(release, path)
+    )
+    age = next(c for c in table.columns if c.name == "age_years")
+    for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
+        export_id = record["x_export_id"]
+        derived = endpoints.endpoints(
+            day0=record["x_day0"],
+            statuses=statuses.take(export_id),
+            events=events.take(export_id),
+            stays=stays.take(export_id),
+        )
+        row = {
+            "export_id": export_id,
+            "site": record["x_site"],
+            "phase": record.get("x_phase"),
+            "stratum": record.get("x_stratum"),
+            "age_years": _value(age, record["x_age"], day0=None, tz="UTC"),
+            "sex": record["x_sex"],
+            "status": record["status"],
+            "emergency_unblinded": _flag(record.get("x_emergency_unblinded")),
+            **derived,
+        }
+        if with_arm:
+            row["arm"] = record.get("x_arm")
+        yield row
+
+
+def crf_queryset(release, table: Table):
+    """The rows of one CRF's file, sorted by export ID and visit day (values())."""
+    model = CRF_MODELS[table.code]
+    sources = [c for c in table.columns if c.source]
+    return _by_export_id(
+        model.objects.annotate(
+            x_export_id=_export_id(release, "visit__participant"),
+            x_site=F("visit__participant__site__code"),
+            x_tz=F("visit__participant__site__time_zone"),
+            x_visit=F("visit__code"),
+            x_visit_day=F("visit__day"),
+            x_day0=_day0("visit__participant"),
+        ),
+        "visit__day",
+    ).values(
+        "x_export_id", "x_site", "x_tz", "x_visit", "x_visit_day", "x_day0",
+        *{c.source for c in sources},
+    )  # fmt: skip
+
+
+def _crf_rows(release, table: Table) -> Iterator[dict]:
+    sources = [c for c in table.columns if c.source]
+    queryset = crf_queryset(release, table)
+    for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
+        row = {
+            "export_id": record["x_export_id"],
+            "site": record["x_site"],
+            "visit": record["x_visit"],
+            "visit_day": record["x_visit_day"],
+        }
+        for column in sources:
+            row[column.name] = _value(
+                column, record[column.source], day0=record["x_day0"], tz=record["x_tz"]
+            )
+        yield row
+
+
+def ae_queryset(release, table: Table):
+    """The adverse-event rows, sorted by export ID and AE number (values())."""
+    sources = [c for c in table.columns if c.source]
+    return _by_export_id(
+        AdverseEvent.objects.annotate(
+            x_export_id=_export_id(release, "participant"),
+            x_site=F("participant__site__code"),
+            x_tz=F("participant__site__time_zone"),
+            x_day0=_day0("participant"),
+        ),
+        "number",
+    ).values(
+        "x_export_id", "x_site", "x_tz", "x_day0", "needs_coding", *{c.source for c in sources}
+    )
+
+
+def _ae_rows(release, table: Table) -> Iterator[dict]:
+    sources = [c for c in table.columns if c.source]
+    queryset = ae_queryset(release, table)
+    for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
+        row = {"export_id": record["x_export_id"], "site": record["x_site"]}
+        for column in sources:
+            row[column.name] = _value(
+                column, record[column.source], day0=record["x_day0"], tz=record["x_tz"]
+            )
+        if record["needs_coding"]:
+            # Not coded yet: the term is the reporter's free text, so it is left out.
+            row["preferred_term"] = row["system_organ_class"] = None
+        yield row
+
+
+def _keyed(rows: Iterator[dict], *, section: int, table_index: int, code: str, seq: str):
+    for row in rows:
+        order = row.get(seq) or 0
+        yield (row["export_id"], section, order, table_index), code, row
+
+
+def _merged(release, all_tables: list[Table], *, with_arm: bool):
+    """One stream of (key, table code, row) over every table, sorted by export ID; within a
+    participant: the participant row, the AEs, then the visits in day order."""
+    streams = []
+    for index, table in enumerate(all_tables):
+        if table.code == PARTICIPANTS:
+            rows = _participant_rows(release, table, with_arm=with_arm)
+            streams.append(_keyed(rows, section=0, table_index=index, code=table.code, seq=""))
+        elif table.code == ADVERSE_EVENTS:
+            rows = _ae_rows(release, table)
+            streams.append(
+                _keyed(rows, section=1, table_index=index, code=table.code, seq="ae_number")
+            )
+        else:
+            rows = _crf_rows(release, table)
+            streams.append(
+                _keyed(rows, section=2, table_index=index, code=table.code, seq="visit_day")
+            )
+    return heapq.merge(*streams, key=lambda item: item[0])
+
+
+def _row_total(all_tables: list[Table]) -> int:
+    total = Participant.objects.count() + AdverseEvent.objects.count()
+    return total + sum(
+        CRF_MODELS[t.code].objects.count() for t in all_tables if t.code in CRF_MODELS
+    )
+
+
+def export_write(
+    *, run: ExportRun, directory: Path, on_progress: Callable[[int], None] | None = None
+) -> dict:
+    """Write every file of the export into `directory`; record counts and checksums on `run`.
+
+    Returns {"files": [names], "checksums": {name: sha256}, "row_counts": {name: n}}.
+    """
+    release = run.release
+    with_arm = allocation.trial_unblinded()
+    pseudonyms_ensure(release=release)
+    all_tables = tables(with_arm=with_arm)
+    created = timezone.now()
+    total = max(_row_total(all_tables), 1)
+    counts = {t.filename: 0 for t in all_tables}
+    handles = {
+        t.code: open(directory / t.filename, "w", newline="", encoding="utf-8")  # noqa: SIM115
+        for t in all_tables
+    }
+    by_code = {t.code: t for t in all_tables}
+    try:
+        writers = {code: csv.writer(handle) for code, handle in handles.items()}
+        for table in all_tables:
+            writers[table.code].writerow([c.name for c in table.columns])
+        with open(directory / ODM_FILE, "wb") as odm_handle:
+            odm = OdmWriter(
+                odm_handle,
+                tables=all_tables,
+                file_oid=f"{TRIAL.acronym}.IPD.R{release.number}.{run.pk}",
+                created=created,
+            )
+            odm.start()
+            done = 0
+            for _key, code, row in _merged(release, all_tables, with_arm=with_arm):
+                table = by_code[code]
+                writers[code].writerow(
+                    [neutralize(row.get(c.name), numeric=c.numeric) for c in table.columns]
+                )
+                odm.row(code, row)
+                counts[table.filename] += 1
+                done += 1
+                if done % PROGRESS_EVERY == 0:
+                    percent = min(99, done * 100 // total)
+                    ExportRun.objects.filter(pk=run.pk).update(progress=percent)
+                    if on_progress:
+                        on_progress(percent)
+            odm.finish()
+    finally:
+        for handle in handles.values():
+            handle.close()
+    _write_dictionary(directory / DICTIONARY_FILE, all_tables)
+    files = [t.filename for t in all_tables] + [DICTIONARY_FILE, ODM_FILE]
+    checksums = {name: sha256_of(directory / name) for name in files}
+    (directory / README_FILE).write_text(
+        readme.readme_text(
+            run=run,
+            created=created,
+            software_version=software_version(),
+            with_arm=with_arm,
+            all_tables=all_tables,
+            checksums=checksums,
+            row_counts=counts,
+        ),
+        encoding="utf-8",
+    )
+    checksums[README_FILE] = sha256_of(directory / README_FILE)
+    files.append(README_FILE)
+    ExportRun.objects.filter(pk=run.pk).update(
+        unblinded=with_arm, row_counts=counts, file_checksums=checksums
+    )
+    return {"files": files, "checksums": checksums, "row_counts": counts}
+
+
+def _write_dictionary(path: Path, all_tables: list[Table]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", "variable", "label", "type", "unit", "allowed_values"])
+        for table in all_tables:
+            for column in table.columns:
+                allowed = "; ".join(f"{value} = {label}" for value, label in column.codes)
+                writer.writerow(
+                    [
+                        neutralize(cell)
+                        for cell in (
+                            table.filename,
+                            column.name,
+                            column.label,
+                            column.kind,
+                            column.unit,
+                            allowed,
+                        )
+                    ]
+                )

@@ -1,0 +1,69 @@
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from trialedc.access import require
+
+from . import selectors, services
+from .forms import ExportStartForm
+from .models import ExportRun, ExportStatus
+from .tasks import export_build_task
+
+
+def _run_or_404(pk: int) -> ExportRun:
+    try:
+        return selectors.export_run(pk)
+    except ExportRun.DoesNotExist as missing:
+        raise Http404(_("No such export.")) from missing
+
+
+@require("exports.view_exportrun")
+def index(request):
+    """The export log: every export run (who, when, options, rows, checksum)."""
+    return render(request, "exports/index.html", {"runs": selectors.export_runs()[:200]})
+
+
+@require("exports.add_exportrun")
+def start(request):
+    form = ExportStartForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        run = services.export_run_start(
+            user=request.user, new_release=form.cleaned_data["new_release"]
+        )
+        # The run is committed; the worker (or, without a broker, this process) builds it.
+        try:
+            export_build_task.delay(run_id=run.pk)
+        except Exception:  # noqa: BLE001 - the failure is recorded on the run and shown
+            messages.error(request, _("The export could not be built; see its status page."))
+        else:
+            messages.success(request, _("Export %(n)s started.") % {"n": run.pk})
+        return redirect("exports:run_detail", pk=run.pk)
+    return render(request, "exports/start.html", {"form": form})
+
+
+@require("exports.view_exportrun")
+def run_detail(request, pk: int):
+    return render(request, "exports/run_detail.html", {"run": _run_or_404(pk)})
+
+
+@require("exports.view_exportrun")
+def run_progress(request, pk: int):
+    """The progress panel, polled by htmx while the export builds."""
+    return render(request, "exports/_progress.html", {"run": _run_or_404(pk)})
+
+
+@require("exports.view_exportrun")
+def run_download(request, pk: int):
+    run = _run_or_404(pk)
+    if run.status != ExportStatus.DONE or not run.file_path:
+        raise Http404(_("This export has no file to download."))
+    path = services.exports_dir() / run.file_path
+    if not path.is_file():
+        raise Http404(_("This export's file is no longer on the server."))
+    return FileResponse(
+        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        as_attachment=True,
+        filename=run.file_path,
+        content_type="application/zip",
+    )

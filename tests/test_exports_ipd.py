@@ -1,0 +1,275 @@
+"""`manage.py export_ipd --out DIR`: the files, de-identification, spreadsheet safety, checksums,
+export IDs per release, the log, and streaming (SPEC §8)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models.query import QuerySet
+
+from exports import services
+from exports.models import ExportRun, ExportStatus
+from outcomes.models import CRF_MODELS, Baseline, Visit
+from participants.models import IdentifyingData, Screening
+from trialedc.roles import Role
+
+from .exports_data import PEOPLE, build_trial
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trial(site01, roles):
+    return build_trial(site01)
+
+
+def export(tmp_path, name="out", *args) -> dict[str, bytes]:
+    out = tmp_path / name
+    call_command("export_ipd", "--out", str(out), *args)
+    return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+
+
+def rows(files, name) -> list[dict]:
+    return list(csv.DictReader(files[name].decode().splitlines()))
+
+
+def test_it_writes_exactly_the_files_the_issue_lists(trial, tmp_path):
+    files = export(tmp_path)
+    expected = {f"{code}.csv" for code in CRF_MODELS} | {
+        "participants.csv",
+        "adverse_events.csv",
+        "data_dictionary.csv",
+        "README.txt",
+        "odm.xml",
+    }
+    assert set(files) == expected
+
+
+def test_participants_csv_has_one_row_per_participant_with_endpoints(trial, tmp_path):
+    files = export(tmp_path)
+    participants = rows(files, "participants.csv")
+    assert len(participants) == 3
+    assert {p["site"] for p in participants} == {"01"}
+    assert sorted(p["age_years"] for p in participants) == ["41", "41", "90+"]
+    first = next(p for p in participants if p["sex"] == "male")
+    assert first["ttic_day"] == "7"  # 5 -> 3 on day 7: a decline of two points
+    assert first["ttic_event"] == "1"
+    assert first["icu_free_days"] == "51"  # ICU until day 9 of 60
+    assert "arm" not in participants[0]
+
+
+def test_crf_rows_are_long_format_with_study_days(trial, tmp_path):
+    files = export(tmp_path)
+    status = rows(files, "clinical_status.csv")
+    assert len(status) == 6
+    assert {(r["visit"], r["visit_day"], r["assessed_day"]) for r in status} == {
+        ("D0", "0", "0"),
+        ("D7", "7", "7"),
+    }
+    baseline = rows(files, "baseline.csv")
+    assert {r["age_years"] for r in baseline} == {"40", "65", "90+"}
+    assert {r["weight_kg"] for r in baseline} == {"71.5"}
+    assert "other_comorbidities" not in baseline[0]  # free text left out
+    assert "notes" not in rows(files, "ae_assessment.csv")[0]
+
+
+def test_icu_admission_before_day0_is_a_negative_study_day_and_stays_a_number(trial, tmp_path):
+    files = export(tmp_path)
+    aes = rows(files, "adverse_events.csv")
+    assert {a["onset_date_day"] for a in aes} == {"1", "3"}
+    header = files["adverse_events.csv"].decode().splitlines()[0]
+    assert "verbatim_term" not in header
+    assert "description" not in header
+
+
+def test_no_exported_byte_carries_a_name_id_record_number_phone_address_or_date(trial, tmp_path):
+    files = export(tmp_path)
+    blob = b"\n".join(files.values()).decode()
+    forbidden = []
+    for identity in IdentifyingData.objects.all():
+        forbidden += [identity.full_name, identity.national_id, identity.hospital_record_number]
+        forbidden += [identity.phone, identity.address]
+        forbidden += identity.full_name.split()
+    for name, national_id, record, phone, address in PEOPLE:
+        forbidden += [name, national_id, record, phone, phone.replace(" ", ""), address]
+    dates = set(IdentifyingData.objects.values_list("date_of_birth", flat=True))
+    dates |= set(Screening.objects.values_list("screened_on", flat=True))
+    dates |= set(Visit.objects.values_list("target_date", flat=True))
+    dates |= set(Baseline.objects.values_list("assessed_on", flat=True))
+    for day in sorted(dates):
+        forbidden += [
+            day.isoformat(),
+            day.strftime("%Y%m%d"),
+            day.strftime("%Y/%m/%d"),
+            day.strftime("%d/%m/%Y"),
+            day.strftime("%m/%d/%Y"),
+            day.strftime("%d.%m.%Y"),
+        ]
+    for participant in trial:
+        forbidden.append(participant.study_id)
+        forbidden.append(participant.screening.screening_number)
+    leaks = sorted({item for item in forbidden if item and item in blob})
+    assert not leaks, f"identifiers in the export: {leaks}"
+
+
+def test_an_uncoded_ae_term_is_left_out_and_a_coded_one_kept(trial, tmp_path):
+    aes = rows(export(tmp_path), "adverse_events.csv")
+    assert sorted(a["preferred_term"] for a in aes) == ["", "Pyrexia", "Pyrexia", "Pyrexia"]
+
+
+def test_a_formula_in_a_crf_value_is_neutralized_and_negative_numbers_kept(trial, tmp_path):
+    Baseline.objects.filter(visit__participant=trial[0]).update(
+        respiratory_support='=HYPERLINK("x")'
+    )
+    from safety.models import AdverseEvent
+
+    AdverseEvent.objects.filter(participant=trial[1]).update(
+        preferred_term="@SUM(1+1)", needs_coding=False
+    )
+    files = export(tmp_path)
+    baseline = files["baseline.csv"].decode()
+    assert '\'=HYPERLINK(""x"")' in baseline
+    assert not re.search(r'(^|,)"?=HYPERLINK', baseline, re.MULTILINE)
+    aes = rows(files, "adverse_events.csv")
+    assert "'@SUM(1+1)" in {a["preferred_term"] for a in aes}
+    # A genuinely negative number in a numeric column stays a number (assessed on day -2).
+    day0 = Visit.objects.get(participant=trial[0], day=0).target_date
+    Baseline.objects.filter(visit__participant=trial[0]).update(
+        assessed_on=day0 - timedelta(days=2)
+    )
+    files = export(tmp_path, "again")
+    days = {r["assessed_day"] for r in rows(files, "baseline.csv")}
+    assert "-2" in days
+    assert "'-2" not in files["baseline.csv"].decode()
+
+
+def test_the_readme_checksums_match_the_files(trial, tmp_path):
+    files = export(tmp_path)
+    readme = files["README.txt"].decode()
+    listed = dict(
+        (name, digest)
+        for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+)$", readme, re.MULTILINE)
+    )
+    assert set(listed) == set(files) - {"README.txt"}
+    for name, digest in listed.items():
+        assert hashlib.sha256(files[name]).hexdigest() == digest, name
+    assert "BLINDED" in readme
+    assert "IRCT20201202049568N3" in readme
+    assert "Exported at (UTC)" in readme
+    assert "Trial EDC" in readme
+
+
+def _ids(files) -> list[str]:
+    return [r["export_id"] for r in rows(files, "participants.csv")]
+
+
+def test_the_same_release_gives_the_same_export_ids_and_a_new_release_new_ones(trial, tmp_path):
+    first = _ids(export(tmp_path, "one"))
+    again = _ids(export(tmp_path, "two"))
+    assert first == again == sorted(first)
+    renewed = _ids(export(tmp_path, "three", "--new-release"))
+    assert set(renewed).isdisjoint(first)
+    assert all(re.fullmatch(r"P[A-Z2-7]{11}", i) for i in first + renewed)
+    for participant in trial:  # nothing of the study ID in the export ID
+        assert participant.study_id.replace("-", "") not in " ".join(first)
+
+
+def test_export_ids_are_the_same_in_every_file(trial, tmp_path):
+    files = export(tmp_path)
+    ids = set(_ids(files))
+    assert {r["export_id"] for r in rows(files, "clinical_status.csv")} == ids
+    assert {r["export_id"] for r in rows(files, "adverse_events.csv")} == ids
+
+
+def test_every_export_is_logged(trial, tmp_path, make_user):
+    user = make_user(Role.DATA_MANAGER)
+    call_command("export_ipd", "--out", str(tmp_path / "x"), "--user", user.username)
+    run = ExportRun.objects.get()
+    assert run.requested_by == user
+    assert run.via == "command line"
+    assert run.status == ExportStatus.DONE
+    assert run.row_counts["participants.csv"] == 3
+    assert run.row_counts["adverse_events.csv"] == 4
+    assert (
+        run.file_checksums["odm.xml"]
+        == hashlib.sha256((tmp_path / "x" / "odm.xml").read_bytes()).hexdigest()
+    )
+    assert run.checksum == run.file_checksums["README.txt"]
+    assert run.options["out"] == str(tmp_path / "x")
+
+
+def test_the_dictionary_describes_every_column_with_units_and_codes(trial, tmp_path):
+    files = export(tmp_path)
+    dictionary = rows(files, "data_dictionary.csv")
+    described = {(d["file"], d["variable"]) for d in dictionary}
+    for name, content in files.items():
+        if name.endswith(".csv") and name != "data_dictionary.csv":
+            header = content.decode().splitlines()[0].split(",")
+            assert {(name, column) for column in header} <= described, name
+    weight = next(d for d in dictionary if d["variable"] == "weight_kg")
+    assert (weight["type"], weight["unit"], weight["label"]) == ("float", "kg", "weight")
+    status = next(d for d in dictionary if d["file"] == "clinical_status.csv" and
+                  d["variable"] == "status_score")  # fmt: skip
+    assert "6 = Death" in status["allowed_values"]
+
+
+def test_the_writer_streams_every_table_with_iterator(trial, tmp_path, monkeypatch):
+    calls = []
+    original = QuerySet.iterator
+
+    def spy(self, *args, **kwargs):
+        calls.append((self.model.__name__, kwargs.get("chunk_size")))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "iterator", spy)
+    export(tmp_path)
+    streamed = {model for model, chunk in calls if chunk}
+    assert {"Participant", "AdverseEvent"} <= streamed
+    assert {m.__name__ for m in CRF_MODELS.values()} <= streamed
+
+
+def test_the_number_of_queries_does_not_grow_with_the_trial(site01, roles, tmp_path):
+    # Every table, endpoints included, is one streamed query: the count does not grow with
+    # the number of participants or rows.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    build_trial(site01, days_ago=70)
+    export(tmp_path, "warm")  # the release and its export IDs exist from here on
+    with CaptureQueriesContext(connection) as small:
+        export(tmp_path, "small")
+    build_trial(site01, days_ago=40)
+    services.pseudonyms_ensure(release=services.release_current(user=None))
+    with CaptureQueriesContext(connection) as large:
+        export(tmp_path, "large")
+    assert len(large) == len(small)
+    assert len(rows(export(tmp_path, "check"), "participants.csv")) == 6
+
+
+def test_streamed_endpoints_equal_the_outcomes_selector(trial, tmp_path):
+    from django.utils import timezone
+
+    from exports.models import ExportPseudonym
+    from outcomes import selectors
+
+    from .outcomes_factories import event
+
+    day0 = Visit.objects.get(participant=trial[1], day=0).target_date
+    event(trial[1], "death", day0 + timedelta(days=12))
+    day0 = Visit.objects.get(participant=trial[2], day=0).target_date
+    event(trial[2], "hospital_discharge", day0 + timedelta(days=11))
+    participants = {r["export_id"]: r for r in rows(export(tmp_path), "participants.csv")}
+    for participant in trial:
+        export_id = ExportPseudonym.objects.get(participant=participant).export_id
+        expected = selectors.participant_endpoints(participant, today=timezone.localdate())
+        row = participants[export_id]
+        assert row["ttic_day"] == str(expected["ttic"]["day"])
+        assert row["ttic_event"] == str(int(expected["ttic"]["event"]))
+        assert row["icu_free_days"] == str(expected["icu_free_days"]["value"])
+        assert row["death_day"] == str(expected["death_day"] or "")
+        assert row["discharge_day"] == str(expected["discharge_day"] or "")
