@@ -17,6 +17,7 @@ from decimal import Decimal
 from django.apps import apps
 from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, Spacer
@@ -164,8 +165,13 @@ def _audit_summaries(model: type[Crf], ids: list[int]) -> dict[int, str]:
             "who": first["username"] or "—",
         }
         if len(rows) > 1:
-            text += "; " + _("%(n)s changes, last %(when)s by %(who)s") % {
-                "n": len(rows) - 1,
+            changes = len(rows) - 1
+            text += "; " + ngettext(
+                "%(n)s change, last %(when)s by %(who)s",
+                "%(n)s changes, last %(when)s by %(who)s",
+                changes,
+            ) % {
+                "n": changes,
                 "when": f"{last['history_date']:%Y-%m-%d %H:%M} UTC",
                 "who": last["username"] or "—",
             }
