@@ -24,8 +24,8 @@ GREY = "#555555"
 PALETTE = (BLUE, VERMILLION, GREEN, ORANGE)
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
 
-WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 150, 34, 50
+WIDTH, HEIGHT = 720, 300
+LEFT, RIGHT, TOP, BOTTOM = 64, 200, 34, 50
 
 
 def _uid(kind: str, *args: object) -> str:
