@@ -78,7 +78,7 @@ def consort_lines(data: Consort) -> dict:
         "• " + _("Not meeting eligibility criteria (n = %(n)s)") % {"n": s["ineligible"]},
     ]
     excluded += [
-        "   " + _("criterion %(code)s not met: %(n)s") % {"code": code, "n": n}
+        "    ◦ " + _("criterion %(code)s not met: %(n)s") % {"code": code, "n": n}
         for code, n in s["criteria"]
     ]
     excluded += [
@@ -123,7 +123,7 @@ def consort_lines(data: Consort) -> dict:
             tuple(
                 (
                     _("Analysed (n = %(n)s)") % {"n": data.analysed(c)},
-                    _("intention to treat: every randomized participant"),
+                    _("(intention to treat)"),
                 )
                 for _code, c in columns
             ),
