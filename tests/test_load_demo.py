@@ -49,4 +49,8 @@ def test_demo_participants_have_valid_study_ids_and_a_history():
     call_command("load_demo", "--participants", "5")
     for p in Participant.objects.all():
         assert p.study_id.startswith(p.site.code + "-")
-        assert p.history.count() == 1
+        # Registered once; a randomized demo participant has one more, reasoned, status change.
+        history = list(p.history.order_by("history_date", "pk"))
+        assert history[0].history_type == "+"
+        assert all(h.history_change_reason for h in history)
+        assert len(history) == (2 if p.status == "randomized" else 1)

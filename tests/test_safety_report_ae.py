@@ -1,5 +1,6 @@
 """Reporting AEs and SAEs through the pages and services (SPEC §5)."""
 
+import zoneinfo
 from datetime import timedelta
 
 import pytest
@@ -336,11 +337,13 @@ def test_re_saving_the_form_changes_only_what_the_user_changed(
     page = client.get(f"/safety/ae/{ae.pk}/edit/")
     form = page.context["form"]
     post = {}
-    for name, field in form.fields.items():
-        value = form[name].value()
-        if value in (None, False, ""):
-            continue
-        post[name] = "on" if value is True else field.widget.format_value(value)
+    # Values as the page showed them: in the site's time zone, like the browser would send back.
+    with timezone.override(zoneinfo.ZoneInfo(participant.site.time_zone)):
+        for name, field in form.fields.items():
+            value = form[name].value()
+            if value in (None, False, ""):
+                continue
+            post[name] = "on" if value is True else field.widget.format_value(value)
     post["ctcae_grade"] = "3"
     post["reason_for_change"] = "Grade re-assessed"
     assert client.post(f"/safety/ae/{ae.pk}/edit/", post).status_code == 302

@@ -280,6 +280,18 @@ class TrialConfig:
     # Screening numbers: "<prefix><site code>-<4 digits>", e.g. S01-0003 (study IDs: 01-0003).
     screening_number_prefix: str = "S"
     # --- randomization: lists, pharmacy, unblinding (issue 5) ---
+    # Envelope codes: no 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B, so a code read aloud is unambiguous.
+    envelope_alphabet: str = "ACDEFHJKMNPQRTUVWXY3479"
+    envelope_length: int = 6
+    # Phase II opens only after this phase's safety review is approved (SPEC §3 phase gate).
+    gated_phase: str = "II"
+    gate_review_of_phase: str = "I"
+    # The number a blinded user sees: "<stratum>-<NNN>", counted across the phases of a stratum.
+    randomization_number_digits: int = 3
+    # Whom an emergency unblinding alerts besides the site's investigators and pharmacists.
+    sponsor_safety_contact_email: str = "safety@sponsor.example.org"
+    # A prepared syringe is used within this many hours (printed on the label, same for both arms).
+    syringe_use_within_hours: int = 4
     # --- outcomes: visits, CRFs, edit checks (issue 6) ---
     # Soft limits: a value that moved more than this since the participant's previous visit
     # asks for confirmation with a reason (SPEC §4). Keys are CRF field names.
