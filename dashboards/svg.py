@@ -362,7 +362,8 @@ def consort_diagram(
     return "\n".join(
         [
             f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
-            f'role="img" aria-labelledby="{uid}-t {uid}-d" class="edc-consort" xml:space="preserve" '
+            f'role="img" aria-labelledby="{uid}-t {uid}-d" class="edc-consort" '
+            'xml:space="preserve" '
             f'font-family="system-ui, sans-serif" font-size="12">',
             f'<title id="{uid}-t">{_e(title)}</title>',
             f'<desc id="{uid}-d">{_e(desc)}</desc>',
