@@ -7,6 +7,7 @@ import pytest
 
 from dashboards import selectors
 from outcomes.models import EventKind
+from outcomes.selectors import site_today
 from participants import services as participant_services
 from participants.models import NotEnrolledReason, Participant, ParticipantStatus, Screening
 from participants.selectors import screening_stage
@@ -26,8 +27,9 @@ def trial(site01, site02, make_user):
     coordinator = make_user(Role.COORDINATOR, sites=[site01, site02], username="consort-c")
     randomized = [ParticipantFactory(site=site01) for _ in range(5)]
     randomized.append(ParticipantFactory(site=site02))
+    day0 = site_today(site01) - timedelta(days=1)
     for participant in randomized:
-        randomize(participant, user=coordinator)
+        randomize(participant, user=coordinator, day0=day0)
     enrolled_only = ParticipantFactory(site=site01)
     withdrew_early = ParticipantFactory(site=site01)
     participant_services.consent_withdraw(
@@ -37,8 +39,7 @@ def trial(site01, site02, make_user):
         scope="all_data",
     )
     # Follow-up: D28 done for one, death, loss to follow-up, withdrawal after randomization.
-    day0 = outcomes_factories.visit(randomized[0], "D0").target_date
-    outcomes_factories.event(randomized[1], EventKind.DEATH, day0 + timedelta(days=2))
+    outcomes_factories.event(randomized[1], EventKind.DEATH, day0 + timedelta(days=1))
     outcomes_factories.event(randomized[2], EventKind.LOST_TO_FOLLOW_UP, day0 + timedelta(days=1))
     participant_services.consent_withdraw(
         participant=randomized[3],
