@@ -162,3 +162,12 @@ def test_plots_have_a_title_a_description_and_labelled_axes():
     assert "CRP (mg/L)" in picture
     assert "Study day" in picture
     assert "0: 80 [40–140] n=3" in picture
+
+
+def test_enrollment_is_counted_by_phase_and_stratum(three, make_user):
+    enrollment = selectors.enrollment(selectors.scope_for(make_user(Role.SPONSOR)))
+    assert enrollment.by_phase_stratum == {("I", "A"): 2, ("I", "B"): 1}
+    phase_one = enrollment.targets()[0]
+    assert (phase_one["count"], phase_one["target"]) == (3, 12)
+    assert [(s["count"], s["target"]) for s in phase_one["strata"]] == [(2, 6), (1, 6)]
+    assert enrollment.randomized == 3
