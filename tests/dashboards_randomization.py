@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Case, F, Value, When
+from django.db.models import Case, F, Max, Value, When
 
 from outcomes.models import Visit
 from participants.models import Participant, ParticipantStatus
@@ -70,6 +70,8 @@ def bulk_randomize(participants, *, user, today) -> None:
     )
     chosen = [p for p in participants if p.pk in day0]
     existing = Randomization.objects.count()
+    # After any slots already stored (the demo's lists, an earlier call).
+    last_sequence = Slot.objects.aggregate(last=Max("sequence"))["last"] or 0
     lists = {}
     for phase in ("I", "II"):
         for stratum in ("A", "B"):
@@ -87,7 +89,7 @@ def bulk_randomize(participants, *, user, today) -> None:
         slots.append(
             Slot(
                 randomization_list=lists[(phase, stratum)],
-                sequence=k + 1,
+                sequence=last_sequence + k + 1,
                 block=k // 2 + 1,
                 block_size=2,
                 arm=EXOSOME if k % 2 == 0 else PLACEBO,
