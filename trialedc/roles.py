@@ -44,6 +44,7 @@ PERMISSION_MODULES = (
     "outcomes.permissions",
     "safety.permissions",
     "exports.permissions",
+    "dashboards.permissions",
 )
 
 

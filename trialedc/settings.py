@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "outcomes",
     "safety",
     "exports",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

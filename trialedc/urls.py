@@ -22,6 +22,7 @@ urlpatterns = [
     path("outcomes/", include("outcomes.urls")),
     path("safety/", include("safety.urls")),
     path("exports/", include("exports.urls")),
+    path("dashboards/", include("dashboards.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,499 @@
+"""The dashboards' PDFs (reportlab, on the shared frame trialedc.pdf.Report).
+
+- Blank annotated CRFs: every CRF in outcomes.models.CRF_MODELS with each field's variable
+  name, type, unit, range and codes beside it (the CDASH habit), read from the model
+  definitions, so a new CRF model appears here without code.
+- Participant casebook: every visit and CRF of one participant, with an audit summary per
+  record (created by whom and when, number of changes, last change and its reason).
+- DSMB safety report: the open part (pooled, blinded) and the closed part (by arm). The closed
+  part refuses a blinded user before anything is read (BlindedViewerRefused).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.apps import apps
+from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.units import mm
+from reportlab.platypus import PageBreak, Paragraph, Spacer
+
+from outcomes.models import CRF_MODELS, Crf, IcuStay, StudyEvent, Visit
+from safety.models import AdverseEvent
+from trialedc.pdf import HEADING, NORMAL, SMALL, SUBHEADING, TITLE, Report, grid, para
+from trialedc.roles import is_blinded
+from trialedc.trial import TRIAL
+
+from . import allocation, plots, selectors
+from .exceptions import BlindedViewerRefused
+
+# What every CRF has for bookkeeping: printed once in the CRF's header, not as fields.
+_BOOKKEEPING = {"id", "visit", "entered_by", "entered_at", "updated_at"}
+_WIDTH = A4[0] - 30 * mm
+
+
+# --- blank annotated CRFs -----------------------------------------------------------------
+
+
+def _field_type(field: models.Field) -> str:
+    if isinstance(field, models.BooleanField):
+        return _("yes/no")
+    if isinstance(field, models.DateTimeField):
+        return _("date and time (YYYY-MM-DD hh:mm)")
+    if isinstance(field, models.DateField):
+        return _("date (YYYY-MM-DD)")
+    if isinstance(field, models.DecimalField):
+        whole = field.max_digits - field.decimal_places
+        return _("number %(fmt)s") % {"fmt": "#" * whole + "." + "#" * field.decimal_places}
+    if isinstance(field, models.IntegerField):
+        return _("whole number")
+    if isinstance(field, models.TextField):
+        return _("text")
+    if isinstance(field, models.CharField):
+        return _("text, up to %(n)s characters") % {"n": field.max_length}
+    return field.get_internal_type()
+
+
+def _codes(field: models.Field) -> str:
+    """The codes a field stores, each with its label, and its unit and range if limited."""
+    parts = []
+    if field.choices:
+        parts += [f"{value} = {label}" for value, label in field.flatchoices if value != ""]
+    elif isinstance(field, models.BooleanField):
+        parts += ["true = " + _("yes"), "false = " + _("no")]
+    limit = TRIAL.hard_limits.get(field.name)
+    if limit is not None:
+        parts.append(
+            _("unit %(unit)s; allowed %(min)s to %(max)s")
+            % {"unit": limit.unit, "min": limit.minimum, "max": limit.maximum}
+        )
+    if not field.editable:
+        parts.append(_("computed by the EDC, not entered"))
+    elif field.name in getattr(field.model, "required_for_complete", ()):
+        parts.append(_("required to complete"))
+    return "\n".join(parts)
+
+
+def crf_fields(model: type[Crf]) -> list[models.Field]:
+    """The fields of a CRF model as the form shows them, bookkeeping left out."""
+    return [
+        f for f in model._meta.concrete_fields if f.name not in _BOOKKEEPING and not f.auto_created
+    ]
+
+
+class BlankCrfsReport(Report):
+    def __init__(self, *, user):
+        super().__init__(user=user)
+        self.title = _("Blank annotated CRFs")
+
+    def get_story(self) -> list:
+        story = [
+            Paragraph(self.title, TITLE),
+            para(
+                _(
+                    "Each field shows its variable (table.column in the database and in "
+                    "exports), its type and the codes it stores. Derived from the CRF "
+                    "definitions of this EDC version."
+                ),
+                NORMAL,
+            ),
+        ]
+        for code, model in CRF_MODELS.items():
+            visits = ", ".join(v.code for v in TRIAL.visits_with_crf(code))
+            story += [
+                Paragraph(f"{TRIAL.crfs[code]} [{code}]", HEADING),
+                para(
+                    _("Table %(table)s · collected at %(visits)s")
+                    % {"table": model._meta.db_table, "visits": visits or "—"}
+                ),
+                Spacer(1, 3),
+            ]
+            rows = [[_("Question"), _("Answer"), _("Variable"), _("Type"), _("Codes, unit, range")]]
+            for field in crf_fields(model):
+                rows.append(
+                    [
+                        str(field.verbose_name).capitalize(),
+                        "[                    ]" if field.editable else _("(computed)"),
+                        f"{model._meta.model_name}.{field.name}",
+                        _field_type(field),
+                        _codes(field),
+                    ]
+                )
+            story.append(grid(rows, [_WIDTH * f for f in (0.25, 0.16, 0.22, 0.15, 0.22)]))
+        return story
+
+
+def blank_crfs_pdf(*, user) -> bytes:
+    return BlankCrfsReport(user=user).render()
+
+
+# --- casebook -----------------------------------------------------------------------------
+
+
+def _value(crf: Crf, field: models.Field) -> str:
+    value = getattr(crf, field.name)
+    if value in (None, ""):
+        return "—"
+    if field.choices:
+        return f"{value} ({getattr(crf, f'get_{field.name}_display')()})"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
+
+
+def _audit_summaries(model: type[Crf], ids: list[int]) -> dict[int, str]:
+    """Per record: created by whom and when, versions, last change with its reason."""
+    history = defaultdict(list)
+    for row in (
+        model.history.filter(id__in=ids)
+        .order_by("id", "history_date")
+        .values("id", "history_date", "history_type", "history_change_reason")
+        .annotate(username=models.F("history_user__username"))
+    ):
+        history[row["id"]].append(row)
+    summaries = {}
+    for pk, rows in history.items():
+        first, last = rows[0], rows[-1]
+        text = _("created %(when)s by %(who)s") % {
+            "when": f"{first['history_date']:%Y-%m-%d %H:%M} UTC",
+            "who": first["username"] or "—",
+        }
+        if len(rows) > 1:
+            changes = len(rows) - 1
+            text += "; " + ngettext(
+                "%(n)s change, last %(when)s by %(who)s",
+                "%(n)s changes, last %(when)s by %(who)s",
+                changes,
+            ) % {
+                "n": changes,
+                "when": f"{last['history_date']:%Y-%m-%d %H:%M} UTC",
+                "who": last["username"] or "—",
+            }
+            if last["history_change_reason"]:
+                text += " " + _("(reason: %(r)s)") % {"r": last["history_change_reason"]}
+        summaries[pk] = text
+    return summaries
+
+
+def _signatures_note() -> str:
+    if apps.is_installed("datamanagement"):
+        return _("Signatures are listed by the data-management module.")
+    return _("Signatures: the data-management module is not installed.")
+
+
+class CasebookReport(Report):
+    def __init__(self, *, participant, user):
+        super().__init__(user=user)
+        self.participant = participant
+        self.title = _("Casebook %(study_id)s") % {"study_id": participant.study_id}
+
+    def get_story(self) -> list:
+        p = self.participant
+        visits = list(Visit.objects.filter(participant=p).order_by("day"))
+        crfs: dict[tuple[int, str], Crf] = {}
+        audit: dict[str, dict[int, str]] = {}
+        for code, model in CRF_MODELS.items():
+            records = list(model.objects.filter(visit__participant=p))
+            for record in records:
+                crfs[(record.visit_id, code)] = record
+            audit[code] = _audit_summaries(model, [r.pk for r in records])
+        story = [
+            Paragraph(self.title, TITLE),
+            grid(
+                [
+                    [_("Study ID"), _("Site"), _("Status"), _("Enrolled")],
+                    [
+                        p.study_id,
+                        f"{p.site.code} · {p.site.name}",
+                        p.get_status_display(),
+                        f"{p.enrolled_at:%Y-%m-%d}",
+                    ],
+                ],
+                [_WIDTH / 4] * 4,
+            ),
+            para(_("No identifying data and no treatment allocation are printed."), NORMAL),
+            para(_signatures_note(), NORMAL),
+        ]
+        if not visits:
+            story.append(para(_("No visit scheduled (not randomized)."), NORMAL))
+        for visit in visits:
+            story.append(
+                Paragraph(
+                    _("Visit %(code)s · day %(day)s · target %(target)s · %(state)s")
+                    % {
+                        "code": visit.code,
+                        "day": visit.day,
+                        "target": visit.target_date.isoformat(),
+                        "state": visit.get_state_display(),
+                    },
+                    HEADING,
+                )
+            )
+            if visit.missed_reason:
+                story.append(para(_("Missed: %(r)s") % {"r": visit.missed_reason}, NORMAL))
+            for code in visit.crf_codes:
+                crf = crfs.get((visit.pk, code))
+                story.append(Paragraph(f"{TRIAL.crfs[code]} [{code}]", SUBHEADING))
+                if crf is None:
+                    story.append(para(_("Not started."), SMALL))
+                    continue
+                story.append(
+                    para(
+                        f"{crf.get_status_display()} · "
+                        + (audit[code].get(crf.pk) or "")
+                        + (
+                            " · " + _("warnings confirmed: %(w)s") % {"w": crf.warnings_confirmed}
+                            if crf.warnings_confirmed
+                            else ""
+                        ),
+                        SMALL,
+                    )
+                )
+                rows = [[_("Field"), _("Variable"), _("Value")]]
+                rows += [
+                    [
+                        str(f.verbose_name).capitalize(),
+                        f"{code}.{f.name}",
+                        _value(crf, f),
+                    ]
+                    for f in crf_fields(type(crf))
+                    if f.name != "status"
+                ]
+                story.append(grid(rows, [_WIDTH * 0.4, _WIDTH * 0.25, _WIDTH * 0.35]))
+        events = list(StudyEvent.objects.filter(participant=p).order_by("occurred_on"))
+        stays = list(IcuStay.objects.filter(participant=p).order_by("admitted_on"))
+        aes = list(AdverseEvent.objects.filter(participant=p).order_by("number"))
+        story.append(Paragraph(_("Events, ICU stays and adverse events"), HEADING))
+        rows = [[_("Record"), _("Date"), _("Details")]]
+        rows += [[e.get_kind_display(), e.occurred_on.isoformat(), e.details] for e in events]
+        rows += [
+            [
+                _("ICU stay"),
+                s.admitted_on.isoformat(),
+                _("discharged %(d)s") % {"d": s.discharged_on or _("not yet")},
+            ]
+            for s in stays
+        ]
+        rows += [
+            [
+                _("AE %(n)s") % {"n": ae.number},
+                ae.onset_date.isoformat(),
+                f"{ae.preferred_term or ae.verbatim_term} · {_('grade')} {ae.ctcae_grade}"
+                + (f" · {_('serious')}" if ae.serious else ""),
+            ]
+            for ae in aes
+        ]
+        story.append(grid(rows, [_WIDTH * 0.25, _WIDTH * 0.2, _WIDTH * 0.55]))
+        return story
+
+
+def casebook_pdf(*, participant, user) -> bytes:
+    return CasebookReport(participant=participant, user=user).render()
+
+
+# --- DSMB ---------------------------------------------------------------------------------
+
+
+def _consort_table(consort) -> list:
+    lines = plots.consort_lines(consort)
+    story = []
+    for key in ("top", "excluded", "enrolled", "not_randomized", "randomized"):
+        story.append(para("\n".join(lines[key]), NORMAL))
+        story.append(Spacer(1, 2))
+    for stage, boxes in lines["stages"]:
+        story.append(Paragraph(stage, SUBHEADING))
+        story.append(
+            grid(
+                [["\n".join(box) for box in boxes]],
+                [_WIDTH / len(boxes)] * len(boxes),
+                header=False,
+            )
+        )
+    return story
+
+
+def _ae_grid(rows: list[dict]) -> list:
+    table = [[_("CTCAE grade"), _("Not serious"), _("Serious"), _("All")]]
+    table += [
+        [
+            str(r["grade"]),
+            str(r["non_serious"]),
+            str(r["serious"]),
+            str(r["non_serious"] + r["serious"]),
+        ]
+        for r in rows
+    ]
+    return [grid(table, [_WIDTH / 4] * 4)]
+
+
+def _trend_table(trends: dict) -> list:
+    rows = [[_("Measure"), _("Study day"), _("Median [IQR]"), _("n")]]
+    for name, points in trends.items():
+        label = plots.TREND_LABELS[name][1]()
+        for day, q1, median, q3, n in points:
+            rows.append([label, str(day), f"{median:g} [{q1:g}–{q3:g}]", str(n)])
+    return [grid(rows, [_WIDTH * f for f in (0.35, 0.15, 0.35, 0.15)])]
+
+
+def _serious_rows(scope, *, arm_lookup: str | None) -> list[list[str]]:
+    events = (
+        AdverseEvent.objects.filter(participant__site__in=scope.site_ids, serious=True)
+        .select_related("participant")
+        .order_by("participant__study_id", "number")
+    )
+    if arm_lookup:
+        events = events.annotate(arm_code=models.F(arm_lookup))
+    rows = []
+    for ae in events:
+        row = [
+            ae.participant.study_id,
+            str(ae.number),
+            ae.preferred_term or ae.verbatim_term,
+            str(ae.ctcae_grade),
+            ae.onset_date.isoformat(),
+            ae.get_outcome_display(),
+            ae.get_relationship_display(),
+            _("yes") if ae.is_susar else _("no"),
+        ]
+        if arm_lookup:
+            row.insert(1, TRIAL.arm(ae.arm_code).label if ae.arm_code else "—")
+        rows.append(row)
+    return rows
+
+
+class DsmbReport(Report):
+    pagesize = landscape(A4)
+
+    def __init__(self, *, scope, user, closed: bool):
+        super().__init__(user=user)
+        self.scope = scope
+        self.closed = closed
+        self.title = (
+            _("DSMB safety report — closed part (by arm)")
+            if closed
+            else _("DSMB safety report — open part (blinded, pooled)")
+        )
+
+    def get_story(self) -> list:
+        scope = self.scope
+        width = landscape(A4)[0] - 30 * mm
+        story = [Paragraph(self.title, TITLE)]
+        if self.closed:
+            story.append(
+                para(
+                    _(
+                        "CONFIDENTIAL — UNBLINDED. For the unblinded statistician and the DSMB "
+                        "in closed session only. Do not show to blinded trial staff."
+                    ),
+                    NORMAL,
+                )
+            )
+        else:
+            story.append(
+                para(_("Blinded: every figure pools both arms; no allocation is shown."), NORMAL)
+            )
+        if self.closed and not scope.by_arm:
+            story.append(
+                para(
+                    _(
+                        "The allocation is not available: the randomization module is not "
+                        "installed."
+                    ),
+                    NORMAL,
+                )
+            )
+            return story
+        enrollment = selectors.enrollment(scope)
+        story += [Paragraph(_("Enrollment against target"), HEADING)]
+        rows = [[_("Phase"), _("Stratum"), _("Randomized"), _("Target")]]
+        for target in enrollment.targets():
+            for s in target["strata"]:
+                rows.append(
+                    [
+                        str(target["phase"].label),
+                        str(s["stratum"].label),
+                        str(s["count"]) if enrollment.strata_known else "—",
+                        str(s["target"] or "—"),
+                    ]
+                )
+            rows.append(
+                [
+                    str(target["phase"].label),
+                    _("total"),
+                    str(target["count"]),
+                    str(target["target"]),
+                ]
+            )
+        story.append(grid(rows, [width / 4] * 4))
+        story.append(
+            para(
+                _("%(e)s enrolled, %(r)s randomized.")
+                % {"e": enrollment.enrolled, "r": enrollment.randomized},
+                NORMAL,
+            )
+        )
+        consort = selectors.consort(scope)
+        story += [Paragraph(_("CONSORT flow"), HEADING), *_consort_table(consort)]
+        story.append(PageBreak())
+        story.append(Paragraph(_("Adverse events by grade and seriousness"), HEADING))
+        if self.closed:
+            for block in selectors.adverse_events_by_arm(scope):
+                story.append(Paragraph(block["arm"].label, SUBHEADING))
+                story += _ae_grid(block["rows"])
+        else:
+            counts = selectors.adverse_event_counts(scope)
+            story += _ae_grid(counts["rows"])
+            totals = counts["totals"]
+            story.append(
+                para(
+                    _("%(e)s events in %(p)s participants; %(s)s serious in %(sp)s participants.")
+                    % {
+                        "e": totals["events"],
+                        "p": totals["participants"],
+                        "s": totals["serious_events"],
+                        "sp": totals["serious_participants"],
+                    },
+                    NORMAL,
+                )
+            )
+        story.append(Paragraph(_("Serious adverse events"), HEADING))
+        header = [
+            _("Study ID"),
+            _("AE"),
+            _("Term"),
+            _("Grade"),
+            _("Onset"),
+            _("Outcome"),
+            _("Relationship"),
+            _("SUSAR"),
+        ]
+        fractions = [0.1, 0.05, 0.3, 0.07, 0.1, 0.16, 0.14, 0.08]
+        arm_lookup = allocation.arm_path("participant__") if self.closed else None
+        if arm_lookup:
+            header.insert(1, _("Arm"))
+            fractions = [0.09, 0.1, 0.05, 0.25, 0.06, 0.1, 0.15, 0.12, 0.08]
+        rows = _serious_rows(scope, arm_lookup=arm_lookup)
+        if rows:
+            story.append(grid([header, *rows], [width * f for f in fractions]))
+        else:
+            story.append(para(_("No serious adverse event."), NORMAL))
+        if not self.closed:
+            story.append(Paragraph(_("Pooled trends (median and interquartile range)"), HEADING))
+            story += _trend_table(selectors.pooled_trends(scope))
+        return story
+
+
+def dsmb_pdf(*, scope, user, closed: bool = False) -> bytes:
+    if closed:
+        # Second gate (the first is the view's permission): never for a blinded role.
+        if is_blinded(user):
+            raise BlindedViewerRefused(
+                _("The closed DSMB report is for the unblinded statistician and DSMB only.")
+            )
+    return DsmbReport(scope=scope, user=user, closed=closed).render()

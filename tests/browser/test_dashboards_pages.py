@@ -1,0 +1,54 @@
+"""The dashboard and the CONSORT page in a real browser, as the investigator reads them each
+morning and as the statistician does; screenshots saved for docs/dashboards.md."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from trialedc.models import Site, User
+
+from ..dashboards_factories import bulk_trial
+from ..factories import PASSWORD
+
+IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+@pytest.fixture
+def demo(transactional_db):
+    call_command("load_demo", "--participants", "4", "--password", PASSWORD)
+    bulk_trial(
+        sites=list(Site.objects.order_by("code")),
+        user=User.objects.get(username="coordinator"),
+        per_site=30,
+    )
+
+
+def _shot(page, name):
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(IMAGES / f"{name}.png"), full_page=True)
+
+
+def test_the_investigator_reads_the_dashboard_and_opens_a_visit(demo, sign_in, page):
+    sign_in("investigator", PASSWORD)
+    page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", name="Trial dashboard")).to_be_visible()
+    expect(page.get_by_test_id("completeness-matrix")).to_be_visible()
+    expect(page.get_by_role("img", name="Cumulative enrollment against target")).to_be_visible()
+    expect(page.get_by_role("img", name="CONSORT flow diagram").first).to_be_visible()
+    _shot(page, "dashboard")
+    link = page.get_by_test_id("completeness-matrix").get_by_role("link").first
+    study_id = link.get_attribute("title").split(" ")[0]
+    link.click()
+    expect(page).to_have_url(re.compile(rf"/outcomes/participants/{study_id}/visits/D0/$"))
+
+
+def test_the_consort_page_pooled_for_the_investigator(demo, sign_in, page):
+    sign_in("investigator", PASSWORD)
+    page.goto(page.url.rstrip("/") + "/dashboards/consort/")
+    expect(page.get_by_role("heading", name="CONSORT flow")).to_be_visible()
+    expect(page.get_by_test_id("consort-lines")).to_contain_text("Allocated (arms blinded, pooled)")
+    expect(page.get_by_role("img", name="CONSORT flow diagram")).to_be_visible()
+    _shot(page, "consort")

@@ -1,0 +1,128 @@
+"""The PDFs say what they should, read back by text extraction (pypdf)."""
+
+from io import BytesIO
+
+import pytest
+from pypdf import PdfReader
+
+from outcomes.models import CRF_MODELS
+from trialedc.roles import BLINDED_ROLES, Role
+from trialedc.trial import TRIAL
+
+from . import outcomes_factories
+from .dashboards_randomization import randomize
+from .factories import ParticipantFactory
+from .safety_factories import report_sae
+
+pytestmark = pytest.mark.django_db
+
+
+def _pdf_text(response) -> str:
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    reader = PdfReader(BytesIO(response.content))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def _pages(response) -> int:
+    return len(PdfReader(BytesIO(response.content)).pages)
+
+
+@pytest.fixture
+def randomized(site01, make_user):
+    coordinator = make_user(Role.COORDINATOR, username="pdf-coordinator")
+    participant = ParticipantFactory(site=site01)
+    randomize(participant, user=coordinator)
+    outcomes_factories.crf(participant, "D0", "crp", crp_mg_l="87.5", entered_value="87.5")
+    outcomes_factories.crf(participant, "D0", "crp", crp_mg_l="92", entered_value="92")
+    report_sae(participant, coordinator)
+    return participant
+
+
+def test_the_blank_crfs_annotate_every_field_with_its_variable_and_codes(client, make_user, login):
+    login(make_user(Role.MONITOR))
+    response = client.get("/dashboards/reports/blank-crfs.pdf")
+    text = _pdf_text(response)
+    assert TRIAL.registry_id in text
+    for code, model in CRF_MODELS.items():
+        assert f"[{code}]" in text
+        assert model._meta.db_table in text
+    assert "crp.crp_mg_l" in text
+    assert "murray.cxr_quadrants" in text
+    assert "mg/L" in text
+    assert "1 = Not hospitalized" in text  # a coded field prints its codes
+    assert "computed by the EDC" in text  # P/F, Murray points
+
+
+def test_every_pdf_page_carries_the_header(client, make_user, login):
+    user = make_user(Role.INVESTIGATOR, username="header-reader")
+    login(user)
+    response = client.get("/dashboards/reports/blank-crfs.pdf")
+    text = _pdf_text(response)
+    pages = _pages(response)
+    assert pages > 1
+    for n in range(1, pages + 1):
+        assert f"Page {n} of {pages}" in text
+    assert text.count("Generated ") == pages
+    assert "by Test Header-Reader (header-reader)" in text
+    assert f"{TRIAL.acronym} · {TRIAL.registry_id}" in text
+
+
+def test_the_casebook_prints_every_visit_crf_and_audit_summary(
+    client, make_user, login, randomized
+):
+    login(make_user(Role.INVESTIGATOR))
+    text = _pdf_text(client.get(f"/dashboards/reports/casebook/{randomized.study_id}.pdf"))
+    assert f"Casebook {randomized.study_id}" in text
+    for visit in TRIAL.visits:
+        assert f"Visit {visit.code} " in text
+    assert "crp.crp_mg_l" in text
+    assert "92" in text
+    assert "created " in text
+    assert "1 change, last" in text
+    assert "Test correction" in text
+    assert "Not started." in text
+    assert "Acute respiratory distress syndrome worsening" in text
+    assert "Signatures: the data-management module is not installed." in text
+    assert randomized.identity.full_name not in text
+
+
+def test_the_casebook_of_another_site_is_refused(client, make_user, login, site02, randomized):
+    login(make_user(Role.INVESTIGATOR, sites=[site02]))
+    response = client.get(f"/dashboards/reports/casebook/{randomized.study_id}.pdf")
+    assert response.status_code == 403
+
+
+def test_the_open_dsmb_report_is_pooled(client, make_user, login, randomized):
+    login(make_user(Role.SPONSOR))
+    text = _pdf_text(client.get("/dashboards/reports/dsmb-open.pdf"))
+    assert "open part (blinded, pooled)" in text
+    assert "Randomized (n = 1)" in text
+    assert "Allocated (arms blinded, pooled)" in text
+    assert "Acute respiratory distress syndrome worsening" in text
+    for arm in TRIAL.arms:
+        assert arm.label not in text
+
+
+@pytest.mark.parametrize("role", sorted(BLINDED_ROLES, key=lambda r: r.value))
+def test_the_closed_dsmb_report_is_refused_to_every_blinded_role(client, make_user, login, role):
+    login(make_user(role))
+    response = client.get("/dashboards/reports/dsmb-closed.pdf")
+    assert response.status_code == 403
+
+
+def test_the_closed_report_is_refused_even_with_the_permission_if_blinded(client, make_user, login):
+    """Two gates: a blinded user who also holds the statistician's role is still refused."""
+    from django.contrib.auth.models import Group
+
+    user = make_user(Role.STATISTICIAN, username="two-hats")
+    user.groups.add(Group.objects.get(name=Role.SPONSOR.value))
+    login(user)
+    assert client.get("/dashboards/reports/dsmb-closed.pdf").status_code == 403
+
+
+def test_the_statistician_gets_the_closed_report(client, make_user, login, randomized):
+    login(make_user(Role.STATISTICIAN))
+    text = _pdf_text(client.get("/dashboards/reports/dsmb-closed.pdf"))
+    assert "closed part (by arm)" in text
+    assert "UNBLINDED" in text
