@@ -11,6 +11,9 @@ COPY participants ./participants
 COPY randomization ./randomization
 COPY outcomes ./outcomes
 COPY safety ./safety
+COPY exports ./exports
+COPY dashboards ./dashboards
+COPY locale ./locale
 COPY templates ./templates
 COPY static ./static
 COPY manage.py ./
