@@ -43,6 +43,7 @@ PERMISSION_MODULES = (
     "randomization.permissions",
     "outcomes.permissions",
     "safety.permissions",
+    "datamanagement.permissions",
 )
 
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "randomization",
     "outcomes",
     "safety",
+    "datamanagement",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("randomization/", include("randomization.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("safety/", include("safety.urls")),
+    path("data/", include("datamanagement.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

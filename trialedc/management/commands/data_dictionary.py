@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import models
 
-TRIAL_APPS = ("trialedc", "participants", "randomization", "outcomes", "safety")
+TRIAL_APPS = ("trialedc", "participants", "randomization", "outcomes", "safety", "datamanagement")
 
 
 def _type(field: models.Field) -> str:
