@@ -7,17 +7,15 @@ class DataManagementConfig(AppConfig):
     verbose_name = _("Data management")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
-        from simple_history.signals import pre_create_historical_record
+        from django.db.models.signals import post_migrate, pre_delete, pre_save
 
         from trialedc import home
 
         from . import guards, selectors
 
         # Backstop of the locks for every audited model, whatever code path saves it.
-        pre_create_historical_record.connect(
-            guards.refuse_change_to_locked_data, dispatch_uid="datamanagement_lock_guard"
-        )
+        pre_save.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_save")
+        pre_delete.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_delete")
         # Append-only history tables, for every app's history (docs/datamanagement.md).
         post_migrate.connect(guards.install_history_triggers, dispatch_uid="dm_history_triggers")
 

@@ -1,8 +1,8 @@
 """Backstops that hold whatever code path writes: locks and the append-only audit trail.
 
-- `refuse_change_to_locked_data`: every audited model (trialedc.audit registry) passes through
-  simple-history before it is saved; a record under an active CRF, participant or database lock
-  is refused there, for every user including superusers, from a view, the admin or a shell.
+- `refuse_change_to_locked_data`: before any audited model (trialedc.audit registry) is saved
+  or deleted (pre_save / pre_delete), a record under an active CRF, participant or database
+  lock is refused, for every user including superusers, from a view, the admin or a shell.
   The services check first (datamanagement.services.assert_editable) with a clearer message.
 - `install_history_triggers`: after every `migrate`, each simple-history table gets a trigger
   that refuses UPDATE and DELETE, so the application's database user cannot rewrite or remove
@@ -36,7 +36,7 @@ def lock_target_of(instance) -> tuple[int | None, int | None, str]:
     return participant_id, visit_id, crf_code
 
 
-def refuse_change_to_locked_data(sender, instance, history_instance, **kwargs) -> None:
+def refuse_change_to_locked_data(sender, instance, **kwargs) -> None:
     if audit.registered(instance._meta.label_lower) is None:
         return
     from .selectors import lock_covering

@@ -185,9 +185,7 @@ def test_a_query_on_a_field_the_crf_does_not_have_is_refused(participant, murray
         )
 
 
-def test_the_coordinator_answers_on_the_field_in_the_crf(
-    client, login, participant, murray, users
-):
+def test_the_coordinator_answers_on_the_field_in_the_crf(client, login, participant, murray, users):
     query = raise_query(participant, murray, users)
     login(users[Role.COORDINATOR])
     page = client.get(f"/outcomes/participants/{participant.study_id}/visits/D0/murray/")
@@ -333,8 +331,9 @@ def test_missing_crfs_after_the_window_become_queries_once(participant):
 
 
 def test_a_complete_crf_is_not_missing(participant):
-    of.crf(participant, "D1", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"),
-           cxr_quadrants=2)
+    of.crf(
+        participant, "D1", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"), cxr_quadrants=2
+    )
     services.missing_crf_queries_raise()
     assert not Query.objects.filter(visit__code="D1", crf_code="murray").exists()
     assert Query.objects.filter(visit__code="D1", crf_code="clinical_status").exists()
