@@ -2,7 +2,6 @@
 every role, superusers included, through every path of the application; unlocking needs a
 reason, is audited and tells the signer; the database lock gates trial-level unblinding."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
