@@ -39,6 +39,9 @@ run: install
 			$(VENV)/bin/celery -A trialedc worker --loglevel=INFO & \
 			$(VENV)/bin/celery -A trialedc beat --loglevel=INFO & \
 			trap "kill 0" EXIT; \
+		else \
+			$(PY) manage.py safety_sweep --loop 120 & \
+			trap "kill 0" EXIT; \
 		fi; \
 		$(PY) manage.py runserver $(HOST):$(PORT)'
 

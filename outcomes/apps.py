@@ -7,6 +7,7 @@ class OutcomesConfig(AppConfig):
     verbose_name = _("Outcomes")
 
     def ready(self) -> None:
+        from participants import timeline
         from trialedc import audit, home
 
         from . import selectors
@@ -24,6 +25,12 @@ class OutcomesConfig(AppConfig):
                 view_permission="outcomes.view_visit",
                 site_path="participant__site",
             )
+        timeline.section(
+            title=_("Visits, CRFs and endpoints"),
+            template="outcomes/_participant_timeline.html",
+            permission="outcomes.view_visit",
+            order=20,
+        )
         home.nav(
             label=_("Visits"),
             url_name="outcomes:worklist",

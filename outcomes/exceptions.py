@@ -29,3 +29,7 @@ class EditCheckFailed(OutcomesError):
 
 class DuplicateEvent(OutcomesError):
     """An event of that kind is already recorded for the participant (one of each)."""
+
+
+class DataEntryRefused(OutcomesError):
+    """Consent was withdrawn: no study data dated on or after the withdrawal may be entered."""

@@ -10,11 +10,18 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from datamanagement import services as data_management
+from participants.selectors import data_entry_refusal
 from trialedc import audit
-from trialedc.trial import BLOOD_GAS, MURRAY, TRIAL
+from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
 
 from . import schedule, scores
-from .exceptions import CrfIncomplete, CrfNotExpected, DuplicateEvent, VisitNotOpen
+from .exceptions import (
+    CrfIncomplete,
+    CrfNotExpected,
+    DataEntryRefused,
+    DuplicateEvent,
+    VisitNotOpen,
+)
 from .models import (
     CRF_MODELS,
     Crf,
@@ -119,6 +126,15 @@ def crf_save(
         crf = model.objects.filter(visit=visit).first() or model(visit=visit, entered_by=user)
         for name, value in values.items():
             setattr(crf, name, value)
+        # After a withdrawal of consent nothing dated on or after it is collected; with scope
+        # "follow-up only", routine records (the day-60 vital status) still are (SPEC §2).
+        refusal = data_entry_refusal(
+            visit.participant,
+            crf.assessed_on or visit.target_date,
+            routine_records=crf_code == DAY60_FOLLOW_UP,
+        )
+        if refusal:
+            raise DataEntryRefused(refusal)
         crf.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
         if complete:
             missing = crf.missing_for_complete()

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET
@@ -55,12 +55,9 @@ def _visit(request, study_id: str, code: str) -> Visit:
     )
 
 
-def ae_report_url(study_id: str) -> str:
-    """The safety app's AE report page (issue 7); a plain path until that app is merged."""
-    try:
-        return reverse("safety:ae_report", kwargs={"study_id": study_id})
-    except NoReverseMatch:
-        return f"/safety/participants/{study_id}/ae/new/"
+def ae_report_url(study_id: str, visit_code: str) -> str:
+    """The safety app's AE report page, told which AE-assessment visit the event comes from."""
+    return reverse("safety:ae_report", kwargs={"study_id": study_id}) + f"?visit={visit_code}"
 
 
 @require_GET
@@ -115,7 +112,9 @@ def visit_detail(request, study_id: str, code: str):
             "crfs": [
                 {"code": code, "name": TRIAL.crfs[code], "crf": crf} for code, crf in crfs.items()
             ],
-            "ae_report_url": ae_report_url(study_id) if ae is not None and ae.new_ae else None,
+            "ae_report_url": (
+                ae_report_url(study_id, visit.code) if ae is not None and ae.new_ae else None
+            ),
         },
     )
 
@@ -312,12 +311,11 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
             pk=pk,
         )
     today = selectors.site_today(participant.site)
-    registered = getattr(participant, "registered_at", None)
     form = StudyEventForm(
         request.POST or None,
         instance=event,
         today=today,
-        screened_on=registered.date() if registered else None,
+        screened_on=participant.screening.screened_on,
     )
     if request.method == "POST" and form.is_valid():
         try:

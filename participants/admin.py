@@ -1,17 +1,35 @@
+"""The IT admin: read-only views of the participants app; every write goes through services."""
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import IdentifyingData, Participant
+from .models import Consent, ConsentWithdrawal, Eligibility, Participant, Screening
+
+
+class ReadOnlyAdmin(SimpleHistoryAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Screening numbers and study IDs are never reused; records are never deleted.
+        return False
+
+
+@admin.register(Screening)
+class ScreeningAdmin(ReadOnlyAdmin):
+    list_display = ["screening_number", "site", "screened_on", "not_enrolled_reason"]
+    list_filter = ["site"]
 
 
 @admin.register(Participant)
-class ParticipantAdmin(SimpleHistoryAdmin):
-    list_display = ["study_id", "site", "registered_at"]
-    list_filter = ["site"]
-    readonly_fields = ["study_id", "site", "registered_at", "registered_by"]
+class ParticipantAdmin(ReadOnlyAdmin):
+    list_display = ["study_id", "site", "status", "enrolled_at"]
+    list_filter = ["site", "status"]
 
 
-@admin.register(IdentifyingData)
-class IdentifyingDataAdmin(SimpleHistoryAdmin):
-    list_display = ["participant"]
-    readonly_fields = ["participant"]
+admin.site.register(Eligibility, ReadOnlyAdmin)
+admin.site.register(Consent, ReadOnlyAdmin)
+admin.site.register(ConsentWithdrawal, ReadOnlyAdmin)

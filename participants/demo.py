@@ -1,63 +1,155 @@
-"""Demo data of the participants app, for `manage.py load_demo` (plausible, never real)."""
+"""Demo data of the participants app, for `manage.py load_demo` (plausible, never real).
+
+Goes through the services, as a coordinator would: every patient is screened; most are
+eligible, consent and are enrolled; some fail a criterion, some decline. `participants` is the
+number of enrolled participants to have; the screen failures come on top, as in a real log.
+"""
 
 from __future__ import annotations
 
 import random
-from datetime import date
+import uuid
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
-from django.db import transaction
-from simple_history.utils import bulk_create_with_history
+from django.utils import timezone
 
 from trialedc.models import Site, User
+from trialedc.roles import Role
 
-from .models import IdentifyingData, Participant
+from . import services
+from .models import (
+    ConsentSigner,
+    IdentifyingData,
+    NotEnrolledReason,
+    Participant,
+    Sex,
+    WithdrawalScope,
+)
+
+FIRST_NAMES = {
+    Sex.FEMALE: ["Maryam", "Fatemeh", "Zahra", "Narges", "Leila", "Shirin", "Parvaneh", "Roya"],
+    Sex.MALE: ["Ali", "Hossein", "Mohammad", "Reza", "Mehdi", "Hamid", "Saeed", "Behrouz"],
+}
+LAST_NAMES = ["Ahmadi", "Hosseini", "Karimi", "Moradi", "Rahimi", "Jafari", "Sadeghi", "Rostami"]
+NO = dict.fromkeys(["e1", "e3", "e4", "e5", "e6", "e7", "e8", "e9", "e10", "e11", "e12"], False)
+ELIGIBLE_ANSWERS = {"i1": True, "i3": True, "i5": True, **NO, "e13": False, "e2": False}
+# Screen failures, each with its reason (I2: P/F 250; E7: diabetes; I4: age 70).
+FAILURES = [
+    ("pf", {"pao2_mmhg": Decimal("100"), "fio2": Decimal("0.40")}),
+    ("diabetes", {"answers": {**ELIGIBLE_ANSWERS, "e7": True}}),
+    ("age", {"age": 70}),
+]
+
+
+def national_id(rng: random.Random) -> str:
+    digits = [rng.randrange(10) for _ in range(9)]
+    remainder = sum(d * (10 - i) for i, d in enumerate(digits)) % 11
+    check = remainder if remainder < 2 else 11 - remainder
+    return "".join(map(str, digits)) + str(check)
+
+
+def _user(site: Site, role: Role) -> User | None:
+    return User.objects.filter(sites=site, groups__name=role.value).order_by("username").first()
 
 
 def load(*, participants: int, seed: int, stdout) -> str:
-    """Top the demo participants up to `participants`, spread over the sites."""
-    total = participants
-    sites = list(Site.objects.order_by("code"))
-    missing = total - Participant.objects.count()
+    """Top the enrolled demo participants up to `participants`, spread over the sites."""
+    existing = Participant.objects.count()
+    missing = participants - existing
     if missing <= 0:
-        return f"{Participant.objects.count()} participants (0 new)"
-    rng = random.Random(seed + Participant.objects.count())
-    registrar = {s.code: User.objects.filter(sites=s).order_by("username").first() for s in sites}
-    next_number = {}
-    for site in sites:
-        last = (
-            Participant.objects.filter(site=site)
-            .order_by("-study_id")
-            .values_list("study_id", flat=True)
-            .first()
-        )
-        next_number[site.code] = int(last.split("-")[1]) + 1 if last else 1
-    new = []
+        return f"{existing} participants (0 new)"
+    rng = random.Random(seed + existing)
+    sites = [s for s in Site.objects.order_by("code") if _user(s, Role.COORDINATOR)]
+    enrolled = []
     for i in range(missing):
         site = sites[i % len(sites)]
-        number = next_number[site.code]
-        next_number[site.code] += 1
-        new.append(
-            Participant(
-                site=site, study_id=f"{site.code}-{number:04d}", registered_by=registrar[site.code]
-            )
+        enrolled.append(_screen(rng, site, days_ago=missing - i + 1, enroll=True))
+        if i % 3 == 1:
+            _kind, override = FAILURES[(existing + i) % len(FAILURES)]
+            _screen(rng, site, days_ago=missing - i + 1, enroll=False, **override)
+        if i % 4 == 2:
+            _screen(rng, site, days_ago=missing - i + 1, enroll=False, decline=True)
+    if participants >= 8 and existing == 0:
+        # One of the first eight withdraws consent, as happens in every trial.
+        withdrawn = enrolled[3]
+        services.consent_withdraw(
+            participant=withdrawn,
+            user=_user(withdrawn.site, Role.COORDINATOR),
+            withdrawn_on=timezone.localdate(),
+            scope=WithdrawalScope.FOLLOW_UP_ONLY,
+            reason="Family asked to stop study visits",
         )
-    with transaction.atomic():
-        bulk_create_with_history(
-            new, Participant, batch_size=2000, default_change_reason="Demo data"
+    return f"{Participant.objects.count()} participants ({len(enrolled)} new)"
+
+
+def _screen(
+    rng,
+    site,
+    *,
+    days_ago: int,
+    enroll: bool,
+    decline: bool = False,
+    answers=None,
+    pao2_mmhg=None,
+    fio2=None,
+    age=None,
+):
+    coordinator = _user(site, Role.COORDINATOR)
+    investigator = _user(site, Role.INVESTIGATOR)
+    tz = zoneinfo.ZoneInfo(site.time_zone)
+    screened_on = timezone.now().astimezone(tz).date() - timedelta(days=days_ago)
+    sex = rng.choice([Sex.FEMALE, Sex.MALE])
+    age = age or rng.randint(25, 64)
+    # Born `age` years and 1–300 days before the screening date: exactly `age` years old.
+    born = date(screened_on.year - age, screened_on.month, min(screened_on.day, 28))
+    born -= timedelta(days=rng.randint(1, 300))
+    taken = set(IdentifyingData.objects.values_list("full_name", flat=True))
+    names = [f"{first} {last}" for first in FIRST_NAMES[sex] for last in LAST_NAMES]
+    free = [n for n in names if n not in taken] or [f"{n} {rng.randint(2, 99)}" for n in names]
+    screening = services.screening_create(
+        site=site,
+        user=coordinator,
+        screened_on=screened_on,
+        submission_token=uuid.uuid4(),
+        identity={
+            "full_name": rng.choice(free),
+            "national_id": national_id(rng),
+            "hospital_record_number": f"IKHC-{rng.randrange(100000, 999999)}",
+            "date_of_birth": born,
+            "sex": sex,
+            "phone": f"+98 912 {rng.randrange(1000000, 9999999)}",
+            "address": f"No. {rng.randint(1, 200)}, Tehran",
+        },
+    )
+    eligibility = services.eligibility_save(
+        screening=screening,
+        user=coordinator,
+        answers=answers or ELIGIBLE_ANSWERS,
+        pao2_mmhg=pao2_mmhg or Decimal(rng.randint(55, 75)),
+        fio2_entered=fio2 or Decimal("0.60"),
+        fio2_unit="fraction",
+    )
+    if not eligibility.eligible:
+        return None
+    if investigator is not None and rng.random() < 0.7:
+        services.eligibility_confirm(eligibility=eligibility, user=investigator)
+    if decline:
+        return services.screening_close(
+            screening=screening, user=coordinator, reason=NotEnrolledReason.DECLINED
         )
-        made = list(Participant.objects.filter(study_id__in=[p.study_id for p in new]))
-        identities = [
-            IdentifyingData(
-                participant=p,
-                full_name=f"Demo Participant {p.study_id}",
-                national_id=f"{rng.randrange(10**9, 10**10)}",
-                hospital_record_number=f"HRN-{rng.randrange(10**6, 10**7)}",
-                date_of_birth=date(rng.randint(1958, 2003), rng.randint(1, 12), rng.randint(1, 28)),
-                phone=f"+98 912 {rng.randrange(1000000, 9999999)}",
-            )
-            for p in made
-        ]
-        bulk_create_with_history(
-            identities, IdentifyingData, batch_size=2000, default_change_reason="Demo data"
-        )
-    return f"{Participant.objects.count()} participants ({len(made)} new)"
+    representative = rng.random() < 0.4  # ARDS patients are often too ill to sign
+    services.consent_record(
+        screening=screening,
+        user=coordinator,
+        consented_at=datetime.combine(screened_on, time(14, 0), tzinfo=tz),
+        form_version="1.1",
+        signer=ConsentSigner.REPRESENTATIVE if representative else ConsentSigner.PARTICIPANT,
+        representative_name="Demo Representative" if representative else "",
+        representative_relationship="spouse" if representative else "",
+        obtained_by=investigator or coordinator,
+        witness_name="Demo Witness (ward nurse)",
+        scanned_form_reference=f"ISF/ICF/{screening.screening_number}.pdf",
+    )
+    return services.participant_enroll(screening=screening, user=coordinator) if enroll else None

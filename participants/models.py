@@ -1,22 +1,30 @@
-"""Participants and their identifying data, kept apart (SPEC §2).
+"""Screening, eligibility, consent, identifying data and enrolled participants (SPEC §2).
 
-Study data refers to a participant by `Participant` only; names, national IDs and the like live
-in `IdentifyingData`, which exports and blinded-sponsor views never join. Screening, consent and
-enrollment (issue 4) extend this module.
+A patient is first a `Screening` (a screening number, eligible or not: the top of the CONSORT
+diagram). Identifying data (PHI) belong to the screening and live apart in `IdentifyingData`.
+An eligible, consented screening becomes a `Participant` at enrollment, with a study ID; study
+data in every other app refer to the `Participant` only (docs/decisions/0004-screening-first.md).
 """
+
+from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from trialedc.trial import TRIAL
+
 STUDY_ID_PATTERN = r"^\d{2}-\d{4}$"
+SCREENING_NUMBER_PATTERN = rf"^{TRIAL.screening_number_prefix}\d{{2}}-\d{{4}}$"
 
 
 class ParticipantStatus(models.TextChoices):
-    """Where a participant stands. Other apps read it; only participants/services and
-    randomization/services write it (issue 4 fills the screening → enrollment steps)."""
+    """Where a person stands. A `Screening` passes through screened → eligible → consented;
+    a `Participant` starts at enrolled. Only participants/services and randomization/services
+    write it."""
 
     SCREENED = "screened", _("Screened")
     ELIGIBLE = "eligible", _("Eligible")
@@ -28,7 +36,267 @@ class ParticipantStatus(models.TextChoices):
     DIED = "died", _("Died")
 
 
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+
+
+class NotEnrolledReason(models.TextChoices):
+    """Why a screened patient was not enrolled (CONSORT: excluded, with reasons)."""
+
+    INELIGIBLE = "ineligible", _("Criterion failed")
+    DECLINED = "declined", _("Declined consent")
+    OTHER = "other", _("Other")
+
+
+class SiteSequence(models.Model):
+    """The last number handed out per site and kind, so a number is never reused.
+
+    Incremented only under a row lock on the site (services._next_number).
+    """
+
+    SCREENING = "screening"
+    STUDY_ID = "study_id"
+
+    site = models.ForeignKey("trialedc.Site", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20)
+    last_value = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "kind"], name="site_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at site {self.site_id}: {self.last_value}"
+
+
+class Screening(models.Model):
+    """One screening of one patient: the screening log's row."""
+
+    site = models.ForeignKey(
+        "trialedc.Site", on_delete=models.PROTECT, related_name="screenings", verbose_name=_("site")
+    )
+    screening_number = models.CharField(
+        _("screening number"),
+        max_length=8,
+        unique=True,
+        validators=[RegexValidator(SCREENING_NUMBER_PATTERN)],
+    )
+    sequence = models.PositiveIntegerField(_("sequence at the site"))
+    screened_on = models.DateField(_("screening date"))
+    screened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("screened by"),
+    )
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    # The same person screened before (warned at screening; the user confirmed it is a re-screen).
+    previous_screening = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("earlier screening of the same person"),
+    )
+    not_enrolled_reason = models.CharField(
+        _("reason not enrolled"), max_length=12, choices=NotEnrolledReason.choices, blank=True
+    )
+    not_enrolled_detail = models.CharField(_("details"), max_length=300, blank=True)
+    # One form, one record: a double submit carries the same token (unique).
+    submission_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["site__code", "sequence"]
+        verbose_name = _("screening")
+        verbose_name_plural = _("screenings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "sequence"], name="screening_sequence_per_site"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(screening_number__regex=SCREENING_NUMBER_PATTERN),
+                name="screening_number_format",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.screening_number
+
+
+class IdentifyingData(models.Model):
+    """Protected health information: seen only with participants.view_identifyingdata, own site.
+
+    Study data never hold these fields; exports and blinded views cannot join them by accident.
+    """
+
+    screening = models.OneToOneField(
+        Screening, on_delete=models.PROTECT, related_name="identity", verbose_name=_("screening")
+    )
+    full_name = models.CharField(_("full name"), max_length=200)
+    national_id = models.CharField(_("national ID"), max_length=10, blank=True, db_index=True)
+    hospital_record_number = models.CharField(
+        _("hospital record number"), max_length=40, blank=True
+    )
+    date_of_birth = models.DateField(_("date of birth"))
+    sex = models.CharField(_("sex"), max_length=6, choices=Sex.choices)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("identifying data")
+        verbose_name_plural = _("identifying data")
+
+    def __str__(self) -> str:
+        return f"{self.screening.screening_number} identifying data"
+
+
+class Eligibility(models.Model):
+    """The eligibility form. The answers are typed; I2, I4 and the verdict are computed
+    (participants.rules) by the service and stored with the answers, for the audit trail."""
+
+    screening = models.OneToOneField(
+        Screening, on_delete=models.PROTECT, related_name="eligibility", verbose_name=_("screening")
+    )
+    # Inclusion answers (yes = met).
+    i1 = models.BooleanField("I1", null=True)
+    i3 = models.BooleanField("I3", null=True)
+    i5 = models.BooleanField("I5", null=True)
+    # Exclusion answers (yes = excluded). E2 is asked of women only (null for men).
+    e1 = models.BooleanField("E1", null=True)
+    e2 = models.BooleanField("E2", null=True, blank=True)
+    e3 = models.BooleanField("E3", null=True)
+    e4 = models.BooleanField("E4", null=True)
+    e5 = models.BooleanField("E5", null=True)
+    e6 = models.BooleanField("E6", null=True)
+    e7 = models.BooleanField("E7", null=True)
+    e8 = models.BooleanField("E8", null=True)
+    e9 = models.BooleanField("E9", null=True)
+    e10 = models.BooleanField("E10", null=True)
+    e11 = models.BooleanField("E11", null=True)
+    e12 = models.BooleanField("E12", null=True)
+    e13 = models.BooleanField("E13", null=True)
+    pao2_mmhg = models.DecimalField(_("PaO2 (mmHg)"), max_digits=4, decimal_places=1)
+    fio2_entered = models.DecimalField(_("FiO2 as entered"), max_digits=5, decimal_places=2)
+    fio2_unit = models.CharField(
+        _("FiO2 entered as"),
+        max_length=8,
+        choices=[("fraction", _("fraction")), ("percent", _("percent"))],
+    )
+    fio2 = models.DecimalField(_("FiO2 (fraction)"), max_digits=4, decimal_places=3)
+    # Computed, never typed.
+    pf_ratio = models.DecimalField(_("PaO2/FiO2 (mmHg)"), max_digits=6, decimal_places=1)
+    age_years = models.PositiveSmallIntegerField(_("age on the screening date (years)"))
+    eligible = models.BooleanField(_("eligible"))
+    failed_criteria = models.CharField(_("criteria not met"), max_length=100, blank=True)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    assessed_at = models.DateTimeField(_("assessed at"), auto_now=True)
+    # Investigator's confirmation; voided by any later change to the answers.
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    ANSWER_FIELDS = (
+        "i1", "i3", "i5", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9", "e10", "e11",
+        "e12", "e13",
+    )  # fmt: skip
+
+    class Meta:
+        verbose_name = _("eligibility")
+        verbose_name_plural = _("eligibility")
+        permissions = [("confirm_eligibility", _("Can confirm eligibility (investigator)"))]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(fio2__gte="0.21", fio2__lte="1.00"), name="eligibility_fio2"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(pao2_mmhg__gte=20, pao2_mmhg__lte=700),
+                name="eligibility_pao2",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(confirmed_by__isnull=True, confirmed_at__isnull=True)
+                | models.Q(confirmed_by__isnull=False, confirmed_at__isnull=False),
+                name="eligibility_confirmation_who_and_when",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.screening.screening_number} eligibility"
+
+    @property
+    def failed_codes(self) -> list[str]:
+        return [c for c in self.failed_criteria.split(",") if c]
+
+
+class ConsentSigner(models.TextChoices):
+    PARTICIPANT = "participant", _("The participant")
+    REPRESENTATIVE = "representative", _("A legal representative")
+
+
+class Consent(models.Model):
+    """Written informed consent (criterion I6), recorded once per screening."""
+
+    screening = models.OneToOneField(
+        Screening, on_delete=models.PROTECT, related_name="consent", verbose_name=_("screening")
+    )
+    consented_at = models.DateTimeField(_("date and time of consent"))
+    form_version = models.CharField(_("consent-form version"), max_length=20)
+    signer = models.CharField(_("signed by"), max_length=14, choices=ConsentSigner.choices)
+    representative_name = models.CharField(_("representative's name"), max_length=200, blank=True)
+    representative_relationship = models.CharField(
+        _("representative's relationship"), max_length=20, blank=True
+    )
+    obtained_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("person obtaining consent"),
+    )
+    witness_name = models.CharField(_("witness"), max_length=200)
+    scanned_form_reference = models.CharField(_("scanned-form reference"), max_length=200)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(signer="participant")
+                | (~models.Q(representative_name="") & ~models.Q(representative_relationship="")),
+                name="consent_representative_named",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.screening.screening_number} consent"
+
+    @property
+    def relationship_label(self) -> str:
+        relationships = TRIAL.consent_representative_relationships
+        label = relationships.get(self.representative_relationship)
+        return gettext(label) if label else self.representative_relationship
+
+
 class Participant(models.Model):
+    """An enrolled participant: what every other app's study data refer to, by study ID."""
+
     site = models.ForeignKey(
         "trialedc.Site",
         on_delete=models.PROTECT,
@@ -51,12 +319,23 @@ class Participant(models.Model):
         choices=ParticipantStatus.choices,
         default=ParticipantStatus.ENROLLED,
     )
-    registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
-    registered_by = models.ForeignKey(
+    screening = models.OneToOneField(
+        Screening, on_delete=models.PROTECT, related_name="participant", verbose_name=_("screening")
+    )
+    # The screening's identifying data, so study-data lists can select_related("identity") for
+    # the roles allowed to see it. Always screening.identity (set by participant_enroll).
+    identity = models.OneToOneField(
+        IdentifyingData,
+        on_delete=models.PROTECT,
+        related_name="participant",
+        verbose_name=_("identifying data"),
+    )
+    enrolled_at = models.DateTimeField(_("enrolled at"), auto_now_add=True)
+    enrolled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
         related_name="+",
-        verbose_name=_("registered by"),
+        verbose_name=_("enrolled by"),
     )
     history = HistoricalRecords()
 
@@ -64,6 +343,7 @@ class Participant(models.Model):
         ordering = ["study_id"]
         verbose_name = _("participant")
         verbose_name_plural = _("participants")
+        permissions = [("enroll_participant", _("Can enroll an eligible, consented patient"))]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(study_id__regex=STUDY_ID_PATTERN),
@@ -75,28 +355,33 @@ class Participant(models.Model):
         return self.study_id
 
 
-class IdentifyingData(models.Model):
-    """Protected health information: seen only by roles with participants.view_identifyingdata."""
+class WithdrawalScope(models.TextChoices):
+    ALL_FURTHER_DATA = "all_data", _("All further data collection")
+    FOLLOW_UP_ONLY = "follow_up", _("Study follow-up only (routine records may still be used)")
+
+
+class ConsentWithdrawal(models.Model):
+    """Withdrawal of consent: no further study data from `withdrawn_on` (SPEC §2)."""
 
     participant = models.OneToOneField(
         Participant,
         on_delete=models.PROTECT,
-        related_name="identity",
+        related_name="withdrawal",
         verbose_name=_("participant"),
     )
-    full_name = models.CharField(_("full name"), max_length=200)
-    national_id = models.CharField(_("national ID"), max_length=20, blank=True)
-    hospital_record_number = models.CharField(
-        _("hospital record number"), max_length=40, blank=True
+    withdrawn_on = models.DateField(_("date of withdrawal"))
+    scope = models.CharField(_("scope"), max_length=10, choices=WithdrawalScope.choices)
+    reason = models.CharField(_("reason (optional)"), max_length=300, blank=True)
+    status_before = models.CharField(max_length=12, choices=ParticipantStatus.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
     )
-    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    address = models.TextField(_("address"), blank=True)
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("identifying data")
-        verbose_name_plural = _("identifying data")
+        verbose_name = _("withdrawal of consent")
+        verbose_name_plural = _("withdrawals of consent")
 
     def __str__(self) -> str:
-        return f"{self.participant.study_id} identifying data"
+        return f"{self.participant.study_id} withdrawal"

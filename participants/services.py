@@ -1,53 +1,450 @@
-"""Every write the participants app does. One transaction each; reasons go to the audit trail."""
+"""Every write the participants app does. One transaction each; reasons go to the audit trail.
+
+Screening → eligibility → consent → enrollment (SPEC §2). Numbers (screening numbers, study
+IDs) are taken under a row lock on the site, so two coordinators at one site never get the same
+one, and from a per-site counter, so a number is never reused.
+"""
 
 from __future__ import annotations
 
+import uuid
+import zoneinfo
+from datetime import date, datetime
+from decimal import Decimal
+
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialedc import audit
 from trialedc.access import sites_for
 from trialedc.models import Site
+from trialedc.trial import TRIAL
 
-from .exceptions import SiteNotAllowed
-from .models import IdentifyingData, Participant
+from . import rules
+from .exceptions import (
+    AlreadyEnrolled,
+    AlreadyRecorded,
+    ConsentMissing,
+    NotEligible,
+    ScreeningError,
+    SiteNotAllowed,
+)
+from .models import (
+    Consent,
+    ConsentSigner,
+    ConsentWithdrawal,
+    Eligibility,
+    IdentifyingData,
+    NotEnrolledReason,
+    Participant,
+    ParticipantStatus,
+    Screening,
+    SiteSequence,
+)
 
 
-def _next_study_id(site: Site) -> str:
-    # The caller holds a row lock on the site, so two registrations cannot take one number.
-    last = (
-        Participant.objects.filter(site=site)
-        .order_by("-study_id")
-        .values_list("study_id", flat=True)
-        .first()
-    )
-    number = int(last.split("-")[1]) + 1 if last else 1
-    return f"{site.code}-{number:04d}"
-
-
-def participant_register(*, site: Site, user, identity: dict) -> Participant:
-    """Give a participant at `site` the next study ID and store their identifying data."""
+def _check_site(user, site: Site) -> None:
     if not sites_for(user).filter(pk=site.pk).exists():
         raise SiteNotAllowed(_("You are not assigned to site %(site)s.") % {"site": site.code})
+
+
+def _next_number(site: Site, kind: str) -> int:
+    # The caller holds a row lock on the site: no one else at this site is between this read
+    # and the commit, so get_or_create cannot race and the number cannot be taken twice.
+    counter, _created = SiteSequence.objects.get_or_create(site=site, kind=kind)
+    counter.last_value += 1
+    counter.save(update_fields=["last_value"])
+    return counter.last_value
+
+
+def _site_today(site: Site) -> date:
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(site.time_zone)).date()
+
+
+def _check_identity(identity: dict, *, screened_on: date) -> None:
+    dob = identity.get("date_of_birth")
+    if dob is not None:
+        age = rules.age_in_years(dob, screened_on)
+        if dob > screened_on or age > TRIAL.age_plausible_max_years:
+            raise ScreeningError(
+                _(
+                    "Date of birth gives an age of %(age)s years on the screening date; it must "
+                    "be between 0 and %(max)s."
+                )
+                % {"age": age, "max": TRIAL.age_plausible_max_years},
+                field="date_of_birth",
+            )
+    national_id = identity.get("national_id") or ""
+    if national_id and not rules.national_id_is_valid(national_id):
+        raise ScreeningError(
+            _("National ID %(code)s is not a valid Iranian national code (check digit).")
+            % {"code": national_id},
+            field="national_id",
+        )
+
+
+def screening_create(
+    *,
+    site: Site,
+    user,
+    screened_on: date,
+    identity: dict,
+    submission_token: uuid.UUID | None = None,
+    previous_screening: Screening | None = None,
+) -> Screening:
+    """Give a screened patient the site's next screening number and store their PHI apart.
+
+    A repeated `submission_token` (a double submit) returns the screening it already made.
+    """
+    _check_site(user, site)
+    if screened_on > _site_today(site):
+        raise ScreeningError(
+            _("Screening date %(date)s is in the future; it must be today or earlier.")
+            % {"date": screened_on.isoformat()},
+            field="screened_on",
+        )
+    _check_identity(identity, screened_on=screened_on)
     with transaction.atomic():
         site = Site.objects.select_for_update().get(pk=site.pk)
-        participant = Participant(site=site, study_id=_next_study_id(site), registered_by=user)
-        participant.full_clean()
-        audit.save_with_reason(participant, user=user)
-        identifying = IdentifyingData(participant=participant, **identity)
+        if submission_token is not None:
+            existing = Screening.objects.filter(submission_token=submission_token).first()
+            if existing is not None:
+                return existing
+        sequence = _next_number(site, SiteSequence.SCREENING)
+        screening = Screening(
+            site=site,
+            sequence=sequence,
+            screening_number=f"{TRIAL.screening_number_prefix}{site.code}-{sequence:04d}",
+            screened_on=screened_on,
+            screened_by=user,
+            previous_screening=previous_screening,
+            submission_token=submission_token,
+        )
+        screening.full_clean()
+        audit.save_with_reason(screening, user=user)
+        identifying = IdentifyingData(screening=screening, **identity)
         identifying.full_clean()
         audit.save_with_reason(identifying, user=user)
+    return screening
+
+
+def _assess(screening: Screening, identity: IdentifyingData, answers: dict, *, pao2, fio2):
+    return rules.assess(
+        answers={name.upper(): value for name, value in answers.items()},
+        sex=identity.sex,
+        date_of_birth=identity.date_of_birth,
+        screening_date=screening.screened_on,
+        pao2_mmhg=pao2,
+        fio2=fio2,
+    )
+
+
+def _check_limit(key: str, field: str, value: Decimal, *, shown: str | None = None) -> None:
+    limit = TRIAL.hard_limits[key]
+    if not limit.minimum <= value <= limit.maximum:
+        raise ScreeningError(
+            _("%(label)s %(value)s is outside %(min)s–%(max)s %(unit)s.")
+            % {
+                "label": limit.label,
+                "value": shown or value,
+                "min": limit.minimum,
+                "max": limit.maximum,
+                "unit": limit.unit,
+            },
+            field=field,
+        )
+
+
+def eligibility_save(
+    *,
+    screening: Screening,
+    user,
+    answers: dict[str, bool | None],
+    pao2_mmhg: Decimal,
+    fio2_entered: Decimal,
+    fio2_unit: str,
+    reason: str = "",
+) -> Eligibility:
+    """Record (or correct, with a reason) the eligibility answers; compute I2, I4 and the verdict.
+
+    A correction voids an investigator's earlier confirmation: it confirmed other answers.
+    """
+    _check_site(user, screening.site)
+    fio2 = rules.fio2_fraction(fio2_entered, fio2_unit)
+    _check_limit("pao2_mmhg", "pao2_mmhg", pao2_mmhg)
+    _check_limit("fio2", "fio2_entered", fio2, shown=f"{fio2_entered} ({fio2_unit})")
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        eligibility = Eligibility.objects.filter(screening=screening).first()
+        if eligibility is None:
+            eligibility = Eligibility(screening=screening)
+        elif not reason:
+            raise AlreadyRecorded(
+                _("The eligibility form of %(number)s is recorded already.")
+                % {"number": screening.screening_number}
+            )
+        identity = IdentifyingData.objects.get(screening=screening)
+        if identity.sex != "female":
+            answers = {**answers, "e2": None}
+        for name in Eligibility.ANSWER_FIELDS:
+            setattr(eligibility, name, answers.get(name))
+        eligibility.pao2_mmhg = pao2_mmhg
+        eligibility.fio2_entered = fio2_entered
+        eligibility.fio2_unit = fio2_unit
+        eligibility.fio2 = fio2
+        _apply_assessment(eligibility, screening, identity)
+        eligibility.assessed_by = user
+        if eligibility.pk is not None:
+            eligibility.confirmed_by = eligibility.confirmed_at = None
+        eligibility.full_clean()
+        audit.save_with_reason(eligibility, user=user, reason=reason)
+    return eligibility
+
+
+def _apply_assessment(
+    eligibility: Eligibility, screening: Screening, identity, *, allow_missing: bool = False
+) -> None:
+    answers = {name: getattr(eligibility, name) for name in Eligibility.ANSWER_FIELDS}
+    assessment = _assess(
+        screening, identity, answers, pao2=eligibility.pao2_mmhg, fio2=eligibility.fio2
+    )
+    if assessment.missing and not allow_missing:
+        raise ScreeningError(
+            _("Answer every question; missing: %(codes)s.")
+            % {"codes": ", ".join(assessment.missing)}
+        )
+    eligibility.pf_ratio = rules.pf_ratio_for_display(assessment.pf_ratio)
+    eligibility.age_years = assessment.age_years
+    # An unanswered question (E2 after a corrected sex) counts as not met until answered.
+    eligibility.eligible = bool(assessment.eligible) and not assessment.missing
+    eligibility.failed_criteria = ",".join(assessment.failed + assessment.missing)
+
+
+def eligibility_confirm(*, eligibility: Eligibility, user) -> Eligibility:
+    """An investigator confirms that an eligible patient is eligible (who and when recorded)."""
+    _check_site(user, eligibility.screening.site)
+    with transaction.atomic():
+        eligibility = Eligibility.objects.select_for_update().get(pk=eligibility.pk)
+        if not eligibility.eligible:
+            raise NotEligible(_("Only an eligible patient's eligibility can be confirmed."))
+        if eligibility.confirmed_at is not None:
+            raise AlreadyRecorded(_("Eligibility was confirmed already."))
+        eligibility.confirmed_by = user
+        eligibility.confirmed_at = timezone.now()
+        eligibility.full_clean()
+        audit.save_with_reason(
+            eligibility, user=user, reason=_("Eligibility confirmed by the investigator")
+        )
+    return eligibility
+
+
+def consent_record(
+    *,
+    screening: Screening,
+    user,
+    consented_at: datetime,
+    form_version: str,
+    signer: str,
+    obtained_by,
+    witness_name: str,
+    scanned_form_reference: str,
+    representative_name: str = "",
+    representative_relationship: str = "",
+) -> Consent:
+    """Record written informed consent (I6) of an eligible screened patient."""
+    _check_site(user, screening.site)
+    site_tz = zoneinfo.ZoneInfo(screening.site.time_zone)
+    consent_day = consented_at.astimezone(site_tz).date()
+    if consented_at > timezone.now():
+        raise ScreeningError(
+            _("Date and time of consent is in the future; it must be now or earlier."),
+            field="consented_at",
+        )
+    if consent_day < screening.screened_on:
+        raise ScreeningError(
+            _("Date of consent %(day)s is before the screening date %(screened)s; it must not be.")
+            % {"day": consent_day.isoformat(), "screened": screening.screened_on.isoformat()},
+            field="consented_at",
+        )
+    try:
+        version = TRIAL.consent_form_version(form_version)
+    except KeyError:
+        raise ScreeningError(_("Unknown consent-form version."), field="form_version") from None
+    if not version.valid_on(consent_day):
+        raise ScreeningError(
+            _("Consent-form version %(version)s is not valid on %(day)s (valid %(span)s).")
+            % {"version": version.code, "day": consent_day.isoformat(), "span": _span(version)},
+            field="form_version",
+        )
+    if signer == ConsentSigner.REPRESENTATIVE and not (
+        representative_name.strip() and representative_relationship
+    ):
+        raise ScreeningError(
+            _("A legal representative's name and relationship are required."),
+            field="representative_name",
+        )
+    if signer == ConsentSigner.PARTICIPANT:
+        representative_name = representative_relationship = ""
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        if Consent.objects.filter(screening=screening).exists():
+            raise AlreadyRecorded(_("Consent of this patient is recorded already."))
+        eligibility = Eligibility.objects.filter(screening=screening).first()
+        if eligibility is None or not eligibility.eligible:
+            raise NotEligible(_("Consent is recorded for eligible patients only."))
+        if screening.not_enrolled_reason:
+            raise ScreeningError(_("This screening is closed: the patient was not enrolled."))
+        consent = Consent(
+            screening=screening,
+            consented_at=consented_at,
+            form_version=version.code,
+            signer=signer,
+            representative_name=representative_name.strip(),
+            representative_relationship=representative_relationship,
+            obtained_by=obtained_by,
+            witness_name=witness_name.strip(),
+            scanned_form_reference=scanned_form_reference.strip(),
+            recorded_by=user,
+        )
+        consent.full_clean()
+        audit.save_with_reason(consent, user=user)
+    return consent
+
+
+def _span(version) -> str:
+    end = version.valid_until.isoformat() if version.valid_until else "…"
+    return f"{version.valid_from.isoformat()} – {end}"
+
+
+def screening_close(*, screening: Screening, user, reason: str, detail: str = "") -> Screening:
+    """Close an eligible screening without enrollment: declined consent, or another reason."""
+    _check_site(user, screening.site)
+    if reason not in (NotEnrolledReason.DECLINED, NotEnrolledReason.OTHER):
+        raise ScreeningError(_("Choose why the patient is not enrolled."), field="reason")
+    if reason == NotEnrolledReason.OTHER and not detail.strip():
+        raise ScreeningError(_("Say what the other reason is."), field="detail")
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        if Participant.objects.filter(screening=screening).exists():
+            raise AlreadyEnrolled(_("This patient is enrolled already."))
+        if screening.not_enrolled_reason:
+            raise AlreadyRecorded(_("This screening is closed already."))
+        screening.not_enrolled_reason = reason
+        screening.not_enrolled_detail = detail.strip()
+        screening.full_clean()
+        audit.save_with_reason(screening, user=user, reason=_("Screening closed: not enrolled"))
+    return screening
+
+
+def participant_enroll(*, screening: Screening, user) -> Participant:
+    """Enroll an eligible, consented patient: the site's next study ID, atomically."""
+    _check_site(user, screening.site)
+    with transaction.atomic():
+        # Lock order: site, then screening (every writer here takes them in this order).
+        site = Site.objects.select_for_update().get(pk=screening.site_id)
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        existing = Participant.objects.filter(screening=screening).first()
+        if existing is not None:
+            raise AlreadyEnrolled(
+                _("%(number)s is enrolled already as %(study_id)s.")
+                % {"number": screening.screening_number, "study_id": existing.study_id}
+            )
+        eligibility = Eligibility.objects.filter(screening=screening).first()
+        if eligibility is None or not eligibility.eligible:
+            raise NotEligible(_("Only an eligible patient can be enrolled."))
+        if not Consent.objects.filter(screening=screening).exists():
+            raise ConsentMissing(_("Record the written informed consent (I6) before enrolling."))
+        if screening.not_enrolled_reason:
+            raise ScreeningError(_("This screening is closed: the patient was not enrolled."))
+        number = _next_number(site, SiteSequence.STUDY_ID)
+        participant = Participant(
+            site=site,
+            study_id=f"{site.code}-{number:04d}",
+            status=ParticipantStatus.ENROLLED,
+            screening=screening,
+            identity=IdentifyingData.objects.get(screening=screening),
+            enrolled_by=user,
+        )
+        participant.full_clean()
+        audit.save_with_reason(participant, user=user)
     return participant
+
+
+def consent_withdraw(
+    *, participant: Participant, user, withdrawn_on: date, scope: str, reason: str = ""
+) -> ConsentWithdrawal:
+    """Record a withdrawal of consent; the participant shows as withdrawn everywhere."""
+    _check_site(user, participant.site)
+    with transaction.atomic():
+        participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        if ConsentWithdrawal.objects.filter(participant=participant).exists():
+            raise AlreadyRecorded(_("The withdrawal of consent is recorded already."))
+        consent = Consent.objects.get(screening_id=participant.screening_id)
+        tz = zoneinfo.ZoneInfo(participant.site.time_zone)
+        consent_day = consent.consented_at.astimezone(tz).date()
+        if withdrawn_on > _site_today(participant.site):
+            raise ScreeningError(
+                _("Date of withdrawal %(day)s is in the future; it must be today or earlier.")
+                % {"day": withdrawn_on.isoformat()},
+                field="withdrawn_on",
+            )
+        if withdrawn_on < consent_day:
+            raise ScreeningError(
+                _("Date of withdrawal %(day)s is before the consent (%(consent)s).")
+                % {"day": withdrawn_on.isoformat(), "consent": consent_day.isoformat()},
+                field="withdrawn_on",
+            )
+        withdrawal = ConsentWithdrawal(
+            participant=participant,
+            withdrawn_on=withdrawn_on,
+            scope=scope,
+            reason=reason.strip(),
+            status_before=participant.status,
+            recorded_by=user,
+        )
+        withdrawal.full_clean()
+        audit.save_with_reason(withdrawal, user=user)
+        participant.status = ParticipantStatus.WITHDRAWN
+        participant.full_clean()
+        audit.save_with_reason(participant, user=user, reason=_("Consent withdrawn"))
+    return withdrawal
 
 
 def identifying_data_update(
     *, identifying: IdentifyingData, user, reason: str, changes: dict
 ) -> IdentifyingData:
-    """Change identifying data; the reason is required and kept with old and new values."""
+    """Change identifying data; the reason is required and kept with old and new values.
+
+    A corrected date of birth or sex changes I4/E2, so the eligibility verdict is recomputed.
+    """
+    _check_site(user, identifying.screening.site)
     with transaction.atomic():
         identifying = IdentifyingData.objects.select_for_update().get(pk=identifying.pk)
+        screening = identifying.screening
         for name, value in changes.items():
             setattr(identifying, name, value)
+        _check_identity(
+            {"date_of_birth": identifying.date_of_birth, "national_id": identifying.national_id},
+            screened_on=screening.screened_on,
+        )
         identifying.full_clean()
         audit.save_with_reason(identifying, user=user, reason=reason)
+        eligibility = Eligibility.objects.filter(screening=screening).first()
+        if eligibility is not None and {"date_of_birth", "sex"} & set(changes):
+            if identifying.sex != "female":
+                eligibility.e2 = None
+            before = (eligibility.eligible, eligibility.failed_criteria, eligibility.age_years)
+            # A woman's E2 was never asked if she was recorded as a man: it stays unanswered,
+            # and so not met, until the eligibility form is corrected.
+            _apply_assessment(eligibility, screening, identifying, allow_missing=True)
+            if (eligibility.eligible, eligibility.failed_criteria, eligibility.age_years) != before:
+                eligibility.confirmed_by = eligibility.confirmed_at = None
+                eligibility.full_clean()
+                audit.save_with_reason(
+                    eligibility,
+                    user=user,
+                    reason=_("Recomputed after a change to identifying data: %(reason)s")
+                    % {"reason": reason},
+                )
     return identifying

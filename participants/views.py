@@ -1,78 +1,546 @@
+"""Pages of the participants app: thin — parse the request, call one service, render."""
+
+from __future__ import annotations
+
+import zoneinfo
+
 from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialedc.access import get_in_scope_or_403, require, sites_for
 from trialedc.exceptions import TrialEdcError
+from trialedc.roles import Role
+from trialedc.trial import TRIAL
 
-from . import selectors, services
-from .forms import IdentifyingDataForm, ParticipantRegisterForm
-from .models import IdentifyingData, Participant
+from . import rules, selectors, services, timeline
+from .exceptions import AlreadyRecorded, ScreeningError
+from .forms import (
+    ConsentForm,
+    EligibilityForm,
+    IdentifyingDataForm,
+    ScreeningCloseForm,
+    ScreeningForm,
+    WithdrawalForm,
+    eligibility_preview_inputs,
+)
+from .models import (
+    Eligibility,
+    IdentifyingData,
+    NotEnrolledReason,
+    Participant,
+    ParticipantStatus,
+    Screening,
+)
+
+VIEW_SCREENING = "participants.view_screening"
+PHI = "participants.view_identifyingdata"
+
+
+def _screening(request, key: str) -> Screening:
+    """The screening a key names (screening number or study ID), within the user's sites."""
+    queryset = Screening.objects.select_related("site", "screened_by")
+    if key.startswith(TRIAL.screening_number_prefix):
+        return get_in_scope_or_403(queryset, request.user, screening_number=key)
+    return get_in_scope_or_403(queryset, request.user, participant__study_id=key)
+
+
+def _key(screening: Screening) -> str:
+    participant = getattr(screening, "participant", None)
+    return participant.study_id if participant is not None else screening.screening_number
+
+
+def _to_page(screening: Screening) -> HttpResponseRedirect:
+    return redirect("participants:detail", study_id=_key(screening))
+
+
+def _form_error(form, error: TrialEdcError) -> None:
+    field = getattr(error, "field", None)
+    form.add_error(field if field in form.fields else None, str(error))
+
+
+# --- lists ------------------------------------------------------------------------------
 
 
 @require("participants.view_participant")
 def participant_list(request):
-    show_identity = request.user.has_perm("participants.view_identifyingdata")
+    show_identity = request.user.has_perm(PHI)
     participants = selectors.participants_for(request.user)
     if show_identity:
         participants = participants.select_related("identity")
+    status = request.GET.get("status", "")
+    if status in ParticipantStatus.values:
+        participants = participants.filter(status=status)
+    query = request.GET.get("q", "").strip()
+    if query:
+        match = Q(study_id__icontains=query)
+        if show_identity:
+            match |= Q(identity__full_name__icontains=query)
+        participants = participants.filter(match)
     return render(
         request,
         "participants/list.html",
-        {"participants": participants, "show_identity": show_identity},
+        {
+            "participants": participants,
+            "show_identity": show_identity,
+            "statuses": ParticipantStatus.choices[3:],
+            "status": status,
+            "q": query,
+        },
     )
 
 
-@require("participants.add_participant")
-def participant_register(request):
-    form = ParticipantRegisterForm(request.POST or None, sites=sites_for(request.user))
+@require(VIEW_SCREENING)
+def screening_log(request):
+    show_identity = request.user.has_perm(PHI)
+    screenings = selectors.screenings_for(request.user)
+    if show_identity:
+        screenings = screenings.select_related("identity")
+    query = request.GET.get("q", "").strip()
+    if query:
+        match = Q(screening_number__icontains=query) | Q(participant__study_id__icontains=query)
+        if show_identity:
+            match |= Q(identity__full_name__icontains=query)
+        screenings = screenings.filter(match)
+    rows = [(s, selectors.screening_stage(s)) for s in screenings]
+    outcome = request.GET.get("outcome", "")
+    counts = {
+        "screened": len(rows),
+        "enrolled": sum(1 for s, _st in rows if hasattr(s, "participant")),
+        "open": sum(1 for _s, st in rows if not st.closed),
+        "not_enrolled": sum(1 for _s, st in rows if st.status == "not_enrolled"),
+    }
+    if outcome == "enrolled":
+        rows = [r for r in rows if hasattr(r[0], "participant")]
+    elif outcome == "not_enrolled":
+        rows = [r for r in rows if r[1].status == "not_enrolled"]
+    elif outcome == "open":
+        rows = [r for r in rows if not r[1].closed]
+    elif outcome == "to_confirm":
+        rows = [
+            r
+            for r in rows
+            if hasattr(r[0], "eligibility")
+            and r[0].eligibility.eligible
+            and r[0].eligibility.confirmed_at is None
+            and r[1].status != "not_enrolled"
+        ]
+    return render(
+        request,
+        "participants/screening_log.html",
+        {
+            "rows": rows,
+            "counts": counts,
+            "show_identity": show_identity,
+            "outcome": outcome,
+            "q": query,
+        },
+    )
+
+
+# --- screening ----------------------------------------------------------------------------
+
+
+@require("participants.add_screening")
+def screening_new(request):
+    form = ScreeningForm(request.POST or None, sites=sites_for(request.user), today=_today())
+    duplicates = []
     if request.method == "POST" and form.is_valid():
-        identity = {k: v for k, v in form.cleaned_data.items() if k != "site"}
-        try:
-            participant = services.participant_register(
-                site=form.cleaned_data["site"], user=request.user, identity=identity
+        identity = form.identity()
+        duplicates = list(
+            selectors.possible_duplicates(
+                national_id=identity["national_id"],
+                hospital_record_number=identity["hospital_record_number"],
+                full_name=identity["full_name"],
+                date_of_birth=identity["date_of_birth"],
+                site=form.cleaned_data["site"],
+            ).exclude(submission_token=form.cleaned_data["submission_token"])
+        )
+        if duplicates and not form.cleaned_data["confirm_rescreen"]:
+            form.add_error(
+                "confirm_rescreen",
+                _("This person may have been screened before; check and tick to go on."),
             )
-        except TrialEdcError as error:
-            form.add_error(None, str(error))
         else:
-            messages.success(
-                request, _("Registered participant %(id)s.") % {"id": participant.study_id}
-            )
-            return redirect("participants:detail", study_id=participant.study_id)
-    return render(request, "participants/register.html", {"form": form})
+            try:
+                screening = services.screening_create(
+                    site=form.cleaned_data["site"],
+                    user=request.user,
+                    screened_on=form.cleaned_data["screened_on"],
+                    identity=identity,
+                    submission_token=form.cleaned_data["submission_token"],
+                    previous_screening=duplicates[-1] if duplicates else None,
+                )
+            except TrialEdcError as error:
+                _form_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("Screened: screening number %(number)s. Next: the eligibility form.")
+                    % {"number": screening.screening_number},
+                )
+                return redirect("participants:eligibility", key=_key(screening))
+    return render(request, "participants/screen.html", {"form": form, "duplicates": duplicates})
+
+
+def _today():
+    return timezone.localdate()
 
 
 @require("participants.view_participant")
 def participant_detail(request, study_id: str):
-    participant = get_in_scope_or_403(
-        Participant.objects.select_related("site"),
-        request.user,
-        study_id=study_id,
+    """The participant's page: screening steps, identifying data, then the timeline."""
+    if study_id.startswith(TRIAL.screening_number_prefix):
+        if not request.user.has_perm(VIEW_SCREENING):
+            return render(request, "403.html", status=403)
+        screening = _screening(request, study_id)
+        participant = getattr(screening, "participant", None)
+    else:
+        participant = get_in_scope_or_403(
+            Participant.objects.select_related("site", "screening", "withdrawal"),
+            request.user,
+            study_id=study_id,
+        )
+        screening = participant.screening
+    context = {
+        "participant": participant,
+        "screening": screening,
+        "key": _key(screening),
+        "identity": None,
+        "timeline_sections": timeline.sections_for(request.user) if participant else [],
+    }
+    if request.user.has_perm(VIEW_SCREENING):
+        context.update(
+            stage=selectors.screening_stage(screening),
+            eligibility=Eligibility.objects.filter(screening=screening)
+            .select_related("assessed_by", "confirmed_by")
+            .first(),
+            consent=getattr(screening, "consent", None),
+        )
+    if request.user.has_perm(PHI):
+        context["identity"] = IdentifyingData.objects.filter(screening=screening).first()
+    return render(request, "participants/detail.html", context)
+
+
+# --- eligibility --------------------------------------------------------------------------
+
+
+def _criteria_rows(screening, identity, data):
+    """The live verdict: each criterion's state, from what is typed so far."""
+    inputs = eligibility_preview_inputs(data)
+    assessment = rules.assess(
+        answers=inputs["answers"],
+        sex=identity.sex,
+        date_of_birth=identity.date_of_birth,
+        screening_date=screening.screened_on,
+        pao2_mmhg=inputs["pao2_mmhg"],
+        fio2=inputs["fio2"],
     )
-    identity = None
-    if request.user.has_perm("participants.view_identifyingdata"):
-        identity = IdentifyingData.objects.filter(participant=participant).first()
+    pf_display = (
+        rules.pf_ratio_for_display(assessment.pf_ratio) if assessment.pf_ratio is not None else None
+    )
+    return {
+        "assessment": assessment,
+        "inputs": inputs,
+        "criteria": _labelled(assessment),
+        "pf_display": pf_display,
+    }
+
+
+def _labelled(assessment):
+    return [
+        {"result": r, "criterion": TRIAL.criterion(r.code)}
+        for r in assessment.results
+        if r.applicable
+    ]
+
+
+@require("participants.add_eligibility", "participants.change_eligibility")
+def eligibility_edit(request, key: str):
+    screening = _screening(request, key)
+    identity = IdentifyingData.objects.get(screening=screening)
+    instance = Eligibility.objects.filter(screening=screening).first()
+    form = EligibilityForm(request.POST or None, instance=instance, sex=identity.sex)
+    if request.method == "POST":
+        if instance is None and Eligibility.objects.filter(screening=screening).exists():
+            messages.info(request, _("The eligibility form was saved already."))
+            return _to_page(screening)
+        if form.is_valid():
+            try:
+                eligibility = services.eligibility_save(
+                    screening=screening,
+                    user=request.user,
+                    answers=form.answers(),
+                    pao2_mmhg=form.cleaned_data["pao2_mmhg"],
+                    fio2_entered=form.cleaned_data["fio2_entered"],
+                    fio2_unit=form.cleaned_data["fio2_unit"],
+                    reason=form.reason_for_change,
+                )
+            except AlreadyRecorded as error:
+                messages.info(request, str(error))
+                return _to_page(screening)
+            except TrialEdcError as error:
+                _form_error(form, error)
+            else:
+                messages.success(request, _("Eligibility saved."))
+                if not eligibility.eligible and hasattr(screening, "participant"):
+                    messages.warning(
+                        request,
+                        _(
+                            "%(study_id)s is enrolled but, as corrected, not eligible "
+                            "(%(codes)s): report a protocol deviation to the investigator."
+                        )
+                        % {
+                            "study_id": screening.participant.study_id,
+                            "codes": ", ".join(eligibility.failed_codes),
+                        },
+                    )
+                return _to_page(screening)
+    data = request.POST if request.method == "POST" else _instance_data(instance)
     return render(
         request,
-        "participants/detail.html",
-        {"participant": participant, "identity": identity},
+        "participants/eligibility.html",
+        {
+            "form": form,
+            "screening": screening,
+            "key": _key(screening),
+            "identity_sex": identity.get_sex_display(),
+            **_criteria_rows(screening, identity, data),
+        },
     )
 
 
-@require("participants.view_identifyingdata", "participants.change_identifyingdata")
+def _instance_data(instance):
+    if instance is None:
+        return {}
+    data = {name: str(getattr(instance, name)) for name in Eligibility.ANSWER_FIELDS}
+    data.update(
+        pao2_mmhg=str(instance.pao2_mmhg),
+        fio2_entered=str(instance.fio2_entered),
+        fio2_unit=instance.fio2_unit,
+    )
+    return data
+
+
+@require("participants.add_eligibility")
+def eligibility_check(request, key: str):
+    """htmx: the verdict for what is typed so far (GET with the form's fields)."""
+    screening = _screening(request, key)
+    identity = IdentifyingData.objects.get(screening=screening)
+    return render(
+        request,
+        "participants/_eligibility_result.html",
+        {"screening": screening, **_criteria_rows(screening, identity, request.GET)},
+    )
+
+
+@require("participants.confirm_eligibility")
+def eligibility_confirm(request, key: str):
+    screening = _screening(request, key)
+    eligibility = Eligibility.objects.filter(screening=screening).first()
+    if request.method == "POST" and eligibility is not None:
+        try:
+            services.eligibility_confirm(eligibility=eligibility, user=request.user)
+        except AlreadyRecorded as error:
+            messages.info(request, str(error))
+        except TrialEdcError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Eligibility confirmed."))
+        return _to_page(screening)
+    context = {"screening": screening, "key": _key(screening), "eligibility": eligibility}
+    if eligibility is not None:
+        context["criteria"] = _stored_criteria(eligibility)
+    return render(request, "participants/eligibility_confirm.html", context)
+
+
+def _stored_criteria(eligibility):
+    identity = IdentifyingData.objects.get(screening=eligibility.screening)
+    assessment = rules.assess(
+        answers={n.upper(): getattr(eligibility, n) for n in Eligibility.ANSWER_FIELDS},
+        sex=identity.sex,
+        date_of_birth=identity.date_of_birth,
+        screening_date=eligibility.screening.screened_on,
+        pao2_mmhg=eligibility.pao2_mmhg,
+        fio2=eligibility.fio2,
+    )
+    return _labelled(assessment)
+
+
+# --- consent, enrollment, closing, withdrawal ---------------------------------------------
+
+
+def _site_staff(site):
+    return (
+        get_user_model()
+        .objects.filter(
+            sites=site,
+            is_active=True,
+            groups__name__in=[Role.COORDINATOR.value, Role.INVESTIGATOR.value],
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+
+
+@require("participants.add_consent")
+def consent_record(request, key: str):
+    screening = _screening(request, key)
+    timezone.activate(zoneinfo.ZoneInfo(screening.site.time_zone))
+    existing = getattr(screening, "consent", None)
+    form = ConsentForm(
+        request.POST or None,
+        staff=_site_staff(screening.site),
+        screened_on=screening.screened_on,
+        initial={"obtained_by": request.user.pk, "form_version": _current_version()},
+    )
+    if request.method == "POST":
+        if existing is not None:
+            messages.info(request, _("Consent of this patient is recorded already."))
+            return _to_page(screening)
+        if form.is_valid():
+            try:
+                services.consent_record(screening=screening, user=request.user, **form.cleaned_data)
+            except AlreadyRecorded as error:
+                messages.info(request, str(error))
+                return _to_page(screening)
+            except TrialEdcError as error:
+                _form_error(form, error)
+            else:
+                messages.success(request, _("Consent recorded (criterion I6 met)."))
+                return _to_page(screening)
+    eligibility = Eligibility.objects.filter(screening=screening).first()
+    return render(
+        request,
+        "participants/consent.html",
+        {
+            "form": form,
+            "screening": screening,
+            "key": _key(screening),
+            "consent": existing,
+            "eligibility": eligibility,
+        },
+    )
+
+
+def _current_version():
+    today = timezone.localdate()
+    current = [v for v in TRIAL.consent_form_versions if v.valid_on(today)]
+    return current[-1].code if current else ""
+
+
+@require("participants.enroll_participant")
+def participant_enroll(request, key: str):
+    screening = _screening(request, key)
+    if request.method == "POST":
+        try:
+            participant = services.participant_enroll(screening=screening, user=request.user)
+        except AlreadyRecorded as error:
+            messages.info(request, str(error))
+        except TrialEdcError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("Enrolled: study ID %(study_id)s.") % {"study_id": participant.study_id},
+            )
+            return redirect("participants:detail", study_id=participant.study_id)
+        return _to_page(screening)
+    return render(
+        request,
+        "participants/enroll.html",
+        {
+            "screening": screening,
+            "key": _key(screening),
+            "stage": selectors.screening_stage(screening),
+            "eligibility": Eligibility.objects.filter(screening=screening).first(),
+            "consent": getattr(screening, "consent", None),
+        },
+    )
+
+
+@require("participants.change_screening")
+def screening_close(request, key: str):
+    screening = _screening(request, key)
+    form = ScreeningCloseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.screening_close(
+                screening=screening,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                detail=form.cleaned_data["detail"],
+            )
+        except AlreadyRecorded as error:
+            messages.info(request, str(error))
+            return _to_page(screening)
+        except TrialEdcError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Recorded in the screening log: not enrolled."))
+            return _to_page(screening)
+    return render(
+        request,
+        "participants/close.html",
+        {
+            "form": form,
+            "screening": screening,
+            "key": _key(screening),
+            "stage": selectors.screening_stage(screening),
+            "reasons": NotEnrolledReason,
+        },
+    )
+
+
+@require("participants.add_consentwithdrawal")
+def consent_withdraw(request, key: str):
+    screening = _screening(request, key)
+    participant = getattr(screening, "participant", None)
+    form = WithdrawalForm(request.POST or None, initial={"withdrawn_on": timezone.localdate()})
+    if request.method == "POST" and participant is not None and form.is_valid():
+        try:
+            services.consent_withdraw(
+                participant=participant, user=request.user, **form.cleaned_data
+            )
+        except AlreadyRecorded as error:
+            messages.info(request, str(error))
+            return _to_page(screening)
+        except TrialEdcError as error:
+            _form_error(form, error)
+        else:
+            messages.warning(
+                request,
+                _("Withdrawal of consent recorded: %(study_id)s is withdrawn.")
+                % {"study_id": participant.study_id},
+            )
+            return _to_page(screening)
+    return render(
+        request,
+        "participants/withdraw.html",
+        {
+            "form": form,
+            "screening": screening,
+            "participant": participant,
+            "key": _key(screening),
+            "withdrawal": getattr(participant, "withdrawal", None) if participant else None,
+        },
+    )
+
+
+@require(PHI, "participants.change_identifyingdata")
 def identifying_data_edit(request, study_id: str):
-    identifying = get_in_scope_or_403(
-        IdentifyingData.objects.select_related("participant__site"),
-        request.user,
-        site_path="participant__site",
-        participant__study_id=study_id,
-    )
+    screening = _screening(request, study_id)
+    identifying = IdentifyingData.objects.select_related("screening").get(screening=screening)
     form = IdentifyingDataForm(request.POST or None, instance=identifying)
     if request.method == "POST" and form.is_valid():
         changes = form.changed_values()
         if not changes:
             messages.info(request, _("Nothing changed, so nothing was saved."))
-            return redirect("participants:detail", study_id=study_id)
+            return _to_page(screening)
         try:
             services.identifying_data_update(
                 identifying=identifying,
@@ -80,15 +548,17 @@ def identifying_data_edit(request, study_id: str):
                 reason=form.reason_for_change,
                 changes=changes,
             )
+        except ScreeningError as error:
+            _form_error(form, error)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:
             messages.success(
                 request, _("Identifying data saved; the change is in the audit trail.")
             )
-            return redirect("participants:detail", study_id=study_id)
+            return _to_page(screening)
     return render(
         request,
         "participants/identity_edit.html",
-        {"form": form, "participant": identifying.participant},
+        {"form": form, "screening": screening, "key": _key(screening)},
     )

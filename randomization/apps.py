@@ -5,3 +5,73 @@ from django.utils.translation import gettext_lazy as _
 class RandomizationConfig(AppConfig):
     name = "randomization"
     verbose_name = _("Randomization")
+
+    def ready(self) -> None:
+        from trialedc import home
+
+        from . import selectors
+
+        # No model of this app is registered with trialedc.audit: the generic history page must
+        # never render a slot, a list or a preparation (allocation-bearing) for anyone.
+        home.nav(
+            label=_("Randomization"),
+            url_name="randomization:overview",
+            permission="randomization.view_randomization",
+            order=30,
+        )
+        home.nav(
+            label=_("Lists"),
+            url_name="randomization:list_index",
+            permission="randomization.view_randomizationlist",
+            order=31,
+        )
+        home.nav(
+            label=_("Pharmacy"),
+            url_name="randomization:pharmacy",
+            permission="randomization.view_pharmacy",
+            order=32,
+        )
+        home.card(
+            title=_("Randomization"),
+            text=_("Randomized participants at your sites, and enrollment against target."),
+            url_name="randomization:overview",
+            permission="randomization.view_randomization",
+            action=_("Open"),
+            count=lambda user: selectors.randomizations_for(user).count(),
+            order=30,
+        )
+        home.card(
+            title=_("Randomization lists"),
+            text=_("Generate or import the lists; verify their checksums."),
+            url_name="randomization:list_index",
+            permission="randomization.view_randomizationlist",
+            action=_("Open the lists"),
+            order=31,
+        )
+        home.card(
+            title=_("Phase gate"),
+            text=_("Record the DSMB's phase I safety review that opens phase II."),
+            url_name="randomization:phase_gate",
+            permission="randomization.add_phasereview",
+            action=_("Open"),
+            order=32,
+        )
+        home.card(
+            title=_("Pharmacy"),
+            text=_("Doses to prepare and hand over for randomized participants."),
+            url_name="randomization:pharmacy",
+            permission="randomization.view_pharmacy",
+            action=_("Open"),
+            count=lambda user: (
+                selectors.pharmacy_rows(user).filter(preparation__isnull=True).count()
+            ),
+            order=33,
+        )
+        home.card(
+            title=_("Trial-level unblinding"),
+            text=_("After database lock: two separate confirmations."),
+            url_name="randomization:trial_unblinding",
+            permission="randomization.confirm_trial_unblinding",
+            action=_("Open"),
+            order=34,
+        )

@@ -3,7 +3,7 @@
 import factory
 from django.contrib.auth.models import Group
 
-from participants.models import IdentifyingData, Participant
+from participants.models import Participant
 from trialedc.models import Site, User
 from trialedc.roles import Role
 
@@ -48,24 +48,56 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class ParticipantFactory(factory.django.DjangoModelFactory):
+    """An enrolled participant: screened, eligible, consented, with a study ID (status enrolled).
+
+    The screening (with identifying data), eligibility and consent are made on the way, as
+    participants.services.participant_enroll requires them.
+    """
+
     class Meta:
         model = Participant
         skip_postgeneration_save = True
 
+    class Params:
+        # The foundation's name for the person who made the record; kept so tests written
+        # against it (`ParticipantFactory(registered_by=...)`) still work.
+        registered_by = None
+
     site = factory.SubFactory(SiteFactory)
-    study_id = factory.LazyAttributeSequence(lambda o, n: f"{o.site.code}-{n + 1:04d}")
-    registered_by = factory.SubFactory(UserFactory)
+    screening = factory.SubFactory(
+        "tests.participants_factories.ScreeningFactory",
+        site=factory.SelfAttribute("..site"),
+        identity=False,
+    )
+    # `identity__full_name=...` etc. set the identifying data, as with the foundation factory.
+    identity = factory.SubFactory(
+        "tests.participants_factories.IdentifyingDataFactory",
+        screening=factory.SelfAttribute("..screening"),
+    )
+    study_id = factory.LazyAttribute(lambda o: _next_study_id(o.site))
+    status = "enrolled"
+    enrolled_by = factory.LazyAttribute(lambda o: o.registered_by or o.screening.screened_by)
 
     @factory.post_generation
-    def identity(self, create, extracted, **kwargs):
-        if create:
-            IdentifyingDataFactory(participant=self, **kwargs)
+    def screening_records(self, create, extracted, **kwargs):
+        from participants.models import Consent, Eligibility
+
+        from .participants_factories import ConsentFactory, EligibilityFactory
+
+        if create and not Eligibility.objects.filter(screening=self.screening).exists():
+            EligibilityFactory(screening=self.screening)
+        if create and not Consent.objects.filter(screening=self.screening).exists():
+            ConsentFactory(screening=self.screening)
 
 
-class IdentifyingDataFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = IdentifyingData
+def _next_study_id(site) -> str:
+    # Shares the service's counter, so factory-made and service-made study IDs never collide.
+    from participants.models import SiteSequence
 
-    full_name = factory.Sequence(lambda n: f"Patient Number{n}")
-    national_id = factory.Sequence(lambda n: f"{1000000000 + n}")
-    hospital_record_number = factory.Sequence(lambda n: f"HRN-{n:06d}")
+    counter, _ = SiteSequence.objects.get_or_create(site=site, kind=SiteSequence.STUDY_ID)
+    counter.last_value += 1
+    counter.save()
+    return f"{site.code}-{counter.last_value:04d}"
+
+
+from .participants_factories import IdentifyingDataFactory  # noqa: E402, F401

@@ -1,18 +1,87 @@
-"""Pages of the participants app (see tests/pages_trialedc.py for the format)."""
+"""Pages of the participants app (see tests/pages_trialedc.py for the format).
+
+`prepare` adds `world.screening`: a consented, not yet enrolled screening at site 01, so the
+consent, enrollment and closing pages open on a record where the step is possible.
+"""
 
 from .roles_short import C, D, I, M, P
 
+SITE_WORK = {C, I}
+
 PAGES = {
     "participant list": ("participants:list", lambda w: "/participants/", {C, I, P, M, D}),
-    "register": ("participants:register", lambda w: "/participants/register/", {C, I}),
+    "screening log": (
+        "participants:screening_log",
+        lambda w: "/participants/screening/",
+        {C, I, M, D},
+    ),
+    "screen": ("participants:screen", lambda w: "/participants/screen/", SITE_WORK),
     "participant": (
         "participants:detail",
         lambda w: f"/participants/{w.participant.study_id}/",
         {C, I, P, M, D},
     ),
+    "screening record": (
+        "participants:detail",
+        lambda w: f"/participants/{w.screening.screening_number}/",
+        {C, I, M, D},
+    ),
+    "eligibility": (
+        "participants:eligibility",
+        lambda w: f"/participants/{w.participant.study_id}/eligibility/",
+        SITE_WORK,
+    ),
+    "eligibility check": (
+        "participants:eligibility_check",
+        lambda w: f"/participants/{w.screening.screening_number}/eligibility/check/?pao2_mmhg=60",
+        SITE_WORK,
+    ),
+    "eligibility confirm": (
+        "participants:eligibility_confirm",
+        lambda w: f"/participants/{w.screening.screening_number}/eligibility/confirm/",
+        {I},
+    ),
+    "consent": (
+        "participants:consent",
+        lambda w: f"/participants/{w.screening.screening_number}/consent/",
+        SITE_WORK,
+    ),
+    "enroll": (
+        "participants:enroll",
+        lambda w: f"/participants/{w.screening.screening_number}/enroll/",
+        SITE_WORK,
+    ),
+    "not enrolled": (
+        "participants:close",
+        lambda w: f"/participants/{w.screening.screening_number}/not-enrolled/",
+        SITE_WORK,
+    ),
+    "withdraw": (
+        "participants:withdraw",
+        lambda w: f"/participants/{w.participant.study_id}/withdraw/",
+        SITE_WORK,
+    ),
     "identity edit": (
         "participants:identity_edit",
         lambda w: f"/participants/{w.participant.study_id}/identity/edit/",
-        {C, I},
+        SITE_WORK,
     ),
 }
+
+
+def prepare(world) -> None:
+    from participants.models import Screening
+
+    from .participants_factories import ConsentFactory, EligibilityFactory, ScreeningFactory
+
+    site = world.participant.site
+    screening = (
+        Screening.objects.filter(site=site, participant__isnull=True, consent__isnull=False)
+        .order_by("pk")
+        .first()
+    )
+    if screening is None:
+        screening = ScreeningFactory(site=site, screened_by=world.participant.enrolled_by)
+        EligibilityFactory(screening=screening)
+        ConsentFactory(screening=screening)
+    world.screening = screening

@@ -33,8 +33,8 @@ def test_the_edit_form_of_a_saved_record_asks_for_a_reason(client, coordinator, 
     assert 'name="reason_for_change"' in body
 
 
-def test_the_register_form_of_a_new_record_does_not(client, coordinator):
-    body = client.get("/participants/register/").content.decode()
+def test_the_screening_form_of_a_new_record_does_not(client, coordinator):
+    body = client.get("/participants/screen/").content.decode()
     assert 'name="reason_for_change"' not in body
 
 
@@ -65,6 +65,8 @@ def test_an_edit_with_a_reason_shows_who_when_old_new_and_why(client, coordinato
             "full_name": "Corrected Name",
             "national_id": participant.identity.national_id,
             "hospital_record_number": participant.identity.hospital_record_number,
+            "date_of_birth": participant.identity.date_of_birth.isoformat(),
+            "sex": participant.identity.sex,
             "reason_for_change": "Name misspelt at registration; checked against ID card",
         },
         follow=True,
@@ -96,6 +98,8 @@ def test_an_unchanged_form_saves_nothing(client, coordinator, participant):
             "full_name": identity.full_name,
             "national_id": identity.national_id,
             "hospital_record_number": identity.hospital_record_number,
+            "date_of_birth": identity.date_of_birth.isoformat(),
+            "sex": identity.sex,
             "reason_for_change": "just looking",
         },
         follow=True,

@@ -1,7 +1,7 @@
 import pytest
 from django.core.management import call_command
 
-from participants.models import IdentifyingData, Participant
+from participants.models import IdentifyingData, Participant, Screening
 from trialedc.models import Site, User
 from trialedc.roles import Role
 
@@ -35,10 +35,13 @@ def test_it_creates_sites_and_one_user_per_role_and_prints_logins(capsys):
 
 def test_it_is_idempotent():
     call_command("load_demo", "--participants", "3")
+    screenings = Screening.objects.count()
     call_command("load_demo", "--participants", "3")
     assert User.objects.count() == len(EXPECTED)
     assert Participant.objects.count() == 3
-    assert IdentifyingData.objects.count() == 3
+    # Screen failures come on top of the enrolled (issue 4): one identity per screening.
+    assert Screening.objects.count() == screenings
+    assert IdentifyingData.objects.count() == screenings
     assert Site.objects.count() == 2
 
 
@@ -46,4 +49,8 @@ def test_demo_participants_have_valid_study_ids_and_a_history():
     call_command("load_demo", "--participants", "5")
     for p in Participant.objects.all():
         assert p.study_id.startswith(p.site.code + "-")
-        assert p.history.count() == 1
+        # Registered once; a randomized demo participant has one more, reasoned, status change.
+        history = list(p.history.order_by("history_date", "pk"))
+        assert history[0].history_type == "+"
+        assert all(h.history_change_reason for h in history)
+        assert len(history) == (2 if p.status == "randomized" else 1)

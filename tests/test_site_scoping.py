@@ -2,7 +2,7 @@
 
 import pytest
 
-from participants.models import Participant
+from participants.models import Participant, Screening
 from trialedc.roles import Role
 
 from .factories import ParticipantFactory
@@ -59,10 +59,11 @@ def test_a_site_01_coordinator_cannot_change_site_02_identifying_data(client, co
     assert at_02.identity.full_name != "Changed"
 
 
-def test_a_site_01_coordinator_cannot_register_at_site_02(client, coordinator01, site02):
-    response = client.post("/participants/register/", {"site": site02.pk, "full_name": "X Y"})
+def test_a_site_01_coordinator_cannot_screen_at_site_02(client, coordinator01, site02):
+    response = client.post("/participants/screen/", {"site": site02.pk, "full_name": "X Y"})
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+    assert not Screening.objects.filter(site=site02).exists()
     assert not Participant.objects.filter(site=site02).exists()
 
 

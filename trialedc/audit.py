@@ -120,7 +120,9 @@ def _shown(field, value) -> object:
 def history_of(obj: Model) -> list[AuditEntry]:
     """Every version of `obj`, newest first, with the field-level differences."""
     records = list(obj.history.select_related("history_user").order_by("history_date", "pk"))
-    fields = {f.name: f for f in obj._meta.fields if f.name != "id"}
+    # Only the fields the history keeps (a model may exclude some, e.g. timestamps).
+    kept = {f.name for f in obj.history.model._meta.fields}
+    fields = {f.name: f for f in obj._meta.fields if f.name != "id" and f.name in kept}
     entries: list[AuditEntry] = []
     previous = None
     for record in records:
@@ -133,7 +135,7 @@ def history_of(obj: Model) -> list[AuditEntry]:
                 if getattr(record, field.attname) not in (None, "")
             ]
         else:
-            delta = record.diff_against(previous, included_fields=list(fields))
+            delta = record.diff_against(previous)
             changes = [
                 FieldChange(
                     str(fields[c.field].verbose_name),
@@ -141,6 +143,7 @@ def history_of(obj: Model) -> list[AuditEntry]:
                     _shown(fields[c.field], c.new),
                 )
                 for c in delta.changes
+                if c.field in fields
             ]
         entries.append(
             AuditEntry(

@@ -223,6 +223,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Trial EDC <edc@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The address e-mails link to (alerts, reminders): the URL users open the EDC at.
+EDC_BASE_URL = env.str("EDC_BASE_URL", default="http://127.0.0.1:8000")
 
 # --- Logging: to stderr, where gunicorn and the container runtime collect it ---------------
 LOGGING = {

@@ -9,6 +9,7 @@ so the clinical rules that read it stay testable with plain values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 
@@ -62,6 +63,178 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class CriterionConfig:
+    """One eligibility criterion (SPEC §2; wording from the registry record's detailed list).
+
+    `source` says how the answer is obtained: "answer" (a yes/no question on the form),
+    "computed" (I2 from PaO2/FiO2, I4 from the date of birth), or "consent" (I6, met by the
+    consent record). An inclusion criterion is met by "yes"; an exclusion criterion by "no".
+    """
+
+    code: str
+    kind: str  # "inclusion" | "exclusion"
+    wording: str  # the registry record's own words
+    question: str  # how the form asks it at the bedside
+    source: str = "answer"
+    women_only: bool = False
+
+
+@dataclass(frozen=True)
+class ConsentFormVersion:
+    """An ethics-approved consent form; usable for a consent dated within its validity."""
+
+    code: str
+    label: str
+    valid_from: date
+    valid_until: date | None = None  # None: still current
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_until is None or day <= self.valid_until)
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a configuration text for `makemessages` without importing Django; the pages
+    translate it when they show it. The registry's own wording is quoted, never translated."""
+    return message
+
+
+INCLUSION = "inclusion"
+EXCLUSION = "exclusion"
+
+ELIGIBILITY_CRITERIA: tuple[CriterionConfig, ...] = (
+    CriterionConfig(
+        "I1",
+        INCLUSION,
+        "Definitive infection with COVID-19 confirmed by PCR",
+        gettext_noop("Is COVID-19 infection confirmed by PCR?"),
+    ),
+    CriterionConfig(
+        "I2",
+        INCLUSION,
+        "Acute respiratory distress Syndrome of moderate to severe type (PaO2/ FiO2 <200mmHg)",
+        gettext_noop("PaO2/FiO2 below 200 mmHg (computed from PaO2 and FiO2)"),
+        source="computed",
+    ),
+    CriterionConfig(
+        "I3",
+        INCLUSION,
+        "Chest X-ray showed bilateral infiltration with pulmonary edema",
+        gettext_noop("Does the chest X-ray show bilateral infiltration with pulmonary oedema?"),
+    ),
+    CriterionConfig(
+        "I4",
+        INCLUSION,
+        "Age range between 18 to 65 years",
+        gettext_noop("Age 18 to 65 years on the screening date (computed from the date of birth)"),
+        source="computed",
+    ),
+    CriterionConfig(
+        "I5",
+        INCLUSION,
+        "No participation in another clinical trial during this study",
+        gettext_noop("Is the patient free of participation in any other clinical trial?"),
+    ),
+    CriterionConfig(
+        "I6",
+        INCLUSION,
+        "Patients who have given themselves and their families a full explanation of the study "
+        "process and have obtained informed written consent",
+        gettext_noop("Written informed consent (met by the consent record)"),
+        source="consent",
+    ),
+    CriterionConfig(
+        "E1",
+        EXCLUSION,
+        "Cancer or malignant diseases",
+        gettext_noop("Cancer or malignant disease?"),
+    ),
+    CriterionConfig(
+        "E2",
+        EXCLUSION,
+        "Pregnant women or planning to become pregnant",
+        gettext_noop("Pregnant or planning to become pregnant?"),
+        women_only=True,
+    ),
+    CriterionConfig(
+        "E3", EXCLUSION, "Inflammatory diseases", gettext_noop("Inflammatory disease?")
+    ),
+    CriterionConfig(
+        "E4",
+        EXCLUSION,
+        "Symptoms or history of liver or kidney failure",
+        gettext_noop("Symptoms or history of liver or kidney failure?"),
+    ),
+    CriterionConfig(
+        "E5",
+        EXCLUSION,
+        "History of lung surgery or Lung transplantation",
+        gettext_noop("History of lung surgery or lung transplantation?"),
+    ),
+    CriterionConfig(
+        "E6", EXCLUSION, "Having an autoimmune disease", gettext_noop("Autoimmune disease?")
+    ),
+    CriterionConfig(
+        "E7",
+        EXCLUSION,
+        "Metabolic disorders (such as diabetes)",
+        gettext_noop("Metabolic disorder (such as diabetes)?"),
+    ),
+    CriterionConfig(
+        "E8",
+        EXCLUSION,
+        "Infectious viral infection",
+        gettext_noop("Another active viral infection (besides COVID-19)?"),
+    ),
+    CriterionConfig(
+        "E9",
+        EXCLUSION,
+        "Proven blood clotting disorders",
+        gettext_noop("Proven blood-clotting disorder?"),
+    ),
+    CriterionConfig(
+        "E10",
+        EXCLUSION,
+        "Severe trauma occurred within 14 days before screening",
+        gettext_noop("Severe trauma within the 14 days before screening?"),
+    ),
+    CriterionConfig(
+        "E11",
+        EXCLUSION,
+        "They are undergoing hemodialysis or peritoneal dialysis",
+        gettext_noop("Undergoing haemodialysis or peritoneal dialysis?"),
+    ),
+    CriterionConfig(
+        "E12",
+        EXCLUSION,
+        "Bone marrow transplantation",
+        gettext_noop("Bone-marrow transplantation?"),
+    ),
+    CriterionConfig(
+        "E13",
+        EXCLUSION,
+        "Have a history of epilepsy, need continuous anticonvulsant therapy",
+        gettext_noop("History of epilepsy, or continuous anticonvulsant therapy?"),
+    ),
+)
+
+# The record names no consent-form version; these are placeholders until the ethics-approved
+# versions are entered (docs/protocol-differences.md). Ethics approval: 2020-11-21.
+CONSENT_FORM_VERSIONS: tuple[ConsentFormVersion, ...] = (
+    ConsentFormVersion("1.0", "ICF version 1.0 (2020-11-21)", date(2020, 11, 21), date(2021, 3, 4)),
+    ConsentFormVersion("1.1", "ICF version 1.1 (2021-03-05)", date(2021, 3, 5)),
+)
+
+CONSENT_REPRESENTATIVE_RELATIONSHIPS: dict[str, str] = {
+    "spouse": gettext_noop("Spouse"),
+    "parent": gettext_noop("Parent"),
+    "child": gettext_noop("Adult child"),
+    "sibling": gettext_noop("Sibling"),
+    "other_relative": gettext_noop("Other relative"),
+    "legal_guardian": gettext_noop("Court-appointed legal guardian"),
+}
+
+
+@dataclass(frozen=True)
 class TrialConfig:
     registry_id: str
     acronym: str
@@ -97,7 +270,28 @@ class TrialConfig:
     # Each later issue adds its configuration in its own section below (fields with defaults,
     # so the sections stay independent).
     # --- participants: screening, consent (issue 4) ---
+    eligibility_criteria: tuple[CriterionConfig, ...] = ELIGIBILITY_CRITERIA
+    consent_form_versions: tuple[ConsentFormVersion, ...] = CONSENT_FORM_VERSIONS
+    consent_representative_relationships: dict[str, str] = field(
+        default_factory=lambda: dict(CONSENT_REPRESENTATIVE_RELATIONSHIPS)
+    )
+    # A date of birth giving an age outside [0, this] on the screening date is impossible.
+    age_plausible_max_years: int = 120
+    # Screening numbers: "<prefix><site code>-<4 digits>", e.g. S01-0003 (study IDs: 01-0003).
+    screening_number_prefix: str = "S"
     # --- randomization: lists, pharmacy, unblinding (issue 5) ---
+    # Envelope codes: no 0/O, 1/I/L, 2/Z, 5/S, 6/G, 8/B, so a code read aloud is unambiguous.
+    envelope_alphabet: str = "ACDEFHJKMNPQRTUVWXY3479"
+    envelope_length: int = 6
+    # Phase II opens only after this phase's safety review is approved (SPEC §3 phase gate).
+    gated_phase: str = "II"
+    gate_review_of_phase: str = "I"
+    # The number a blinded user sees: "<stratum>-<NNN>", counted across the phases of a stratum.
+    randomization_number_digits: int = 3
+    # Whom an emergency unblinding alerts besides the site's investigators and pharmacists.
+    sponsor_safety_contact_email: str = "safety@sponsor.example.org"
+    # A prepared syringe is used within this many hours (printed on the label, same for both arms).
+    syringe_use_within_hours: int = 4
     # --- outcomes: visits, CRFs, edit checks (issue 6) ---
     # Soft limits: a value that moved more than this since the participant's previous visit
     # asks for confirmation with a reason (SPEC §4). Keys are CRF field names.
@@ -114,6 +308,24 @@ class TrialConfig:
         default_factory=lambda: {"mg/L": Decimal("1"), "mg/dL": Decimal("10")}
     )
     # --- safety: AE/SAE, alerts, reminders (issue 7) ---
+    # Coded terms: (preferred term, system organ class), MedDRA-like; free text is allowed and
+    # flagged "to be coded" (docs/safety.md).
+    ae_preferred_terms: tuple[tuple[str, str], ...] = ()
+    # Reference safety information (the investigator's brochure): preferred term -> the highest
+    # CTCAE grade at which it is expected. A listed event that is more severe is unexpected
+    # (ICH E2A, II.C: "more specific or severe" than the RSI).
+    reference_safety_information: dict[str, int] = field(default_factory=dict)
+    # Who receives SAE and SUSAR alerts besides the site's investigators (users with an e-mail).
+    sponsor_safety_contacts: tuple[str, ...] = ()
+    medical_monitors: tuple[str, ...] = ()
+    sae_follow_up_reminder_hours: int = 24
+    susar_reminder_days_left: tuple[int, ...] = (2, 1)
+    alert_retry_base_seconds: int = 60  # delivery backoff: 1, 2, 4, ... minutes
+    alert_retry_max_seconds: int = 900  # never wait more than 15 minutes between attempts
+    # CIOMS I, boxes 1a, 17 and 24a.
+    reporting_country: str = ""
+    indication: str = ""
+    sponsor_name_address: str = ""
     # --- data management: queries, SDV, signatures, locks (issue 10) ---
     # Source-data verification per CRF code: "all" fields, "none", or the fields to verify.
     sdv_requirements: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
@@ -146,6 +358,12 @@ class TrialConfig:
 
     def visits_with_crf(self, crf: str) -> tuple[VisitConfig, ...]:
         return tuple(v for v in self.visits if crf in v.crfs)
+
+    def criterion(self, code: str) -> CriterionConfig:
+        return _by_code(self.eligibility_criteria, code)
+
+    def consent_form_version(self, code: str) -> ConsentFormVersion:
+        return _by_code(self.consent_form_versions, code)
 
 
 def _by_code(items, code):
@@ -282,6 +500,11 @@ TRIAL = TrialConfig(
     # The record writes CRP in mg/mL; laboratories report mg/L (docs/protocol-differences.md).
     crp_unit="mg/L",
     # --- participants: screening, consent (issue 4) ---
+    eligibility_criteria=ELIGIBILITY_CRITERIA,
+    consent_form_versions=CONSENT_FORM_VERSIONS,
+    consent_representative_relationships=CONSENT_REPRESENTATIVE_RELATIONSHIPS,
+    age_plausible_max_years=120,
+    screening_number_prefix="S",
     # --- randomization: lists, pharmacy, unblinding (issue 5) ---
     # --- outcomes: visits, CRFs, edit checks (issue 6) ---
     # Soft limits (SPEC §4): moved more than this since the previous visit -> confirm with a
@@ -295,6 +518,65 @@ TRIAL = TrialConfig(
     # CRP entry units -> factor to mg/L (1 mg/dL = 10 mg/L); the record's mg/mL is not offered.
     crp_unit_factors={"mg/L": Decimal("1"), "mg/dL": Decimal("10")},
     # --- safety: AE/SAE, alerts, reminders (issue 7) ---
+    ae_preferred_terms=(
+        ("Acute respiratory distress syndrome worsening", "Respiratory disorders"),
+        ("Hypoxia", "Respiratory disorders"),
+        ("Pneumothorax", "Respiratory disorders"),
+        ("Respiratory failure", "Respiratory disorders"),
+        ("Infusion related reaction", "General disorders and administration site conditions"),
+        ("Injection site reaction", "General disorders and administration site conditions"),
+        ("Pyrexia", "General disorders and administration site conditions"),
+        ("Chills", "General disorders and administration site conditions"),
+        ("Fatigue", "General disorders and administration site conditions"),
+        ("Anaphylactic reaction", "Immune system disorders"),
+        ("Hypersensitivity", "Immune system disorders"),
+        ("Cytokine release syndrome", "Immune system disorders"),
+        ("Hypotension", "Vascular disorders"),
+        ("Hypertension", "Vascular disorders"),
+        ("Deep vein thrombosis", "Vascular disorders"),
+        ("Pulmonary embolism", "Respiratory disorders"),
+        ("Thromboembolism", "Vascular disorders"),
+        ("Atrial fibrillation", "Cardiac disorders"),
+        ("Tachycardia", "Cardiac disorders"),
+        ("Bradycardia", "Cardiac disorders"),
+        ("Cardiac arrest", "Cardiac disorders"),
+        ("Myocardial infarction", "Cardiac disorders"),
+        ("Headache", "Nervous system disorders"),
+        ("Seizure", "Nervous system disorders"),
+        ("Nausea", "Gastrointestinal disorders"),
+        ("Vomiting", "Gastrointestinal disorders"),
+        ("Diarrhoea", "Gastrointestinal disorders"),
+        ("Rash", "Skin and subcutaneous tissue disorders"),
+        ("Urticaria", "Skin and subcutaneous tissue disorders"),
+        ("Acute kidney injury", "Renal and urinary disorders"),
+        ("Hepatic enzyme increased", "Investigations"),
+        ("Sepsis", "Infections and infestations"),
+        ("Ventilator-associated pneumonia", "Infections and infestations"),
+        ("Septic shock", "Infections and infestations"),
+        ("Anaemia", "Blood and lymphatic system disorders"),
+        ("Thrombocytopenia", "Blood and lymphatic system disorders"),
+        ("Hyperglycaemia", "Metabolism and nutrition disorders"),
+        ("Delirium", "Psychiatric disorders"),
+        ("Death", "General disorders and administration site conditions"),
+    ),
+    # Placeholder RSI until the sponsor's investigator's brochure is loaded (docs/safety.md).
+    reference_safety_information={
+        "Pyrexia": 2,
+        "Chills": 2,
+        "Headache": 2,
+        "Fatigue": 2,
+        "Infusion related reaction": 2,
+        "Injection site reaction": 1,
+        "Nausea": 1,
+    },
+    sponsor_safety_contacts=("safety@sponsor.example.org",),
+    medical_monitors=("medical.monitor@example.org",),
+    reporting_country="Iran (Islamic Republic of)",
+    indication="Acute respiratory distress syndrome due to COVID-19 (ICD-10 U07.1)",
+    sponsor_name_address=(
+        "Tarmim Ava Baran Knowledge Based Company, Floor 8, No 41, Italia St., Vesal Ave, "
+        "Tehran 1417755362, Iran"
+    ),
     # --- data management: queries, SDV, signatures, locks (issue 10) ---
     # SDV: 100% of the eligibility-relevant and primary-endpoint CRFs; the inputs of the
     # Murray score and P/F only; CRP (a laboratory print-out filed as source) not verified.

@@ -34,15 +34,18 @@ def test_each_role_signs_in_and_sees_its_home_page(demo, sign_in, username):
     assert background == "rgb(11, 79, 108)"
 
 
-def test_a_coordinator_registers_a_participant_and_corrects_a_name_with_a_reason(
+def test_a_coordinator_screens_a_patient_and_corrects_a_name_with_a_reason(
     demo, sign_in, live_server
 ):
     page = sign_in("coordinator", PASSWORD)
-    page.get_by_role("link", name="Register", exact=True).click()
+    page.get_by_role("link", name="Screen", exact=True).click()
     page.get_by_label("Full name").fill("Ali Rezaei")
-    page.get_by_label("National ID").fill("0012345678")
-    page.get_by_role("button", name="Register").click()
-    expect(page.get_by_role("heading", name="Participant 01-")).to_be_visible()
+    page.get_by_label("National ID").fill("0499370899")
+    page.get_by_label("Date of birth").fill("1980-05-01")
+    page.get_by_label("Male", exact=True).check()
+    page.get_by_role("button", name="Screen").click()
+    expect(page.get_by_role("heading", name="Eligibility · S01-")).to_be_visible()
+    page.get_by_role("heading", name="Eligibility").get_by_role("link").click()
 
     page.get_by_role("link", name="Edit identifying data").click()
     page.get_by_label("Full name").fill("Ali Rezaie")

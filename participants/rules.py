@@ -1,0 +1,136 @@
+"""Eligibility rules of the trial, as plain functions (no Django), cited to their source.
+
+Source: registry record IRCT20201202049568N3, "Inclusion/Exclusion criteria" and "Age"
+("From 18 years old to 65 years old"), and SPEC.md §2. Eligibility is computed, never typed:
+every inclusion criterion met ("yes") and every exclusion criterion absent ("no").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_DOWN, Decimal
+
+from trialedc.trial import EXCLUSION, TRIAL, TrialConfig
+
+FRACTION = "fraction"
+PERCENT = "percent"
+
+
+def age_in_years(date_of_birth: date, on: date) -> int:
+    """Completed years of age on `on` (a 29 February birthday counts from 1 March)."""
+    years = on.year - date_of_birth.year
+    if (on.month, on.day) < (date_of_birth.month, date_of_birth.day):
+        years -= 1
+    return years
+
+
+def fio2_fraction(value: Decimal, unit: str) -> Decimal:
+    """FiO2 as a fraction. A percentage is converted explicitly (40 % -> 0.40), never guessed."""
+    if unit == PERCENT:
+        return value / Decimal(100)
+    if unit == FRACTION:
+        return value
+    raise ValueError(f"unknown FiO2 unit {unit!r}")
+
+
+def pf_ratio(pao2_mmhg: Decimal, fio2: Decimal) -> Decimal:
+    """PaO2/FiO2 in mmHg, exact (compare this, not a rounded value, with the threshold)."""
+    return Decimal(pao2_mmhg) / Decimal(fio2)
+
+
+def pf_ratio_for_display(ratio: Decimal) -> Decimal:
+    # Truncated, not rounded: 199.96 shows as 199.9, so a shown value below 200 is always
+    # eligible and a shown 200.0 never is.
+    return ratio.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    code: str
+    met: bool | None  # None: not answered yet, or not applicable
+    applicable: bool = True
+    value: str = ""  # what a computed criterion was computed from, e.g. "P/F 150.0"
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The outcome of the eligibility form (I1–I5, E1–E13; I6 is met by the consent record)."""
+
+    results: tuple[CriterionResult, ...]
+    pf_ratio: Decimal | None = None
+    age_years: int | None = None
+    failed: tuple[str, ...] = field(default=())
+    missing: tuple[str, ...] = field(default=())
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def eligible(self) -> bool | None:
+        """True/False once decided; None while answers are missing and nothing has failed."""
+        if self.failed:
+            return False
+        return True if self.complete else None
+
+
+def assess(
+    *,
+    answers: dict[str, bool | None],
+    sex: str | None,
+    date_of_birth: date | None,
+    screening_date: date | None,
+    pao2_mmhg: Decimal | None,
+    fio2: Decimal | None,
+    trial: TrialConfig = TRIAL,
+) -> Assessment:
+    """Assess the form's criteria. `answers` maps criterion codes ("I1", "E2") to yes/no."""
+    ratio = pf_ratio(pao2_mmhg, fio2) if pao2_mmhg is not None and fio2 else None
+    age = (
+        age_in_years(date_of_birth, screening_date)
+        if date_of_birth is not None and screening_date is not None
+        else None
+    )
+    results = []
+    for criterion in trial.eligibility_criteria:
+        if criterion.source == "consent":
+            continue
+        if criterion.code == "I2":
+            met = None if ratio is None else ratio < trial.pf_ratio_threshold_mmhg
+            shown = "" if ratio is None else f"P/F {pf_ratio_for_display(ratio)}"
+            results.append(CriterionResult("I2", met, value=shown))
+        elif criterion.code == "I4":
+            met = None if age is None else trial.age_min_years <= age <= trial.age_max_years
+            results.append(CriterionResult("I4", met, value="" if age is None else str(age)))
+        elif criterion.women_only and sex != "female":
+            # Asked of women only; for a man it is not applicable and cannot exclude.
+            applicable = sex is None
+            results.append(CriterionResult(criterion.code, None, applicable=applicable))
+        else:
+            answer = answers.get(criterion.code)
+            if answer is None:
+                met = None
+            elif criterion.kind == EXCLUSION:
+                met = not answer
+            else:
+                met = answer
+            results.append(CriterionResult(criterion.code, met))
+    failed = tuple(r.code for r in results if r.met is False)
+    missing = tuple(r.code for r in results if r.applicable and r.met is None)
+    return Assessment(
+        results=tuple(results), pf_ratio=ratio, age_years=age, failed=failed, missing=missing
+    )
+
+
+def national_id_is_valid(code: str) -> bool:
+    """Iranian national code (code-e melli): 10 digits, the last a mod-11 check digit.
+
+    check = r if r < 2 else 11 - r, where r = sum(digit[i] * (10 - i) for i in 0..8) mod 11.
+    Ten equal digits pass the arithmetic but are never issued.
+    """
+    if len(code) != 10 or not code.isdigit() or len(set(code)) == 1:
+        return False
+    remainder = sum(int(code[i]) * (10 - i) for i in range(9)) % 11
+    check = int(code[9])
+    return check == remainder if remainder < 2 else check == 11 - remainder

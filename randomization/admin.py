@@ -1,0 +1,36 @@
+"""The IT admin sees only arm-free records of this app, read-only.
+
+RandomizationList, Slot, Randomization and Preparation are deliberately not registered: a list
+or a slot carries the arm (and the seed that regenerates it), and admin staff are not unblinded.
+Lists are managed on the statistician's pages, which check randomization.view_allocation.
+"""
+
+from django.contrib import admin
+
+from .models import DatabaseLock, EmergencyUnblinding, PhaseReview
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EmergencyUnblinding)
+class EmergencyUnblindingAdmin(ReadOnlyAdmin):
+    list_display = ["participant", "requested_at", "requested_by", "sae_reference"]
+
+
+@admin.register(PhaseReview)
+class PhaseReviewAdmin(ReadOnlyAdmin):
+    list_display = ["phase", "review_date", "decision", "document_reference", "recorded_by"]
+
+
+@admin.register(DatabaseLock)
+class DatabaseLockAdmin(ReadOnlyAdmin):
+    list_display = ["locked_at", "locked_by"]

@@ -1,0 +1,121 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from trialedc.trial import TRIAL
+
+from .models import PHASE_CHOICES, STRATUM_CHOICES, SUPPORT_CHOICES, ReviewDecision
+
+_WEIGHT = TRIAL.hard_limits["weight_kg"]
+
+
+class RandomizeForm(forms.Form):
+    respiratory_support = forms.ChoiceField(
+        label=_("Respiratory support now"),
+        choices=[("", _("— choose —")), *SUPPORT_CHOICES],
+        help_text=_("Decides the stratum; record what the patient is receiving at this moment."),
+        error_messages={"required": _("Choose the respiratory support at randomization.")},
+    )
+
+
+class ConfirmRandomizeForm(RandomizeForm):
+    """The confirmation step: the same choice, carried in a hidden field, plus a tick."""
+
+    respiratory_support = forms.ChoiceField(choices=SUPPORT_CHOICES, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(
+        label=_(
+            "I confirm this participant is eligible, has consented, and should be "
+            "randomized now. This cannot be undone."
+        ),
+        error_messages={"required": _("Tick the box to confirm the randomization.")},
+    )
+
+
+class ListGenerateForm(forms.Form):
+    phase = forms.ChoiceField(label=_("Phase"), choices=PHASE_CHOICES)
+    stratum = forms.ChoiceField(label=_("Stratum"), choices=STRATUM_CHOICES)
+    seed = forms.IntegerField(
+        label=_("Seed"),
+        min_value=1,
+        max_value=2**62,
+        help_text=_("A whole number you record; the same seed gives the same list."),
+    )
+
+
+class ListImportForm(forms.Form):
+    phase = forms.ChoiceField(label=_("Phase"), choices=PHASE_CHOICES)
+    stratum = forms.ChoiceField(label=_("Stratum"), choices=STRATUM_CHOICES)
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("Columns: sequence,block,block_size,arm,envelope_code"),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > 1_000_000:
+            raise ValidationError(_("The file is larger than 1 MB; a list is much smaller."))
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ValidationError(_("The file is not UTF-8 text.")) from error
+
+
+class PhaseReviewForm(forms.Form):
+    review_date = forms.DateField(
+        label=_("Review date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    decision = forms.ChoiceField(label=_("Decision"), choices=ReviewDecision.choices)
+    document_reference = forms.CharField(
+        label=_("Document reference"),
+        max_length=200,
+        help_text=_("e.g. the DSMB minutes' number and date"),
+    )
+
+
+class PreparationForm(forms.Form):
+    weight_kg = forms.DecimalField(
+        label=_("Weight (kg)"),
+        min_value=_WEIGHT.minimum,
+        max_value=_WEIGHT.maximum,
+        max_digits=5,
+        decimal_places=1,
+    )
+    lot_number = forms.CharField(label=_("Lot number"), max_length=40, required=False)
+    concentration_million_per_ml = forms.DecimalField(
+        label=_("Lot concentration (million exosomes per ml)"),
+        min_value=1,
+        max_digits=10,
+        decimal_places=1,
+        required=False,
+    )
+    lot_expiry = forms.DateField(
+        label=_("Lot expiry date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    checked_by = forms.CharField(label=_("Checked by (second person)"), max_length=120)
+
+
+class HandoverForm(forms.Form):
+    handed_over_to = forms.CharField(label=_("Handed over to (blinded nurse)"), max_length=120)
+
+
+class EmergencyUnblindingForm(forms.Form):
+    sae_reference = forms.CharField(
+        label=_("SAE it concerns"),
+        max_length=100,
+        help_text=_("The SAE's number or a short description with its onset date."),
+    )
+    reason = forms.CharField(
+        label=_("Reason: the severe complication that needs the arm"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        widget=forms.PasswordInput,
+        help_text=_("Re-enter your password to sign this request."),
+    )
+
+
+class PasswordConfirmForm(forms.Form):
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)

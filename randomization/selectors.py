@@ -1,0 +1,198 @@
+"""Reads of the randomization app that pages, reports and exports share.
+
+Blinded reads (`randomizations_for`, `randomization_of`) are shown without `Slot.arm`; the unblinded
+ones (`pharmacy_rows`, `list_rows`) are called only behind randomization.view_allocation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from trialedc.access import scope_to_sites
+from trialedc.trial import TRIAL
+
+from . import blocks
+from .models import (
+    OPENING_DECISIONS,
+    DatabaseLock,
+    EmergencyUnblinding,
+    PhaseReview,
+    Randomization,
+    RandomizationList,
+    Slot,
+    TrialUnblinding,
+)
+
+# The canonical CSV of blocks.to_csv, hashed inside PostgreSQL: the verifier runs in every
+# assignment while the list is locked, so it must not ship the whole list to Python each time.
+# tests/test_randomization_verifier.py proves it equals blocks.checksum for every list.
+_CHECKSUM_SQL = """
+    SELECT encode(sha256(convert_to(%s || coalesce(string_agg(
+        sequence || ',' || block || ',' || block_size || ',' || arm || ',' || envelope_code
+        || chr(10), '' ORDER BY sequence), ''), 'UTF8')), 'hex')
+    FROM randomization_slot WHERE randomization_list_id = %s
+"""
+
+
+def list_checksum(rlist: RandomizationList) -> str:
+    """SHA-256 of the stored list as blocks.to_csv would write it."""
+    header = ",".join(blocks.CSV_HEADER) + "\n"
+    with connection.cursor() as cursor:
+        cursor.execute(_CHECKSUM_SQL, [header, rlist.pk])
+        return cursor.fetchone()[0]
+
+
+def list_rows(rlist: RandomizationList) -> list[blocks.SlotRow]:
+    return [
+        blocks.SlotRow(s.sequence, s.block, s.block_size, s.arm, s.envelope_code)
+        for s in Slot.objects.filter(randomization_list=rlist).order_by("sequence")
+    ]
+
+
+def assigned_by_arm() -> list[dict]:
+    """Unblinded balance monitoring: randomized per phase, stratum and arm (statistician only)."""
+    from django.db.models import Count
+
+    counts = {
+        (
+            row["slot__randomization_list__phase"],
+            row["slot__randomization_list__stratum"],
+            row["slot__arm"],
+        ): row["n"]
+        for row in Randomization.objects.values(
+            "slot__randomization_list__phase", "slot__randomization_list__stratum", "slot__arm"
+        ).annotate(n=Count("pk"))
+    }
+    rows = []
+    for phase in TRIAL.phases:
+        for stratum in [*(s.code for s in TRIAL.strata), None]:
+            per_arm = {
+                arm.code: sum(
+                    n
+                    for (p, s, a), n in counts.items()
+                    if p == phase.code and a == arm.code and (stratum is None or s == stratum)
+                )
+                for arm in TRIAL.arms
+            }
+            rows.append(
+                {
+                    "phase": phase.code,
+                    "stratum": stratum,
+                    "per_arm": per_arm,
+                    "imbalance": max(per_arm.values()) - min(per_arm.values()),
+                }
+            )
+    return rows
+
+
+def latest_review(phase: str) -> PhaseReview | None:
+    return PhaseReview.objects.filter(phase=phase).order_by("-recorded_at", "-pk").first()
+
+
+def gated_phase_open() -> bool:
+    """The gated phase opens on the latest review of the phase before it, if it approved."""
+    review = latest_review(TRIAL.gate_review_of_phase)
+    return review is not None and review.decision in OPENING_DECISIONS
+
+
+def current_phase() -> str:
+    return TRIAL.gated_phase if gated_phase_open() else TRIAL.gate_review_of_phase
+
+
+def randomized_count(*, phase: str, stratum: str | None = None) -> int:
+    queryset = Randomization.objects.filter(slot__randomization_list__phase=phase)
+    if stratum is not None:
+        queryset = queryset.filter(slot__randomization_list__stratum=stratum)
+    return queryset.count()
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """Randomized against target, per phase and stratum: arm-free, any role may see it."""
+
+    phase: str
+    stratum: str
+    randomized: int
+    slots: int | None  # None while no list exists; its length is shown to unblinded roles only
+    target: int
+
+
+def enrollment_by_phase_and_stratum() -> list[Enrollment]:
+    sizes = {(x.phase, x.stratum): x.slots.count() for x in RandomizationList.objects.all()}
+    return [
+        Enrollment(
+            phase=p.code,
+            stratum=s.code,
+            randomized=randomized_count(phase=p.code, stratum=s.code),
+            slots=sizes.get((p.code, s.code)),
+            target=p.target_total,
+        )
+        for p in TRIAL.phases
+        for s in TRIAL.strata
+    ]
+
+
+def randomizations_for(user) -> QuerySet[Randomization]:
+    """Randomized participants the user may see, by study ID (an order that says nothing)."""
+    return scope_to_sites(
+        Randomization.objects.select_related("participant__site", "slot"),
+        user,
+        site_path="participant__site",
+    ).order_by("participant__study_id")
+
+
+def awaiting_randomization(user) -> QuerySet:
+    """Enrolled participants at the user's sites who hold no slot yet, by study ID."""
+    from participants.models import Participant, ParticipantStatus
+
+    return scope_to_sites(
+        Participant.objects.filter(
+            status=ParticipantStatus.ENROLLED, randomization__isnull=True
+        ).select_related("site"),
+        user,
+    ).order_by("study_id")
+
+
+def randomization_of(participant) -> Randomization | None:
+    return (
+        Randomization.objects.select_related("slot", "randomized_by")
+        .filter(participant=participant)
+        .first()
+    )
+
+
+def emergency_unblindings_of(participant) -> list[EmergencyUnblinding]:
+    return list(
+        EmergencyUnblinding.objects.filter(participant=participant).select_related("requested_by")
+    )
+
+
+def unblinded_participant_ids() -> set[int]:
+    """Participants unblinded in an emergency: every report marks them (SPEC §3)."""
+    return set(EmergencyUnblinding.objects.values_list("participant_id", flat=True))
+
+
+def pharmacy_rows(user) -> QuerySet[Randomization]:
+    """Unblinded: the pharmacist's own-site randomized participants with slot and preparation."""
+    return scope_to_sites(
+        Randomization.objects.select_related("participant__site", "slot", "preparation"),
+        user,
+        site_path="participant__site",
+    ).order_by("participant__study_id")
+
+
+def database_locked() -> bool:
+    return DatabaseLock.objects.exists()
+
+
+def trial_unblinding() -> TrialUnblinding | None:
+    return TrialUnblinding.objects.select_related("data_manager", "statistician").first()
+
+
+def trial_unblinded() -> bool:
+    """True once both confirmations are recorded: sponsor exports may then carry the arm."""
+    unblinding = trial_unblinding()
+    return unblinding is not None and unblinding.complete

@@ -1,0 +1,527 @@
+"""Every write the randomization app does: one transaction each (STYLE.md, SPEC §3)."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from outcomes.services import visit_schedule_create
+from participants.models import Participant, ParticipantStatus
+from safety.alerts import alert_enqueue
+from trialedc import audit
+from trialedc.access import sites_for
+from trialedc.roles import Role
+from trialedc.trial import TRIAL
+
+from . import blocks, dosing, selectors
+from .exceptions import (
+    AlreadyRandomized,
+    InvalidList,
+    ListExhausted,
+    ListInUse,
+    ListTampered,
+    NoList,
+    NotRandomizable,
+    PasswordMismatch,
+    PhaseClosed,
+    PreparationError,
+    UnblindingNotAllowed,
+)
+from .models import (
+    DatabaseLock,
+    EmergencyUnblinding,
+    ListSource,
+    PhaseReview,
+    Preparation,
+    Randomization,
+    RandomizationList,
+    Slot,
+    TrialUnblinding,
+)
+
+# -- lists -----------------------------------------------------------------------------------
+
+
+def list_rules(phase: str) -> blocks.ListRules:
+    config = TRIAL.phase(phase)
+    return blocks.ListRules(
+        block_sizes=tuple(TRIAL.block_sizes),
+        arms=tuple(a.code for a in TRIAL.arms),
+        alphabet=TRIAL.envelope_alphabet,
+        code_length=TRIAL.envelope_length,
+        exact_length=config.slots_per_stratum,
+        per_arm=config.per_stratum_per_arm,
+        minimum_length=config.slots_per_stratum or config.target_total,
+    )
+
+
+def envelope_key() -> bytes:
+    """The secret behind envelope codes: a dedicated setting if there is one, else SECRET_KEY."""
+    key = getattr(settings, "RANDOMIZATION_ENVELOPE_KEY", "") or settings.SECRET_KEY
+    return f"trialedc.randomization.envelope|{key}".encode()
+
+
+def list_generate_rows(
+    *, phase: str, stratum: str, seed: int, taken_codes=()
+) -> list[blocks.SlotRow]:
+    """The list a seed gives for (phase, stratum); writes nothing (the CLI prints this)."""
+    TRIAL.stratum(stratum)  # KeyError for an unknown stratum
+    config = TRIAL.phase(phase)
+    rows = blocks.generate(
+        seed=seed,
+        length=config.slots_per_stratum or config.target_total,
+        exact=config.slots_per_stratum is not None,
+        block_sizes=TRIAL.block_sizes,
+        arms=[a.code for a in TRIAL.arms],
+        envelope_key=envelope_key(),
+        namespace=f"{TRIAL.registry_id}|{phase}|{stratum}",
+        alphabet=TRIAL.envelope_alphabet,
+        code_length=TRIAL.envelope_length,
+        taken_codes=taken_codes,
+    )
+    errors = blocks.validate(rows, list_rules(phase))
+    if errors:  # a generator bug, never a user error: refuse rather than store
+        raise InvalidList(_("The generated list breaks the rules."), errors)
+    return rows
+
+
+def _number(phase: str, stratum: str, sequence: int) -> str:
+    """'A-007': numbers run on across the phases of a stratum, so each is unique."""
+    offset = 0
+    for config in TRIAL.phases:
+        if config.code == phase:
+            break
+        offset += config.slots_per_stratum or config.target_total
+    return f"{stratum}-{offset + sequence:0{TRIAL.randomization_number_digits}d}"
+
+
+def list_store(
+    *,
+    phase: str,
+    stratum: str,
+    rows: list[blocks.SlotRow],
+    source: str,
+    seed: int | None,
+    user,
+) -> RandomizationList:
+    """Store a validated list and its checksum; replaces an unused list, never a used one."""
+    errors = blocks.validate(rows, list_rules(phase))
+    if errors:
+        raise InvalidList(_("The list was not stored: it breaks the rules below."), errors)
+    with transaction.atomic():
+        existing = (
+            RandomizationList.objects.select_for_update()
+            .filter(phase=phase, stratum=stratum)
+            .first()
+        )
+        if existing is not None:
+            if Randomization.objects.filter(slot__randomization_list=existing).exists():
+                raise ListInUse(
+                    _(
+                        "The list of phase %(phase)s, stratum %(stratum)s already holds "
+                        "assignments; it cannot be replaced."
+                    )
+                    % {"phase": phase, "stratum": stratum}
+                )
+            existing._history_user = user
+            existing._change_reason = _("Replaced before use")
+            existing.delete()
+        rlist = RandomizationList(
+            phase=phase,
+            stratum=stratum,
+            source=source,
+            seed=seed,
+            checksum=blocks.checksum(rows),
+            created_by=user,
+        )
+        audit.save_with_reason(rlist, user=user)
+        try:
+            Slot.objects.bulk_create(
+                Slot(
+                    randomization_list=rlist,
+                    sequence=r.sequence,
+                    block=r.block,
+                    block_size=r.block_size,
+                    arm=r.arm,
+                    envelope_code=r.envelope_code,
+                    number=_number(phase, stratum, r.sequence),
+                )
+                for r in rows
+            )
+        except IntegrityError as error:
+            raise InvalidList(
+                _("An envelope code of this list is already used by another list.")
+            ) from error
+    return rlist
+
+
+def list_generate(*, phase: str, stratum: str, seed: int, user) -> RandomizationList:
+    taken = Slot.objects.exclude(
+        randomization_list__phase=phase, randomization_list__stratum=stratum
+    ).values_list("envelope_code", flat=True)
+    rows = list_generate_rows(phase=phase, stratum=stratum, seed=seed, taken_codes=list(taken))
+    return list_store(
+        phase=phase, stratum=stratum, rows=rows, source=ListSource.GENERATED, seed=seed, user=user
+    )
+
+
+def list_import(*, phase: str, stratum: str, csv_text: str, user) -> RandomizationList:
+    """Store an externally generated list after the same validation, with line numbers."""
+    rows, errors = blocks.parse_csv(csv_text)
+    if errors:
+        raise InvalidList(_("The file was not imported: fix the lines below."), errors)
+    return list_store(
+        phase=phase, stratum=stratum, rows=rows, source=ListSource.IMPORTED, seed=None, user=user
+    )
+
+
+def list_verify(rlist: RandomizationList) -> None:
+    """The verifier: refuse to use a list whose stored slots differ from its recorded checksum."""
+    if selectors.list_checksum(rlist) != rlist.checksum:
+        raise ListTampered(
+            _(
+                "The randomization list of phase %(phase)s, stratum %(stratum)s does not match "
+                "the checksum recorded when it was created. Randomization is stopped; call the "
+                "trial statistician."
+            )
+            % {"phase": rlist.phase, "stratum": rlist.stratum}
+        )
+
+
+# -- assignment --------------------------------------------------------------------------------
+
+
+def slot_assign(*, participant: Participant, user, respiratory_support: str) -> Randomization:
+    """Give an enrolled participant the next free slot of its (phase, stratum) list.
+
+    Race-proof: the participant row, then every list of the phase, are locked for the whole
+    transaction, so two coordinators cannot take one slot, one participant cannot be randomized
+    twice, and the phase cap cannot be overrun by two strata at once. The unique columns of
+    Randomization are the backstop.
+    """
+    if respiratory_support not in TRIAL.respiratory_support_stratum:
+        raise NotRandomizable(_("Choose the respiratory support at randomization."))
+    stratum = TRIAL.stratum_for_support(respiratory_support)
+    with transaction.atomic():
+        participant = (
+            Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
+        )
+        if not sites_for(user).filter(pk=participant.site_id).exists():
+            raise NotRandomizable(_("This participant belongs to a site you are not assigned to."))
+        if Randomization.objects.filter(participant=participant).exists():
+            raise AlreadyRandomized(
+                _("Participant %(id)s is already randomized.") % {"id": participant.study_id}
+            )
+        if participant.status != ParticipantStatus.ENROLLED:
+            raise NotRandomizable(
+                _(
+                    "Participant %(id)s cannot be randomized: status is “%(status)s”; only an "
+                    "enrolled participant (eligible, consented, not withdrawn) can be."
+                )
+                % {"id": participant.study_id, "status": participant.get_status_display()}
+            )
+        phase = selectors.current_phase()
+        lists = list(
+            RandomizationList.objects.select_for_update().filter(phase=phase).order_by("pk")
+        )
+        rlist = next((x for x in lists if x.stratum == stratum), None)
+        if rlist is None:
+            raise NoList(
+                _(
+                    "There is no randomization list for phase %(phase)s, stratum %(stratum)s "
+                    "yet. Ask the trial statistician to create it; nothing was changed."
+                )
+                % {"phase": phase, "stratum": stratum}
+            )
+        list_verify(rlist)
+        target = TRIAL.phase(phase).target_total
+        if selectors.randomized_count(phase=phase) >= target:
+            raise PhaseClosed(
+                _(
+                    "Phase %(phase)s is full: %(target)s participants are randomized. "
+                    "Nothing was changed."
+                )
+                % {"phase": phase, "target": target}
+            )
+        slot = (
+            Slot.objects.select_for_update(of=("self",))
+            .filter(randomization_list=rlist, randomization__isnull=True)
+            .order_by("sequence")
+            .first()
+        )
+        if slot is None:
+            raise ListExhausted(_exhausted_message(phase, stratum))
+        now = timezone.now()
+        day0 = timezone.localtime(now, zoneinfo.ZoneInfo(participant.site.time_zone)).date()
+        randomization = Randomization(
+            participant=participant,
+            slot=slot,
+            respiratory_support=respiratory_support,
+            day0=day0,
+            randomized_at=now,
+            randomized_by=user,
+        )
+        randomization.full_clean(exclude=["participant", "slot"])  # unique checks: the DB's job
+        randomization.save()
+        participant.status = ParticipantStatus.RANDOMIZED
+        audit.save_with_reason(participant, user=user, reason=_("Randomized"))
+        visit_schedule_create(participant=participant, day0=day0)
+    return randomization
+
+
+def _exhausted_message(phase: str, stratum: str) -> str:
+    if phase == TRIAL.gate_review_of_phase:
+        return _(
+            "Every slot of phase %(phase)s, stratum %(stratum)s is taken. Randomization resumes "
+            "in phase %(next)s once the DSMB records its approval of the phase %(phase)s safety "
+            "review. Nothing was changed."
+        ) % {"phase": phase, "stratum": stratum, "next": TRIAL.gated_phase}
+    return _(
+        "Every slot of phase %(phase)s, stratum %(stratum)s is taken. Ask the trial "
+        "statistician to extend the list. Nothing was changed."
+    ) % {"phase": phase, "stratum": stratum}
+
+
+# -- phase gate --------------------------------------------------------------------------------
+
+
+def phase_review_record(
+    *, phase: str, review_date, decision: str, document_reference: str, user
+) -> PhaseReview:
+    with transaction.atomic():
+        review = PhaseReview(
+            phase=phase,
+            review_date=review_date,
+            decision=decision,
+            document_reference=document_reference,
+            recorded_by=user,
+        )
+        review.full_clean()
+        audit.save_with_reason(review, user=user)
+    return review
+
+
+# -- pharmacy ----------------------------------------------------------------------------------
+
+
+def _is_active(slot: Slot) -> bool:
+    return slot.arm == TRIAL.arms[0].code  # the first arm is the product, the second placebo
+
+
+def dose_for(*, slot: Slot, weight_kg: Decimal, concentration_million_per_ml) -> dosing.Dose:
+    try:
+        return dosing.syringe(
+            active=_is_active(slot),
+            weight_kg=weight_kg,
+            dose_per_kg=TRIAL.dose_exosomes_per_kg,
+            concentration_million_per_ml=concentration_million_per_ml,
+            total_volume_ml=TRIAL.dose_volume_ml,
+        )
+    except dosing.ConcentrationMissing as error:
+        raise PreparationError(
+            _("Give the lot's concentration: the volume to draw depends on it.")
+        ) from error
+    except dosing.LotTooDilute as error:
+        raise PreparationError(
+            _(
+                "This lot is too dilute: the dose needs %(needed)s ml of it, more than the "
+                "%(total)s ml syringe. Use a more concentrated lot."
+            )
+            % {"needed": error.needed_ml, "total": error.total_ml}
+        ) from error
+
+
+def preparation_record(
+    *,
+    randomization: Randomization,
+    user,
+    weight_kg: Decimal,
+    lot_number: str,
+    concentration_million_per_ml: Decimal | None,
+    lot_expiry,
+    checked_by: str,
+) -> Preparation:
+    with transaction.atomic():
+        randomization = (
+            Randomization.objects.select_for_update()
+            .select_related("slot", "participant")
+            .get(pk=randomization.pk)
+        )
+        if not sites_for(user).filter(pk=randomization.participant.site_id).exists():
+            raise PreparationError(_("This participant belongs to a site you are not assigned to."))
+        if Preparation.objects.filter(randomization=randomization).exists():
+            raise PreparationError(_("This participant's dose is already prepared."))
+        active = _is_active(randomization.slot)
+        if active and not (lot_number and concentration_million_per_ml and lot_expiry):
+            raise PreparationError(_("Give the lot number, its concentration and its expiry date."))
+        now = timezone.now()
+        if active and lot_expiry < timezone.localdate(now):
+            raise PreparationError(_("This lot expired on %(date)s.") % {"date": lot_expiry})
+        dose = dose_for(
+            slot=randomization.slot,
+            weight_kg=weight_kg,
+            concentration_million_per_ml=concentration_million_per_ml,
+        )
+        preparation = Preparation(
+            randomization=randomization,
+            weight_kg=weight_kg,
+            lot_number=lot_number if active else "",
+            concentration_million_per_ml=concentration_million_per_ml if active else None,
+            lot_expiry=lot_expiry if active else None,
+            product_volume_ml=dose.product_volume_ml,
+            saline_volume_ml=dose.saline_volume_ml,
+            prepared_at=now,
+            prepared_by=user,
+            checked_by=checked_by,
+        )
+        preparation.full_clean()
+        audit.save_with_reason(preparation, user=user)
+    return preparation
+
+
+def handover_record(*, preparation: Preparation, user, handed_over_to: str) -> Preparation:
+    with transaction.atomic():
+        preparation = Preparation.objects.select_for_update().get(pk=preparation.pk)
+        if preparation.handed_over_at is not None:
+            raise PreparationError(_("This syringe was already handed over."))
+        preparation.handed_over_at = timezone.now()
+        preparation.handed_over_to = handed_over_to
+        preparation.handed_over_by = user
+        preparation.full_clean()
+        audit.save_with_reason(preparation, user=user, reason=_("Handed over to the nurse"))
+    return preparation
+
+
+def label_use_before(preparation: Preparation):
+    return preparation.prepared_at + timedelta(hours=TRIAL.syringe_use_within_hours)
+
+
+# -- emergency unblinding ----------------------------------------------------------------------
+
+
+def emergency_unblind(
+    *, participant: Participant, user, password: str, reason: str, sae_reference: str
+) -> tuple[EmergencyUnblinding, str]:
+    """Record the event, alert at once, and return the arm for the requesting user only."""
+    if not user.check_password(password):
+        raise PasswordMismatch(_("The password is not correct; nothing was unblinded."))
+    with transaction.atomic():
+        participant = Participant.objects.select_related("site").get(pk=participant.pk)
+        if not sites_for(user).filter(pk=participant.site_id).exists():
+            raise NotRandomizable(_("This participant belongs to a site you are not assigned to."))
+        randomization = (
+            Randomization.objects.select_related("slot").filter(participant=participant).first()
+        )
+        if randomization is None:
+            raise NotRandomizable(
+                _("Participant %(id)s is not randomized: there is nothing to unblind.")
+                % {"id": participant.study_id}
+            )
+        event = EmergencyUnblinding(
+            participant=participant,
+            reason=reason,
+            sae_reference=sae_reference,
+            requested_at=timezone.now(),
+            requested_by=user,
+        )
+        event.full_clean()
+        audit.save_with_reason(event, user=user)
+        alert_enqueue(
+            kind="emergency_unblinding",
+            subject=_("Emergency unblinding: participant %(id)s") % {"id": participant.study_id},
+            body=_emergency_body(event, randomization),
+            recipients=emergency_recipients(participant),
+            participant=participant,
+        )
+    return event, randomization.slot.arm
+
+
+def _emergency_body(event: EmergencyUnblinding, randomization: Randomization) -> str:
+    # Blinded people (the PI, the sponsor) read this: it names the event, never the arm.
+    when = timezone.localtime(
+        event.requested_at, zoneinfo.ZoneInfo(event.participant.site.time_zone)
+    )
+    return _(
+        "Participant %(id)s (randomization number %(number)s, site %(site)s) was unblinded in "
+        "an emergency by %(user)s on %(when)s.\n"
+        "SAE concerned: %(sae)s\nReason: %(reason)s\n\n"
+        "The arm was shown to the requesting investigator only; it is not in this message. "
+        "The participant is marked “unblinded” on every report."
+    ) % {
+        "id": event.participant.study_id,
+        "number": randomization.slot.number,
+        "site": event.participant.site.code,
+        "user": event.requested_by,
+        "when": when.strftime("%Y-%m-%d %H:%M %Z"),
+        "sae": event.sae_reference,
+        "reason": event.reason,
+    }
+
+
+def emergency_recipients(participant: Participant) -> list[str]:
+    """The site's investigators (the PI among them), its pharmacists, the sponsor contact."""
+    users = (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            sites=participant.site,
+            groups__name__in=[Role.INVESTIGATOR.value, Role.PHARMACIST.value],
+        )
+        .exclude(email="")
+        .order_by("email")
+        .values_list("email", flat=True)
+        .distinct()
+    )
+    return [*users, TRIAL.sponsor_safety_contact_email]
+
+
+# -- database lock and trial-level unblinding --------------------------------------------------
+
+
+def database_lock(*, user) -> DatabaseLock:
+    with transaction.atomic():
+        lock = DatabaseLock.objects.select_for_update().first()
+        if lock is None:
+            lock = DatabaseLock.objects.create(locked_at=timezone.now(), locked_by=user)
+    return lock
+
+
+def trial_unblinding_confirm(*, user, password: str) -> TrialUnblinding:
+    """One of the two confirmations; the trial is unblinded when both are recorded."""
+    from trialedc.roles import roles_of
+
+    if not user.check_password(password):
+        raise PasswordMismatch(_("The password is not correct; nothing was confirmed."))
+    roles = roles_of(user)
+    with transaction.atomic():
+        if not DatabaseLock.objects.exists():
+            raise UnblindingNotAllowed(
+                _("Trial-level unblinding needs the database to be locked first.")
+            )
+        unblinding = TrialUnblinding.objects.select_for_update().first() or TrialUnblinding()
+        now = timezone.now()
+        if Role.DATA_MANAGER in roles:
+            if unblinding.data_manager_confirmed_at:
+                raise UnblindingNotAllowed(_("The data manager has already confirmed."))
+            if unblinding.statistician_id == user.pk:
+                raise UnblindingNotAllowed(_("The two confirmations need two different people."))
+            unblinding.data_manager, unblinding.data_manager_confirmed_at = user, now
+        elif Role.STATISTICIAN in roles:
+            if unblinding.statistician_confirmed_at:
+                raise UnblindingNotAllowed(_("The statistician has already confirmed."))
+            if unblinding.data_manager_id == user.pk:
+                raise UnblindingNotAllowed(_("The two confirmations need two different people."))
+            unblinding.statistician, unblinding.statistician_confirmed_at = user, now
+        else:
+            raise UnblindingNotAllowed(
+                _("Only the data manager and the statistician confirm trial-level unblinding.")
+            )
+        unblinding.save()
+    return unblinding

@@ -1,0 +1,35 @@
+"""The IT admin: alerts are read-only (delivery is the outbox's job); AEs are edited in the app,
+where reasons for change are asked for, so the admin shows them read-only too."""
+
+from django.contrib import admin
+
+from .models import AdverseEvent, Alert, SAEReport
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(_ReadOnly):
+    list_display = ("created_at", "kind", "subject", "attempts", "sent_at", "last_error")
+    list_filter = ("kind", ("sent_at", admin.EmptyFieldListFilter))
+    search_fields = ("subject",)
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(_ReadOnly):
+    list_display = ("participant", "number", "verbatim_term", "ctcae_grade", "serious")
+    list_filter = ("serious", "ctcae_grade")
+
+
+@admin.register(SAEReport)
+class SAEReportAdmin(_ReadOnly):
+    list_display = ("adverse_event", "number", "kind", "submitted_at")

@@ -1,0 +1,167 @@
+"""Reads of the safety app that pages, PDFs and reminders share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from trialedc.access import scope_to_sites
+from trialedc.models import Site, User
+from trialedc.roles import Role
+from trialedc.trial import TRIAL
+
+from .models import AdverseEvent, Alert, SAEReport
+
+
+def adverse_events_for(user) -> QuerySet[AdverseEvent]:
+    """The AEs of the sites `user` may see (trial-wide for the trial-level roles)."""
+    return scope_to_sites(
+        AdverseEvent.objects.select_related("participant__site", "causality_signed_by"),
+        user,
+        site_path="participant__site",
+    )
+
+
+def serious_events_for(user) -> QuerySet[AdverseEvent]:
+    return (
+        adverse_events_for(user)
+        .filter(serious=True)
+        .prefetch_related(Prefetch("reports", queryset=SAEReport.objects.order_by("number")))
+    )
+
+
+def _emails(users) -> list[str]:
+    return sorted({u.email for u in users if u.email})
+
+
+def _site_users(site: Site, *roles: Role):
+    return User.objects.filter(
+        is_active=True, sites=site, groups__name__in=[r.value for r in roles]
+    ).distinct()
+
+
+def sae_alert_recipients(*, site: Site) -> list[str]:
+    """The site's investigators (PI), the sponsor's safety contact and the medical monitor."""
+    investigators = _emails(_site_users(site, Role.INVESTIGATOR))
+    return sorted({*investigators, *TRIAL.sponsor_safety_contacts, *TRIAL.medical_monitors} - {""})
+
+
+def site_staff_emails(*, site: Site) -> list[str]:
+    return _emails(_site_users(site, Role.INVESTIGATOR, Role.COORDINATOR))
+
+
+def site_coordinator_emails(*, site: Site) -> list[str]:
+    return _emails(_site_users(site, Role.COORDINATOR))
+
+
+@dataclass(frozen=True)
+class Clock:
+    """One open safety deadline, as the safety page shows it."""
+
+    ae: AdverseEvent
+    kind: str  # "susar" or "follow_up"
+    label: str
+    deadline: datetime
+    now: datetime
+
+    @property
+    def left(self) -> timedelta:
+        return self.deadline - self.now
+
+    @property
+    def overdue(self) -> bool:
+        return self.left <= timedelta(0)
+
+    @property
+    def colour(self) -> str:
+        """Bootstrap colour: red when overdue or under a day, amber under two days."""
+        if self.overdue or self.left <= timedelta(days=1):
+            return "danger"
+        if self.left <= timedelta(days=2):
+            return "warning"
+        return "success"
+
+    @property
+    def left_text(self) -> str:
+        span = abs(self.left)
+        days, hours = span.days, span.seconds // 3600
+        minutes = (span.seconds % 3600) // 60
+        text = (
+            _("%(d)s d %(h)s h") % {"d": days, "h": hours}
+            if days
+            else _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
+        )
+        return (
+            _("overdue by %(t)s") % {"t": text} if self.overdue else _("%(t)s left") % {"t": text}
+        )
+
+
+def last_report(ae: AdverseEvent) -> SAEReport | None:
+    reports = list(ae.reports.all())
+    return max(reports, key=lambda r: r.number) if reports else None
+
+
+def follow_up_due_at(ae: AdverseEvent) -> datetime | None:
+    """When the next follow-up of an open SAE is due: 24 h after its last report."""
+    report = last_report(ae)
+    if report is None or report.outcome_final or not ae.follow_up_open:
+        return None
+    return report.submitted_at + timedelta(hours=TRIAL.sae_follow_up_reminder_hours)
+
+
+def open_clocks(*, user, now: datetime | None = None) -> list[Clock]:
+    """Every open SUSAR clock and SAE follow-up the user may see, soonest deadline first."""
+    now = now or timezone.now()
+    clocks: list[Clock] = []
+    for ae in serious_events_for(user):
+        if ae.susar_clock_open and ae.susar_deadline is not None:
+            clocks.append(
+                Clock(
+                    ae=ae,
+                    kind="susar",
+                    label=_("SUSAR expedited report (%(days)s-day clock)")
+                    % {"days": ae.susar_clock_days},
+                    deadline=ae.susar_deadline,
+                    now=now,
+                )
+            )
+        due = follow_up_due_at(ae)
+        if due is not None:
+            clocks.append(
+                Clock(
+                    ae=ae, kind="follow_up", label=_("SAE follow-up report"), deadline=due, now=now
+                )
+            )
+    return sorted(clocks, key=lambda c: c.deadline)
+
+
+def open_clock_count(user) -> int:
+    return len(open_clocks(user=user))
+
+
+def alerts_for(user) -> QuerySet[Alert]:
+    """The outbox: trial-wide alerts for trial-level roles, own-site ones otherwise."""
+    alerts = Alert.objects.select_related("participant__site")
+    return alerts.filter(participant__isnull=True) | scope_to_sites(
+        alerts, user, site_path="participant__site"
+    )
+
+
+def alerts_pending_count() -> int:
+    return Alert.objects.filter(sent_at__isnull=True).count()
+
+
+def participant_age(participant, *, on: date) -> int | None:
+    """Age in whole years on `on`, if the date of birth is recorded; None otherwise.
+
+    Only the age leaves this function (the CIOMS form asks for it); the date of birth is
+    identifying and is printed nowhere.
+    """
+    born = getattr(getattr(participant, "identity", None), "date_of_birth", None)
+    if born is None:
+        return None
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

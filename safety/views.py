@@ -1,0 +1,271 @@
+import re
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from participants.models import Participant
+from trialedc.access import get_in_scope_or_403, require, scope_to_sites
+from trialedc.exceptions import TrialEdcError
+from trialedc.trial import AE_ASSESSMENT, TRIAL
+
+from . import pdf, selectors, services
+from .exceptions import SignatureRefused
+from .forms import AdverseEventForm, CausalitySignForm, ExpeditedReportForm, SAEFollowUpForm
+from .models import AdverseEvent
+
+_AE_SITE = "participant__site"
+
+
+def _ae_or_403(request, pk: int) -> AdverseEvent:
+    return get_in_scope_or_403(
+        AdverseEvent.objects.select_related("participant__site", "causality_signed_by"),
+        request.user,
+        site_path=_AE_SITE,
+        pk=pk,
+    )
+
+
+def _participant_or_403(request, study_id: str) -> Participant:
+    return get_in_scope_or_403(
+        Participant.objects.select_related("site"), request.user, study_id=study_id
+    )
+
+
+def _term_context() -> dict:
+    return {"preferred_terms": [term for term, _soc in TRIAL.ae_preferred_terms]}
+
+
+@require("safety.view_safety_overview")
+def overview(request):
+    """The safety page: open clocks first, then every serious event and the recent AEs."""
+    report_for = (request.GET.get("report_for") or "").strip()
+    if re.fullmatch(r"[0-9A-Za-z-]{1,20}", report_for):  # a study ID, nothing else
+        return redirect("safety:ae_report", study_id=report_for)
+    can_report = request.user.has_perm("safety.add_adverseevent")
+    return render(
+        request,
+        "safety/overview.html",
+        {
+            "clocks": selectors.open_clocks(user=request.user),
+            "serious_events": selectors.serious_events_for(request.user),
+            "adverse_events": selectors.adverse_events_for(request.user)[:200],
+            "participants": (
+                scope_to_sites(Participant.objects.all(), request.user) if can_report else []
+            ),
+        },
+    )
+
+
+@require("safety.view_adverseevent")
+def participant_aes(request, study_id: str):
+    participant = _participant_or_403(request, study_id)
+    return render(
+        request,
+        "safety/participant_aes.html",
+        {
+            "participant": participant,
+            "adverse_events": selectors.adverse_events_for(request.user).filter(
+                participant=participant
+            ),
+        },
+    )
+
+
+@require("safety.add_adverseevent")
+def ae_report(request, study_id: str):
+    participant = _participant_or_403(request, study_id)
+    # The AE-assessment CRF links here with ?visit=D2 (outcomes app); kept through the POST.
+    visit = (request.GET.get("visit") or "").strip()
+    if visit not in {v.code for v in TRIAL.visits_with_crf(AE_ASSESSMENT)}:
+        visit = ""
+    form = AdverseEventForm(request.POST or None, instance=AdverseEvent(participant=participant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            ae = services.ae_report(
+                participant=participant, user=request.user, data=form.cleaned_data, visit=visit
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            if ae.serious:
+                messages.warning(
+                    request,
+                    _(
+                        "Serious adverse event saved as AE %(n)s; the initial report is filed "
+                        "and the PI, the sponsor's safety contact and the medical monitor are "
+                        "alerted."
+                    )
+                    % {"n": ae.number},
+                )
+            else:
+                messages.success(request, _("Adverse event saved as AE %(n)s.") % {"n": ae.number})
+            return redirect("safety:ae_detail", pk=ae.pk)
+    return render(
+        request,
+        "safety/ae_form.html",
+        {
+            "form": form,
+            "participant": participant,
+            "visit": visit,
+            "title": _("Report an adverse event"),
+        }
+        | _term_context(),
+    )
+
+
+@require("safety.view_adverseevent")
+def ae_detail(request, pk: int):
+    ae = _ae_or_403(request, pk)
+    return render(
+        request,
+        "safety/ae_detail.html",
+        {
+            "ae": ae,
+            "reports": ae.reports.select_related("submitted_by").order_by("number"),
+            "follow_up_due_at": selectors.follow_up_due_at(ae),
+            "alerts": ae.alerts.order_by("created_at")
+            if request.user.has_perm("safety.view_alert")
+            else None,
+        },
+    )
+
+
+@require("safety.view_adverseevent", "safety.change_adverseevent")
+def ae_edit(request, pk: int):
+    ae = _ae_or_403(request, pk)
+    form = AdverseEventForm(request.POST or None, instance=ae)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changed_values()
+        if not changes:
+            messages.info(request, _("Nothing changed, so nothing was saved."))
+            return redirect("safety:ae_detail", pk=ae.pk)
+        try:
+            services.ae_update(
+                ae=ae, user=request.user, reason=form.reason_for_change, changes=changes
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Adverse event saved; the change is in the audit trail."))
+            return redirect("safety:ae_detail", pk=ae.pk)
+    return render(
+        request,
+        "safety/ae_form.html",
+        {"form": form, "participant": ae.participant, "ae": ae, "title": _("Correct an AE")}
+        | _term_context(),
+    )
+
+
+@require("safety.view_adverseevent", "safety.add_saereport")
+def sae_follow_up(request, pk: int):
+    ae = _ae_or_403(request, pk)
+    form = SAEFollowUpForm(request.POST or None, instance=ae)
+    if request.method == "POST" and form.is_valid():
+        try:
+            report = services.sae_follow_up_submit(
+                ae=ae,
+                user=request.user,
+                narrative=form.cleaned_data["narrative"],
+                changes=form.changed_values(),
+                final=form.cleaned_data["final"],
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Follow-up report %(n)s filed; the alert is on its way.") % {"n": report.number},
+            )
+            return redirect("safety:ae_detail", pk=ae.pk)
+    return render(
+        request,
+        "safety/ae_form.html",
+        {
+            "form": form,
+            "participant": ae.participant,
+            "ae": ae,
+            "title": _("SAE follow-up report"),
+            "closed": not ae.follow_up_open and ae.reports.filter(outcome_final=True).exists(),
+        }
+        | _term_context(),
+    )
+
+
+@require("safety.view_adverseevent", "safety.sign_causality")
+def ae_sign(request, pk: int):
+    ae = _ae_or_403(request, pk)
+    form = CausalitySignForm(request.POST or None, current_relationship=ae.relationship)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ae_causality_sign(
+                ae=ae,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                relationship=form.cleaned_data["relationship"],
+                reason=form.cleaned_data["reason"],
+            )
+        except SignatureRefused as error:
+            form.add_error("password", str(error))
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Causality assessed and signed."))
+            return redirect("safety:ae_detail", pk=ae.pk)
+    return render(
+        request,
+        "safety/ae_sign.html",
+        {"form": form, "ae": ae, "meaning": services.SIGNATURE_MEANING},
+    )
+
+
+@require("safety.view_adverseevent", "safety.record_expedited_report")
+def susar_expedited(request, pk: int):
+    ae = _ae_or_403(request, pk)
+    form = ExpeditedReportForm(request.POST or None, initial={"submitted_at": timezone.now()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.susar_expedited_report_record(
+                ae=ae,
+                user=request.user,
+                submitted_at=form.cleaned_data["submitted_at"],
+                reference=form.cleaned_data["reference"],
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Expedited report recorded; the SUSAR clock is stopped."))
+            return redirect("safety:ae_detail", pk=ae.pk)
+    return render(request, "safety/susar_expedited.html", {"form": form, "ae": ae})
+
+
+@require("safety.view_adverseevent")
+def cioms_pdf(request, pk: int, number: int):
+    ae = _ae_or_403(request, pk)
+    report = get_object_or_404(ae.reports, number=number)
+    content = pdf.cioms_pdf(report=report)
+    response = HttpResponse(content, content_type="application/pdf")
+    # The file name carries the study ID and report number only.
+    response["Content-Disposition"] = (
+        f'inline; filename="CIOMS-{ae.participant.study_id}-AE{ae.number}-{report.number}.pdf"'
+    )
+    return response
+
+
+@require("safety.view_adverseevent")
+def ae_listing_pdf(request):
+    content = pdf.ae_listing_pdf(adverse_events=selectors.adverse_events_for(request.user))
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = 'inline; filename="AE-listing.pdf"'
+    return response
+
+
+@require("safety.view_alert")
+def alerts(request):
+    return render(
+        request,
+        "safety/alerts.html",
+        {"alerts": selectors.alerts_for(request.user).order_by("-created_at", "-pk")[:300]},
+    )

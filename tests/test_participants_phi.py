@@ -1,0 +1,85 @@
+"""Identifying data (PHI) reach only the participant's own site (SPEC §1, issue 4).
+
+The demo trial is crawled as each role; every response is searched for the demo patients'
+names and national IDs. Sponsor, statistician, data manager and pharmacist never see them; a
+monitor of site 02 never sees site 01's. A coordinator of site 01 does (the search works).
+"""
+
+import pytest
+from django.core.management import call_command
+
+from participants.models import IdentifyingData, Screening
+from trialedc.models import Site, User
+from trialedc.roles import Role
+from trialedc.services import user_set_up
+
+from .crawl import crawl
+from .factories import PASSWORD
+from .pages import PAGES, build_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def demo_trial():
+    call_command("load_demo", "--participants", "6", "--password", PASSWORD)
+    user_set_up(username="monitor2", password=PASSWORD, role=Role.MONITOR, site_codes=["02"])
+
+
+def seeds() -> list[str]:
+    from participants.models import Participant
+
+    paths = ["/", "/participants/", "/participants/screening/"]
+    for participant in Participant.objects.select_related("identity"):
+        world = build_world(participant)
+        paths += [build(world) for _, build, _ in PAGES.values()]
+    paths += [f"/participants/{s.screening_number}/" for s in Screening.objects.all()]
+    return sorted(set(paths))
+
+
+def phi_of(site_code=None) -> list[str]:
+    identities = IdentifyingData.objects.all()
+    if site_code:
+        identities = identities.filter(screening__site__code=site_code)
+    values = []
+    for identity in identities:
+        values += [identity.full_name, identity.national_id, identity.hospital_record_number]
+    return [v for v in values if v]
+
+
+def seen_phi(client, username, site_code=None) -> list[tuple[str, str]]:
+    start = seeds()  # first: the page worlds add screenings of their own
+    phi = phi_of(site_code)
+    client.force_login(User.objects.get(username=username))
+    result = crawl(client, start=start)
+    assert not result.errors, result.errors
+    return [(value, path) for path, body in result.bodies.items() for value in phi if value in body]
+
+
+@pytest.mark.parametrize("username", ["sponsor", "statistician", "datamanager", "pharmacist"])
+def test_roles_without_phi_permission_see_no_identifying_data(client, demo_trial, username):
+    assert seen_phi(client, username) == []
+
+
+def test_a_monitor_of_site_02_sees_no_identifying_data_of_site_01(client, demo_trial):
+    assert Site.objects.get(code="01").screenings.exists()
+    assert seen_phi(client, "monitor2", "01") == []
+
+
+def test_a_coordinator_of_site_01_sees_its_own_patients_and_no_others(client, demo_trial):
+    seen = {value for value, _ in seen_phi(client, "coordinator")}
+    assert set(phi_of("01")) <= seen
+    assert not seen & set(phi_of("02"))
+
+
+def test_the_demo_screens_some_who_fail_or_decline():
+    call_command("load_demo", "--participants", "8", "--password", PASSWORD)
+    reasons = {s.not_enrolled_reason for s in Screening.objects.all()}
+    assert "declined" in reasons
+    ineligible = Screening.objects.filter(eligibility__eligible=False)
+    assert ineligible.exists()
+    assert all(s.eligibility.failed_codes for s in ineligible)
+    from participants.models import Participant
+
+    assert Participant.objects.count() == 8
+    assert Participant.objects.filter(status="withdrawn").count() == 1

@@ -1,0 +1,280 @@
+"""Blinding proof (SPEC §1): the allocation reaches no blinded user by any path.
+
+The differential test builds the same trial twice, once with the arms of every list flipped, and
+records everything each blinded role can reach (every page the crawler finds from the role
+matrix seeds, form errors, audit histories, the admin, the e-mails our code sends). With time and
+identifiers frozen, the two recordings must be identical: any arm word, arm-dependent count or
+ordering would make them differ.
+"""
+
+import re
+from datetime import date, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import transaction
+
+from participants.models import ParticipantStatus
+from randomization import services
+from randomization.models import Randomization, RandomizationList
+from trialedc.roles import BLINDED_ROLES, Role, role_permissions
+
+from .blinding import leak_markers
+from .crawl import crawl
+from .factories import PASSWORD, ParticipantFactory, UserFactory
+from .pages import PAGES
+from .randomization_factories import EXOSOME, PLACEBO, store_list
+
+pytestmark = pytest.mark.django_db
+
+FROZEN = datetime(2021, 3, 10, 8, 30, tzinfo=ZoneInfo("UTC"))
+ARM_ONLY = (
+    "randomization.view_allocation",
+    "randomization.view_pharmacy",
+    "randomization.view_randomizationlist",
+)
+
+
+@pytest.fixture
+def staff(roles, site01):
+    users = {
+        role: UserFactory(username=f"u-{role.value}", role=role, sites=[site01]) for role in Role
+    }
+    for user in users.values():
+        user.email = f"{user.username}@example.org"
+        user.save()
+    return users
+
+
+def build_trial(staff, site01, *, flip: bool):
+    pair = [PLACEBO, EXOSOME] if flip else [EXOSOME, PLACEBO]
+    statistician = staff[Role.STATISTICIAN]
+    for phase, repeat in (("I", 3), ("II", 30)):
+        for stratum in ("A", "B"):
+            store_list(phase=phase, stratum=stratum, arms=pair * repeat, user=statistician)
+    people = [
+        ParticipantFactory(
+            pk=9000 + n,
+            identity__pk=9000 + n,
+            identity__full_name=f"Demo Patient {n}",
+            identity__national_id=f"00000000{n:02d}",
+            identity__hospital_record_number=f"HRN-{n}",
+            site=site01,
+            study_id=f"01-09{n:02d}",
+            status=ParticipantStatus.ENROLLED,
+            registered_by=staff[Role.COORDINATOR],
+        )
+        for n in (1, 2, 3)
+    ]
+    for participant in people[:2]:
+        randomization = services.slot_assign(
+            participant=participant, user=staff[Role.COORDINATOR], respiratory_support="none"
+        )
+        preparation = services.preparation_record(
+            randomization=randomization,
+            user=staff[Role.PHARMACIST],
+            weight_kg=Decimal("70.0"),
+            lot_number="LOT-7",
+            concentration_million_per_ml=Decimal("5000"),
+            lot_expiry=date(2030, 1, 1),
+            checked_by="Second Pharmacist",
+        )
+        services.handover_record(
+            preparation=preparation, user=staff[Role.PHARMACIST], handed_over_to="Nurse Ava"
+        )
+    services.emergency_unblind(
+        participant=people[0],
+        user=staff[Role.INVESTIGATOR],
+        password=PASSWORD,
+        reason="Anaphylaxis during infusion",
+        sae_reference="SAE-0001",
+    )
+    return people
+
+
+_TOKENS = [
+    (re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"'), 'name="csrfmiddlewaretoken"'),
+    (re.compile(r'"X-CSRFToken": "[^"]+"'), '"X-CSRFToken": ""'),
+]
+
+
+def normalize(body: str) -> str:
+    for pattern, replacement in _TOKENS:
+        body = pattern.sub(replacement, body)
+    return body
+
+
+def seeds(people) -> list[str]:
+    paths = {"/"}
+    rlist = RandomizationList.objects.order_by("phase", "stratum").first()
+    for participant in people:
+        world = SimpleNamespace(participant=participant, randomized=participant, rlist=rlist)
+        for _, build, _ in PAGES.values():
+            try:
+                paths.add(build(world))
+            except AttributeError:
+                continue  # a page of another app needing an object this world lacks
+    return sorted(paths)
+
+
+def record(client, staff, people) -> dict:
+    """Everything each blinded role can see, keyed by (role, what)."""
+    seen = {}
+    first, second, waiting = people
+    for role in sorted(BLINDED_ROLES, key=lambda r: r.value):
+        client.force_login(staff[role])
+        result = crawl(client, start=seeds(people))
+        for path, status in result.pages.items():
+            key = (role.value, "GET", re.sub(r"/lists/\d+/", "/lists/<pk>/", path))
+            seen[key] = (status, normalize(result.bodies.get(path, "")))
+        posts = [
+            (f"/randomization/participant/{first.study_id}/randomize/", {}),
+            (f"/randomization/participant/{waiting.study_id}/randomize/", {}),
+            (
+                f"/randomization/participant/{waiting.study_id}/randomize/",
+                {"respiratory_support": "none", "confirm_step": "1"},
+            ),
+            (
+                f"/randomization/participant/{second.study_id}/unblind/",
+                {"sae_reference": "SAE-2", "reason": "Shock", "password": "wrong"},
+            ),
+            (f"/randomization/participant/{first.study_id}/unblind/", {}),
+        ]
+        for path, data in posts:
+            response = client.post(path, data)
+            seen[(role.value, "POST", path, tuple(sorted(data.items())))] = (
+                response.status_code,
+                normalize(response.content.decode()),
+            )
+        for participant in (first, second):
+            path = f"/admin/participants/participant/{participant.pk}/history/"
+            response = client.get(path)
+            seen[(role.value, "admin", path)] = (response.status_code, response.get("Location"))
+        client.logout()
+    return seen
+
+
+def capture(client, staff, site01, *, flip: bool):
+    with (
+        mock.patch("django.utils.timezone.now", return_value=FROZEN),
+        mock.patch("randomization.services.alert_enqueue") as alerts,
+        transaction.atomic(),
+    ):
+        people = build_trial(staff, site01, flip=flip)
+        arms = [Randomization.objects.get(participant=p).slot.arm for p in people[:2]]
+        seen = record(client, staff, people)
+        seen[("e-mails",)] = [
+            {k: v for k, v in call.kwargs.items() if k != "participant"}
+            for call in alerts.call_args_list
+        ]
+        markers = leak_markers()
+        transaction.set_rollback(True)
+    return arms, seen, markers
+
+
+def test_blinded_roles_see_exactly_the_same_whichever_arm_each_participant_is_in(
+    client, staff, site01
+):
+    arms, plain, markers = capture(client, staff, site01, flip=False)
+    flipped_arms, flipped, _ = capture(client, staff, site01, flip=True)
+    assert arms == [EXOSOME, PLACEBO]
+    assert flipped_arms == [PLACEBO, EXOSOME]
+    assert plain.keys() == flipped.keys()
+    differences = [key for key in plain if plain[key] != flipped[key]]
+    assert differences == []
+    assert len(plain[("e-mails",)]) == 1
+    # The crawl really went somewhere: randomized participants' own pages were among them.
+    bodies = {k: v for k, v in plain.items() if k[1:2] == ("GET",) and v[0] == 200}
+    assert any("01-0901" in body for _, body in bodies.values())
+    for key, (_, body) in bodies.items():
+        for marker in markers:
+            assert marker not in body, f"{key}: {marker!r}"
+
+
+def test_the_emergency_e_mail_names_the_event_not_the_arm(client, staff, site01):
+    _, seen, _ = capture(client, staff, site01, flip=False)
+    (mail,) = seen[("e-mails",)]
+    assert mail["kind"] == "emergency_unblinding"
+    assert "01-0901" in mail["subject"]
+    for word in ("xosome", "lacebo", "saline"):
+        assert word not in mail["body"].lower().replace("exosome therapy", "")
+    assert "SAE-0001" in mail["body"]
+    assert sorted(mail["recipients"]) == sorted(
+        [
+            "u-investigator@example.org",
+            "u-unblinded_pharmacist@example.org",
+            "safety@sponsor.example.org",
+        ]
+    )
+
+
+@pytest.mark.parametrize("role", sorted(BLINDED_ROLES, key=lambda r: r.value))
+def test_no_blinded_role_holds_a_permission_that_shows_an_arm(role):
+    held = role_permissions()[role]
+    assert not set(held) & set(ARM_ONLY)
+
+
+def test_the_leak_markers_do_catch_the_pharmacists_pages(client, login, staff, site01):
+    build_trial(staff, site01, flip=False)
+    login(staff[Role.PHARMACIST])
+    body = client.get("/randomization/pharmacy/").content.decode()
+    assert any(marker in body for marker in leak_markers())
+    prepared = client.get("/randomization/pharmacy/01-0901/").content.decode()
+    assert 'data-testid="dose"' in prepared
+    assert any(marker in prepared for marker in leak_markers())
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_no_role_reads_an_allocation_through_the_audit_history_page(
+    client, login, staff, site01, role
+):
+    build_trial(staff, site01, flip=False)
+    randomization = Randomization.objects.first()
+    login(staff[role])
+    for label, pk in [
+        ("randomization.slot", randomization.slot_id),
+        ("randomization.randomization", randomization.pk),
+        ("randomization.randomizationlist", randomization.slot.randomization_list_id),
+        ("randomization.preparation", randomization.preparation.pk),
+    ]:
+        response = client.get(f"/audit/{label}/{pk}/")
+        assert response.status_code == 403, (role, label)
+
+
+def test_the_admin_shows_blinded_staff_no_allocation_model(client, staff, site01):
+    build_trial(staff, site01, flip=False)
+    blinded_admin = staff[Role.DATA_MANAGER]
+    blinded_admin.is_staff = True
+    blinded_admin.is_superuser = True  # even with every admin permission
+    blinded_admin.save()
+    client.force_login(blinded_admin)
+    index = client.get("/admin/").content.decode()
+    for hidden in ("Slots", "Randomization lists", "Randomizations", "Preparations"):
+        assert f">{hidden}<" not in index
+    for model in ("slot", "randomizationlist", "randomization", "preparation"):
+        assert client.get(f"/admin/randomization/{model}/").status_code == 404
+    app = client.get("/admin/randomization/").content.decode()
+    assert "Emergency unblindings" in app
+    event = client.get("/admin/randomization/emergencyunblinding/").content.decode()
+    assert "01-0901" in event
+    for marker in leak_markers():
+        assert marker not in app
+        assert marker not in event
+
+
+def test_the_differential_test_catches_an_order_that_follows_the_arm(client, staff, site01):
+    """A mutant listing participants by arm (no arm word anywhere) must be caught."""
+    from randomization import selectors
+
+    original = selectors.randomizations_for
+
+    def by_arm(user):
+        return original(user).order_by("slot__arm", "participant__study_id")
+
+    with mock.patch("randomization.views.selectors.randomizations_for", by_arm):
+        _, plain, _ = capture(client, staff, site01, flip=False)
+        _, flipped, _ = capture(client, staff, site01, flip=True)
+    assert [key for key in plain if plain[key] != flipped[key]]

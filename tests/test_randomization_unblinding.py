@@ -1,0 +1,183 @@
+"""Emergency unblinding (one participant, one investigator) and trial-level unblinding."""
+
+from unittest import mock
+
+import pytest
+
+from randomization import selectors, services
+from randomization.exceptions import NotRandomizable, PasswordMismatch, UnblindingNotAllowed
+from randomization.models import EmergencyUnblinding
+from trialedc.roles import Role
+
+from .factories import PASSWORD, ParticipantFactory, UserFactory
+from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def investigator(roles, site01):
+    user = UserFactory(username="inv", role=Role.INVESTIGATOR, sites=[site01])
+    user.email = "pi@example.org"
+    user.save()
+    return user
+
+
+@pytest.fixture
+def randomized(roles, site01):
+    store_list(phase="I", stratum="B", arms=[EXOSOME, PLACEBO] * 3)
+    return randomized_participant(site=site01, support="none")
+
+
+def form(**overrides):
+    data = {"sae_reference": "SAE-0007", "reason": "Anaphylactic shock", "password": PASSWORD}
+    data.update(overrides)
+    return data
+
+
+def test_the_investigator_sees_the_arm_once_the_event_is_recorded_and_alerted(
+    client, login, investigator, randomized
+):
+    login(investigator)
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    with mock.patch("randomization.services.alert_enqueue") as alert:
+        response = client.post(url, form())
+    body = response.content.decode()
+    assert 'data-testid="revealed-arm"' in body
+    assert ">Exosome<" in body
+    assert response["Cache-Control"] == "no-store"
+    event = EmergencyUnblinding.objects.get()
+    assert (event.requested_by, event.sae_reference) == (investigator, "SAE-0007")
+    assert event.history.get().history_user == investigator
+    alert.assert_called_once()
+    assert alert.call_args.kwargs["participant"].pk == randomized.participant.pk
+    # Afterwards the participant is marked unblinded, and the arm is not shown again.
+    again = client.get(url).content.decode()
+    assert "Already unblinded by" in again
+    assert ">Exosome<" not in again
+    status = client.get(f"/randomization/participant/{randomized.participant.study_id}/")
+    assert "emergency unblinding by" in status.content.decode()
+    assert selectors.unblinded_participant_ids() == {randomized.participant.pk}
+
+
+def test_a_wrong_password_unblinds_nothing_and_keeps_what_was_typed(
+    client, login, investigator, randomized
+):
+    login(investigator)
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    with mock.patch("randomization.services.alert_enqueue") as alert:
+        response = client.post(url, form(password="wrong", reason="Severe bleeding, keep me"))
+    body = response.content.decode()
+    assert "The password is not correct; nothing was unblinded." in body
+    assert "Severe bleeding, keep me" in body
+    assert not EmergencyUnblinding.objects.exists()
+    alert.assert_not_called()
+
+
+def test_reason_and_sae_are_required(client, login, investigator, randomized):
+    login(investigator)
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    body = client.post(url, {}).content.decode()
+    assert body.count("This field is required.") == 3
+    assert not EmergencyUnblinding.objects.exists()
+
+
+def test_the_alert_e_mail_goes_to_the_pi_the_pharmacist_and_the_sponsor_without_the_arm(
+    investigator, randomized, site01, mailoutbox, django_capture_on_commit_callbacks
+):
+    pharmacist = UserFactory(username="ph", role=Role.PHARMACIST, sites=[site01])
+    pharmacist.email = "pharmacy@example.org"
+    pharmacist.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.emergency_unblind(
+            participant=randomized.participant,
+            user=investigator,
+            password=PASSWORD,
+            reason="Shock",
+            sae_reference="SAE-1",
+        )
+    (mail,) = mailoutbox
+    assert mail.subject == f"Emergency unblinding: participant {randomized.participant.study_id}"
+    assert sorted(mail.to) == [
+        "pharmacy@example.org",
+        "pi@example.org",
+        "safety@sponsor.example.org",
+    ]
+    assert "xosome" not in mail.body
+    assert "lacebo" not in mail.body
+    assert "SAE-1" in mail.body
+
+
+def test_a_coordinator_cannot_ask_for_emergency_unblinding(client, login, make_user, randomized):
+    login(make_user(Role.COORDINATOR))
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    assert client.post(url, form()).status_code == 403
+    assert not EmergencyUnblinding.objects.exists()
+
+
+def test_an_unrandomized_participant_has_nothing_to_unblind(investigator, site01):
+    with pytest.raises(NotRandomizable, match="nothing to unblind"):
+        services.emergency_unblind(
+            participant=ParticipantFactory(site=site01),
+            user=investigator,
+            password=PASSWORD,
+            reason="x",
+            sae_reference="y",
+        )
+
+
+# -- trial level -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pair(roles):
+    return (
+        UserFactory(username="dm", role=Role.DATA_MANAGER),
+        UserFactory(username="st", role=Role.STATISTICIAN),
+    )
+
+
+def test_trial_unblinding_needs_the_database_locked_first(pair):
+    data_manager, _ = pair
+    with pytest.raises(UnblindingNotAllowed, match="locked first"):
+        services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
+
+
+def test_trial_unblinding_needs_both_confirmations(pair):
+    data_manager, statistician = pair
+    services.database_lock(user=data_manager)
+    services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
+    assert not selectors.trial_unblinded()
+    with pytest.raises(UnblindingNotAllowed, match="already confirmed"):
+        services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
+    with pytest.raises(PasswordMismatch):
+        services.trial_unblinding_confirm(user=statistician, password="nope")
+    services.trial_unblinding_confirm(user=statistician, password=PASSWORD)
+    assert selectors.trial_unblinded()
+
+
+def test_the_trial_unblinding_page_locks_and_confirms(client, login, pair):
+    data_manager, statistician = pair
+    login(data_manager)
+    client.post("/randomization/trial-unblinding/", {"lock": "1"})
+    assert selectors.database_locked()
+    client.post("/randomization/trial-unblinding/", {"confirm": "1", "password": PASSWORD})
+    client.logout()
+    login(statistician)
+    body = client.post(
+        "/randomization/trial-unblinding/", {"confirm": "1", "password": PASSWORD}, follow=True
+    ).content.decode()
+    assert 'data-testid="trial-unblinded">unblinded' in body
+
+
+def test_guessing_the_password_locks_the_unblinding_even_for_the_right_one_afterwards(
+    client, login, investigator, randomized, settings
+):
+    login(investigator)
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(url, form(password="guess"))
+    with mock.patch("randomization.services.alert_enqueue"):
+        response = client.post(url, form())
+    assert ">Exosome<" not in response.content.decode()
+    assert not EmergencyUnblinding.objects.exists()
