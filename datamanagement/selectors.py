@@ -436,9 +436,25 @@ def audit_sources(user) -> list[AuditSource]:
             path = spec.site_path.removesuffix("__site") + "__study_id"
         else:
             path = None
+        if path is not None and not _lookup_exists(spec.model.history.model, path):
+            path = None  # e.g. a screening record: no participant yet
         sources.append(AuditSource(label, spec.view_permission, spec.site_path, path))
     sources += _OWN_SOURCES
     return [s for s in sources if user.has_perm(s.view_permission)]
+
+
+def _lookup_exists(model, path: str) -> bool:
+    """True if `path` ("visit__participant__study_id") resolves from `model` forwards."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    for part in path.split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if field.is_relation:
+            model = field.related_model
+    return True
 
 
 @dataclass(frozen=True)
