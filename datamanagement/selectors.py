@@ -351,9 +351,13 @@ class ShownSignature:
         return self.signature.get_level_display()
 
 
-def signatures_shown_with(participant, *, visit=None, crf_code: str = "") -> list[ShownSignature]:
+def signatures_shown_with(
+    participant, *, visit=None, crf_code: str = "", intact: dict | None = None
+) -> list[ShownSignature]:
     """The signatures to show with a record: its own, its visit's and the casebook's, newest
-    first; each valid only if not voided and its content unchanged."""
+    first; each valid only if not voided and its content unchanged. `intact` memoises the hash
+    check per signature within one page (a visit page shows the casebook signature per CRF)."""
+    intact = {} if intact is None else intact
     covering = Q(level=SignatureLevel.CASEBOOK)
     if visit is not None:
         covering |= Q(level=SignatureLevel.VISIT, visit=visit)
@@ -365,7 +369,9 @@ def signatures_shown_with(participant, *, visit=None, crf_code: str = "") -> lis
         .filter(covering)
         .select_related("signed_by", "visit", "participant")
     ):
-        valid = not signature.is_void and signature_is_intact(signature)
+        if not signature.is_void and signature.pk not in intact:
+            intact[signature.pk] = signature_is_intact(signature)
+        valid = not signature.is_void and intact[signature.pk]
         shown.append(ShownSignature(signature, valid))
     return shown
 

@@ -18,6 +18,13 @@ from datamanagement import selectors
 register = template.Library()
 
 
+def _intact_cache(request) -> dict:
+    cache = getattr(request, "_dm_signatures_intact", None)
+    if cache is None:
+        cache = request._dm_signatures_intact = {}
+    return cache
+
+
 def _crf_queries(request, visit, crf_code) -> dict:
     cache = getattr(request, "_dm_queries", None)
     if cache is None:
@@ -76,7 +83,7 @@ def crf_record_status(context, visit, crf_code: str) -> dict:
         "crf_code": crf_code,
         "lock": selectors.lock_for_crf(visit, crf_code),
         "signatures": selectors.signatures_shown_with(
-            visit.participant, visit=visit, crf_code=crf_code
+            visit.participant, visit=visit, crf_code=crf_code, intact=_intact_cache(request)
         ),
         "sdv": selectors.sdv_of_crf(visit, crf_code)
         if selectors.sdv_required_fields(crf_code)
@@ -97,7 +104,7 @@ def casebook_status(context, participant) -> dict:
         "lock": selectors.lock_for_participant(participant),
         "signatures": [
             s
-            for s in selectors.signatures_shown_with(participant)
+            for s in selectors.signatures_shown_with(participant, intact=_intact_cache(request))
             if s.signature.level == "casebook"
         ],
         "perms": context.get("perms"),
