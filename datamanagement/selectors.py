@@ -271,6 +271,18 @@ def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
     return result
 
 
+def visits_with_entered_crfs(participant) -> list[Visit]:
+    """The participant's visits, each with `.entered`: (code, name) of its CRFs entered."""
+    visits = list(Visit.objects.filter(participant=participant).order_by("day"))
+    for visit in visits:
+        visit.entered = [
+            (code, TRIAL.crfs[code])
+            for code in visit.crf_codes
+            if CRF_MODELS[code].objects.filter(visit=visit).exists()
+        ]
+    return visits
+
+
 def sdv_of_participant(participant) -> list[SdvCrf]:
     """Every saved CRF of the participant that needs verification, visit by visit."""
     rows = []

@@ -195,7 +195,7 @@ def casebook(request, study_id: str):
             "participant": participant,
             "queries": [{"query": q, "days": selectors.days_open(q, now=now)} for q in queries],
             "sdv": selectors.sdv_of_participant(participant),
-            "visits": Visit.objects.filter(participant=participant).order_by("day"),
+            "visits": selectors.visits_with_entered_crfs(participant),
             "lock": selectors.lock_for_participant(participant),
         },
     )

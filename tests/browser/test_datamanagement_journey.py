@@ -57,7 +57,7 @@ def test_a_query_is_raised_answered_closed_and_the_casebook_signed(
     # The monitor raises a query on FiO₂ from the CRF review page.
     page = sign_in("monitor", PASSWORD)
     page.goto(f"{base}/data/participants/{study_id}/visits/D0/murray/")
-    page.get_by_role("link", name="Raise a query on FiO₂").click()
+    page.get_by_role("button", name="Raise a query on FiO₂").click()
     page.get_by_label("Question to the site").fill("The ventilator chart shows FiO2 0.5 at 08:00.")
     page.get_by_role("button", name="Raise the query").click()
     expect(page.get_by_text("raised; the site sees it on the field")).to_be_visible()
