@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from crispy_forms.bootstrap import AppendedText, InlineRadios
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import Field, Layout
+from crispy_forms.layout import HTML, Field, Layout
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -59,6 +59,7 @@ HARD_LIMITED = {
     "compliance_ml_cmh2o": "compliance_ml_cmh2o",
 }
 DECIMAL_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
+QUERY_WIDGET = '{%% load datamanagement_tags %%}{%% field_queries "%s" %%}'
 
 
 def fio2_fraction(value: Decimal, unit: str) -> Decimal:
@@ -134,9 +135,19 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
             self.fields[names[0]].widget.attrs["autofocus"] = True
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.layout = Layout(*self.layout_fields())
+        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     # -- layout ------------------------------------------------------------------------------
+    def with_query_widgets(self, items: list) -> list:
+        """Each field followed by its queries: the data-management app's one widget."""
+        out = []
+        for item in items:
+            out.append(item)
+            name = item.fields[0] if getattr(item, "fields", None) else None
+            if isinstance(name, str) and name in self.fields:
+                out.append(HTML(QUERY_WIDGET % name))
+        return out
+
     def data_field_names(self) -> list[str]:
         extra = {"confirm_warnings", "warning_reason", self.reason_field_name}
         return [n for n in self.fields if n not in extra]
@@ -415,7 +426,7 @@ class BloodGasForm(_Fio2Mixin, CrfForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_fio2_unit()
-        self.helper.layout = Layout(*self.layout_fields())
+        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def clean_units(self, cleaned) -> None:
         self.clean_fio2_entry(cleaned)
@@ -456,7 +467,7 @@ class MurrayForm(_Fio2Mixin, CrfForm):
         self.add_fio2_unit()
         self.fields["peep_cmh2o"].help_text = _l("Ventilated patients only; leave empty if not.")
         self.fields["compliance_ml_cmh2o"].help_text = _l("When available.")
-        self.helper.layout = Layout(*self.layout_fields())
+        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def clean_cxr_quadrants(self):
         value = self.cleaned_data.get("cxr_quadrants")
@@ -515,7 +526,7 @@ class CrpForm(CrfForm):
         if self.instance.pk and not self.is_bound:
             self.initial["crp_value"] = self.instance.entered_value
             self.initial["crp_unit"] = self.instance.entered_unit
-        self.helper.layout = Layout(*self.layout_fields())
+        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def clean_units(self, cleaned) -> None:
         value, unit = cleaned.get("crp_value"), cleaned.get("crp_unit") or CrpUnit.MG_L
@@ -553,7 +564,7 @@ class ClinicalStatusForm(CrfForm):
         self.fields["status_score"].choices = [
             (value, f"{value} · {label}") for value, label in TRIAL.clinical_status_scale.items()
         ]
-        self.helper.layout = Layout(*self.layout_fields())
+        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def layout_fields(self) -> list:
         # The six statuses read top to bottom, like the paper scale.

@@ -9,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from datamanagement import services as data_management
 from participants.selectors import data_entry_refusal
 from trialedc import audit
 from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
@@ -120,6 +121,7 @@ def crf_save(
             )
         if visit.state == VisitState.MISSED:
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
+        data_management.assert_editable(visit=visit, crf_code=crf_code)
         model = CRF_MODELS[crf_code]
         crf = model.objects.filter(visit=visit).first() or model(visit=visit, entered_by=user)
         for name, value in values.items():
@@ -149,6 +151,11 @@ def crf_save(
         _derive(crf)
         crf.full_clean()
         audit.save_with_reason(crf, user=user, reason=reason)
+        # SDV marks of changed fields cleared, signatures voided, confirmed warnings queried.
+        data_management.crf_changed(crf=crf, user=user)
+        data_management.edit_check_queries_raise(
+            crf=crf, warnings=warnings, warning_reason=crf.warning_reason
+        )
         _visit_refresh_state(visit=visit, user=user)
     return crf
 
@@ -173,6 +180,7 @@ def visit_mark_missed(*, visit: Visit, reason: str, user) -> Visit:
     reason = (reason or "").strip()
     with transaction.atomic():
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
+        data_management.assert_editable(visit=visit)
         if visit.state == VisitState.DONE:
             raise VisitNotOpen(
                 _("Visit %(visit)s is done; it cannot be marked missed.") % {"visit": visit.code}
@@ -184,6 +192,9 @@ def visit_mark_missed(*, visit: Visit, reason: str, user) -> Visit:
         visit.full_clean()
         audit.save_with_reason(
             visit, user=user, reason=_("Visit missed: %(reason)s") % {"reason": reason}
+        )
+        data_management.participant_data_changed(
+            participant=visit.participant, visit=visit, what=str(visit)
         )
     return visit
 
@@ -199,6 +210,7 @@ def icu_stay_save(
 ) -> IcuStay:
     """Record an ICU episode, or correct one (a correction needs a reason)."""
     with transaction.atomic():
+        data_management.assert_editable(participant=participant)
         if stay is None:
             stay = IcuStay(participant=participant, entered_by=user)
         else:
@@ -207,6 +219,7 @@ def icu_stay_save(
         stay.discharged_on = discharged_on
         stay.full_clean()
         audit.save_with_reason(stay, user=user, reason=reason)
+        data_management.participant_data_changed(participant=participant, what=str(stay))
     return stay
 
 
@@ -222,6 +235,7 @@ def study_event_save(
 ) -> StudyEvent:
     """Record hospital discharge, death or early termination (one of each kind)."""
     with transaction.atomic():
+        data_management.assert_editable(participant=participant)
         duplicate = StudyEvent.objects.filter(participant=participant, kind=kind)
         if event is not None:
             duplicate = duplicate.exclude(pk=event.pk)
@@ -239,4 +253,5 @@ def study_event_save(
         event.details = details
         event.full_clean()
         audit.save_with_reason(event, user=user, reason=reason)
+        data_management.participant_data_changed(participant=participant, what=str(event))
     return event

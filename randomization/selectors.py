@@ -17,7 +17,6 @@ from trialedc.trial import TRIAL
 from . import blocks
 from .models import (
     OPENING_DECISIONS,
-    DatabaseLock,
     EmergencyUnblinding,
     PhaseReview,
     Randomization,
@@ -185,7 +184,9 @@ def pharmacy_rows(user) -> QuerySet[Randomization]:
 
 
 def database_locked() -> bool:
-    return DatabaseLock.objects.exists()
+    from datamanagement.selectors import database_is_locked
+
+    return database_is_locked()
 
 
 def trial_unblinding() -> TrialUnblinding | None:

@@ -35,7 +35,6 @@ from .exceptions import (
     UnblindingNotAllowed,
 )
 from .models import (
-    DatabaseLock,
     EmergencyUnblinding,
     ListSource,
     PhaseReview,
@@ -495,23 +494,26 @@ def emergency_recipients(participant: Participant) -> list[str]:
 # -- database lock and trial-level unblinding --------------------------------------------------
 
 
-def database_lock(*, user) -> DatabaseLock:
-    with transaction.atomic():
-        lock = DatabaseLock.objects.select_for_update().first()
-        if lock is None:
-            lock = DatabaseLock.objects.create(locked_at=timezone.now(), locked_by=user)
-    return lock
+def database_lock(*, user) -> None:
+    """Lock the database through the data-management app (the one database lock); idempotent."""
+    from datamanagement import services as data_services
+    from datamanagement.models import LockLevel
+    from datamanagement.selectors import database_is_locked
+
+    if not database_is_locked():
+        data_services.lock_create(user=user, level=LockLevel.DATABASE, reason=_("Database lock"))
 
 
 def trial_unblinding_confirm(*, user, password: str) -> TrialUnblinding:
     """One of the two confirmations; the trial is unblinded when both are recorded."""
+    from datamanagement.selectors import database_is_locked
     from trialedc.roles import roles_of
 
     if not user.check_password(password):
         raise PasswordMismatch(_("The password is not correct; nothing was confirmed."))
     roles = roles_of(user)
     with transaction.atomic():
-        if not DatabaseLock.objects.exists():
+        if not database_is_locked():
             raise UnblindingNotAllowed(
                 _("Trial-level unblinding needs the database to be locked first.")
             )

@@ -45,6 +45,7 @@ PERMISSION_MODULES = (
     "safety.permissions",
     "exports.permissions",
     "dashboards.permissions",
+    "datamanagement.permissions",
 )
 
 

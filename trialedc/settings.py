@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "safety",
     "exports",
     "dashboards",
+    "datamanagement",
 ]
 
 MIDDLEWARE = [

@@ -333,6 +333,15 @@ class TrialConfig:
     export_units: dict[str, str] = field(default_factory=dict)
     # Rows fetched per round trip while an export streams (QuerySet.iterator chunk_size).
     export_chunk_size: int = 2000
+    # --- data management: queries, SDV, signatures, locks (issue 10) ---
+    # Source-data verification per CRF code: "all" fields, "none", or the fields to verify.
+    sdv_requirements: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
+    # What an investigator's signature means, by code (21 CFR 11.50(a)(3)).
+    signature_meanings: dict[str, str] = field(default_factory=dict)
+    # Query ageing bands (days open) shown in the query lists.
+    query_ageing_days: tuple[int, ...] = (7, 14, 30)
+    # Failed password re-entries at signing before the user must sign in again (11.300(d)).
+    signature_attempts_allowed: int = 3
     extra: dict[str, object] = field(default_factory=dict)
 
     # -- lookups used across apps ---------------------------------------------------------
@@ -586,4 +595,23 @@ TRIAL = TrialConfig(
         "score": "points",
     },
     export_chunk_size=2000,
+    # --- data management: queries, SDV, signatures, locks (issue 10) ---
+    # SDV: 100% of the eligibility-relevant and primary-endpoint CRFs; the inputs of the
+    # Murray score and P/F only; CRP (a laboratory print-out filed as source) not verified.
+    sdv_requirements={
+        BASELINE: "all",
+        INFUSION: "all",
+        AE_ASSESSMENT: "all",
+        MURRAY: ("assessed_on", "pao2_mmhg", "fio2", "peep_cmh2o", "cxr_quadrants"),
+        BLOOD_GAS: ("assessed_on", "pao2_mmhg", "fio2"),
+        CRP: "none",
+        CLINICAL_STATUS: "all",
+        DAY60_FOLLOW_UP: "all",
+    },
+    signature_meanings={
+        "accurate_complete": "I confirm the data are accurate and complete",
+        "reviewed": "I have reviewed these data and approve them",
+    },
+    query_ageing_days=(7, 14, 30),
+    signature_attempts_allowed=3,
 )

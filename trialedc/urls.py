@@ -23,6 +23,7 @@ urlpatterns = [
     path("safety/", include("safety.urls")),
     path("exports/", include("exports.urls")),
     path("dashboards/", include("dashboards.urls")),
+    path("data/", include("datamanagement.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -10,7 +10,15 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import models
 
-TRIAL_APPS = ("trialedc", "participants", "randomization", "outcomes", "safety", "exports")
+TRIAL_APPS = (
+    "trialedc",
+    "participants",
+    "randomization",
+    "outcomes",
+    "safety",
+    "exports",
+    "datamanagement",
+)
 
 
 def _type(field: models.Field) -> str:

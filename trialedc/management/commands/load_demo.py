@@ -15,7 +15,13 @@ from django.core.management.base import BaseCommand
 from trialedc.roles import Role
 from trialedc.services import roles_sync, sites_sync, user_set_up
 
-DEMO_MODULES = ("participants.demo", "randomization.demo", "outcomes.demo", "safety.demo")
+DEMO_MODULES = (
+    "participants.demo",
+    "randomization.demo",
+    "outcomes.demo",
+    "safety.demo",
+    "datamanagement.demo",
+)
 
 DEMO_PASSWORD = "trial-demo-2026"  # noqa: S105 — demo only, printed for the reader
 

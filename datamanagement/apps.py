@@ -1,0 +1,64 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DataManagementConfig(AppConfig):
+    name = "datamanagement"
+    verbose_name = _("Data management")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate, pre_delete, pre_save
+
+        from participants import timeline
+        from trialedc import home
+
+        from . import guards, selectors
+
+        # Backstop of the locks for every audited model, whatever code path saves it.
+        pre_save.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_save")
+        pre_delete.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_delete")
+        # Append-only history tables, for every app's history (docs/datamanagement.md).
+        post_migrate.connect(guards.install_history_triggers, dispatch_uid="dm_history_triggers")
+
+        timeline.section(
+            title=_("Casebook: signatures, locks and queries"),
+            template="datamanagement/_timeline_section.html",
+            permission="datamanagement.view_signature",
+            order=40,
+        )
+        home.nav(
+            label=_("Queries"),
+            url_name="datamanagement:queries",
+            permission="datamanagement.view_query",
+            order=50,
+        )
+        home.nav(
+            label=_("Audit log"),
+            url_name="datamanagement:audit_log",
+            permission="datamanagement.view_trial_audit_log",
+            order=80,
+        )
+        home.nav(
+            label=_("Locks"),
+            url_name="datamanagement:locks",
+            permission="datamanagement.lock_data",
+            order=85,
+        )
+        home.card(
+            title=_("Open queries"),
+            text=_("Queries on CRF fields waiting for an answer or a close-out."),
+            url_name="datamanagement:queries",
+            permission="datamanagement.view_query",
+            action=_("Open the query list"),
+            count=selectors.queries_waiting_count,
+            order=40,
+        )
+        home.card(
+            title=_("Notifications"),
+            text=_("Source-data marks cleared by a change, records unlocked after you signed."),
+            url_name="datamanagement:notifications",
+            permission="datamanagement.view_notification",
+            action=_("Read your notifications"),
+            count=selectors.unread_notifications_count,
+            order=95,
+        )

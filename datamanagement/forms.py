@@ -1,0 +1,117 @@
+"""Forms of the data-management pages. Each keeps what was typed when a step is refused."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from trialedc.trial import TRIAL
+
+from .models import LockLevel, QueryOrigin, QueryState
+
+
+class _BootstrapMixin:
+    """Bootstrap classes on the plain widgets of the filter bars."""
+
+    def style_widgets(self) -> None:
+        for f in self.fields.values():
+            css = "form-select" if isinstance(f.widget, forms.Select) else "form-control"
+            f.widget.attrs.setdefault("class", css + " form-control-sm")
+
+
+class QueryRaiseForm(forms.Form):
+    text = forms.CharField(
+        label=_("Question to the site"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+    )
+
+
+class QueryStepForm(forms.Form):
+    """Answer, close or re-open; the text stays in the query's thread."""
+
+    text = forms.CharField(
+        label=_("Your text"),
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+        max_length=2000,
+    )
+
+
+class QueryFilterForm(_BootstrapMixin, forms.Form):
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[("", _("Any")), ("waiting", _("Not closed")), *QueryState.choices],
+    )
+    origin = forms.ChoiceField(
+        label=_("Origin"), required=False, choices=[("", _("Any")), *QueryOrigin.choices]
+    )
+    site = forms.ChoiceField(label=_("Site"), required=False)
+    participant = forms.CharField(label=_("Study ID"), required=False, max_length=20)
+    older_than_days = forms.IntegerField(
+        label=_("Open at least (days)"), required=False, min_value=0, max_value=3650
+    )
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].choices = [("", _("Any")), *((s.code, str(s)) for s in sites)]
+        self.style_widgets()
+
+
+class SignatureForm(forms.Form):
+    meaning = forms.ChoiceField(
+        label=_("Meaning of your signature"),
+        widget=forms.RadioSelect,
+        choices=[],
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_(
+            "Re-enter your password: your signature is the legal equivalent of a "
+            "handwritten one (21 CFR 11.100)."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["meaning"].choices = list(TRIAL.signature_meanings.items())
+        self.fields["meaning"].initial = next(iter(TRIAL.signature_meanings))
+
+
+class LockForm(forms.Form):
+    level = forms.ChoiceField(label=_("Lock"), choices=LockLevel.choices)
+    study_id = forms.CharField(
+        label=_("Study ID (participant or CRF lock)"), required=False, max_length=20
+    )
+    visit_code = forms.CharField(label=_("Visit (CRF lock)"), required=False, max_length=8)
+    crf_code = forms.ChoiceField(
+        label=_("CRF (CRF lock)"),
+        required=False,
+        choices=[("", "—"), *TRIAL.crfs.items()],
+    )
+    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=500)
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for unlocking"), max_length=500, widget=forms.TextInput()
+    )
+
+
+class AuditFilterForm(_BootstrapMixin, forms.Form):
+    user = forms.CharField(label=_("User name"), required=False, max_length=150)
+    model = forms.ChoiceField(label=_("Record type"), required=False)
+    participant = forms.CharField(label=_("Study ID"), required=False, max_length=20)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, models, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", _("Any")), *models]
+        self.style_widgets()

@@ -1,0 +1,591 @@
+"""Reads of the data-management app that pages, exports, other apps and tasks share.
+
+`database_is_locked()` is the gate trial-level unblinding asks (SPEC §1, §6): the randomization
+app refuses to unblind the trial while it returns False.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.apps import apps
+from django.db.models import F, Model, Q, QuerySet
+from django.utils import timezone
+
+from outcomes.models import CRF_MODELS, IcuStay, StudyEvent, Visit
+from trialedc import audit
+from trialedc.access import scope_to_sites, sites_for
+from trialedc.trial import TRIAL
+
+from .models import (
+    Lock,
+    LockLevel,
+    Notification,
+    Query,
+    QueryState,
+    SdvMark,
+    Signature,
+    SignatureLevel,
+)
+
+# -- locks ---------------------------------------------------------------------------------
+
+
+def database_is_locked() -> bool:
+    """True while the database lock is active: the condition for trial-level unblinding."""
+    return Lock.objects.filter(level=LockLevel.DATABASE, unlocked_at__isnull=True).exists()
+
+
+def active_locks() -> QuerySet[Lock]:
+    return Lock.objects.filter(unlocked_at__isnull=True).select_related(
+        "participant", "visit", "locked_by"
+    )
+
+
+def lock_covering(
+    *, participant_id: int | None = None, visit_id: int | None = None, crf_code: str = ""
+) -> Lock | None:
+    """The active lock that covers a record, the widest first (database, participant, CRF)."""
+    covering = Q(level=LockLevel.DATABASE)
+    if participant_id is not None:
+        covering |= Q(level=LockLevel.PARTICIPANT, participant_id=participant_id)
+    if visit_id is not None and crf_code:
+        covering |= Q(level=LockLevel.CRF, visit_id=visit_id, crf_code=crf_code)
+    order = {LockLevel.DATABASE: 0, LockLevel.PARTICIPANT: 1, LockLevel.CRF: 2}
+    locks = list(active_locks().filter(covering))
+    return min(locks, key=lambda lock: order[lock.level]) if locks else None
+
+
+def lock_for_crf(visit: Visit, crf_code: str) -> Lock | None:
+    return lock_covering(participant_id=visit.participant_id, visit_id=visit.pk, crf_code=crf_code)
+
+
+def lock_for_participant(participant) -> Lock | None:
+    return lock_covering(participant_id=participant.pk)
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+def field_label(crf_code: str, field_name: str) -> str:
+    if not field_name:
+        return ""
+    model = CRF_MODELS.get(crf_code)
+    if model is None:
+        return field_name
+    try:
+        return str(model._meta.get_field(field_name).verbose_name)
+    except Exception:  # noqa: BLE001 — a field renamed since the query was raised
+        return field_name
+
+
+def queries_in_scope(user) -> QuerySet[Query]:
+    return scope_to_sites(
+        Query.objects.select_related("participant__site", "visit", "raised_by"),
+        user,
+        site_path="participant__site",
+    )
+
+
+@dataclass(frozen=True)
+class QueryFilters:
+    state: str = ""
+    site: str = ""
+    participant: str = ""
+    origin: str = ""
+    older_than_days: int | None = None
+
+
+def query_list(user, filters: QueryFilters) -> QuerySet[Query]:
+    queries = queries_in_scope(user)
+    if filters.state == "waiting":
+        queries = queries.exclude(state=QueryState.CLOSED)
+    elif filters.state:
+        queries = queries.filter(state=filters.state)
+    if filters.site:
+        queries = queries.filter(participant__site__code=filters.site)
+    if filters.participant:
+        queries = queries.filter(participant__study_id=filters.participant)
+    if filters.origin:
+        queries = queries.filter(origin=filters.origin)
+    if filters.older_than_days:
+        cutoff = timezone.now() - timezone.timedelta(days=filters.older_than_days)
+        queries = queries.filter(raised_at__lte=cutoff)
+    return queries
+
+
+def days_open(query: Query, *, now: datetime | None = None) -> int:
+    """Ageing: whole days from raising to closing (or to now while not closed)."""
+    end = query.closed_at or now or timezone.now()
+    return (end - query.raised_at).days
+
+
+def ageing_band(days: int) -> str:
+    """'0–6', '7–13', '14–29', '30+' with TRIAL.query_ageing_days = (7, 14, 30)."""
+    bounds = (0, *TRIAL.query_ageing_days)
+    for low, high in zip(bounds, bounds[1:], strict=False):
+        if low <= days < high:
+            return f"{low}–{high - 1}"
+    return f"{bounds[-1]}+"
+
+
+def queries_waiting_count(user) -> int:
+    """Queries waiting for this user's role: answers for the site, close-outs for the DM."""
+    queries = queries_in_scope(user)
+    if user.has_perm("datamanagement.close_query"):
+        return queries.filter(state=QueryState.ANSWERED).count()
+    if user.has_perm("datamanagement.answer_query"):
+        return queries.filter(state=QueryState.OPEN).count()
+    return queries.exclude(state=QueryState.CLOSED).count()
+
+
+def queries_on_crf(visit: Visit, crf_code: str) -> dict[str, list[Query]]:
+    """The queries on one CRF of a visit, by field name ('' for the whole CRF)."""
+    by_field: dict[str, list[Query]] = {}
+    for query in (
+        Query.objects.filter(visit=visit, crf_code=crf_code)
+        .select_related("raised_by")
+        .prefetch_related("steps__by")
+        .order_by("raised_at", "pk")
+    ):
+        by_field.setdefault(query.field_name, []).append(query)
+    return by_field
+
+
+def unread_notifications_count(user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+# -- source-data verification ----------------------------------------------------------------
+
+
+def crf_data_fields(crf_code: str) -> list[str]:
+    """The fields a person enters on a CRF (not the computed or bookkeeping ones)."""
+    model = CRF_MODELS[crf_code]
+    skip = {"id", "visit", "status", "warnings_confirmed", "warning_reason", "entered_by"}
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if f.editable
+        and f.name not in skip
+        and not f.auto_created
+        and not getattr(f, "auto_now", False)
+        and not getattr(f, "auto_now_add", False)
+    ]
+
+
+def sdv_required_fields(crf_code: str) -> list[str]:
+    requirement = TRIAL.sdv_requirements.get(crf_code, "all")
+    if requirement == "none":
+        return []
+    if requirement == "all":
+        return crf_data_fields(crf_code)
+    return list(requirement)
+
+
+def shown_value(crf, field_name: str) -> str:
+    """A field's value as the monitor compares it with the source."""
+    model_field = crf._meta.get_field(field_name)
+    value = getattr(crf, field_name)
+    if value is None or value == "":
+        return ""
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return str(_yes_no(value))
+    if isinstance(value, datetime):
+        return timezone.localtime(value).isoformat(timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _yes_no(value: bool):
+    from django.utils.translation import gettext
+
+    return gettext("Yes") if value else gettext("No")
+
+
+@dataclass
+class SdvField:
+    name: str
+    label: str
+    value: str
+    mark: SdvMark | None = None
+    cleared: SdvMark | None = None  # the last mark cleared by a change, if not verified since
+
+
+@dataclass
+class SdvCrf:
+    visit: Visit
+    crf_code: str
+    crf: object
+    requirement: str
+    fields: list[SdvField] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return TRIAL.crfs[self.crf_code]
+
+    @property
+    def verified_count(self) -> int:
+        return sum(1 for f in self.fields if f.mark is not None)
+
+    @property
+    def is_verified(self) -> bool:
+        return bool(self.fields) and self.verified_count == len(self.fields)
+
+
+def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
+    if crf is None:
+        crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
+    requirement = TRIAL.sdv_requirements.get(crf_code, "all")
+    label = requirement if isinstance(requirement, str) else "partial"
+    result = SdvCrf(visit=visit, crf_code=crf_code, crf=crf, requirement=label)
+    if crf is None:
+        return result
+    marks: dict[str, SdvMark] = {}
+    cleared: dict[str, SdvMark] = {}
+    for mark in SdvMark.objects.filter(visit=visit, crf_code=crf_code).select_related(
+        "verified_by"
+    ):
+        if mark.cleared_at is None:
+            marks[mark.field_name] = mark
+        elif (
+            mark.field_name not in cleared or mark.cleared_at > cleared[mark.field_name].cleared_at
+        ):
+            cleared[mark.field_name] = mark
+    for name in sdv_required_fields(crf_code):
+        result.fields.append(
+            SdvField(
+                name=name,
+                label=field_label(crf_code, name),
+                value=shown_value(crf, name),
+                mark=marks.get(name),
+                cleared=None if name in marks else cleared.get(name),
+            )
+        )
+    return result
+
+
+def visits_with_entered_crfs(participant) -> list[Visit]:
+    """The participant's visits, each with `.entered`: (code, name) of its CRFs entered."""
+    visits = list(Visit.objects.filter(participant=participant).order_by("day"))
+    for visit in visits:
+        visit.entered = [
+            (code, TRIAL.crfs[code])
+            for code in visit.crf_codes
+            if CRF_MODELS[code].objects.filter(visit=visit).exists()
+        ]
+    return visits
+
+
+def sdv_of_participant(participant) -> list[SdvCrf]:
+    """Every saved CRF of the participant that needs verification, visit by visit."""
+    rows = []
+    for visit in Visit.objects.filter(participant=participant).order_by("day"):
+        for code in visit.crf_codes:
+            if not sdv_required_fields(code):
+                continue
+            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            if crf is not None:
+                rows.append(sdv_of_crf(visit, code, crf))
+    return rows
+
+
+# -- signatures ----------------------------------------------------------------------------
+
+
+def _latest_history_id(obj: Model) -> int | None:
+    return (
+        obj.history.order_by("-history_date", "-history_id")
+        .values_list("history_id", flat=True)
+        .first()
+    )
+
+
+def _values(obj: Model) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def signed_records(level: str, *, participant, visit: Visit | None, crf_code: str) -> list[Model]:
+    """The records a signature covers: one CRF; a visit and its CRFs; or the casebook (every
+    visit, CRF, ICU stay and study event of the participant)."""
+    if level == SignatureLevel.CRF:
+        crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
+        return [crf] if crf is not None else []
+    if level == SignatureLevel.VISIT:
+        return [visit, *(c for c in _crfs(visit) if c is not None)]
+    records: list[Model] = []
+    for v in Visit.objects.filter(participant=participant).order_by("day"):
+        records += [v, *(c for c in _crfs(v) if c is not None)]
+    records += list(IcuStay.objects.filter(participant=participant).order_by("pk"))
+    records += list(StudyEvent.objects.filter(participant=participant).order_by("pk"))
+    return records
+
+
+def _crfs(visit: Visit) -> list:
+    return [CRF_MODELS[code].objects.filter(visit=visit).first() for code in visit.crf_codes]
+
+
+def manifest_and_hash(records: list[Model]) -> tuple[list, str]:
+    """[[label, pk, history_id], ...] and the SHA-256 of that manifest with the values."""
+    manifest = [[r._meta.label_lower, r.pk, _latest_history_id(r)] for r in records]
+    payload = json.dumps(
+        {"manifest": manifest, "values": [_values(r) for r in records]},
+        sort_keys=True,
+        default=str,
+    )
+    return manifest, hashlib.sha256(payload.encode()).hexdigest()
+
+
+def signature_is_intact(signature: Signature) -> bool:
+    """True if what the signature covers is still, version for version, what was signed."""
+    records = signed_records(
+        signature.level,
+        participant=signature.participant,
+        visit=signature.visit,
+        crf_code=signature.crf_code,
+    )
+    return manifest_and_hash(records)[1] == signature.content_hash
+
+
+@dataclass
+class ShownSignature:
+    signature: Signature
+    valid: bool
+
+    @property
+    def level_label(self) -> str:
+        return self.signature.get_level_display()
+
+
+def signatures_shown_with(
+    participant, *, visit=None, crf_code: str = "", intact: dict | None = None
+) -> list[ShownSignature]:
+    """The signatures to show with a record: its own, its visit's and the casebook's, newest
+    first; each valid only if not voided and its content unchanged. `intact` memoises the hash
+    check per signature within one page (a visit page shows the casebook signature per CRF)."""
+    intact = {} if intact is None else intact
+    covering = Q(level=SignatureLevel.CASEBOOK)
+    if visit is not None:
+        covering |= Q(level=SignatureLevel.VISIT, visit=visit)
+        if crf_code:
+            covering |= Q(level=SignatureLevel.CRF, visit=visit, crf_code=crf_code)
+    shown = []
+    for signature in (
+        Signature.objects.filter(participant=participant)
+        .filter(covering)
+        .select_related("signed_by", "visit", "participant")
+    ):
+        if not signature.is_void and signature.pk not in intact:
+            intact[signature.pk] = signature_is_intact(signature)
+        valid = not signature.is_void and intact[signature.pk]
+        shown.append(ShownSignature(signature, valid))
+    return shown
+
+
+def signature_failures_since_last_success(user) -> int:
+    from .models import SignatureFailure
+
+    last = Signature.objects.filter(signed_by=user).order_by("-signed_at").first()
+    failures = SignatureFailure.objects.filter(user=user)
+    if last is not None:
+        failures = failures.filter(at__gt=last.signed_at)
+    return failures.count()
+
+
+# -- the trial-wide audit log ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditSource:
+    label: str
+    view_permission: str
+    site_path: str
+    participant_path: str | None  # lookup to the participant's study ID, if any
+
+
+_OWN_SOURCES = (
+    AuditSource(
+        "datamanagement.query",
+        "datamanagement.view_query",
+        "participant__site",
+        "participant__study_id",
+    ),
+    AuditSource(
+        "datamanagement.querystep",
+        "datamanagement.view_query",
+        "query__participant__site",
+        "query__participant__study_id",
+    ),
+    AuditSource(
+        "datamanagement.sdvmark",
+        "datamanagement.view_sdvmark",
+        "visit__participant__site",
+        "visit__participant__study_id",
+    ),
+    AuditSource(
+        "datamanagement.signature",
+        "datamanagement.view_signature",
+        "participant__site",
+        "participant__study_id",
+    ),
+    AuditSource(
+        "datamanagement.lock",
+        "datamanagement.view_lock",
+        "participant__site",
+        "participant__study_id",
+    ),
+)
+
+
+def audit_sources(user) -> list[AuditSource]:
+    """The audited models whose history `user` may read (the registry, plus this app's)."""
+    sources = []
+    for label in sorted(audit._REGISTRY):
+        spec = audit._REGISTRY[label]
+        if label == "participants.participant":
+            path = "study_id"
+        elif spec.site_path.endswith("__site"):
+            path = spec.site_path.removesuffix("__site") + "__study_id"
+        else:
+            path = None
+        if path is not None and not _lookup_exists(spec.model.history.model, path):
+            path = None  # e.g. a screening record: no participant yet
+        sources.append(AuditSource(label, spec.view_permission, spec.site_path, path))
+    sources += _OWN_SOURCES
+    return [s for s in sources if user.has_perm(s.view_permission)]
+
+
+def _lookup_exists(model, path: str) -> bool:
+    """True if `path` ("visit__participant__study_id") resolves from `model` forwards."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    for part in path.split("__"):
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if field.is_relation:
+            model = field.related_model
+    return True
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    user: str = ""
+    model: str = ""
+    participant: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass
+class AuditRow:
+    when: datetime
+    who: str
+    model: str
+    record_id: int
+    study_id: str
+    action: str
+    reason: str
+    history: object = None
+
+    def changes(self) -> list[tuple[str, object, object]]:
+        """Field, old value, new value (every field set, for a creation)."""
+        record = self.history
+        fields = {
+            f.attname: f
+            for f in record.instance_type._meta.concrete_fields
+            if f.name not in ("id", "updated_at")
+        }
+        previous = record.prev_record if record.history_type != "+" else None
+        out = []
+        for attname, model_field in fields.items():
+            new = getattr(record, attname, None)
+            old = getattr(previous, attname, None) if previous is not None else None
+            if previous is None and new in (None, ""):
+                continue
+            if previous is not None and old == new:
+                continue
+            out.append(
+                (
+                    str(model_field.verbose_name),
+                    audit._shown(model_field, old),
+                    audit._shown(model_field, new),
+                )
+            )
+        return out
+
+
+def _history_rows(source: AuditSource, user, filters: AuditFilters) -> QuerySet:
+    model = apps.get_model(source.label)
+    rows = model.history.model.objects.select_related("history_user")
+    site_filter = Q(**{f"{source.site_path}__in": sites_for(user)})
+    if source.label == "datamanagement.lock":
+        site_filter |= Q(participant__isnull=True)  # the database lock belongs to no site
+    rows = rows.filter(site_filter)
+    if filters.user:
+        rows = rows.filter(history_user__username=filters.user)
+    if filters.date_from:
+        rows = rows.filter(history_date__date__gte=filters.date_from)
+    if filters.date_to:
+        rows = rows.filter(history_date__date__lte=filters.date_to)
+    if filters.participant:
+        if source.participant_path is None:
+            return rows.none()
+        rows = rows.filter(**{source.participant_path: filters.participant})
+    if source.participant_path:
+        rows = rows.annotate(trial_study_id=F(source.participant_path))
+    return rows.order_by("-history_date", "-history_id")
+
+
+_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def audit_log(user, filters: AuditFilters, *, limit: int | None = 200) -> list[AuditRow]:
+    """Audit rows of every model `user` may read, in their sites, newest first."""
+    rows: list[AuditRow] = []
+    for source in audit_sources(user):
+        if filters.model and source.label != filters.model:
+            continue
+        history = _history_rows(source, user, filters)
+        if limit is not None:
+            history = history[:limit]
+        for record in history:
+            rows.append(
+                AuditRow(
+                    when=record.history_date,
+                    who=record.history_user.username if record.history_user else "",
+                    model=source.label,
+                    record_id=record.id,
+                    study_id=getattr(record, "trial_study_id", "") or "",
+                    action=str(audit._ACTIONS[record.history_type]),
+                    reason=record.history_change_reason or "",
+                    history=record,
+                )
+            )
+    rows.sort(key=lambda r: (r.when, r.history.history_id), reverse=True)
+    return rows[:limit] if limit is not None else rows
+
+
+def query_actions(query: Query, user) -> list[tuple[str, str]]:
+    """The steps `user` may take on `query` now: (action, button label)."""
+    from django.utils.translation import gettext
+
+    from .models import ACTION_PERMISSIONS, TRANSITIONS, QueryAction
+
+    labels = {
+        QueryAction.ANSWER: gettext("Answer"),
+        QueryAction.CLOSE: gettext("Close"),
+        QueryAction.REOPEN: gettext("Re-open"),
+    }
+    return [
+        (action.value, label)
+        for action, label in labels.items()
+        if (query.state, action) in TRANSITIONS and user.has_perm(ACTION_PERMISSIONS[action])
+    ]

@@ -1,0 +1,558 @@
+"""Every write of the data-management app: keyword-only functions, one transaction each, with
+row locks where two people could act on the same thing at once.
+
+Other apps call in here:
+- outcomes.services calls `assert_editable` before it changes trial data, and `crf_changed` /
+  `participant_data_changed` after, so that source-data marks are cleared and signatures voided;
+- the safety app's daily job calls `missing_crf_queries_raise` (datamanagement.tasks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from outcomes import selectors as outcome_selectors
+from outcomes.models import CRF_MODELS, CrfStatus, Visit, VisitState
+from outcomes.schedule import OVERDUE
+from trialedc import audit
+from trialedc.trial import TRIAL
+
+from . import selectors
+from .exceptions import (
+    AlreadyLocked,
+    NotLocked,
+    QueryTransitionRefused,
+    RecordLocked,
+    SdvNotRequired,
+    SignatureAttemptsExhausted,
+    SignatureRefused,
+)
+from .models import (
+    ACTION_PERMISSIONS,
+    TRANSITIONS,
+    Lock,
+    LockLevel,
+    Notification,
+    Query,
+    QueryAction,
+    QueryOrigin,
+    QueryState,
+    QueryStep,
+    SdvMark,
+    Signature,
+    SignatureFailure,
+    SignatureLevel,
+)
+
+# -- locks -----------------------------------------------------------------------------------
+
+
+def assert_editable(*, participant=None, visit: Visit | None = None, crf_code: str = "") -> None:
+    """Refuse (RecordLocked) if a database, participant or CRF lock covers the data."""
+    participant_id = participant.pk if participant is not None else None
+    if participant_id is None and visit is not None:
+        participant_id = visit.participant_id
+    lock = selectors.lock_covering(
+        participant_id=participant_id,
+        visit_id=visit.pk if visit is not None else None,
+        crf_code=crf_code,
+    )
+    if lock is None:
+        return
+    raise RecordLocked(
+        _(
+            "These data are locked (%(level)s lock by %(who)s on %(when)s); they cannot be "
+            "changed. Ask the data manager to unlock them, with a reason."
+        )
+        % {
+            "level": lock.get_level_display(),
+            "who": lock.locked_by.get_full_name() or lock.locked_by.username,
+            "when": timezone.localtime(lock.locked_at).strftime("%Y-%m-%d %H:%M"),
+        }
+    )
+
+
+def lock_create(
+    *,
+    user,
+    level: str,
+    participant=None,
+    visit: Visit | None = None,
+    crf_code: str = "",
+    reason: str = "",
+) -> Lock:
+    """Lock a CRF, a participant's casebook or the whole database (data manager)."""
+    if not user.has_perm("datamanagement.lock_data"):
+        raise RecordLocked(_("Your role does not allow locking data."))
+    with transaction.atomic():
+        if participant is not None:
+            # Serialise with CRF saves, which lock the visit row (outcomes.services.crf_save).
+            list(Visit.objects.select_for_update().filter(participant=participant))
+        if level == LockLevel.CRF and (visit is None or crf_code not in visit.crf_codes):
+            raise NotLocked(_("Choose a CRF of the visit to lock."))
+        lock = Lock(
+            level=level,
+            participant=participant if level != LockLevel.DATABASE else None,
+            visit=visit if level == LockLevel.CRF else None,
+            crf_code=crf_code if level == LockLevel.CRF else "",
+            reason=(reason or "").strip(),
+            locked_by=user,
+        )
+        lock.full_clean(validate_constraints=False)
+        try:
+            with transaction.atomic():
+                audit.save_with_reason(lock, user=user)
+        except IntegrityError as error:
+            raise AlreadyLocked(_("These data are already locked.")) from error
+    return lock
+
+
+def lock_release(*, user, lock: Lock, reason: str) -> Lock:
+    """Unlock, with the reason; the investigators who signed the data are told."""
+    reason = (reason or "").strip()
+    if not user.has_perm("datamanagement.lock_data"):
+        raise NotLocked(_("Your role does not allow unlocking data."))
+    if not reason:
+        raise NotLocked(_("Give the reason for unlocking."))
+    with transaction.atomic():
+        lock = Lock.objects.select_for_update().get(pk=lock.pk)
+        if not lock.is_active:
+            raise NotLocked(_("This lock was already released."))
+        lock.unlocked_by = user
+        lock.unlocked_at = timezone.now()
+        lock.unlock_reason = reason
+        lock.full_clean(validate_constraints=False)
+        audit.save_with_reason(lock, user=user, reason=_("Unlocked: %(r)s") % {"r": reason})
+        signatures = Signature.objects.filter(voided_at__isnull=True)
+        if lock.level == LockLevel.PARTICIPANT:
+            signatures = signatures.filter(participant=lock.participant)
+        elif lock.level == LockLevel.CRF:
+            signatures = signatures.filter(participant=lock.participant).filter(
+                Q(level=SignatureLevel.CASEBOOK)
+                | Q(level=SignatureLevel.VISIT, visit=lock.visit)
+                | Q(level=SignatureLevel.CRF, visit=lock.visit, crf_code=lock.crf_code)
+            )
+        for signer in {s.signed_by for s in signatures.select_related("signed_by")}:
+            notify(
+                recipient=signer,
+                text=_("%(lock)s was unlocked by %(who)s: %(reason)s. Data you signed may change.")
+                % {
+                    "lock": str(lock),
+                    "who": user.get_full_name() or user.username,
+                    "reason": reason,
+                },
+                link=reverse("datamanagement:locks"),
+            )
+    return lock
+
+
+# -- notifications ---------------------------------------------------------------------------
+
+
+def notify(*, recipient, text: str, link: str = "") -> Notification:
+    """A message in the product, and by e-mail after commit when the user has an address."""
+    note = Notification(recipient=recipient, text=text, link=link)
+    note.full_clean()
+    note.save()
+    if recipient.email:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject=_("Trial EDC: %(text)s") % {"text": text[:60]},
+                message=text,
+                from_email=None,
+                recipient_list=[recipient.email],
+                fail_silently=True,
+            )
+        )
+    return note
+
+
+def notifications_mark_read(*, user) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+def _check_field(crf_code: str, field_name: str) -> None:
+    if crf_code and crf_code not in CRF_MODELS:
+        raise QueryTransitionRefused(_("There is no CRF %(crf)s.") % {"crf": crf_code})
+    if field_name and field_name not in selectors.crf_data_fields(crf_code):
+        raise QueryTransitionRefused(
+            _("%(crf)s has no field %(field)s.")
+            % {"crf": TRIAL.crfs.get(crf_code, crf_code), "field": field_name}
+        )
+
+
+def query_raise(
+    *,
+    participant,
+    text: str,
+    user=None,
+    visit: Visit | None = None,
+    crf_code: str = "",
+    field_name: str = "",
+    origin: str = QueryOrigin.MANUAL,
+    auto_key: str | None = None,
+) -> Query:
+    """Open a query on a CRF field (or a whole CRF). By hand: a monitor or data manager;
+    automatic (user None): an edit check or a missing CRF, idempotent through `auto_key`."""
+    text = (text or "").strip()
+    if not text:
+        raise QueryTransitionRefused(_("Write the question."))
+    if origin == QueryOrigin.MANUAL and (
+        user is None or not user.has_perm(ACTION_PERMISSIONS[QueryAction.RAISE])
+    ):
+        raise QueryTransitionRefused(_("Your role does not allow raising queries."))
+    if visit is not None and visit.participant_id != participant.pk:
+        raise QueryTransitionRefused(_("The visit is not this participant's."))
+    _check_field(crf_code, field_name)
+    with transaction.atomic():
+        if auto_key:
+            existing = Query.objects.filter(auto_key=auto_key).first()
+            if existing is not None:
+                return existing
+        query = Query(
+            participant=participant,
+            visit=visit,
+            crf_code=crf_code,
+            field_name=field_name,
+            origin=origin,
+            text=text,
+            raised_by=user,
+            auto_key=auto_key,
+        )
+        query.full_clean()
+        audit.save_with_reason(query, user=user)
+        step = QueryStep(
+            query=query, action=QueryAction.RAISE, text=text, by=user, state_after=query.state
+        )
+        audit.save_with_reason(step, user=user)
+    return query
+
+
+def query_step(*, query: Query, action: str, user, text: str) -> Query:
+    """Move a query along the state machine (models.TRANSITIONS); anything else is refused."""
+    text = (text or "").strip()
+    if action not in ACTION_PERMISSIONS or action == QueryAction.RAISE:
+        raise QueryTransitionRefused(_("Unknown step."))
+    if not user.has_perm(ACTION_PERMISSIONS[action]):
+        raise QueryTransitionRefused(
+            _("Your role does not allow this step (%(step)s).")
+            % {"step": QueryAction(action).label}
+        )
+    if not text:
+        raise QueryTransitionRefused(_("Write a text for this step; it stays in the thread."))
+    with transaction.atomic():
+        query = Query.objects.select_for_update().get(pk=query.pk)
+        new_state = TRANSITIONS.get((query.state, action))
+        if new_state is None:
+            raise QueryTransitionRefused(
+                _("A query that is %(state)s cannot be %(step)s.")
+                % {
+                    "state": query.get_state_display().lower(),
+                    "step": QueryAction(action).label.lower(),
+                }
+            )
+        query.state = new_state
+        query.closed_at = timezone.now() if new_state == QueryState.CLOSED else None
+        query.full_clean()
+        audit.save_with_reason(
+            query, user=user, reason=f"{QueryAction(action).label}: {text}"[:100]
+        )
+        step = QueryStep(query=query, action=action, text=text, by=user, state_after=new_state)
+        audit.save_with_reason(step, user=user)
+    return query
+
+
+def query_answer(*, query: Query, user, text: str) -> Query:
+    return query_step(query=query, action=QueryAction.ANSWER, user=user, text=text)
+
+
+def query_close(*, query: Query, user, text: str) -> Query:
+    return query_step(query=query, action=QueryAction.CLOSE, user=user, text=text)
+
+
+def query_reopen(*, query: Query, user, text: str) -> Query:
+    return query_step(query=query, action=QueryAction.REOPEN, user=user, text=text)
+
+
+def edit_check_queries_raise(*, crf, warnings, warning_reason: str = "") -> list[Query]:
+    """A soft-limit warning the site confirmed becomes a query for the data manager to review
+    (each warning once per CRF)."""
+    raised = []
+    for warning in warnings:
+        digest = hashlib.sha256(str(warning).encode()).hexdigest()[:16]
+        text = str(warning)
+        if warning_reason:
+            text += " " + _("Confirmed at entry: %(reason)s") % {"reason": warning_reason}
+        raised.append(
+            query_raise(
+                participant=crf.visit.participant,
+                visit=crf.visit,
+                crf_code=crf.crf_code,
+                text=text,
+                origin=QueryOrigin.EDIT_CHECK,
+                auto_key=f"edit-check:{crf._meta.label_lower}:{crf.pk}:{digest}",
+            )
+        )
+    return raised
+
+
+def missing_crf_queries_raise(*, today: date | None = None) -> int:
+    """Raise a query for every CRF still missing (or draft) once its visit's window has closed.
+    Idempotent: each missing CRF gets one query, however often this runs. Returns how many
+    were raised now."""
+    raised = 0
+    visits = (
+        Visit.objects.filter(state=VisitState.SCHEDULED)
+        .select_related("participant__site")
+        .order_by("participant__study_id", "day")
+    )
+    for visit in visits:
+        on = today or outcome_selectors.site_today(visit.participant.site)
+        status = outcome_selectors.visit_status(
+            visit, today=on, ended=outcome_selectors.ended_on(visit.participant)
+        )
+        if status != OVERDUE:
+            continue
+        for code in visit.crf_codes:
+            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            if crf is not None and crf.status == CrfStatus.COMPLETE:
+                continue
+            key = f"missing-crf:{visit.pk}:{code}"
+            if Query.objects.filter(auto_key=key).exists():
+                continue
+            query_raise(
+                participant=visit.participant,
+                visit=visit,
+                crf_code=code,
+                origin=QueryOrigin.MISSING_CRF,
+                auto_key=key,
+                text=_(
+                    "The %(crf)s CRF of visit %(visit)s is missing or incomplete; the window "
+                    "closed on %(end)s. Enter it, or mark the visit missed with the reason."
+                )
+                % {"crf": TRIAL.crfs[code], "visit": visit.code, "end": visit.window_end},
+            )
+            raised += 1
+    return raised
+
+
+# -- after a change to trial data ------------------------------------------------------------
+
+
+def _crf_review_link(visit: Visit, crf_code: str) -> str:
+    return reverse(
+        "datamanagement:crf_review",
+        kwargs={"study_id": visit.participant.study_id, "code": visit.code, "crf": crf_code},
+    )
+
+
+def _void(signatures, *, reason: str) -> int:
+    voided = 0
+    for signature in signatures.select_for_update().filter(voided_at__isnull=True):
+        signature.voided_at = timezone.now()
+        signature.void_reason = reason
+        audit.save_with_reason(signature, user=None, reason=reason[:100])
+        notify(
+            recipient=signature.signed_by,
+            text=_(
+                "Your signature (%(what)s, %(participant)s) was voided: %(reason)s. "
+                "Please sign again."
+            )
+            % {
+                "what": signature.get_level_display(),
+                "participant": signature.participant.study_id,
+                "reason": reason,
+            },
+            link=reverse(
+                "datamanagement:casebook", kwargs={"study_id": signature.participant.study_id}
+            ),
+        )
+        voided += 1
+    return voided
+
+
+def crf_changed(*, crf, user) -> None:
+    """After a CRF was saved: clear the SDV marks of the fields that changed (telling the
+    monitor) and void the signatures that covered the earlier version."""
+    visit = crf.visit
+    latest = crf.history.order_by("-history_date", "-history_id").first()
+    previous = latest.prev_record if latest is not None else None
+    what = f"{visit.code} {TRIAL.crfs[crf.crf_code]}"
+    with transaction.atomic():
+        if previous is not None:
+            changed = {c.field for c in latest.diff_against(previous).changes}
+            for mark in SdvMark.objects.select_for_update().filter(
+                visit=visit,
+                crf_code=crf.crf_code,
+                field_name__in=changed,
+                cleared_at__isnull=True,
+            ):
+                mark.cleared_at = timezone.now()
+                mark.cleared_because = _("changed by %(who)s after verification: %(reason)s") % {
+                    "who": user.username if user else "-",
+                    "reason": latest.history_change_reason or "",
+                }
+                audit.save_with_reason(mark, user=user, reason=_("Value changed after SDV"))
+                notify(
+                    recipient=mark.verified_by,
+                    text=_(
+                        "%(participant)s %(what)s: %(field)s changed after you verified it; "
+                        "verify it again."
+                    )
+                    % {
+                        "participant": visit.participant.study_id,
+                        "what": what,
+                        "field": selectors.field_label(crf.crf_code, mark.field_name),
+                    },
+                    link=reverse(
+                        "datamanagement:sdv", kwargs={"study_id": visit.participant.study_id}
+                    ),
+                )
+        reason = _("%(what)s changed after signing") % {"what": what}
+        _void(
+            Signature.objects.filter(participant=visit.participant).filter(
+                Q(level=SignatureLevel.CASEBOOK)
+                | Q(level=SignatureLevel.VISIT, visit=visit)
+                | Q(level=SignatureLevel.CRF, visit=visit, crf_code=crf.crf_code)
+            ),
+            reason=reason,
+        )
+
+
+def participant_data_changed(*, participant, visit: Visit | None = None, what: str) -> None:
+    """After a visit, ICU stay or study event changed: void the visit and casebook signatures."""
+    covering = Q(level=SignatureLevel.CASEBOOK)
+    if visit is not None:
+        covering |= Q(level=SignatureLevel.VISIT, visit=visit)
+    with transaction.atomic():
+        _void(
+            Signature.objects.filter(participant=participant).filter(covering),
+            reason=_("%(what)s changed after signing") % {"what": what},
+        )
+
+
+# -- source-data verification ----------------------------------------------------------------
+
+
+def sdv_mark(*, user, visit: Visit, crf_code: str, fields: list[str] | None = None) -> int:
+    """Mark fields of one CRF verified against the source (all required ones if `fields` is
+    None). Fields already verified are left as they are. Returns how many were marked."""
+    if not user.has_perm("datamanagement.verify_source_data"):
+        raise SdvNotRequired(_("Your role does not allow source-data verification."))
+    required = selectors.sdv_required_fields(crf_code)
+    wanted = required if fields is None else list(fields)
+    unknown = [f for f in wanted if f not in required]
+    if unknown:
+        raise SdvNotRequired(
+            _("%(crf)s does not ask to verify: %(fields)s")
+            % {"crf": TRIAL.crfs.get(crf_code, crf_code), "fields": ", ".join(unknown)}
+        )
+    marked = 0
+    with transaction.atomic():
+        visit = Visit.objects.select_for_update().get(pk=visit.pk)
+        crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
+        if crf is None:
+            raise SdvNotRequired(_("This CRF has not been entered yet."))
+        active = set(
+            SdvMark.objects.filter(
+                visit=visit, crf_code=crf_code, cleared_at__isnull=True
+            ).values_list("field_name", flat=True)
+        )
+        for name in wanted:
+            if name in active:
+                continue
+            mark = SdvMark(
+                visit=visit,
+                crf_code=crf_code,
+                field_name=name,
+                value=selectors.shown_value(crf, name),
+                verified_by=user,
+            )
+            mark.full_clean(validate_constraints=False)
+            audit.save_with_reason(mark, user=user)
+            marked += 1
+    return marked
+
+
+def sdv_mark_many(*, user, items: list[tuple[Visit, str, list[str] | None]]) -> int:
+    """Bulk verification: several CRFs (whole, or chosen fields) in one transaction."""
+    with transaction.atomic():
+        return sum(
+            sdv_mark(user=user, visit=visit, crf_code=code, fields=fields)
+            for visit, code, fields in items
+        )
+
+
+# -- electronic signatures -------------------------------------------------------------------
+
+
+def signature_sign(
+    *,
+    user,
+    password: str,
+    participant,
+    level: str,
+    meaning: str,
+    visit: Visit | None = None,
+    crf_code: str = "",
+) -> Signature:
+    """The investigator signs a CRF, a visit or the casebook (21 CFR 11.50, 11.70, 11.200).
+
+    The password is asked again; the signature records the signer's printed name, the time and
+    the meaning, and is bound to the exact versions signed (manifest + SHA-256)."""
+    if not user.has_perm("datamanagement.sign_records"):
+        raise SignatureRefused(_("Your role does not allow signing."))
+    if meaning not in TRIAL.signature_meanings:
+        raise SignatureRefused(_("Choose the meaning of your signature."))
+    if level not in SignatureLevel.values:
+        raise SignatureRefused(_("Choose what to sign."))
+    allowed = TRIAL.signature_attempts_allowed
+    if not user.check_password(password or ""):
+        with transaction.atomic():
+            SignatureFailure.objects.create(user=user, participant=participant)
+        if selectors.signature_failures_since_last_success(user) >= allowed:
+            raise SignatureAttemptsExhausted(
+                _("Wrong password %(n)s times: you are signed out. Sign in again to sign.")
+                % {"n": allowed}
+            )
+        raise SignatureRefused(_("The password is not correct; nothing was signed."))
+    with transaction.atomic():
+        # Hold the visits still while the versions are read (crf_save locks the visit row).
+        visits = Visit.objects.select_for_update().filter(participant=participant)
+        if level != SignatureLevel.CASEBOOK:
+            visits = visits.filter(pk=visit.pk if visit else None)
+        list(visits)
+        records = selectors.signed_records(
+            level, participant=participant, visit=visit, crf_code=crf_code
+        )
+        if not [r for r in records if r._meta.model_name != "visit"]:
+            raise SignatureRefused(_("There is no entered data to sign yet."))
+        manifest, content_hash = selectors.manifest_and_hash(records)
+        signature = Signature(
+            level=level,
+            participant=participant,
+            visit=visit if level != SignatureLevel.CASEBOOK else None,
+            crf_code=crf_code if level == SignatureLevel.CRF else "",
+            meaning=meaning,
+            meaning_text=TRIAL.signature_meanings[meaning],
+            signed_by=user,
+            signer_name=user.get_full_name() or user.username,
+            manifest=manifest,
+            content_hash=content_hash,
+        )
+        signature.full_clean()
+        audit.save_with_reason(signature, user=user)
+    return signature

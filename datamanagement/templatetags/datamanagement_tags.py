@@ -1,0 +1,121 @@
+"""The data-management widgets other pages include, so they look the same everywhere:
+
+- `{% field_queries "fio2" %}`: the queries on one field of the CRF in the context (`visit`,
+  `crf_code`), with the steps the user may take in place; `{% field_queries "" %}` for the
+  queries on the whole CRF;
+- `{% crf_record_status visit crf_code %}`: lock, signatures (name, date/time, meaning; voided
+  visibly) and SDV progress of one CRF;
+- `{% casebook_status participant %}`: the same for a participant's casebook;
+- `{% crf_lock visit crf_code as lock %}`: the active lock covering a CRF, or None.
+"""
+
+from __future__ import annotations
+
+from django import template
+
+from datamanagement import selectors
+
+register = template.Library()
+
+
+def _intact_cache(request) -> dict:
+    cache = getattr(request, "_dm_signatures_intact", None)
+    if cache is None:
+        cache = request._dm_signatures_intact = {}
+    return cache
+
+
+def _crf_queries(request, visit, crf_code) -> dict:
+    cache = getattr(request, "_dm_queries", None)
+    if cache is None:
+        cache = request._dm_queries = {}
+    key = (visit.pk, crf_code)
+    if key not in cache:
+        cache[key] = selectors.queries_on_crf(visit, crf_code)
+    return cache[key]
+
+
+@register.inclusion_tag("datamanagement/_field_queries.html", takes_context=True)
+def field_queries(context, field_name: str = "") -> dict:
+    request = context.get("request")
+    visit, crf_code = context.get("visit"), context.get("crf_code")
+    user = getattr(request, "user", None)
+    if (
+        request is None
+        or visit is None
+        or not crf_code
+        or not user.has_perm("datamanagement.view_query")
+    ):
+        return {"show": False}
+    return {
+        "show": True,
+        "queries": _crf_queries(request, visit, crf_code).get(field_name, []),
+        "field_name": field_name,
+        "field_label": selectors.field_label(crf_code, field_name),
+        "visit": visit,
+        "crf_code": crf_code,
+        "request": request,
+        "perms": context.get("perms"),
+        "can_raise": user.has_perm("datamanagement.raise_query"),
+    }
+
+
+@register.inclusion_tag("datamanagement/_query.html", takes_context=True)
+def query_widget(context, query, step_form=None) -> dict:
+    request = context.get("request")
+    return {
+        "query": query,
+        "step_form": step_form,
+        "actions": selectors.query_actions(query, request.user),
+    }
+
+
+@register.inclusion_tag("datamanagement/_record_status.html", takes_context=True)
+def crf_record_status(context, visit, crf_code: str) -> dict:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("datamanagement.view_signature"):
+        return {"show": False}
+    return {
+        "show": True,
+        "visit": visit,
+        "participant": visit.participant,
+        "crf_code": crf_code,
+        "lock": selectors.lock_for_crf(visit, crf_code),
+        "signatures": selectors.signatures_shown_with(
+            visit.participant, visit=visit, crf_code=crf_code, intact=_intact_cache(request)
+        ),
+        "sdv": selectors.sdv_of_crf(visit, crf_code)
+        if selectors.sdv_required_fields(crf_code)
+        else None,
+        "perms": context.get("perms"),
+    }
+
+
+@register.inclusion_tag("datamanagement/_casebook_status.html", takes_context=True)
+def casebook_status(context, participant) -> dict:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.has_perm("datamanagement.view_signature"):
+        return {"show": False}
+    return {
+        "show": True,
+        "participant": participant,
+        "lock": selectors.lock_for_participant(participant),
+        "signatures": [
+            s
+            for s in selectors.signatures_shown_with(participant, intact=_intact_cache(request))
+            if s.signature.level == "casebook"
+        ],
+        "perms": context.get("perms"),
+    }
+
+
+@register.simple_tag
+def crf_lock(visit, crf_code: str):
+    return selectors.lock_for_crf(visit, crf_code)
+
+
+@register.filter
+def ageing_band(days: int) -> str:
+    return selectors.ageing_band(days)

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "datamanagement"
+
+_P = "participants/<str:study_id>"
+
+urlpatterns = [
+    path("queries/", views.query_list, name="queries"),
+    path("queries/<int:pk>/", views.query_detail, name="query_detail"),
+    path(f"{_P}/queries/new/", views.query_new, name="query_new"),
+    path(f"{_P}/", views.casebook, name="casebook"),
+    path(f"{_P}/visits/<str:code>/<str:crf>/", views.crf_review, name="crf_review"),
+    path(f"{_P}/sdv/", views.sdv, name="sdv"),
+    path(f"{_P}/sign/", views.sign, name="sign"),
+    path("locks/", views.locks, name="locks"),
+    path("audit/", views.audit_log, name="audit_log"),
+    path("notifications/", views.notifications, name="notifications"),
+]

@@ -1,0 +1,482 @@
+"""Thin views: find the record in the user's scope, call one service or selector, render."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from outcomes.models import CRF_MODELS, Visit
+from participants.models import Participant
+from trialedc.access import get_in_scope_or_403, require, sites_for
+from trialedc.exceptions import TrialEdcError
+from trialedc.trial import TRIAL
+
+from . import selectors, services
+from .exceptions import SignatureAttemptsExhausted
+from .forms import (
+    AuditFilterForm,
+    LockForm,
+    QueryFilterForm,
+    QueryRaiseForm,
+    QueryStepForm,
+    SignatureForm,
+    UnlockForm,
+)
+from .models import Lock, LockLevel, Notification, Query, SignatureLevel
+
+VIEW_QUERIES = "datamanagement.view_query"
+VIEW_CRFS = "outcomes.view_visit"
+
+
+def _participant(request, study_id: str) -> Participant:
+    return get_in_scope_or_403(
+        Participant.objects.select_related("site"), request.user, study_id=study_id
+    )
+
+
+def _visit(request, study_id: str, code: str) -> Visit:
+    return get_in_scope_or_403(
+        Visit.objects.select_related("participant__site"),
+        request.user,
+        site_path="participant__site",
+        participant__study_id=study_id,
+        code=code,
+    )
+
+
+def _error_text(error: Exception) -> str:
+    return "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+
+@require_GET
+@require(VIEW_QUERIES)
+def query_list(request):
+    """Queries trial-wide (in the user's sites), filtered by state, origin, site, participant
+    and age; each with its days open."""
+    form = QueryFilterForm(request.GET or None, sites=sites_for(request.user))
+    filters = selectors.QueryFilters(state="waiting")
+    if form.is_bound and form.is_valid():
+        filters = selectors.QueryFilters(**{k: v or "" for k, v in form.cleaned_data.items()})
+        if not form.cleaned_data["older_than_days"]:
+            filters = selectors.QueryFilters(**{**filters.__dict__, "older_than_days": None})
+    queries = list(selectors.query_list(request.user, filters)[:500])
+    now = timezone.now()
+    rows = [
+        {
+            "query": q,
+            "days": selectors.days_open(q, now=now),
+            "band": selectors.ageing_band(selectors.days_open(q, now=now)),
+        }
+        for q in queries
+    ]
+    return render(request, "datamanagement/query_list.html", {"form": form, "rows": rows})
+
+
+@require(VIEW_QUERIES, "datamanagement.raise_query")
+def query_new(request, study_id: str):
+    participant = _participant(request, study_id)
+    visit_code = request.GET.get("visit", "")
+    crf_code = request.GET.get("crf", "")
+    field_name = request.GET.get("field", "")
+    visit = _visit(request, study_id, visit_code) if visit_code else None
+    if crf_code and (visit is None or crf_code not in visit.crf_codes):
+        raise Http404(_("This visit has no such CRF."))
+    form = QueryRaiseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            query = services.query_raise(
+                participant=participant,
+                visit=visit,
+                crf_code=crf_code,
+                field_name=field_name,
+                text=form.cleaned_data["text"],
+                user=request.user,
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Query #%(pk)s raised; the site sees it on the field.") % {"pk": query.pk},
+            )
+            if visit is not None and crf_code:
+                return redirect("datamanagement:crf_review", study_id, visit.code, crf_code)
+            return redirect("datamanagement:query_detail", query.pk)
+    return render(
+        request,
+        "datamanagement/query_new.html",
+        {
+            "form": form,
+            "participant": participant,
+            "visit": visit,
+            "crf_name": TRIAL.crfs.get(crf_code, ""),
+            "field_label": selectors.field_label(crf_code, field_name),
+        },
+    )
+
+
+@require(VIEW_QUERIES)
+def query_detail(request, pk: int):
+    """The query's thread and the steps the user may take. From the field widget (htmx) the
+    answer is posted here and the widget is swapped in place."""
+    query = get_in_scope_or_403(
+        Query.objects.select_related("participant__site", "visit", "raised_by"),
+        request.user,
+        site_path="participant__site",
+        pk=pk,
+    )
+    form = QueryStepForm(request.POST or None, prefix=f"q{query.pk}")
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if form.is_valid():
+            try:
+                query = services.query_step(
+                    query=query, action=action, user=request.user, text=form.cleaned_data["text"]
+                )
+            except TrialEdcError as error:
+                form.add_error(None, str(error))
+            else:
+                if not request.htmx:
+                    messages.success(
+                        request,
+                        _("Query #%(pk)s is now %(state)s.")
+                        % {"pk": query.pk, "state": query.get_state_display().lower()},
+                    )
+                    return redirect("datamanagement:query_detail", query.pk)
+                form = QueryStepForm(prefix=f"q{query.pk}")
+        if request.htmx:
+            return render(
+                request,
+                "datamanagement/_query.html",
+                {
+                    "query": query,
+                    "step_form": form,
+                    "actions": selectors.query_actions(query, request.user),
+                },
+            )
+    return render(
+        request,
+        "datamanagement/query_detail.html",
+        {
+            "query": query,
+            "step_form": form,
+            "days": selectors.days_open(query),
+            "actions": selectors.query_actions(query, request.user),
+        },
+    )
+
+
+# -- participant casebook, CRF review ----------------------------------------------------------
+
+
+@require_GET
+@require(VIEW_QUERIES, VIEW_CRFS)
+def casebook(request, study_id: str):
+    """A participant's data-management page: queries, SDV progress, signatures and lock."""
+    participant = _participant(request, study_id)
+    now = timezone.now()
+    queries = selectors.queries_in_scope(request.user).filter(participant=participant)
+    return render(
+        request,
+        "datamanagement/casebook.html",
+        {
+            "participant": participant,
+            "queries": [{"query": q, "days": selectors.days_open(q, now=now)} for q in queries],
+            "sdv": selectors.sdv_of_participant(participant),
+            "visits": selectors.visits_with_entered_crfs(participant),
+            "lock": selectors.lock_for_participant(participant),
+        },
+    )
+
+
+@require_GET
+@require(VIEW_QUERIES, VIEW_CRFS)
+def crf_review(request, study_id: str, code: str, crf: str):
+    """One CRF read-only, field by field, with its queries, SDV marks, signatures and lock:
+    where monitors and data managers raise and close queries."""
+    visit = _visit(request, study_id, code)
+    if crf not in visit.crf_codes:
+        raise Http404(_("This visit has no such CRF."))
+    record = CRF_MODELS[crf].objects.filter(visit=visit).first()
+    sdv = selectors.sdv_of_crf(visit, crf, record)
+    sdv_fields = {f.name: f for f in sdv.fields}
+    rows = []
+    if record is not None:
+        for field in record._meta.concrete_fields:
+            if field.name in ("id", "visit", "entered_by", "warnings_confirmed", "warning_reason"):
+                continue
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                continue
+            rows.append(
+                {
+                    "name": field.name,
+                    "label": field.verbose_name,
+                    "value": selectors.shown_value(record, field.name),
+                    "sdv": sdv_fields.get(field.name),
+                    "queryable": field.name in selectors.crf_data_fields(crf),
+                }
+            )
+    return render(
+        request,
+        "datamanagement/crf_review.html",
+        {
+            "participant": visit.participant,
+            "visit": visit,
+            "crf_code": crf,
+            "crf_name": TRIAL.crfs[crf],
+            "crf": record,
+            "rows": rows,
+            "whole_crf_queries": True,
+        },
+    )
+
+
+# -- source-data verification ----------------------------------------------------------------
+
+
+@require(VIEW_CRFS, "datamanagement.verify_source_data")
+def sdv(request, study_id: str):
+    """The monitor's SDV page: every CRF needing verification; tick fields or whole CRFs and
+    verify them together."""
+    participant = _participant(request, study_id)
+    crfs = selectors.sdv_of_participant(participant)
+    if request.method == "POST":
+        items = []
+        for row in crfs:
+            key = f"{row.visit.code}:{row.crf_code}"
+            if request.POST.get(f"crf:{key}"):
+                items.append((row.visit, row.crf_code, None))
+                continue
+            fields = [f.name for f in row.fields if request.POST.get(f"field:{key}:{f.name}")]
+            if fields:
+                items.append((row.visit, row.crf_code, fields))
+        if not items:
+            messages.warning(request, _("Tick the fields or CRFs you verified against the source."))
+        else:
+            try:
+                count = services.sdv_mark_many(user=request.user, items=items)
+            except TrialEdcError as error:
+                messages.error(request, str(error))
+            else:
+                messages.success(request, _("%(n)s fields marked verified.") % {"n": count})
+                return redirect("datamanagement:sdv", study_id)
+    return render(request, "datamanagement/sdv.html", {"participant": participant, "crfs": crfs})
+
+
+# -- electronic signatures -------------------------------------------------------------------
+
+
+@require(VIEW_CRFS, "datamanagement.sign_records")
+def sign(request, study_id: str):
+    """The investigator signs a CRF (?level=crf&visit=D3&crf=murray), a visit or the casebook,
+    re-entering the password and choosing the meaning."""
+    participant = _participant(request, study_id)
+    source = request.POST or request.GET
+    level = source.get("level", SignatureLevel.CASEBOOK)
+    if level not in SignatureLevel.values:
+        raise Http404(_("Nothing to sign here."))
+    visit = None
+    crf_code = ""
+    if level in (SignatureLevel.VISIT, SignatureLevel.CRF):
+        visit = _visit(request, study_id, source.get("visit", ""))
+    if level == SignatureLevel.CRF:
+        crf_code = source.get("crf", "")
+        if crf_code not in visit.crf_codes:
+            raise Http404(_("This visit has no such CRF."))
+    records = selectors.signed_records(
+        level, participant=participant, visit=visit, crf_code=crf_code
+    )
+    form = SignatureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.signature_sign(
+                user=request.user,
+                password=form.cleaned_data["password"],
+                participant=participant,
+                level=level,
+                meaning=form.cleaned_data["meaning"],
+                visit=visit,
+                crf_code=crf_code,
+            )
+        except SignatureAttemptsExhausted as error:
+            logout(request)
+            messages.error(request, str(error))
+            return redirect("login")
+        except TrialEdcError as error:
+            form.add_error("password", str(error))
+        else:
+            messages.success(request, _("Signed. Your signature is shown with the record."))
+            if level == SignatureLevel.CRF:
+                return redirect("datamanagement:crf_review", study_id, visit.code, crf_code)
+            return redirect("datamanagement:casebook", study_id)
+    return render(
+        request,
+        "datamanagement/sign.html",
+        {
+            "form": form,
+            "participant": participant,
+            "level": level,
+            "level_label": SignatureLevel(level).label,
+            "visit": visit,
+            "crf_code": crf_code,
+            "crf_name": TRIAL.crfs.get(crf_code, ""),
+            "records": records,
+        },
+    )
+
+
+# -- locks -----------------------------------------------------------------------------------
+
+
+@require("datamanagement.lock_data")
+def locks(request):
+    """The data manager's locks: lock a CRF, a participant or the database; unlock with a
+    reason."""
+    form = LockForm(request.POST if request.POST.get("do") == "lock" else None)
+    unlock_form = UnlockForm(request.POST if request.POST.get("do") == "unlock" else None)
+    if request.method == "POST" and form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            participant = visit = None
+            if data["level"] != LockLevel.DATABASE:
+                participant = _participant(request, data["study_id"])
+            if data["level"] == LockLevel.CRF:
+                visit = _visit(request, data["study_id"], data["visit_code"])
+            services.lock_create(
+                user=request.user,
+                level=data["level"],
+                participant=participant,
+                visit=visit,
+                crf_code=data["crf_code"] or "",
+                reason=data["reason"],
+            )
+        except Http404:
+            form.add_error("study_id", _("No such participant or visit."))
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Locked. Nobody can change these data until unlocked."))
+            return redirect(request.POST.get("next") or reverse("datamanagement:locks"))
+    if request.method == "POST" and unlock_form.is_bound:
+        lock = Lock.objects.filter(pk=request.POST.get("lock")).first()
+        if lock is None:
+            raise Http404(_("No such lock."))
+        if unlock_form.is_valid():
+            try:
+                services.lock_release(
+                    user=request.user, lock=lock, reason=unlock_form.cleaned_data["reason"]
+                )
+            except TrialEdcError as error:
+                unlock_form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Unlocked; the reason is in the audit trail."))
+                return redirect("datamanagement:locks")
+    return render(
+        request,
+        "datamanagement/locks.html",
+        {
+            "form": form,
+            "unlock_form": unlock_form,
+            "unlock_pk": request.POST.get("lock"),
+            "locks": selectors.active_locks(),
+            "database_locked": selectors.database_is_locked(),
+            "released": Lock.objects.filter(unlocked_at__isnull=False).select_related(
+                "participant", "visit", "locked_by", "unlocked_by"
+            )[:50],
+        },
+    )
+
+
+# -- audit log -------------------------------------------------------------------------------
+
+
+@require_GET
+@require("datamanagement.view_trial_audit_log")
+def audit_log(request):
+    """Every audit row the user may read (in their sites), filtered; `?format=csv` exports the
+    filtered rows, every one, for inspectors."""
+    sources = selectors.audit_sources(request.user)
+    from django.apps import apps
+
+    choices = [
+        (s.label, str(apps.get_model(s.label)._meta.verbose_name).capitalize()) for s in sources
+    ]
+    form = AuditFilterForm(request.GET or None, models=choices)
+    filters = selectors.AuditFilters()
+    if form.is_bound and form.is_valid():
+        filters = selectors.AuditFilters(
+            **{k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+        )
+    if request.GET.get("format") == "csv":
+        return _audit_csv(selectors.audit_log(request.user, filters, limit=None))
+    return render(
+        request,
+        "datamanagement/audit_log.html",
+        {
+            "form": form,
+            "rows": selectors.audit_log(request.user, filters, limit=200),
+            "csv_query": request.GET.urlencode(),
+        },
+    )
+
+
+def _audit_csv(rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "when_utc",
+            "user",
+            "record_type",
+            "record_id",
+            "study_id",
+            "action",
+            "field",
+            "old_value",
+            "new_value",
+            "reason",
+        ]
+    )
+    for row in rows:
+        changes = row.changes() or [("", "", "")]
+        for field, old, new in changes:
+            writer.writerow(
+                [
+                    row.when.astimezone(timezone.UTC).isoformat(timespec="seconds"),
+                    row.who,
+                    row.model,
+                    row.record_id,
+                    row.study_id,
+                    row.action,
+                    field,
+                    "" if old is None else old,
+                    "" if new is None else new,
+                    row.reason,
+                ]
+            )
+    return response
+
+
+# -- notifications ---------------------------------------------------------------------------
+
+
+@require_GET
+@require("datamanagement.view_notification")
+def notifications(request):
+    notes = list(Notification.objects.filter(recipient=request.user)[:100])
+    services.notifications_mark_read(user=request.user)
+    return render(request, "datamanagement/notifications.html", {"notes": notes})

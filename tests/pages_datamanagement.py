@@ -1,0 +1,76 @@
+"""Pages of the data-management app (see tests/pages_trialedc.py for the format)."""
+
+from decimal import Decimal
+
+from datamanagement import services
+from datamanagement.models import Query
+from outcomes.models import Murray
+
+from . import outcomes_factories as of
+from .roles_short import C, D, I, M
+
+READ = {C, I, M, D}
+
+
+def prepare(world):
+    """A visit schedule with the D0 Murray CRF (as tests/pages_outcomes.py makes it) and a
+    query on its FiO₂."""
+    p = world.participant
+    of.schedule(p)
+    murray = Murray.objects.filter(visit__participant=p, visit__code="D0").first()
+    if murray is None:
+        murray = of.crf(
+            p,
+            "D0",
+            "murray",
+            pao2_mmhg=Decimal("70"),
+            fio2=Decimal("0.6"),
+            peep_cmh2o=Decimal("10"),
+            cxr_quadrants=3,
+        )
+    world.murray = murray
+    query = Query.objects.filter(participant=p).first()
+    if query is None:
+        query = services.query_raise(
+            participant=p,
+            visit=murray.visit,
+            crf_code="murray",
+            field_name="fio2",
+            text="Please confirm FiO2 against the ventilator chart.",
+            origin="edit_check",
+            auto_key=f"pages:{p.pk}",
+        )
+    world.query = query
+
+
+def _p(w):
+    return f"/data/participants/{w.participant.study_id}"
+
+
+PAGES = {
+    "query list": ("datamanagement:queries", lambda w: "/data/queries/", READ),
+    "query list filtered": (
+        "datamanagement:queries",
+        lambda w: f"/data/queries/?state=open&participant={w.participant.study_id}",
+        READ,
+    ),
+    "query detail": ("datamanagement:query_detail", lambda w: f"/data/queries/{w.query.pk}/", READ),
+    "query new": (
+        "datamanagement:query_new",
+        lambda w: f"{_p(w)}/queries/new/?visit=D0&crf=murray&field=fio2",
+        {M, D},
+    ),
+    "casebook": ("datamanagement:casebook", lambda w: f"{_p(w)}/", READ),
+    "CRF review": ("datamanagement:crf_review", lambda w: f"{_p(w)}/visits/D0/murray/", READ),
+    "SDV": ("datamanagement:sdv", lambda w: f"{_p(w)}/sdv/", {M}),
+    "sign casebook": ("datamanagement:sign", lambda w: f"{_p(w)}/sign/?level=casebook", {I}),
+    "sign CRF": (
+        "datamanagement:sign",
+        lambda w: f"{_p(w)}/sign/?level=crf&visit=D0&crf=murray",
+        {I},
+    ),
+    "locks": ("datamanagement:locks", lambda w: "/data/locks/", {D}),
+    "audit log": ("datamanagement:audit_log", lambda w: "/data/audit/", {M, D}),
+    "audit log CSV": ("datamanagement:audit_log", lambda w: "/data/audit/?format=csv", {M, D}),
+    "notifications": ("datamanagement:notifications", lambda w: "/data/notifications/", READ),
+}

@@ -1,0 +1,121 @@
+"""Source-data verification (issue 10): the requirement per CRF comes from the configuration;
+the monitor marks fields or whole CRFs, singly or in bulk; a later change clears the mark and
+tells the monitor."""
+
+from decimal import Decimal
+
+import pytest
+
+from datamanagement import selectors, services
+from datamanagement.exceptions import SdvNotRequired
+from datamanagement.models import Notification, SdvMark
+from outcomes import services as outcome_services
+from trialedc.roles import Role
+from trialedc.trial import TRIAL
+
+from . import outcomes_factories as of
+from .factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def participant(site01, roles):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    return p
+
+
+@pytest.fixture
+def murray(participant):
+    return of.crf(
+        participant,
+        "D0",
+        "murray",
+        pao2_mmhg=Decimal("70"),
+        fio2=Decimal("0.6"),
+        peep_cmh2o=Decimal("10"),
+        cxr_quadrants=2,
+    )
+
+
+@pytest.fixture
+def monitor(make_user):
+    return make_user(Role.MONITOR)
+
+
+def test_the_requirement_comes_from_the_configuration():
+    assert selectors.sdv_required_fields("crp") == []
+    assert selectors.sdv_required_fields("murray") == list(TRIAL.sdv_requirements["murray"])
+    assert "pf_ratio" not in selectors.sdv_required_fields("blood_gas")  # computed, not entered
+    assert selectors.sdv_required_fields("clinical_status") == ["assessed_on", "status_score"]
+
+
+def test_the_monitor_verifies_a_whole_crf(murray, monitor):
+    assert services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray") == 5
+    status = selectors.sdv_of_crf(murray.visit, "murray")
+    assert status.is_verified
+    assert {f.name: f.mark.value for f in status.fields}["fio2"] == "0.600"
+
+
+def test_the_monitor_verifies_single_fields_and_again_changes_nothing(murray, monitor):
+    services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["fio2"])
+    assert (
+        services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["fio2"]) == 0
+    )
+    assert selectors.sdv_of_crf(murray.visit, "murray").verified_count == 1
+
+
+def test_a_field_the_configuration_does_not_ask_for_is_refused(murray, monitor):
+    with pytest.raises(SdvNotRequired):
+        services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["score"])
+
+
+@pytest.mark.parametrize("role", [r for r in Role if r != Role.MONITOR])
+def test_only_monitors_verify(make_user, murray, role):
+    with pytest.raises(SdvNotRequired):
+        services.sdv_mark(user=make_user(role), visit=murray.visit, crf_code="murray")
+
+
+def test_a_change_after_verification_clears_the_mark_and_tells_the_monitor(murray, monitor):
+    services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray")
+    outcome_services.crf_save(
+        visit=murray.visit,
+        crf_code="murray",
+        values={"fio2": Decimal("0.5")},
+        complete=True,
+        user=of._entry_user(murray.visit.participant),
+        reason="Transcription error",
+    )
+    status = {f.name: f for f in selectors.sdv_of_crf(murray.visit, "murray").fields}
+    assert status["fio2"].mark is None
+    assert status["fio2"].cleared.value == "0.600"
+    assert status["pao2_mmhg"].mark is not None  # unchanged fields keep their mark
+    mark = SdvMark.objects.get(field_name="fio2")
+    assert "Transcription error" in mark.cleared_because
+    note = Notification.objects.get(recipient=monitor)
+    assert "FiO₂" in note.text
+    assert "verify it again" in note.text
+
+
+def test_bulk_verification_on_the_page(client, login, participant, murray, monitor):
+    crs = of.crf(participant, "D0", "clinical_status", status_score=4)
+    login(monitor)
+    path = f"/data/participants/{participant.study_id}/sdv/"
+    page = client.get(path).content.decode()
+    assert 'data-testid="sdv-D0-murray"' in page
+    response = client.post(path, {"crf:D0:clinical_status": "1", "field:D0:murray:fio2": "1"})
+    assert response.status_code == 302
+    assert selectors.sdv_of_crf(crs.visit, "clinical_status").is_verified
+    murray_status = selectors.sdv_of_crf(murray.visit, "murray")
+    assert [f.name for f in murray_status.fields if f.mark] == ["fio2"]
+
+
+def test_the_sdv_progress_is_shown_with_the_crf(client, login, make_user, murray, monitor):
+    services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["fio2"])
+    login(make_user(Role.DATA_MANAGER))
+    body = client.get(
+        f"/data/participants/{murray.visit.participant.study_id}/visits/D0/murray/"
+    ).content.decode()
+    assert 'data-testid="sdv-progress"' in body
+    assert "1 / 5" in body
