@@ -93,11 +93,7 @@ def queries_in_scope(user) -> QuerySet[Query]:
 def open_queries_for(user) -> QuerySet[Query]:
     """Queries not yet closed (open, or answered and waiting for the data manager) at the
     user's sites, oldest first: the dashboard's "open queries" (docs/dashboards.md)."""
-    return (
-        queries_in_scope(user)
-        .exclude(state=QueryState.CLOSED)
-        .order_by("raised_at", "pk")
-    )
+    return queries_in_scope(user).exclude(state=QueryState.CLOSED).order_by("raised_at", "pk")
 
 
 @dataclass(frozen=True)

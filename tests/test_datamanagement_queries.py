@@ -344,3 +344,13 @@ def test_the_thread_is_kept_in_the_audit_trail(participant, murray, users):
     query = put_in_state(raise_query(participant, murray, users), "closed", users)
     assert query.history.count() == 3
     assert QueryStep.objects.filter(query=query).count() == 3
+
+
+def test_the_daily_job_raises_queries_for_crfs_missing_after_their_window(participant, users):
+    from safety.tasks import visit_digests_send_task
+
+    # Day 0 three days ago: D0, D1 and D2 have closed windows and no CRF entered.
+    result = visit_digests_send_task()
+    assert result["missing_crf_queries"] > 0
+    assert Query.objects.filter(participant=participant, origin=QueryOrigin.MISSING_CRF).exists()
+    assert visit_digests_send_task()["missing_crf_queries"] == 0  # idempotent

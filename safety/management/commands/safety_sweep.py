@@ -13,6 +13,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from datamanagement.services import missing_crf_queries_raise
 from safety import alerts, reminders
 
 
@@ -32,6 +33,7 @@ class Command(BaseCommand):
         while True:
             queued = reminders.reminders_send()
             digests = reminders.visit_digests_send()
+            digests["missing_crf_queries"] = missing_crf_queries_raise()
             delivered = alerts.alerts_sweep()
             self.stdout.write(f"safety sweep: {queued} {digests} {delivered}")
             if not loop:
