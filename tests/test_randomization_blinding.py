@@ -102,6 +102,8 @@ def build_trial(staff, site01, *, flip: bool):
 _TOKENS = [
     (re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"'), 'name="csrfmiddlewaretoken"'),
     (re.compile(r'"X-CSRFToken": "[^"]+"'), '"X-CSRFToken": ""'),
+    # The screening form's one-time token against double submits: random on every render.
+    (re.compile(r'name="submission_token" value="[^"]+"'), 'name="submission_token"'),
     # SHA-256 digests of export files: each release has a random key, so the files (and their
     # digests) differ between any two runs. tests/test_exports_blinding.py proves, with one key,
     # that swapping the arms changes no byte of a blinded export.
