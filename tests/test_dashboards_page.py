@@ -127,7 +127,10 @@ def test_the_dashboard_shows_every_part(client, three, make_user, login, coordin
         "trend-crp",
     ):
         assert f'data-testid="{part}"' in body, part
-    assert "The data-management module is not installed" in body
+    # Data management is installed: the open-queries part counts its queries (none here).
+    assert 'data-testid="open-queries"' in body
+    assert "0 open queries." in body
+    assert "The data-management module is not installed" not in body
     assert "SUSAR expedited report" in body
     assert f"/outcomes/participants/{three[0].study_id}/visits/D3/" in body
 

@@ -83,7 +83,7 @@ def test_the_casebook_prints_every_visit_crf_and_audit_summary(
     assert "Test correction" in text
     assert "Not started." in text
     assert "Acute respiratory distress syndrome worsening" in text
-    assert "Signatures: the data-management module is not installed." in text
+    assert "Signatures are listed by the data-management module." in text
     assert randomized.identity.full_name not in text
 
 
