@@ -2,29 +2,42 @@
 and Murray computed live, a hard-limit refusal that keeps every value, and a soft warning."""
 
 import os
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 from outcomes import selectors
-from outcomes.models import BloodGas, ClinicalStatus, Murray
-from participants.models import Participant
+from outcomes.models import BloodGas, ClinicalStatus, Murray, Visit
+from participants.models import ParticipantStatus
+from randomization.services import slot_assign
+from trialedc.models import Site, User
 
-from .. import outcomes_factories as of
-from ..factories import PASSWORD
+from ..factories import PASSWORD, ParticipantFactory
 
 SHOTS = Path(os.environ.get("EDC_SCREENSHOTS", "var/screenshots"))
 
 
 @pytest.fixture
 def participant(transactional_db):
-    call_command("load_demo", "--participants", "2", "--password", PASSWORD)
-    p = Participant.objects.get(study_id="01-0001")
-    of.schedule(p)  # Day 0 three days ago: D3 is due today
+    """A participant of site 01 randomized three days ago (D3 due today) with no CRF yet: the
+    demo's own participants already have their visits filled, so one is made here."""
+    call_command("load_demo", "--participants", "0", "--password", PASSWORD)
+    site = Site.objects.get(code="01")
+    day0 = selectors.site_today(site) - timedelta(days=3)
+    noon = datetime.combine(day0, time(12), tzinfo=ZoneInfo(site.time_zone))
+    p = ParticipantFactory(site=site, status=ParticipantStatus.ENROLLED)
+    slot_assign(
+        participant=p,
+        user=User.objects.get(username="coordinator"),
+        respiratory_support="nasal_cannula",
+        randomized_at=noon,
+    )
+    assert Visit.objects.get(participant=p, code="D0").target_date == day0
     return p
 
 
