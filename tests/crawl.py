@@ -18,6 +18,11 @@ from urllib.parse import urldefrag, urlsplit
 # (static files, the IT admin, language switch) or end the session.
 SKIP_PREFIXES = ("/static/", "/admin/", "/logout/", "/i18n/", "/media/")
 
+# Query-string variants followed per path: a calendar's "next month" link or a filter's every
+# combination is an endless supply of pages that all render the same template. A few variants
+# cover the template; the rest would crowd real pages out of the crawl.
+QUERY_VARIANTS_PER_PATH = 4
+
 
 class _LinkParser(HTMLParser):
     def __init__(self):
@@ -45,6 +50,7 @@ def crawl(client, *, start: list[str], max_pages: int = 2000) -> CrawlResult:
     result = CrawlResult()
     queue = deque(start)
     seen: set[str] = set(start)
+    variants: dict[str, int] = {}
     while queue and len(result.pages) < max_pages:
         path = queue.popleft()
         response = client.get(path)
@@ -63,9 +69,17 @@ def crawl(client, *, start: list[str], max_pages: int = 2000) -> CrawlResult:
         parser.feed(body)
         for link in parser.links:
             target = _same_site_path(link, base=path)
-            if target and target not in seen and not target.startswith(SKIP_PREFIXES):
-                seen.add(target)
-                queue.append(target)
+            if not target or target in seen or target.startswith(SKIP_PREFIXES):
+                continue
+            bare, _, query = target.partition("?")
+            if query:
+                if variants.get(bare, 0) >= QUERY_VARIANTS_PER_PATH:
+                    continue
+                variants[bare] = variants.get(bare, 0) + 1
+            seen.add(target)
+            queue.append(target)
+    if queue:
+        result.errors.append(f"crawl stopped at {max_pages} pages with {len(queue)} left")
     return result
 
 

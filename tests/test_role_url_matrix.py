@@ -30,21 +30,24 @@ def world(site01, roles):
 
 
 @pytest.mark.parametrize("page", PAGES)
-@pytest.mark.parametrize("role", list(Role))
-def test_role_may_open_only_its_pages(client, make_user, login, world, page, role):
+def test_each_role_may_open_only_its_pages(client, make_user, login, world, page):
+    """One world per page (building it is the costly part), then every role and a visitor."""
     _, build, allowed = PAGES[page]
-    login(make_user(role))
-    response = client.get(build(world))
-    expected = 200 if role in allowed else 403
-    assert response.status_code == expected, f"{role.label} on {page}"
+    path = build(world)
 
-
-@pytest.mark.parametrize("page", PAGES)
-def test_anonymous_visitors_are_sent_to_sign_in(client, world, page):
-    path = PAGES[page][1](world)
     response = client.get(path)
-    assert response.status_code == 302
+    assert response.status_code == 302, f"a visitor on {page} got {response.status_code}"
     assert response["Location"].startswith("/login/")
+
+    wrong = []
+    for role in Role:
+        login(make_user(role))
+        status = client.get(path).status_code
+        expected = 200 if role in allowed else 403
+        if status != expected:
+            wrong.append(f"{role.label} got {status}, expected {expected}")
+        client.logout()
+    assert not wrong, f"{page} ({path}): " + "; ".join(wrong)
 
 
 def _url_names(patterns, namespace=""):
