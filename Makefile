@@ -12,6 +12,9 @@ WITH_DB := $(PY) trialedc/devdb.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes: one per core (each with its own test database); files stay whole on a worker,
+# so a module's shared fixture (the demo trial the crawls read) is built once.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test lint format bench clean help
 
@@ -46,7 +49,7 @@ run: install
 		$(PY) manage.py runserver $(HOST):$(PORT)'
 
 test: install
-	$(WITH_DB) $(PY) -m pytest -m "not bench" $(PYTEST_ARGS)
+	$(WITH_DB) $(PY) -m pytest -m "not bench" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install
 	$(WITH_DB) bash -c '$(PY) -m pytest -m bench -p no:randomly $(PYTEST_ARGS); rc=$$?; \
