@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from datamanagement import services as data_management
 from participants.selectors import data_entry_refusal
+from participants.services import participant_death_sync
 from trialedc import audit
 from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
 
@@ -253,5 +254,10 @@ def study_event_save(
         event.details = details
         event.full_clean()
         audit.save_with_reason(event, user=user, reason=reason)
+        participant_death_sync(
+            participant=participant,
+            user=user,
+            died=StudyEvent.objects.filter(participant=participant, kind=EventKind.DEATH).exists(),
+        )
         data_management.participant_data_changed(participant=participant, what=str(event))
     return event

@@ -448,3 +448,31 @@ def identifying_data_update(
                     % {"reason": reason},
                 )
     return identifying
+
+
+def participant_death_sync(*, participant: Participant, user, died: bool) -> Participant:
+    """Keep the participant's status in step with the death record (outcomes' study events).
+
+    A recorded death makes the participant `died` (whatever the status was, a withdrawal
+    included: the vital status is known from hospital records). When that record is corrected
+    to another event, the status goes back to what it was before the death, read from the
+    audit trail. Called inside the caller's transaction.
+    """
+    participant = Participant.objects.select_for_update().get(pk=participant.pk)
+    if died and participant.status != ParticipantStatus.DIED:
+        participant.status = ParticipantStatus.DIED
+        reason = _("Death recorded")
+    elif not died and participant.status == ParticipantStatus.DIED:
+        before = (
+            participant.history.exclude(status=ParticipantStatus.DIED)
+            .order_by("-history_date", "-history_id")
+            .values_list("status", flat=True)
+            .first()
+        )
+        participant.status = before or ParticipantStatus.RANDOMIZED
+        reason = _("Death record corrected")
+    else:
+        return participant
+    participant.full_clean()
+    audit.save_with_reason(participant, user=user, reason=reason)
+    return participant

@@ -94,3 +94,42 @@ def test_the_demo_fills_past_visits_with_trajectories_and_is_idempotent(capsys):
     assert ClinicalStatus.objects.count() == counts
     for p in Participant.objects.all():
         assert selectors.participant_endpoints(p, today=today)["available"]
+
+
+def test_a_recorded_death_makes_the_participant_died_and_a_correction_gives_it_back(participant):
+    from outcomes import services
+    from participants.models import ParticipantStatus
+
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.ENROLLED
+    of.event(participant, "hospital_discharge", at(5))
+    death = of.event(participant, "death", at(12))
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.DIED
+
+    # Editing another event leaves the death standing.
+    discharge = StudyEvent.objects.get(participant=participant, kind="hospital_discharge")
+    services.study_event_save(
+        participant=participant,
+        kind="hospital_discharge",
+        occurred_on=at(6),
+        details="",
+        user=death.entered_by,
+        event=discharge,
+        reason="Discharge date from the summary",
+    )
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.DIED
+
+    # The death was entered on the wrong form: corrected to early termination.
+    services.study_event_save(
+        participant=participant,
+        kind="lost_to_follow_up",
+        occurred_on=at(12),
+        details="",
+        user=death.entered_by,
+        event=death,
+        reason="Entered as death by mistake",
+    )
+    participant.refresh_from_db()
+    assert participant.status == ParticipantStatus.ENROLLED
