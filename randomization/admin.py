@@ -7,7 +7,7 @@ Lists are managed on the statistician's pages, which check randomization.view_al
 
 from django.contrib import admin
 
-from .models import DatabaseLock, EmergencyUnblinding, PhaseReview
+from .models import EmergencyUnblinding, PhaseReview
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,8 +29,3 @@ class EmergencyUnblindingAdmin(ReadOnlyAdmin):
 @admin.register(PhaseReview)
 class PhaseReviewAdmin(ReadOnlyAdmin):
     list_display = ["phase", "review_date", "decision", "document_reference", "recorded_by"]
-
-
-@admin.register(DatabaseLock)
-class DatabaseLockAdmin(ReadOnlyAdmin):
-    list_display = ["locked_at", "locked_by"]

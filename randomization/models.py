@@ -235,23 +235,6 @@ class EmergencyUnblinding(models.Model):
         return f"{self.participant.study_id} · {self.requested_at:%Y-%m-%d %H:%M}"
 
 
-class DatabaseLock(models.Model):
-    """Minimal database-lock flag until the data-management issue owns it (one row = locked)."""
-
-    locked_at = models.DateTimeField(_("locked at"))
-    locked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-
-    class Meta:
-        verbose_name = _("database lock")
-        verbose_name_plural = _("database locks")
-        permissions = [("lock_database", _("Can lock the database before unblinding"))]
-
-    def __str__(self) -> str:
-        return f"locked {self.locked_at:%Y-%m-%d %H:%M}"
-
-
 class TrialUnblinding(models.Model):
     """Trial-level unblinding: the data manager and the statistician each confirm, separately."""
 

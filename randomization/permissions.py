@@ -19,7 +19,6 @@ ROLE_PERMISSIONS = {
     Role.MONITOR: _STATUS,
     Role.DATA_MANAGER: (
         *_STATUS,
-        "randomization.lock_database",
         "randomization.confirm_trial_unblinding",
     ),
     Role.PHARMACIST: (

@@ -406,7 +406,7 @@ def pharmacy_pdf(request):
 def trial_unblinding(request):
     form = PasswordConfirmForm(request.POST if "confirm" in request.POST else None)
     if request.method == "POST" and "lock" in request.POST:
-        if request.user.has_perm("randomization.lock_database"):
+        if request.user.has_perm("datamanagement.lock_data"):
             services.database_lock(user=request.user)
             messages.success(request, _("The database is locked."))
         return redirect("randomization:trial_unblinding")
@@ -430,6 +430,6 @@ def trial_unblinding(request):
             "form": form,
             "locked": selectors.database_locked(),
             "unblinding": selectors.trial_unblinding(),
-            "can_lock": request.user.has_perm("randomization.lock_database"),
+            "can_lock": request.user.has_perm("datamanagement.lock_data"),
         },
     )
