@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from trialedc.forms import EdcDateField
 from trialedc.trial import TRIAL
 
 from .models import LockLevel, QueryOrigin, QueryState
@@ -104,12 +105,8 @@ class AuditFilterForm(_BootstrapMixin, forms.Form):
     user = forms.CharField(label=_("User name"), required=False, max_length=150)
     model = forms.ChoiceField(label=_("Record type"), required=False)
     participant = forms.CharField(label=_("Study ID"), required=False, max_length=20)
-    date_from = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_from = EdcDateField(label=_("From"), required=False)
+    date_to = EdcDateField(label=_("To"), required=False)
 
     def __init__(self, *args, models, **kwargs):
         super().__init__(*args, **kwargs)

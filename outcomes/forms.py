@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from trialedc.forms import ReasonForChangeMixin
+from trialedc.forms import EdcDateField, ReasonForChangeMixin
 from trialedc.trial import TRIAL
 
 from . import schedule
@@ -123,10 +123,12 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
         for field in self.fields.values():
             if isinstance(field, forms.DecimalField | forms.IntegerField):
                 field.widget = forms.TextInput(attrs=DECIMAL_ATTRS)
-        self.fields["assessed_on"].widget = forms.DateInput(
-            attrs={"type": "date"}, format="%Y-%m-%d"
+        # The date in the reader's calendar (Jalali entry at the Tehran site), stored Gregorian.
+        self.fields["assessed_on"] = EdcDateField(
+            label=_l("Date of assessment"),
+            required=self.fields["assessed_on"].required,
+            help_text=self.fields["assessed_on"].help_text,
         )
-        self.fields["assessed_on"].label = _l("Date of assessment")
         if not self.instance.pk and self.initial.get("assessed_on") is None:
             self.initial["assessed_on"] = min(visit.target_date, today)
         # Keyboard-first: the date is prefilled, so the cursor starts in the first measurement.
@@ -651,10 +653,7 @@ class IcuStayForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = IcuStay
         fields = ["admitted_on", "discharged_on"]
-        widgets = {
-            "admitted_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-            "discharged_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        }
+        field_classes = dict.fromkeys(("admitted_on", "discharged_on"), EdcDateField)
         help_texts = {"discharged_on": _l("Leave empty while the stay is ongoing.")}
 
     def __init__(self, *args, today: date, **kwargs):
@@ -680,8 +679,8 @@ class StudyEventForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = StudyEvent
         fields = ["kind", "occurred_on", "details"]
+        field_classes = {"occurred_on": EdcDateField}
         widgets = {
-            "occurred_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "details": forms.Textarea(attrs={"rows": 2}),
         }
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import ReasonForChangeMixin
+from trialedc.forms import EdcDateField, ReasonForChangeMixin
 from trialedc.models import Site
 from trialedc.trial import TRIAL
 
@@ -34,7 +34,6 @@ IDENTITY_FIELDS = [
     "phone",
     "address",
 ]
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 YES_NO = [(True, _("Yes")), (False, _("No"))]
 
 
@@ -48,8 +47,8 @@ class IdentifyingDataForm(ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = IdentifyingData
         fields = IDENTITY_FIELDS
+        field_classes = {"date_of_birth": EdcDateField}
         widgets = {
-            "date_of_birth": DATE,
             "sex": forms.RadioSelect,
             "address": forms.Textarea(attrs={"rows": 2}),
             "national_id": forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 10}),
@@ -103,7 +102,7 @@ class ScreeningForm(IdentifyingDataForm):
     """A new screening: where, when, and the patient's identifying data."""
 
     site = forms.ModelChoiceField(queryset=Site.objects.none(), label=_("Site"), empty_label=None)
-    screened_on = forms.DateField(label=_("Screening date"), widget=DATE)
+    screened_on = EdcDateField(label=_("Screening date"))
     submission_token = forms.UUIDField(widget=forms.HiddenInput)
     confirm_rescreen = forms.BooleanField(
         required=False,
@@ -348,7 +347,7 @@ class ScreeningCloseForm(forms.Form):
 
 
 class WithdrawalForm(forms.Form):
-    withdrawn_on = forms.DateField(label=_("Date of withdrawal"), widget=DATE)
+    withdrawn_on = EdcDateField(label=_("Date of withdrawal"))
     scope = forms.ChoiceField(
         label=_("Scope"), choices=WithdrawalScope.choices, widget=forms.RadioSelect
     )

@@ -2,6 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from trialedc.forms import EdcDateField
 from trialedc.trial import TRIAL
 
 from .models import PHASE_CHOICES, STRATUM_CHOICES, SUPPORT_CHOICES, ReviewDecision
@@ -61,9 +62,7 @@ class ListImportForm(forms.Form):
 
 
 class PhaseReviewForm(forms.Form):
-    review_date = forms.DateField(
-        label=_("Review date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    review_date = EdcDateField(label=_("Review date"))
     decision = forms.ChoiceField(label=_("Decision"), choices=ReviewDecision.choices)
     document_reference = forms.CharField(
         label=_("Document reference"),
@@ -88,11 +87,7 @@ class PreparationForm(forms.Form):
         decimal_places=1,
         required=False,
     )
-    lot_expiry = forms.DateField(
-        label=_("Lot expiry date"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )
+    lot_expiry = EdcDateField(label=_("Lot expiry date"), required=False)
     checked_by = forms.CharField(label=_("Checked by (second person)"), max_length=120)
 
 

@@ -1,12 +1,11 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import ReasonForChangeMixin
+from trialedc.forms import EdcDateField, ReasonForChangeMixin
 
 from .models import AdverseEvent, CtcaeGrade, Relationship
 from .services import CLINICAL_FIELDS
 
-_DATE = {"type": "date"}
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 # The form in the order a reporter thinks: what, when, how bad, how serious, why, how it ended.
@@ -37,13 +36,11 @@ class _AdverseEventFields(forms.ModelForm):
     class Meta:
         model = AdverseEvent
         fields = CLINICAL_FIELDS
+        field_classes = dict.fromkeys(("onset_date", "end_date", "death_date"), EdcDateField)
         widgets = {
             "preferred_term": forms.TextInput(
                 attrs={"list": "preferred-terms", "autocomplete": "off"}
             ),
-            "onset_date": forms.DateInput(attrs=_DATE, format="%Y-%m-%d"),
-            "end_date": forms.DateInput(attrs=_DATE, format="%Y-%m-%d"),
-            "death_date": forms.DateInput(attrs=_DATE, format="%Y-%m-%d"),
             "aware_at": forms.DateTimeInput(
                 attrs={"type": "datetime-local"}, format=_DATETIME_FORMAT
             ),

@@ -26,12 +26,15 @@ def edc_date(value):
 
 
 @register.filter
-def edc_datetime(value):
-    """A datetime as date (active calendar) and local time with its offset."""
+def edc_datetime(value, zone=""):
+    """A datetime as date (active calendar) and local time; `|edc_datetime:"tz"` adds the time
+    zone's abbreviation or offset (UTC, +0330), as the `T` of Django's date filter does."""
     if value in (None, ""):
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
     time_part = local.strftime("%H:%M")
+    if zone == "tz" and local.tzinfo is not None:
+        time_part = f"{time_part} {local.tzname()}"
     if translation.get_language() == "fa":
         time_part = calendars.persian_digits(time_part)
     return f"{edc_date(local)} {time_part}"
