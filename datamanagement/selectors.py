@@ -571,7 +571,7 @@ def audit_log(user, filters: AuditFilters, *, limit: int | None = 200) -> list[A
                     record_id=record.id,
                     study_id=getattr(record, "trial_study_id", "") or "",
                     action=str(audit._ACTIONS[record.history_type]),
-                    reason=record.history_change_reason or "",
+                    reason=audit.reason_shown(record.history_change_reason),
                     history=record,
                 )
             )

@@ -30,7 +30,12 @@ def main() -> int:
     translations = tables()
     for entry in po:
         if entry.msgid in translations:
-            entry.msgstr = translations[entry.msgid]
+            text = translations[entry.msgid]
+            if entry.msgid_plural:
+                # Persian puts the singular noun after a number: one text for both forms.
+                entry.msgstr_plural = {0: text, 1: text}
+            else:
+                entry.msgstr = text
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
     po.metadata["Language"] = "fa"
@@ -38,7 +43,12 @@ def main() -> int:
     po.metadata["Content-Type"] = "text/plain; charset=UTF-8"
     po.save()
     po.save_as_mofile(str(po_path.with_suffix(".mo")))
-    missing = [e.msgid for e in po if not e.msgstr and not e.obsolete]
+    missing = [
+        e.msgid
+        for e in po
+        if not e.obsolete
+        and (not all(e.msgstr_plural.values()) if e.msgid_plural else not e.msgstr)
+    ]
     print(f"{len(po) - len(missing)} translated, {len(missing)} missing", file=sys.stderr)
     return 0
 

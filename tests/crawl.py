@@ -46,7 +46,9 @@ class CrawlResult:
     errors: list[str] = field(default_factory=list)
 
 
-def crawl(client, *, start: list[str], max_pages: int = 2000) -> CrawlResult:
+def crawl(client, *, start: list[str], max_pages: int = 2000, sample: bool = False) -> CrawlResult:
+    """Breadth-first from `start`. Reaching `max_pages` with pages left is an error, unless the
+    crawl is a `sample` (the first `max_pages` pages are enough)."""
     result = CrawlResult()
     queue = deque(start)
     seen: set[str] = set(start)
@@ -78,7 +80,7 @@ def crawl(client, *, start: list[str], max_pages: int = 2000) -> CrawlResult:
                 variants[bare] = variants.get(bare, 0) + 1
             seen.add(target)
             queue.append(target)
-    if queue:
+    if queue and not sample:
         result.errors.append(f"crawl stopped at {max_pages} pages with {len(queue)} left")
     return result
 

@@ -14,6 +14,7 @@ from .blinding import leak_markers
 from .crawl import crawl
 from .factories import PASSWORD
 from .pages import PAGES, build_world
+from .untranslated import untranslated
 
 pytestmark = pytest.mark.django_db
 
@@ -116,3 +117,28 @@ def test_the_crawler_follows_links_and_reports_server_errors():
     result = crawl(client, start=["/"])
     assert client.visited == ["/", "/a/", "/b/?q=1"]  # no external site, no logout
     assert result.errors == ["/b/?q=1 answered 500"]
+
+
+@pytest.mark.parametrize("role", sorted(Role, key=lambda r: r.value))
+def test_every_page_in_persian_is_translated_and_right_to_left(client, demo_trial, role):
+    """Each role reads the product in Persian (issue 11): a sample of its pages, starting with
+    every page of the matrix for one participant, shows no interface string in English."""
+    user = User.objects.get(username=DEMO_USER_FOR_ROLE[role])
+    user.language = "fa"
+    user.save(update_fields=["language"])
+    client.force_login(user)
+    participant = Participant.objects.filter(site__code="01").order_by("study_id").first()
+    world = build_world(participant)
+    seeds = ["/", *sorted({build(world) for _, build, _ in PAGES.values()})]
+    result = crawl(client, start=seeds, max_pages=len(seeds) + 60, sample=True)
+    assert not result.errors, result.errors
+    pages = {p: b for p, b in result.bodies.items() if b.lstrip().lower().startswith("<!doctype")}
+    assert len(pages) > 5
+    english = {}
+    for path, body in pages.items():
+        assert '<html lang="fa" dir="rtl">' in body, f"{path} is not a right-to-left Persian page"
+        if found := untranslated(body):
+            english[path] = found
+    assert not english, "English left on Persian pages: " + "; ".join(
+        f"{path}: {sorted(set(found))[:6]}" for path, found in sorted(english.items())[:15]
+    )

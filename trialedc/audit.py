@@ -117,6 +117,13 @@ def _shown(field, value) -> object:
     return value
 
 
+def reason_shown(reason: str | None) -> str:
+    """A reason for change as the reader reads it. The product's own reasons ("Initial entry",
+    "Randomized") are stored in English, the source language, and shown translated; a reason a
+    person typed is shown as typed (it is not in the catalogue)."""
+    return _(reason) if reason else ""
+
+
 def history_of(obj: Model) -> list[AuditEntry]:
     """Every version of `obj`, newest first, with the field-level differences."""
     records = list(obj.history.select_related("history_user").order_by("history_date", "pk"))
@@ -150,7 +157,7 @@ def history_of(obj: Model) -> list[AuditEntry]:
                 when=record.history_date,
                 who=record.history_user,
                 action=_ACTIONS[record.history_type],
-                reason=record.history_change_reason or "",
+                reason=reason_shown(record.history_change_reason),
                 changes=changes,
             )
         )

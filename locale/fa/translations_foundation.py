@@ -160,7 +160,7 @@ FA = {
     "Unblinded pharmacist": "داروساز غیرکور",
     "Monitor": "پایشگر",
     "Data manager": "مدیر داده",
-    "Unblinded statistician / DSMB": "آماردان غیرکور / کمیته پایش ایمنی",
+    "Unblinded statistician / DSMB": "آمارگر غیرکور / کمیته پایش ایمنی",
     "Sponsor": "حامی مالی",
     "English": "انگلیسی",
     "Persian": "فارسی",
