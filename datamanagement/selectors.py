@@ -404,6 +404,17 @@ def signature_failures_since_last_success(user) -> int:
     return failures.count()
 
 
+def security_alert_recipients() -> list[str]:
+    """Who hears of repeated failed signatures at once (21 CFR 11.300(d)): the configured
+    security contacts (the "system security unit") and every active data manager."""
+    from trialedc.models import User
+    from trialedc.roles import Role
+
+    managers = User.objects.filter(is_active=True, groups__name=Role.DATA_MANAGER.value)
+    emails = managers.exclude(email="").values_list("email", flat=True)
+    return sorted({*TRIAL.security_contacts, *emails} - {""})
+
+
 # -- the trial-wide audit log ----------------------------------------------------------------
 
 
