@@ -394,6 +394,23 @@ def signatures_shown_with(
     return shown
 
 
+def signatures_of_casebook(participant) -> list[ShownSignature]:
+    """Every signature given on a participant's data (casebook, visits, CRFs), oldest first,
+    each with its validity: what the printed casebook lists (21 CFR 11.50(b))."""
+    intact: dict[int, bool] = {}
+    shown = []
+    for signature in (
+        Signature.objects.filter(participant=participant)
+        .select_related("signed_by", "visit", "participant")
+        .order_by("signed_at", "pk")
+    ):
+        valid = not signature.is_void and intact.setdefault(
+            signature.pk, signature_is_intact(signature)
+        )
+        shown.append(ShownSignature(signature, valid))
+    return shown
+
+
 def signature_failures_since_last_success(user) -> int:
     from .models import SignatureFailure
 

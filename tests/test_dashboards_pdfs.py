@@ -1,5 +1,6 @@
 """The PDFs say what they should, read back by text extraction (pypdf)."""
 
+from datetime import UTC
 from io import BytesIO
 
 import pytest
@@ -11,7 +12,7 @@ from trialedc.trial import TRIAL
 
 from . import outcomes_factories
 from .dashboards_randomization import randomize
-from .factories import ParticipantFactory
+from .factories import PASSWORD, ParticipantFactory
 from .safety_factories import report_sae
 
 pytestmark = pytest.mark.django_db
@@ -83,8 +84,52 @@ def test_the_casebook_prints_every_visit_crf_and_audit_summary(
     assert "Test correction" in text
     assert "Not started." in text
     assert "Acute respiratory distress syndrome worsening" in text
-    assert "Signatures are listed by the data-management module." in text
+    assert "Electronic signatures" in text
+    assert "No electronic signature has been given on this casebook." in text
+    assert "Audit trail summary" in text
     assert randomized.identity.full_name not in text
+
+
+def test_the_casebook_prints_each_signature_with_name_utc_time_and_meaning(
+    client, make_user, login, randomized
+):
+    """21 CFR 11.50(b): the printed record shows the signer's name, the date and time and the
+    meaning; a signature voided by a later change prints as void."""
+    from datamanagement import services as dm_services
+
+    investigator = make_user(Role.INVESTIGATOR, username="pdf-signer")
+    d0 = randomized.visits.get(code="D0")
+
+    def sign(level, **kwargs):
+        return dm_services.signature_sign(
+            user=investigator,
+            password=PASSWORD,
+            participant=randomized,
+            level=level,
+            meaning="accurate_complete",
+            **kwargs,
+        )
+
+    crf_signature = sign("crf", visit=d0, crf_code="crp")
+    outcomes_factories.crf(randomized, "D0", "crp", crp_mg_l="95", entered_value="95")
+    visit_signature = sign("visit", visit=d0)
+    casebook_signature = sign("casebook")
+    login(investigator)
+    text = _pdf_text(client.get(f"/dashboards/reports/casebook/{randomized.study_id}.pdf"))
+    for signature in (crf_signature, visit_signature, casebook_signature):
+        signature.refresh_from_db()
+        utc = signature.signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert utc in text
+    flat = " ".join(text.split())
+    assert "Electronically signed by Test Pdf-Signer on" in flat
+    assert "meaning: I confirm the data are accurate and complete" in flat
+    assert flat.count("Electronically signed by Test Pdf-Signer") == 3  # CRF, visit, casebook
+    assert "Visit D0" in flat
+    assert "CRF C-reactive protein [crp], visit D0" in flat
+    assert "VOID since" in flat  # the CRF signature, voided by the correction
+    assert flat.count("A new signature is needed") == 2  # in the table and under the CRF
+    assert "Audit trail summary" in flat
+    assert "Changes after first save" in flat
 
 
 def test_the_casebook_of_another_site_is_refused(client, make_user, login, site02, randomized):
