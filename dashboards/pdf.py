@@ -571,8 +571,17 @@ class DsmbReport(Report):
             )
         )
         consort = selectors.consort(scope)
-        story += [Paragraph(_("CONSORT flow"), HEADING), *_consort_table(consort)]
-        story.append(PageBreak())
+        # The diagram on a page of its own, fitted below its heading; then its counts as text.
+        page_height = landscape(A4)[1] - 35 * mm
+        story += [
+            PageBreak(),
+            Paragraph(_("CONSORT flow"), HEADING),
+            plots.consort_drawing(consort, max_width=width, max_height=page_height - 40),
+            PageBreak(),
+            Paragraph(_("CONSORT flow: the counts"), HEADING),
+            *_consort_table(consort),
+            PageBreak(),
+        ]
         story.append(Paragraph(_("Adverse events by grade and seriousness"), HEADING))
         if self.closed:
             for block in selectors.adverse_events_by_arm(scope):

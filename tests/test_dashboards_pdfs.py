@@ -1,5 +1,6 @@
 """The PDFs say what they should, read back by text extraction (pypdf)."""
 
+import re
 from datetime import UTC
 from io import BytesIO
 
@@ -27,6 +28,16 @@ def _pdf_text(response) -> str:
 
 def _pages(response) -> int:
     return len(PdfReader(BytesIO(response.content)).pages)
+
+
+def _consort_page(response):
+    """The page that carries the drawn CONSORT diagram, its text and its rectangles."""
+    reader = PdfReader(BytesIO(response.content))
+    pages = [page for page in reader.pages if "CONSORT flow diagram" in page.extract_text()]
+    assert len(pages) == 1
+    page = pages[0]
+    content = page.get_contents().get_data().decode("latin-1")
+    return " ".join(page.extract_text().split()), len(re.findall(r" re\b", content))
 
 
 @pytest.fixture
@@ -171,3 +182,39 @@ def test_the_statistician_gets_the_closed_report(client, make_user, login, rando
     text = _pdf_text(client.get("/dashboards/reports/dsmb-closed.pdf"))
     assert "closed part (by arm)" in text
     assert "UNBLINDED" in text
+
+
+def test_the_open_report_draws_the_pooled_consort_diagram(client, make_user, login, randomized):
+    """Boxes and arrows (a reportlab Drawing) from the same lines as the page's SVG: one
+    column below randomization, no arm."""
+    login(make_user(Role.SPONSOR))
+    text, boxes = _consort_page(client.get("/dashboards/reports/dsmb-open.pdf"))
+    assert "CONSORT flow diagram · pooled (blinded)" in text
+    for line in (
+        "Assessed for eligibility (n = 1)",
+        "Enrolled (n = 1)",
+        "Not randomized (n = 0)",
+        "Randomized (n = 1)",
+        "Allocated (arms blinded, pooled)",
+        "Received the infusion (n = 0)",
+        "Day-28 visit done (n = 0)",
+        "Analysed (n = 1)",
+    ):
+        assert line in text
+    for arm in TRIAL.arms:
+        assert arm.label not in text
+    # Assessed, excluded, enrolled, not randomized, randomized; allocation, follow-up, analysis.
+    assert boxes == 8
+
+
+def test_the_closed_report_draws_the_consort_diagram_by_arm(client, make_user, login, randomized):
+    login(make_user(Role.STATISTICIAN))
+    text, boxes = _consort_page(client.get("/dashboards/reports/dsmb-closed.pdf"))
+    assert "CONSORT flow diagram · by arm (unblinded)" in text
+    arm = randomized.randomization.slot.arm
+    for each in TRIAL.arms:
+        assert f"Allocated to {each.label}" in text
+    assert text.count("Analysed (n = 1)") == 1
+    assert text.count("Analysed (n = 0)") == 1
+    assert TRIAL.arm(arm).label in text
+    assert boxes == 5 + 3 * len(TRIAL.arms)
