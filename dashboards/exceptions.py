@@ -13,3 +13,7 @@ class BlindedViewerRefused(DashboardError):
 
 class UnknownSite(DashboardError):
     """A site filter names a site the user may not see."""
+
+
+class ReportRefused(DashboardError):
+    """The user may not ask for, or no longer may have, this report."""

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import UTC
 from decimal import Decimal
 
 from django.apps import apps
@@ -147,8 +148,8 @@ def _value(crf: Crf, field: models.Field) -> str:
     return str(value)
 
 
-def _audit_summaries(model: type[Crf], ids: list[int]) -> dict[int, str]:
-    """Per record: created by whom and when, versions, last change with its reason."""
+def _audit_history(model, ids: list[int]) -> dict[int, list[dict]]:
+    """Per record of `model`: its audit-trail versions, oldest first."""
     history = defaultdict(list)
     for row in (
         model.history.filter(id__in=ids)
@@ -157,34 +158,118 @@ def _audit_summaries(model: type[Crf], ids: list[int]) -> dict[int, str]:
         .annotate(username=models.F("history_user__username"))
     ):
         history[row["id"]].append(row)
-    summaries = {}
-    for pk, rows in history.items():
-        first, last = rows[0], rows[-1]
-        text = _("created %(when)s by %(who)s") % {
-            "when": f"{first['history_date']:%Y-%m-%d %H:%M} UTC",
-            "who": first["username"] or "—",
+    return history
+
+
+def _audit_summary(rows: list[dict]) -> str:
+    """One record: created by whom and when, versions, last change with its reason."""
+    first, last = rows[0], rows[-1]
+    text = _("created %(when)s by %(who)s") % {
+        "when": f"{first['history_date']:%Y-%m-%d %H:%M} UTC",
+        "who": first["username"] or "—",
+    }
+    if len(rows) > 1:
+        changes = len(rows) - 1
+        text += "; " + ngettext(
+            "%(n)s change, last %(when)s by %(who)s",
+            "%(n)s changes, last %(when)s by %(who)s",
+            changes,
+        ) % {
+            "n": changes,
+            "when": f"{last['history_date']:%Y-%m-%d %H:%M} UTC",
+            "who": last["username"] or "—",
         }
-        if len(rows) > 1:
-            changes = len(rows) - 1
-            text += "; " + ngettext(
-                "%(n)s change, last %(when)s by %(who)s",
-                "%(n)s changes, last %(when)s by %(who)s",
-                changes,
-            ) % {
-                "n": changes,
-                "when": f"{last['history_date']:%Y-%m-%d %H:%M} UTC",
-                "who": last["username"] or "—",
-            }
-            if last["history_change_reason"]:
-                text += " " + _("(reason: %(r)s)") % {"r": last["history_change_reason"]}
-        summaries[pk] = text
-    return summaries
+        if last["history_change_reason"]:
+            text += " " + _("(reason: %(r)s)") % {"r": last["history_change_reason"]}
+    return text
 
 
-def _signatures_note() -> str:
-    if apps.is_installed("datamanagement"):
-        return _("Signatures are listed by the data-management module.")
-    return _("Signatures: the data-management module is not installed.")
+def _audit_totals(label: str, history: dict[int, list[dict]]) -> list[str]:
+    """One row of the casebook's audit summary: a record type, its records and changes."""
+    versions = [row for rows in history.values() for row in rows]
+    changes = [row for rows in history.values() for row in rows[1:]]
+    last = max(versions, key=lambda row: row["history_date"], default=None)
+    return [
+        label,
+        str(len(history)),
+        str(len(changes)),
+        (
+            f"{last['history_date']:%Y-%m-%d %H:%M} UTC · {last['username'] or '—'}"
+            + (f" · {last['history_change_reason']}" if last["history_change_reason"] else "")
+            if last
+            else "—"
+        ),
+    ]
+
+
+# -- signatures (the data-management app's, printed with the record: 21 CFR 11.50(b)) --------
+
+
+def _casebook_signatures(participant) -> list | None:
+    """The participant's signatures with their validity; None without data management."""
+    if not apps.is_installed("datamanagement"):
+        return None
+    from datamanagement.selectors import signatures_of_casebook
+
+    return signatures_of_casebook(participant)
+
+
+def _utc(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _signed_what(signature) -> str:
+    if signature.level == "casebook":
+        return _("Casebook")
+    if signature.level == "visit":
+        return _("Visit %(code)s") % {"code": signature.visit.code}
+    return _("CRF %(crf)s [%(code)s], visit %(visit)s") % {
+        "crf": TRIAL.crfs.get(signature.crf_code, signature.crf_code),
+        "code": signature.crf_code,
+        "visit": signature.visit.code,
+    }
+
+
+def _signature_status(shown) -> str:
+    signature = shown.signature
+    if shown.valid:
+        return _("valid")
+    if signature.is_void:
+        return _("VOID since %(at)s: %(reason)s. A new signature is needed.") % {
+            "at": _utc(signature.voided_at),
+            "reason": signature.void_reason or "—",
+        }
+    return _("VOID: the data changed after signing. A new signature is needed.")
+
+
+def _signature_line(shown) -> str:
+    """The manifestation as printed under the record: name, date and time (UTC), meaning."""
+    signature = shown.signature
+    return _(
+        "Electronically signed by %(name)s on %(at)s (UTC); meaning: %(meaning)s — %(status)s"
+    ) % {
+        "name": signature.signer_name,
+        "at": _utc(signature.signed_at),
+        "meaning": signature.meaning_text,
+        "status": _signature_status(shown),
+    }
+
+
+def _signatures_table(signatures: list) -> list:
+    if not signatures:
+        return [para(_("No electronic signature has been given on this casebook."), NORMAL)]
+    rows = [[_("Signed"), _("Signer"), _("Date and time (UTC)"), _("Meaning"), _("Status")]]
+    rows += [
+        [
+            _signed_what(s.signature),
+            s.signature.signer_name,
+            _utc(s.signature.signed_at),
+            s.signature.meaning_text,
+            _signature_status(s),
+        ]
+        for s in signatures
+    ]
+    return [grid(rows, [_WIDTH * f for f in (0.2, 0.16, 0.19, 0.25, 0.2)])]
 
 
 class CasebookReport(Report):
@@ -198,11 +283,26 @@ class CasebookReport(Report):
         visits = list(Visit.objects.filter(participant=p).order_by("day"))
         crfs: dict[tuple[int, str], Crf] = {}
         audit: dict[str, dict[int, str]] = {}
+        audit_rows = []
         for code, model in CRF_MODELS.items():
             records = list(model.objects.filter(visit__participant=p))
             for record in records:
                 crfs[(record.visit_id, code)] = record
-            audit[code] = _audit_summaries(model, [r.pk for r in records])
+            history = _audit_history(model, [r.pk for r in records])
+            audit[code] = {pk: _audit_summary(rows) for pk, rows in history.items()}
+            if history:
+                audit_rows.append(_audit_totals(f"{TRIAL.crfs[code]} [{code}]", history))
+        events = list(StudyEvent.objects.filter(participant=p).order_by("occurred_on"))
+        stays = list(IcuStay.objects.filter(participant=p).order_by("admitted_on"))
+        for model, label, records in (
+            (Visit, _("Visits"), visits),
+            (IcuStay, _("ICU stays"), stays),
+            (StudyEvent, _("Study events"), events),
+        ):
+            history = _audit_history(model, [r.pk for r in records])
+            if history:
+                audit_rows.append(_audit_totals(str(label), history))
+        signatures = _casebook_signatures(p)
         story = [
             Paragraph(self.title, TITLE),
             grid(
@@ -218,8 +318,19 @@ class CasebookReport(Report):
                 [_WIDTH / 4] * 4,
             ),
             para(_("No identifying data and no treatment allocation are printed."), NORMAL),
-            para(_signatures_note(), NORMAL),
+            Paragraph(_("Electronic signatures"), HEADING),
         ]
+        if signatures is None:
+            story.append(
+                para(_("Signatures: the data-management module is not installed."), NORMAL)
+            )
+        else:
+            story += _signatures_table(signatures)
+        story += [Paragraph(_("Audit trail summary"), HEADING), *_audit_table(audit_rows)]
+        signed_here = defaultdict(list)  # (visit pk, CRF code or "") -> its signatures
+        for shown in signatures or ():
+            if shown.signature.level != "casebook":
+                signed_here[(shown.signature.visit_id, shown.signature.crf_code)].append(shown)
         if not visits:
             story.append(para(_("No visit scheduled (not randomized)."), NORMAL))
         for visit in visits:
@@ -235,6 +346,7 @@ class CasebookReport(Report):
                     HEADING,
                 )
             )
+            story += [para(_signature_line(s), NORMAL) for s in signed_here[(visit.pk, "")]]
             if visit.missed_reason:
                 story.append(para(_("Missed: %(r)s") % {"r": visit.missed_reason}, NORMAL))
             for code in visit.crf_codes:
@@ -255,6 +367,7 @@ class CasebookReport(Report):
                         SMALL,
                     )
                 )
+                story += [para(_signature_line(s), SMALL) for s in signed_here[(visit.pk, code)]]
                 rows = [[_("Field"), _("Variable"), _("Value")]]
                 rows += [
                     [
@@ -266,8 +379,6 @@ class CasebookReport(Report):
                     if f.name != "status"
                 ]
                 story.append(grid(rows, [_WIDTH * 0.4, _WIDTH * 0.25, _WIDTH * 0.35]))
-        events = list(StudyEvent.objects.filter(participant=p).order_by("occurred_on"))
-        stays = list(IcuStay.objects.filter(participant=p).order_by("admitted_on"))
         aes = list(AdverseEvent.objects.filter(participant=p).order_by("number"))
         story.append(Paragraph(_("Events, ICU stays and adverse events"), HEADING))
         rows = [[_("Record"), _("Date"), _("Details")]]
@@ -290,7 +401,28 @@ class CasebookReport(Report):
             for ae in aes
         ]
         story.append(grid(rows, [_WIDTH * 0.25, _WIDTH * 0.2, _WIDTH * 0.55]))
+        if signatures:
+            story.append(Paragraph(_("Casebook signatures"), HEADING))
+            story += [
+                para(_signature_line(s), NORMAL)
+                for s in signatures
+                if s.signature.level == "casebook"
+            ] or [para(_("The casebook as a whole is not signed."), NORMAL)]
         return story
+
+
+def _audit_table(rows: list[list[str]]) -> list:
+    if not rows:
+        return [para(_("No record entered yet."), NORMAL)]
+    header = [_("Record type"), _("Records"), _("Changes after first save"), _("Last change")]
+    note = para(
+        _(
+            "Every change after the first save carries a reason (21 CFR 11.10(e)); the full "
+            "trail of each record is on its audit page in the EDC."
+        ),
+        SMALL,
+    )
+    return [grid([header, *rows], [_WIDTH * f for f in (0.35, 0.1, 0.17, 0.38)]), note]
 
 
 def casebook_pdf(*, participant, user) -> bytes:
@@ -439,8 +571,17 @@ class DsmbReport(Report):
             )
         )
         consort = selectors.consort(scope)
-        story += [Paragraph(_("CONSORT flow"), HEADING), *_consort_table(consort)]
-        story.append(PageBreak())
+        # The diagram on a page of its own, fitted below its heading; then its counts as text.
+        page_height = landscape(A4)[1] - 35 * mm
+        story += [
+            PageBreak(),
+            Paragraph(_("CONSORT flow"), HEADING),
+            plots.consort_drawing(consort, max_width=width, max_height=page_height - 40),
+            PageBreak(),
+            Paragraph(_("CONSORT flow: the counts"), HEADING),
+            *_consort_table(consort),
+            PageBreak(),
+        ]
         story.append(Paragraph(_("Adverse events by grade and seriousness"), HEADING))
         if self.closed:
             for block in selectors.adverse_events_by_arm(scope):

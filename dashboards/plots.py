@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from trialedc.trial import TRIAL
 
-from . import svg
+from . import drawing, svg
 from .selectors import POOLED, Consort, Enrollment
 
 
@@ -146,13 +146,25 @@ def consort_lines(data: Consort) -> dict:
     }
 
 
-def consort_svg(data: Consort) -> str:
-    lines = consort_lines(data)
-    title = (
+def consort_title(data: Consort) -> str:
+    return (
         _("CONSORT flow diagram")
         + " · "
         + (_("by arm (unblinded)") if data.by_arm else _("pooled (blinded)"))
     )
+
+
+def consort_svg(data: Consort) -> str:
     return mark_safe(  # noqa: S308 - escaped in dashboards.svg
-        svg.consort_diagram(title=title, **lines)
+        svg.consort_diagram(title=consort_title(data), **consort_lines(data))
+    )
+
+
+def consort_drawing(data: Consort, *, max_width: float, max_height: float):
+    """The same diagram as the page's SVG, drawn for the PDF (a reportlab Drawing)."""
+    return drawing.consort_drawing(
+        title=consort_title(data),
+        **consort_lines(data),
+        max_width=max_width,
+        max_height=max_height,
     )

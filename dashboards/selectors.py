@@ -31,6 +31,7 @@ from django.db.models import (
 )
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from outcomes import schedule
 from outcomes.models import (
@@ -616,3 +617,65 @@ def open_queries(user, scope: Scope, *, limit: int = 20) -> OpenQueries:
         total=queries.count(),
         rows=list(queries.select_related("participant")[:limit]),
     )
+
+
+# -- prepared reports (PDFs built by a Celery task) -------------------------------------------
+
+
+def report_access_error(user, *, kind: str, participant=None, site_code: str = "") -> str | None:
+    """Why `user` may not have this report, or None if they may: asked when the report is
+    requested, when it is built and again at every look and download."""
+    from trialedc.access import scope_to_sites
+    from trialedc.roles import is_blinded
+
+    from .models import KIND_PERMISSIONS, ReportKind
+
+    if kind not in KIND_PERMISSIONS or not user.has_perms(KIND_PERMISSIONS[kind]):
+        return _("Your role does not allow this report.")
+    if kind == ReportKind.DSMB_CLOSED and is_blinded(user):
+        # Second gate: the permission alone is not enough for the allocation.
+        return _("The closed DSMB report is for the unblinded statistician and DSMB only.")
+    if kind == ReportKind.CASEBOOK:
+        if participant is None:
+            return _("Choose the participant whose casebook to print.")
+        in_scope = scope_to_sites(Participant.objects.filter(pk=participant.pk), user)
+        if not in_scope.exists():
+            return _("This record belongs to a site you are not assigned to.")
+    if site_code and not sites_for(user).filter(code=site_code).exists():
+        return _("No such site among yours.")
+    return None
+
+
+def prepared_report_access_error(user, report) -> str | None:
+    """`report_access_error` for a report already made, plus: every site it covers must be
+    one of the user's, and a report that shows the allocation never goes to a blinded user."""
+    from trialedc.roles import is_blinded
+
+    if report.unblinded and is_blinded(user):
+        return _("The closed DSMB report is for the unblinded statistician and DSMB only.")
+    error = report_access_error(
+        user, kind=report.kind, participant=report.participant, site_code=report.site_code
+    )
+    if error:
+        return error
+    mine = set(sites_for(user).values_list("code", flat=True))
+    if not set(report.sites) <= mine:
+        return _("This report covers a site you are not assigned to.")
+    return None
+
+
+def prepared_reports_of(user, *, limit: int = 20):
+    """The user's own recent reports, newest first (the allocation-bearing ones only for an
+    unblinded user, though a blinded user cannot ask for one)."""
+    from trialedc.roles import is_blinded
+
+    from .models import PreparedReport
+
+    reports = (
+        PreparedReport.objects.filter(requested_by=user)
+        .select_related("participant")
+        .defer("content")
+    )
+    if is_blinded(user):
+        reports = reports.filter(unblinded=False)
+    return list(reports[:limit])

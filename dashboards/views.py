@@ -6,20 +6,28 @@ allocation permission and an unblinded role); the closed DSMB report is refused 
 
 from __future__ import annotations
 
+import logging
 import re
+from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from participants.models import Participant
-from trialedc.access import get_in_scope_or_403, require
+from trialedc.access import get_in_scope_or_403, require, scope_to_sites
 
-from . import allocation, pdf, plots, selectors
-from .exceptions import BlindedViewerRefused, UnknownSite
+from . import allocation, pdf, plots, selectors, services
+from .exceptions import BlindedViewerRefused, ReportRefused, UnknownSite
+from .models import KIND_PERMISSIONS, PreparedReport, ReportKind, ReportStatus
+from .tasks import report_build_task
+
+logger = logging.getLogger(__name__)
 
 
 def _scope(request, *, by_arm: bool = False) -> selectors.Scope:
@@ -98,15 +106,143 @@ def consort(request):
 @require_GET
 @require("dashboards.print_blank_crfs")
 def reports(request):
-    """The PDFs the user may print; ?casebook=<study ID> opens that participant's casebook."""
+    """The PDFs the user may prepare, and their own recent ones; ?casebook=<study ID> opens
+    the page that prepares that participant's casebook."""
     study_id = (request.GET.get("casebook") or "").strip()
-    if study_id and re.fullmatch(r"[0-9A-Za-z-]{1,20}", study_id):
-        return redirect("dashboards:casebook_pdf", study_id=study_id)
+    if study_id and _STUDY_ID.fullmatch(study_id):
+        return redirect(
+            reverse("dashboards:report_prepare", args=[ReportKind.CASEBOOK])
+            + "?"
+            + urlencode({"study_id": study_id})
+        )
     return render(
         request,
         "dashboards/reports.html",
-        {"may_see_arms": allocation.may_see_arms(request.user)},
+        {
+            "may_see_arms": allocation.may_see_arms(request.user),
+            "prepared": selectors.prepared_reports_of(request.user),
+            "kinds": ReportKind,
+        },
     )
+
+
+_STUDY_ID = re.compile(r"[0-9A-Za-z-]{1,20}")
+
+
+def _casebook_participant(user, study_id: str):
+    """The participant whose casebook is asked for, if the user may see it; else None."""
+    if not _STUDY_ID.fullmatch(study_id):
+        return None
+    return (
+        scope_to_sites(Participant.objects.select_related("site"), user)
+        .filter(study_id=study_id)
+        .first()
+    )
+
+
+@require("dashboards.print_blank_crfs")
+def report_prepare(request, kind: str):
+    """GET: what will be prepared, with one button; POST: queue it and show its progress."""
+    if kind not in ReportKind.values:
+        raise Http404(_("No such report."))
+    if not request.user.has_perms(KIND_PERMISSIONS[kind]):
+        raise PermissionDenied(_("Your role does not allow this report."))
+    data = request.POST if request.method == "POST" else request.GET
+    study_id = (data.get("study_id") or "").strip()
+    site_code = (data.get("site") or "").strip()
+    participant, problem = None, ""
+    if kind == ReportKind.CASEBOOK:
+        participant = _casebook_participant(request.user, study_id) if study_id else None
+        if study_id and participant is None:
+            problem = _("No participant %(id)s among your sites: check the study ID.") % {
+                "id": study_id
+            }
+        elif not study_id and request.method == "POST":
+            problem = _("Enter the study ID of the participant whose casebook to print.")
+    ready = kind != ReportKind.CASEBOOK or participant is not None
+    if ready:
+        error = selectors.report_access_error(
+            request.user, kind=kind, participant=participant, site_code=site_code
+        )
+        if error:
+            raise PermissionDenied(error)
+    if request.method == "POST" and ready:
+        try:
+            report = services.report_request(
+                user=request.user, kind=kind, participant=participant, site_code=site_code
+            )
+        except ReportRefused as refused:
+            raise PermissionDenied(str(refused)) from refused
+        # The row is committed; a worker (or, without a broker, this process) builds it.
+        try:
+            report_build_task.delay(report_id=report.pk)
+        except Exception:  # noqa: BLE001 - the report stays queued and its page says so
+            logger.exception("report %s could not be handed to Celery", report.pk)
+            messages.error(request, _("The report could not be started; try again later."))
+        return redirect("dashboards:report_detail", pk=report.pk)
+    return render(
+        request,
+        "dashboards/report_prepare.html",
+        {
+            "kind": kind,
+            "kind_label": ReportKind(kind).label,
+            "participant": participant,
+            "study_id": study_id,
+            "site_code": site_code,
+            "problem": problem,
+            "prepared": [
+                r
+                for r in selectors.prepared_reports_of(request.user)
+                if r.kind == kind and (participant is None or r.participant_id == participant.pk)
+            ],
+        },
+    )
+
+
+def _prepared_report(request, pk: int) -> PreparedReport:
+    """The report if the user may have it now (checked at every look, not only when asked)."""
+    report = (
+        PreparedReport.objects.select_related("participant__site", "requested_by")
+        .defer("content")
+        .filter(pk=pk)
+        .first()
+    )
+    if report is None:
+        raise Http404(_("No such report."))
+    error = selectors.prepared_report_access_error(request.user, report)
+    if error:
+        raise PermissionDenied(error)
+    return report
+
+
+@require_GET
+@require("dashboards.print_blank_crfs")
+def report_detail(request, pk: int):
+    return render(
+        request, "dashboards/report_detail.html", {"report": _prepared_report(request, pk)}
+    )
+
+
+@require_GET
+@require("dashboards.print_blank_crfs")
+def report_status(request, pk: int):
+    """The status panel, polled by htmx while the report is being prepared."""
+    return render(
+        request, "dashboards/_report_status.html", {"report": _prepared_report(request, pk)}
+    )
+
+
+@require_GET
+@require("dashboards.print_blank_crfs")
+def report_download(request, pk: int):
+    report = _prepared_report(request, pk)
+    if report.status != ReportStatus.DONE:
+        raise Http404(_("This report is not ready yet."))
+    content = PreparedReport.objects.values_list("content", flat=True).get(pk=report.pk)
+    response = HttpResponse(bytes(content), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{report.filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

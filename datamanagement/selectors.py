@@ -394,6 +394,23 @@ def signatures_shown_with(
     return shown
 
 
+def signatures_of_casebook(participant) -> list[ShownSignature]:
+    """Every signature given on a participant's data (casebook, visits, CRFs), oldest first,
+    each with its validity: what the printed casebook lists (21 CFR 11.50(b))."""
+    intact: dict[int, bool] = {}
+    shown = []
+    for signature in (
+        Signature.objects.filter(participant=participant)
+        .select_related("signed_by", "visit", "participant")
+        .order_by("signed_at", "pk")
+    ):
+        valid = not signature.is_void and intact.setdefault(
+            signature.pk, signature_is_intact(signature)
+        )
+        shown.append(ShownSignature(signature, valid))
+    return shown
+
+
 def signature_failures_since_last_success(user) -> int:
     from .models import SignatureFailure
 
@@ -402,6 +419,17 @@ def signature_failures_since_last_success(user) -> int:
     if last is not None:
         failures = failures.filter(at__gt=last.signed_at)
     return failures.count()
+
+
+def security_alert_recipients() -> list[str]:
+    """Who hears of repeated failed signatures at once (21 CFR 11.300(d)): the configured
+    security contacts (the "system security unit") and every active data manager."""
+    from trialedc.models import User
+    from trialedc.roles import Role
+
+    managers = User.objects.filter(is_active=True, groups__name=Role.DATA_MANAGER.value)
+    emails = managers.exclude(email="").values_list("email", flat=True)
+    return sorted({*TRIAL.security_contacts, *emails} - {""})
 
 
 # -- the trial-wide audit log ----------------------------------------------------------------

@@ -10,7 +10,7 @@ Other apps call in here:
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import UTC, date
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -522,8 +522,13 @@ def signature_sign(
     allowed = TRIAL.signature_attempts_allowed
     if not user.check_password(password or ""):
         with transaction.atomic():
-            SignatureFailure.objects.create(user=user, participant=participant)
-        if selectors.signature_failures_since_last_success(user) >= allowed:
+            failure = SignatureFailure.objects.create(user=user, participant=participant)
+            in_a_row = selectors.signature_failures_since_last_success(user)
+            if in_a_row >= allowed:
+                # The report is written in the same transaction as the failure (the safety
+                # outbox), so it is sent even if the mail server is down right now.
+                _signature_attempts_report(failure=failure, in_a_row=in_a_row)
+        if in_a_row >= allowed:
             raise SignatureAttemptsExhausted(
                 _("Wrong password %(n)s times: you are signed out. Sign in again to sign.")
                 % {"n": allowed}
@@ -556,3 +561,50 @@ def signature_sign(
         signature.full_clean()
         audit.save_with_reason(signature, user=user)
     return signature
+
+
+def _signature_attempts_report(*, failure: SignatureFailure, in_a_row: int) -> None:
+    """E-mail the security contacts and data managers at once (21 CFR 11.300(d): "detect and
+    report in an immediate and urgent manner any attempts at their unauthorized use").
+
+    Through the safety app's outbox, the path that never loses an e-mail. One report per failed
+    attempt from the limit on: each of them signed the user out. No identifying data, no arm.
+    """
+    from safety.alerts import alert_create
+    from safety.models import AlertKind
+
+    user = failure.user
+    who = user.get_full_name() or user.get_username()
+    context = {
+        "who": who,
+        "username": user.get_username(),
+        "n": in_a_row,
+        "study_id": failure.participant.study_id,
+        "site": failure.participant.site.code,
+        "at": failure.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    body = "\n".join(
+        [
+            _(
+                "%(n)s wrong passwords in a row were entered to sign as %(who)s "
+                "(user name %(username)s) in %(trial)s."
+            )
+            % {**context, "trial": TRIAL.acronym},
+            _("Last attempt: %(at)s (UTC), casebook %(study_id)s, site %(site)s.") % context,
+            _(
+                "The user was signed out. If the user did not make these attempts, someone may "
+                "be trying to use their signature: contact the user and deactivate the account "
+                "if needed."
+            ),
+            _("Reported under 21 CFR 11.300(d)."),
+        ]
+    )
+    alert_create(
+        kind=AlertKind.SIGNATURE_ATTEMPTS,
+        subject=_("%(trial)s security: %(n)s failed e-signature attempts by %(username)s")
+        % {**context, "trial": TRIAL.acronym},
+        body=body,
+        recipients=selectors.security_alert_recipients(),
+        participant=failure.participant,
+        dedupe_key=f"signature-attempts:{failure.pk}",
+    )

@@ -407,6 +407,7 @@ class AlertKind(models.TextChoices):
     SUSAR_CLOCK = "susar_clock", _("SUSAR clock reminder")
     VISIT_DIGEST = "visit_digest", _("Daily visit digest")
     EMERGENCY_UNBLINDING = "emergency_unblinding", _("Emergency unblinding")
+    SIGNATURE_ATTEMPTS = "signature_attempts", _("Failed e-signature attempts")
 
 
 class Alert(models.Model):

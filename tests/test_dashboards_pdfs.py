@@ -1,5 +1,7 @@
 """The PDFs say what they should, read back by text extraction (pypdf)."""
 
+import re
+from datetime import UTC
 from io import BytesIO
 
 import pytest
@@ -11,7 +13,7 @@ from trialedc.trial import TRIAL
 
 from . import outcomes_factories
 from .dashboards_randomization import randomize
-from .factories import ParticipantFactory
+from .factories import PASSWORD, ParticipantFactory
 from .safety_factories import report_sae
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +28,16 @@ def _pdf_text(response) -> str:
 
 def _pages(response) -> int:
     return len(PdfReader(BytesIO(response.content)).pages)
+
+
+def _consort_page(response):
+    """The page that carries the drawn CONSORT diagram, its text and its rectangles."""
+    reader = PdfReader(BytesIO(response.content))
+    pages = [page for page in reader.pages if "CONSORT flow diagram" in page.extract_text()]
+    assert len(pages) == 1
+    page = pages[0]
+    content = page.get_contents().get_data().decode("latin-1")
+    return " ".join(page.extract_text().split()), len(re.findall(r" re\b", content))
 
 
 @pytest.fixture
@@ -83,8 +95,52 @@ def test_the_casebook_prints_every_visit_crf_and_audit_summary(
     assert "Test correction" in text
     assert "Not started." in text
     assert "Acute respiratory distress syndrome worsening" in text
-    assert "Signatures are listed by the data-management module." in text
+    assert "Electronic signatures" in text
+    assert "No electronic signature has been given on this casebook." in text
+    assert "Audit trail summary" in text
     assert randomized.identity.full_name not in text
+
+
+def test_the_casebook_prints_each_signature_with_name_utc_time_and_meaning(
+    client, make_user, login, randomized
+):
+    """21 CFR 11.50(b): the printed record shows the signer's name, the date and time and the
+    meaning; a signature voided by a later change prints as void."""
+    from datamanagement import services as dm_services
+
+    investigator = make_user(Role.INVESTIGATOR, username="pdf-signer")
+    d0 = randomized.visits.get(code="D0")
+
+    def sign(level, **kwargs):
+        return dm_services.signature_sign(
+            user=investigator,
+            password=PASSWORD,
+            participant=randomized,
+            level=level,
+            meaning="accurate_complete",
+            **kwargs,
+        )
+
+    crf_signature = sign("crf", visit=d0, crf_code="crp")
+    outcomes_factories.crf(randomized, "D0", "crp", crp_mg_l="95", entered_value="95")
+    visit_signature = sign("visit", visit=d0)
+    casebook_signature = sign("casebook")
+    login(investigator)
+    text = _pdf_text(client.get(f"/dashboards/reports/casebook/{randomized.study_id}.pdf"))
+    for signature in (crf_signature, visit_signature, casebook_signature):
+        signature.refresh_from_db()
+        utc = signature.signed_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert utc in text
+    flat = " ".join(text.split())
+    assert "Electronically signed by Test Pdf-Signer on" in flat
+    assert "meaning: I confirm the data are accurate and complete" in flat
+    assert flat.count("Electronically signed by Test Pdf-Signer") == 3  # CRF, visit, casebook
+    assert "Visit D0" in flat
+    assert "CRF C-reactive protein [crp], visit D0" in flat
+    assert "VOID since" in flat  # the CRF signature, voided by the correction
+    assert flat.count("A new signature is needed") == 2  # in the table and under the CRF
+    assert "Audit trail summary" in flat
+    assert "Changes after first save" in flat
 
 
 def test_the_casebook_of_another_site_is_refused(client, make_user, login, site02, randomized):
@@ -126,3 +182,39 @@ def test_the_statistician_gets_the_closed_report(client, make_user, login, rando
     text = _pdf_text(client.get("/dashboards/reports/dsmb-closed.pdf"))
     assert "closed part (by arm)" in text
     assert "UNBLINDED" in text
+
+
+def test_the_open_report_draws_the_pooled_consort_diagram(client, make_user, login, randomized):
+    """Boxes and arrows (a reportlab Drawing) from the same lines as the page's SVG: one
+    column below randomization, no arm."""
+    login(make_user(Role.SPONSOR))
+    text, boxes = _consort_page(client.get("/dashboards/reports/dsmb-open.pdf"))
+    assert "CONSORT flow diagram · pooled (blinded)" in text
+    for line in (
+        "Assessed for eligibility (n = 1)",
+        "Enrolled (n = 1)",
+        "Not randomized (n = 0)",
+        "Randomized (n = 1)",
+        "Allocated (arms blinded, pooled)",
+        "Received the infusion (n = 0)",
+        "Day-28 visit done (n = 0)",
+        "Analysed (n = 1)",
+    ):
+        assert line in text
+    for arm in TRIAL.arms:
+        assert arm.label not in text
+    # Assessed, excluded, enrolled, not randomized, randomized; allocation, follow-up, analysis.
+    assert boxes == 8
+
+
+def test_the_closed_report_draws_the_consort_diagram_by_arm(client, make_user, login, randomized):
+    login(make_user(Role.STATISTICIAN))
+    text, boxes = _consort_page(client.get("/dashboards/reports/dsmb-closed.pdf"))
+    assert "CONSORT flow diagram · by arm (unblinded)" in text
+    arm = randomized.randomization.slot.arm
+    for each in TRIAL.arms:
+        assert f"Allocated to {each.label}" in text
+    assert text.count("Analysed (n = 1)") == 1
+    assert text.count("Analysed (n = 0)") == 1
+    assert TRIAL.arm(arm).label in text
+    assert boxes == 5 + 3 * len(TRIAL.arms)

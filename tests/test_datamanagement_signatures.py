@@ -11,7 +11,9 @@ from datamanagement.exceptions import SignatureAttemptsExhausted, SignatureRefus
 from datamanagement.models import Notification, Signature, SignatureFailure
 from outcomes import services as outcome_services
 from outcomes.models import Murray
+from safety.models import Alert
 from trialedc.roles import Role
+from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory
@@ -112,6 +114,54 @@ def test_attempts_count_again_after_a_good_signature(investigator, participant, 
     with pytest.raises(SignatureRefused) as error:
         sign_wrong(investigator, participant)
     assert not isinstance(error.value, SignatureAttemptsExhausted)
+
+
+def test_the_limit_of_wrong_passwords_is_reported_at_once_to_security(
+    make_user, investigator, participant, murray, mailoutbox, django_capture_on_commit_callbacks
+):
+    """21 CFR 11.300(d): attempts at unauthorized use are detected and reported "in an immediate
+    and urgent manner" to the system security unit (here the configured security contacts and
+    the data managers), through the outbox that never loses an e-mail."""
+    manager = make_user(Role.DATA_MANAGER, username="dm-security")
+    manager.email = "dm@example.org"
+    manager.save()
+    allowed = TRIAL.signature_attempts_allowed
+    assert allowed == 3
+    for _ in range(allowed - 1):
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(SignatureRefused):
+            sign_wrong(investigator, participant)
+    assert mailoutbox == []  # two slips are not an incident
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(SignatureAttemptsExhausted),
+    ):
+        sign_wrong(investigator, participant)
+    assert len(mailoutbox) == 1
+    message = mailoutbox[0]
+    assert sorted(message.to) == ["dm@example.org", "security@sponsor.example.org"]
+    assert "3 failed e-signature attempts by investigator" in message.subject
+    assert "3 wrong passwords in a row" in message.body
+    assert "Test Investigator (user name investigator)" in message.body
+    assert f"casebook {participant.study_id}" in message.body
+    assert "11.300(d)" in message.body
+    assert participant.identity.full_name not in message.body
+    alert = Alert.objects.get(kind="signature_attempts")
+    assert alert.sent_at is not None
+    assert SignatureFailure.objects.filter(user=investigator).count() == allowed
+
+
+def test_a_correct_password_is_never_reported(
+    investigator, participant, murray, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(SignatureRefused):
+        sign_wrong(investigator, participant)
+    with django_capture_on_commit_callbacks(execute=True):
+        sign(investigator, participant)
+    for _ in range(TRIAL.signature_attempts_allowed - 1):
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(SignatureRefused):
+            sign_wrong(investigator, participant)
+    assert not Alert.objects.filter(kind="signature_attempts").exists()
+    assert mailoutbox == []
 
 
 def sign_wrong(investigator, participant):

@@ -342,6 +342,9 @@ class TrialConfig:
     query_ageing_days: tuple[int, ...] = (7, 14, 30)
     # Failed password re-entries at signing before the user must sign in again (11.300(d)).
     signature_attempts_allowed: int = 3
+    # The "system security unit" told at once when a signer reaches that limit (11.300(d)),
+    # besides every active data manager with an e-mail address.
+    security_contacts: tuple[str, ...] = ()
     extra: dict[str, object] = field(default_factory=dict)
 
     # -- lookups used across apps ---------------------------------------------------------
@@ -614,4 +617,5 @@ TRIAL = TrialConfig(
     },
     query_ageing_days=(7, 14, 30),
     signature_attempts_allowed=3,
+    security_contacts=("security@sponsor.example.org",),
 )

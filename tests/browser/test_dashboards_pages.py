@@ -52,3 +52,29 @@ def test_the_consort_page_pooled_for_the_investigator(demo, sign_in, page):
     expect(page.get_by_test_id("consort-lines")).to_contain_text("Allocated (arms blinded, pooled)")
     expect(page.get_by_role("img", name="CONSORT flow diagram")).to_be_visible()
     _shot(page, "consort")
+
+
+@pytest.fixture
+def small_demo(transactional_db):
+    call_command("load_demo", "--participants", "4", "--password", PASSWORD)
+
+
+def test_the_investigator_prepares_a_casebook_and_downloads_it(small_demo, sign_in, page):
+    from participants.models import Participant
+
+    study_id = Participant.objects.filter(site__code="01").order_by("study_id").first().study_id
+    sign_in("investigator", PASSWORD)
+    page.goto(page.url.rstrip("/") + "/dashboards/reports/")
+    page.get_by_label("Study ID").fill("01-9999")
+    page.get_by_role("button", name="Prepare casebook").click()
+    expect(page.get_by_test_id("prepare-error")).to_contain_text("No participant 01-9999")
+    expect(page.get_by_label("Study ID")).to_have_value("01-9999")  # nothing typed is lost
+    page.get_by_label("Study ID").fill(study_id)
+    page.get_by_test_id("prepare-report").click()
+    expect(page).to_have_url(re.compile(r"/dashboards/reports/\d+/$"))
+    expect(page.get_by_test_id("report-state")).to_have_text("Ready")
+    with page.expect_download() as download:
+        page.get_by_test_id("report-download").click()
+    assert download.value.suggested_filename == f"casebook-{study_id}.pdf"
+    page.goto(page.url.rstrip("/").rsplit("/dashboards/", 1)[0] + "/dashboards/reports/")
+    expect(page.get_by_test_id("prepared-reports")).to_contain_text(study_id)

@@ -18,6 +18,7 @@ TRIAL_APPS = (
     "safety",
     "exports",
     "datamanagement",
+    "dashboards",
 )
 
 
@@ -52,8 +53,8 @@ def data_dictionary() -> str:
     for label in TRIAL_APPS:
         config = apps.get_app_config(label)
         for model in sorted(config.get_models(), key=lambda m: m.__name__):
-            if model.__name__.startswith("Historical"):
-                continue
+            if model.__name__.startswith("Historical") or not model._meta.managed:
+                continue  # history tables are described by their model; unmanaged store nothing
             audited = hasattr(model, "history")
             doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
             if doc.startswith(f"{model.__name__}("):
