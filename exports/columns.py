@@ -140,7 +140,7 @@ def crf_table(crf_code: str) -> Table:
         )  # fmt: skip
     return Table(
         crf_code,
-        TRIAL.crfs[crf_code],
+        TRIAL.crfs.source(crf_code),
         (*key_columns_visit(), *head, *columns),
         frozenset({"export_id", "site", "visit", "visit_day"}),
         tuple(left_out),

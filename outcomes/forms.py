@@ -16,7 +16,7 @@ from crispy_forms.layout import HTML, Field, Layout
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from trialedc.forms import EdcDateField, ReasonForChangeMixin
 from trialedc.trial import TRIAL
@@ -42,14 +42,14 @@ FRACTION, PERCENT = "fraction", "percent"
 
 # Units shown beside the fields (an input group on the right of the box).
 UNITS = {
-    "age_years": _l("years"),
+    "age_years": gettext_lazy("years"),
     "weight_kg": "kg",
     "height_cm": "cm",
     "volume_ml": "ml",
     "pao2_mmhg": "mmHg",
     "peep_cmh2o": "cmH₂O",
     "compliance_ml_cmh2o": "ml/cmH₂O",
-    "cxr_quadrants": _l("quadrants (0–4)"),
+    "cxr_quadrants": gettext_lazy("quadrants (0–4)"),
 }
 # Form field -> hard-limit key in TRIAL.hard_limits.
 HARD_LIMITED = {
@@ -92,7 +92,7 @@ def hard_limit_error(key: str, value: Decimal, *, entered: str = "") -> str | No
 def _yes_no(label) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
-        choices=[(True, _l("Yes")), (False, _l("No"))],
+        choices=[(True, gettext_lazy("Yes")), (False, gettext_lazy("No"))],
         coerce=lambda v: v in (True, "True"),
         empty_value=None,
         required=False,
@@ -105,10 +105,10 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
     soft-limit warnings and their confirmation, and the crispy layout with units."""
 
     confirm_warnings = forms.BooleanField(
-        label=_l("I have checked these values and confirm them"), required=False
+        label=gettext_lazy("I have checked these values and confirm them"), required=False
     )
     warning_reason = forms.CharField(
-        label=_l("Reason for confirming"),
+        label=gettext_lazy("Reason for confirming"),
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
@@ -125,7 +125,7 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
                 field.widget = forms.TextInput(attrs=DECIMAL_ATTRS)
         # The date in the reader's calendar (Jalali entry at the Tehran site), stored Gregorian.
         self.fields["assessed_on"] = EdcDateField(
-            label=_l("Date of assessment"),
+            label=gettext_lazy("Date of assessment"),
             required=self.fields["assessed_on"].required,
             help_text=self.fields["assessed_on"].help_text,
         )
@@ -316,8 +316,8 @@ class BaselineForm(CrfForm):
 
 
 class InfusionForm(CrfForm):
-    completed = _yes_no(_l("Full dose given"))
-    reaction = _yes_no(_l("Infusion reaction"))
+    completed = _yes_no(gettext_lazy("Full dose given"))
+    reaction = _yes_no(gettext_lazy("Infusion reaction"))
 
     class Meta:
         model = Infusion
@@ -357,7 +357,7 @@ class InfusionForm(CrfForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["volume_ml"].help_text = _l("Protocol: %(ml)s ml.") % {
+        self.fields["volume_ml"].help_text = gettext_lazy("Protocol: %(ml)s ml.") % {
             "ml": TRIAL.dose_volume_ml
         }
 
@@ -373,7 +373,7 @@ class InfusionForm(CrfForm):
 
 
 class AeAssessmentForm(CrfForm):
-    new_ae = _yes_no(_l("Any new adverse event since the last assessment?"))
+    new_ae = _yes_no(gettext_lazy("Any new adverse event since the last assessment?"))
 
     class Meta:
         model = AeAssessment
@@ -386,11 +386,14 @@ class _Fio2Mixin:
 
     def add_fio2_unit(self):
         self.fields["fio2"] = forms.DecimalField(
-            label=_l("FiO₂"), required=False, widget=forms.TextInput(attrs=DECIMAL_ATTRS)
+            label=gettext_lazy("FiO₂"), required=False, widget=forms.TextInput(attrs=DECIMAL_ATTRS)
         )
         self.fields["fio2_unit"] = forms.ChoiceField(
-            label=_l("FiO₂ entered as"),
-            choices=[(FRACTION, _l("fraction (0.21–1.00)")), (PERCENT, _l("percent (21–100 %)"))],
+            label=gettext_lazy("FiO₂ entered as"),
+            choices=[
+                (FRACTION, gettext_lazy("fraction (0.21–1.00)")),
+                (PERCENT, gettext_lazy("percent (21–100 %)")),
+            ],
             initial=FRACTION,
             widget=forms.RadioSelect,
         )
@@ -467,8 +470,10 @@ class MurrayForm(_Fio2Mixin, CrfForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_fio2_unit()
-        self.fields["peep_cmh2o"].help_text = _l("Ventilated patients only; leave empty if not.")
-        self.fields["compliance_ml_cmh2o"].help_text = _l("When available.")
+        self.fields["peep_cmh2o"].help_text = gettext_lazy(
+            "Ventilated patients only; leave empty if not."
+        )
+        self.fields["compliance_ml_cmh2o"].help_text = gettext_lazy("When available.")
         self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def clean_cxr_quadrants(self):
@@ -509,14 +514,14 @@ class MurrayForm(_Fio2Mixin, CrfForm):
 
 class CrpForm(CrfForm):
     crp_value = forms.DecimalField(
-        label=_l("CRP"), required=False, widget=forms.TextInput(attrs=DECIMAL_ATTRS)
+        label=gettext_lazy("CRP"), required=False, widget=forms.TextInput(attrs=DECIMAL_ATTRS)
     )
     crp_unit = forms.ChoiceField(
-        label=_l("Unit"),
+        label=gettext_lazy("Unit"),
         choices=CrpUnit.choices,
         initial=CrpUnit.MG_L,
         widget=forms.RadioSelect,
-        help_text=_l("Stored in mg/L; mg/dL is multiplied by 10."),
+        help_text=gettext_lazy("Stored in mg/L; mg/dL is multiplied by 10."),
     )
 
     class Meta:
@@ -577,7 +582,7 @@ class ClinicalStatusForm(CrfForm):
 
 
 class Day60FollowUpForm(CrfForm):
-    icu_stays_confirmed = _yes_no(_l("Every ICU stay up to day 60 is recorded"))
+    icu_stays_confirmed = _yes_no(gettext_lazy("Every ICU stay up to day 60 is recorded"))
 
     class Meta:
         model = Day60FollowUp
@@ -624,7 +629,7 @@ CRF_FORMS: dict[str, type[CrfForm]] = {
 
 class VisitMissedForm(forms.Form):
     reason = forms.CharField(
-        label=_l("Why was the visit missed?"),
+        label=gettext_lazy("Why was the visit missed?"),
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=500,
     )
@@ -654,7 +659,7 @@ class IcuStayForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
         model = IcuStay
         fields = ["admitted_on", "discharged_on"]
         field_classes = dict.fromkeys(("admitted_on", "discharged_on"), EdcDateField)
-        help_texts = {"discharged_on": _l("Leave empty while the stay is ongoing.")}
+        help_texts = {"discharged_on": gettext_lazy("Leave empty while the stay is ongoing.")}
 
     def __init__(self, *args, today: date, **kwargs):
         super().__init__(*args, **kwargs)

@@ -328,7 +328,10 @@ class ClinicalStatus(Crf):
 
     status_score = models.PositiveSmallIntegerField(
         _("clinical status"),
-        choices=sorted(TRIAL.clinical_status_scale.items()),
+        choices=[
+            (score, _(TRIAL.clinical_status_scale.source(score)))  # noqa: INT001 (configured text)
+            for score in sorted(TRIAL.clinical_status_scale)
+        ],
         null=True,
         blank=True,
     )

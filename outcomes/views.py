@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from participants.models import Participant
@@ -31,10 +31,10 @@ from .models import CRF_MODELS, IcuStay, StudyEvent, Visit
 
 VIEW = "outcomes.view_visit"
 COMPONENT_LABELS = {
-    "pf_ratio": _l("P/F points"),
-    "peep": _l("PEEP points"),
-    "compliance": _l("Compliance points"),
-    "cxr": _l("Chest X-ray points"),
+    "pf_ratio": gettext_lazy("P/F points"),
+    "peep": gettext_lazy("PEEP points"),
+    "compliance": gettext_lazy("Compliance points"),
+    "cxr": gettext_lazy("Chest X-ray points"),
 }
 ENTER = "outcomes.enter_outcome_data"
 

@@ -98,6 +98,33 @@ def gettext_noop(message: str) -> str:
     return message
 
 
+class TranslatedNames(dict):
+    """Names written in English in the configuration and read in the reader's language: every
+    read translates (Django's gettext, imported only then). `source(key)` is the English, for
+    exports and the data dictionary, which stay in the source language."""
+
+    @staticmethod
+    def _shown(text):
+        from django.utils.translation import gettext
+
+        return gettext(text)
+
+    def __getitem__(self, key):
+        return self._shown(super().__getitem__(key))
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def items(self):
+        return [(key, self[key]) for key in self]
+
+    def values(self):
+        return [self[key] for key in self]
+
+    def source(self, key) -> str:
+        return super().__getitem__(key)
+
+
 INCLUSION = "inclusion"
 EXCLUSION = "exclusion"
 
@@ -474,16 +501,18 @@ TRIAL = TrialConfig(
         _visit("D28", 28, 3, MURRAY, BLOOD_GAS, CLINICAL_STATUS),
         _visit("D60", 60, 7, MURRAY, BLOOD_GAS, CLINICAL_STATUS, DAY60_FOLLOW_UP),
     ),
-    crfs={
-        BASELINE: "Baseline",
-        INFUSION: "Infusion administration",
-        AE_ASSESSMENT: "Adverse-event assessment",
-        MURRAY: "Murray lung injury score",
-        BLOOD_GAS: "PaO2/FiO2 (arterial blood gas)",
-        CRP: "C-reactive protein",
-        CLINICAL_STATUS: "Clinical status (6-point ordinal scale)",
-        DAY60_FOLLOW_UP: "Day-60 follow-up",
-    },
+    crfs=TranslatedNames(
+        {
+            BASELINE: gettext_noop("Baseline"),
+            INFUSION: gettext_noop("Infusion administration"),
+            AE_ASSESSMENT: gettext_noop("Adverse-event assessment"),
+            MURRAY: gettext_noop("Murray lung injury score"),
+            BLOOD_GAS: gettext_noop("PaO2/FiO2 (arterial blood gas)"),
+            CRP: gettext_noop("C-reactive protein"),
+            CLINICAL_STATUS: gettext_noop("Clinical status (6-point ordinal scale)"),
+            DAY60_FOLLOW_UP: gettext_noop("Day-60 follow-up"),
+        }
+    ),
     hard_limits={
         "fio2": Limit("FiO2", "fraction", Decimal("0.21"), Decimal("1.00")),
         "pao2_mmhg": Limit("PaO2", "mmHg", Decimal("20"), Decimal("700")),
@@ -493,14 +522,16 @@ TRIAL = TrialConfig(
         "weight_kg": Limit("Weight", "kg", Decimal("30"), Decimal("250")),
     },
     pf_ratio_soft_maximum=500,
-    clinical_status_scale={
-        1: "Not hospitalized",
-        2: "Hospitalized, no supplemental oxygen",
-        3: "Hospitalized, supplemental oxygen",
-        4: "Non-invasive ventilation or high-flow oxygen",
-        5: "Invasive mechanical ventilation or ECMO",
-        6: "Death",
-    },
+    clinical_status_scale=TranslatedNames(
+        {
+            1: gettext_noop("Not hospitalized"),
+            2: gettext_noop("Hospitalized, no supplemental oxygen"),
+            3: gettext_noop("Hospitalized, supplemental oxygen"),
+            4: gettext_noop("Non-invasive ventilation or high-flow oxygen"),
+            5: gettext_noop("Invasive mechanical ventilation or ECMO"),
+            6: gettext_noop("Death"),
+        }
+    ),
     ttic_improvement_points=2,
     ttic_horizon_day=28,
     icu_free_days_horizon_day=60,
