@@ -38,6 +38,14 @@ def main() -> int:
                 entry.msgstr = text
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
+        elif "fuzzy" in entry.flags:
+            # msgmerge's guess from a similar msgid is usually wrong: missing, not translated.
+            entry.flags.remove("fuzzy")
+            entry.previous_msgid = entry.previous_msgid_plural = None
+            if entry.msgid_plural:
+                entry.msgstr_plural = {0: "", 1: ""}
+            else:
+                entry.msgstr = ""
     po.metadata["Language"] = "fa"
     po.metadata["Plural-Forms"] = "nplurals=2; plural=(n > 1);"
     po.metadata["Content-Type"] = "text/plain; charset=UTF-8"

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from trialedc.forms import EdcDateField, ReasonForChangeMixin
+from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
 from trialedc.trial import TRIAL
 
 from . import schedule
@@ -330,13 +330,8 @@ class InfusionForm(CrfForm):
             "reaction",
             "reaction_details",
         ]
+        field_classes = dict.fromkeys(("started_at", "ended_at"), EdcDateTimeField)
         widgets = {
-            "started_at": forms.DateTimeInput(
-                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-            ),
-            "ended_at": forms.DateTimeInput(
-                attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"
-            ),
             "reaction_details": forms.Textarea(attrs={"rows": 2}),
         }
 

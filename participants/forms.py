@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField, ReasonForChangeMixin
+from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
 from trialedc.models import Site
 from trialedc.trial import TRIAL
 
@@ -246,10 +246,8 @@ def eligibility_preview_inputs(data) -> dict:
 
 
 class ConsentForm(forms.Form):
-    consented_at = forms.DateTimeField(
-        label=_("Date and time of consent"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text=_("In the site's time zone."),
+    consented_at = EdcDateTimeField(
+        label=_("Date and time of consent"), help_text=_("In the site's time zone.")
     )
     form_version = forms.ChoiceField(label=_("Consent-form version"))
     signer = forms.ChoiceField(

@@ -1,12 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField, ReasonForChangeMixin
+from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
 
 from .models import AdverseEvent, CtcaeGrade, Relationship
 from .services import CLINICAL_FIELDS
-
-_DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 # The form in the order a reporter thinks: what, when, how bad, how serious, why, how it ended.
 FIELDSETS = (
@@ -36,13 +34,13 @@ class _AdverseEventFields(forms.ModelForm):
     class Meta:
         model = AdverseEvent
         fields = CLINICAL_FIELDS
-        field_classes = dict.fromkeys(("onset_date", "end_date", "death_date"), EdcDateField)
+        field_classes = {
+            **dict.fromkeys(("onset_date", "end_date", "death_date"), EdcDateField),
+            "aware_at": EdcDateTimeField,
+        }
         widgets = {
             "preferred_term": forms.TextInput(
                 attrs={"list": "preferred-terms", "autocomplete": "off"}
-            ),
-            "aware_at": forms.DateTimeInput(
-                attrs={"type": "datetime-local"}, format=_DATETIME_FORMAT
             ),
             "ctcae_grade": forms.RadioSelect,
             "relationship": forms.RadioSelect,
@@ -134,8 +132,5 @@ class CausalitySignForm(forms.Form):
 
 
 class ExpeditedReportForm(forms.Form):
-    submitted_at = forms.DateTimeField(
-        label=_("Submitted to the regulator and ethics committee at"),
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=_DATETIME_FORMAT),
-    )
+    submitted_at = EdcDateTimeField(label=_("Submitted to the regulator and ethics committee at"))
     reference = forms.CharField(label=_("Reference of the report"), max_length=100)

@@ -1,13 +1,13 @@
 """Dates typed in the reader's calendar are stored Gregorian (issue 11 groundwork)."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django import forms
 
 from trialedc import calendars
 from trialedc.datepicker import month_grid
-from trialedc.forms import EdcDateField
+from trialedc.forms import EdcDateField, EdcDateTimeField
 from trialedc.roles import Role
 
 
@@ -82,3 +82,37 @@ def test_the_picker_and_the_echo_answer_signed_in_users(client, make_user, login
     assert "= 2021-03-05 in the Gregorian calendar" in echo
     bad = client.get("/calendar/echo/", {"onset": "1399/13/15"}).content.decode()
     assert "Not a date yet" in bad
+
+
+class ConsentTimeForm(forms.Form):
+    at = EdcDateTimeField(label="Consent date and time")
+
+
+def test_a_jalali_reader_types_a_date_and_time_stored_as_the_utc_moment(jalali):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    with timezone.override(ZoneInfo("Asia/Tehran")):
+        # The registry's date, 1399/12/15 = 2021-03-05; 14:30 in Tehran (+03:30 that day).
+        form = ConsentTimeForm({"at": "۱۳۹۹/۱۲/۱۵ ۱۴:۳۰"})
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data["at"] == datetime(2021, 3, 5, 11, 0, tzinfo=UTC)
+        html = str(ConsentTimeForm(initial={"at": form.cleaned_data["at"]})["at"])
+    assert 'value="1399/12/15 14:30"' in html
+    assert 'type="text"' in html
+
+
+def test_a_jalali_date_and_time_without_a_time_says_how_to_write_it(jalali):
+    form = ConsentTimeForm({"at": "1399/12/15"})
+    assert not form.is_valid()
+    assert form.errors["at"] == [
+        "Enter the date and time as YYYY/MM/DD HH:MM, e.g. 1399/12/15 14:30."
+    ]
+    assert 'value="1399/12/15"' in str(form["at"])
+
+
+def test_a_gregorian_reader_gets_the_browsers_date_and_time_input():
+    form = ConsentTimeForm({"at": "2021-03-05T14:30"})
+    assert form.is_valid(), form.errors
+    assert 'type="datetime-local"' in str(ConsentTimeForm()["at"])

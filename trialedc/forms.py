@@ -1,6 +1,8 @@
-from datetime import date
+import re
+from datetime import date, datetime, time
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from . import calendars
@@ -108,3 +110,58 @@ class EdcDateField(forms.DateField):
             else:
                 message = _("Enter a date as YYYY-MM-DD, e.g. 2021-03-05.")
             raise forms.ValidationError(message, code="invalid") from None
+
+
+class EdcDateTimeInput(forms.DateTimeInput):
+    """A date and time in the reader's calendar: the browser's `datetime-local` input for
+    Gregorian readers; for Jalali readers a text input taking `1399/12/15 14:30` (local time)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+    def format_value(self, value):
+        if isinstance(value, datetime) and calendars.active() == calendars.JALALI:
+            local = timezone.localtime(value) if timezone.is_aware(value) else value
+            day = calendars.format_date(local.date(), calendar=calendars.JALALI)
+            return f"{day} {local:%H:%M}"
+        return super().format_value(value)
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        if calendars.active() == calendars.JALALI:
+            widget["type"] = "text"
+            widget["attrs"].setdefault("placeholder", "1399/12/15 14:30")
+            widget["attrs"].setdefault("autocomplete", "off")
+        else:
+            widget["type"] = "datetime-local"
+        return context
+
+
+_JALALI_DATETIME = re.compile(r"^\s*(\S+)[\sT]+(\d{1,2}):(\d{2})\s*$")
+
+
+class EdcDateTimeField(forms.DateTimeField):
+    """A date and time typed in the reader's calendar (Jalali: `1399/12/15 14:30`, ASCII or
+    Persian digits), in the reader's time zone, stored as an aware UTC `datetime`."""
+
+    widget = EdcDateTimeInput
+
+    def to_python(self, value):
+        if isinstance(value, str) and calendars.active() == calendars.JALALI:
+            match = _JALALI_DATETIME.match(calendars.ascii_digits(value))
+            if match is None:
+                raise forms.ValidationError(
+                    _("Enter the date and time as YYYY/MM/DD HH:MM, e.g. 1399/12/15 14:30."),
+                    code="invalid",
+                )
+            try:
+                day = calendars.parse_date(match.group(1))
+                moment = time(int(match.group(2)), int(match.group(3)))
+            except (calendars.DateInputError, ValueError):
+                raise forms.ValidationError(
+                    _("Enter the date and time as YYYY/MM/DD HH:MM, e.g. 1399/12/15 14:30."),
+                    code="invalid",
+                ) from None
+            return timezone.make_aware(datetime.combine(day, moment))
+        return super().to_python(value)
