@@ -16,6 +16,7 @@ import time
 from importlib import import_module
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from trialedc.roles import Role
 from trialedc.services import roles_sync, sites_sync, user_set_up
@@ -104,6 +105,11 @@ class Command(BaseCommand):
             if summary:
                 summaries.append(summary)
 
+        if bulk:
+            # Fresh statistics for the planner: right after a bulk load autovacuum has not seen
+            # the new rows, and a plan made for empty tables is quadratic at 10,000 participants.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo trial ready: {len(sites)} sites, {len(DEMO_USERS)} users; "
