@@ -4,3 +4,5 @@ view (tests/bench/urls.py) beside the real ones, so both are measured on one ser
 from tests.settings import *  # noqa: F403
 
 ROOT_URLCONF = "tests.bench.urls"
+# As in production: static files indexed once at start, not looked up again on every request.
+WHITENOISE_AUTOREFRESH = False
