@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from xml.sax.saxutils import XMLGenerator
+from xml.sax.saxutils import XMLGenerator, quoteattr
 
 from trialedc.trial import TRIAL
 
@@ -30,10 +30,27 @@ def unit_oid(unit: str) -> str:
     return f"MU.{_oid(unit)}"
 
 
+class _Generator(XMLGenerator):
+    def item_data(self, opening: str, value: str) -> None:
+        """`<ItemData ItemOID="…" Value="…"/>`, the very bytes startElement + endElement write,
+        without their per-call dict and attribute loop: one of these per value exported, the
+        export's hot path (docs/performance.md)."""
+        self._finish_pending_start_element()
+        self._write(f"{opening} Value={quoteattr(value)}/>")
+
+
 class OdmWriter:
     def __init__(self, stream, *, tables: list[Table], file_oid: str, created: datetime):
-        self.xml = XMLGenerator(stream, encoding="utf-8", short_empty_elements=True)
+        self.xml = _Generator(stream, encoding="utf-8", short_empty_elements=True)
         self.tables = {t.code: t for t in tables}
+        # Per table: its item columns, each with the opening of its ItemData element.
+        self._items = {
+            t.code: [
+                (c.name, f"<ItemData ItemOID={quoteattr(f'IT.{t.code}.{c.name}')}")
+                for c in self.items(t)
+            ]
+            for t in tables
+        }
         self.order = [t.code for t in tables]
         self.file_oid = file_oid
         self.created = created
@@ -177,10 +194,10 @@ class OdmWriter:
         if table.code == ADVERSE_EVENTS:
             attrs["ItemGroupRepeatKey"] = row["ae_number"]
         self._open("ItemGroupData", **attrs)
-        for column in self.items(table):
-            value = row.get(column.name)
+        for name, opening in self._items[table.code]:
+            value = row.get(name)
             if value is not None and value != "":
-                self._empty("ItemData", ItemOID=f"IT.{table.code}.{column.name}", Value=value)
+                self.xml.item_data(opening, str(value))
         self._close("ItemGroupData")
 
     def _close_form(self) -> None:

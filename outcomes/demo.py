@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from participants.demo import BULK_REASON
 from participants.models import Participant
+from randomization.models import Randomization
+from trialedc.bulk import insert_with_history
 from trialedc.models import User
 from trialedc.trial import (
     AE_ASSESSMENT,
@@ -26,10 +29,11 @@ from trialedc.trial import (
     DAY60_FOLLOW_UP,
     INFUSION,
     MURRAY,
+    TRIAL,
 )
 
-from . import selectors, services
-from .models import EventKind, StudyEvent, Visit
+from . import schedule, selectors, services
+from .models import CRF_MODELS, EventKind, IcuStay, StudyEvent, Visit, VisitState
 
 COURSES = ("improving", "worsening", "slow", "withdrawal")
 
@@ -161,3 +165,138 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
                 user=user,
             )
     return done
+
+
+# -- the large demo: bulk inserts (load_demo --participants 10000) ---------------------------
+
+BULK_CHUNK = 500  # participants per round: about 20,000 rows with their history
+
+
+def load_bulk(*, participants: int, seed: int, stdout) -> str:
+    """Visits, ICU stays and every CRF of the visits already due, in bulk, for the randomized
+    participants without visits: the schedule visit_schedule_create makes, the values of an
+    improving or a slow course (as `load` above), computed scores stored as crf_save does."""
+    waiting = list(
+        Randomization.objects.filter(participant__visits__isnull=True)
+        .select_related("participant__site", "participant__identity")
+        .order_by("participant__study_id")
+    )
+    visits_made = crfs_made = 0
+    for start in range(0, len(waiting), BULK_CHUNK):
+        chunk = waiting[start : start + BULK_CHUNK]
+        made = _bulk_chunk(chunk, seed=seed)
+        visits_made += made[0]
+        crfs_made += made[1]
+        stdout.write(f"  outcomes: visits of {start + len(chunk)} of {len(waiting)} participants")
+    return f"{visits_made} visits, {crfs_made} CRFs (bulk)"
+
+
+def _bulk_chunk(randomizations, *, seed: int) -> tuple[int, int]:
+    reason = BULK_REASON
+    visits, icu_stays, plans = [], [], []
+    for randomization in randomizations:
+        participant = randomization.participant
+        user = randomization.randomized_by
+        today = selectors.site_today(participant.site)
+        day0 = randomization.day0
+        rng = random.Random(f"{seed}-{participant.study_id}")
+        course = ("improving", "slow")[int(participant.study_id[-4:]) % 2]
+        for config in TRIAL.visits:
+            target, start, end = schedule.visit_dates(
+                day0=day0,
+                day=config.day,
+                window_before=config.window_before,
+                window_after=config.window_after,
+            )
+            due = target < today
+            visit = Visit(
+                participant=participant,
+                code=config.code,
+                day=config.day,
+                target_date=target,
+                window_start=start,
+                window_end=end,
+                state=VisitState.DONE if due else VisitState.SCHEDULED,
+            )
+            visit._history_user = user
+            visits.append(visit)
+            if due:
+                plans.append((visit, randomization, course, rng, user))
+        discharged = day0 + timedelta(days=rng.randint(6, 12) if course == "improving" else 14)
+        stay = IcuStay(
+            participant=participant,
+            admitted_on=day0 - timedelta(days=1),
+            discharged_on=discharged if discharged <= today else None,
+            entered_by=user,
+        )
+        stay._history_user = user
+        icu_stays.append(stay)
+    insert_with_history(Visit, visits, user=None, reason=reason)
+    insert_with_history(IcuStay, icu_stays, user=None, reason=reason)
+
+    crfs: dict[str, list] = {code: [] for code in CRF_MODELS}
+    state: dict[int, dict] = {}
+    for visit, randomization, course, rng, user in plans:
+        now = state.setdefault(
+            randomization.participant_id,
+            {"pf": rng.uniform(90, 160), "crp": rng.uniform(80, 180), "status": 5},
+        )
+        day = visit.day
+        if course == "improving":
+            now["pf"] = min(now["pf"] + rng.uniform(10, 35), 420)
+            now["status"] = max(1, 5 - day // 5)
+            now["crp"] = max(now["crp"] * rng.uniform(0.6, 0.85), 2)
+        else:
+            now["pf"] = min(now["pf"] + rng.uniform(0, 15), 380)
+            now["status"] = max(2, now["status"] - (1 if day in (7, 14, 28) else 0))
+            now["crp"] = max(now["crp"] * rng.uniform(0.7, 0.95), 3)
+        fio2 = Decimal(rng.choice(("0.40", "0.50", "0.60", "0.70", "0.80")))
+        pao2 = min(max((Decimal(str(now["pf"])) * fio2).quantize(Decimal("1")), Decimal(40)), 600)
+        ventilated = now["status"] == 5
+        crp = Decimal(str(round(now["crp"], 1)))
+        zone = ZoneInfo(randomization.participant.site.time_zone)
+        start = datetime.combine(visit.target_date, time(10, 30), tzinfo=zone)
+        values = {
+            BASELINE: {
+                "sex": randomization.participant.identity.sex,
+                "age_years": rng.randint(28, 64),
+                "weight_kg": Decimal(rng.randint(55, 110)),
+                "height_cm": rng.randint(152, 188),
+                "hypertension": rng.random() < 0.3,
+                "respiratory_support": randomization.respiratory_support,
+            },
+            INFUSION: {
+                "started_at": start,
+                "ended_at": start + timedelta(minutes=15),
+                "volume_ml": Decimal("2.0"),
+                "completed": True,
+                "reaction": False,
+            },
+            # One participant in three reports an AE on day 2 (safety.demo.load_bulk).
+            AE_ASSESSMENT: {"new_ae": day == 2 and randomization.participant_id % 3 == 0},
+            BLOOD_GAS: {"pao2_mmhg": pao2, "fio2": fio2},
+            MURRAY: {
+                "pao2_mmhg": pao2,
+                "fio2": fio2,
+                "peep_cmh2o": Decimal(rng.randint(8, 14)) if ventilated else None,
+                "compliance_ml_cmh2o": Decimal(rng.randint(22, 45)) if ventilated else None,
+                "cxr_quadrants": 4 if now["pf"] < 100 else 3 if now["pf"] < 200 else 2,
+            },
+            CRP: {"crp_mg_l": crp, "entered_value": crp},
+            CLINICAL_STATUS: {"status_score": now["status"]},
+            DAY60_FOLLOW_UP: {"vital_status": "alive", "icu_stays_confirmed": True},
+        }
+        for code in visit.crf_codes:
+            crf = CRF_MODELS[code](
+                visit=visit,
+                status="complete",
+                assessed_on=visit.target_date,
+                entered_by=user,
+                **values[code],
+            )
+            services._derive(crf)  # the P/F and Murray scores, as crf_save stores them
+            crf._history_user = user
+            crfs[code].append(crf)
+    for code, rows in crfs.items():
+        insert_with_history(CRF_MODELS[code], rows, user=None, reason=reason)
+    return len(visits), sum(len(rows) for rows in crfs.values())

@@ -15,16 +15,22 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from trialedc.bulk import insert_with_history
 from trialedc.models import Site, User
 from trialedc.roles import Role
+from trialedc.trial import TRIAL
 
 from . import services
 from .models import (
+    Consent,
     ConsentSigner,
+    Eligibility,
     IdentifyingData,
     NotEnrolledReason,
     Participant,
+    Screening,
     Sex,
+    SiteSequence,
     WithdrawalScope,
 )
 
@@ -153,3 +159,150 @@ def _screen(
         scanned_form_reference=f"ISF/ICF/{screening.screening_number}.pdf",
     )
     return services.participant_enroll(screening=screening, user=coordinator) if enroll else None
+
+
+# -- the large demo: bulk inserts (load_demo --participants 10000) ---------------------------
+
+BULK_CHUNK = 2000
+BULK_REASON = "Demo data (bulk load)"
+
+
+def load_bulk(*, participants: int, seed: int, stdout) -> str:
+    """Top the participants up to `participants` in bulk: screened, eligible, consented and
+    enrolled, with the screen failures (one in four) and refusals (one in six) of a real log.
+
+    The same rows, and first history rows, as the services write (trialedc/bulk.py); the numbers
+    continue each site's SiteSequence. Screening days spread over the past 14 months.
+    """
+    existing = Participant.objects.count()
+    missing = participants - existing
+    if missing <= 0:
+        return f"{existing} participants (0 new)"
+    rng = random.Random(seed + existing)
+    sites = [s for s in Site.objects.order_by("code") if _user(s, Role.COORDINATOR)]
+    staff = {
+        s.pk: (
+            _user(s, Role.COORDINATOR),
+            _user(s, Role.INVESTIGATOR) or _user(s, Role.COORDINATOR),
+        )
+        for s in sites
+    }
+    counters = {
+        (s.pk, kind): SiteSequence.objects.get_or_create(site=s, kind=kind)[0]
+        for s in sites
+        for kind in (SiteSequence.SCREENING, SiteSequence.STUDY_ID)
+    }
+    made = 0
+    for start in range(0, missing, BULK_CHUNK):
+        indexes = range(start, min(start + BULK_CHUNK, missing))
+        made += _bulk_chunk(
+            indexes, total=missing, rng=rng, sites=sites, staff=staff, counters=counters
+        )
+        stdout.write(f"  participants: {existing + made} of {participants}")
+    SiteSequence.objects.bulk_update(counters.values(), ["last_value"])
+    return f"{Participant.objects.count()} participants ({made} new, bulk)"
+
+
+def _screenings_of(index: int) -> list[str]:
+    """What happens to the patients screened alongside the index-th enrolled participant."""
+    outcomes = ["enrolled"]
+    if index % 4 == 1:
+        outcomes.append("ineligible")  # I4: older than 65
+    if index % 6 == 2:
+        outcomes.append("declined")
+    return outcomes
+
+
+def _bulk_chunk(indexes, *, total, rng, sites, staff, counters) -> int:
+    today = timezone.localdate()
+    names = [f"{f} {last}" for sex in FIRST_NAMES for f in FIRST_NAMES[sex] for last in LAST_NAMES]
+    screenings, identities, eligibilities = [], [], []
+    for i in indexes:
+        site = sites[i % len(sites)]
+        coordinator, _investigator = staff[site.pk]
+        # Oldest first: the first participants were screened about 14 months ago.
+        screened_on = today - timedelta(days=2 + (total - i) * 420 // total)
+        for outcome in _screenings_of(i):
+            counter = counters[(site.pk, SiteSequence.SCREENING)]
+            counter.last_value += 1
+            age = 70 if outcome == "ineligible" else rng.randint(25, 64)
+            born = date(screened_on.year - age, screened_on.month, min(screened_on.day, 28))
+            screening = Screening(
+                site=site,
+                screening_number=(
+                    f"{TRIAL.screening_number_prefix}{site.code}-{counter.last_value:04d}"
+                ),
+                sequence=counter.last_value,
+                screened_on=screened_on,
+                screened_by=coordinator,
+                not_enrolled_reason="" if outcome == "enrolled" else outcome,
+            )
+            screening._history_user = coordinator
+            screenings.append(screening)
+            identities.append(
+                IdentifyingData(
+                    screening=screening,
+                    full_name=f"{rng.choice(names)} ({screening.screening_number})",
+                    national_id=national_id(rng),
+                    hospital_record_number=f"IKHC-{rng.randrange(100000, 999999)}",
+                    date_of_birth=born - timedelta(days=rng.randint(1, 300)),
+                    sex=rng.choice([Sex.FEMALE, Sex.MALE]),
+                )
+            )
+            pao2 = Decimal(rng.randint(55, 75))
+            eligibilities.append(
+                Eligibility(
+                    screening=screening,
+                    **ELIGIBLE_ANSWERS,
+                    pao2_mmhg=pao2,
+                    fio2_entered=Decimal("0.60"),
+                    fio2_unit="fraction",
+                    fio2=Decimal("0.600"),
+                    pf_ratio=(pao2 / Decimal("0.6")).quantize(Decimal("0.1")),
+                    age_years=age,
+                    eligible=outcome != "ineligible",
+                    failed_criteria="I4" if outcome == "ineligible" else "",
+                    assessed_by=coordinator,
+                )
+            )
+    insert_with_history(Screening, screenings, user=None, reason=BULK_REASON)
+    for row in identities + eligibilities:
+        row.screening = row.screening  # the screening has its primary key now
+        row._history_user = row.screening.screened_by
+    insert_with_history(IdentifyingData, identities, user=None, reason=BULK_REASON)
+    insert_with_history(Eligibility, eligibilities, user=None, reason=BULK_REASON)
+
+    consents, participants = [], []
+    for screening, identity in zip(screenings, identities, strict=True):
+        if screening.not_enrolled_reason:
+            continue
+        coordinator, investigator = staff[screening.site_id]
+        tz = zoneinfo.ZoneInfo(screening.site.time_zone)
+        representative = rng.random() < 0.4  # ARDS patients are often too ill to sign
+        consent = Consent(
+            screening=screening,
+            consented_at=datetime.combine(screening.screened_on, time(14, 0), tzinfo=tz),
+            form_version="1.1",
+            signer=ConsentSigner.REPRESENTATIVE if representative else ConsentSigner.PARTICIPANT,
+            representative_name="Demo Representative" if representative else "",
+            representative_relationship="spouse" if representative else "",
+            obtained_by=investigator,
+            witness_name="Demo Witness (ward nurse)",
+            scanned_form_reference=f"ISF/ICF/{screening.screening_number}.pdf",
+            recorded_by=coordinator,
+        )
+        counter = counters[(screening.site_id, SiteSequence.STUDY_ID)]
+        counter.last_value += 1
+        participant = Participant(
+            site=screening.site,
+            study_id=f"{screening.site.code}-{counter.last_value:04d}",
+            screening=screening,
+            identity=identity,
+            enrolled_by=coordinator,
+        )
+        consent._history_user = participant._history_user = coordinator
+        consents.append(consent)
+        participants.append(participant)
+    insert_with_history(Consent, consents, user=None, reason=BULK_REASON)
+    insert_with_history(Participant, participants, user=None, reason=BULK_REASON)
+    return len(participants)

@@ -4,18 +4,21 @@ randomized (for `manage.py load_demo`; plausible, never real)."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from participants.demo import BULK_REASON
 from participants.models import Participant, ParticipantStatus
+from trialedc.bulk import update_with_history
 from trialedc.models import User
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
-from . import services
+from . import selectors, services
 from .exceptions import RandomizationError
-from .models import RandomizationList
+from .models import PhaseReview, Randomization, RandomizationList, ReviewDecision, Slot
 
 
 def load(*, participants: int, seed: int, stdout) -> str:
@@ -60,3 +63,116 @@ def load(*, participants: int, seed: int, stdout) -> str:
             continue  # a full list or phase: the participant stays enrolled, as on the ward
         randomized += 1
     return f"{made} randomization lists, {randomized} participants randomized"
+
+
+# -- the large demo: bulk inserts (load_demo --participants 10000) ---------------------------
+
+
+def load_bulk(*, participants: int, seed: int, stdout) -> str:
+    """Randomize every enrolled participant in bulk, as slot_assign would one at a time: each
+    slot used once, in sequence order within its list, Phase I first (strata alternating until
+    its lists are full), then the DSMB's approval, then Phase II.
+
+    At network scale the Phase II lists are made long enough for everyone, and the trial's
+    Phase II target (60) is not applied: the benchmarks need thousands randomized
+    (docs/decisions/0014-bulk-demo-and-benchmarks.md). Visits are made by outcomes.demo.
+    """
+    statistician = User.objects.filter(groups__name=Role.STATISTICIAN.value).first()
+    if statistician is None:
+        return "randomization: no statistician, no lists"
+    waiting = list(
+        Participant.objects.filter(status=ParticipantStatus.ENROLLED, randomization__isnull=True)
+        .select_related("site", "screening")
+        .order_by("screening__screened_on", "study_id")
+    )
+    phase_one, phase_two = TRIAL.gate_review_of_phase, TRIAL.gated_phase
+    for s_index, stratum in enumerate(TRIAL.strata):
+        if not RandomizationList.objects.filter(phase=phase_one, stratum=stratum.code).exists():
+            services.list_generate(
+                phase=phase_one, stratum=stratum.code, seed=seed * 10 + s_index, user=statistician
+            )
+
+    def free_slots(phase: str, stratum: str) -> list:
+        return list(
+            Slot.objects.filter(
+                randomization_list__phase=phase,
+                randomization_list__stratum=stratum,
+                randomization__isnull=True,
+            ).order_by("sequence")
+        )
+
+    rng = random.Random(seed)
+    by_stratum: dict[str, list[str]] = {}
+    for support, stratum in TRIAL.respiratory_support_stratum.items():
+        by_stratum.setdefault(stratum, []).append(support)
+    free = {s.code: free_slots(phase_one, s.code) for s in TRIAL.strata}
+    plan = []  # (participant, support, slot or None for Phase II)
+    for participant in waiting:
+        open_strata = [code for code, slots in free.items() if slots]
+        if open_strata:
+            stratum = open_strata[len(plan) % len(open_strata)]
+            plan.append((participant, rng.choice(by_stratum[stratum]), free[stratum].pop(0)))
+        else:
+            support = rng.choice(list(TRIAL.respiratory_support_stratum))
+            plan.append((participant, support, None))
+    later = [(p, support) for p, support, slot in plan if slot is None]
+    if later and not selectors.gated_phase_open():
+        first_later = later[0][0].screening.screened_on
+        services.phase_review_record(
+            phase=phase_one,
+            review_date=first_later,
+            decision=ReviewDecision.APPROVED,
+            document_reference="DSMB minutes (demo)",
+            user=statistician,
+        )
+    for s_index, stratum in enumerate(TRIAL.strata):
+        needed = sum(TRIAL.stratum_for_support(s) == stratum.code for _, s in later)
+        existing = RandomizationList.objects.filter(phase=phase_two, stratum=stratum.code).first()
+        if needed and (existing is None or len(free_slots(phase_two, stratum.code)) < needed):
+            in_use = (
+                existing is not None
+                and Slot.objects.filter(
+                    randomization_list=existing, randomization__isnull=False
+                ).exists()
+            )
+            if not in_use:  # an unused list may be replaced by a longer one (list_store)
+                services.list_generate(
+                    phase=phase_two,
+                    stratum=stratum.code,
+                    seed=seed * 10 + 2 + s_index,
+                    user=statistician,
+                    length=needed,
+                )
+    free.update({s.code: free_slots(phase_two, s.code) for s in TRIAL.strata})
+    randomizations, randomized = [], []
+    for participant, support, slot in plan:
+        stratum = TRIAL.stratum_for_support(support)
+        if slot is None:
+            if not free[stratum]:
+                continue  # the list is full: the participant stays enrolled, as on the ward
+            slot = free[stratum].pop(0)
+        coordinator = participant.enrolled_by
+        zone = ZoneInfo(participant.site.time_zone)
+        day0 = participant.screening.screened_on
+        randomizations.append(
+            Randomization(
+                participant=participant,
+                slot=slot,
+                respiratory_support=support,
+                day0=day0,
+                randomized_at=datetime.combine(day0, time(16, 0), tzinfo=zone),
+                randomized_by=coordinator,
+            )
+        )
+        participant.status = ParticipantStatus.RANDOMIZED
+        participant._history_user = coordinator
+        participant._change_reason = "Randomized"
+        randomized.append(participant)
+    Randomization.objects.bulk_create(randomizations, batch_size=2000)
+    update_with_history(Participant, randomized, ["status"], user=None, reason=BULK_REASON)
+    stdout.write(f"  randomization: {len(randomized)} participants randomized")
+    reviews = PhaseReview.objects.count()
+    return (
+        f"{RandomizationList.objects.count()} randomization lists, {reviews} phase reviews, "
+        f"{len(randomized)} participants randomized (bulk)"
+    )

@@ -68,14 +68,21 @@ def envelope_key() -> bytes:
 
 
 def list_generate_rows(
-    *, phase: str, stratum: str, seed: int, taken_codes=()
+    *, phase: str, stratum: str, seed: int, taken_codes=(), length: int | None = None
 ) -> list[blocks.SlotRow]:
-    """The list a seed gives for (phase, stratum); writes nothing (the CLI prints this)."""
+    """The list a seed gives for (phase, stratum); writes nothing (the CLI prints this).
+
+    `length` (at least the phase's target) makes a longer list for a phase without a fixed
+    number of slots per stratum: the large demo and the benchmarks (network scale) use it."""
     TRIAL.stratum(stratum)  # KeyError for an unknown stratum
     config = TRIAL.phase(phase)
+    if config.slots_per_stratum is not None:
+        length = config.slots_per_stratum
+    else:
+        length = max(length or 0, config.target_total)
     rows = blocks.generate(
         seed=seed,
-        length=config.slots_per_stratum or config.target_total,
+        length=length,
         exact=config.slots_per_stratum is not None,
         block_sizes=TRIAL.block_sizes,
         arms=[a.code for a in TRIAL.arms],
@@ -161,11 +168,15 @@ def list_store(
     return rlist
 
 
-def list_generate(*, phase: str, stratum: str, seed: int, user) -> RandomizationList:
+def list_generate(
+    *, phase: str, stratum: str, seed: int, user, length: int | None = None
+) -> RandomizationList:
     taken = Slot.objects.exclude(
         randomization_list__phase=phase, randomization_list__stratum=stratum
     ).values_list("envelope_code", flat=True)
-    rows = list_generate_rows(phase=phase, stratum=stratum, seed=seed, taken_codes=list(taken))
+    rows = list_generate_rows(
+        phase=phase, stratum=stratum, seed=seed, taken_codes=list(taken), length=length
+    )
     return list_store(
         phase=phase, stratum=stratum, rows=rows, source=ListSource.GENERATED, seed=seed, user=user
     )

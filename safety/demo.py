@@ -10,7 +10,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from outcomes.models import Visit
+from participants.demo import BULK_REASON
 from participants.models import Participant
+from trialedc.bulk import insert_with_history
 from trialedc.models import User
 from trialedc.roles import Role
 
@@ -132,3 +135,39 @@ def load(*, participants: int, seed: int, stdout) -> str:
     made = AdverseEvent.objects.count()
     serious = AdverseEvent.objects.filter(serious=True).count()
     return f"{made} adverse events ({serious} serious, 1 SUSAR)"
+
+
+# -- the large demo: bulk inserts (load_demo --participants 10000) ---------------------------
+
+
+def load_bulk(*, participants: int, seed: int, stdout) -> str:
+    """One non-serious, expected AE (grade 1 pyrexia, recovered) for one randomized participant
+    in three without AEs, reported at the day-2 AE assessment (outcomes.demo.load_bulk)."""
+    reported = Visit.objects.filter(code="D2", state="done", participant__adverse_events=None)
+    events = []
+    for visit in reported.select_related("participant").order_by("participant_id"):
+        participant = visit.participant
+        if participant.pk % 3:
+            continue
+        event = AdverseEvent(
+            participant=participant,
+            number=1,
+            visit=visit.code,
+            verbatim_term="Fever 38.2 °C the day after the infusion",
+            preferred_term="Pyrexia",
+            system_organ_class="General disorders and administration site conditions",
+            needs_coding=False,
+            onset_date=visit.target_date,
+            ongoing=False,
+            end_date=visit.target_date + timedelta(days=1),
+            ctcae_grade=1,
+            relationship="possible",
+            expected=True,  # in the reference safety information up to grade 2
+            action_taken="not_applicable",
+            outcome="recovered",
+            reported_by=participant.enrolled_by,
+        )
+        event._history_user = participant.enrolled_by
+        events.append(event)
+    insert_with_history(AdverseEvent, events, user=None, reason=BULK_REASON)
+    return f"{AdverseEvent.objects.count()} adverse events ({len(events)} new, bulk)"

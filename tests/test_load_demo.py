@@ -55,3 +55,44 @@ def test_demo_participants_have_valid_study_ids_and_a_history():
         assert all(h.history_change_reason for h in history)
         # enrolled; then randomized; then died, for the demo courses that end in death.
         assert len(history) == {"randomized": 2, "died": 3}.get(p.status, 1)
+
+
+def test_the_bulk_path_writes_a_whole_trial_with_its_audit_rows():
+    # The path of `load_demo --participants 10000` (issue 13), here on 40 participants.
+    from outcomes.models import CRF_MODELS, Visit
+    from randomization.models import Randomization, Slot
+    from safety.models import AdverseEvent
+
+    call_command("load_demo", "--participants", "40", "--bulk")
+    assert Participant.objects.count() == 40
+    # Screen failures and refusals come on top, each with its reason and identity.
+    assert Screening.objects.count() > 40
+    assert IdentifyingData.objects.count() == Screening.objects.count()
+    assert (
+        Screening.objects.exclude(not_enrolled_reason="").count() == Screening.objects.count() - 40
+    )
+    for p in Participant.objects.all():
+        assert p.status == "randomized"
+        history = list(p.history.order_by("history_date", "pk"))
+        assert [h.history_type for h in history] == ["+", "~"]
+        assert history[1].history_change_reason == "Randomized"
+        assert history[0].history_user == p.enrolled_by
+    # Each slot used once, in order within its list: the used sequences are 1..n.
+    for list_id in Slot.objects.values_list("randomization_list", flat=True).distinct():
+        used = sorted(
+            Randomization.objects.filter(slot__randomization_list=list_id).values_list(
+                "slot__sequence", flat=True
+            )
+        )
+        assert used == list(range(1, len(used) + 1))
+    assert Visit.objects.count() == 40 * 12
+    assert Visit.history.filter(history_type="+").count() == Visit.objects.count()
+    murray = CRF_MODELS["murray"].objects.exclude(score=None)
+    assert murray.exists()
+    assert all(m.history.count() == 1 for m in murray[:5])
+    assert AdverseEvent.objects.exists()
+    # Idempotent, like the service path; and the services can go on numbering after it.
+    call_command("load_demo", "--participants", "40", "--bulk")
+    assert Participant.objects.count() == 40
+    call_command("load_demo", "--participants", "41", "--no-bulk")
+    assert Participant.objects.count() == 41

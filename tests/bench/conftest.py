@@ -1,13 +1,163 @@
 """Benchmarks run only when asked for (`make bench`, i.e. `-m bench`): a plain `pytest` skips
-them, so a developer's full run does not spend minutes building 10,000 participants."""
+them, so a developer's full run does not spend minutes building 10,000 participants.
+
+Each benchmark measures our figure and its baseline (the physical floor) in the same run and
+records one row with `bench_record`; at the end `make bench` prints them as one table and writes
+them as JSON under bench/results/ (docs/performance.md). Claims of speed are ratios measured
+here, never timed assertions in the unit suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+
+# The large trial, and the small one memory and query counts are compared with (a tenth).
+LARGE = int(os.environ.get("BENCH_PARTICIPANTS", "10000"))
+SMALL = LARGE // 10
+RESULTS_DIR = Path(__file__).resolve().parents[2] / "bench" / "results"
+
+# The order the benchmarks run in: randomization on an empty database first (it flushes after
+# itself), then the measures that read the large trial, from 1,000 to 10,000 participants.
+ORDER = (
+    "test_randomization_bench.py",
+    f"test_dashboards_bench.py::test_the_dashboard_at[{SMALL}]",
+    "test_exports_bench.py",
+    "test_dashboards_bench.py",
+    "test_crf_load_bench.py",
+)
 
 
 def pytest_collection_modifyitems(config, items):
     if "bench" in (config.option.markexpr or "") and "not bench" not in config.option.markexpr:
+
+        def rank(item) -> int:
+            name = item.nodeid.split("tests/bench/")[-1]
+            return next((i for i, key in enumerate(ORDER) if name.startswith(key)), len(ORDER))
+
+        items.sort(key=rank)
         return
     skip = pytest.mark.skip(reason="benchmark: run with `make bench`")
     for item in items:
         if "bench" in item.keywords:
             item.add_marker(skip)
+
+
+@dataclass
+class BenchRow:
+    measure: str
+    ours: float
+    baseline: float
+    unit: str
+    ratio: float  # ours relative to the baseline, in the direction the goal is stated
+    goal: str
+    met: bool
+    details: dict
+
+
+_ROWS: list[BenchRow] = []
+
+
+@pytest.fixture(scope="session")
+def bench_record():
+    """bench_record(measure=..., ours=..., baseline=..., unit=..., ratio=..., goal=..., met=...)"""
+
+    def record(**fields) -> BenchRow:
+        row = BenchRow(**{"details": {}, **fields})
+        _ROWS.append(row)
+        return row
+
+    return record
+
+
+@pytest.fixture(scope="session")
+def bench_trial(django_db_setup, django_db_blocker):
+    """bench_trial(n): the test database holds the demo trial with exactly n participants,
+    made by `load_demo --participants n --bulk` (flushed first when it held another size).
+    Committed, not rolled back: the gunicorn server of the CRF benchmark reads it too."""
+    from participants.models import Participant
+
+    def trial(participants: int) -> None:
+        with django_db_blocker.unblock():
+            if Participant.objects.count() == participants:
+                return
+            call_command("flush", interactive=False, verbosity=0)
+            call_command("load_demo", participants=participants, bulk=True, stdout=_Null())
+
+    return trial
+
+
+@pytest.fixture
+def bench_db(django_db_setup, django_db_blocker):
+    """Database access in autocommit, outside any test transaction (the data stay)."""
+    with django_db_blocker.unblock():
+        yield
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for a subprocess (gunicorn, manage.py) on the test database."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = quote(s["USER"] or "") + (f":{quote(s['PASSWORD'])}" if s["PASSWORD"] else "")
+    url = f"postgres://{auth}@{quote(s['HOST'] or '', safe='')}:{s['PORT'] or 5432}/{s['NAME']}"
+    return {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+
+
+class _Null:
+    def write(self, *args, **kwargs) -> None:
+        pass
+
+
+def _cell(value: float) -> str:
+    return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not _ROWS:
+        return
+    header = ("measure", "ours", "baseline", "ratio", "goal", "met?")
+    lines = [
+        (
+            row.measure,
+            f"{_cell(row.ours)} {row.unit}",
+            f"{_cell(row.baseline)} {row.unit}",
+            f"{row.ratio:.2f}",
+            row.goal,
+            "yes" if row.met else "NO",
+        )
+        for row in _ROWS
+    ]
+    widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]
+    terminalreporter.section("benchmarks (ratios measured in this run)")
+    for line in (header, tuple("-" * w for w in widths), *lines):
+        terminalreporter.write_line(
+            "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
+        )
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"bench-{stamp}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "when": stamp,
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                },
+                "rows": [asdict(row) for row in _ROWS],
+            },
+            indent=2,
+        )
+    )
+    terminalreporter.write_line(f"written to {path.relative_to(RESULTS_DIR.parents[1])}")

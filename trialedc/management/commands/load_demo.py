@@ -1,16 +1,22 @@
 """Load the demo trial: sites, one user per role, and N demo participants. Idempotent.
 
-    python manage.py load_demo [--participants N] [--password P]
+    python manage.py load_demo [--participants N] [--password P] [--bulk | --no-bulk]
 
 Each app that has a `demo` module with `load(*, participants, seed, stdout)` fills its own part,
 in the order of DEMO_MODULES (screening before randomization before visits before safety).
+From BULK_FROM participants on (or with --bulk), each module's `load_bulk` is used instead:
+bulk inserts with their first audit-trail rows, for network-scale demos and the benchmarks
+(docs/decisions/0014-bulk-demo-and-benchmarks.md); a module without it is skipped.
 """
 
 from __future__ import annotations
 
+import argparse
+import time
 from importlib import import_module
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 
 from trialedc.roles import Role
 from trialedc.services import roles_sync, sites_sync, user_set_up
@@ -22,6 +28,9 @@ DEMO_MODULES = (
     "safety.demo",
     "datamanagement.demo",
 )
+
+# A demo this large goes in bulk: through the services it would take hours.
+BULK_FROM = 500
 
 DEMO_PASSWORD = "trial-demo-2026"  # noqa: S105 — demo only, printed for the reader
 
@@ -58,8 +67,18 @@ class Command(BaseCommand):
             default=20210305,
             help="seed for the synthetic data (default: registration date)",
         )
+        parser.add_argument(
+            "--bulk",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help=f"bulk inserts instead of the services (default: from {BULK_FROM} participants)",
+        )
 
-    def handle(self, *args, participants: int, password: str, seed: int, **options):
+    def handle(
+        self, *args, participants: int, password: str, seed: int, bulk: bool | None, **options
+    ):
+        if bulk is None:
+            bulk = participants >= BULK_FROM
         roles_sync()
         sites = sites_sync()
         for username, role, site_codes, full_name in DEMO_USERS:
@@ -76,10 +95,21 @@ class Command(BaseCommand):
                 module = import_module(module_name)
             except ModuleNotFoundError:
                 continue
-            summary = module.load(participants=participants, seed=seed, stdout=self.stdout)
+            load = getattr(module, "load_bulk", None) if bulk else module.load
+            if load is None:
+                continue
+            started = time.monotonic()
+            summary = load(participants=participants, seed=seed, stdout=self.stdout)
+            if bulk:
+                self.stdout.write(f"{module_name}: {time.monotonic() - started:.1f} s")
             if summary:
                 summaries.append(summary)
 
+        if bulk:
+            # Fresh statistics for the planner: right after a bulk load autovacuum has not seen
+            # the new rows, and a plan made for empty tables is quadratic at 10,000 participants.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo trial ready: {len(sites)} sites, {len(DEMO_USERS)} users; "

@@ -1,0 +1,84 @@
+"""Locust users of the CRF-save benchmark (tests/bench/test_crf_load_bench.py runs them).
+
+`FormCoordinator` is a site coordinator: signs in through the login form, opens the blood-gas
+CRF of a visit, and saves a correction through the real form view (CSRF, validation, edit
+checks, audit trail, reason for change). `BareClient` posts the same values to the bare view.
+Both name their save "crf save", whose 95th percentile the benchmark compares. Each waits 5-15 s
+between saves (a coordinator typing a CRF takes minutes; this is already ten times faster), so
+50 of them load the server without making the run a pure queueing test.
+BENCH_POOL is a JSON file of visits: [{"path", "visit_id", "pao2", "fio2", "assessed_on"}].
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from locust import HttpUser, between, task
+
+POOL = json.loads(Path(os.environ["BENCH_POOL"]).read_text())
+PASSWORD = os.environ["BENCH_PASSWORD"]
+USERNAME = os.environ.get("BENCH_USERNAME", "coordinator")
+USER_ID = os.environ.get("BENCH_USER_ID", "1")
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _values(visit: dict) -> dict:
+    # A correction of one mmHg either way: a real change, far from any soft limit.
+    pao2 = Decimal(visit["pao2"]) + random.choice((-1, 1))  # noqa: S311
+    return {"assessed_on": visit["assessed_on"], "pao2_mmhg": str(pao2), "fio2": visit["fio2"]}
+
+
+class FormCoordinator(HttpUser):
+    wait_time = between(5, 15)
+
+    def on_start(self):
+        page = self.client.get("/login/", name="login form")
+        token = TOKEN.search(page.text).group(1)
+        # Not following the redirect: the home page is not what this benchmark measures.
+        self.client.post(
+            "/login/",
+            {"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token},
+            name="login",
+            allow_redirects=False,
+        )
+
+    @task
+    def save_blood_gas(self):
+        visit = random.choice(POOL)  # noqa: S311
+        page = self.client.get(visit["path"], name="crf form")
+        match = TOKEN.search(page.text)
+        if match is None:
+            return
+        data = {
+            **_values(visit),
+            "fio2_unit": "fraction",
+            "reason_for_change": "Transcription error corrected (benchmark)",
+            "action": "complete",
+            "csrfmiddlewaretoken": match.group(1),
+        }
+        with self.client.post(
+            visit["path"], data, name="crf save", allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code != 302:
+                response.failure(f"not saved: HTTP {response.status_code}")
+
+
+class BareClient(HttpUser):
+    wait_time = between(5, 15)
+
+    @task
+    def save_blood_gas(self):
+        visit = random.choice(POOL)  # noqa: S311
+        with self.client.post(
+            f"/bench/bare-blood-gas/{visit['visit_id']}/",
+            {**_values(visit), "user_id": USER_ID},
+            name="crf save",
+            catch_response=True,
+        ) as response:
+            if response.status_code != 204:
+                response.failure(f"not saved: HTTP {response.status_code}")

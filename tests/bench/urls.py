@@ -1,0 +1,51 @@
+"""The project's URLs plus one bench-only view: the physical floor of saving a blood-gas CRF.
+
+`bare_blood_gas` writes the same row the real form view writes (one INSERT ... ON CONFLICT
+UPDATE of outcomes_bloodgas), with no sign-in, CSRF, form, edit checks, lock checks or audit
+row. Served only by tests/bench/server_settings.py, never by the project.
+"""
+
+from decimal import Decimal
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from outcomes.models import BloodGas
+from trialedc.urls import urlpatterns as project_urlpatterns
+
+
+@login_not_required
+@csrf_exempt
+@require_POST
+def bare_blood_gas(request, visit_id: int):
+    pao2, fio2 = Decimal(request.POST["pao2_mmhg"]), Decimal(request.POST["fio2"])
+    now = timezone.now()
+    BloodGas.objects.bulk_create(
+        [
+            BloodGas(
+                visit_id=visit_id,
+                status="complete",
+                assessed_on=request.POST["assessed_on"],
+                pao2_mmhg=pao2,
+                fio2=fio2,
+                pf_ratio=(pao2 / fio2).quantize(Decimal("0.1")),
+                entered_by_id=int(request.POST["user_id"]),
+                entered_at=now,
+                updated_at=now,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["visit"],
+        update_fields=["pao2_mmhg", "fio2", "pf_ratio", "updated_at"],
+    )
+    return HttpResponse(status=204)
+
+
+urlpatterns = [
+    *project_urlpatterns,
+    path("bench/bare-blood-gas/<int:visit_id>/", bare_blood_gas, name="bench_bare_blood_gas"),
+]
