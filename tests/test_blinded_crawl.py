@@ -13,6 +13,7 @@ from .blinding import leak_markers
 from .crawl import crawl
 from .factories import PASSWORD
 from .pages import PAGES, build_world
+from .security_headers import csp_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -64,6 +65,9 @@ def test_no_page_loads_anything_from_another_origin(client, demo_trial, role):
     for path, body in result.bodies.items():
         match = EXTERNAL_ASSET.search(body)
         assert match is None, f"{path} refers to another origin: {body[match.start() :][:80]}"
+    # The same pages carry the strict content security policy, which would block such an asset.
+    for path, policy in result.policies.items():
+        assert not csp_problems(policy), f"{role.label} on {path}: {csp_problems(policy)}"
 
 
 @pytest.mark.parametrize("role", sorted(UNBLINDED_ROLES, key=lambda r: r.value))
@@ -102,3 +106,9 @@ def test_the_crawler_follows_links_and_reports_server_errors():
     result = crawl(client, start=["/"])
     assert client.visited == ["/", "/a/", "/b/?q=1"]  # no external site, no logout
     assert result.errors == ["/b/?q=1 answered 500"]
+
+
+def test_the_policy_check_finds_a_missing_or_inline_friendly_policy():
+    assert csp_problems(None) == ["no Content-Security-Policy header"]
+    weak = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'"
+    assert "the policy allows 'unsafe-inline'" in csp_problems(weak)

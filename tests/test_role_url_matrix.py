@@ -11,6 +11,7 @@ from trialedc.roles import Role
 
 from .factories import ParticipantFactory
 from .pages import PAGES, build_world
+from .security_headers import csp_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,11 @@ def test_role_may_open_only_its_pages(client, make_user, login, world, page, rol
     response = client.get(build(world))
     expected = 200 if role in allowed else 403
     assert response.status_code == expected, f"{role.label} on {page}"
+    # Allowed or refused, every page carries the strict content security policy (issue 12).
+    assert not csp_problems(response.get("Content-Security-Policy")), page
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in response["Permissions-Policy"]
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -1,5 +1,6 @@
 import zoneinfo
 
+from django.conf import settings
 from django.utils import timezone, translation
 
 from . import calendars
@@ -53,3 +54,21 @@ class UserPreferencesMiddleware:
             # Nothing of this user's settings may leak into the thread's next request or task.
             calendars.deactivate()
             timezone.deactivate()
+
+
+class PermissionsPolicyMiddleware:
+    """Send `Permissions-Policy` (settings.PERMISSIONS_POLICY): the camera, microphone,
+    geolocation and the like are off for every page, so injected code could not use them either."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(
+            f"{feature}=({' '.join(origins)})"
+            for feature, origins in settings.PERMISSIONS_POLICY.items()
+        )
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response
