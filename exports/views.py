@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from trialedc.access import require
+from trialedc.ratelimit import rate_limit
 
 from . import selectors, services
 from .forms import ExportStartForm
@@ -25,6 +26,7 @@ def index(request):
 
 
 @require("exports.add_exportrun")
+@rate_limit("export")
 def start(request):
     form = ExportStartForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -54,6 +56,7 @@ def run_progress(request, pk: int):
 
 
 @require("exports.view_exportrun")
+@rate_limit("export", methods=("GET",))
 def run_download(request, pk: int):
     run = _run_or_404(pk)
     if run.status != ExportStatus.DONE or not run.file_path:

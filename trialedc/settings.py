@@ -154,6 +154,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 
+# --- Rate limits (trialedc/ratelimit.py): "<requests>/<seconds>" per user, or per client address
+# before sign-in; over it the answer is HTTP 429. Sized for a ward sharing one address: well above
+# what people do, far below what a script does.
+RATE_LIMITS = {
+    "login": env.str("RATE_LIMIT_LOGIN", default="30/300"),
+    "randomization": env.str("RATE_LIMIT_RANDOMIZATION", default="20/300"),
+    "unblinding": env.str("RATE_LIMIT_UNBLINDING", default="5/3600"),
+    "export": env.str("RATE_LIMIT_EXPORT", default="20/600"),
+}
+
 # --- Sessions: expire after an idle period (21 CFR 11.300(d) habit) -------------------------
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
@@ -258,6 +268,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Cache: rate-limit counters. Shared by every worker through Redis when there is one; without
+# it each process counts alone (one process under `make run`).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # --- Mail -----------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
