@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from participants.models import Participant, ParticipantStatus
 from trialedc.access import get_in_scope_or_403, require
+from trialedc.models import SecurityEventKind
 from trialedc.ratelimit import rate_limit
+from trialedc.services import security_event_record
 from trialedc.trial import TRIAL
 
 from . import blocks, pdf, selectors, services
@@ -227,6 +229,11 @@ def list_detail(request, pk: int):
 def list_csv(request, pk: int):
     """The stored list in the command-line format, to archive or to compare with a regeneration."""
     rlist = get_object_or_404(RandomizationList, pk=pk)
+    security_event_record(
+        kind=SecurityEventKind.LIST_DOWNLOADED,
+        request=request,
+        detail={"list": rlist.pk, "phase": rlist.phase, "stratum": rlist.stratum},
+    )
     response = HttpResponse(
         blocks.to_csv(selectors.list_rows(rlist)), content_type="text/csv; charset=utf-8"
     )

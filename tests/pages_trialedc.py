@@ -24,4 +24,6 @@ PAGES = {
         lambda w: f"/audit/participants.identifyingdata/{w.participant.identity.pk}/",
         {C, I, M},
     ),
+    "security log": ("security_log", lambda w: "/security-log/", {D}),
+    "security log CSV": ("security_log", lambda w: "/security-log/?format=csv", {D}),
 }

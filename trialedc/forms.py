@@ -108,3 +108,33 @@ class EdcDateField(forms.DateField):
             else:
                 message = _("Enter a date as YYYY-MM-DD, e.g. 2021-03-05.")
             raise forms.ValidationError(message, code="invalid") from None
+
+
+class SecurityLogFilterForm(forms.Form):
+    """Filters of the security log page (all optional)."""
+
+    kind = forms.ChoiceField(label=_("Event"), required=False)
+    username = forms.CharField(label=_("User name"), required=False, max_length=150)
+    ip_address = forms.GenericIPAddressField(label=_("IP address"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .models import SecurityEventKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("Any")), *SecurityEventKind.choices]
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned

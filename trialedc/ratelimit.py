@@ -50,6 +50,17 @@ def client_key(request) -> str:
 
 
 def too_many_requests(request, *, scope: str, wait: int):
+    from .models import SecurityEventKind
+    from .services import security_event_record
+
+    security_event_record(
+        kind=SecurityEventKind.RATE_LIMITED,
+        request=request,
+        username=str(request.POST.get("username", ""))[:150]
+        if not request.user.is_authenticated
+        else "",
+        detail={"scope": scope, "path": request.path[:200]},
+    )
     minutes = max(1, -(-wait // 60))
     response = render(request, "429.html", {"minutes": minutes, "scope": scope}, status=429)
     response["Retry-After"] = str(wait)

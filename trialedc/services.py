@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from simple_history.models import HistoricalRecords
 
-from .models import Site, User
+from .models import SecurityEvent, SecurityEventKind, Site, User
 from .roles import Role, role_permissions
 from .trial import TRIAL
 
@@ -73,3 +74,51 @@ def user_preferences_update(*, user: User, language: str, calendar: str) -> User
         user.full_clean(exclude=["password", "username"])
         user.save(update_fields=["language", "calendar"])
     return user
+
+
+def current_request():
+    """The request being served on this thread, if any (simple-history's middleware keeps it):
+    lets a service deep in a transaction record who and from where without passing it down."""
+    return getattr(HistoricalRecords.context, "request", None)
+
+
+def security_event_record(
+    *,
+    kind: SecurityEventKind | str,
+    request=None,
+    user: User | None = None,
+    username: str = "",
+    actor: User | None = None,
+    detail: dict | None = None,
+) -> SecurityEvent:
+    """Append one line to the security log (in the caller's transaction, if there is one).
+
+    `request` defaults to the current request: its client address and browser are recorded, and
+    its signed-in user is the account when `user` is not given.
+    """
+    from axes.helpers import get_client_ip_address
+
+    request = request if request is not None else current_request()
+    request_user = getattr(request, "user", None) if request is not None else None
+    if request_user is not None and not request_user.is_authenticated:
+        request_user = None
+    if user is None and not username:
+        user = request_user
+    if actor is None and request_user is not None and user is not None and request_user != user:
+        actor = request_user
+    ip_address = None
+    user_agent = ""
+    if request is not None:
+        ip_address = get_client_ip_address(request) or None
+        user_agent = str(request.META.get("HTTP_USER_AGENT", ""))[:300]
+    event = SecurityEvent(
+        kind=kind,
+        user=user,
+        username=(username or (user.get_username() if user is not None else ""))[:150],
+        actor=actor,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        detail=detail or {},
+    )
+    event.save()
+    return event
