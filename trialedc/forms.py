@@ -1,6 +1,7 @@
 from datetime import date
 
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from . import calendars
@@ -138,3 +139,16 @@ class SecurityLogFilterForm(forms.Form):
         if start and end and start > end:
             self.add_error("date_to", _("The end date is before the start date."))
         return cleaned
+
+
+class NewPasswordForm(PasswordChangeForm):
+    """Django's password change (old password, new one twice, the validators), refusing to keep
+    the same password: a forced or expired change must really change it."""
+
+    def clean_new_password1(self):
+        new = self.cleaned_data.get("new_password1")
+        if new and self.user.check_password(new):
+            raise forms.ValidationError(
+                _("The new password must differ from the current one."), code="password_unchanged"
+            )
+        return new

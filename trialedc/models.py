@@ -55,6 +55,20 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Empty: the calendar of your site."),
     )
+    # Passwords and sessions (docs/security.md; 21 CFR 11.300(b): passwords are periodically
+    # checked and revised).
+    must_change_password = models.BooleanField(
+        _("must change password"),
+        default=False,
+        help_text=_("Set for demo and initial passwords: the user must choose a new one first."),
+    )
+    password_changed_at = models.DateTimeField(_("password changed at"), default=timezone.now)
+    sessions_valid_after = models.DateTimeField(
+        _("sessions valid after"),
+        null=True,
+        blank=True,
+        help_text=_("Sessions begun before this time are ended ('sign out everywhere')."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -62,6 +76,11 @@ class User(AbstractUser):
         permissions = [
             ("view_audit_trail", _("Can read the audit trail of records they can see")),
         ]
+
+    def set_password(self, raw_password):
+        # Every way a password is set (the change page, the admin, load_demo) restarts its age.
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
 
     def __str__(self) -> str:
         full = self.get_full_name()
@@ -81,6 +100,9 @@ class SecurityEventKind(models.TextChoices):
     LIST_DOWNLOADED = "list_downloaded", _("Randomization list downloaded")
     ROLES_CHANGED = "roles_changed", _("Roles or permissions changed")
     SITES_CHANGED = "sites_changed", _("Sites changed")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", _("Signed out everywhere")
+    SESSION_EXPIRED = "session_expired", _("Session ended: absolute time limit")
     ACCOUNT_CHANGED = "account_changed", _("Account status changed")
 
 

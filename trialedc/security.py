@@ -18,6 +18,13 @@ ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")
 
 
 def on_signed_in(sender, request, user, **kwargs):
+    from django.utils import timezone
+
+    from .middleware import SIGNED_IN_AT
+
+    if request is not None and hasattr(request, "session"):
+        # The absolute session limit counts from here (trialedc.middleware).
+        request.session[SIGNED_IN_AT] = timezone.now().isoformat()
     security_event_record(kind=SecurityEventKind.SIGN_IN, request=request, user=user)
 
 

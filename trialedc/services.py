@@ -52,7 +52,10 @@ def roles_sync_on_migrate(sender, **kwargs) -> None:
 def user_set_up(
     *, username: str, password: str, role: Role, site_codes: list[str], full_name: str = ""
 ) -> User:
-    """Create or reset a user with exactly one role and the given sites (idempotent)."""
+    """Create or reset a user with exactly one role and the given sites (idempotent).
+
+    The password is an initial one: the user must replace it at the next sign-in (where
+    PASSWORD_CHANGE_ENFORCED, i.e. outside DEBUG)."""
     first, _, last = full_name.partition(" ")
     with transaction.atomic():
         user, _ = User.objects.get_or_create(username=username)
@@ -60,6 +63,7 @@ def user_set_up(
         user.email = f"{username}@example.org"
         user.is_active = True
         user.set_password(password)
+        user.must_change_password = True
         user.save()
         user.groups.set([Group.objects.get(name=role.value)])
         user.sites.set(Site.objects.filter(code__in=site_codes))
@@ -122,3 +126,26 @@ def security_event_record(
     )
     event.save()
     return event
+
+
+def password_changed(*, user: User, request=None) -> User:
+    """The user chose a new password themselves: the initial-password flag is cleared."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(must_change_password=False)
+        user.must_change_password = False
+        security_event_record(kind=SecurityEventKind.PASSWORD_CHANGED, request=request, user=user)
+    return user
+
+
+def sessions_end_everywhere(*, user: User, request=None) -> User:
+    """End every session of `user` on every device (the current one too) at its next request."""
+    from django.utils import timezone
+
+    with transaction.atomic():
+        now = timezone.now()
+        User.objects.filter(pk=user.pk).update(sessions_valid_after=now)
+        user.sessions_valid_after = now
+        security_event_record(
+            kind=SecurityEventKind.SIGNED_OUT_EVERYWHERE, request=request, user=user
+        )
+    return user

@@ -77,6 +77,8 @@ MIDDLEWARE = [
     # Fail closed: every page needs a signed-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trialedc.middleware.SessionPolicyMiddleware",
+    "trialedc.middleware.PasswordPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -171,6 +173,15 @@ SESSION_SAVE_EVERY_REQUEST = True  # each request pushes expiry forward: an *idl
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Beside the idle timeout: a session ends this many hours after sign-in, however active.
+SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
+
+# --- Passwords: expiry and forced change (trialedc.middleware.PasswordPolicyMiddleware) -----
+# 21 CFR 11.300(b): passwords are periodically revised. 0 turns expiry off.
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
+# Demo and initial passwords (User.must_change_password) must be replaced before anything else;
+# on unless DEBUG, so a demo database put on a server cannot be used with the known password.
+PASSWORD_CHANGE_ENFORCED = env.bool("DJANGO_FORCE_PASSWORD_CHANGE", default=not DEBUG)
 
 # --- HTTPS and cookies: on unless DEBUG, each overridable for a TLS-terminating proxy -------
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)

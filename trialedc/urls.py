@@ -13,6 +13,8 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("preferences/", views.preferences, name="preferences"),
     path("calendar/month/", datepicker.date_picker, name="date_picker"),
     path("calendar/echo/", datepicker.date_echo, name="date_echo"),

@@ -1,16 +1,20 @@
 import csv
 
 from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import audit, home, selectors, services
 from .access import get_in_scope_or_403, require
-from .forms import PreferencesForm, SecurityLogFilterForm
+from .forms import NewPasswordForm, PreferencesForm, SecurityLogFilterForm
+from .middleware import password_change_reason
 from .roles import roles_of
 
 
@@ -52,6 +56,37 @@ def preferences(request):
         messages.success(request, _("Your preferences are saved."))
         return redirect("preferences")
     return render(request, "preferences.html", {"form": form})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password (forced for initial passwords, and when it expires)."""
+
+    form_class = NewPasswordForm
+    template_name = "registration/password_change_form.html"
+
+    def get_success_url(self):
+        return reverse("home")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["reason"] = password_change_reason(self.request.user)
+        return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)  # saves, keeps this session, ends the others
+        services.password_changed(user=self.request.user, request=self.request)
+        messages.success(self.request, _("Your password is changed."))
+        return response
+
+
+def sign_out_everywhere(request):
+    """End every session of the user on every device, this one included."""
+    if request.method == "POST":
+        services.sessions_end_everywhere(user=request.user, request=request)
+        logout(request)
+        messages.info(request, _("You are signed out on every device."))
+        return redirect("login")
+    return render(request, "registration/sign_out_everywhere.html")
 
 
 @require_GET
