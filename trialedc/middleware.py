@@ -1,9 +1,10 @@
 import zoneinfo
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -110,7 +111,7 @@ class SessionPolicyMiddleware:
             if signed_in_at is None:  # a session from before this rule: it starts counting now
                 request.session[SIGNED_IN_AT] = timezone.now().isoformat()
             else:
-                started = timezone.datetime.fromisoformat(signed_in_at)
+                started = datetime.fromisoformat(signed_in_at)
                 too_old = timezone.now() - started > timedelta(
                     hours=settings.SESSION_ABSOLUTE_HOURS
                 )
@@ -137,7 +138,7 @@ class SessionPolicyMiddleware:
             if too_old
             else _("You were signed out on every device; sign in again."),
         )
-        return redirect(f"{reverse('login')}?next={request.path}")
+        return redirect_to_login(request.get_full_path())
 
 
 class PasswordPolicyMiddleware:
