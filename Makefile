@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 # so a module's shared fixture (the demo trial the crawls read) is built once.
 TEST_WORKERS ?= auto
 
-.PHONY: install run test lint format bench clean help
+.PHONY: install run test lint format bench fuzz clean help
 
 help:
 	@echo "make run     - install, migrate, load the demo trial and serve http://$(HOST):$(PORT)"
@@ -24,6 +24,7 @@ help:
 	@echo "make install - create $(VENV) and install the project with its dev extras"
 	@echo "make lint    - ruff check and format check"
 	@echo "make bench   - the benchmarks (slow; 10,000 synthetic participants)"
+	@echo "make fuzz    - hostile input to every form, 20,000 new examples each (slow)"
 
 install: $(VENV)/.installed
 
@@ -50,6 +51,9 @@ run: install
 
 test: install
 	$(WITH_DB) $(PY) -m pytest -m "not bench" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+fuzz: install
+	$(WITH_DB) env FUZZ_EXAMPLES=20000 FUZZ_RANDOM=1 $(PY) -m pytest -p no:randomly tests/test_fuzz_forms.py $(PYTEST_ARGS)
 
 bench: install
 	$(WITH_DB) bash -c '$(PY) -m pytest -m bench -p no:randomly $(PYTEST_ARGS); rc=$$?; \

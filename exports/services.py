@@ -33,6 +33,8 @@ from django.utils import timezone
 from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import Participant
 from safety.models import AdverseEvent
+from trialedc.models import SecurityEventKind
+from trialedc.services import security_event_record
 from trialedc.trial import TRIAL
 
 from . import allocation, endpoints, readme
@@ -125,6 +127,11 @@ def export_run_start(*, user, new_release: bool = False, via: str = "web") -> Ex
         )
         run.full_clean()
         run.save()
+        security_event_record(
+            kind=SecurityEventKind.EXPORT_STARTED,
+            user=user,
+            detail={"run": run.pk, "release": release.number, "via": via},
+        )
     logger.info("export %s requested by %s (release %s)", run.pk, user, release.number)
     return run
 

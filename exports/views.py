@@ -4,6 +4,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from trialedc.access import require
+from trialedc.models import SecurityEventKind
+from trialedc.ratelimit import rate_limit
+from trialedc.services import security_event_record
 
 from . import selectors, services
 from .forms import ExportStartForm
@@ -25,6 +28,7 @@ def index(request):
 
 
 @require("exports.add_exportrun")
+@rate_limit("export")
 def start(request):
     form = ExportStartForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -54,6 +58,7 @@ def run_progress(request, pk: int):
 
 
 @require("exports.view_exportrun")
+@rate_limit("export", methods=("GET",))
 def run_download(request, pk: int):
     run = _run_or_404(pk)
     if run.status != ExportStatus.DONE or not run.file_path:
@@ -61,6 +66,11 @@ def run_download(request, pk: int):
     path = services.exports_dir() / run.file_path
     if not path.is_file():
         raise Http404(_("This export's file is no longer on the server."))
+    security_event_record(
+        kind=SecurityEventKind.EXPORT_DOWNLOADED,
+        request=request,
+        detail={"run": run.pk, "checksum": run.checksum},
+    )
     return FileResponse(
         open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
         as_attachment=True,

@@ -17,7 +17,9 @@ from participants.models import Participant, ParticipantStatus
 from safety.alerts import alert_enqueue
 from trialedc import audit
 from trialedc.access import sites_for
+from trialedc.models import SecurityEventKind
 from trialedc.roles import Role
+from trialedc.services import security_event_record
 from trialedc.trial import TRIAL
 
 from . import blocks, dosing, selectors
@@ -453,6 +455,11 @@ def emergency_unblind(
         )
         event.full_clean()
         audit.save_with_reason(event, user=user)
+        security_event_record(
+            kind=SecurityEventKind.EMERGENCY_UNBLINDING,
+            user=user,
+            detail={"participant": participant.study_id, "sae_reference": sae_reference},
+        )
         alert_enqueue(
             kind="emergency_unblinding",
             subject=_("Emergency unblinding: participant %(id)s") % {"id": participant.study_id},
@@ -547,4 +554,13 @@ def trial_unblinding_confirm(*, user, password: str) -> TrialUnblinding:
                 _("Only the data manager and the statistician confirm trial-level unblinding.")
             )
         unblinding.save()
+        security_event_record(
+            kind=SecurityEventKind.TRIAL_UNBLINDING,
+            user=user,
+            detail={
+                "unblinded": bool(
+                    unblinding.data_manager_confirmed_at and unblinding.statistician_confirmed_at
+                )
+            },
+        )
     return unblinding

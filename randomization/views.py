@@ -14,6 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from participants.models import Participant, ParticipantStatus
 from trialedc.access import get_in_scope_or_403, require
+from trialedc.models import SecurityEventKind
+from trialedc.ratelimit import rate_limit
+from trialedc.services import security_event_record
 from trialedc.trial import TRIAL
 
 from . import blocks, pdf, selectors, services
@@ -95,6 +98,7 @@ def participant_status(request, study_id: str):
 
 @_POST_OR_GET
 @require("randomization.randomize_participant")
+@rate_limit("randomization")
 def randomize(request, study_id: str):
     """Two steps: choose the respiratory support, then confirm; the slot is taken on confirm."""
     participant = _participant(request, study_id)
@@ -142,6 +146,7 @@ def _enrolled(participant) -> bool:
 
 @_POST_OR_GET
 @require("randomization.add_emergencyunblinding")
+@rate_limit("unblinding")
 def emergency_unblind(request, study_id: str):
     participant = _participant(request, study_id)
     form = EmergencyUnblindingForm(_data(request))
@@ -220,9 +225,15 @@ def list_detail(request, pk: int):
 
 @_POST_OR_GET
 @require("randomization.view_randomizationlist", "randomization.view_allocation")
+@rate_limit("export", methods=("GET", "POST"))
 def list_csv(request, pk: int):
     """The stored list in the command-line format, to archive or to compare with a regeneration."""
     rlist = get_object_or_404(RandomizationList, pk=pk)
+    security_event_record(
+        kind=SecurityEventKind.LIST_DOWNLOADED,
+        request=request,
+        detail={"list": rlist.pk, "phase": rlist.phase, "stratum": rlist.stratum},
+    )
     response = HttpResponse(
         blocks.to_csv(selectors.list_rows(rlist)), content_type="text/csv; charset=utf-8"
     )
@@ -403,6 +414,7 @@ def pharmacy_pdf(request):
 
 @_POST_OR_GET
 @require("randomization.confirm_trial_unblinding")
+@rate_limit("unblinding")
 def trial_unblinding(request):
     form = PasswordConfirmForm(request.POST if "confirm" in request.POST else None)
     if request.method == "POST" and "lock" in request.POST:

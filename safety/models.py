@@ -325,7 +325,12 @@ class AdverseEvent(models.Model):
         return self.causality_signed_at is not None
 
     def local_date(self, moment: datetime) -> date:
-        return moment.astimezone(zoneinfo.ZoneInfo(self.participant.site.time_zone)).date()
+        try:
+            return moment.astimezone(zoneinfo.ZoneInfo(self.participant.site.time_zone)).date()
+        except OverflowError:
+            # A typed year 9999 (or 0001) cannot be shifted to the site's zone: keep it at the
+            # edge, so the date checks refuse it with their message instead of a server error.
+            return date.max if moment.year == date.max.year else date.min
 
     def clean(self) -> None:
         today = self.local_date(timezone.now())

@@ -43,6 +43,8 @@ class _LinkParser(HTMLParser):
 class CrawlResult:
     pages: dict[str, int] = field(default_factory=dict)  # path -> status
     bodies: dict[str, str] = field(default_factory=dict)  # path -> HTML/text
+    # path -> its Content-Security-Policy header (None when missing), for every page fetched
+    policies: dict[str, str | None] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
 
@@ -57,6 +59,7 @@ def crawl(client, *, start: list[str], max_pages: int = 2000, sample: bool = Fal
         path = queue.popleft()
         response = client.get(path)
         result.pages[path] = response.status_code
+        result.policies[path] = response.get("Content-Security-Policy")
         if response.status_code >= 500:
             result.errors.append(f"{path} answered {response.status_code}")
             continue

@@ -24,4 +24,8 @@ PAGES = {
         lambda w: f"/audit/participants.identifyingdata/{w.participant.identity.pk}/",
         {C, I, M},
     ),
+    "security log": ("security_log", lambda w: "/security-log/", {D}),
+    "security log CSV": ("security_log", lambda w: "/security-log/?format=csv", {D}),
+    "password change": ("password_change", lambda w: "/password/", set(Role)),
+    "sign out everywhere": ("sign_out_everywhere", lambda w: "/sign-out-everywhere/", set(Role)),
 }

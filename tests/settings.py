@@ -14,6 +14,9 @@ os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("DJANGO_PLAIN_STATIC", "true")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+# The demo users (initial passwords) sign in throughout the suite; the forced-change tests
+# (tests/test_passwords_and_sessions.py) switch it on, as it is in production (not DEBUG).
+os.environ.setdefault("DJANGO_FORCE_PASSWORD_CHANGE", "false")
 
 from trialedc.settings import *  # noqa: E402, F403
 
@@ -21,6 +24,9 @@ from trialedc.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tasks run in-process in the test client; the broker-down tests switch this off themselves.
 CELERY_TASK_ALWAYS_EAGER = True
+# Rate-limit counters in this process only: never the Redis that CI also uses as the broker, and
+# emptied before each test (tests/conftest.py).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Static files come straight from the apps (no collectstatic before a test run).
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -14,6 +14,7 @@ from .blinding import leak_markers
 from .crawl import crawl
 from .factories import PASSWORD
 from .pages import PAGES, build_world
+from .security_headers import csp_problems
 from .untranslated import untranslated
 
 pytestmark = pytest.mark.django_db
@@ -53,10 +54,13 @@ EXTERNAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']\s*(?:https?:)?//""", re.
 
 
 def assert_offline(result) -> None:
-    """Hospital intranets are offline: every script, style, image and link is the app's own."""
+    """Hospital intranets are offline: every script, style, image and link is the app's own,
+    and every page carries the strict content security policy that would block any other."""
     for path, body in result.bodies.items():
         match = EXTERNAL_ASSET.search(body)
         assert match is None, f"{path} refers to another origin: {body[match.start() :][:80]}"
+    for path, policy in result.policies.items():
+        assert not csp_problems(policy), f"{path}: {csp_problems(policy)}"
 
 
 # One crawl per role checks everything a crawl can show (it is the suite's costliest step).
@@ -142,3 +146,9 @@ def test_every_page_in_persian_is_translated_and_right_to_left(client, demo_tria
     assert not english, "English left on Persian pages: " + "; ".join(
         f"{path}: {sorted(set(found))[:6]}" for path, found in sorted(english.items())[:15]
     )
+
+
+def test_the_policy_check_finds_a_missing_or_inline_friendly_policy():
+    assert csp_problems(None) == ["no Content-Security-Policy header"]
+    weak = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'"
+    assert "the policy allows 'unsafe-inline'" in csp_problems(weak)

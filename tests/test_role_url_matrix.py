@@ -11,6 +11,7 @@ from trialedc.roles import Role
 
 from .factories import ParticipantFactory
 from .pages import PAGES, build_world
+from .security_headers import csp_problems
 
 pytestmark = pytest.mark.django_db
 
@@ -42,10 +43,16 @@ def test_each_role_may_open_only_its_pages(client, make_user, login, world, page
     wrong = []
     for role in Role:
         login(make_user(role))
-        status = client.get(path).status_code
+        response = client.get(path)
         expected = 200 if role in allowed else 403
-        if status != expected:
-            wrong.append(f"{role.label} got {status}, expected {expected}")
+        if response.status_code != expected:
+            wrong.append(f"{role.label} got {response.status_code}, expected {expected}")
+        # Allowed or refused, every page carries the strict content security policy (issue 12).
+        if problems := csp_problems(response.get("Content-Security-Policy")):
+            wrong.append(f"{role.label}: {problems}")
+        assert response["X-Content-Type-Options"] == "nosniff"
+        assert response["Referrer-Policy"] == "same-origin"
+        assert "camera=()" in response["Permissions-Policy"]
         client.logout()
     assert not wrong, f"{page} ({path}): " + "; ".join(wrong)
 

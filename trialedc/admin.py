@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Site, User
+from .models import SecurityEvent, Site, User
 
 
 @admin.register(Site)
@@ -13,3 +13,21 @@ class SiteAdmin(admin.ModelAdmin):
 class UserAdmin(BaseUserAdmin):
     fieldsets = [*BaseUserAdmin.fieldsets, ("Trial", {"fields": ["sites"]})]
     filter_horizontal = ["groups", "user_permissions", "sites"]
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(admin.ModelAdmin):
+    """Read-only: the security log is append-only (a database trigger backs this up)."""
+
+    list_display = ["at", "kind", "username", "actor", "ip_address"]
+    list_filter = ["kind"]
+    search_fields = ["username", "ip_address"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

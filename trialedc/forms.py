@@ -2,6 +2,7 @@ import re
 from datetime import date, datetime, time
 
 from django import forms
+from django.contrib.auth.forms import PasswordChangeForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -165,3 +166,46 @@ class EdcDateTimeField(forms.DateTimeField):
                 ) from None
             return timezone.make_aware(datetime.combine(day, moment))
         return super().to_python(value)
+
+
+class SecurityLogFilterForm(forms.Form):
+    """Filters of the security log page (all optional)."""
+
+    kind = forms.ChoiceField(label=_("Event"), required=False)
+    username = forms.CharField(label=_("User name"), required=False, max_length=150)
+    ip_address = forms.GenericIPAddressField(label=_("IP address"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        from .models import SecurityEventKind
+
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", _("Any")), *SecurityEventKind.choices]
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field, forms.ChoiceField) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+
+class NewPasswordForm(PasswordChangeForm):
+    """Django's password change (old password, new one twice, the validators), refusing to keep
+    the same password: a forced or expired change must really change it."""
+
+    def clean_new_password1(self):
+        new = self.cleaned_data.get("new_password1")
+        if new and self.user.check_password(new):
+            raise forms.ValidationError(
+                _("The new password must differ from the current one."), code="password_unchanged"
+            )
+        return new

@@ -1,6 +1,14 @@
 import zoneinfo
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from . import calendars
 
@@ -53,3 +61,110 @@ class UserPreferencesMiddleware:
             # Nothing of this user's settings may leak into the thread's next request or task.
             calendars.deactivate()
             timezone.deactivate()
+
+
+class PermissionsPolicyMiddleware:
+    """Send `Permissions-Policy` (settings.PERMISSIONS_POLICY): the camera, microphone,
+    geolocation and the like are off for every page, so injected code could not use them either."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.header = ", ".join(
+            f"{feature}=({' '.join(origins)})"
+            for feature, origins in settings.PERMISSIONS_POLICY.items()
+        )
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response
+
+
+# The session key holding when this session signed in (ISO 8601, UTC); set at sign-in.
+SIGNED_IN_AT = "edc_signed_in_at"
+
+
+def _is_exempt(path: str) -> bool:
+    exempt = (
+        reverse("password_change"),
+        reverse("logout"),
+        reverse("login"),
+        "/static/",
+        "/i18n/",
+        reverse("health"),
+    )
+    return path.startswith(exempt)
+
+
+class SessionPolicyMiddleware:
+    """End a session that is older than SESSION_ABSOLUTE_HOURS (however active: the idle limit
+    is the session cookie's age) or that began before the user's 'sign out everywhere'."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            signed_in_at = request.session.get(SIGNED_IN_AT)
+            if signed_in_at is None:  # a session from before this rule: it starts counting now
+                request.session[SIGNED_IN_AT] = timezone.now().isoformat()
+            else:
+                started = datetime.fromisoformat(signed_in_at)
+                too_old = timezone.now() - started > timedelta(
+                    hours=settings.SESSION_ABSOLUTE_HOURS
+                )
+                ended = (
+                    user.sessions_valid_after is not None and started < user.sessions_valid_after
+                )
+                if too_old or ended:
+                    return self._end(request, user, too_old=too_old)
+        return self.get_response(request)
+
+    def _end(self, request, user, *, too_old: bool):
+        from .models import SecurityEventKind
+        from .services import security_event_record
+
+        if too_old:
+            security_event_record(
+                kind=SecurityEventKind.SESSION_EXPIRED, request=request, user=user
+            )
+        logout(request)
+        messages.info(
+            request,
+            _("Your session has ended after %(hours)s hours; sign in again.")
+            % {"hours": settings.SESSION_ABSOLUTE_HOURS}
+            if too_old
+            else _("You were signed out on every device; sign in again."),
+        )
+        return redirect_to_login(request.get_full_path())
+
+
+class PasswordPolicyMiddleware:
+    """A user with an initial (demo) password, or one older than PASSWORD_MAX_AGE_DAYS, is sent
+    to the password change page and can open nothing else until it is changed."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not _is_exempt(request.path):
+            reason = password_change_reason(user)
+            if reason:
+                messages.warning(request, reason)
+                return redirect("password_change")
+        return self.get_response(request)
+
+
+def password_change_reason(user) -> str:
+    """Why `user` must change their password now, or '' when they need not."""
+    if user.must_change_password and settings.PASSWORD_CHANGE_ENFORCED:
+        return _("This is an initial password: choose your own before you go on.")
+    max_age = settings.PASSWORD_MAX_AGE_DAYS
+    if max_age and timezone.now() - user.password_changed_at > timedelta(days=max_age):
+        return _("Your password is more than %(days)s days old: choose a new one.") % {
+            "days": max_age
+        }
+    return ""

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -54,6 +55,20 @@ class User(AbstractUser):
         blank=True,
         help_text=_("Empty: the calendar of your site."),
     )
+    # Passwords and sessions (docs/security.md; 21 CFR 11.300(b): passwords are periodically
+    # checked and revised).
+    must_change_password = models.BooleanField(
+        _("must change password"),
+        default=False,
+        help_text=_("Set for demo and initial passwords: the user must choose a new one first."),
+    )
+    password_changed_at = models.DateTimeField(_("password changed at"), default=timezone.now)
+    sessions_valid_after = models.DateTimeField(
+        _("sessions valid after"),
+        null=True,
+        blank=True,
+        help_text=_("Sessions begun before this time are ended ('sign out everywhere')."),
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -62,6 +77,71 @@ class User(AbstractUser):
             ("view_audit_trail", _("Can read the audit trail of records they can see")),
         ]
 
+    def set_password(self, raw_password):
+        # Every way a password is set (the change page, the admin, load_demo) restarts its age.
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
+
+
+class SecurityEventKind(models.TextChoices):
+    SIGN_IN = "sign_in", _("Signed in")
+    SIGN_IN_FAILED = "sign_in_failed", _("Sign-in failed")
+    LOCKED_OUT = "locked_out", _("Account locked out")
+    SIGN_OUT = "sign_out", _("Signed out")
+    RATE_LIMITED = "rate_limited", _("Refused: too many requests")
+    EMERGENCY_UNBLINDING = "emergency_unblinding", _("Emergency unblinding")
+    TRIAL_UNBLINDING = "trial_unblinding", _("Trial-level unblinding confirmation")
+    EXPORT_STARTED = "export_started", _("Export started")
+    EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
+    LIST_DOWNLOADED = "list_downloaded", _("Randomization list downloaded")
+    ROLES_CHANGED = "roles_changed", _("Roles or permissions changed")
+    SITES_CHANGED = "sites_changed", _("Sites changed")
+    PASSWORD_CHANGED = "password_changed", _("Password changed")
+    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", _("Signed out everywhere")
+    SESSION_EXPIRED = "session_expired", _("Session ended: absolute time limit")
+    ACCOUNT_CHANGED = "account_changed", _("Account status changed")
+
+
+class SecurityEvent(models.Model):
+    """One line of the security log: append-only (a database trigger refuses UPDATE and DELETE).
+
+    `user` is the account the event is about (who signed in, whose roles changed); `username` is
+    what was typed or the account's name, kept for failures of unknown accounts; `actor` is who
+    acted when that is someone else (the administrator who changed a role).
+    """
+
+    at = models.DateTimeField(_("time (UTC)"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("event"), max_length=32, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="security_events",
+    )
+    username = models.CharField(_("username"), max_length=150, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("done by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        indexes = [models.Index(fields=["kind", "at"]), models.Index(fields=["username", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()} {self.username}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from simple_history.models import HistoricalRecords
 
-from .models import Site, User
+from .models import SecurityEvent, SecurityEventKind, Site, User
 from .roles import Role, role_permissions
 from .trial import TRIAL
 
@@ -51,7 +52,10 @@ def roles_sync_on_migrate(sender, **kwargs) -> None:
 def user_set_up(
     *, username: str, password: str, role: Role, site_codes: list[str], full_name: str = ""
 ) -> User:
-    """Create or reset a user with exactly one role and the given sites (idempotent)."""
+    """Create or reset a user with exactly one role and the given sites (idempotent).
+
+    The password is an initial one: the user must replace it at the next sign-in (where
+    PASSWORD_CHANGE_ENFORCED, i.e. outside DEBUG)."""
     first, _, last = full_name.partition(" ")
     with transaction.atomic():
         user, _ = User.objects.get_or_create(username=username)
@@ -59,6 +63,7 @@ def user_set_up(
         user.email = f"{username}@example.org"
         user.is_active = True
         user.set_password(password)
+        user.must_change_password = True
         user.save()
         user.groups.set([Group.objects.get(name=role.value)])
         user.sites.set(Site.objects.filter(code__in=site_codes))
@@ -72,4 +77,75 @@ def user_preferences_update(*, user: User, language: str, calendar: str) -> User
         user.language, user.calendar = language, calendar
         user.full_clean(exclude=["password", "username"])
         user.save(update_fields=["language", "calendar"])
+    return user
+
+
+def current_request():
+    """The request being served on this thread, if any (simple-history's middleware keeps it):
+    lets a service deep in a transaction record who and from where without passing it down."""
+    return getattr(HistoricalRecords.context, "request", None)
+
+
+def security_event_record(
+    *,
+    kind: SecurityEventKind | str,
+    request=None,
+    user: User | None = None,
+    username: str = "",
+    actor: User | None = None,
+    detail: dict | None = None,
+) -> SecurityEvent:
+    """Append one line to the security log (in the caller's transaction, if there is one).
+
+    `request` defaults to the current request: its client address and browser are recorded, and
+    its signed-in user is the account when `user` is not given.
+    """
+    from axes.helpers import get_client_ip_address
+
+    request = request if request is not None else current_request()
+    request_user = getattr(request, "user", None) if request is not None else None
+    if request_user is not None and not request_user.is_authenticated:
+        request_user = None
+    if user is None and not username:
+        user = request_user
+    if actor is None and request_user is not None and user is not None and request_user != user:
+        actor = request_user
+    ip_address = None
+    user_agent = ""
+    if request is not None:
+        ip_address = get_client_ip_address(request) or None
+        user_agent = str(request.META.get("HTTP_USER_AGENT", ""))[:300]
+    event = SecurityEvent(
+        kind=kind,
+        user=user,
+        username=(username or (user.get_username() if user is not None else ""))[:150],
+        actor=actor,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        detail=detail or {},
+    )
+    event.save()
+    return event
+
+
+def password_changed(*, user: User, request=None) -> User:
+    """The user chose a new password themselves: the initial-password flag is cleared."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(must_change_password=False)
+        user.must_change_password = False
+        security_event_record(kind=SecurityEventKind.PASSWORD_CHANGED, request=request, user=user)
+    return user
+
+
+def sessions_end_everywhere(*, user: User, request=None) -> User:
+    """End every session of `user` on every device (the current one too) at its next request."""
+    from django.utils import timezone
+
+    with transaction.atomic():
+        now = timezone.now()
+        User.objects.filter(pk=user.pk).update(sessions_valid_after=now)
+        user.sessions_valid_after = now
+        security_event_record(
+            kind=SecurityEventKind.SIGNED_OUT_EVERYWHERE, request=request, user=user
+        )
     return user

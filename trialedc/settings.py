@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.forms",  # built-in widget templates, for the TemplatesSetting form renderer
     # third party
     "axes",
+    "csp",
     "bootstrap",  # django-bootstrap-static: Bootstrap 5 served from our own static files
     "crispy_forms",
     "crispy_bootstrap5",
@@ -65,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "trialedc.middleware.ResetActivationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "trialedc.middleware.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     # Fail closed: every page needs a signed-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "trialedc.middleware.SessionPolicyMiddleware",
+    "trialedc.middleware.PasswordPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -151,6 +156,16 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
 
+# --- Rate limits (trialedc/ratelimit.py): "<requests>/<seconds>" per user, or per client address
+# before sign-in; over it the answer is HTTP 429. Sized for a ward sharing one address: well above
+# what people do, far below what a script does.
+RATE_LIMITS = {
+    "login": env.str("RATE_LIMIT_LOGIN", default="30/300"),
+    "randomization": env.str("RATE_LIMIT_RANDOMIZATION", default="20/300"),
+    "unblinding": env.str("RATE_LIMIT_UNBLINDING", default="5/3600"),
+    "export": env.str("RATE_LIMIT_EXPORT", default="20/600"),
+}
+
 # --- Sessions: expire after an idle period (21 CFR 11.300(d) habit) -------------------------
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
@@ -158,6 +173,15 @@ SESSION_SAVE_EVERY_REQUEST = True  # each request pushes expiry forward: an *idl
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Beside the idle timeout: a session ends this many hours after sign-in, however active.
+SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
+
+# --- Passwords: expiry and forced change (trialedc.middleware.PasswordPolicyMiddleware) -----
+# 21 CFR 11.300(b): passwords are periodically revised. 0 turns expiry off.
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
+# Demo and initial passwords (User.must_change_password) must be replaced before anything else;
+# on unless DEBUG, so a demo database put on a server cannot be used with the known password.
+PASSWORD_CHANGE_ENFORCED = env.bool("DJANGO_FORCE_PASSWORD_CHANGE", default=not DEBUG)
 
 # --- HTTPS and cookies: on unless DEBUG, each overridable for a TLS-terminating proxy -------
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -171,6 +195,41 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4): only the app's own scripts, styles and images, no inline
+# code of any kind, never framed, forms post only to us. See docs/decisions/0012.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Browser features the EDC never uses are switched off for every page (trialedc.middleware).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
 if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -220,6 +279,16 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- Cache: rate-limit counters. Shared by every worker through Redis when there is one; without
+# it each process counts alone (one process under `make run`).
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # --- Mail -----------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")

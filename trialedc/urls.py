@@ -3,20 +3,24 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import datepicker, views
+from .ratelimit import rate_limit
 
 urlpatterns = [
     path("", views.home_page, name="home"),
     path(
         "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        rate_limit("login")(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
     path("preferences/", views.preferences, name="preferences"),
     path("calendar/month/", datepicker.date_picker, name="date_picker"),
     path("calendar/echo/", datepicker.date_echo, name="date_echo"),
     path("audit/<str:label>/<int:pk>/", views.audit_history, name="audit_history"),
     path("health/", views.health, name="health"),
+    path("security-log/", views.security_log, name="security_log"),
     path("participants/", include("participants.urls")),
     path("randomization/", include("randomization.urls")),
     path("outcomes/", include("outcomes.urls")),

@@ -71,3 +71,22 @@ def sign_in(live_server, page):
         return page
 
     return do
+
+
+@pytest.fixture(autouse=True)
+def no_content_security_policy_violation(request):
+    """Every browser test fails if Chromium refused anything under the CSP (decision 0012): a
+    script, style or handler left inline would be blocked silently for the user otherwise."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert not refused, "blocked by the content security policy:\n" + "\n".join(refused)
