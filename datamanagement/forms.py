@@ -90,7 +90,8 @@ class LockForm(forms.Form):
     crf_code = forms.ChoiceField(
         label=_("CRF (CRF lock)"),
         required=False,
-        choices=[("", "—"), *TRIAL.crfs.items()],
+        # A callable: the CRF names are translated when the form is shown, not at import.
+        choices=lambda: [("", "—"), *TRIAL.crfs.items()],
     )
     reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=500)
 
