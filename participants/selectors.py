@@ -127,3 +127,29 @@ def unconfirmed_eligibility_for(user) -> QuerySet[Eligibility]:
         user,
         site_path="screening__site",
     )
+
+
+# Letters a Persian name may be typed with from an Arabic keyboard layout, and the Persian
+# letters they stand for; the zero-width non-joiner (U+200C) is dropped (محمدرضا = محمد‌رضا).
+_ARABIC_FORMS, _PERSIAN_FORMS, _DROPPED = "يكى", "یکی", "\u200c"
+
+
+def search_text(text: str) -> str:
+    """A search as typed, in the form names are compared: Persian letters, ASCII digits."""
+    from trialedc.calendars import ascii_digits
+
+    return ascii_digits(text).translate(str.maketrans(_ARABIC_FORMS, _PERSIAN_FORMS, _DROPPED))
+
+
+def with_search_name(queryset, field: str):
+    """`queryset` with `search_name`: `field` folded as `search_text` folds a search, in SQL."""
+    from django.db.models import F, Func, Value
+
+    return queryset.annotate(
+        search_name=Func(
+            F(field),
+            Value(_ARABIC_FORMS + _DROPPED),
+            Value(_PERSIAN_FORMS),
+            function="translate",
+        )
+    )

@@ -77,9 +77,12 @@ def participant_list(request):
         participants = participants.filter(status=status)
     query = request.GET.get("q", "").strip()
     if query:
-        match = Q(study_id__icontains=query)
+        # Persian names match whichever keyboard typed them (ي/ی, ك/ک, with or without ZWNJ).
+        folded = selectors.search_text(query)
+        match = Q(study_id__icontains=folded)
         if show_identity:
-            match |= Q(identity__full_name__icontains=query)
+            participants = selectors.with_search_name(participants, "identity__full_name")
+            match |= Q(search_name__icontains=folded)
         participants = participants.filter(match)
     return render(
         request,
@@ -102,9 +105,11 @@ def screening_log(request):
         screenings = screenings.select_related("identity")
     query = request.GET.get("q", "").strip()
     if query:
-        match = Q(screening_number__icontains=query) | Q(participant__study_id__icontains=query)
+        folded = selectors.search_text(query)
+        match = Q(screening_number__icontains=folded) | Q(participant__study_id__icontains=folded)
         if show_identity:
-            match |= Q(identity__full_name__icontains=query)
+            screenings = selectors.with_search_name(screenings, "identity__full_name")
+            match |= Q(search_name__icontains=folded)
         screenings = screenings.filter(match)
     rows = [(s, selectors.screening_stage(s)) for s in screenings]
     outcome = request.GET.get("outcome", "")
