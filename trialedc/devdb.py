@@ -14,10 +14,16 @@ when the command ends. No system PostgreSQL is needed. See docs/decisions/0003-e
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from pathlib import Path
-from urllib.parse import quote
+
+# Run as a script, this file's folder (the trialedc package) is first on sys.path, and its
+# modules would shadow the standard library's (trialedc/selectors.py is not `selectors`).
+_HERE = os.path.dirname(os.path.realpath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
+
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+from urllib.parse import quote  # noqa: E402
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "var" / "pg"
