@@ -3,19 +3,13 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from trialedc.admin import ReadOnlyAdminMixin
+
 from .models import Consent, ConsentWithdrawal, Eligibility, Participant, Screening
 
 
-class ReadOnlyAdmin(SimpleHistoryAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Screening numbers and study IDs are never reused; records are never deleted.
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """Screening numbers and study IDs are never reused; records are never deleted."""
 
 
 @admin.register(Screening)

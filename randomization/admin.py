@@ -7,18 +7,13 @@ Lists are managed on the statistician's pages, which check randomization.view_al
 
 from django.contrib import admin
 
+from trialedc.admin import ReadOnlyAdminMixin
+
 from .models import EmergencyUnblinding, PhaseReview
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(EmergencyUnblinding)

@@ -3,18 +3,13 @@ where reasons for change are asked for, so the admin shows them read-only too.""
 
 from django.contrib import admin
 
+from trialedc.admin import ReadOnlyAdminMixin
+
 from .models import AdverseEvent, Alert, SAEReport
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(Alert)
