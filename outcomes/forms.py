@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from trialedc import calendars
 from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
 from trialedc.trial import TRIAL
 
@@ -173,12 +174,12 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
         if on > self.today:
             raise forms.ValidationError(
                 _("Date of assessment cannot be in the future (today is %(today)s).")
-                % {"today": self.today.isoformat()}
+                % {"today": calendars.shown(self.today)}
             )
         if on < self.day0:
             raise forms.ValidationError(
                 _("Date of assessment cannot be before Day 0 (%(day0)s).")
-                % {"day0": self.day0.isoformat()}
+                % {"day0": calendars.shown(self.day0)}
             )
         return on
 
@@ -222,10 +223,10 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
                     "an out-of-window visit is a protocol deviation."
                 )
                 % {
-                    "on": on.isoformat(),
+                    "on": calendars.shown(on),
                     "visit": visit.code,
-                    "start": visit.window_start.isoformat(),
-                    "end": visit.window_end.isoformat(),
+                    "start": calendars.shown(visit.window_start),
+                    "end": calendars.shown(visit.window_end),
                 }
             )
         warnings += self.delta_warnings(cleaned)
@@ -639,12 +640,12 @@ class _EventDatesMixin:
         if on > today:
             raise forms.ValidationError(
                 _("%(field)s cannot be in the future (today is %(today)s).")
-                % {"field": label, "today": today.isoformat()}
+                % {"field": label, "today": calendars.shown(today)}
             )
         if earliest is not None and on < earliest:
             raise forms.ValidationError(
                 _("%(field)s cannot be before screening (%(earliest)s).")
-                % {"field": label, "earliest": earliest.isoformat()}
+                % {"field": label, "earliest": calendars.shown(earliest)}
             )
         return on
 

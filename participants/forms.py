@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from trialedc import calendars
 from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
 from trialedc.models import Site
 from trialedc.trial import TRIAL
@@ -87,7 +88,7 @@ class IdentifyingDataForm(ReasonForChangeMixin, forms.ModelForm):
                 )
                 % {
                     "age": age,
-                    "day": screened_on.isoformat(),
+                    "day": calendars.shown(screened_on),
                     "max": TRIAL.age_plausible_max_years,
                 },
             )
@@ -126,7 +127,7 @@ class ScreeningForm(IdentifyingDataForm):
                     "Screening date %(day)s is in the future; it must be today (%(today)s) or "
                     "earlier."
                 ),
-                params={"day": day.isoformat(), "today": self.today.isoformat()},
+                params={"day": calendars.shown(day), "today": calendars.shown(self.today)},
             )
         return day
 
@@ -292,7 +293,10 @@ class ConsentForm(forms.Form):
         if local_day < self.screened_on:
             raise forms.ValidationError(
                 _("Date of consent %(day)s is before the screening date %(screened)s."),
-                params={"day": local_day.isoformat(), "screened": self.screened_on.isoformat()},
+                params={
+                    "day": calendars.shown(local_day),
+                    "screened": calendars.shown(self.screened_on),
+                },
             )
         return value
 
@@ -316,14 +320,18 @@ class ConsentForm(forms.Form):
                 self.add_error(
                     "form_version",
                     _("Version %(version)s is not valid on %(day)s (valid %(span)s).")
-                    % {"version": version.code, "day": day.isoformat(), "span": _span(version)},
+                    % {
+                        "version": version.code,
+                        "day": calendars.shown(day),
+                        "span": _span(version),
+                    },
                 )
         return cleaned
 
 
 def _span(version) -> str:
-    end = version.valid_until.isoformat() if version.valid_until else _("until further notice")
-    return f"{version.valid_from.isoformat()} – {end}"
+    end = calendars.shown(version.valid_until) if version.valid_until else _("until further notice")
+    return f"{calendars.shown(version.valid_from)} – {end}"
 
 
 class ScreeningCloseForm(forms.Form):

@@ -8,6 +8,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from trialedc import calendars
 from trialedc.access import scope_to_sites
 
 from .models import (
@@ -109,7 +110,7 @@ def data_entry_refusal(participant: Participant, on: date, *, routine_records: b
         "after that day can be entered."
     ) % {
         "study_id": participant.study_id,
-        "date": withdrawal.withdrawn_on.isoformat(),
+        "date": calendars.shown(withdrawal.withdrawn_on),
         "scope": withdrawal.get_scope_display(),
     }
 

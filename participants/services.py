@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc import audit
+from trialedc import audit, calendars
 from trialedc.access import sites_for
 from trialedc.models import Site
 from trialedc.trial import TRIAL
@@ -101,7 +101,7 @@ def screening_create(
     if screened_on > _site_today(site):
         raise ScreeningError(
             _("Screening date %(date)s is in the future; it must be today or earlier.")
-            % {"date": screened_on.isoformat()},
+            % {"date": calendars.shown(screened_on)},
             field="screened_on",
         )
     _check_identity(identity, screened_on=screened_on)
@@ -264,7 +264,10 @@ def consent_record(
     if consent_day < screening.screened_on:
         raise ScreeningError(
             _("Date of consent %(day)s is before the screening date %(screened)s; it must not be.")
-            % {"day": consent_day.isoformat(), "screened": screening.screened_on.isoformat()},
+            % {
+                "day": calendars.shown(consent_day),
+                "screened": calendars.shown(screening.screened_on),
+            },
             field="consented_at",
         )
     try:
@@ -274,7 +277,11 @@ def consent_record(
     if not version.valid_on(consent_day):
         raise ScreeningError(
             _("Consent-form version %(version)s is not valid on %(day)s (valid %(span)s).")
-            % {"version": version.code, "day": consent_day.isoformat(), "span": _span(version)},
+            % {
+                "version": version.code,
+                "day": calendars.shown(consent_day),
+                "span": _span(version),
+            },
             field="form_version",
         )
     if signer == ConsentSigner.REPRESENTATIVE and not (
@@ -313,8 +320,8 @@ def consent_record(
 
 
 def _span(version) -> str:
-    end = version.valid_until.isoformat() if version.valid_until else "…"
-    return f"{version.valid_from.isoformat()} – {end}"
+    end = calendars.shown(version.valid_until) if version.valid_until else "…"
+    return f"{calendars.shown(version.valid_from)} – {end}"
 
 
 def screening_close(*, screening: Screening, user, reason: str, detail: str = "") -> Screening:
@@ -386,13 +393,13 @@ def consent_withdraw(
         if withdrawn_on > _site_today(participant.site):
             raise ScreeningError(
                 _("Date of withdrawal %(day)s is in the future; it must be today or earlier.")
-                % {"day": withdrawn_on.isoformat()},
+                % {"day": calendars.shown(withdrawn_on)},
                 field="withdrawn_on",
             )
         if withdrawn_on < consent_day:
             raise ScreeningError(
                 _("Date of withdrawal %(day)s is before the consent (%(consent)s).")
-                % {"day": withdrawn_on.isoformat(), "consent": consent_day.isoformat()},
+                % {"day": calendars.shown(withdrawn_on), "consent": calendars.shown(consent_day)},
                 field="withdrawn_on",
             )
         withdrawal = ConsentWithdrawal(

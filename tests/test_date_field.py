@@ -116,3 +116,15 @@ def test_a_gregorian_reader_gets_the_browsers_date_and_time_input():
     form = ConsentTimeForm({"at": "2021-03-05T14:30"})
     assert form.is_valid(), form.errors
     assert 'type="datetime-local"' in str(ConsentTimeForm()["at"])
+
+
+def test_dates_in_messages_follow_the_readers_calendar_and_digits(jalali):
+    from django.utils import translation
+
+    with translation.override("fa"):
+        assert calendars.shown(date(2021, 3, 5)) == "۱۳۹۹/۱۲/۱۵"
+    with translation.override("en"):
+        assert calendars.shown(date(2021, 3, 5)) == "1399/12/15"
+    calendars.activate(calendars.GREGORIAN)
+    assert calendars.shown(date(2021, 3, 5)) == "2021-03-05"
+

@@ -100,3 +100,11 @@ def parse_date(text: str, *, calendar: str | None = None) -> date:
         return date(year, month, day)
     except ValueError as error:
         raise DateInputError(f"{text!r} is not a date") from error
+
+
+def shown(value: date) -> str:
+    """A date in a message to the reader: the active calendar, Persian digits on Persian pages
+    (Gregorian readers get ISO 8601, as everywhere)."""
+    from django.utils import translation
+
+    return format_date(value, persian=translation.get_language() == "fa")
