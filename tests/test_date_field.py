@@ -127,4 +127,3 @@ def test_dates_in_messages_follow_the_readers_calendar_and_digits(jalali):
         assert calendars.shown(date(2021, 3, 5)) == "1399/12/15"
     calendars.activate(calendars.GREGORIAN)
     assert calendars.shown(date(2021, 3, 5)) == "2021-03-05"
-
