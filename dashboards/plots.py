@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from trialedc import calendars
 from trialedc.trial import TRIAL
 
 from . import drawing, svg
@@ -25,6 +27,8 @@ def enrollment_plot(data: Enrollment) -> str:
             ),
             targets=tuple(targets),
             empty_text=_("No participant enrolled yet."),
+            # The axis dates in the reader's calendar (part of the plot's cache key).
+            day_format=(calendars.active(), translation.get_language() == "fa"),
         )
     )
 

@@ -16,6 +16,8 @@ from functools import lru_cache
 from hashlib import sha256
 from html import escape
 
+from trialedc import calendars
+
 BLUE = "#0072B2"
 ORANGE = "#E69F00"
 VERMILLION = "#D55E00"
@@ -115,11 +117,17 @@ def cumulative_plot(
     series: tuple[tuple[str, tuple[tuple[date, int], ...]], ...],
     targets: tuple[tuple[str, int], ...],
     empty_text: str,
+    day_format: tuple[str, bool] = ("gregorian", False),
 ) -> str:
     """Cumulative counts over calendar time as step lines, with horizontal target lines.
 
     `series`: (label, ((day, new on that day), ...)); the lines add the counts up.
+    `day_format`: (calendar, Persian digits) of the axis dates.
     """
+
+    def shown(day: date) -> str:
+        return calendars.format_date(day, calendar=day_format[0], persian=day_format[1])
+
     uid = _uid("cum", title, series, targets)
     days = sorted({d for _, points in series for d, _ in points})
     if not days:
@@ -150,7 +158,7 @@ def cumulative_plot(
     for day in (days[0], days[len(days) // 2], days[-1]) if len(days) > 2 else days:
         body.append(
             f'<text x="{x_of(day):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
-            f"{day.isoformat()}</text>"
+            f"{shown(day)}</text>"
         )
     legend = []
     for i, (label, value) in enumerate(targets):
@@ -179,7 +187,7 @@ def cumulative_plot(
     body += _legend(legend)
     desc = (
         "; ".join([*descriptions, *(f"{label}: {value}" for label, value in targets)])
-        + f" ({days[0].isoformat()} – {days[-1].isoformat()})"
+        + f" ({shown(days[0])} – {shown(days[-1])})"
     )
     return _frame(uid=uid, title=title, desc=desc, x_label=x_label, y_label=y_label, body=body)
 

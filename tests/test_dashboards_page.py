@@ -174,3 +174,24 @@ def test_enrollment_is_counted_by_phase_and_stratum(three, make_user):
     assert (phase_one["count"], phase_one["target"]) == (3, 12)
     assert [(s["count"], s["target"]) for s in phase_one["strata"]] == [(2, 6), (1, 6)]
     assert enrollment.randomized == 3
+
+
+def test_the_enrollment_plot_dates_its_axis_in_the_readers_calendar():
+    from datetime import date
+
+    from dashboards import svg
+
+    arguments = dict(
+        title="Enrollment",
+        x_label="Date",
+        y_label="n",
+        series=(("Enrolled", ((date(2021, 3, 5), 1), (date(2021, 3, 21), 2))),),
+        targets=(("Target", 72),),
+        empty_text="none",
+    )
+    gregorian = svg.cumulative_plot(**arguments)
+    jalali = svg.cumulative_plot(**arguments, day_format=("jalali", True))
+    assert ">2021-03-05</text>" in gregorian
+    # 2021-03-05 = 1399/12/15 and Nowruz 1400 = 2021-03-21 (registry record), Persian digits.
+    assert ">۱۳۹۹/۱۲/۱۵</text>" in jalali
+    assert ">۱۴۰۰/۰۱/۰۱</text>" in jalali
