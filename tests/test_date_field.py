@@ -101,6 +101,8 @@ def test_a_jalali_reader_types_a_date_and_time_stored_as_the_utc_moment(jalali):
         html = str(ConsentTimeForm(initial={"at": form.cleaned_data["at"]})["at"])
     assert 'value="1399/12/15 14:30"' in html
     assert 'type="text"' in html
+    assert "data-edc-datetime" in html  # the picker keeps the time typed
+    assert 'hx-get="/calendar/month/"' in html  # the month picker of the date fields
 
 
 def test_a_jalali_date_and_time_without_a_time_says_how_to_write_it(jalali):

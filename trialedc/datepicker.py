@@ -29,7 +29,7 @@ def _typed_value(request) -> str:
     """The one date value an htmx request carries, whatever the field's name."""
     for key, value in request.GET.items():
         if key not in ("y", "m"):
-            return value
+            return (value.split() or [""])[0]  # the date of a date and time
     return ""
 
 

@@ -115,7 +115,10 @@ class EdcDateField(forms.DateField):
 
 class EdcDateTimeInput(forms.DateTimeInput):
     """A date and time in the reader's calendar: the browser's `datetime-local` input for
-    Gregorian readers; for Jalali readers a text input taking `1399/12/15 14:30` (local time)."""
+    Gregorian readers; for Jalali readers a text input taking `1399/12/15 14:30` (local time),
+    with the month picker of the date fields (a picked day keeps the time typed)."""
+
+    template_name = "widgets/edc_date.html"
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%dT%H:%M")
@@ -130,7 +133,9 @@ class EdcDateTimeInput(forms.DateTimeInput):
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
         widget = context["widget"]
-        if calendars.active() == calendars.JALALI:
+        widget["jalali"] = calendars.active() == calendars.JALALI
+        widget["with_time"] = True
+        if widget["jalali"]:
             widget["type"] = "text"
             widget["attrs"].setdefault("placeholder", "1399/12/15 14:30")
             widget["attrs"].setdefault("autocomplete", "off")

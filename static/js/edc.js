@@ -8,7 +8,13 @@
     var wrapper = day.closest("[data-edc-date]");
     var input = wrapper && wrapper.querySelector("input");
     if (!input) return;
-    input.value = day.getAttribute("data-edc-date-value");
+    var picked = day.getAttribute("data-edc-date-value");
+    if (input.hasAttribute("data-edc-datetime")) {
+      // A date and time: the picked day replaces the date, the time typed stays.
+      var time = input.value.trim().split(/\s+/)[1] || "";
+      picked = time ? picked + " " + time : picked + " ";
+    }
+    input.value = picked;
     input.dispatchEvent(new Event("change", { bubbles: true }));
     var popup = wrapper.querySelector(".edc-date-popup");
     if (popup) popup.innerHTML = "";

@@ -63,3 +63,32 @@ def test_a_persian_coordinator_enters_an_abg_with_a_jalali_date(participant, sig
     abg = BloodGas.objects.get(visit=d3)
     assert abg.assessed_on == yesterday  # stored Gregorian
     assert abg.pf_ratio == 200
+
+
+def test_a_persian_coordinator_picks_the_infusion_day_and_types_its_time(
+    participant,  # noqa: F811
+    sign_in,
+    live_server,
+):
+    coordinator = User.objects.get(username="coordinator")
+    coordinator.language, coordinator.calendar = "fa", "jalali"
+    coordinator.save(update_fields=["language", "calendar"])
+    day0 = Visit.objects.get(participant=participant, code="D0").target_date
+    jalali_day0 = calendars.format_date(day0, calendar=calendars.JALALI)
+
+    page = sign_in("coordinator", PASSWORD)
+    page.goto(f"{live_server.url}/outcomes/participants/{participant.study_id}/visits/D0/infusion/")
+    started = page.locator("input[name=started_at]")
+    expect(started).to_have_attribute("placeholder", "1399/12/15 14:30")
+    wrapper = page.locator("[data-edc-date]", has=started)
+    wrapper.locator("button").first.click()
+    picker = wrapper.get_by_test_id("date-picker")
+    expect(picker).to_be_visible()
+    if not picker.locator(f"[title='{day0.isoformat()}']").count():
+        picker.locator("button").first.click()  # Day 0 was in the month before
+    picker.locator(f"[title='{day0.isoformat()}']").click()
+    expect(started).to_have_value(f"{jalali_day0} ")
+    started.press("End")
+    started.type("10:30")
+    expect(started).to_have_value(f"{jalali_day0} 10:30")
+    shot(page, "outcomes-crf-persian-infusion-datetime")
