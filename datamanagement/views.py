@@ -451,21 +451,28 @@ def _audit_csv(rows) -> HttpResponse:
             "reason",
         ]
     )
+    from exports.cells import neutralize  # the one spreadsheet-safe cell rule
+
     for row in rows:
         changes = row.changes() or [("", "", "")]
         for field, old, new in changes:
+            # A value or reason typed as "=HYPERLINK(...)" must not run in the reader's
+            # spreadsheet: every cell goes through the export's formula rule.
             writer.writerow(
                 [
-                    row.when.astimezone(timezone.UTC).isoformat(timespec="seconds"),
-                    row.who,
-                    row.model,
-                    row.record_id,
-                    row.study_id,
-                    row.action,
-                    field,
-                    "" if old is None else old,
-                    "" if new is None else new,
-                    row.reason,
+                    neutralize(value)
+                    for value in (
+                        row.when.astimezone(timezone.UTC).isoformat(timespec="seconds"),
+                        row.who,
+                        row.model,
+                        row.record_id,
+                        row.study_id,
+                        row.action,
+                        field,
+                        old,
+                        new,
+                        row.reason,
+                    )
                 ]
             )
     return response

