@@ -53,6 +53,11 @@ def listed_paths() -> list[str]:
 EXTERNAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']\s*(?:https?:)?//""", re.IGNORECASE)
 
 
+def html_pages(result) -> dict[str, str]:
+    """The crawled pages that are HTML documents (not CSV, JSON or fragments)."""
+    return {p: b for p, b in result.bodies.items() if b.lstrip().lower().startswith("<!doctype")}
+
+
 def assert_offline(result) -> None:
     """Hospital intranets are offline: every script, style, image and link is the app's own,
     and every page carries the strict content security policy that would block any other."""
@@ -86,7 +91,7 @@ def test_an_unblinded_role_is_warned_on_every_page_and_loads_nothing_offsite(
     client.force_login(User.objects.get(username=DEMO_USER_FOR_ROLE[role]))
     result = crawl(client, start=listed_paths())
     assert not result.errors, result.errors
-    html = {p: b for p, b in result.bodies.items() if b.lstrip().lower().startswith("<!doctype")}
+    html = html_pages(result)
     assert html
     unwarned = [p for p, b in html.items() if "Unblinded view" not in b]
     assert not unwarned, f"{role.label} not warned on {unwarned[:5]}"
@@ -136,7 +141,7 @@ def test_every_page_in_persian_is_translated_and_right_to_left(client, demo_tria
     seeds = ["/", *sorted({build(world) for _, build, _ in PAGES.values()})]
     result = crawl(client, start=seeds, max_pages=len(seeds) + 60, sample=True)
     assert not result.errors, result.errors
-    pages = {p: b for p, b in result.bodies.items() if b.lstrip().lower().startswith("<!doctype")}
+    pages = html_pages(result)
     assert len(pages) > 5
     english = {}
     for path, body in pages.items():

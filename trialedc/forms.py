@@ -155,20 +155,18 @@ class EdcDateTimeField(forms.DateTimeField):
 
     def to_python(self, value):
         if isinstance(value, str) and calendars.active() == calendars.JALALI:
+            invalid = forms.ValidationError(
+                _("Enter the date and time as YYYY/MM/DD HH:MM, e.g. 1399/12/15 14:30."),
+                code="invalid",
+            )
             match = _JALALI_DATETIME.match(calendars.ascii_digits(value))
             if match is None:
-                raise forms.ValidationError(
-                    _("Enter the date and time as YYYY/MM/DD HH:MM, e.g. 1399/12/15 14:30."),
-                    code="invalid",
-                )
+                raise invalid
             try:
                 day = calendars.parse_date(match.group(1))
                 moment = time(int(match.group(2)), int(match.group(3)))
             except (calendars.DateInputError, ValueError):
-                raise forms.ValidationError(
-                    _("Enter the date and time as YYYY/MM/DD HH:MM, e.g. 1399/12/15 14:30."),
-                    code="invalid",
-                ) from None
+                raise invalid from None
             return timezone.make_aware(datetime.combine(day, moment))
         return super().to_python(value)
 

@@ -22,7 +22,7 @@ def edc_date(value):
         value = timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     if not isinstance(value, date):
         return value
-    return calendars.format_date(value, persian=translation.get_language() == "fa")
+    return calendars.shown(value)
 
 
 @register.filter
