@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField
+from trialedc.forms import EdcDateField, SecondFactorMixin
 from trialedc.trial import TRIAL
 
 from .models import LockLevel, QueryOrigin, QueryState
@@ -59,7 +59,7 @@ class QueryFilterForm(_BootstrapMixin, forms.Form):
         self.style_widgets()
 
 
-class SignatureForm(forms.Form):
+class SignatureForm(SecondFactorMixin, forms.Form):
     meaning = forms.ChoiceField(
         label=_("Meaning of your signature"),
         widget=forms.RadioSelect,

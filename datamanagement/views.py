@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
+from trialedc import twofactor
 from trialedc.access import get_in_scope_or_403, require, sites_for
 from trialedc.exceptions import TrialEdcError
 from trialedc.trial import TRIAL
@@ -298,8 +299,12 @@ def sign(request, study_id: str):
     records = selectors.signed_records(
         level, participant=participant, visit=visit, crf_code=crf_code
     )
-    form = SignatureForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    form = SignatureForm(request.POST or None, user=request.user)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and twofactor.confirm(request, form, purpose="e-signature")
+    ):
         try:
             services.signature_sign(
                 user=request.user,

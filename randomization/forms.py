@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField
+from trialedc.forms import EdcDateField, SecondFactorMixin
 from trialedc.trial import TRIAL
 
 from .models import PHASE_CHOICES, STRATUM_CHOICES, SUPPORT_CHOICES, ReviewDecision
@@ -95,7 +95,7 @@ class HandoverForm(forms.Form):
     handed_over_to = forms.CharField(label=_("Handed over to (blinded nurse)"), max_length=120)
 
 
-class EmergencyUnblindingForm(forms.Form):
+class EmergencyUnblindingForm(SecondFactorMixin, forms.Form):
     sae_reference = forms.CharField(
         label=_("SAE it concerns"),
         max_length=100,
@@ -112,5 +112,5 @@ class EmergencyUnblindingForm(forms.Form):
     )
 
 
-class PasswordConfirmForm(forms.Form):
+class PasswordConfirmForm(SecondFactorMixin, forms.Form):
     password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)

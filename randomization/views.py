@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from participants.models import Participant, ParticipantStatus
+from trialedc import twofactor
 from trialedc.access import get_in_scope_or_403, require
 from trialedc.models import SecurityEventKind
 from trialedc.ratelimit import rate_limit
@@ -149,7 +150,7 @@ def _enrolled(participant) -> bool:
 @rate_limit("unblinding")
 def emergency_unblind(request, study_id: str):
     participant = _participant(request, study_id)
-    form = EmergencyUnblindingForm(_data(request))
+    form = EmergencyUnblindingForm(_data(request), user=request.user)
     context = {
         "participant": participant,
         "randomization": selectors.randomization_of(participant),
@@ -159,6 +160,8 @@ def emergency_unblind(request, study_id: str):
     if request.method == "POST" and form.is_valid():
         if not _password_confirmed(request, form.cleaned_data["password"]):
             form.add_error("password", _("The password is not correct; nothing was unblinded."))
+            return render(request, "randomization/emergency_unblind.html", context)
+        if not twofactor.confirm(request, form, purpose="emergency unblinding"):
             return render(request, "randomization/emergency_unblind.html", context)
         try:
             event, arm = services.emergency_unblind(
@@ -416,7 +419,9 @@ def pharmacy_pdf(request):
 @require("randomization.confirm_trial_unblinding")
 @rate_limit("unblinding")
 def trial_unblinding(request):
-    form = PasswordConfirmForm(request.POST if "confirm" in request.POST else None)
+    form = PasswordConfirmForm(
+        request.POST if "confirm" in request.POST else None, user=request.user
+    )
     if request.method == "POST" and "lock" in request.POST:
         if request.user.has_perm("datamanagement.lock_data"):
             services.database_lock(user=request.user)
@@ -425,7 +430,7 @@ def trial_unblinding(request):
     if form.is_bound and form.is_valid():
         if not _password_confirmed(request, form.cleaned_data["password"]):
             form.add_error("password", _("The password is not correct; nothing was confirmed."))
-        else:
+        elif twofactor.confirm(request, form, purpose="trial unblinding"):
             try:
                 services.trial_unblinding_confirm(
                     user=request.user, password=form.cleaned_data["password"]

@@ -28,4 +28,5 @@ PAGES = {
     "security log CSV": ("security_log", lambda w: "/security-log/?format=csv", {D}),
     "password change": ("password_change", lambda w: "/password/", set(Role)),
     "sign out everywhere": ("sign_out_everywhere", lambda w: "/sign-out-everywhere/", set(Role)),
+    "two-factor sign-in": ("two_factor", lambda w: "/account/two-factor/", set(Role)),
 }

@@ -17,6 +17,10 @@ os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 # The demo users (initial passwords) sign in throughout the suite; the forced-change tests
 # (tests/test_passwords_and_sessions.py) switch it on, as it is in production (not DEBUG).
 os.environ.setdefault("DJANGO_FORCE_PASSWORD_CHANGE", "false")
+# Likewise two-factor sign-in: required of most roles in production, it is switched on by the
+# tests that prove it (tests/test_two_factor.py, the pharmacist's browser journey); a user who
+# has set up a device is asked its code either way.
+os.environ.setdefault("DJANGO_TWO_FACTOR_ENFORCED", "false")
 
 from trialedc.settings import *  # noqa: E402, F403
 

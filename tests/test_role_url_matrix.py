@@ -22,6 +22,9 @@ NOT_ROLE_PAGES = {
     "logout",  # before/after signing in
     "health",  # liveness probe, no data
     "set_language",  # i18n switch, no data
+    # The code step of signing in: only a session awaiting its code sees it (others are sent
+    # on); it shows no data. tests/test_two_factor.py.
+    "two_factor_verify",
 }
 
 

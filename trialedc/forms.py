@@ -47,6 +47,43 @@ class ReasonForChangeMixin(forms.Form):
         return self.cleaned_data.get(self.reason_field_name, "")
 
 
+def _code_input() -> forms.TextInput:
+    return forms.TextInput(
+        attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "spellcheck": "false"}
+    )
+
+
+class OneTimeCodeForm(forms.Form):
+    """A code from the authenticator app (six digits) or a backup code."""
+
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=32,
+        widget=_code_input(),
+        help_text=_("The six digits your authenticator app shows now, or a backup code."),
+        error_messages={"required": _("Type the code your authenticator app shows.")},
+    )
+
+
+class SecondFactorMixin(forms.Form):
+    """Re-authentication: beside the password, the current code of a user who has two-factor
+    sign-in (emergency unblinding, trial-level unblinding, e-signatures). Checked by the view
+    with `twofactor.confirm`, after the form is valid."""
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        from . import twofactor
+
+        if user is not None and twofactor.is_set_up(user):
+            self.fields["otp_code"] = forms.CharField(
+                label=_("Code from your authenticator app"),
+                max_length=32,
+                widget=_code_input(),
+                help_text=_("Or one of your backup codes."),
+                error_messages={"required": _("Type the code your authenticator app shows.")},
+            )
+
+
 class PreferencesForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), required=False)
     calendar = forms.ChoiceField(label=_("Calendar for dates"), required=False)

@@ -88,6 +88,7 @@ SIGNED_IN_AT = "edc_signed_in_at"
 def _is_exempt(path: str) -> bool:
     exempt = (
         reverse("password_change"),
+        reverse("two_factor"),  # set up the second factor first, then the password
         reverse("logout"),
         reverse("login"),
         "/static/",
@@ -139,6 +140,50 @@ class SessionPolicyMiddleware:
             else _("You were signed out on every device; sign in again."),
         )
         return redirect_to_login(request.get_full_path())
+
+
+def _two_factor_exempt(path: str) -> bool:
+    """Pages an unverified session may open: signing in and out, the second-factor pages."""
+    exempt = (
+        reverse("two_factor"),  # its sub-pages (verify) too
+        reverse("logout"),
+        reverse("login"),
+        "/static/",
+        "/i18n/",
+        reverse("health"),
+    )
+    return path.startswith(exempt)
+
+
+class TwoFactorMiddleware:
+    """A signed-in session that has not given its second factor sees nothing but the pages that
+    take one: users who set one up are asked their code; users whose role needs one and who have
+    none are sent to set it up (trialedc.twofactor). After django-otp's OTPMiddleware."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from . import twofactor
+
+        request.edc_two_factor_pending = False
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not twofactor.is_verified(request):
+            if twofactor.is_set_up(user):
+                request.edc_two_factor_pending = True
+                if not _two_factor_exempt(request.path):
+                    return redirect_to_login(
+                        request.get_full_path(), login_url=reverse("two_factor_verify")
+                    )
+            elif twofactor.required(user):
+                request.edc_two_factor_pending = True
+                if not _two_factor_exempt(request.path):
+                    messages.warning(
+                        request,
+                        _("Your role needs two-factor sign-in: set it up before you go on."),
+                    )
+                    return redirect("two_factor")
+        return self.get_response(request)
 
 
 class PasswordPolicyMiddleware:

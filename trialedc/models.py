@@ -1,11 +1,16 @@
 """Sites and users: who works where. Every participant row belongs to one site."""
 
+import hashlib
+import hmac
+import secrets
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 
 
 class Calendar(models.TextChoices):
@@ -104,6 +109,12 @@ class SecurityEventKind(models.TextChoices):
     SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", _("Signed out everywhere")
     SESSION_EXPIRED = "session_expired", _("Session ended: absolute time limit")
     ACCOUNT_CHANGED = "account_changed", _("Account status changed")
+    TWO_FACTOR_ENROLLED = "two_factor_enrolled", _("Two-factor sign-in set up")
+    TWO_FACTOR_VERIFIED = "two_factor_verified", _("Second factor accepted")
+    TWO_FACTOR_FAILED = "two_factor_failed", _("Second factor refused")
+    BACKUP_CODES_CREATED = "backup_codes_created", _("New backup codes made")
+    TWO_FACTOR_REMOVED = "two_factor_removed", _("Two-factor sign-in turned off")
+    TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor sign-in reset by an administrator")
 
 
 class SecurityEvent(models.Model):
@@ -145,3 +156,64 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()} {self.username}"
+
+
+# Backup codes: ten one-time codes of ten letters and digits (about 50 bits each).
+BACKUP_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
+BACKUP_CODE_LENGTH = 10
+
+
+def backup_code_normalize(code: str) -> str:
+    """What the user typed, as stored: lower case, without spaces and dashes."""
+    return "".join(str(code).split()).replace("-", "").lower()
+
+
+class BackupCodes(TimestampMixin, ThrottlingMixin, Device):
+    """One-time backup codes for when the authenticator is not at hand (a django-otp device).
+
+    Only salted SHA-256 digests are kept (the codes are random, not chosen by people, so a fast
+    digest is enough; ASVS 2.6.2): the codes themselves are shown once, when made."""
+
+    salt = models.CharField(max_length=32, default="", editable=False)
+    digests = models.JSONField(default=list, editable=False)
+
+    class Meta(Device.Meta):
+        verbose_name = _("backup codes")
+        verbose_name_plural = _("backup codes")
+
+    def _digest(self, code: str) -> str:
+        return hashlib.sha256(f"{self.salt}:{backup_code_normalize(code)}".encode()).hexdigest()
+
+    def codes_replace(self, count: int = 10) -> list[str]:
+        """Forget every earlier code; return `count` new ones (shown to the user once)."""
+        codes = [
+            "".join(secrets.choice(BACKUP_CODE_ALPHABET) for _ in range(BACKUP_CODE_LENGTH))
+            for _ in range(count)
+        ]
+        self.salt = secrets.token_hex(16)
+        self.digests = [self._digest(code) for code in codes]
+        self.throttle_reset(commit=False)
+        self.save()
+        return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+    @property
+    def remaining(self) -> int:
+        return len(self.digests)
+
+    def verify_token(self, token) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        digest = self._digest(str(token))
+        match = next((d for d in self.digests if hmac.compare_digest(d, digest)), None)
+        if match is None:
+            self.throttle_increment(commit=True)
+            return False
+        self.digests = [d for d in self.digests if d != match]  # each code works once
+        self.throttle_reset(commit=False)
+        self.set_last_used_timestamp(commit=False)
+        self.save()
+        return True
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)

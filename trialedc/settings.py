@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_celery_beat",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "simple_history",
     # ours
     "trialedc",
@@ -77,7 +79,10 @@ MIDDLEWARE = [
     # Fail closed: every page needs a signed-in user unless marked @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "trialedc.middleware.SessionPolicyMiddleware",
+    # Second factor before anything else (the password change page too): docs/security.md.
+    "trialedc.middleware.TwoFactorMiddleware",
     "trialedc.middleware.PasswordPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -155,6 +160,16 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+
+# --- Two-factor sign-in (django-otp: TOTP authenticator apps + one-time backup codes) --------
+# Required of the unblinded roles, data managers, anyone who may see identifying data and staff
+# (trialedc.twofactor.required); offered to everyone. On unless DEBUG, like the forced password
+# change, so the demo opens with its known passwords alone; a user who set up a second factor
+# must give it at every sign-in either way.
+TWO_FACTOR_ENFORCED = env.bool("DJANGO_TWO_FACTOR_ENFORCED", default=not DEBUG)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Trial EDC")
+# Wrong codes in a row make the next try wait 1, 2, 4, 8 ... seconds (per device).
+OTP_TOTP_THROTTLE_FACTOR = 1
 
 # --- Rate limits (trialedc/ratelimit.py): "<requests>/<seconds>" per user, or per client address
 # before sign-in; over it the answer is HTTP 429. Sized for a ward sharing one address: well above

@@ -8,13 +8,16 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
-from . import audit, home, selectors, services
+from . import audit, home, selectors, services, twofactor
 from .access import get_in_scope_or_403, require
-from .forms import NewPasswordForm, PreferencesForm, SecurityLogFilterForm
+from .forms import NewPasswordForm, OneTimeCodeForm, PreferencesForm, SecurityLogFilterForm
 from .middleware import password_change_reason
+from .ratelimit import rate_limit
 from .roles import roles_of
 
 
@@ -46,7 +49,7 @@ def audit_history(request, label: str, pk: int):
 
 
 def preferences(request):
-    """The signed-in user's own language and calendar."""
+    """The signed-in user's own language and calendar, and links to their account's security."""
     user = request.user
     form = PreferencesForm(
         request.POST or None, initial={"language": user.language, "calendar": user.calendar}
@@ -55,7 +58,11 @@ def preferences(request):
         services.user_preferences_update(user=user, **form.cleaned_data)
         messages.success(request, _("Your preferences are saved."))
         return redirect("preferences")
-    return render(request, "preferences.html", {"form": form})
+    return render(
+        request,
+        "preferences.html",
+        {"form": form, "two_factor_on": twofactor.is_set_up(user)},
+    )
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -150,6 +157,130 @@ def _security_csv(events) -> HttpResponse:
             ]
         )
     return response
+
+
+# -- two-factor sign-in (trialedc.twofactor) ---------------------------------------------------
+
+
+def _next_url(request) -> str:
+    """Where to go after the second factor: the page first asked for, if it is one of ours."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("home")
+
+
+def _backup_codes_page(request, codes: list[str], *, first: bool):
+    response = render(
+        request,
+        "registration/two_factor_backup_codes.html",
+        {"codes": codes, "first": first, "next": _next_url(request)},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limit("login")
+def two_factor(request):
+    """Set up two-factor sign-in (an authenticator app + backup codes), or, once it is set up
+    and this session verified, see it, make new backup codes or turn it off."""
+    user = request.user
+    if twofactor.is_set_up(user):
+        if not twofactor.is_verified(request):
+            # Never a second device on a password alone: give the first one's code.
+            return redirect(f"{reverse('two_factor_verify')}?next={reverse('two_factor')}")
+        return _two_factor_status(request)
+    key = twofactor.pending_secret(request)
+    form = OneTimeCodeForm(request.POST or None)
+    form.fields["code"].help_text = _("The six digits your app shows once it has the key.")
+    if request.method == "POST" and form.is_valid():
+        codes = twofactor.enrol(request=request, key_hex=key, code=form.cleaned_data["code"])
+        if codes is not None:
+            messages.success(request, _("Two-factor sign-in is on."))
+            return _backup_codes_page(request, codes, first=True)
+        form.add_error(
+            "code",
+            _(
+                "This code is not right. Check that the app shows this account, that the "
+                "phone's clock is right, and type the six digits it shows now."
+            ),
+        )
+    uri = twofactor.provisioning_uri(user, key)
+    return render(
+        request,
+        "registration/two_factor_enrol.html",
+        {
+            "form": form,
+            "qr_code": twofactor.qr_data_uri(uri),
+            "secret": twofactor.secret_base32(key),
+            "required": twofactor.required(user),
+            "next": _next_url(request),
+        },
+    )
+
+
+def _two_factor_status(request):
+    user = request.user
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            twofactor.check(
+                request=request, code=form.cleaned_data["code"], purpose=request.POST.get("do", "")
+            )
+            if request.POST.get("do") == "turn-off":
+                twofactor.turn_off(request=request)
+                messages.info(request, _("Two-factor sign-in is off."))
+                return redirect("preferences")
+            if request.POST.get("do") == "backup-codes":
+                codes = twofactor.backup_codes_renew(request=request)
+                return _backup_codes_page(request, codes, first=False)
+        except twofactor.CodeRefused as refusal:
+            form.add_error("code", str(refusal))
+    backup = twofactor.backup_codes_of(user)
+    return render(
+        request,
+        "registration/two_factor_status.html",
+        {
+            "form": form,
+            "authenticator": twofactor.authenticator_of(user),
+            "backup_codes_left": backup.remaining if backup else 0,
+            "required": twofactor.required(user),
+        },
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@rate_limit("login")
+def two_factor_verify(request):
+    """Second step of signing in: a code from the authenticator app or a backup code."""
+    if twofactor.is_verified(request) or not twofactor.is_set_up(request.user):
+        return redirect(_next_url(request))
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = twofactor.verify_sign_in(request=request, code=form.cleaned_data["code"])
+        except twofactor.CodeRefused as refusal:
+            form.add_error("code", str(refusal))
+        else:
+            left = getattr(device, "remaining", None)
+            if left is not None:
+                messages.warning(
+                    request,
+                    _(
+                        "You signed in with a backup code; %(n)s are left. Make new ones "
+                        "under Your preferences if you are running out."
+                    )
+                    % {"n": left},
+                )
+            return redirect(_next_url(request))
+    return render(
+        request, "registration/two_factor_verify.html", {"form": form, "next": _next_url(request)}
+    )
 
 
 @login_not_required
