@@ -88,7 +88,8 @@ def test_staff_need_it_and_nobody_does_where_it_is_not_enforced(settings, roles,
     admin = UserFactory(username="admin", is_staff=True)
     sponsor = UserFactory(username="sponsor", role=Role.SPONSOR)
     settings.TWO_FACTOR_ENFORCED = True
-    assert twofactor.required(admin) and not twofactor.required(sponsor)
+    assert twofactor.required(admin)
+    assert not twofactor.required(sponsor)
     settings.TWO_FACTOR_ENFORCED = False
     assert not twofactor.required(admin)
 
@@ -108,15 +109,14 @@ def test_a_pharmacist_without_a_device_is_sent_to_set_it_up_and_sees_nothing_els
     body = page.content.decode()
     assert page.status_code == 200
     assert 'data-testid="two-factor-required"' in body
-    assert 'data-testid="two-factor-qr"' in body and "data:image/svg+xml" in body
+    assert 'data-testid="two-factor-qr"' in body
+    assert "data:image/svg+xml" in body
     # The menu offers nothing while the second factor is missing.
     assert "/randomization/pharmacy/" not in body
     assert page["Cache-Control"].startswith("max-age=0") or "no-cache" in page["Cache-Control"]
 
 
-def test_an_optional_role_goes_on_without_one_but_is_offered_it(
-    enforced, client, login, make_user
-):
+def test_an_optional_role_goes_on_without_one_but_is_offered_it(enforced, client, login, make_user):
     login(make_user(Role.SPONSOR))
     assert client.get("/").status_code == 200
     preferences = client.get("/preferences/").content.decode()
@@ -145,9 +145,7 @@ def test_required_second_factor_comes_before_the_forced_password_change(
 # -- setting it up ------------------------------------------------------------------------------
 
 
-def test_setting_up_needs_a_right_code_and_gives_ten_backup_codes_once(
-    client, login, make_user
-):
+def test_setting_up_needs_a_right_code_and_gives_ten_backup_codes_once(client, login, make_user):
     user = make_user(Role.PHARMACIST)
     login(user)
     page = client.get("/account/two-factor/").content.decode()
@@ -167,9 +165,11 @@ def test_setting_up_needs_a_right_code_and_gives_ten_backup_codes_once(
     body = done.content.decode()
     assert "no-store" in done["Cache-Control"]
     codes = re.findall(r"<li>([a-z0-9]{5}-[a-z0-9]{5})</li>", body)
-    assert len(codes) == 10 and len(set(codes)) == 10
+    assert len(codes) == 10
+    assert len(set(codes)) == 10
     device = TOTPDevice.objects.get(user=user)
-    assert device.confirmed and device.key == key
+    assert device.confirmed
+    assert device.key == key
     backup = BackupCodes.objects.get(user=user)
     assert backup.remaining == 10
     stored = str(BackupCodes.objects.filter(pk=backup.pk).values().get())
@@ -285,11 +285,13 @@ def test_new_backup_codes_replace_the_old_ones_and_need_a_code(clock, client, ma
     old = BackupCodes.objects.create(user=user, name="Backup codes").codes_replace()
     signed_in_with_code(client, user, device)
     refused = client.post("/account/two-factor/", {"do": "backup-codes", "code": "123"})
-    assert refused.status_code == 200 and "This code is not right" in refused.content.decode()
+    assert refused.status_code == 200
+    assert "This code is not right" in refused.content.decode()
     clock.step()
     page = client.post("/account/two-factor/", {"do": "backup-codes", "code": code_for(device.key)})
     new = re.findall(r"<li>([a-z0-9]{5}-[a-z0-9]{5})</li>", page.content.decode())
-    assert len(new) == 10 and not set(new) & set(old)
+    assert len(new) == 10
+    assert not set(new) & set(old)
     assert "Your earlier backup codes no longer work" in page.content.decode()
     backup = BackupCodes.objects.get(user=user)
     assert not backup.verify_token(old[0])
@@ -416,7 +418,8 @@ def test_an_e_signature_asks_a_current_code(clock, client, make_user, site01):
     data = {"level": "casebook", "meaning": "accurate_complete", "password": PASSWORD}
     clock.step()
     refused = client.post(path, {**data, "otp_code": "999999"})
-    assert refused.status_code == 200 and not Signature.objects.exists()
+    assert refused.status_code == 200
+    assert not Signature.objects.exists()
     clock.step()
     clock.shift(timedelta(seconds=5))
     signed = client.post(path, {**data, "otp_code": code_for(device.key)})
