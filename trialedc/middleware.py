@@ -178,11 +178,7 @@ class TwoFactorMiddleware:
             elif twofactor.required(user):
                 request.edc_two_factor_pending = True
                 if not _two_factor_exempt(request.path):
-                    messages.warning(
-                        request,
-                        _("Your role needs two-factor sign-in: set it up before you go on."),
-                    )
-                    return redirect("two_factor")
+                    return redirect("two_factor")  # the page says why
         return self.get_response(request)
 
 
