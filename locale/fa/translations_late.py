@@ -30,7 +30,7 @@ FA = {
     "Choose the participant whose casebook to print.": "شرکت\u200cکننده\u200cای را که پرونده\u200cاش باید چاپ شود انتخاب کنید.",
     "This report covers a site you are not assigned to.": "این گزارش مرکزی را پوشش می\u200cدهد که شما به آن منتسب نیستید.",
     "No such report.": "چنین گزارشی وجود ندارد.",
-    "No participant %(id)s among your sites: check the study ID.": "شرکت\u200cکننده %(id)s در مراکز شما وجود ندارد: شناسه مطالعه را بررسی کنید.",
+    "No participant %(id)s among your sites: check the study ID.": "شرکت\u200cکننده %(id)s در مراکز شما وجود ندارد: کد مطالعه را بررسی کنید.",
     "The report could not be started; try again later.": "آماده\u200cسازی گزارش آغاز نشد؛ لطفاً بعداً دوباره تلاش کنید.",
     "This report is not ready yet.": "این گزارش هنوز آماده نیست.",
     "quadrants (0–4)": "ربع\u200cها (0–4)",
