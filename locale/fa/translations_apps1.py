@@ -304,7 +304,7 @@ FA = {
     "scanned-form reference": "مرجع فرم اسکن\u200cشده",
     "consent": "رضایت\u200cنامه",
     "consents": "رضایت\u200cنامه\u200cها",
-    "A study ID is <site code>-<4 digits>, e.g. 01-0007.": "کد مطالعه به شکل <site code>-<4 digits> است (کد مرکز، خط تیره، 4 رقم)، مثلاً 01-0007.",
+    "A study ID is <site code>-<4 digits>, e.g. 01-0007.": "کد مطالعه به شکل «کد مرکز»-«۴ رقم» است، مثلاً 01-0007.",
     "enrolled at": "زمان ورود به مطالعه",
     "enrolled by": "واردکننده به مطالعه",
     "Can enroll an eligible, consented patient": "می\u200cتواند بیمار واجد شرایطی را که رضایت داده است وارد مطالعه کند",
