@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
@@ -28,7 +27,7 @@ def enrollment_plot(data: Enrollment) -> str:
             targets=tuple(targets),
             empty_text=_("No participant enrolled yet."),
             # The axis dates in the reader's calendar (part of the plot's cache key).
-            day_format=(calendars.active(), translation.get_language() == "fa"),
+            day_format=(calendars.active(), calendars.persian_page()),
         )
     )
 

@@ -102,9 +102,19 @@ def parse_date(text: str, *, calendar: str | None = None) -> date:
         raise DateInputError(f"{text!r} is not a date") from error
 
 
+def persian_page() -> bool:
+    """Is the page being made in Persian (Persian digits in dates, times and the picker)?"""
+    from django.utils import translation
+
+    return translation.get_language() == "fa"
+
+
+def digits_for_page(text: str) -> str:
+    """`text` with Persian digits on a Persian page, as it is elsewhere."""
+    return persian_digits(text) if persian_page() else text
+
+
 def shown(value: date) -> str:
     """A date in a message to the reader: the active calendar, Persian digits on Persian pages
     (Gregorian readers get ISO 8601, as everywhere)."""
-    from django.utils import translation
-
-    return format_date(value, persian=translation.get_language() == "fa")
+    return format_date(value, persian=persian_page())

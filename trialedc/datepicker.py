@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.shortcuts import render
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -33,10 +33,6 @@ def _typed_value(request) -> str:
     return ""
 
 
-def _digits(text: str) -> str:
-    return calendars.persian_digits(text) if translation.get_language() == "fa" else text
-
-
 def month_grid(year: int, month: int, *, selected: date | None, today: date) -> list[list]:
     """Weeks (Saturday first) of Jalali `year`/`month`; each day a dict, blanks are None."""
     first = calendars.from_jalali(year, month, 1)
@@ -46,7 +42,7 @@ def month_grid(year: int, month: int, *, selected: date | None, today: date) -> 
         gregorian = calendars.from_jalali(year, month, day)
         days.append(
             {
-                "label": _digits(str(day)),
+                "label": calendars.digits_for_page(str(day)),
                 "value": f"{year:04d}/{month:02d}/{day:02d}",
                 "iso": gregorian.isoformat(),
                 "selected": gregorian == selected,
@@ -79,7 +75,7 @@ def date_picker(request):
         {
             "weeks": month_grid(year, month, selected=selected, today=today),
             "month_name": JALALI_MONTHS[month - 1],
-            "year_shown": _digits(str(year)),
+            "year_shown": calendars.digits_for_page(str(year)),
             "weekday_names": WEEKDAYS_FROM_SATURDAY,
             "previous": previous,
             "next": following,

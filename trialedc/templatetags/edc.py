@@ -3,7 +3,7 @@
 from datetime import date, datetime
 
 from django import template
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from .. import calendars
 
@@ -35,6 +35,4 @@ def edc_datetime(value, zone=""):
     time_part = local.strftime("%H:%M")
     if zone == "tz" and local.tzinfo is not None:
         time_part = f"{time_part} {local.tzname()}"
-    if translation.get_language() == "fa":
-        time_part = calendars.persian_digits(time_part)
-    return f"{edc_date(local)} {time_part}"
+    return f"{edc_date(local)} {calendars.digits_for_page(time_part)}"
