@@ -52,6 +52,7 @@ class ReportStatus(models.TextChoices):
     RUNNING = "running", _("Being prepared")
     DONE = "done", _("Ready")
     FAILED = "failed", _("Failed")
+    EXPIRED = "expired", _("Removed after its retention period")
 
 
 class PreparedReport(models.Model):
@@ -117,5 +118,9 @@ class PreparedReport(models.Model):
         return f"{self.get_kind_display()} #{self.pk}"
 
     @property
+    def retention_days(self) -> int:
+        return settings.PREPARED_REPORT_RETENTION_DAYS
+
+    @property
     def is_finished(self) -> bool:
-        return self.status in (ReportStatus.DONE, ReportStatus.FAILED)
+        return self.status in (ReportStatus.DONE, ReportStatus.FAILED, ReportStatus.EXPIRED)

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from trialedc.models import Site
 
@@ -108,3 +111,47 @@ def report_build(*, report_id: int) -> PreparedReport:
         )
     report.refresh_from_db()
     return report
+
+
+# A report still queued this long was never taken by a worker (the broker was down when it was
+# asked for, or the message was lost): hand it to Celery again.
+REQUEUE_AFTER = timedelta(minutes=2)
+# A report 'being prepared' this long lost its worker (a PDF takes seconds): acks_late hands the
+# task again, but report_build leaves a running report alone, so it is marked failed here.
+RUNNING_LIMIT = timedelta(minutes=30)
+
+
+def reports_sweep(*, now=None) -> dict:
+    """The beat job (every five minutes): requeue reports no worker took, fail reports whose
+    worker died, and remove the PDFs of reports older than PREPARED_REPORT_RETENTION_DAYS.
+
+    A prepared PDF is a copy of data kept in the database: removing it loses nothing, the row
+    (who asked for what, when, the checksum) stays, and the report can be prepared again."""
+    from .tasks import report_build_task
+
+    now = now or timezone.now()
+    waiting = list(
+        PreparedReport.objects.filter(
+            status=ReportStatus.QUEUED, requested_at__lt=now - REQUEUE_AFTER
+        ).values_list("pk", flat=True)
+    )
+    requeued = 0
+    for report_id in waiting:
+        try:
+            report_build_task.delay(report_id=report_id)
+        except Exception:  # noqa: BLE001 - still no broker: the next sweep tries again
+            logger.exception("report %s could not be handed to Celery", report_id)
+        else:
+            requeued += 1
+    interrupted = PreparedReport.objects.filter(
+        status=ReportStatus.RUNNING, started_at__lt=now - RUNNING_LIMIT
+    ).update(
+        status=ReportStatus.FAILED,
+        finished_at=now,
+        error=_("The preparation was interrupted; prepare the report again."),
+    )
+    retention = timedelta(days=settings.PREPARED_REPORT_RETENTION_DAYS)
+    expired = PreparedReport.objects.filter(
+        status=ReportStatus.DONE, finished_at__lt=now - retention
+    ).update(status=ReportStatus.EXPIRED, content=None)
+    return {"requeued": requeued, "interrupted": interrupted, "expired": expired}

@@ -227,3 +227,71 @@ def test_a_blinded_report_flagged_unblinded_is_still_refused(
     PreparedReport.objects.filter(pk=closed_report.pk).update(kind=ReportKind.BLANK_CRFS)
     login(make_user(Role.MONITOR))
     assert client.get(f"/dashboards/reports/{closed_report.pk}/download/").status_code == 403
+
+
+# -- the sweep (beat, every five minutes) -------------------------------------------------------
+
+
+def test_a_report_asked_for_while_the_broker_was_down_is_handed_over_by_the_sweep(
+    client, make_user, login, queue_only
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboards.services import reports_sweep
+
+    login(make_user(Role.MONITOR))
+    queue_only.side_effect = ConnectionError("broker down")
+    _prepare(client, ReportKind.BLANK_CRFS)
+    report = PreparedReport.objects.get()
+    assert report.status == ReportStatus.QUEUED
+    queue_only.side_effect = None
+    queue_only.reset_mock()
+    # Not yet: a worker may simply be busy.
+    assert reports_sweep()["requeued"] == 0
+    later = timezone.now() + timedelta(minutes=3)
+    assert reports_sweep(now=later)["requeued"] == 1
+    queue_only.assert_called_once_with(report_id=report.pk)
+
+
+def test_the_sweep_fails_a_report_whose_worker_died_and_expires_old_pdfs(client, make_user, login):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dashboards.services import reports_sweep
+
+    login(make_user(Role.MONITOR))
+    _prepare(client, ReportKind.BLANK_CRFS)
+    _prepare(client, ReportKind.BLANK_CRFS)
+    old, recent = PreparedReport.objects.order_by("pk")
+    assert old.status == recent.status == ReportStatus.DONE
+    now = timezone.now()
+    PreparedReport.objects.filter(pk=old.pk).update(finished_at=now - timedelta(days=31))
+    stuck = PreparedReport.objects.create(
+        kind=ReportKind.BLANK_CRFS,
+        requested_by=old.requested_by,
+        status=ReportStatus.RUNNING,
+        started_at=now - timedelta(hours=1),
+    )
+    assert reports_sweep(now=now) == {"requeued": 0, "interrupted": 1, "expired": 1}
+    old.refresh_from_db()
+    assert old.status == ReportStatus.EXPIRED
+    assert old.content is None
+    assert old.checksum  # the record of what was made stays
+    assert PreparedReport.objects.get(pk=recent.pk).content is not None
+    stuck.refresh_from_db()
+    assert stuck.status == ReportStatus.FAILED
+    assert "interrupted" in stuck.error
+    page = client.get(f"/dashboards/reports/{old.pk}/").content.decode()
+    assert "Prepared PDFs are removed after 30 days" in page
+    assert client.get(f"/dashboards/reports/{old.pk}/download/").status_code == 404
+
+
+def test_the_sweep_is_scheduled_every_five_minutes():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(task="dashboards.reports_sweep")
+    assert task.enabled
+    assert (task.interval.every, task.interval.period) == (5, "minutes")

@@ -294,6 +294,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Prepared PDFs (casebooks, DSMB reports) are removed this many days after they were made; the
+# record of the request stays (dashboards.services.reports_sweep).
+PREPARED_REPORT_RETENTION_DAYS = env.int("PREPARED_REPORT_RETENTION_DAYS", default=30)
 
 # --- Cache: rate-limit counters. Shared by every worker through Redis when there is one; without
 # it each process counts alone (one process under `make run`).
