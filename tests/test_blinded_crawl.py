@@ -98,6 +98,31 @@ def test_an_unblinded_role_is_warned_on_every_page_and_loads_nothing_offsite(
     assert_offline(result)
 
 
+@pytest.mark.parametrize("has_device", [True, False], ids=["code step", "set-up"])
+def test_before_the_second_factor_every_page_leads_to_it_and_shows_nothing(
+    client, demo_trial, settings, has_device
+):
+    """A password alone (two-factor sign-in enforced) reaches only the code step, or the set-up
+    page for a user without a device: every other page sends there, and neither shows an arm."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.TWO_FACTOR_ENFORCED = True
+    user = User.objects.get(username="investigator")
+    if has_device:
+        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    client.force_login(user)
+    result = crawl(client, start=[*listed_paths(), "/account/two-factor/verify/"])
+    assert not result.errors, result.errors
+    opened = sorted(path for path, status in result.pages.items() if status == 200)
+    expected = "/account/two-factor/verify/" if has_device else "/account/two-factor/"
+    assert opened == [expected]
+    assert set(result.pages.values()) == {200, 302}
+    for path, body in result.bodies.items():
+        for marker in leak_markers():
+            assert marker not in body, f"{marker!r} on {path}"
+    assert "/participants/" not in html_pages(result)[expected]  # no menu before the code
+
+
 class _StubResponse(dict):
     def __init__(self, status, body):
         super().__init__({"Content-Type": "text/html; charset=utf-8"})
