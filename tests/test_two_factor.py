@@ -454,3 +454,44 @@ def test_trial_level_unblinding_asks_a_current_code(clock, client, make_user):
         {"confirm": "1", "password": PASSWORD, "otp_code": code_for(device.key)},
     )
     assert TrialUnblinding.objects.get().statistician == statistician
+
+
+# -- the user is told ---------------------------------------------------------------------------
+
+
+def test_the_user_is_e_mailed_when_their_sign_in_details_change(
+    client, login, make_user, django_capture_on_commit_callbacks, mailoutbox
+):
+    from .blinding import leak_markers
+
+    user = make_user(Role.PHARMACIST)
+    user.email = "pharmacist@example.org"
+    user.save()
+    login(user)
+    client.get("/account/two-factor/")
+    key = client.session[twofactor.PENDING_KEY]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/account/two-factor/", {"code": code_for(key)})
+    (notice,) = mailoutbox
+    assert notice.to == ["pharmacist@example.org"]
+    assert notice.subject == "[EXO-ARDS EDC] Two-factor sign-in was set up"
+    assert "from the address 127.0.0.1" in notice.body
+    assert "tell the data manager or the EDC administrator at once" in notice.body
+    assert not any(marker in notice.body for marker in leak_markers())
+
+
+def test_a_persian_user_is_told_in_persian_and_a_user_without_address_not_at_all(
+    make_user, django_capture_on_commit_callbacks, mailoutbox
+):
+    admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    reader = make_user(Role.COORDINATOR)
+    reader.email, reader.language = "c@example.org", "fa"
+    reader.save()
+    silent = make_user(Role.MONITOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        twofactor.reset(user=reader, actor=admin, reason="phone lost")
+        twofactor.reset(user=silent, actor=admin, reason="phone lost")
+    (notice,) = mailoutbox
+    assert notice.to == ["c@example.org"]
+    assert "بازنشانی" in notice.subject
+    assert "phone lost" not in notice.body  # the reason is for the log, not the e-mail

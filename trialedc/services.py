@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import UTC
+
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.utils.translation import gettext, gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .models import SecurityEvent, SecurityEventKind, Site, User
 from .roles import Role, role_permissions
 from .trial import TRIAL
+
+logger = logging.getLogger(__name__)
 
 
 def sites_sync() -> list[Site]:
@@ -125,7 +131,66 @@ def security_event_record(
         detail=detail or {},
     )
     event.save()
+    if event.kind in ACCOUNT_CHANGE_NOTICES and user is not None:
+        account_change_notify(event=event, user=user)
     return event
+
+
+# Changes to how a user signs in that the user is told of by e-mail (ASVS 2.2.3, 2.5.x): if it
+# was not them, they hear of it at once. The security log has every one of them either way.
+ACCOUNT_CHANGE_NOTICES = {
+    SecurityEventKind.PASSWORD_CHANGED: gettext_lazy("Your password was changed"),
+    SecurityEventKind.TWO_FACTOR_ENROLLED: gettext_lazy("Two-factor sign-in was set up"),
+    SecurityEventKind.BACKUP_CODES_CREATED: gettext_lazy("New backup codes were made"),
+    SecurityEventKind.TWO_FACTOR_REMOVED: gettext_lazy("Two-factor sign-in was turned off"),
+    SecurityEventKind.TWO_FACTOR_RESET: gettext_lazy(
+        "Your two-factor sign-in was reset by an administrator"
+    ),
+}
+
+
+def account_change_notify(*, event: SecurityEvent, user: User) -> None:
+    """E-mail `user`, after the commit, that their sign-in details changed (in their language).
+
+    A mail server that is down loses this notice (it is logged); the change itself and its
+    security-log line are not affected."""
+    if not user.email:
+        return
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.utils import translation
+
+    def send():
+        with translation.override(user.language or settings.LANGUAGE_CODE):
+            what = str(ACCOUNT_CHANGE_NOTICES[event.kind])
+            facts = {
+                "what": what,
+                "user": user.get_username(),
+                "trial": TRIAL.acronym,
+                "at": event.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                "address": event.ip_address or "?",
+            }
+            body = "\n\n".join(
+                [
+                    gettext(
+                        "%(what)s for your %(trial)s EDC account %(user)s, at %(at)s from "
+                        "the address %(address)s."
+                    )
+                    % facts,
+                    gettext(
+                        "If this was you, there is nothing to do. If it was not, tell the data "
+                        "manager or the EDC administrator at once: someone may be using your "
+                        "account."
+                    ),
+                ]
+            )
+            subject = gettext("[%(trial)s EDC] %(what)s") % facts
+        try:
+            send_mail(subject, body, None, [user.email])
+        except Exception:  # noqa: BLE001 - a notice lost is logged; the change stands
+            logger.exception("account notice to user %s could not be sent", user.pk)
+
+    transaction.on_commit(send)
 
 
 def password_changed(*, user: User, request=None) -> User:

@@ -104,4 +104,19 @@ FA = {
     "You signed in with a backup code; %(n)s are left. Make new ones under Your preferences if "
     "you are running out.": "با یک کد پشتیبان وارد شدید؛ %(n)s کد باقی مانده است. اگر رو به "
     "پایان است، در «تنظیمات شما» کدهای تازه بسازید.",
+    # E-mails to the user when their sign-in details change (trialedc.services).
+    "Your password was changed": "گذرواژهٔ شما تغییر کرد",
+    "Two-factor sign-in was set up": "ورود دومرحله‌ای راه‌اندازی شد",
+    "New backup codes were made": "کدهای پشتیبان تازه ساخته شد",
+    "Two-factor sign-in was turned off": "ورود دومرحله‌ای غیرفعال شد",
+    "Your two-factor sign-in was reset by an administrator": "ورود دومرحله‌ای شما به دست مدیر "
+    "سامانه بازنشانی شد",
+    "%(what)s for your %(trial)s EDC account %(user)s, at %(at)s from the address "
+    "%(address)s.": "%(what)s — حساب %(user)s شما در سامانهٔ %(trial)s، در %(at)s از نشانی "
+    "%(address)s.",
+    "If this was you, there is nothing to do. If it was not, tell the data manager or the EDC "
+    "administrator at once: someone may be using your account.": "اگر این کار را خودتان کرده‌اید، "
+    "کاری لازم نیست. اگر نه، همین حالا به مدیر داده یا مدیر سامانه خبر دهید: ممکن است کسی از "
+    "حساب شما استفاده کند.",
+    "[%(trial)s EDC] %(what)s": "[%(trial)s EDC] %(what)s",
 }
