@@ -29,4 +29,5 @@ PAGES = {
     "password change": ("password_change", lambda w: "/password/", set(Role)),
     "sign out everywhere": ("sign_out_everywhere", lambda w: "/sign-out-everywhere/", set(Role)),
     "two-factor sign-in": ("two_factor", lambda w: "/account/two-factor/", set(Role)),
+    "sessions": ("sessions", lambda w: "/account/sessions/", set(Role)),
 }

@@ -121,7 +121,25 @@ class SessionPolicyMiddleware:
                 )
                 if too_old or ended:
                     return self._end(request, user, too_old=too_old)
+            self._seen(request)
         return self.get_response(request)
+
+    @staticmethod
+    def _seen(request):
+        """Keep the list of the user's sessions current: once a minute, or at a new key."""
+        from .services import SEEN_AT, SEEN_EVERY_SECONDS, SEEN_KEY, user_session_seen
+
+        seen_at = request.session.get(SEEN_AT)
+        stale = seen_at is None or (timezone.now() - datetime.fromisoformat(seen_at)) > timedelta(
+            seconds=SEEN_EVERY_SECONDS
+        )
+        if stale or request.session.get(SEEN_KEY) != request.session.session_key:
+            signed_in_at = request.session.get(SIGNED_IN_AT)
+            user_session_seen(
+                request=request,
+                user=request.user,
+                signed_in_at=datetime.fromisoformat(signed_in_at) if signed_in_at else None,
+            )
 
     def _end(self, request, user, *, too_old: bool):
         from .models import SecurityEventKind

@@ -115,6 +115,7 @@ class SecurityEventKind(models.TextChoices):
     BACKUP_CODES_CREATED = "backup_codes_created", _("New backup codes made")
     TWO_FACTOR_REMOVED = "two_factor_removed", _("Two-factor sign-in turned off")
     TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor sign-in reset by an administrator")
+    SESSION_ENDED = "session_ended", _("Session on another device ended by its user")
 
 
 class SecurityEvent(models.Model):
@@ -156,6 +157,30 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()} {self.username}"
+
+
+class UserSession(models.Model):
+    """One signed-in session of a user, for the list of their sessions (ASVS 3.3.4): where and
+    when it began and was last used. The session itself is Django's (`django_session`); this row
+    goes when the user signs out or ends it, and is not shown once the session has expired."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    session_key = models.CharField(_("session key"), max_length=40, unique=True, editable=False)
+    signed_in_at = models.DateTimeField(_("signed in at"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last used at"), default=timezone.now)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.signed_in_at:%Y-%m-%d %H:%M}"
 
 
 # Backup codes: ten one-time codes of ten letters and digits (about 50 bits each).

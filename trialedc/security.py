@@ -11,7 +11,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.db.models.signals import m2m_changed, pre_save
 
 from .models import SecurityEventKind, User
-from .services import security_event_record
+from .services import security_event_record, user_session_forget, user_session_seen
 
 # The flags of an account whose change is a change of access.
 ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")
@@ -24,11 +24,15 @@ def on_signed_in(sender, request, user, **kwargs):
 
     if request is not None and hasattr(request, "session"):
         # The absolute session limit counts from here (trialedc.middleware).
-        request.session[SIGNED_IN_AT] = timezone.now().isoformat()
+        now = timezone.now()
+        request.session[SIGNED_IN_AT] = now.isoformat()
+        user_session_seen(request=request, user=user, signed_in_at=now)  # into the list of sessions
     security_event_record(kind=SecurityEventKind.SIGN_IN, request=request, user=user)
 
 
 def on_signed_out(sender, request, user, **kwargs):
+    if request is not None:
+        user_session_forget(request=request)
     if user is not None:
         security_event_record(kind=SecurityEventKind.SIGN_OUT, request=request, user=user)
 

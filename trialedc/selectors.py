@@ -34,3 +34,14 @@ def security_events(filters: SecurityFilters = SecurityFilters()) -> QuerySet[Se
     if filters.date_to:
         events = events.filter(at__lte=datetime.combine(filters.date_to, time.max, timezone.UTC))
     return events
+
+
+def user_sessions_of(user):
+    """The user's sessions that are still alive (not expired, not signed out), newest use first."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    from .models import UserSession
+
+    alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
+    return UserSession.objects.filter(user=user, session_key__in=alive)

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext, gettext_lazy
 from simple_history.models import HistoricalRecords
 
-from .models import SecurityEvent, SecurityEventKind, Site, User
+from .models import SecurityEvent, SecurityEventKind, Site, User, UserSession
 from .roles import Role, role_permissions
 from .trial import TRIAL
 
@@ -202,6 +202,78 @@ def password_changed(*, user: User, request=None) -> User:
     return user
 
 
+# -- the list of one's sessions (ASVS 3.3.4) -----------------------------------------------------
+
+# Session keys: when this session was last recorded as used, and under which session key (Django
+# gives a session a new key at sign-in and at a password change).
+SEEN_AT = "edc_seen_at"
+SEEN_KEY = "edc_seen_key"
+SEEN_EVERY_SECONDS = 60
+
+
+def _client(request) -> tuple[str | None, str]:
+    from axes.helpers import get_client_ip_address
+
+    return (
+        get_client_ip_address(request) or None,
+        str(request.META.get("HTTP_USER_AGENT", ""))[:300],
+    )
+
+
+def user_session_seen(*, request, user, signed_in_at=None) -> None:
+    """Record that this session is in use (at most once a minute: trialedc.middleware)."""
+    from django.utils import timezone
+
+    if not request.session.session_key:
+        request.session.save()
+    key = request.session.session_key
+    now = timezone.now()
+    ip_address, user_agent = _client(request)
+    defaults = {
+        "user": user,
+        "last_seen_at": now,
+        "ip_address": ip_address,
+        "user_agent": user_agent,
+    }
+    UserSession.objects.update_or_create(
+        session_key=key,
+        defaults=defaults,
+        create_defaults={**defaults, "signed_in_at": signed_in_at or now},
+    )
+    request.session[SEEN_AT] = now.isoformat()
+    request.session[SEEN_KEY] = key
+
+
+def user_session_forget(*, request) -> None:
+    """The session is signed out: it leaves the list."""
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    if key:
+        UserSession.objects.filter(session_key=key).delete()
+
+
+def user_session_end(*, request, pk: int) -> UserSession:
+    """End one of the user's sessions on another device, at once (its next request signs in
+    again). Raises UserSession.DoesNotExist for a session that is not the user's."""
+    from django.contrib.sessions.models import Session
+
+    with transaction.atomic():
+        row = UserSession.objects.select_for_update().get(pk=pk, user=request.user)
+        if row.session_key == request.session.session_key:
+            raise UserSession.DoesNotExist("this session: sign out instead")
+        Session.objects.filter(session_key=row.session_key).delete()
+        row.delete()
+        security_event_record(
+            kind=SecurityEventKind.SESSION_ENDED,
+            request=request,
+            detail={
+                "signed_in_at": row.signed_in_at.astimezone(UTC).isoformat(timespec="seconds"),
+                "ip_address": row.ip_address or "",
+                "browser": row.user_agent[:100],
+            },
+        )
+    return row
+
+
 def sessions_end_everywhere(*, user: User, request=None) -> User:
     """End every session of `user` on every device (the current one too) at its next request."""
     from django.utils import timezone
@@ -210,6 +282,7 @@ def sessions_end_everywhere(*, user: User, request=None) -> User:
         now = timezone.now()
         User.objects.filter(pk=user.pk).update(sessions_valid_after=now)
         user.sessions_valid_after = now
+        UserSession.objects.filter(user=user).delete()
         security_event_record(
             kind=SecurityEventKind.SIGNED_OUT_EVERYWHERE, request=request, user=user
         )

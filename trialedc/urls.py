@@ -15,6 +15,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("sign-out-everywhere/", views.sign_out_everywhere, name="sign_out_everywhere"),
+    path("account/sessions/", views.sessions, name="sessions"),
     path("preferences/", views.preferences, name="preferences"),
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("account/two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),

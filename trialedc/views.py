@@ -86,6 +86,30 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+@require_http_methods(["GET", "POST"])
+def sessions(request):
+    """The user's signed-in sessions (where, since when, last used), each other one can be ended
+    at once (ASVS 3.3.4); 'sign out everywhere' ends them all."""
+    from .models import UserSession
+
+    if request.method == "POST":
+        try:
+            services.user_session_end(request=request, pk=int(request.POST.get("end", "")))
+        except (ValueError, UserSession.DoesNotExist):
+            messages.error(request, _("That session is not one of yours on another device."))
+        else:
+            messages.success(request, _("That session has ended; the device must sign in again."))
+        return redirect("sessions")
+    return render(
+        request,
+        "registration/sessions.html",
+        {
+            "sessions": selectors.user_sessions_of(request.user),
+            "current_key": request.session.session_key,
+        },
+    )
+
+
 def sign_out_everywhere(request):
     """End every session of the user on every device, this one included."""
     if request.method == "POST":
