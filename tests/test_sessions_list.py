@@ -91,3 +91,19 @@ def test_the_session_stays_listed_as_this_device_after_a_password_change(make_us
     page = device.get("/account/sessions/").content.decode()
     assert page.count('data-testid="this-session"') == 1
     assert page.count("<tr>") == 2
+
+
+def test_the_nightly_sweep_deletes_expired_sessions_and_their_lines(make_user):
+    from django_celery_beat.models import PeriodicTask
+
+    from trialedc.services import sessions_sweep
+
+    user = make_user(Role.SPONSOR)
+    signed_in(user)
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        alive = signed_in(user)
+        assert sessions_sweep() == {"sessions": 1, "listed": 1}
+    assert list(UserSession.objects.values_list("session_key", flat=True)) == [
+        alive.session.session_key
+    ]
+    assert PeriodicTask.objects.get(task="trialedc.sessions_sweep").enabled

@@ -274,6 +274,19 @@ def user_session_end(*, request, pk: int) -> UserSession:
     return row
 
 
+def sessions_sweep() -> dict:
+    """The nightly job: expired sessions are deleted (Django's `clearsessions`) and, with them,
+    their lines in the users' lists of sessions."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    expired, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    orphans, _ = UserSession.objects.exclude(
+        session_key__in=Session.objects.values("session_key")
+    ).delete()
+    return {"sessions": expired, "listed": orphans}
+
+
 def sessions_end_everywhere(*, user: User, request=None) -> User:
     """End every session of `user` on every device (the current one too) at its next request."""
     from django.utils import timezone
