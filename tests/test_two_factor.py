@@ -343,6 +343,9 @@ def test_an_administrator_resets_a_lost_phone_with_a_reason_in_the_security_log(
 
     admin = UserFactory(username="admin", is_staff=True, is_superuser=True)
     client.force_login(admin)
+    listing = client.get("/admin/trialedc/user/?q=pharm").content.decode()
+    assert "Two-factor sign-in" in listing
+    assert 'alt="True"' in listing  # the pharmacist has it set up
     confirm = client.post(
         "/admin/trialedc/user/", {"action": "reset_two_factor", "_selected_action": pharmacist.pk}
     )

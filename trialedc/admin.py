@@ -46,6 +46,18 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [*BaseUserAdmin.fieldsets, ("Trial", {"fields": ["sites"]})]
     filter_horizontal = ["groups", "user_permissions", "sites"]
     actions = ["reset_two_factor"]
+    list_display = [*BaseUserAdmin.list_display, "is_active", "two_factor"]
+
+    def get_queryset(self, request):
+        from django.db.models import Exists, OuterRef
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        devices = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+        return super().get_queryset(request).annotate(has_two_factor=Exists(devices))
+
+    @admin.display(description=_("Two-factor sign-in"), boolean=True, ordering="has_two_factor")
+    def two_factor(self, user) -> bool:
+        return user.has_two_factor
 
     @admin.action(description=_("Reset two-factor sign-in (lost phone)"), permissions=["change"])
     def reset_two_factor(self, request, queryset):

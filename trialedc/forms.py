@@ -59,7 +59,9 @@ class OneTimeCodeForm(forms.Form):
     code = forms.CharField(
         label=_("Code"),
         max_length=32,
-        widget=_code_input(),
+        widget=forms.TextInput(
+            attrs={**_code_input().attrs, "autofocus": True, "class": "form-control-lg"}
+        ),
         help_text=_("The six digits your authenticator app shows now, or a backup code."),
         error_messages={"required": _("Type the code your authenticator app shows.")},
     )
