@@ -114,12 +114,15 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
-    def __init__(self, *args, visit, previous=None, today: date, **kwargs):
+    def __init__(
+        self, *args, visit, previous=None, today: date, day0: date | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.visit = visit
         self.previous = previous or {}
         self.today = today
-        self.day0 = visit.participant.visits.get(day=0).target_date
+        # Day 0 as the view read it with the visit (selectors.with_day0), or read here.
+        self.day0 = day0 or visit.participant.visits.get(day=0).target_date
         self.warnings: list[str] = []
         for field in self.fields.values():
             if isinstance(field, forms.DecimalField | forms.IntegerField):

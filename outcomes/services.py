@@ -15,7 +15,7 @@ from participants.services import participant_death_sync
 from trialedc import audit
 from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
 
-from . import schedule, scores
+from . import schedule, scores, selectors
 from .exceptions import (
     CrfIncomplete,
     CrfNotExpected,
@@ -176,11 +176,8 @@ def crf_save(
 
 def _visit_refresh_state(*, visit: Visit, user) -> None:
     """A visit is done when every CRF its configuration lists is complete."""
-    complete = 0
-    for code in visit.crf_codes:
-        crf = CRF_MODELS[code].objects.filter(visit=visit).first()
-        complete += bool(crf and crf.is_complete)
-    done = complete == len(visit.crf_codes)
+    progress = selectors.crf_progress(visit)  # one query, however many CRFs the visit has
+    done = all(p is not None and p.is_complete for p in progress.values())
     if done and visit.state == VisitState.SCHEDULED:
         visit.state = VisitState.DONE
         audit.save_with_reason(visit, user=user, reason=_("Every CRF of the visit is complete"))
