@@ -388,8 +388,8 @@ def crf_changed(*, crf, user) -> None:
     """After a CRF was saved: clear the SDV marks of the fields that changed (telling the
     monitor) and void the signatures that covered the earlier version."""
     visit = crf.visit
-    latest = crf.history.order_by("-history_date", "-history_id").first()
-    previous = latest.prev_record if latest is not None else None
+    # The version just saved and the one before it, in one query.
+    latest, previous = [*crf.history.order_by("-history_date", "-history_id")[:2], None, None][:2]
     what = f"{visit.code} {TRIAL.crfs[crf.crf_code]}"
     with transaction.atomic():
         if previous is not None:
