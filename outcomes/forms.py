@@ -268,6 +268,12 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
                 )
         return warnings
 
+    def validate_constraints(self) -> None:
+        """Not here: the service that saves the CRF (outcomes.services.crf_save) evaluates the
+        check constraints in the database once per save, under the visit lock, and the view
+        shows its error on this form. Each constraint also has its check in this form, with a
+        message that names the field and the limit (HARD_LIMITED, clean_fio2_entry, ...)."""
+
     def crf_values(self) -> dict:
         """The model fields to save, from the cleaned data."""
         model_fields = {f.name for f in self._meta.model._meta.fields}

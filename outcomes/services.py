@@ -81,16 +81,32 @@ def _quantize(value: float, places: str) -> Decimal:
     return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
-def _derive(crf: Crf) -> None:
-    """Store the computed values beside the inputs (P/F; Murray components, sum, mean)."""
-    if crf.crf_code not in (BLOOD_GAS, MURRAY):
-        return
+_COMPUTED = {
+    BLOOD_GAS: ("pf_ratio",),
+    MURRAY: (
+        "pf_ratio",
+        "pf_points",
+        "peep_points",
+        "compliance_points",
+        "cxr_points",
+        "total",
+        "n_components",
+        "score",
+    ),
+}
+
+
+def _derive(crf: Crf) -> tuple[str, ...]:
+    """Store the computed values beside the inputs (P/F; Murray components, sum, mean).
+    Returns the names of the fields it set."""
+    if crf.crf_code not in _COMPUTED:
+        return ()
     pf = None
     if crf.pao2_mmhg is not None and crf.fio2 is not None:
         pf = scores.pf_ratio(pao2_mmhg=crf.pao2_mmhg, fio2=crf.fio2)
     crf.pf_ratio = None if pf is None else _quantize(pf, "0.1")
     if crf.crf_code != MURRAY:
-        return
+        return _COMPUTED[crf.crf_code]
     inputs = {
         "pf_ratio": pf,
         "peep_cmh2o": crf.peep_cmh2o,
@@ -109,6 +125,7 @@ def _derive(crf: Crf) -> None:
     crf.total = result.total if result else None
     crf.n_components = result.n_components if result else None
     crf.score = _quantize(result.score, "0.01") if result else None
+    return _COMPUTED[crf.crf_code]
 
 
 def crf_save(
@@ -127,7 +144,13 @@ def crf_save(
     `warnings` are the soft-limit warnings the user saw and confirmed with `warning_reason`.
     """
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("participant").get(pk=visit.pk)
+        # The visit and participant rows locked (lock_create and signature_sign lock the same
+        # visit rows); the participant's withdrawal of consent, if any, read in the same query.
+        visit = (
+            Visit.objects.select_for_update(of=("self", "participant"))
+            .select_related("participant__withdrawal")
+            .get(pk=visit.pk)
+        )
         if crf_code not in visit.crf_codes:
             raise CrfNotExpected(
                 _("Visit %(visit)s has no %(crf)s CRF.")
@@ -137,7 +160,8 @@ def crf_save(
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
         data_management.assert_editable(visit=visit, crf_code=crf_code)
         model = CRF_MODELS[crf_code]
-        crf = model.objects.filter(visit=visit).first() or model(visit=visit, entered_by=user)
+        crf = model.objects.filter(visit=visit).first() or model(entered_by=user)
+        crf.visit = visit  # the locked row, with its participant: not read again on save
         for name, value in values.items():
             setattr(crf, name, value)
         # After a withdrawal of consent nothing dated on or after it is collected; with scope
@@ -161,10 +185,26 @@ def crf_save(
         # (the earlier ones stay in the audit trail).
         crf.warnings_confirmed = "\n".join(warnings)
         crf.warning_reason = warning_reason.strip() if warnings else ""
-        crf.full_clean()  # the inputs first: limits and types, before any score is computed
-        _derive(crf)
-        crf.full_clean()
-        audit.save_with_reason(crf, user=user, reason=reason)
+        # The inputs first: limits and types, before any score is computed. The visit is the
+        # row locked above and the CRF the one row of this visit read under that lock; the user
+        # who entered it is the signed-in one or the one stored. So the rows they point to and
+        # the one-CRF-per-visit rule need no query here (the database's foreign keys and unique
+        # constraint stay the backstop).
+        crf.full_clean(exclude=["visit", "entered_by"])
+        computed = _derive(crf)
+        # Then what _derive computed, and only that: the inputs' fields and check constraints
+        # were validated just above and have not changed.
+        crf.full_clean(
+            exclude=[f.name for f in crf._meta.fields if f.name not in computed],
+            validate_unique=False,
+        )
+        # The lock was checked above, in this transaction, with the visit row locked: the
+        # pre_save guard need not read the locks again for this save (datamanagement.guards).
+        crf._lock_checked = (visit.participant_id, visit.pk, crf_code)
+        try:
+            audit.save_with_reason(crf, user=user, reason=reason)
+        finally:
+            crf.__dict__.pop("_lock_checked", None)
         # SDV marks of changed fields cleared, signatures voided, confirmed warnings queried.
         data_management.crf_changed(crf=crf, user=user)
         data_management.edit_check_queries_raise(
