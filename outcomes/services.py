@@ -96,17 +96,17 @@ _COMPUTED = {
 }
 
 
-def _derive(crf: Crf) -> tuple[str, ...]:
-    """Store the computed values beside the inputs (P/F; Murray components, sum, mean).
-    Returns the names of the fields it set."""
+def _derive(crf: Crf) -> None:
+    """Store the computed values beside the inputs (P/F; Murray components, sum, mean): the
+    fields `_COMPUTED` lists."""
     if crf.crf_code not in _COMPUTED:
-        return ()
+        return
     pf = None
     if crf.pao2_mmhg is not None and crf.fio2 is not None:
         pf = scores.pf_ratio(pao2_mmhg=crf.pao2_mmhg, fio2=crf.fio2)
     crf.pf_ratio = None if pf is None else _quantize(pf, "0.1")
     if crf.crf_code != MURRAY:
-        return _COMPUTED[crf.crf_code]
+        return
     inputs = {
         "pf_ratio": pf,
         "peep_cmh2o": crf.peep_cmh2o,
@@ -125,7 +125,6 @@ def _derive(crf: Crf) -> tuple[str, ...]:
     crf.total = result.total if result else None
     crf.n_components = result.n_components if result else None
     crf.score = _quantize(result.score, "0.01") if result else None
-    return _COMPUTED[crf.crf_code]
 
 
 def crf_save(
@@ -185,13 +184,15 @@ def crf_save(
         # (the earlier ones stay in the audit trail).
         crf.warnings_confirmed = "\n".join(warnings)
         crf.warning_reason = warning_reason.strip() if warnings else ""
-        # The inputs first: limits and types, before any score is computed. The visit is the
-        # row locked above and the CRF the one row of this visit read under that lock; the user
-        # who entered it is the signed-in one or the one stored. So the rows they point to and
-        # the one-CRF-per-visit rule need no query here (the database's foreign keys and unique
-        # constraint stay the backstop).
-        crf.full_clean(exclude=["visit", "entered_by"])
-        computed = _derive(crf)
+        # The inputs first: limits and types, before any score is computed (the computed
+        # fields still hold the previous version's values: they are validated once recomputed).
+        # The visit is the row locked above and the CRF the one row of this visit read under
+        # that lock; the user who entered it is the signed-in one or the one stored. So the rows
+        # they point to and the one-CRF-per-visit rule need no query here (the database's
+        # foreign keys and unique constraint stay the backstop).
+        computed = _COMPUTED.get(crf_code, ())
+        crf.full_clean(exclude=["visit", "entered_by", *computed])
+        _derive(crf)
         # Then what _derive computed, and only that: the inputs' fields and check constraints
         # were validated just above and have not changed.
         crf.full_clean(
