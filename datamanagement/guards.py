@@ -3,7 +3,9 @@
 - `refuse_change_to_locked_data`: before any audited model (trialedc.audit registry) is saved
   or deleted (pre_save / pre_delete), a record under an active CRF, participant or database
   lock is refused, for every user including superusers, from a view, the admin or a shell.
-  The services check first (datamanagement.services.assert_editable) with a clearer message.
+  The services check first (datamanagement.services.assert_editable) with a clearer message;
+  a service that did so for the same record, in the same transaction and with the visit row
+  locked, may mark that one save as checked (`_lock_checked`), which the guard consumes.
 - `install_history_triggers`: after every `migrate`, each simple-history table gets a trigger
   that refuses UPDATE and DELETE, so the application's database user cannot rewrite or remove
   an audit row (docs/datamanagement.md, "Audit trail immutability").
@@ -42,6 +44,10 @@ def refuse_change_to_locked_data(sender, instance, **kwargs) -> None:
     from .selectors import lock_covering
 
     participant_id, visit_id, crf_code = lock_target_of(instance)
+    # A service that checked this very target in the current transaction, holding the visit row
+    # locked (outcomes.services.crf_save), marks the record for this one save: no second read.
+    if instance.__dict__.pop("_lock_checked", None) == (participant_id, visit_id, crf_code):
+        return
     lock = lock_covering(participant_id=participant_id, visit_id=visit_id, crf_code=crf_code)
     if lock is not None:
         raise RecordLocked(

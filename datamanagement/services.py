@@ -388,10 +388,11 @@ def crf_changed(*, crf, user) -> None:
     """After a CRF was saved: clear the SDV marks of the fields that changed (telling the
     monitor) and void the signatures that covered the earlier version."""
     visit = crf.visit
-    latest = crf.history.order_by("-history_date", "-history_id").first()
-    previous = latest.prev_record if latest is not None else None
+    # The version just saved and the one before it, in one query.
+    latest, previous = [*crf.history.order_by("-history_date", "-history_id")[:2], None, None][:2]
     what = f"{visit.code} {TRIAL.crfs[crf.crf_code]}"
-    with transaction.atomic():
+    # All or nothing with the save it follows (crf_save's transaction): no savepoint of its own.
+    with transaction.atomic(savepoint=False):
         if previous is not None:
             changed = {c.field for c in latest.diff_against(previous).changes}
             for mark in SdvMark.objects.select_for_update().filter(

@@ -114,12 +114,15 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
-    def __init__(self, *args, visit, previous=None, today: date, **kwargs):
+    def __init__(
+        self, *args, visit, previous=None, today: date, day0: date | None = None, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.visit = visit
         self.previous = previous or {}
         self.today = today
-        self.day0 = visit.participant.visits.get(day=0).target_date
+        # Day 0 as the view read it with the visit (selectors.with_day0), or read here.
+        self.day0 = day0 or visit.participant.visits.get(day=0).target_date
         self.warnings: list[str] = []
         for field in self.fields.values():
             if isinstance(field, forms.DecimalField | forms.IntegerField):
@@ -264,6 +267,12 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
                     }
                 )
         return warnings
+
+    def validate_constraints(self) -> None:
+        """Not here: the service that saves the CRF (outcomes.services.crf_save) evaluates the
+        check constraints in the database once per save, under the visit lock, and the view
+        shows its error on this form. Each constraint also has its check in this form, with a
+        message that names the field and the limit (HARD_LIMITED, clean_fio2_entry, ...)."""
 
     def crf_values(self) -> dict:
         """The model fields to save, from the cleaned data."""

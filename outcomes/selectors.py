@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet
+from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from trialedc.access import scope_to_sites
@@ -20,6 +20,7 @@ from .models import (
     BloodGas,
     ClinicalStatus,
     Crf,
+    CrfStatus,
     EventKind,
     IcuStay,
     Murray,
@@ -44,6 +45,18 @@ def day0_of(participant) -> date | None:
     )
 
 
+def with_day0(visits: QuerySet[Visit]) -> QuerySet[Visit]:
+    """`visits`, each with `day0`: the target date of its participant's D0 visit, read in the
+    same query (a subquery)."""
+    return visits.annotate(
+        day0=Subquery(
+            Visit.objects.filter(participant=OuterRef("participant"), day=0).values("target_date")[
+                :1
+            ]
+        )
+    )
+
+
 def ended_on(participant) -> date | None:
     """The date of death, withdrawal or loss to follow-up, whichever came first."""
     return (
@@ -57,6 +70,31 @@ def ended_on(participant) -> date | None:
 def crfs_of(visit: Visit) -> dict[str, Crf | None]:
     """The visit's CRFs by code, in the configuration's order (None where not started)."""
     return {code: CRF_MODELS[code].objects.filter(visit=visit).first() for code in visit.crf_codes}
+
+
+@dataclass(frozen=True)
+class CrfProgress:
+    """How far one CRF of a visit is: its status, without its values."""
+
+    status: str
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == CrfStatus.COMPLETE
+
+
+def crf_progress(visit: Visit) -> dict[str, CrfProgress | None]:
+    """The status of each CRF of the visit, by code in the configuration's order (None where
+    not started): one query (UNION ALL over the CRF tables), whatever the number of CRFs."""
+    parts = [
+        CRF_MODELS[code]
+        .objects.filter(visit_id=visit.pk)
+        .annotate(crf=Value(code))
+        .values_list("crf", "status")
+        for code in visit.crf_codes
+    ]
+    found = dict(parts[0].union(*parts[1:], all=True))
+    return {code: CrfProgress(found[code]) if code in found else None for code in visit.crf_codes}
 
 
 @dataclass
@@ -179,19 +217,28 @@ _DELTA_SOURCES = {
 
 
 def previous_values(visit: Visit) -> dict[str, tuple[str, Decimal]]:
-    """For each soft-limit delta, the latest value at an earlier visit: {key: (visit, value)}."""
-    earlier = Visit.objects.filter(participant=visit.participant_id, day__lt=visit.day)
+    """For each soft-limit delta, the latest value at an earlier visit: {key: (visit, value)}.
+
+    One query (UNION ALL of one SELECT per source); where two sources hold a value on the same
+    day, the one listed first in `_DELTA_SOURCES` is kept."""
+    sources = [(key, model, name) for key, pairs in _DELTA_SOURCES.items() for model, name in pairs]
+    parts = [
+        model.objects.filter(
+            visit__participant_id=visit.participant_id,
+            visit__day__lt=visit.day,
+            **{f"{name}__isnull": False},
+        )
+        .annotate(source=Value(rank), value=F(name))
+        .values_list("source", "visit__day", "visit__code", "value")
+        for rank, (_key, model, name) in enumerate(sources)
+    ]
     found: dict[str, tuple[int, str, Decimal]] = {}
-    for key, sources in _DELTA_SOURCES.items():
-        for model, name in sources:
-            row = (
-                model.objects.filter(visit__in=earlier, **{f"{name}__isnull": False})
-                .select_related("visit")
-                .order_by("-visit__day")
-                .first()
-            )
-            if row is not None and (key not in found or row.visit.day > found[key][0]):
-                found[key] = (row.visit.day, row.visit.code, Decimal(getattr(row, name)))
+    for rank, day, code, value in sorted(
+        parts[0].union(*parts[1:], all=True), key=lambda row: (row[0], -row[1])
+    ):
+        key = sources[rank][0]
+        if key not in found or day > found[key][0]:
+            found[key] = (day, code, Decimal(value))
     return {key: (code, value) for key, (_, code, value) in found.items()}
 
 

@@ -15,7 +15,7 @@ from participants.services import participant_death_sync
 from trialedc import audit
 from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
 
-from . import schedule, scores
+from . import schedule, scores, selectors
 from .exceptions import (
     CrfIncomplete,
     CrfNotExpected,
@@ -81,9 +81,25 @@ def _quantize(value: float, places: str) -> Decimal:
     return Decimal(str(value)).quantize(Decimal(places), rounding=ROUND_HALF_UP)
 
 
+_COMPUTED = {
+    BLOOD_GAS: ("pf_ratio",),
+    MURRAY: (
+        "pf_ratio",
+        "pf_points",
+        "peep_points",
+        "compliance_points",
+        "cxr_points",
+        "total",
+        "n_components",
+        "score",
+    ),
+}
+
+
 def _derive(crf: Crf) -> None:
-    """Store the computed values beside the inputs (P/F; Murray components, sum, mean)."""
-    if crf.crf_code not in (BLOOD_GAS, MURRAY):
+    """Store the computed values beside the inputs (P/F; Murray components, sum, mean): the
+    fields `_COMPUTED` lists."""
+    if crf.crf_code not in _COMPUTED:
         return
     pf = None
     if crf.pao2_mmhg is not None and crf.fio2 is not None:
@@ -127,7 +143,13 @@ def crf_save(
     `warnings` are the soft-limit warnings the user saw and confirmed with `warning_reason`.
     """
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("participant").get(pk=visit.pk)
+        # The visit and participant rows locked (lock_create and signature_sign lock the same
+        # visit rows); the participant's withdrawal of consent, if any, read in the same query.
+        visit = (
+            Visit.objects.select_for_update(of=("self", "participant"))
+            .select_related("participant__withdrawal")
+            .get(pk=visit.pk)
+        )
         if crf_code not in visit.crf_codes:
             raise CrfNotExpected(
                 _("Visit %(visit)s has no %(crf)s CRF.")
@@ -137,7 +159,8 @@ def crf_save(
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
         data_management.assert_editable(visit=visit, crf_code=crf_code)
         model = CRF_MODELS[crf_code]
-        crf = model.objects.filter(visit=visit).first() or model(visit=visit, entered_by=user)
+        crf = model.objects.filter(visit=visit).first() or model(entered_by=user)
+        crf.visit = visit  # the locked row, with its participant: not read again on save
         for name, value in values.items():
             setattr(crf, name, value)
         # After a withdrawal of consent nothing dated on or after it is collected; with scope
@@ -161,10 +184,28 @@ def crf_save(
         # (the earlier ones stay in the audit trail).
         crf.warnings_confirmed = "\n".join(warnings)
         crf.warning_reason = warning_reason.strip() if warnings else ""
-        crf.full_clean()  # the inputs first: limits and types, before any score is computed
+        # The inputs first: limits and types, before any score is computed (the computed
+        # fields still hold the previous version's values: they are validated once recomputed).
+        # The visit is the row locked above and the CRF the one row of this visit read under
+        # that lock; the user who entered it is the signed-in one or the one stored. So the rows
+        # they point to and the one-CRF-per-visit rule need no query here (the database's
+        # foreign keys and unique constraint stay the backstop).
+        computed = _COMPUTED.get(crf_code, ())
+        crf.full_clean(exclude=["visit", "entered_by", *computed])
         _derive(crf)
-        crf.full_clean()
-        audit.save_with_reason(crf, user=user, reason=reason)
+        # Then what _derive computed, and only that: the inputs' fields and check constraints
+        # were validated just above and have not changed.
+        crf.full_clean(
+            exclude=[f.name for f in crf._meta.fields if f.name not in computed],
+            validate_unique=False,
+        )
+        # The lock was checked above, in this transaction, with the visit row locked: the
+        # pre_save guard need not read the locks again for this save (datamanagement.guards).
+        crf._lock_checked = (visit.participant_id, visit.pk, crf_code)
+        try:
+            audit.save_with_reason(crf, user=user, reason=reason)
+        finally:
+            crf.__dict__.pop("_lock_checked", None)
         # SDV marks of changed fields cleared, signatures voided, confirmed warnings queried.
         data_management.crf_changed(crf=crf, user=user)
         data_management.edit_check_queries_raise(
@@ -176,11 +217,8 @@ def crf_save(
 
 def _visit_refresh_state(*, visit: Visit, user) -> None:
     """A visit is done when every CRF its configuration lists is complete."""
-    complete = 0
-    for code in visit.crf_codes:
-        crf = CRF_MODELS[code].objects.filter(visit=visit).first()
-        complete += bool(crf and crf.is_complete)
-    done = complete == len(visit.crf_codes)
+    progress = selectors.crf_progress(visit)  # one query, however many CRFs the visit has
+    done = all(p is not None and p.is_complete for p in progress.values())
     if done and visit.state == VisitState.SCHEDULED:
         visit.state = VisitState.DONE
         audit.save_with_reason(visit, user=user, reason=_("Every CRF of the visit is complete"))

@@ -125,16 +125,22 @@ def _error_text(error: Exception) -> str:
 
 def _next_crf(visit: Visit, after: str) -> str | None:
     codes = list(visit.crf_codes)
+    progress = selectors.crf_progress(visit)
     for code in codes[codes.index(after) + 1 :] + codes[: codes.index(after)]:
-        crf = CRF_MODELS[code].objects.filter(visit=visit).first()
-        if crf is None or not crf.is_complete:
+        if progress[code] is None or not progress[code].is_complete:
             return code
     return None
 
 
 @require(VIEW, ENTER)
 def crf_edit(request, study_id: str, code: str, crf: str):
-    visit = _visit(request, study_id, code)
+    visit = get_in_scope_or_403(
+        selectors.with_day0(Visit.objects.select_related("participant__site")),
+        request.user,
+        site_path="participant__site",
+        participant__study_id=study_id,
+        code=code,
+    )
     if crf not in visit.crf_codes:
         raise Http404(_("This visit has no such CRF."))
     model, form_class = CRF_MODELS[crf], CRF_FORMS[crf]
@@ -146,6 +152,7 @@ def crf_edit(request, study_id: str, code: str, crf: str):
         visit=visit,
         previous=selectors.previous_values(visit),
         today=today,
+        day0=visit.day0,
     )
     if request.method == "POST" and form.is_valid():
         complete = request.POST.get("action") == "complete"
@@ -192,7 +199,8 @@ def crf_edit(request, study_id: str, code: str, crf: str):
             if form.reason_field_name in form.fields
             else None,
             "crf_tabs": [
-                (code, TRIAL.crfs[code], saved) for code, saved in selectors.crfs_of(visit).items()
+                (code, TRIAL.crfs[code], progress)
+                for code, progress in selectors.crf_progress(visit).items()
             ],
         },
     )

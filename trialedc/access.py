@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
@@ -58,7 +58,9 @@ def scope_to_sites(queryset: QuerySet, user, *, site_path: str = "site") -> Quer
 
 
 def get_in_scope_or_403(queryset: QuerySet, user, *, site_path: str = "site", **lookup) -> Model:
-    obj = get_object_or_404(queryset, **lookup)
-    if not scope_to_sites(queryset, user, site_path=site_path).filter(pk=obj.pk).exists():
+    """The object, and whether it is in the user's scope, read in one query (EXISTS)."""
+    in_scope = scope_to_sites(queryset, user, site_path=site_path).filter(pk=OuterRef("pk"))
+    obj = get_object_or_404(queryset.annotate(in_user_scope=Exists(in_scope)), **lookup)
+    if not obj.in_user_scope:
         raise PermissionDenied(_("This record belongs to a site you are not assigned to."))
     return obj

@@ -50,7 +50,11 @@ class FormCoordinator(HttpUser):
     @task
     def save_blood_gas(self):
         visit = random.choice(POOL)  # noqa: S311
-        page = self.client.get(visit["path"], name="crf form")
+        with self.client.get(visit["path"], name="crf form", catch_response=True) as page:
+            # Not the CRF (e.g. the login page after a refused sign-in): no save to measure.
+            if page.status_code != 200 or 'data-testid="crf-form"' not in page.text:
+                page.failure(f"not the CRF form: HTTP {page.status_code} {page.url}")
+                return
         match = TOKEN.search(page.text)
         if match is None:
             return
@@ -64,7 +68,7 @@ class FormCoordinator(HttpUser):
         with self.client.post(
             visit["path"], data, name="crf save", allow_redirects=False, catch_response=True
         ) as response:
-            if response.status_code != 302:
+            if response.status_code != 302 or "/login/" in response.headers.get("Location", ""):
                 response.failure(f"not saved: HTTP {response.status_code}")
 
 

@@ -1,0 +1,153 @@
+"""Queries of one CRF page: the form (GET) and one save (POST) run a fixed number of queries,
+the same at a visit with two CRFs or seven and in a trial of one participant or many: no query
+per CRF of the visit, per earlier visit or per participant (issue 13, docs/performance.md)."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from outcomes import selectors
+from outcomes.models import BloodGas, ClinicalStatus, CrfStatus, Murray, Visit, VisitState
+from trialedc.roles import Role
+
+from . import outcomes_factories as of
+from .factories import ParticipantFactory
+
+pytestmark = pytest.mark.django_db
+
+# Of these, 5 are the session, the user, their first site and their permissions (middleware),
+# and 3 more the session saved again (SESSION_SAVE_EVERY_REQUEST, in a savepoint).
+CRF_FORM_QUERIES = 19
+BLOOD_GAS_SAVE_QUERIES = 30
+
+
+def url(p, visit, crf):
+    return f"/outcomes/participants/{p.study_id}/visits/{visit}/{crf}/"
+
+
+def participant_with_data(site):
+    """A randomized participant with the CRFs of D0 to D2 complete (the infusion aside)."""
+    p = ParticipantFactory(site=site)
+    of.schedule(p)
+    for visit in ("D0", "D1", "D2"):
+        for code in of.visit(p, visit).crf_codes:
+            if code in COMPLETE_VALUES:
+                of.crf(p, visit, code, **COMPLETE_VALUES[code])
+    return p
+
+
+COMPLETE_VALUES = {
+    "baseline": {
+        "sex": "female",
+        "age_years": 54,
+        "weight_kg": Decimal("70"),
+        "height_cm": 165,
+        "respiratory_support": "invasive_ventilation",
+    },
+    "ae_assessment": {"new_ae": False},
+    "murray": {"pao2_mmhg": Decimal("80"), "fio2": Decimal("0.5"), "cxr_quadrants": 2},
+    "blood_gas": {"pao2_mmhg": Decimal("80"), "fio2": Decimal("0.5")},
+    "crp": {"crp_mg_l": Decimal("40")},
+    "clinical_status": {"status_score": 3},
+}
+
+
+@pytest.fixture
+def coordinator(make_user, login):
+    user = make_user(Role.COORDINATOR)
+    login(user)
+    return user
+
+
+def blood_gas_correction(p, visit):
+    """The benchmark's request: a saved blood gas corrected, with a reason."""
+    of.crf(p, visit, "blood_gas", pao2_mmhg=Decimal("80"), fio2=Decimal("0.4"))
+    return {
+        "assessed_on": of.visit(p, visit).target_date.isoformat(),
+        "pao2_mmhg": "85",
+        "fio2": "0.40",
+        "fio2_unit": "fraction",
+        "action": "complete",
+        "reason_for_change": "Transcription error",
+    }
+
+
+def queries_of(client, p, visit) -> tuple[int, int]:
+    """(queries of the blood-gas form, queries of one correction of it) at `visit`."""
+    data = blood_gas_correction(p, visit)
+    with CaptureQueriesContext(connection) as form:
+        assert client.get(url(p, visit, "blood_gas")).status_code == 200
+    with CaptureQueriesContext(connection) as save:
+        response = client.post(url(p, visit, "blood_gas"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert BloodGas.objects.get(visit__participant=p, visit__code=visit).pao2_mmhg == 85
+    return len(form), len(save)
+
+
+def test_the_crf_form_and_a_save_run_the_same_queries_at_a_small_and_a_large_visit(
+    client, site01, roles, coordinator
+):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    # D3 lists 4 CRFs and no earlier visit holds data; D0 lists 7 CRFs.
+    at_d3 = queries_of(client, p, "D3")
+    at_d0 = queries_of(client, p, "D0")
+    assert at_d3 == at_d0 == (CRF_FORM_QUERIES, BLOOD_GAS_SAVE_QUERIES)
+
+
+def test_the_crf_form_and_a_save_run_the_same_queries_with_many_participants_and_visits(
+    client, site01, roles, coordinator
+):
+    first = participant_with_data(site01)
+    alone = queries_of(client, first, "D3")
+    for _ in range(4):
+        participant_with_data(site01)
+    crowded = queries_of(client, participant_with_data(site01), "D3")
+    assert alone == crowded == (CRF_FORM_QUERIES, BLOOD_GAS_SAVE_QUERIES)
+
+
+def test_completing_the_last_crf_of_a_visit_marks_it_done_in_one_more_write(
+    client, site01, roles, coordinator
+):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    visit = of.visit(p, "D1")  # Murray and clinical status
+    of.crf(p, "D1", "clinical_status", status_score=3)
+    with CaptureQueriesContext(connection) as save:
+        response = client.post(
+            url(p, "D1", "murray"),
+            {
+                "assessed_on": visit.target_date.isoformat(),
+                "pao2_mmhg": "80",
+                "fio2": "0.5",
+                "fio2_unit": "fraction",
+                "cxr_quadrants": "2",
+                "action": "complete",
+            },
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    visit.refresh_from_db()
+    assert visit.state == VisitState.DONE
+    assert Murray.objects.get(visit=visit).status == CrfStatus.COMPLETE
+    assert ClinicalStatus.objects.get(visit=visit).is_complete
+    # The visit's state: its lock check and its UPDATE and audit row, beyond a plain save.
+    statements = [q["sql"] for q in save.captured_queries]
+    assert sum(s.startswith('UPDATE "outcomes_visit"') for s in statements) == 1
+    assert sum(s.startswith('INSERT INTO "outcomes_historicalvisit"') for s in statements) == 1
+
+
+def test_the_visit_state_follows_every_crf_of_the_visit(site01, roles):
+    """The one-query refresh still reopens a done visit when one of its CRFs goes back to draft."""
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    of.crf(p, "D1", "clinical_status", status_score=3)
+    of.crf(p, "D1", "murray", **COMPLETE_VALUES["murray"])
+    assert Visit.objects.get(participant=p, code="D1").state == VisitState.DONE
+    of.crf(p, "D1", "clinical_status", complete=False, status_score=3)
+    assert Visit.objects.get(participant=p, code="D1").state == VisitState.SCHEDULED
+    assert selectors.crf_progress(of.visit(p, "D1")) == {
+        "murray": selectors.CrfProgress(CrfStatus.COMPLETE),
+        "clinical_status": selectors.CrfProgress(CrfStatus.DRAFT),
+    }
