@@ -14,6 +14,9 @@ os.environ.setdefault("DJANGO_SECURE_COOKIES", "false")
 os.environ.setdefault("DJANGO_PLAIN_STATIC", "true")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+# One connection per request, as the threads of the concurrency and browser tests expect (a kept
+# connection would outlive its thread and hold the test database open at teardown).
+os.environ.setdefault("DJANGO_CONN_MAX_AGE", "0")
 # The demo users (initial passwords) sign in throughout the suite; the forced-change tests
 # (tests/test_passwords_and_sessions.py) switch it on, as it is in production (not DEBUG).
 os.environ.setdefault("DJANGO_FORCE_PASSWORD_CHANGE", "false")
