@@ -17,10 +17,11 @@ from .factories import ParticipantFactory
 
 pytestmark = pytest.mark.django_db
 
-# Of these, 5 are the session, the user, their first site and their permissions (middleware),
-# and 3 more the session saved again (SESSION_SAVE_EVERY_REQUEST, in a savepoint).
-CRF_FORM_QUERIES = 19
-BLOOD_GAS_SAVE_QUERIES = 30
+# Of these, 6 are the session, the user, whether they have a second factor (two-factor sign-in),
+# their first site and their permissions (middleware), and 3 more the session saved again
+# (SESSION_SAVE_EVERY_REQUEST, in a savepoint).
+CRF_FORM_QUERIES = 20
+BLOOD_GAS_SAVE_QUERIES = 31
 
 
 def url(p, visit, crf):
