@@ -247,21 +247,29 @@ def two_factor(request):
     )
 
 
+# The buttons of the status page, and what the security log calls them.
+_STATUS_ACTIONS = {"backup-codes": "new backup codes", "turn-off": "turn off"}
+
+
 def _two_factor_status(request):
     user = request.user
     form = OneTimeCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    action = request.POST.get("do", "")
+    if request.method == "POST" and form.is_valid() and action in _STATUS_ACTIONS:
         try:
+            if action == "turn-off" and twofactor.required(user):
+                raise twofactor.CodeRefused(
+                    _("Your role needs two-factor sign-in; it cannot be turned off.")
+                )
             twofactor.check(
-                request=request, code=form.cleaned_data["code"], purpose=request.POST.get("do", "")
+                request=request, code=form.cleaned_data["code"], purpose=_STATUS_ACTIONS[action]
             )
-            if request.POST.get("do") == "turn-off":
+            if action == "turn-off":
                 twofactor.turn_off(request=request)
                 messages.info(request, _("Two-factor sign-in is off."))
                 return redirect("preferences")
-            if request.POST.get("do") == "backup-codes":
-                codes = twofactor.backup_codes_renew(request=request)
-                return _backup_codes_page(request, codes, first=False)
+            codes = twofactor.backup_codes_renew(request=request)
+            return _backup_codes_page(request, codes, first=False)
         except twofactor.CodeRefused as refusal:
             form.add_error("code", str(refusal))
     backup = twofactor.backup_codes_of(user)
