@@ -85,17 +85,15 @@ class PermissionsPolicyMiddleware:
 SIGNED_IN_AT = "edc_signed_in_at"
 
 
+def _always_open() -> tuple[str, ...]:
+    """Pages a signed-in session may open whatever it still owes (a new password, a second
+    factor): signing in and out, static files, the language switch, the health probe."""
+    return (reverse("logout"), reverse("login"), "/static/", "/i18n/", reverse("health"))
+
+
 def _is_exempt(path: str) -> bool:
-    exempt = (
-        reverse("password_change"),
-        reverse("two_factor"),  # set up the second factor first, then the password
-        reverse("logout"),
-        reverse("login"),
-        "/static/",
-        "/i18n/",
-        reverse("health"),
-    )
-    return path.startswith(exempt)
+    # The second factor is set up first, then the password (two_factor covers its sub-pages).
+    return path.startswith((reverse("password_change"), reverse("two_factor"), *_always_open()))
 
 
 class SessionPolicyMiddleware:
@@ -161,16 +159,8 @@ class SessionPolicyMiddleware:
 
 
 def _two_factor_exempt(path: str) -> bool:
-    """Pages an unverified session may open: signing in and out, the second-factor pages."""
-    exempt = (
-        reverse("two_factor"),  # its sub-pages (verify) too
-        reverse("logout"),
-        reverse("login"),
-        "/static/",
-        "/i18n/",
-        reverse("health"),
-    )
-    return path.startswith(exempt)
+    """Pages an unverified session may open: the second-factor pages (verify too)."""
+    return path.startswith((reverse("two_factor"), *_always_open()))
 
 
 class TwoFactorMiddleware:
