@@ -250,6 +250,17 @@ def test_a_code_works_once_and_never_sends_elsewhere(clock, client, make_user):
     assert other.get("/")["Location"].startswith("/account/two-factor/verify/")
 
 
+def test_a_code_typed_with_persian_digits_is_accepted(client, make_user):
+    from trialedc.calendars import persian_digits
+
+    user = make_user(Role.COORDINATOR)
+    device = a_device(user)
+    client.post("/login/", {"username": user.username, "password": PASSWORD})
+    typed = persian_digits(code_for(device.key))  # a Persian keyboard
+    response = client.post("/account/two-factor/verify/", {"code": f" {typed[:3]} {typed[3:]} "})
+    assert response.status_code == 302
+
+
 def test_wrong_codes_make_the_next_try_wait(clock, client, make_user):
     user = make_user(Role.DATA_MANAGER)
     device = a_device(user)

@@ -24,6 +24,7 @@ from django_otp import login as otp_login
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
+from . import calendars
 from .models import BackupCodes, SecurityEventKind, User, backup_code_normalize
 from .roles import PHI_PERMISSION, Role, roles_of
 from .services import security_event_record
@@ -99,9 +100,14 @@ def qr_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2, dark="#000", light="#fff")
 
 
+def _typed(code) -> str:
+    """A code as typed, with Persian or Arabic digits (a Persian keyboard) made ASCII."""
+    return calendars.ascii_digits(str(code or "")).strip()
+
+
 def _totp_step(key_hex: str, token: str, *, at: float | None = None) -> int | None:
     """The time step at which `token` is valid for the secret (±1 step of drift), or None."""
-    code = "".join(str(token).split())
+    code = "".join(_typed(token).split())
     if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = TOTP(unhexlify(key_hex))
@@ -160,7 +166,7 @@ def check(*, request, code: str, purpose: str):
     Each wrong code makes the device wait longer before the next (1, 2, 4 ... s: django-otp's
     throttling); every outcome is in the security log with `purpose`."""
     user = request.user
-    code = str(code or "").strip()
+    code = _typed(code)
     accepted = None
     wait = None
     with transaction.atomic():
