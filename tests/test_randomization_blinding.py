@@ -110,6 +110,9 @@ _TOKENS = [
     # digests) differ between any two runs. tests/test_exports_blinding.py proves, with one key,
     # that swapping the arms changes no byte of a blinded export.
     (re.compile(r"\b[0-9a-f]{16,64}…?"), "<sha256>"),
+    # The key of an authenticator app being set up (and its QR code): random for each session.
+    (re.compile(r'src="data:image/svg\+xml[^"]+" alt="QR code'), 'src="<qr>" alt="QR code'),
+    (re.compile(r'data-testid="two-factor-secret" dir="ltr">[A-Z2-7 ]+<'), "<secret><"),
 ]
 
 
