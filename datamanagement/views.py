@@ -19,6 +19,7 @@ from participants.models import Participant
 from trialedc import twofactor
 from trialedc.access import get_in_scope_or_403, require, sites_for
 from trialedc.exceptions import TrialEdcError
+from trialedc.redirects import redirect_next
 from trialedc.trial import TRIAL
 
 from . import selectors, services
@@ -373,9 +374,10 @@ def locks(request):
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Locked. Nobody can change these data until unlocked."))
-            return redirect(request.POST.get("next") or reverse("datamanagement:locks"))
+            return redirect_next(request, default=reverse("datamanagement:locks"))
     if request.method == "POST" and unlock_form.is_bound:
-        lock = Lock.objects.filter(pk=request.POST.get("lock")).first()
+        lock_id = str(request.POST.get("lock", ""))
+        lock = Lock.objects.filter(pk=lock_id).first() if lock_id.isdigit() else None
         if lock is None:
             raise Http404(_("No such lock."))
         if unlock_form.is_valid():

@@ -242,3 +242,36 @@ def test_the_data_manager_locks_and_unlocks_through_the_page(
     assert response.status_code == 302
     lock.refresh_from_db()
     assert not lock.is_active
+
+
+@pytest.mark.parametrize(
+    ("posted", "goes_to"),
+    [
+        ("https://evil.example/phish", "/data/locks/"),
+        ("//evil.example/", "/data/locks/"),
+        ("9999-12-31T23:59", "/data/locks/"),
+        ("/data/participants/", "/data/participants/"),
+    ],
+)
+def test_after_locking_next_is_followed_only_to_a_page_of_ours(client, posted, goes_to, roles):
+    """Found by the HTTP fuzzing: `next` was handed to redirect() (an open redirect, and a 500
+    after the lock was committed for text that is no URL)."""
+    from trialedc.models import Site
+
+    from .factories import UserFactory
+
+    Site.objects.get_or_create(code="01", defaults={"name": "Site 01"})
+    client.force_login(UserFactory(username="dm", role=Role.DATA_MANAGER))
+    response = client.post(
+        "/data/locks/", {"do": "lock", "level": "database", "reason": "DB lock", "next": posted}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == goes_to
+
+
+def test_an_unlock_of_a_lock_id_that_is_no_number_is_not_found(client, roles):
+    from .factories import UserFactory
+
+    client.force_login(UserFactory(username="dm", role=Role.DATA_MANAGER))
+    response = client.post("/data/locks/", {"do": "unlock", "lock": "1 OR 1=1", "reason": "x"})
+    assert response.status_code == 404

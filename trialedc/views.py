@@ -8,7 +8,6 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
@@ -18,6 +17,7 @@ from .access import get_in_scope_or_403, require
 from .forms import NewPasswordForm, OneTimeCodeForm, PreferencesForm, SecurityLogFilterForm
 from .middleware import password_change_reason
 from .ratelimit import rate_limit
+from .redirects import safe_next_url
 from .roles import roles_of
 
 
@@ -188,12 +188,7 @@ def _security_csv(events) -> HttpResponse:
 
 def _next_url(request) -> str:
     """Where to go after the second factor: the page first asked for, if it is one of ours."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("home")
+    return safe_next_url(request, default=reverse("home"))
 
 
 def _backup_codes_page(request, codes: list[str], *, first: bool):
