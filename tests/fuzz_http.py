@@ -126,24 +126,29 @@ def _site_path(model, depth: int = 4) -> str | None:
 
 def _project_models():
     for model in apps.get_models():
-        if model._meta.app_label in (
-            "trialedc",
-            "participants",
-            "randomization",
-            "outcomes",
-            "safety",
-            "exports",
-            "dashboards",
-            "datamanagement",
-        ) and not model._meta.proxy and model._meta.managed:
+        if (
+            model._meta.app_label
+            in (
+                "trialedc",
+                "participants",
+                "randomization",
+                "outcomes",
+                "safety",
+                "exports",
+                "dashboards",
+                "datamanagement",
+            )
+            and not model._meta.proxy
+            and model._meta.managed
+        ):
             yield model
 
 
 def _hash_of(table: str, where: str = "") -> str:
     qn = connection.ops.quote_name
     return (
-        f"SELECT count(*), coalesce(sum(hashtext(t::text)::bigint), 0) "
-        f"FROM {qn(table)} t {where}"
+        # Table names from the database's own catalogue, quoted; no user input.
+        f"SELECT count(*), coalesce(sum(hashtext(t::text)::bigint), 0) FROM {qn(table)} t {where}"  # noqa: S608
     )
 
 
@@ -156,7 +161,7 @@ class Snapshots:
         self.tables = [t for t in tables if not t.startswith(NOISE_TABLES)]
         parts, params = [], []
         for table in self.tables:
-            parts.append(f"SELECT %s, * FROM ({_hash_of(table)}) x")
+            parts.append(f"SELECT %s, * FROM ({_hash_of(table)}) x")  # noqa: S608
             params.append(table)
         self.all_sql, self.all_params = " UNION ALL ".join(parts), params
 
@@ -174,7 +179,8 @@ class Snapshots:
                 model._base_manager.filter(**lookup).values("pk").query.sql_with_params()
             )
             where = f"WHERE t.{qn(model._meta.pk.column)} IN ({subquery})"
-            parts.append(f"SELECT %s, * FROM ({_hash_of(model._meta.db_table, where)}) x")
+            hashed = _hash_of(model._meta.db_table, where)
+            parts.append(f"SELECT %s, * FROM ({hashed}) x")  # noqa: S608
             params += [model._meta.label, *sub_params]
         self.site_sql, self.site_params = " UNION ALL ".join(parts), params
 
@@ -192,4 +198,6 @@ class Snapshots:
 
 
 def changed(before: dict, after: dict) -> list[str]:
-    return sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    return sorted(
+        name for name in before.keys() | after.keys() if before.get(name) != after.get(name)
+    )
