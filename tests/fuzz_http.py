@@ -40,6 +40,7 @@ class _FormParser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.path = path
         self.fields: dict[str, FormField] = {}
+        self.forms = 0  # POST forms posting to the page itself
         self._in_form = False
         self._select: FormField | None = None
         self._option: str | None = None
@@ -53,6 +54,7 @@ class _FormParser(HTMLParser):
         if tag == "form":
             action = urlsplit(a.get("action", "")).path
             self._in_form = a.get("method", "").lower() == "post" and action in ("", self.path)
+            self.forms += self._in_form
             return
         if not self._in_form or "name" not in a or a["name"] == "csrfmiddlewaretoken":
             if tag == "option" and self._select is not None:
@@ -101,6 +103,13 @@ def form_fields(html: str, path: str) -> dict[str, FormField]:
     parser = _FormParser(urlsplit(path).path)
     parser.feed(html)
     return parser.fields
+
+
+def posts_to_itself(html: str, path: str) -> bool:
+    """Whether the page has a POST form whose action is the page (or empty)."""
+    parser = _FormParser(urlsplit(path).path)
+    parser.feed(html)
+    return parser.forms > 0
 
 
 # -- snapshots -------------------------------------------------------------------------------
