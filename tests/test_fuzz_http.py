@@ -51,7 +51,7 @@ from .test_fuzz_forms import DERANDOMIZE, HOSTILE, SCRIPT, VALUE
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = int(os.environ.get("FUZZ_HTTP_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_HTTP_EXAMPLES", "10"))
 RAW_MARKUP = ("<script>alert", "<img src=x onerror")
 
 
@@ -177,10 +177,12 @@ class Target:
     # A success answered with a page rather than a redirect: the template it renders.
     success_template: str = ""
     setup: callable = lambda w: None  # records the page needs beyond the world's
+    anonymous: bool = False  # posted before signing in (the sign-in page)
     # Free-text fields: script typed there is stored and read back escaped (test below).
     text: tuple[str, ...] = ()
     # PDFs showing the stored text.
     pdfs: callable = lambda w: []
+    mails: bool = False  # whether storing it sends alert e-mails
     # Fields held to harmless values because of a known bug (each has an xfail test below).
     tame: dict = field(default_factory=dict)
     files: tuple[str, ...] = field(default=())
@@ -210,11 +212,14 @@ def _newest_event(w):
     return w.one.participant.study_events.order_by("-pk").first().pk
 
 
-def _ae_valid(w):
-    from .safety_factories import ae_data
+def _ae_valid(w, serious=False):
+    from .safety_factories import ae_data, sae_data
 
     today = timezone.localdate()
-    data = ae_data(onset_date=today - timedelta(days=2), end_date=today - timedelta(days=1))
+    if serious:
+        data = sae_data()
+    else:
+        data = ae_data(onset_date=today - timedelta(days=2), end_date=today - timedelta(days=1))
     return {
         k: (None if v in (None, False) else "on" if v is True else str(v)) for k, v in data.items()
     }
@@ -448,6 +453,16 @@ TARGETS: dict[str, Target] = {
         text=("verbatim_term",),
         pdfs=lambda w: ["/safety/listing.pdf"],
     ),
+    "SAE report": Target(
+        C,
+        lambda w: f"/safety/participants/{_sid(w)}/ae/new/",
+        lambda w: f"/safety/participants/{_sid2(w)}/ae/new/",
+        valid=lambda w: _ae_valid(w, serious=True),
+        shows=lambda w: [f"/safety/participants/{_sid(w)}/ae/", "/safety/"],
+        text=("verbatim_term",),
+        pdfs=lambda w: ["/safety/listing.pdf"],
+        mails=True,
+    ),
     "AE edit": Target(
         C,
         lambda w: f"/safety/ae/{w.one.ae.pk}/edit/",
@@ -468,6 +483,7 @@ TARGETS: dict[str, Target] = {
         shows=lambda w: [f"/safety/ae/{w.one.ae.pk}/"],
         text=("narrative",),
         pdfs=lambda w: [f"/safety/ae/{w.one.ae.pk}/reports/1/cioms.pdf"],
+        mails=True,
     ),
     "AE causality signature": Target(
         I,
@@ -552,6 +568,13 @@ TARGETS: dict[str, Target] = {
         C, lambda w: "/dashboards/reports/prepare/blank-crfs/", extra=("site",), share=0.25
     ),
     # the user's own
+    "sign-in": Target(
+        C,
+        lambda w: "/login/",
+        valid=lambda w: {"username": w.users[C].username, "password": PASSWORD},
+        extra=("next",),
+        anonymous=True,
+    ),
     "preferences": Target(C, lambda w: "/preferences/"),
     "password change": Target(
         C,
@@ -762,7 +785,8 @@ def _check_example(client, w, key: str, target: Target, draw, fields) -> None:
 def test_hostile_posts_to_a_page_never_fail_write_half_or_reach_site_02(client, world, key):
     target = TARGETS[key]
     target.setup(world)
-    client.force_login(world.users[target.role])
+    if not target.anonymous:
+        client.force_login(world.users[target.role])
     page = client.get(target.path(world))
     assert page.status_code == 200, f"{key}: GET {target.path(world)} → {page.status_code}"
     fields = form_fields(_body(page), target.path(world))
@@ -834,6 +858,10 @@ def test_script_typed_into_free_text_is_stored_and_shown_escaped_on_every_page_p
         assert pdf.status_code == 200, f"{key}: GET {pdf_path} → {pdf.status_code}"
         text = _pdf_text(_body_bytes(pdf))
         _assert_no_raw_markup(text.replace(SCRIPT, ""), f"{key}: {pdf_path}")
+    assert mail.outbox or not target.mails, f"{key}: no alert e-mail sent"
+    if target.mails:  # the data manager's outbox page shows the alerts' subjects and bodies
+        client.force_login(world.users[D])
+        _assert_no_raw_markup(_body(client.get("/safety/alerts/")), f"{key}: the alert outbox")
     for message in mail.outbox:
         assert message.content_subtype == "plain", f"{key}: an HTML e-mail: {message.subject}"
         for content, mimetype in getattr(message, "alternatives", []):
