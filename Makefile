@@ -24,7 +24,8 @@ help:
 	@echo "make install - create $(VENV) and install the project with its dev extras"
 	@echo "make lint    - ruff check and format check"
 	@echo "make bench   - the benchmarks (slow; 10,000 synthetic participants)"
-	@echo "make fuzz    - hostile input to every form, 20,000 new examples each (slow)"
+	@echo "make fuzz    - hostile input to every form, 20,000 new examples each, and 500 new"
+	@echo "               hostile posts to every form page through HTTP (slow)"
 
 install: $(VENV)/.installed
 
@@ -53,7 +54,9 @@ test: install
 	$(WITH_DB) $(PY) -m pytest -m "not bench" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 fuzz: install
-	$(WITH_DB) env FUZZ_EXAMPLES=20000 FUZZ_RANDOM=1 $(PY) -m pytest -p no:randomly tests/test_fuzz_forms.py $(PYTEST_ARGS)
+	$(WITH_DB) env FUZZ_EXAMPLES=20000 FUZZ_HTTP_EXAMPLES=500 FUZZ_RANDOM=1 $(PY) -m pytest \
+		-p no:randomly -n $(TEST_WORKERS) --dist loadfile \
+		tests/test_fuzz_forms.py tests/test_fuzz_http.py $(PYTEST_ARGS)
 
 bench: install
 	$(WITH_DB) bash -c '$(PY) -m pytest -m bench -p no:randomly $(PYTEST_ARGS); rc=$$?; \
