@@ -14,6 +14,8 @@ from django.db import connection
 
 from trialedc.models import Site, User
 
+from .test_fuzz_forms import APPS  # the product's apps, one list for both fuzzers
+
 # Written by a refused request on purpose: the session, django-axes' count of failed password
 # re-entries, the security log (a refused rate limit or a wrong password is recorded) and the
 # failed e-signature attempts (counted towards the sign-out after too many).
@@ -135,21 +137,7 @@ def _site_path(model, depth: int = 4) -> str | None:
 
 def _project_models():
     for model in apps.get_models():
-        if (
-            model._meta.app_label
-            in (
-                "trialedc",
-                "participants",
-                "randomization",
-                "outcomes",
-                "safety",
-                "exports",
-                "dashboards",
-                "datamanagement",
-            )
-            and not model._meta.proxy
-            and model._meta.managed
-        ):
+        if model._meta.app_label in APPS and not model._meta.proxy and model._meta.managed:
             yield model
 
 
