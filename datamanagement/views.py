@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import UTC
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -469,7 +470,7 @@ def _audit_csv(rows) -> HttpResponse:
                 [
                     neutralize(value)
                     for value in (
-                        row.when.astimezone(timezone.UTC).isoformat(timespec="seconds"),
+                        row.when.astimezone(UTC).isoformat(timespec="seconds"),
                         row.who,
                         row.model,
                         row.record_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -30,16 +30,15 @@ def security_events(filters: SecurityFilters = SecurityFilters()) -> QuerySet[Se
     if filters.ip_address:
         events = events.filter(ip_address=filters.ip_address)
     if filters.date_from:
-        events = events.filter(at__gte=datetime.combine(filters.date_from, time.min, timezone.UTC))
+        events = events.filter(at__gte=datetime.combine(filters.date_from, time.min, UTC))
     if filters.date_to:
-        events = events.filter(at__lte=datetime.combine(filters.date_to, time.max, timezone.UTC))
+        events = events.filter(at__lte=datetime.combine(filters.date_to, time.max, UTC))
     return events
 
 
 def user_sessions_of(user):
     """The user's sessions that are still alive (not expired, not signed out), newest use first."""
     from django.contrib.sessions.models import Session
-    from django.utils import timezone
 
     from .models import UserSession
 

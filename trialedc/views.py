@@ -1,4 +1,5 @@
 import csv
+from datetime import UTC
 
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -169,7 +170,7 @@ def _security_csv(events) -> HttpResponse:
             [
                 neutralize(value)
                 for value in (
-                    event.at.astimezone(timezone.UTC).isoformat(timespec="seconds"),
+                    event.at.astimezone(UTC).isoformat(timespec="seconds"),
                     event.kind,
                     event.username,
                     event.user_id or "",
