@@ -1,5 +1,6 @@
 # Trial EDC production image: gunicorn + whitenoise; the same image runs web, worker and beat.
-FROM python:3.12-slim-bookworm
+# Python 3.13: a tested end of the supported range (docs/decisions/0004).
+FROM python:3.13-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
@@ -13,6 +14,7 @@ COPY outcomes ./outcomes
 COPY safety ./safety
 COPY exports ./exports
 COPY dashboards ./dashboards
+COPY datamanagement ./datamanagement
 COPY locale ./locale
 COPY templates ./templates
 COPY static ./static

@@ -4,9 +4,9 @@
 
 SHELL := /bin/bash
 VENV ?= .venv
-# The newest Python >= 3.11 on the PATH (Django 6 needs 3.12; on 3.11 pip takes Django 5.2 LTS).
-PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 python3.11; do \
-	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { command -v $$p; break; }; done)
+# The machine's python3, as a newcomer has it (3.11 to 3.13; Django 5.2 LTS: decision 0004).
+# `make test PYTHON=python3.13 VENV=.venv-3.13` tests another supported Python beside it.
+PYTHON ?= python3
 PY := $(VENV)/bin/python
 WITH_DB := $(PY) trialedc/devdb.py
 HOST ?= 127.0.0.1
@@ -30,7 +30,9 @@ help:
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
-	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (set PYTHON=...)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+		echo "Python 3.11 to 3.13 is needed; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." \
+		"Set PYTHON=/path/to/python3.11 (docs/decisions/0004)."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
