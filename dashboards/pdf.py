@@ -15,7 +15,6 @@ from collections import defaultdict
 from datetime import UTC
 from decimal import Decimal
 
-from django.apps import apps
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -23,13 +22,15 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, Spacer
 
+from datamanagement.selectors import signatures_of_casebook
 from outcomes.models import CRF_MODELS, Crf, IcuStay, StudyEvent, Visit
+from randomization import allocation
 from safety.models import AdverseEvent
 from trialedc.pdf import HEADING, NORMAL, SMALL, SUBHEADING, TITLE, Report, grid, para
 from trialedc.roles import is_blinded
 from trialedc.trial import TRIAL
 
-from . import allocation, plots, selectors
+from . import plots, selectors
 from .exceptions import BlindedViewerRefused
 
 # What every CRF has for bookkeeping: printed once in the CRF's header, not as fields.
@@ -205,12 +206,8 @@ def _audit_totals(label: str, history: dict[int, list[dict]]) -> list[str]:
 # -- signatures (the data-management app's, printed with the record: 21 CFR 11.50(b)) --------
 
 
-def _casebook_signatures(participant) -> list | None:
-    """The participant's signatures with their validity; None without data management."""
-    if not apps.is_installed("datamanagement"):
-        return None
-    from datamanagement.selectors import signatures_of_casebook
-
+def _casebook_signatures(participant) -> list:
+    """The participant's signatures with their validity."""
     return signatures_of_casebook(participant)
 
 
@@ -320,12 +317,7 @@ class CasebookReport(Report):
             para(_("No identifying data and no treatment allocation are printed."), NORMAL),
             Paragraph(_("Electronic signatures"), HEADING),
         ]
-        if signatures is None:
-            story.append(
-                para(_("Signatures: the data-management module is not installed."), NORMAL)
-            )
-        else:
-            story += _signatures_table(signatures)
+        story += _signatures_table(signatures)
         story += [Paragraph(_("Audit trail summary"), HEADING), *_audit_table(audit_rows)]
         signed_here = defaultdict(list)  # (visit pk, CRF code or "") -> its signatures
         for shown in signatures or ():
@@ -533,10 +525,7 @@ class DsmbReport(Report):
         if self.closed and not scope.by_arm:
             story.append(
                 para(
-                    _(
-                        "The allocation is not available: the randomization module is not "
-                        "installed."
-                    ),
+                    _("The allocation is not shown: this reader may not see the arms."),
                     NORMAL,
                 )
             )
@@ -550,7 +539,7 @@ class DsmbReport(Report):
                     [
                         str(target["phase"].label),
                         str(s["stratum"].label),
-                        str(s["count"]) if enrollment.strata_known else "—",
+                        str(s["count"]),
                         str(s["target"] or "—"),
                     ]
                 )

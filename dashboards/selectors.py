@@ -6,7 +6,7 @@ visits and every CRF's status joined in one query. tests/test_dashboards_queries
 number of queries constant between two trial sizes; tests/bench/ times it at 10,000.
 
 Every function takes a `Scope`: the sites the viewer may see (trialedc.access.sites_for), today,
-and whether the viewer may see arms (dashboards.allocation.may_see_arms). With `by_arm` False
+and whether the viewer may see arms (randomization.allocation.may_see_arms). With `by_arm` False
 no function reads the allocation, so a blinded page cannot differ by arm.
 """
 
@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.apps import apps
 from django.db.models import (
     Aggregate,
     Case,
@@ -33,6 +32,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from datamanagement.selectors import open_queries_for
 from outcomes import schedule
 from outcomes.models import (
     CRF_MODELS,
@@ -45,11 +45,12 @@ from outcomes.models import (
     VisitState,
 )
 from participants.models import NotEnrolledReason, Participant, ParticipantStatus, Screening
+from randomization import allocation
+from randomization.models import Randomization
 from safety.models import AdverseEvent
 from trialedc.access import sites_for
 from trialedc.trial import TRIAL
 
-from . import allocation
 from .exceptions import UnknownSite
 
 POOLED = "pooled"
@@ -256,7 +257,6 @@ class Enrollment:
     by_phase_stratum: dict[tuple[str, str], int]
     enrolled: int
     randomized: int
-    strata_known: bool
 
     def targets(self) -> list[dict]:
         """Each phase's target with its count, per stratum where the phase fixes one."""
@@ -293,39 +293,28 @@ def enrollment(scope: Scope) -> Enrollment:
         .annotate(n=Count("pk"))
         .order_by("day")
     )
-    model = allocation.randomization_model()
-    paths = allocation.randomization_paths()
+    randomizations = Randomization.objects.filter(participant__site__in=scope.site_ids)
+    paths = allocation.RANDOMIZATION_PATHS
+    randomized = tuple(
+        (row["day"], row["n"])
+        for row in randomizations.annotate(day=TruncDate(paths["randomized_at"]))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
     by_phase_stratum: dict[tuple[str, str], int] = {}
-    if model is not None and paths is not None:
-        randomizations = model.objects.filter(participant__site__in=scope.site_ids)
-        randomized = tuple(
-            (row["day"], row["n"])
-            for row in randomizations.annotate(day=TruncDate(paths["randomized_at"]))
-            .values("day")
-            .annotate(n=Count("pk"))
-            .order_by("day")
-        )
-        for row in (
-            randomizations.values(phase=F(paths["phase"]), stratum=F(paths["stratum"]))
-            .annotate(n=Count("pk"))
-            .order_by("phase", "stratum")
-        ):
-            by_phase_stratum[(row["phase"], row["stratum"])] = row["n"]
-    else:
-        randomized = tuple(
-            (row["target_date"], row["n"])
-            for row in Visit.objects.filter(participant__site__in=scope.site_ids, day=0)
-            .values("target_date")
-            .annotate(n=Count("pk"))
-            .order_by("target_date")
-        )
+    for row in (
+        randomizations.values(phase=F(paths["phase"]), stratum=F(paths["stratum"]))
+        .annotate(n=Count("pk"))
+        .order_by("phase", "stratum")
+    ):
+        by_phase_stratum[(row["phase"], row["stratum"])] = row["n"]
     return Enrollment(
         enrolled_by_day=enrolled,
         randomized_by_day=randomized,
         by_phase_stratum=by_phase_stratum,
         enrolled=sum(n for _, n in enrolled),
         randomized=sum(n for _, n in randomized),
-        strata_known=model is not None,
     )
 
 
@@ -588,32 +577,19 @@ def pooled_trends(scope: Scope) -> dict[str, list[tuple[int, float, float, float
     return trends
 
 
-# --- open queries (data-management app, when installed) -----------------------------------
+# --- open queries (the data-management app's) -----------------------------------------------
 
 
 @dataclass
 class OpenQueries:
-    installed: bool
     total: int = 0
     rows: list = field(default_factory=list)
 
 
 def open_queries(user, scope: Scope, *, limit: int = 20) -> OpenQueries:
-    """Open data queries at the scope's sites, if the data-management app is installed.
-
-    Contract with that app (docs/dashboards.md): `datamanagement.selectors.open_queries_for(
-    user)` returns a queryset of open queries with a `participant` foreign key, oldest first.
-    """
-    if not apps.is_installed("datamanagement"):
-        return OpenQueries(installed=False)
-    from importlib import import_module
-
-    reader = getattr(import_module("datamanagement.selectors"), "open_queries_for", None)
-    if reader is None:
-        return OpenQueries(installed=False)
-    queries = reader(user).filter(participant__site__in=scope.site_ids)
+    """Open data queries at the scope's sites, oldest first."""
+    queries = open_queries_for(user).filter(participant__site__in=scope.site_ids)
     return OpenQueries(
-        installed=True,
         total=queries.count(),
         rows=list(queries.select_related("participant")[:limit]),
     )

@@ -20,9 +20,10 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from participants.models import Participant
+from randomization import allocation
 from trialedc.access import get_in_scope_or_403, require, scope_to_sites
 
-from . import allocation, pdf, plots, selectors, services
+from . import pdf, plots, selectors, services
 from .exceptions import BlindedViewerRefused, ReportRefused, UnknownSite
 from .models import KIND_PERMISSIONS, PreparedReport, ReportKind, ReportStatus
 from .tasks import report_build_task

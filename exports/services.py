@@ -32,12 +32,13 @@ from django.utils import timezone
 
 from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import Participant
+from randomization import allocation
 from safety.models import AdverseEvent
 from trialedc.models import SecurityEventKind
 from trialedc.services import security_event_record
 from trialedc.trial import TRIAL
 
-from . import allocation, endpoints, readme
+from . import endpoints, readme
 from .cells import neutralize
 from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables
 from .exceptions import ExportAlreadyBuilt

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Case, CharField, Value, When
 
-from exports import allocation
 from exports.models import ExportRun
+from randomization import allocation
 from trialedc.trial import TRIAL
 
 from .exports_data import build_trial
@@ -87,10 +87,11 @@ def test_after_trial_unblinding_participants_and_odm_carry_the_arm(trial, tmp_pa
     assert ExportRun.objects.get().unblinded is True
 
 
-def test_without_the_randomization_app_the_trial_counts_as_blinded(monkeypatch):
-    monkeypatch.setattr(allocation, "_randomization_selectors", lambda: None)
+def test_the_arm_annotation_is_given_only_when_asked_for(db):
+    """The one allocation reader (randomization.allocation) adds the arm only behind the gate."""
+    assert "arm" not in allocation.participant_annotations(with_arm=False)
+    assert "arm" in allocation.participant_annotations(with_arm=True)
     assert allocation.trial_unblinded() is False
-    assert allocation.participant_annotations(with_arm=True) == {}
 
 
 # -- with the randomization app: demo trial, real lists, real trial-level unblinding -----------
