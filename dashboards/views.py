@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET
 from participants.models import Participant
 from randomization import allocation
 from trialedc.access import get_in_scope_or_403, require, scope_to_sites
+from trialedc.celery import BrokerUnavailable, task_publish
 
 from . import pdf, plots, selectors, services
 from .exceptions import BlindedViewerRefused, ReportRefused, UnknownSite
@@ -176,9 +177,18 @@ def report_prepare(request, kind: str):
             raise PermissionDenied(str(refused)) from refused
         # The row is committed; a worker (or, without a broker, this process) builds it.
         try:
-            report_build_task.delay(report_id=report.pk)
-        except Exception:  # noqa: BLE001 - the report stays queued and its page says so
-            logger.exception("report %s could not be handed to Celery", report.pk)
+            task_publish(report_build_task, report_id=report.pk)
+        except BrokerUnavailable:  # the report stays queued; the sweep hands it over again
+            logger.warning("report %s not handed to the broker; the sweep will", report.pk)
+            messages.warning(
+                request,
+                _(
+                    "The background worker cannot be reached just now; the report is queued and "
+                    "will be prepared when it is back."
+                ),
+            )
+        except Exception:  # noqa: BLE001 - without a broker it ran here; its page says how
+            logger.exception("report %s could not be built", report.pk)
             messages.error(request, _("The report could not be started; try again later."))
         return redirect("dashboards:report_detail", pk=report.pk)
     return render(

@@ -137,6 +137,14 @@ def export_run_start(*, user, new_release: bool = False, via: str = "web") -> Ex
     return run
 
 
+def export_run_not_queued(*, run_id: int, error: str) -> None:
+    """The broker could not take a run: it is marked failed at once, not left 'queued' for a
+    worker that will never hear of it (an export is made again from the data at any time)."""
+    ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
+    )
+
+
 def exports_dir() -> Path:
     return Path(settings.MEDIA_ROOT) / "exports"
 

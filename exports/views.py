@@ -4,6 +4,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from trialedc.access import require
+from trialedc.celery import BrokerUnavailable, task_publish
 from trialedc.models import SecurityEventKind
 from trialedc.ratelimit import rate_limit
 from trialedc.services import security_event_record
@@ -37,7 +38,16 @@ def start(request):
         )
         # The run is committed; the worker (or, without a broker, this process) builds it.
         try:
-            export_build_task.delay(run_id=run.pk)
+            task_publish(export_build_task, run_id=run.pk)
+        except BrokerUnavailable as error:
+            services.export_run_not_queued(run_id=run.pk, error=f"broker unreachable: {error}")
+            messages.error(
+                request,
+                _(
+                    "The background worker could not be reached, so the export was not started. "
+                    "Start it again in a few minutes."
+                ),
+            )
         except Exception:  # noqa: BLE001 - the failure is recorded on the run and shown
             messages.error(request, _("The export could not be built; see its status page."))
         else:

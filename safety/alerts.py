@@ -83,25 +83,17 @@ def alert_create(
 
 def alert_dispatch(*, alert_id: int) -> None:
     """Hand the alert to a Celery worker; if the broker is unreachable, leave it to the sweep."""
-    from trialedc.celery import app
+    from trialedc.celery import BrokerUnavailable, task_publish
 
     from .tasks import alert_deliver_task
 
     try:
-        if app.conf.task_always_eager:
-            alert_deliver_task.apply(kwargs={"alert_id": alert_id})
-        else:
-            # A fresh connection each time (alerts are rare): no stale pooled connection to a
-            # broker that went away, and no client-side retry loop holding the request (a dead
-            # broker costs the saving user milliseconds, not kombu's default ~6 s per alert).
-            with app.connection_for_write(
-                connect_timeout=2, transport_options={"max_retries": 0}
-            ) as connection:
-                alert_deliver_task.apply_async(
-                    kwargs={"alert_id": alert_id}, connection=connection, retry=False
-                )
-    except Exception:  # broker down, network, anything: the row is safe and the sweep resends
+        # One try with a short timeout: a dead broker costs the saving user milliseconds.
+        task_publish(alert_deliver_task, alert_id=alert_id)
+    except BrokerUnavailable:
         logger.warning("alert %s not handed to the broker; the sweep will send it", alert_id)
+    except Exception:  # noqa: BLE001 - without a broker it ran here; the row is safe either way
+        logger.exception("alert %s not delivered now; the sweep will send it", alert_id)
 
 
 def retry_delay(attempts: int) -> timedelta:

@@ -43,16 +43,33 @@ def _assert_refused(response):
     assert f"Try again in {minutes} minute{'s' if minutes > 1 else ''}." in body
 
 
-def test_sign_in_attempts_from_one_address_are_limited(client, settings, make_user):
+def test_sign_in_attempts_for_one_username_from_one_address_are_limited(
+    client, settings, make_user
+):
+    # Issue 17: counted per username typed at an address (was: per address), so colleagues
+    # behind the same NAT address are not refused because of one person's attempts.
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "3/300"}
     user = make_user(Role.COORDINATOR)
+    colleague = make_user(Role.INVESTIGATOR)
     for _ in range(3):
-        response = client.post("/login/", {"username": "someone", "password": "wrong"})
+        response = client.post("/login/", {"username": user.username, "password": "wrong"})
         assert response.status_code == 200  # the form again, with its error
     # Even the right password is not tried: the limit comes before the password check.
     _assert_refused(client.post("/login/", {"username": user.username, "password": PASSWORD}))
     # Reading the sign-in page is never limited.
     assert client.get("/login/").status_code == 200
+    # A colleague at the same address signs in.
+    response = client.post("/login/", {"username": colleague.username, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_sign_in_attempts_from_one_address_have_a_much_larger_ceiling(client, settings, make_user):
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login_address": "3/300"}
+    user = make_user(Role.COORDINATOR)
+    for name in ("someone", "someone-else", "a-third"):
+        response = client.post("/login/", {"username": name, "password": "wrong"})
+        assert response.status_code == 200
+    _assert_refused(client.post("/login/", {"username": user.username, "password": PASSWORD}))
 
 
 def test_a_refused_sign_in_does_not_count_against_the_account_in_axes(client, settings, make_user):
@@ -97,5 +114,6 @@ def test_an_unauthorised_user_gets_403_not_a_counted_request(client, settings, m
 
 def test_the_limits_have_safe_defaults(settings):
     limits = {scope: parse_rate(rate) for scope, rate in settings.RATE_LIMITS.items()}
-    assert limits["login"] == (30, 300)
+    assert limits["login"] == (30, 300)  # per username typed at one address
+    assert limits["login_address"] == (300, 300)  # per address: a ward at shift change
     assert limits["unblinding"] == (5, 3600)

@@ -116,6 +116,9 @@ class SecurityEventKind(models.TextChoices):
     TWO_FACTOR_REMOVED = "two_factor_removed", _("Two-factor sign-in turned off")
     TWO_FACTOR_RESET = "two_factor_reset", _("Two-factor sign-in reset by an administrator")
     SESSION_ENDED = "session_ended", _("Session on another device ended by its user")
+    SIGN_IN_DELAYED = "sign_in_delayed", _("Sign-in refused: wait after wrong passwords")
+    SERVICE_DOWN = "service_down", _("Service unreachable: running without it")
+    SERVICE_RESTORED = "service_restored", _("Service reachable again")
 
 
 class SecurityEvent(models.Model):
@@ -157,6 +160,24 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.get_kind_display()} {self.username}"
+
+
+class RateLimitCount(models.Model):
+    """One rate-limit window's count, kept here only while the cache (Redis) is unreachable
+    (trialedc.ratelimit, decision 0016). `key` names the scope, who and the window; a row is
+    deleted once its window is over."""
+
+    key = models.CharField(_("counter"), max_length=400, unique=True)
+    count = models.PositiveIntegerField(_("requests"), default=0)
+    expires_at = models.DateTimeField(_("window ends"), db_index=True)
+
+    class Meta:
+        verbose_name = _("rate-limit count")
+        verbose_name_plural = _("rate-limit counts")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.count}"
 
 
 class UserSession(models.Model):

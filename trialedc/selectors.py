@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import SecurityEvent
+from .models import SecurityEvent, SecurityEventKind
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,34 @@ def user_sessions_of(user):
 
     alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
     return UserSession.objects.filter(user=user, session_key__in=alive)
+
+
+# --- sign-in history, for the per-username delay (trialedc.ratelimit.sign_in_wait) -----------
+
+
+def signed_in_from(*, username: str, address: str, since: datetime) -> bool:
+    """Whether `username` signed in successfully from `address` since `since`."""
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:  # no address known: never a known one
+        return False
+    return SecurityEvent.objects.filter(
+        kind=SecurityEventKind.SIGN_IN, username=username, ip_address=address, at__gte=since
+    ).exists()
+
+
+def sign_in_failures_by_address(
+    *, username: str, since: datetime
+) -> dict[str, tuple[int, datetime]]:
+    """django-axes' count of wrong passwords for `username` per client address, of the addresses
+    with a failure since `since`: {address: (failures, time of the last)}. Axes forgets an address
+    when the account signs in there."""
+    from axes.models import AccessAttempt
+
+    counts: dict[str, tuple[int, datetime]] = {}
+    for address, failures, at in AccessAttempt.objects.filter(
+        username=username, attempt_time__gte=since
+    ).values_list("ip_address", "failures_since_start", "attempt_time"):
+        before, last = counts.get(address or "", (0, at))
+        counts[address or ""] = (before + failures, max(last, at))
+    return counts

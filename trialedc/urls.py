@@ -3,13 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import datepicker, views
-from .ratelimit import rate_limit
+from .ratelimit import rate_limit, sign_in_delay
 
 urlpatterns = [
     path("", views.home_page, name="home"),
     path(
         "login/",
-        rate_limit("login")(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
+        rate_limit("login")(
+            sign_in_delay(auth_views.LoginView.as_view(redirect_authenticated_user=True))
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
