@@ -164,6 +164,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# No banner at start-up: it would be a second line on the stderr of every manage.py command.
+AXES_VERBOSE = False
 
 # --- Two-factor sign-in (django-otp: TOTP authenticator apps + one-time backup codes) --------
 # Required of the unblinded roles, data managers, anyone who may see identifying data and staff
