@@ -38,7 +38,14 @@ def start(request):
         # The run is committed; the worker (or, without a broker, this process) builds it.
         try:
             export_build_task.delay(run_id=run.pk)
-        except Exception:  # noqa: BLE001 - the failure is recorded on the run and shown
+        except Exception as error:  # noqa: BLE001 - the failure is recorded on the run and shown
+            # A build that ran here recorded its own failure; a broker that refused the task
+            # would leave the run queued: it is recorded failed now (a no-op in the first case).
+            services.export_run_fail(
+                run_id=run.pk,
+                reason=_("The export could not be handed to a worker (%(kind)s).")
+                % {"kind": type(error).__name__},
+            )
             messages.error(request, _("The export could not be built; see its status page."))
         else:
             messages.success(request, _("Export %(n)s started.") % {"n": run.pk})
