@@ -1,4 +1,4 @@
-"""Domain errors of the exports app; views turn them into messages."""
+"""Domain errors of the exports app; views and commands turn them into messages."""
 
 from trialedc.exceptions import TrialEdcError
 
@@ -11,5 +11,13 @@ class ExportNotReady(ExportError):
     """The export's ZIP was asked for before it was built (or after it failed)."""
 
 
-class ExportAlreadyBuilt(ExportError):
-    """A finished export was asked to build again; start a new one instead."""
+class ExportDirectoryError(ExportError):
+    """The command line's output folder cannot be used; nothing was started or written."""
+
+
+class ExportFailed(ExportError):
+    """An export stopped; its run is recorded failed with the same short reason."""
+
+    def __init__(self, reason: str, *, run_id: int):
+        super().__init__(reason)
+        self.run_id = run_id

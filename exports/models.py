@@ -4,7 +4,9 @@ An `ExportRelease` holds the secret key from which participants' export IDs are 
 release gives the same IDs, a new release new ones, and without the key (stored here, on the
 server, never exported) an export ID cannot be linked to a study ID. `ExportPseudonym` keeps the
 IDs of a release in the database so that every file can be sorted by export ID there. An
-`ExportRun` is the log of one export: who, when, options, progress, row counts and checksums.
+`ExportRun` is the log of one export: who, when, options, progress, row counts and checksums;
+a failed export keeps its reason and finish time, and one whose worker or command died is found
+by the sweep (`services.exports_sweep`) from its last sign of life (`heartbeat_at`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ class ExportPseudonym(models.Model):
         return f"{self.release} pseudonym"
 
 
+# Where an export was started (ExportRun.via).
+VIA_WEB = "web"
+VIA_COMMAND_LINE = "command line"
+
+
 class ExportStatus(models.TextChoices):
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Building")
@@ -81,7 +88,7 @@ class ExportRun(models.Model):
         verbose_name=_("requested by"),
     )
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
-    via = models.CharField(_("started from"), max_length=20, default="web")
+    via = models.CharField(_("started from"), max_length=20, default=VIA_WEB)
     options = models.JSONField(_("options"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED
@@ -89,12 +96,17 @@ class ExportRun(models.Model):
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # Written when the build starts and with every progress step: the sweep fails a run that
+    # has been silent too long (its worker or command was killed and can no longer say so).
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
     unblinded = models.BooleanField(_("with the arm (trial unblinded)"), default=False)
     row_counts = models.JSONField(_("rows per file"), default=dict, blank=True)
     file_checksums = models.JSONField(_("SHA-256 per file"), default=dict, blank=True)
     checksum = models.CharField(_("SHA-256 of the ZIP"), max_length=64, blank=True)
     file_path = models.CharField(_("file"), max_length=300, blank=True)
-    error = models.TextField(_("error"), blank=True)
+    # Why it failed: a short message naming what went wrong, never a traceback and never a
+    # value from the data (the traceback is in the server log).
+    error = models.TextField(_("reason of the failure"), blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

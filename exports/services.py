@@ -9,26 +9,29 @@ file, and the ZIP.
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import heapq
 import hmac
 import logging
+import os
 import secrets
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Max, OuterRef, Subquery
-from django.db.models.functions import Collate
+from django.db.models.functions import Coalesce, Collate
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import Participant
@@ -41,8 +44,15 @@ from trialedc.trial import TRIAL
 from . import endpoints, readme
 from .cells import neutralize
 from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables
-from .exceptions import ExportAlreadyBuilt
-from .models import ExportPseudonym, ExportRelease, ExportRun, ExportStatus
+from .exceptions import ExportDirectoryError, ExportFailed
+from .models import (
+    VIA_COMMAND_LINE,
+    VIA_WEB,
+    ExportPseudonym,
+    ExportRelease,
+    ExportRun,
+    ExportStatus,
+)
 from .odm import OdmWriter
 
 logger = logging.getLogger(__name__)
@@ -115,8 +125,19 @@ def pseudonyms_ensure(*, release: ExportRelease) -> int:
 
 # --- export runs ----------------------------------------------------------------------------
 
+UNFINISHED = (ExportStatus.QUEUED, ExportStatus.RUNNING)
+# A web export still queued after REQUEUE_AFTER was never taken by a worker (the broker lost
+# the message): the sweep hands it to Celery again. Still queued after QUEUED_LIMIT, no worker
+# runs at all: failed.
+REQUEUE_AFTER = timedelta(minutes=2)
+QUEUED_LIMIT = timedelta(hours=1)
+# A run 'building' that gave no sign of life this long lost its worker or its command (killed,
+# out of memory, the machine restarted): failed. A live build writes its heartbeat at every
+# step and every PROGRESS_EVERY rows, seconds apart.
+SILENCE_LIMIT = timedelta(minutes=15)
 
-def export_run_start(*, user, new_release: bool = False, via: str = "web") -> ExportRun:
+
+def export_run_start(*, user, new_release: bool = False, via: str = VIA_WEB) -> ExportRun:
     """Log a requested export (queued); the task `exports.build` builds it."""
     with transaction.atomic():
         release = release_create(user=user) if new_release else release_current(user=user)
@@ -137,12 +158,67 @@ def export_run_start(*, user, new_release: bool = False, via: str = "web") -> Ex
     return run
 
 
-def export_run_not_queued(*, run_id: int, error: str) -> None:
-    """The broker could not take a run: it is marked failed at once, not left 'queued' for a
-    worker that will never hear of it (an export is made again from the data at any time)."""
-    ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
-        status=ExportStatus.FAILED, finished_at=timezone.now(), error=error[:2000]
-    )
+def export_failure_reason(error: BaseException) -> str:
+    """Why an export stopped, in a short line for its log and page: the kind of failure and the
+    system's own words (a full disk, a folder that may not be written), never a traceback and
+    never an exception's message, which may quote a value from a participant's record. The
+    traceback goes to the server log."""
+    if isinstance(error, KeyboardInterrupt):
+        return _("Stopped by the user (interrupted).")
+    if isinstance(error, SystemExit):
+        return _("Stopped: the process was asked to end.")
+    if isinstance(error, OSError) and error.strerror:
+        name = Path(os.fsdecode(error.filename)).name if error.filename else ""
+        return _("A file could not be written (%(file)s): %(why)s.") % {
+            "file": name or _("unnamed"),
+            "why": error.strerror,
+        }
+    if isinstance(error, DatabaseError):
+        return _("The database stopped the export (%(kind)s).") % {"kind": type(error).__name__}
+    return _("Unexpected error (%(kind)s); the details are in the server log.") % {
+        "kind": type(error).__name__
+    }
+
+
+def export_run_fail(*, run_id: int, reason: str, now=None) -> bool:
+    """Record an unfinished export as failed: its reason, its finish time and a line in the
+    security log. A run already finished is left as it is; returns whether this one was marked."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        marked = ExportRun.objects.filter(pk=run_id, status__in=UNFINISHED).update(
+            status=ExportStatus.FAILED, finished_at=now, error=reason
+        )
+        if marked:
+            run = ExportRun.objects.select_related("release", "requested_by").get(pk=run_id)
+            security_event_record(
+                kind=SecurityEventKind.EXPORT_FAILED,
+                user=run.requested_by,
+                detail={
+                    "run": run.pk,
+                    "release": run.release.number,
+                    "via": run.via,
+                    "reason": reason,
+                },
+            )
+    if marked:
+        logger.warning("export %s failed: %s", run_id, reason)
+    return bool(marked)
+
+
+def _failed(*, run_id: int, error: BaseException) -> str:
+    """Log an export's failure (with its traceback, server-side) and record it on the run."""
+    reason = export_failure_reason(error)
+    if isinstance(error, Exception):
+        logger.exception("export %s failed", run_id)
+    try:
+        export_run_fail(run_id=run_id, reason=reason)
+    except Exception:  # the database itself is gone: the sweep records it later
+        logger.exception("export %s: its failure could not be recorded", run_id)
+    return reason
+
+
+def _heartbeat(run_id: int, **progress) -> None:
+    ExportRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now(), **progress)
 
 
 def exports_dir() -> Path:
@@ -150,15 +226,21 @@ def exports_dir() -> Path:
 
 
 def export_run_build(*, run_id: int) -> ExportRun:
-    """Build the ZIP of a queued export run, updating its progress; failures are logged on it."""
-    run = ExportRun.objects.select_related("release").get(pk=run_id)
-    if run.status == ExportStatus.DONE:
-        raise ExportAlreadyBuilt(f"export {run.pk} is already built")
-    ExportRun.objects.filter(pk=run.pk).update(
-        status=ExportStatus.RUNNING, started_at=timezone.now(), progress=0, error=""
+    """Build the ZIP of a queued export run, updating its progress; a failure is recorded on it
+    (and its partial ZIP removed). A run that is not queued — a redelivered task, a run built,
+    failed or still building elsewhere — is left alone: two workers never build one run, and a
+    failed run stays failed (start a new one)."""
+    now = timezone.now()
+    claimed = ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
+        status=ExportStatus.RUNNING, started_at=now, heartbeat_at=now, progress=0, error=""
     )
-    workdir = Path(tempfile.mkdtemp(prefix=f"export-{run.pk}-"))
+    run = ExportRun.objects.select_related("release").get(pk=run_id)
+    if not claimed:
+        logger.info("export %s is %s, not queued: left alone", run.pk, run.status)
+        return run
+    workdir = zip_path = None
     try:
+        workdir = Path(tempfile.mkdtemp(prefix=f"export-{run.pk}-"))
         result = export_write(run=run, directory=workdir)
         target = exports_dir()
         target.mkdir(parents=True, exist_ok=True)
@@ -168,6 +250,7 @@ def export_run_build(*, run_id: int) -> ExportRun:
         with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for filename in result["files"]:
                 archive.write(workdir / filename, arcname=filename)
+                _heartbeat(run.pk)
         ExportRun.objects.filter(pk=run.pk).update(
             status=ExportStatus.DONE,
             progress=100,
@@ -175,33 +258,49 @@ def export_run_build(*, run_id: int) -> ExportRun:
             file_path=name,
             checksum=sha256_of(zip_path),
         )
-    except Exception as error:
-        logger.exception("export %s failed", run.pk)
-        ExportRun.objects.filter(pk=run.pk).update(
-            status=ExportStatus.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
-        )
+    except BaseException as error:
+        if zip_path is not None:
+            with contextlib.suppress(OSError):
+                zip_path.unlink(missing_ok=True)
+        _failed(run_id=run.pk, error=error)
         raise
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
     run.refresh_from_db()
     return run
 
 
 def export_to_directory(*, directory: Path, user=None, new_release: bool = False) -> ExportRun:
-    """The command line's export (`manage.py export_ipd --out DIR`): the files, no ZIP; logged."""
-    run = export_run_start(user=user, new_release=new_release, via="command line")
+    """The command line's export (`manage.py export_ipd --out DIR`): the files, no ZIP; logged.
+
+    A folder that cannot be used is refused (`ExportDirectoryError`) before anything is logged
+    or written. The files are written into a private folder inside DIR and moved into DIR only
+    when every one is complete, so a failed export (`ExportFailed`, recorded on its run) leaves
+    DIR as it was, and removes the folders it made."""
+    directory = directory.absolute()
+    staging, made = _directory_prepare(directory)
+    try:
+        run = export_run_start(user=user, new_release=new_release, via=VIA_COMMAND_LINE)
+    except BaseException:
+        _directory_discard(staging, made)
+        raise
     run.options = {**run.options, "out": str(directory)}
     run.save(update_fields=["options"])
+    now = timezone.now()
     ExportRun.objects.filter(pk=run.pk).update(
-        status=ExportStatus.RUNNING, started_at=timezone.now()
+        status=ExportStatus.RUNNING, started_at=now, heartbeat_at=now
     )
-    directory.mkdir(parents=True, exist_ok=True)
     try:
-        result = export_write(run=run, directory=directory)
-    except Exception as error:
-        ExportRun.objects.filter(pk=run.pk).update(
-            status=ExportStatus.FAILED, finished_at=timezone.now(), error=repr(error)[:2000]
-        )
+        result = export_write(run=run, directory=staging)
+        for name in result["files"]:
+            os.replace(staging / name, directory / name)
+        staging.rmdir()
+    except BaseException as error:
+        _directory_discard(staging, made)
+        reason = _failed(run_id=run.pk, error=error)
+        if isinstance(error, Exception | KeyboardInterrupt):
+            raise ExportFailed(reason, run_id=run.pk) from error
         raise
     ExportRun.objects.filter(pk=run.pk).update(
         status=ExportStatus.DONE,
@@ -211,6 +310,102 @@ def export_to_directory(*, directory: Path, user=None, new_release: bool = False
     )
     run.refresh_from_db()
     return run
+
+
+def _directory_prepare(directory: Path) -> tuple[Path, list[Path]]:
+    """Make `directory` (and its missing parents) and a private folder inside it to write into.
+    Returns that folder and the folders made; every problem is an ExportDirectoryError naming
+    the path, after removing what was made."""
+    try:
+        if directory.exists() and not directory.is_dir():
+            raise ExportDirectoryError(_("%(path)s is a file, not a folder.") % {"path": directory})
+        missing = []
+        existing = directory
+        while not existing.exists():
+            missing.append(existing)
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ExportDirectoryError(
+                _("%(path)s is a file: no folder can be made in it.") % {"path": existing}
+            )
+    except OSError as error:
+        raise ExportDirectoryError(
+            _("%(path)s cannot be reached: %(why)s.") % {"path": directory, "why": error.strerror}
+        ) from error
+    made: list[Path] = []
+    writing_in = directory
+    try:
+        for folder in reversed(missing):
+            writing_in = folder.parent
+            folder.mkdir()
+            made.append(folder)
+        writing_in = directory
+        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=directory))
+    except OSError as error:
+        _directory_discard(None, made)
+        raise ExportDirectoryError(
+            _("%(path)s cannot be written: %(why)s.") % {"path": writing_in, "why": error.strerror}
+        ) from error
+    return staging, made
+
+
+def _directory_discard(staging: Path | None, made: list[Path]) -> None:
+    """Remove the private folder and the folders made for a failed export (if still empty)."""
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
+    for folder in reversed(made):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def exports_sweep(*, now=None) -> dict:
+    """The beat job (every five minutes; migration exports.0002): fail exports whose worker or
+    command died, hand again to Celery the web exports no worker took, and fail those still
+    waiting after QUEUED_LIMIT (no worker runs)."""
+    from .tasks import export_build_task
+
+    now = now or timezone.now()
+    silent = (
+        ExportRun.objects.filter(status=ExportStatus.RUNNING)
+        .alias(last_sign=Coalesce("heartbeat_at", "started_at", "requested_at"))
+        .filter(last_sign__lt=now - SILENCE_LIMIT)
+    )
+    interrupted = sum(
+        export_run_fail(
+            run_id=pk,
+            reason=_(
+                "The export stopped: no sign of life for %(minutes)s minutes (its worker or "
+                "command was stopped). Start it again."
+            )
+            % {"minutes": int(SILENCE_LIMIT.total_seconds() // 60)},
+            now=now,
+        )
+        for pk in silent.values_list("pk", flat=True)
+    )
+    waiting = ExportRun.objects.filter(status=ExportStatus.QUEUED)
+    abandoned = sum(
+        export_run_fail(
+            run_id=pk,
+            reason=_(
+                "No worker took the export within %(minutes)s minutes: check that the Celery "
+                "worker runs, then start the export again."
+            )
+            % {"minutes": int(QUEUED_LIMIT.total_seconds() // 60)},
+            now=now,
+        )
+        for pk in waiting.filter(requested_at__lt=now - QUEUED_LIMIT).values_list("pk", flat=True)
+    )
+    requeued = 0
+    for pk in waiting.filter(via=VIA_WEB, requested_at__lt=now - REQUEUE_AFTER).values_list(
+        "pk", flat=True
+    ):
+        try:
+            export_build_task.delay(run_id=pk)
+        except Exception:  # noqa: BLE001 - still no broker: the next sweep tries again
+            logger.exception("export %s could not be handed to Celery", pk)
+        else:
+            requeued += 1
+    return {"interrupted": interrupted, "abandoned": abandoned, "requeued": requeued}
 
 
 def sha256_of(path: Path) -> str:
@@ -432,6 +627,7 @@ def export_write(
     release = run.release
     with_arm = allocation.trial_unblinded()
     pseudonyms_ensure(release=release)
+    _heartbeat(run.pk)
     all_tables = tables(with_arm=with_arm)
     created = timezone.now()
     total = max(_row_total(all_tables), 1)
@@ -464,13 +660,14 @@ def export_write(
                 done += 1
                 if done % PROGRESS_EVERY == 0:
                     percent = min(99, done * 100 // total)
-                    ExportRun.objects.filter(pk=run.pk).update(progress=percent)
+                    _heartbeat(run.pk, progress=percent)
                     if on_progress:
                         on_progress(percent)
             odm.finish()
     finally:
         for handle in handles.values():
             handle.close()
+    _heartbeat(run.pk)
     _write_dictionary(directory / DICTIONARY_FILE, all_tables)
     files = [t.filename for t in all_tables] + [DICTIONARY_FILE, ODM_FILE]
     checksums = {name: sha256_of(directory / name) for name in files}

@@ -11,3 +11,8 @@ from . import services
 def export_build_task(*, run_id: int) -> str:
     run = services.export_run_build(run_id=run_id)
     return run.status
+
+
+@shared_task(name="exports.sweep")
+def exports_sweep_task() -> dict:
+    return services.exports_sweep()

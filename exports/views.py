@@ -39,8 +39,11 @@ def start(request):
         # The run is committed; the worker (or, without a broker, this process) builds it.
         try:
             task_publish(export_build_task, run_id=run.pk)
-        except BrokerUnavailable as error:
-            services.export_run_not_queued(run_id=run.pk, error=f"broker unreachable: {error}")
+        except BrokerUnavailable:
+            services.export_run_fail(
+                run_id=run.pk,
+                reason=_("The background worker could not be reached (broker unreachable)."),
+            )
             messages.error(
                 request,
                 _(
@@ -48,7 +51,14 @@ def start(request):
                     "Start it again in a few minutes."
                 ),
             )
-        except Exception:  # noqa: BLE001 - the failure is recorded on the run and shown
+        except Exception as error:  # noqa: BLE001 - the failure is recorded on the run and shown
+            # A build that ran here recorded its own failure; anything else that stopped the
+            # hand-over is recorded now (a no-op in the first case).
+            services.export_run_fail(
+                run_id=run.pk,
+                reason=_("The export could not be handed to a worker (%(kind)s).")
+                % {"kind": type(error).__name__},
+            )
             messages.error(request, _("The export could not be built; see its status page."))
         else:
             messages.success(request, _("Export %(n)s started.") % {"n": run.pk})

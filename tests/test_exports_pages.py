@@ -3,7 +3,9 @@ the data manager's log of every export."""
 
 from __future__ import annotations
 
+import errno
 import io
+import os
 import zipfile
 
 import pytest
@@ -79,7 +81,7 @@ def test_the_data_manager_sees_every_export_in_the_log(client, make_user, login,
 
 def test_a_failed_build_is_recorded_on_the_run(client, make_user, login, trial, monkeypatch):
     def broken(**kwargs):
-        raise RuntimeError("disk full")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), "odm.xml")
 
     monkeypatch.setattr(services, "export_write", broken)
     login(make_user(Role.SPONSOR))
@@ -87,8 +89,11 @@ def test_a_failed_build_is_recorded_on_the_run(client, make_user, login, trial, 
     run = ExportRun.objects.get()
     assert response.status_code == 302
     assert run.status == ExportStatus.FAILED
-    assert "disk full" in run.error
-    assert "The export failed" in client.get(f"/exports/{run.pk}/").content.decode()
+    assert "No space left on device" in run.error
+    assert run.finished_at is not None
+    page = client.get(f"/exports/{run.pk}/").content.decode()
+    assert "The export failed" in page
+    assert run.error in page
     assert client.get(f"/exports/{run.pk}/download/").status_code == 404
 
 

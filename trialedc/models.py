@@ -102,6 +102,7 @@ class SecurityEventKind(models.TextChoices):
     TRIAL_UNBLINDING = "trial_unblinding", _("Trial-level unblinding confirmation")
     EXPORT_STARTED = "export_started", _("Export started")
     EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
+    EXPORT_FAILED = "export_failed", _("Export failed")
     LIST_DOWNLOADED = "list_downloaded", _("Randomization list downloaded")
     ROLES_CHANGED = "roles_changed", _("Roles or permissions changed")
     SITES_CHANGED = "sites_changed", _("Sites changed")

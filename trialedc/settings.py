@@ -171,6 +171,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_USERNAME_FORM_FIELD = "username"
+# No banner at start-up: it would be a second line on the stderr of every manage.py command.
+AXES_VERBOSE = False
 
 # --- Two-factor sign-in (django-otp: TOTP authenticator apps + one-time backup codes) --------
 # Required of the unblinded roles, data managers, anyone who may see identifying data and staff

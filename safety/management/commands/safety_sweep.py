@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
 
 from datamanagement.services import missing_crf_queries_raise
 from safety import alerts, reminders
+from trialedc.management.base import TrialCommand
 
 
-class Command(BaseCommand):
+class Command(TrialCommand):
     help = "Deliver pending safety alerts and queue due reminders and digests (once, or looping)."
 
     def add_arguments(self, parser):
@@ -30,6 +31,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, loop: int, **options):
+        if loop < 0:
+            raise CommandError(f"--loop must be 0 (run once) or a number of seconds, not {loop}")
         while True:
             queued = reminders.reminders_send()
             digests = reminders.visit_digests_send()

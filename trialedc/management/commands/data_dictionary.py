@@ -7,8 +7,9 @@ dictionary stays true whenever a model changes.
 """
 
 from django.apps import apps
-from django.core.management.base import BaseCommand
 from django.db import models
+
+from trialedc.management.base import TrialCommand
 
 TRIAL_APPS = (
     "trialedc",
@@ -85,7 +86,7 @@ def data_dictionary() -> str:
     return "\n".join(lines)
 
 
-class Command(BaseCommand):
+class Command(TrialCommand):
     help = "Print the data dictionary of the trial's models as Markdown."
 
     def handle(self, *args, **options):

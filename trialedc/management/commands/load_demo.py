@@ -15,9 +15,10 @@ import argparse
 import time
 from importlib import import_module
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import CommandError
 from django.db import connection
 
+from trialedc.management.base import TrialCommand
 from trialedc.roles import Role
 from trialedc.services import roles_sync, sites_sync, user_set_up
 
@@ -48,7 +49,7 @@ DEMO_USERS: list[tuple[str, Role, list[str], str]] = [
 ]
 
 
-class Command(BaseCommand):
+class Command(TrialCommand):
     help = "Create the demo trial: sites 01 and 02, one user per role, demo participants."
 
     def add_arguments(self, parser):
@@ -77,6 +78,11 @@ class Command(BaseCommand):
     def handle(
         self, *args, participants: int, password: str, seed: int, bulk: bool | None, **options
     ):
+        # Refused before anything is written (roles, sites and users come first).
+        if participants < 1:
+            raise CommandError(f"--participants must be at least 1, not {participants}")
+        if not password.strip():
+            raise CommandError("--password must not be empty")
         if bulk is None:
             bulk = participants >= BULK_FROM
         roles_sync()
