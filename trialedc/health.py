@@ -58,8 +58,13 @@ class Report:
     def ok(self) -> bool:
         return all(component.status != DOWN for component in self.components.values())
 
-    def down(self, names=COMPONENTS) -> list[str]:
-        return [name for name in names if self.components[name].status == DOWN]
+    def failing(self, names=COMPONENTS) -> list[str]:
+        """`name status` of those of `names` not known to work (down, or unknown)."""
+        return [
+            f"{name} {self.components[name].status}"
+            for name in names
+            if self.components[name].status in (DOWN, UNKNOWN)
+        ]
 
     def as_json(self) -> dict:
         return {

@@ -15,7 +15,7 @@ from trialedc.health import COMPONENTS, health_report
 
 
 class Command(BaseCommand):
-    help = "Check the database, broker, worker, beat and alert outbox; exit 1 if one is down."
+    help = "Check the database, broker, worker, beat and alert outbox; exit 1 if one is not ok."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -31,5 +31,5 @@ class Command(BaseCommand):
     def handle(self, *args, component=None, as_json=False, **options):
         report = health_report()
         self.stdout.write(json.dumps(report.as_json()) if as_json else report.summary())
-        if down := report.down(component or COMPONENTS):
-            raise CommandError(f"health: {', '.join(down)} down (see above)")
+        if failing := report.failing(component or COMPONENTS):
+            raise CommandError(f"health: {', '.join(failing)} (see above)")
