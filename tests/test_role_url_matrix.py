@@ -20,7 +20,10 @@ pytestmark = pytest.mark.django_db
 NOT_ROLE_PAGES = {
     "login",
     "logout",  # before/after signing in
-    "health",  # liveness probe, no data
+    # Probes, open to anyone and the same for everyone: statuses, ages and counts only
+    # (tests/test_health.py proves it shows no participant, alert or arm).
+    "health",
+    "health_live",
     "set_language",  # i18n switch, no data
     # The code step of signing in: only a session awaiting its code sees it (others are sent
     # on); it shows no data. tests/test_two_factor.py.

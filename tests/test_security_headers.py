@@ -40,7 +40,7 @@ def test_no_template_holds_inline_script_style_or_handlers():
     assert not found, "move these into static/js/edc.js or static/css/edc.css:\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("path", ["/login/", "/health/", "/no-such-page/"])
+@pytest.mark.parametrize("path", ["/login/", "/health/", "/health/live/", "/no-such-page/"])
 def test_pages_before_sign_in_and_errors_carry_the_strict_policy(client, path):
     response = client.get(path)
     assert not csp_problems(response.get("Content-Security-Policy")), path

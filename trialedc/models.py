@@ -264,3 +264,28 @@ class BackupCodes(TimestampMixin, ThrottlingMixin, Device):
 
     def get_throttle_factor(self) -> int:
         return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+
+class HeartbeatProcess(models.TextChoices):
+    WORKER = "worker", _("Celery worker")
+
+
+class Heartbeat(models.Model):
+    """When a background process last proved that it works; read by /health/ (trialedc.health).
+
+    The worker's row is written by the heartbeat task that beat schedules every minute, so a
+    recent row proves beat, the broker and a worker together. In the database, so every web
+    process reads the same answer even when the broker is down."""
+
+    process = models.CharField(
+        _("process"), max_length=20, unique=True, choices=HeartbeatProcess.choices
+    )
+    at = models.DateTimeField(_("last seen at"))
+
+    class Meta:
+        verbose_name = _("heartbeat")
+        verbose_name_plural = _("heartbeats")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.process} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -10,7 +10,15 @@ from django.db import transaction
 from django.utils.translation import gettext, gettext_lazy
 from simple_history.models import HistoricalRecords
 
-from .models import SecurityEvent, SecurityEventKind, Site, User, UserSession
+from .models import (
+    Heartbeat,
+    HeartbeatProcess,
+    SecurityEvent,
+    SecurityEventKind,
+    Site,
+    User,
+    UserSession,
+)
 from .roles import Role, role_permissions
 from .trial import TRIAL
 
@@ -300,3 +308,13 @@ def sessions_end_everywhere(*, user: User, request=None) -> User:
             kind=SecurityEventKind.SIGNED_OUT_EVERYWHERE, request=request, user=user
         )
     return user
+
+
+def worker_heartbeat_record() -> Heartbeat:
+    """A worker ran the heartbeat task beat sent: record when, for /health/ (trialedc.health)."""
+    from django.utils import timezone
+
+    heartbeat, _ = Heartbeat.objects.update_or_create(
+        process=HeartbeatProcess.WORKER, defaults={"at": timezone.now()}
+    )
+    return heartbeat

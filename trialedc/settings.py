@@ -323,6 +323,17 @@ PREPARED_REPORT_RETENTION_DAYS = env.int("PREPARED_REPORT_RETENTION_DAYS", defau
 # what must not be lost is in a row its sweep hands over again.
 TASK_PUBLISH_TIMEOUT_SECONDS = env.float("TASK_PUBLISH_TIMEOUT_SECONDS", default=2)
 
+# --- Health (/health/, trialedc/health.py): when a component counts as down ------------------
+# The broker gets this long to answer a ping (a probe calls every 10-30 s and must never hang).
+HEALTH_BROKER_TIMEOUT_SECONDS = env.float("HEALTH_BROKER_TIMEOUT_SECONDS", default=1.0)
+# Beat sends the heartbeat every minute; a worker that ran none for this long is down or stuck.
+HEALTH_WORKER_MAX_AGE_SECONDS = env.int("HEALTH_WORKER_MAX_AGE_SECONDS", default=300)
+# Beat writes its last runs to the database every 3 minutes (django-celery-beat).
+HEALTH_BEAT_MAX_AGE_SECONDS = env.int("HEALTH_BEAT_MAX_AGE_SECONDS", default=600)
+# An alert still undelivered this long after it was written: the mail path is broken. Retries
+# (1, 2, 4 ... 15 minutes) cover a short mail outage first; an SAE must reach the sponsor in 24 h.
+HEALTH_ALERT_MAX_AGE_SECONDS = env.int("HEALTH_ALERT_MAX_AGE_SECONDS", default=1800)
+
 # --- Cache: rate-limit counters. Shared by every worker through Redis when there is one; without
 # it each process counts alone (one process under `make run`). Redis down must not take the EDC
 # down (decision 0016): short timeouts and no client-side retry, so a dead or hung Redis costs a

@@ -10,3 +10,8 @@ from . import services
 @shared_task(name="trialedc.sessions_sweep")
 def sessions_sweep_task() -> dict:
     return services.sessions_sweep()
+
+
+@shared_task(name="trialedc.heartbeat")
+def heartbeat_task() -> None:
+    services.worker_heartbeat_record()

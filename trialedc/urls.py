@@ -25,6 +25,7 @@ urlpatterns = [
     path("calendar/echo/", datepicker.date_echo, name="date_echo"),
     path("audit/<str:label>/<int:pk>/", views.audit_history, name="audit_history"),
     path("health/", views.health, name="health"),
+    path("health/live/", views.health_live, name="health_live"),
     path("security-log/", views.security_log, name="security_log"),
     path("participants/", include("participants.urls")),
     path("randomization/", include("randomization.urls")),

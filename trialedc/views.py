@@ -5,17 +5,18 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from . import audit, home, selectors, services, twofactor
 from .access import get_in_scope_or_403, require
 from .forms import NewPasswordForm, OneTimeCodeForm, PreferencesForm, SecurityLogFilterForm
+from .health import health_report
 from .middleware import password_change_reason
 from .ratelimit import rate_limit
 from .redirects import safe_next_url
@@ -312,7 +313,18 @@ def two_factor_verify(request):
 
 
 @login_not_required
-@require_GET
+@require_safe
+@never_cache
 def health(request):
-    """Liveness probe for the load balancer and docker-compose."""
+    """Readiness and monitoring: each component's status as JSON; 503 when one is down.
+    Open to anyone, so it shows statuses, ages and counts only (trialedc.health)."""
+    report = health_report()
+    return JsonResponse(report.as_json(), status=200 if report.ok else 503)
+
+
+@login_not_required
+@require_safe
+@never_cache
+def health_live(request):
+    """Liveness for load balancers and the container: 200 while the process serves requests."""
     return HttpResponse("ok", content_type="text/plain")
