@@ -4,3 +4,7 @@ class TrialEdcError(Exception):
 
 class ReasonForChangeRequired(TrialEdcError):
     """A saved record was changed without the reason 21 CFR 11.10(e) asks for."""
+
+
+class BackupError(TrialEdcError):
+    """A backup, restore or verification that cannot go on; the message names what and why."""

