@@ -128,6 +128,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # PostgreSQL's max_connections.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True)
+# A database host that drops packets must cost a request (and /health/) seconds, not the
+# operating system's minutes-long connect timeout.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
+)
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
     "DJANGO_TEST_DATABASE_NAME", default="test_trialedc"
 )
@@ -370,6 +375,8 @@ CACHES = {
 # --- Mail -----------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# A mail server that hangs must not hold a request or a worker: delivery fails, the outbox retries.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Trial EDC <edc@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address e-mails link to (alerts, reminders): the URL users open the EDC at.
