@@ -8,7 +8,6 @@ from datetime import UTC
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext, gettext_lazy
-from simple_history.models import HistoricalRecords
 
 from .models import (
     Heartbeat,
@@ -19,6 +18,7 @@ from .models import (
     User,
     UserSession,
 )
+from .request_context import current_request
 from .roles import Role, role_permissions
 from .trial import TRIAL
 
@@ -92,12 +92,6 @@ def user_preferences_update(*, user: User, language: str, calendar: str) -> User
         user.full_clean(exclude=["password", "username"])
         user.save(update_fields=["language", "calendar"])
     return user
-
-
-def current_request():
-    """The request being served on this thread, if any (simple-history's middleware keeps it):
-    lets a service deep in a transaction record who and from where without passing it down."""
-    return getattr(HistoricalRecords.context, "request", None)
 
 
 def security_event_record(

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request for services that log who and from where (trialedc.request_context).
+    "trialedc.request_context.CurrentRequestMiddleware",
     "trialedc.middleware.ResetActivationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "trialedc.middleware.PermissionsPolicyMiddleware",
