@@ -16,13 +16,14 @@ PYTEST_ARGS ?=
 # so a module's shared fixture (the demo trial the crawls read) is built once.
 TEST_WORKERS ?= auto
 
-.PHONY: install run test lint format bench fuzz clean help
+.PHONY: install run test lint format messages bench fuzz clean help
 
 help:
 	@echo "make run     - install, migrate, load the demo trial and serve http://$(HOST):$(PORT)"
 	@echo "make test    - the whole test suite (browser tests need /usr/bin/chromium)"
 	@echo "make install - create $(VENV) and install the project with its dev extras"
 	@echo "make lint    - ruff check and format check"
+	@echo "make messages - collect new interface strings into locale/fa/.../django.po, compile it"
 	@echo "make bench   - the benchmarks (slow; 10,000 synthetic participants)"
 	@echo "make fuzz    - hostile input to every form, 20,000 new examples each, and 500 new"
 	@echo "               hostile posts to every form page through HTTP (slow)"
@@ -67,6 +68,12 @@ bench: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# The Persian catalogue: new strings into django.po (translate them there: any PO editor), then
+# compile django.mo. tests/test_i18n_catalogue.py fails on an untranslated or fuzzy entry.
+messages: install
+	DJANGO_DEBUG=true $(PY) manage.py makemessages -l fa --no-obsolete
+	msgfmt --check -o locale/fa/LC_MESSAGES/django.mo locale/fa/LC_MESSAGES/django.po
 
 format: install
 	$(VENV)/bin/ruff format .
