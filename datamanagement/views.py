@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import UTC
 
 from django.contrib import messages
@@ -19,6 +18,7 @@ from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
 from trialedc import twofactor
 from trialedc.access import get_in_scope_or_403, require, sites_for
+from trialedc.csv_download import csv_download
 from trialedc.exceptions import TrialEdcError
 from trialedc.redirects import redirect_next
 from trialedc.trial import TRIAL
@@ -440,50 +440,40 @@ def audit_log(request):
     )
 
 
-def _audit_csv(rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            "when_utc",
-            "user",
-            "record_type",
-            "record_id",
-            "study_id",
-            "action",
-            "field",
-            "old_value",
-            "new_value",
-            "reason",
-        ]
-    )
-    from exports.cells import neutralize  # the one spreadsheet-safe cell rule
+AUDIT_CSV_COLUMNS = [
+    "when_utc",
+    "user",
+    "record_type",
+    "record_id",
+    "study_id",
+    "action",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+]
 
-    for row in rows:
-        changes = row.changes() or [("", "", "")]
-        for field, old, new in changes:
-            # A value or reason typed as "=HYPERLINK(...)" must not run in the reader's
-            # spreadsheet: every cell goes through the export's formula rule.
-            writer.writerow(
-                [
-                    neutralize(value)
-                    for value in (
-                        row.when.astimezone(UTC).isoformat(timespec="seconds"),
-                        row.who,
-                        row.model,
-                        row.record_id,
-                        row.study_id,
-                        row.action,
-                        field,
-                        old,
-                        new,
-                        row.reason,
-                    )
-                ]
-            )
-    return response
+
+def _audit_csv(rows) -> HttpResponse:
+    # One line per changed field. A value or reason typed as "=HYPERLINK(...)" must not run in
+    # the reader's spreadsheet: csv_download passes every cell through the one formula rule.
+    lines = (
+        (
+            row.when.astimezone(UTC).isoformat(timespec="seconds"),
+            row.who,
+            row.model,
+            row.record_id,
+            row.study_id,
+            row.action,
+            field,
+            old,
+            new,
+            row.reason,
+        )
+        for row in rows
+        for field, old, new in (row.changes() or [("", "", "")])
+    )
+    return csv_download(filename_stem="audit-log", header=AUDIT_CSV_COLUMNS, rows=lines)
 
 
 # -- notifications ---------------------------------------------------------------------------

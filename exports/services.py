@@ -37,12 +37,12 @@ from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import Participant
 from randomization import allocation
 from safety.models import AdverseEvent
+from trialedc.csv_download import neutralize
 from trialedc.models import SecurityEventKind
 from trialedc.services import security_event_record
 from trialedc.trial import TRIAL
 
 from . import endpoints, readme
-from .cells import neutralize
 from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables
 from .exceptions import ExportDirectoryError, ExportFailed
 from .models import (

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from participants.models import Participant, ParticipantStatus
 from trialedc import twofactor
 from trialedc.access import get_in_scope_or_403, require
+from trialedc.csv_download import csv_attachment
 from trialedc.models import SecurityEventKind
 from trialedc.ratelimit import rate_limit
 from trialedc.services import security_event_record
@@ -237,13 +238,12 @@ def list_csv(request, pk: int):
         request=request,
         detail={"list": rlist.pk, "phase": rlist.phase, "stratum": rlist.stratum},
     )
-    response = HttpResponse(
-        blocks.to_csv(selectors.list_rows(rlist)), content_type="text/csv; charset=utf-8"
+    # The body is the list's canonical CSV, byte for byte the text its checksum is computed on
+    # and the import reads back (blocks.to_csv): it is not passed through the spreadsheet rule.
+    return csv_attachment(
+        blocks.to_csv(selectors.list_rows(rlist)),
+        filename=f"randomization-list-phase-{rlist.phase}-stratum-{rlist.stratum}.csv",
     )
-    filename = f"randomization-list-phase-{rlist.phase}-stratum-{rlist.stratum}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @_POST_OR_GET

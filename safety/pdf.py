@@ -1,25 +1,23 @@
-"""PDFs of the safety app (reportlab): the CIOMS I form of one SAE report, and the AE listing.
+"""PDFs of the safety app: the CIOMS I form of one SAE report, and the AE listing, on the
+product's one PDF frame (`trialedc.pdf.Report`: header with the trial, title, page x of y).
 
-A `Report` base class with `get_story()` (the clinicedc edc-pdf-reports pattern). The CIOMS form
-follows the boxes of the official CIOMS I form; while the trial is blinded the suspect drug reads
-"Blinded investigational product" and no dose is printed. Box 1 (initials) and box 2 (date of
-birth) are replaced by the study ID and the age: no identifying data leaves the EDC.
+The CIOMS form follows the boxes of the official CIOMS I form; while the trial is blinded the
+suspect drug reads "Blinded investigational product" and no dose is printed. Box 1 (initials)
+and box 2 (date of birth) are replaced by the study ID and the age: no identifying data leaves
+the EDC. Both build without a signed-in user (a task may attach a CIOMS to an e-mail).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from io import BytesIO
-from xml.sax.saxutils import escape
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Spacer
 
+from trialedc.pdf import SMALL, SUBHEADING, TITLE, Report, grid, para
 from trialedc.trial import TRIAL
 
 from . import selectors
@@ -27,73 +25,17 @@ from .models import CRITERIA_LABELS, ActionTaken, AdverseEvent, Outcome, Relatio
 
 BLINDED_PRODUCT = "Blinded investigational product"
 
-_STYLES = getSampleStyleSheet()
-_SMALL = ParagraphStyle("small", parent=_STYLES["Normal"], fontSize=8, leading=10)
-_BOX_LABEL = ParagraphStyle("box", parent=_SMALL, textColor=colors.HexColor("#333333"))
-_SECTION = ParagraphStyle(
-    "section", parent=_STYLES["Heading4"], spaceBefore=6, spaceAfter=2, fontSize=10
-)
-
-
-def _p(text: object, style=_SMALL) -> Paragraph:
-    return Paragraph(
-        escape(str(text if text not in (None, "") else "—")).replace("\n", "<br/>"), style
-    )
+_BOX_LABEL = ParagraphStyle("cioms-box", parent=SMALL, textColor=colors.HexColor("#333333"))
+# The CIOMS I form's boxes: black rules, no header row.
+_BOX_RULE = (0.5, colors.black)
 
 
 def _box(label: str, value: object) -> list:
-    return [Paragraph(f"<b>{escape(label)}</b>", _BOX_LABEL), _p(value)]
+    return [para(label, _BOX_LABEL, bold=True), para(value)]
 
 
-def _grid(rows: list[list], widths: list[float]) -> Table:
-    table = Table(rows, colWidths=widths)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.5, colors.black),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-            ]
-        )
-    )
-    return table
-
-
-class Report:
-    """A PDF document: a title, a story of flowables, a footer with the trial and page."""
-
-    title = ""
-    pagesize = A4
-
-    def get_story(self) -> list:
-        raise NotImplementedError
-
-    def _footer(self, canvas, doc) -> None:
-        canvas.saveState()
-        canvas.setFont("Helvetica", 7)
-        canvas.drawString(
-            15 * mm,
-            8 * mm,
-            f"{TRIAL.registry_id} · {self.title} · "
-            f"{_('printed')} {timezone.now():%Y-%m-%d %H:%M} UTC · {_('page')} {doc.page}",
-        )
-        canvas.restoreState()
-
-    def render(self) -> bytes:
-        buffer = BytesIO()
-        doc = SimpleDocTemplate(
-            buffer,
-            pagesize=self.pagesize,
-            leftMargin=15 * mm,
-            rightMargin=15 * mm,
-            topMargin=15 * mm,
-            bottomMargin=15 * mm,
-            title=self.title,
-            author="Trial EDC",
-        )
-        doc.build(self.get_story(), onFirstPage=self._footer, onLaterPages=self._footer)
-        return buffer.getvalue()
+def _boxes(rows: list[list], widths: list[float]):
+    return grid(rows, widths, header=False, rule=_BOX_RULE)
 
 
 def _as_date(value) -> date | None:
@@ -117,7 +59,8 @@ def _label(choices, value) -> str:
 
 
 class CiomsReport(Report):
-    def __init__(self, report: SAEReport):
+    def __init__(self, report: SAEReport, *, user=None):
+        super().__init__(user=user)
         self.report = report
         self.ae: AdverseEvent = report.adverse_event
         self.s = report.snapshot
@@ -125,7 +68,7 @@ class CiomsReport(Report):
 
     def get_story(self) -> list:
         s, ae, report = self.s, self.ae, self.report
-        width = A4[0] - 30 * mm
+        width = self.width
         onset = _as_date(s.get("onset_date"))
         age = selectors.participant_age(ae.participant, on=onset) if onset else None
         criteria = [c for c in CRITERIA_LABELS if s.get(f"criterion_{c}")]
@@ -156,13 +99,11 @@ class CiomsReport(Report):
             ]
         )
         story = [
-            Paragraph(
-                f"<b>CIOMS FORM</b> — {_('SUSPECT ADVERSE REACTION REPORT')}", _STYLES["Title"]
-            ),
-            _p(f"{TRIAL.registry_id} · {TRIAL.public_title} · {_('Report type')}: {which}"),
+            para(f"CIOMS FORM — {_('SUSPECT ADVERSE REACTION REPORT')}", TITLE),
+            para(f"{TRIAL.registry_id} · {TRIAL.public_title} · {_('Report type')}: {which}"),
             Spacer(1, 4),
-            Paragraph(f"I. {_('REACTION INFORMATION')}", _SECTION),
-            _grid(
+            para(f"I. {_('REACTION INFORMATION')}", SUBHEADING),
+            _boxes(
                 [
                     [
                         _box(
@@ -179,7 +120,7 @@ class CiomsReport(Report):
                 ],
                 [width * f for f in (0.22, 0.18, 0.14, 0.12, 0.12, 0.22)],
             ),
-            _grid(
+            _boxes(
                 [
                     [
                         _box(
@@ -190,8 +131,8 @@ class CiomsReport(Report):
                 ],
                 [width * 0.62, width * 0.38],
             ),
-            Paragraph(f"II. {_('SUSPECT DRUG(S) INFORMATION')}", _SECTION),
-            _grid(
+            para(f"II. {_('SUSPECT DRUG(S) INFORMATION')}", SUBHEADING),
+            _boxes(
                 [
                     [
                         _box(_("14. Suspect drug(s)"), BLINDED_PRODUCT),
@@ -217,8 +158,8 @@ class CiomsReport(Report):
                 ],
                 [width / 3] * 3,
             ),
-            Paragraph(f"III. {_('CONCOMITANT DRUG(S) AND HISTORY')}", _SECTION),
-            _grid(
+            para(f"III. {_('CONCOMITANT DRUG(S) AND HISTORY')}", SUBHEADING),
+            _boxes(
                 [
                     [
                         _box(
@@ -230,8 +171,8 @@ class CiomsReport(Report):
                 ],
                 [width],
             ),
-            Paragraph(f"IV. {_('MANUFACTURER INFORMATION')}", _SECTION),
-            _grid(
+            para(f"IV. {_('MANUFACTURER INFORMATION')}", SUBHEADING),
+            _boxes(
                 [
                     [
                         _box(
@@ -261,14 +202,15 @@ class CiomsReport(Report):
         return story
 
 
-def cioms_pdf(*, report: SAEReport) -> bytes:
-    return CiomsReport(report).render()
+def cioms_pdf(*, report: SAEReport, user=None) -> bytes:
+    return CiomsReport(report, user=user).render()
 
 
 class AeListingReport(Report):
     pagesize = landscape(A4)
 
-    def __init__(self, adverse_events):
+    def __init__(self, adverse_events, *, user=None):
+        super().__init__(user=user)
         self.adverse_events = list(adverse_events)
         self.title = _("Adverse event listing")
 
@@ -287,48 +229,36 @@ class AeListingReport(Report):
             _("Outcome"),
             _("SUSAR"),
         ]
-        rows = [[Paragraph(f"<b>{escape(str(h))}</b>", _SMALL) for h in header]]
+        rows = [[para(h, bold=True) for h in header]]
         for ae in self.adverse_events:
             rows.append(
                 [
-                    _p(ae.participant.study_id),
-                    _p(ae.number),
-                    _p(ae.verbatim_term),
-                    _p(ae.preferred_term or _("to be coded")),
-                    _p(ae.onset_date),
-                    _p(ae.end_date or _("ongoing")),
-                    _p(ae.ctcae_grade),
-                    _p(_("yes") if ae.serious else _("no")),
-                    _p(ae.get_relationship_display()),
-                    _p(_("yes") if ae.expected else _("no")),
-                    _p(ae.get_outcome_display()),
-                    _p(_("yes") if ae.is_susar else ""),
+                    para(ae.participant.study_id),
+                    para(ae.number),
+                    para(ae.verbatim_term),
+                    para(ae.preferred_term or _("to be coded")),
+                    para(ae.onset_date),
+                    para(ae.end_date or _("ongoing")),
+                    para(ae.ctcae_grade),
+                    para(_("yes") if ae.serious else _("no")),
+                    para(ae.get_relationship_display()),
+                    para(_("yes") if ae.expected else _("no")),
+                    para(ae.get_outcome_display()),
+                    para(_("yes") if ae.is_susar else ""),
                 ]
             )
-        width = landscape(A4)[0] - 30 * mm
         fractions = (0.07, 0.04, 0.15, 0.15, 0.08, 0.08, 0.05, 0.06, 0.09, 0.07, 0.11, 0.05)
-        table = Table(rows, colWidths=[width * f for f in fractions], repeatRows=1)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
-                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef2")),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ]
-            )
-        )
-        generated = timezone.now()
         return [
-            Paragraph(escape(str(self.title)), _STYLES["Title"]),
-            _p(
+            para(self.title, TITLE),
+            para(
                 f"{TRIAL.registry_id} · {len(self.adverse_events)} {_('adverse events')} · "
-                f"{_('generated')} {generated:%Y-%m-%d %H:%M} UTC · "
+                f"{_('generated')} {self.generated_at:%Y-%m-%d %H:%M} UTC · "
                 f"{_('blinded: no treatment allocation is shown')}"
             ),
             Spacer(1, 6),
-            table,
+            grid(rows, [self.width * f for f in fractions]),
         ]
 
 
-def ae_listing_pdf(*, adverse_events) -> bytes:
-    return AeListingReport(adverse_events).render()
+def ae_listing_pdf(*, adverse_events, user=None) -> bytes:
+    return AeListingReport(adverse_events, user=user).render()

@@ -1,4 +1,3 @@
-import csv
 from datetime import UTC
 
 from django.contrib import messages
@@ -8,13 +7,13 @@ from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from . import audit, home, selectors, services, twofactor
 from .access import get_in_scope_or_403, require
+from .csv_download import csv_download
 from .forms import NewPasswordForm, OneTimeCodeForm, PreferencesForm, SecurityLogFilterForm
 from .health import health_report
 from .middleware import password_change_reason
@@ -158,31 +157,20 @@ SECURITY_CSV_COLUMNS = [
 def _security_csv(events) -> HttpResponse:
     import json
 
-    from exports.cells import neutralize  # the one spreadsheet-safe cell rule
-
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
-    response["Content-Disposition"] = f'attachment; filename="security-log-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    writer = csv.writer(response)
-    writer.writerow(SECURITY_CSV_COLUMNS)
-    for event in events.iterator():
-        writer.writerow(
-            [
-                neutralize(value)
-                for value in (
-                    event.at.astimezone(UTC).isoformat(timespec="seconds"),
-                    event.kind,
-                    event.username,
-                    event.user_id or "",
-                    event.actor.get_username() if event.actor else "",
-                    event.ip_address or "",
-                    event.user_agent,
-                    json.dumps(event.detail, ensure_ascii=False, sort_keys=True),
-                )
-            ]
+    rows = (
+        (
+            event.at.astimezone(UTC).isoformat(timespec="seconds"),
+            event.kind,
+            event.username,
+            event.user_id or "",
+            event.actor.get_username() if event.actor else "",
+            event.ip_address or "",
+            event.user_agent,
+            json.dumps(event.detail, ensure_ascii=False, sort_keys=True),
         )
-    return response
+        for event in events.iterator()
+    )
+    return csv_download(filename_stem="security-log", header=SECURITY_CSV_COLUMNS, rows=rows)
 
 
 # -- two-factor sign-in (trialedc.twofactor) ---------------------------------------------------

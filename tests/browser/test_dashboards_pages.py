@@ -1,6 +1,7 @@
 """The dashboard and the CONSORT page in a real browser, as the investigator reads them each
 morning and as the statistician does; screenshots saved for docs/dashboards.md."""
 
+import os
 import re
 from pathlib import Path
 
@@ -13,7 +14,13 @@ from trialedc.models import Site, User
 from ..dashboards_factories import bulk_trial
 from ..factories import PASSWORD
 
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
+# Screenshots go to var/screenshots; EDC_UPDATE_DOCS_IMAGES=1 refreshes the README's docs/img copy
+# (a test run must not change tracked files).
+IMAGES = (
+    Path(__file__).resolve().parents[2] / "docs" / "img"
+    if os.environ.get("EDC_UPDATE_DOCS_IMAGES")
+    else Path(os.environ.get("EDC_SCREENSHOTS", "var/screenshots"))
+)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ SHOTS = Path(os.environ.get("EDC_SCREENSHOTS", "var/screenshots"))
 def participant(transactional_db):
     """A participant of site 01 randomized three days ago (D3 due today) with no CRF yet: the
     demo's own participants already have their visits filled, so one is made here."""
-    call_command("load_demo", "--participants", "0", "--password", PASSWORD)
+    call_command("load_demo", "--participants", "1", "--password", PASSWORD)
     site = Site.objects.get(code="01")
     day0 = selectors.site_today(site) - timedelta(days=3)
     noon = datetime.combine(day0, time(12), tzinfo=ZoneInfo(site.time_zone))
