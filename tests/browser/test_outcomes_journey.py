@@ -104,6 +104,9 @@ def test_a_coordinator_enters_the_d3_visit(participant, sign_in, live_server):
     expect(row).to_contain_text("✓ PaO2/FiO2 (arterial blood gas)")
     shot(page, "outcomes-timeline")
 
-    assert BloodGas.objects.get().fio2 == Decimal("0.400")
-    assert Murray.objects.get().score == 3
-    assert ClinicalStatus.objects.get().warning_reason == "Assessed yesterday, entered today"
+    assert BloodGas.objects.get(visit__participant=participant).fio2 == Decimal("0.400")
+    assert Murray.objects.get(visit__participant=participant).score == 3
+    assert (
+        ClinicalStatus.objects.get(visit__participant=participant).warning_reason
+        == "Assessed yesterday, entered today"
+    )
