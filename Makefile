@@ -22,7 +22,7 @@ help:
 	@echo "make run     - install, migrate, load the demo trial and serve http://$(HOST):$(PORT)"
 	@echo "make test    - the whole test suite (browser tests need /usr/bin/chromium)"
 	@echo "make install - create $(VENV) and install the project with its dev extras"
-	@echo "make lint    - ruff check and format check"
+	@echo "make lint    - ruff, mypy, import contracts and the missing-migrations check"
 	@echo "make messages - collect new interface strings into locale/fa/.../django.po, compile it"
 	@echo "make bench   - the benchmarks (slow; 10,000 synthetic participants)"
 	@echo "make fuzz    - hostile input to every form, 20,000 new examples each, and 500 new"
@@ -65,9 +65,20 @@ bench: install
 	$(WITH_DB) bash -c '$(PY) -m pytest -m bench -p no:randomly $(PYTEST_ARGS); rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "no benchmarks yet"; exit 0; fi; exit $$rc'
 
+# Static checks (decision 0018): style, types (mypy with django-stubs: pyproject.toml), import
+# contracts (.importlinter), and models in step with their migrations. That last one needs no
+# database server: the URL is a closed port, and makemigrations's warning that it cannot read the
+# applied migrations is silenced (which ones a database has applied is not the question here).
+LINT_DATABASE_URL := postgres://lint@127.0.0.1:1/lint
+NO_HISTORY_WARNING := ignore:Got an error checking a consistent migration history:RuntimeWarning
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+	DJANGO_DEBUG=true DATABASE_URL=$(LINT_DATABASE_URL) $(PY) -W "$(NO_HISTORY_WARNING)" \
+		manage.py makemigrations --check --dry-run
 
 # The Persian catalogue: new strings into django.po (translate them there: any PO editor), then
 # compile django.mo. tests/test_i18n_catalogue.py fails on an untranslated or fuzzy entry.

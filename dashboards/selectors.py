@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TypedDict
 
 from django.db.models import (
     Aggregate,
@@ -49,7 +50,7 @@ from randomization import allocation
 from randomization.models import Randomization
 from safety.models import AdverseEvent
 from trialedc.access import sites_for
-from trialedc.trial import TRIAL
+from trialedc.trial import TRIAL, PhaseConfig, StratumConfig
 
 from .exceptions import UnknownSite
 
@@ -249,6 +250,20 @@ def consort(scope: Scope) -> Consort:
 # --- enrollment ---------------------------------------------------------------------------
 
 
+class StratumTarget(TypedDict):
+    stratum: StratumConfig
+    count: int
+    target: int | None  # None: the phase fixes no number per stratum
+
+
+class PhaseTarget(TypedDict):
+    phase: PhaseConfig
+    count: int
+    target: int
+    percent: int
+    strata: list[StratumTarget]
+
+
 @dataclass
 class Enrollment:
     enrolled_by_day: tuple[tuple[date, int], ...]
@@ -258,11 +273,11 @@ class Enrollment:
     enrolled: int
     randomized: int
 
-    def targets(self) -> list[dict]:
+    def targets(self) -> list[PhaseTarget]:
         """Each phase's target with its count, per stratum where the phase fixes one."""
-        rows = []
+        rows: list[PhaseTarget] = []
         for phase in TRIAL.phases:
-            per_stratum = [
+            per_stratum: list[StratumTarget] = [
                 {
                     "stratum": stratum,
                     "count": self.by_phase_stratum.get((phase.code, stratum.code), 0),
@@ -331,7 +346,21 @@ def _ended_before_target():
     )
 
 
-def overdue_visits(scope: Scope, *, limit: int = 50) -> dict:
+class OverdueVisit(TypedDict):
+    code: str
+    target_date: date
+    window_end: date
+    study_id: str
+    days_late: int
+
+
+class OverdueVisits(TypedDict):
+    total: int
+    rows: list[OverdueVisit]
+    limit: int
+
+
+def overdue_visits(scope: Scope, *, limit: int = 50) -> OverdueVisits:
     """Visits whose window closed before today, neither done nor marked missed, and not after
     the participant's death, withdrawal or loss to follow-up (two queries)."""
     overdue = (
@@ -343,13 +372,18 @@ def overdue_visits(scope: Scope, *, limit: int = 50) -> dict:
         .exclude(_ended_before_target())
         .order_by("window_end", "participant__study_id", "day")
     )
-    rows = list(
-        overdue.values("code", "target_date", "window_end", study_id=F("participant__study_id"))[
-            :limit
-        ]
-    )
-    for row in rows:
-        row["days_late"] = (scope.today - row["window_end"]).days
+    rows: list[OverdueVisit] = [
+        {
+            "code": row["code"],
+            "target_date": row["target_date"],
+            "window_end": row["window_end"],
+            "study_id": row["study_id"],
+            "days_late": (scope.today - row["window_end"]).days,
+        }
+        for row in overdue.values(
+            "code", "target_date", "window_end", study_id=F("participant__study_id")
+        )[:limit]
+    ]
     return {"total": overdue.count(), "rows": rows, "limit": limit}
 
 
@@ -448,7 +482,7 @@ def completeness_matrix(scope: Scope, *, page: int = 1, per_page: int = 50) -> M
     rows = [
         MatrixRow(
             study_id=p["study_id"],
-            status=ParticipantStatus(p["status"]).label,
+            status=str(ParticipantStatus(p["status"]).label),
             cells=[cells[p["pk"]].get(code) for code in codes],
         )
         for p in chosen
@@ -495,21 +529,21 @@ def adverse_events_by_arm(scope: Scope) -> list[dict]:
     if not scope.by_arm:
         raise ValueError("adverse_events_by_arm needs a by-arm scope")
     arm = allocation.arm_path("participant__")
-    grid = defaultdict(dict)
+    events: defaultdict[str, dict[tuple[int, bool], int]] = defaultdict(dict)
     for row in (
         AdverseEvent.objects.filter(participant__site__in=scope.site_ids)
         .values("ctcae_grade", "serious", arm_code=F(arm))
         .annotate(events=Count("pk"), participants=Count("participant", distinct=True))
         .order_by("arm_code", "ctcae_grade", "serious")
     ):
-        grid[row["arm_code"] or ""][(row["ctcae_grade"], row["serious"])] = row
+        events[row["arm_code"] or ""][(row["ctcae_grade"], row["serious"])] = row["events"]
     result = []
     for arm_config in TRIAL.arms:
-        cells = grid.get(arm_config.code, {})
+        cells = events.get(arm_config.code, {})
         rows = []
         for grade in range(1, 6):
-            non_serious = cells.get((grade, False), {}).get("events", 0)
-            serious = cells.get((grade, True), {}).get("events", 0)
+            non_serious = cells.get((grade, False), 0)
+            serious = cells.get((grade, True), 0)
             rows.append({"grade": grade, "non_serious": non_serious, "serious": serious})
         result.append({"arm": arm_config, "rows": rows})
     return result
@@ -547,7 +581,7 @@ def pooled_trends(scope: Scope) -> dict[str, list[tuple[int, float, float, float
         "v_murray_score": Case(_complete("murray", "murray__score"), output_field=FloatField()),
         "v_crp": Case(_complete("crp", "crp__crp_mg_l"), output_field=FloatField()),
     }
-    aggregates = {}
+    aggregates: dict[str, Aggregate] = {}
     for name in TREND_MEASURES:
         aggregates[f"{name}_q1"] = Percentile(f"v_{name}", 0.25)
         aggregates[f"{name}_median"] = Percentile(f"v_{name}", 0.5)

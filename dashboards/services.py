@@ -27,7 +27,7 @@ from .models import PreparedReport, ReportKind, ReportStatus
 
 logger = logging.getLogger(__name__)
 
-_FILENAMES = {
+_FILENAMES: dict[str, str] = {
     ReportKind.BLANK_CRFS: "blank-annotated-crfs.pdf",
     ReportKind.DSMB_OPEN: "dsmb-open-report.pdf",
     ReportKind.DSMB_CLOSED: "dsmb-closed-report.pdf",

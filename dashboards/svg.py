@@ -11,6 +11,7 @@ also told apart by its marker or dash, never by colour alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import lru_cache
 from hashlib import sha256
@@ -76,7 +77,7 @@ def _frame(*, uid: str, title: str, desc: str, x_label: str, y_label: str, body:
     )
 
 
-def _y_axis(y_max: float, y_of) -> list[str]:
+def _y_axis(y_max: float, y_of: Callable[[float], float]) -> list[str]:
     parts = []
     for tick in _ticks(y_max):
         y = y_of(tick)
@@ -260,7 +261,9 @@ def trend_plot(
 BOX_W, LINE_H, PAD = 250, 15, 8
 
 
-def _box(x: float, y: float, w: float, lines: tuple[str, ...], *, bold_first=True) -> tuple:
+def _box(
+    x: float, y: float, w: float, lines: tuple[str, ...], *, bold_first: bool = True
+) -> tuple[list[str], int]:
     h = PAD * 2 + LINE_H * len(lines)
     parts = [
         f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h}" rx="4" fill="#ffffff" '
@@ -310,7 +313,7 @@ def consort_diagram(
     body: list[str] = []
     y = 40.0
 
-    def centred_box(lines, w=BOX_W):
+    def centred_box(lines: tuple[str, ...], w: float = BOX_W) -> tuple[float, int]:
         nonlocal y
         parts, h = _box(centre - w / 2, y, w, lines)
         body.extend(parts)
@@ -318,7 +321,7 @@ def consort_diagram(
         y += h
         return top_y, h
 
-    def side_box(lines, at_y):
+    def side_box(lines: tuple[str, ...], at_y: float) -> int:
         parts, h = _box(centre + BOX_W / 2 + 30, at_y, 300, lines)
         body.extend(parts)
         body.append(_arrow(centre, at_y + h / 2, centre + BOX_W / 2 + 30, at_y + h / 2, marker))
@@ -343,11 +346,11 @@ def consort_diagram(
         )
         heights, xs = [], []
         for i, lines in enumerate(boxes):
-            x = main_x + i * (col_w + gap)
-            parts, h = _box(x, y, col_w, lines)
+            left = main_x + i * (col_w + gap)
+            parts, h = _box(left, y, col_w, lines)
             body.extend(parts)
             heights.append(h)
-            xs.append(x + col_w / 2)
+            xs.append(left + col_w / 2)
         for i, x in enumerate(xs):
             src_x, src_y = previous_bottoms[i] if len(previous_bottoms) > i else previous_bottoms[0]
             if len(previous_bottoms) == 1 and len(xs) > 1:

@@ -370,7 +370,13 @@ class Day60FollowUp(Crf):
         verbose_name_plural = _("day-60 follow-up CRFs")
 
 
-CRF_MODELS: dict[str, type[Crf]] = {
+# A CRF model picked by its code is one of these: each has its table and its `objects` manager,
+# which the abstract `Crf` has not, so CRF_MODELS is typed with the union rather than `type[Crf]`.
+ConcreteCrf = (
+    Baseline | Infusion | AeAssessment | Murray | BloodGas | Crp | ClinicalStatus | Day60FollowUp
+)
+
+CRF_MODELS: dict[str, type[ConcreteCrf]] = {
     model.crf_code: model
     for model in (Baseline, Infusion, AeAssessment, Murray, BloodGas, Crp, ClinicalStatus)
 }

@@ -20,7 +20,9 @@ NOT_APPLICABLE = "not_applicable"  # after death, withdrawal or loss to follow-u
 STATUSES = (UPCOMING, OPEN, DUE, OVERDUE, DONE, MISSED, NOT_APPLICABLE)
 
 
-def visit_dates(*, day0: date, day: int, window_before: int, window_after: int):
+def visit_dates(
+    *, day0: date, day: int, window_before: int, window_after: int
+) -> tuple[date, date, date]:
     """(target date, window start, window end) of a visit."""
     target = day0 + timedelta(days=day)
     return target, target - timedelta(days=window_before), target + timedelta(days=window_after)

@@ -23,6 +23,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
+
+# A measurement as the forms and the database give it (an int is a float to the type checker).
+Number = float | Decimal
 
 # The FiO2 and PaO2 limits of SPEC §4; tests/test_outcomes_scores.py asserts that they equal
 # trialedc.trial.TRIAL.hard_limits (this module stays importable without Django or Celery).
@@ -34,7 +38,7 @@ PAO2_MAX_MMHG = 700.0
 MURRAY_COMPONENTS = ("pf_ratio", "peep", "compliance", "cxr")
 
 
-def _number(name: str, value) -> float:
+def _number(name: str, value: Number | str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         try:
             value = float(value)  # Decimal from the database
@@ -46,7 +50,7 @@ def _number(name: str, value) -> float:
     return value
 
 
-def pf_ratio(*, pao2_mmhg: float, fio2: float) -> float:
+def pf_ratio(*, pao2_mmhg: Number, fio2: Number) -> float:
     """PaO2/FiO2 ratio in mmHg (SPEC §4; Murray et al. 1988, Table 2; Berlin definition 2012).
 
     `fio2` is a fraction from 0.21 (room air) to 1.00. A percentage (e.g. 60) is refused with a
@@ -65,7 +69,7 @@ def pf_ratio(*, pao2_mmhg: float, fio2: float) -> float:
     return pao2 / fraction
 
 
-def pf_ratio_points(value: float) -> int:
+def pf_ratio_points(value: Number) -> int:
     """Murray 1988 Table 2, hypoxemia score: >=300 -> 0, 225-299 -> 1, 175-224 -> 2,
     100-174 -> 3, <100 -> 4 (fractions between printed ranges: the worse band)."""
     value = _number("P/F ratio", value)
@@ -77,7 +81,7 @@ def pf_ratio_points(value: float) -> int:
     return 4
 
 
-def peep_points(value: float) -> int:
+def peep_points(value: Number) -> int:
     """Murray 1988 Table 2, PEEP score (cmH2O, ventilated patients): <=5 -> 0, 6-8 -> 1,
     9-11 -> 2, 12-14 -> 3, >=15 -> 4 (fractions between printed ranges: the worse band)."""
     value = _number("PEEP", value)
@@ -89,7 +93,7 @@ def peep_points(value: float) -> int:
     return 4
 
 
-def compliance_points(value: float) -> int:
+def compliance_points(value: Number) -> int:
     """Murray 1988 Table 2, respiratory system compliance score (ml/cmH2O): >=80 -> 0,
     60-79 -> 1, 40-59 -> 2, 20-39 -> 3, <=19 -> 4 (fractions between ranges: the worse band)."""
     value = _number("Compliance", value)
@@ -101,7 +105,7 @@ def compliance_points(value: float) -> int:
     return 4
 
 
-def cxr_points(quadrants) -> int:
+def cxr_points(quadrants: Number) -> int:
     """Murray 1988 Table 2, chest roentgenogram score: the number of quadrants (0-4) with
     alveolar consolidation is the score itself."""
     value = _number("Chest X-ray quadrants", quadrants)
@@ -130,7 +134,11 @@ class MurrayScore:
 
 
 def murray_score(
-    *, pf_ratio=None, peep_cmh2o=None, compliance_ml_cmh2o=None, cxr_quadrants=None
+    *,
+    pf_ratio: Number | None = None,
+    peep_cmh2o: Number | None = None,
+    compliance_ml_cmh2o: Number | None = None,
+    cxr_quadrants: Number | None = None,
 ) -> MurrayScore:
     """Murray lung injury score (Murray et al., Am Rev Respir Dis 1988;138:720-3, Table 2).
 
@@ -153,7 +161,7 @@ def murray_score(
     return MurrayScore(components=components)
 
 
-def _status(name: str, value) -> int:
+def _status(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 6:
         raise ValueError(f"{name} must be a 6-point ordinal status 1-6, not {value!r}")
     return value

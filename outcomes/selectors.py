@@ -261,14 +261,17 @@ def participant_endpoints(participant, *, today: date) -> dict:
         return {"available": False}
     today_day = schedule.study_day(day0=day0, on=today)
     statuses: dict[int, int] = {}
-    baseline = None
-    for crf in ClinicalStatus.objects.filter(
-        visit__participant=participant, status_score__isnull=False
-    ).select_related("visit"):
+    baseline: int | None = None
+    for crf in ClinicalStatus.objects.filter(visit__participant=participant).select_related(
+        "visit"
+    ):
+        score = crf.status_score
+        if score is None:  # a draft without the status yet
+            continue
         if crf.visit.day == 0:
-            baseline = crf.status_score
+            baseline = score
         elif crf.assessed_on is not None:
-            statuses[schedule.study_day(day0=day0, on=crf.assessed_on)] = crf.status_score
+            statuses[schedule.study_day(day0=day0, on=crf.assessed_on)] = score
     death_day = _event_day(participant, EventKind.DEATH, day0)
     discharge_day = _event_day(participant, EventKind.HOSPITAL_DISCHARGE, day0)
     result: dict = {"available": True, "day0": day0, "study_day": today_day}
@@ -309,7 +312,7 @@ def participant_endpoints(participant, *, today: date) -> dict:
         .select_related("visit")
         .order_by("visit__day")
     ]
-    pf = {}
+    pf: dict[int, tuple[str, Decimal | None]] = {}
     for model in (BloodGas, Murray):
         for row in model.objects.filter(
             visit__participant=participant, pf_ratio__isnull=False

@@ -50,7 +50,7 @@ def screening_stage(screening: Screening) -> ScreeningStage:
     if participant is not None:
         return ScreeningStage(participant.status, participant.get_status_display(), "", closed=True)
     if screening.not_enrolled_reason:
-        reason = NotEnrolledReason(screening.not_enrolled_reason).label
+        reason = str(NotEnrolledReason(screening.not_enrolled_reason).label)
         if screening.not_enrolled_detail:
             reason = f"{reason}: {screening.not_enrolled_detail}"
         return ScreeningStage("not_enrolled", _("Not enrolled"), reason, closed=True)
@@ -60,14 +60,14 @@ def screening_stage(screening: Screening) -> ScreeningStage:
         return ScreeningStage("not_enrolled", _("Not enrolled"), reason, closed=True)
     if getattr(screening, "consent", None) is not None:
         return ScreeningStage(
-            ParticipantStatus.CONSENTED, ParticipantStatus.CONSENTED.label, "", closed=False
+            ParticipantStatus.CONSENTED, str(ParticipantStatus.CONSENTED.label), "", closed=False
         )
     if eligibility is not None:
         return ScreeningStage(
-            ParticipantStatus.ELIGIBLE, ParticipantStatus.ELIGIBLE.label, "", closed=False
+            ParticipantStatus.ELIGIBLE, str(ParticipantStatus.ELIGIBLE.label), "", closed=False
         )
     return ScreeningStage(
-        ParticipantStatus.SCREENED, ParticipantStatus.SCREENED.label, "", closed=False
+        ParticipantStatus.SCREENED, str(ParticipantStatus.SCREENED.label), "", closed=False
     )
 
 

@@ -21,7 +21,7 @@ import hmac
 import io
 import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 CSV_HEADER = ("sequence", "block", "block_size", "arm", "envelope_code")
@@ -143,7 +143,7 @@ class ListError:
     template: str
     params: tuple[tuple[str, object], ...] = ()
 
-    def render(self, translate=gettext_noop) -> str:
+    def render(self, translate: Callable[[str], str] = gettext_noop) -> str:
         message = translate(self.template) % dict(self.params)
         if self.line is None:
             return message
@@ -153,7 +153,7 @@ class ListError:
         return self.render()
 
 
-def _error(line: int | None, template: str, **params) -> ListError:
+def _error(line: int | None, template: str, **params: object) -> ListError:
     return ListError(line, template, tuple(params.items()))
 
 
@@ -308,7 +308,9 @@ def validate(rows: Sequence[SlotRow], rules: ListRules) -> list[ListError]:
     return errors
 
 
-def _validate_blocks(rows, line, rules: ListRules) -> list[ListError]:
+def _validate_blocks(
+    rows: Sequence[SlotRow], line: dict[int, int], rules: ListRules
+) -> list[ListError]:
     errors: list[ListError] = []
     members_of: dict[int, list[SlotRow]] = {}
     order: list[int] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -21,6 +22,9 @@ from .models import (
 from .request_context import current_request
 from .roles import Role, role_permissions
 from .trial import TRIAL
+
+if TYPE_CHECKING:  # a lazy string's type, from django-stubs (a dev dependency: type checker only)
+    from django_stubs_ext import StrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +144,8 @@ def security_event_record(
 
 # Changes to how a user signs in that the user is told of by e-mail (ASVS 2.2.3, 2.5.x): if it
 # was not them, they hear of it at once. The security log has every one of them either way.
-ACCOUNT_CHANGE_NOTICES = {
+# Keyed by the stored kind (a SecurityEventKind is its str value).
+ACCOUNT_CHANGE_NOTICES: dict[str, StrPromise] = {
     SecurityEventKind.PASSWORD_CHANGED: gettext_lazy("Your password was changed"),
     SecurityEventKind.TWO_FACTOR_ENROLLED: gettext_lazy("Two-factor sign-in was set up"),
     SecurityEventKind.BACKUP_CODES_CREATED: gettext_lazy("New backup codes were made"),

@@ -8,9 +8,11 @@ so the clinical rules that read it stay testable with plain values.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 
 @dataclass(frozen=True)
@@ -98,31 +100,37 @@ def gettext_noop(message: str) -> str:
     return message
 
 
-class TranslatedNames(dict):
+Key = TypeVar("Key")
+
+
+class TranslatedNames(Mapping[Key, str]):
     """Names written in English in the configuration and read in the reader's language: every
     read translates (Django's gettext, imported only then). `source(key)` is the English, for
     exports and the data dictionary, which stay in the source language."""
 
+    def __init__(self, names: dict[Key, str]) -> None:
+        self._names = dict(names)
+
     @staticmethod
-    def _shown(text):
+    def _shown(text: str) -> str:
         from django.utils.translation import gettext
 
         return gettext(text)
 
-    def __getitem__(self, key):
-        return self._shown(super().__getitem__(key))
+    def __getitem__(self, key: Key) -> str:
+        return self._shown(self._names[key])
 
-    def get(self, key, default=None):
-        return self[key] if key in self else default
+    def __contains__(self, key: object) -> bool:
+        return key in self._names
 
-    def items(self):
-        return [(key, self[key]) for key in self]
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self._names)
 
-    def values(self):
-        return [self[key] for key in self]
+    def __len__(self) -> int:
+        return len(self._names)
 
-    def source(self, key) -> str:
-        return super().__getitem__(key)
+    def source(self, key: Key) -> str:
+        return self._names[key]
 
 
 INCLUSION = "inclusion"
@@ -283,10 +291,10 @@ class TrialConfig:
     dose_exosomes_per_kg: int
     dose_volume_ml: Decimal
     visits: tuple[VisitConfig, ...]
-    crfs: dict[str, str]
+    crfs: TranslatedNames[str]
     hard_limits: dict[str, Limit]
     pf_ratio_soft_maximum: int
-    clinical_status_scale: dict[int, str]
+    clinical_status_scale: TranslatedNames[int]
     ttic_improvement_points: int
     ttic_horizon_day: int
     icu_free_days_horizon_day: int
@@ -403,7 +411,15 @@ class TrialConfig:
         return _by_code(self.consent_form_versions, code)
 
 
-def _by_code(items, code):
+class _Coded(Protocol):
+    @property
+    def code(self) -> str: ...
+
+
+Coded = TypeVar("Coded", bound=_Coded)
+
+
+def _by_code(items: Iterable[Coded], code: str) -> Coded:
     for item in items:
         if item.code == code:
             return item
