@@ -37,7 +37,7 @@ from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import Participant
 from randomization import allocation
 from safety.models import AdverseEvent
-from trialedc.csv_download import neutralize
+from trialedc.cells import neutralize
 from trialedc.models import SecurityEventKind
 from trialedc.services import security_event_record
 from trialedc.trial import TRIAL

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialedc.csv_download import FORMULA_STARTS, csv_attachment, csv_download, neutralize
+from trialedc.cells import FORMULA_STARTS, neutralize
+from trialedc.csv_download import csv_attachment, csv_download
 from trialedc.roles import Role
 
 

@@ -14,25 +14,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
 from django.http import HttpResponse
 from django.utils import timezone
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from .cells import neutralize
+
 CONTENT_TYPE = "text/csv; charset=utf-8"
-
-
-def neutralize(value: object, *, numeric: bool = False) -> str:
-    """The cell text for `value`; `numeric` says the column holds numbers."""
-    if value is None:
-        return ""
-    if numeric and isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return str(value)
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
 
 
 def csv_attachment(content: str, *, filename: str) -> HttpResponse:
