@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from datamanagement import services as data_management
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
-from trialedc import audit
-from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
+from trialedc import audit, concurrency
+from trialedc.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
 
 from . import schedule, scores, selectors
 from .exceptions import (
@@ -96,6 +96,25 @@ _COMPUTED = {
 }
 
 
+# Fields of a CRF that a derived value or an edit check reads together: a change of one, merged
+# with someone else's change of another, would give a value (P/F, the Murray score, an end
+# before a start) that neither of them saw. trialedc.concurrency asks rather than merges them.
+CRF_LINKED: dict[str, tuple[frozenset[str], ...]] = {
+    BLOOD_GAS: (frozenset({"pao2_mmhg", "fio2"}),),  # P/F
+    MURRAY: (
+        frozenset({"pao2_mmhg", "fio2", "peep_cmh2o", "compliance_ml_cmh2o", "cxr_quadrants"}),
+    ),
+    INFUSION: (
+        frozenset({"started_at", "ended_at"}),  # the infusion cannot end before it started
+        frozenset({"reaction", "reaction_details"}),  # a reaction needs its details
+    ),
+}
+# Fields written with, and only with, another: how a CRP value was typed follows the value.
+CRF_FOLLOWERS: dict[str, dict[str, tuple[str, ...]]] = {
+    CRP: {"crp_mg_l": ("entered_value", "entered_unit")},
+}
+
+
 def _derive(crf: Crf) -> None:
     """Store the computed values beside the inputs (P/F; Murray components, sum, mean): the
     fields `_COMPUTED` lists."""
@@ -134,13 +153,17 @@ def crf_save(
     values: dict,
     complete: bool,
     user,
+    opened_version: int | None,
     reason: str = "",
     warnings: list[str] | tuple[str, ...] = (),
     warning_reason: str = "",
 ) -> Crf:
     """Save one CRF of a visit as draft or complete; computed values are stored with it.
 
-    `warnings` are the soft-limit warnings the user saw and confirmed with `warning_reason`.
+    `opened_version` is the CRF's version the form was opened on (None: it was not entered
+    yet): a save on a version someone else has since changed is refused (EditConflict) or
+    merged, as trialedc.concurrency says. `warnings` are the soft-limit warnings the user saw
+    and confirmed with `warning_reason`.
     """
     with transaction.atomic():
         # The visit and participant rows locked (lock_create and signature_sign lock the same
@@ -159,9 +182,20 @@ def crf_save(
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
         data_management.assert_editable(visit=visit, crf_code=crf_code)
         model = CRF_MODELS[crf_code]
-        crf = model.objects.filter(visit=visit).first() or model(entered_by=user)
+        crf = model.objects.select_for_update().filter(visit=visit).first() or model(
+            entered_by=user
+        )
         crf.visit = visit  # the locked row, with its participant: not read again on save
-        for name, value in values.items():
+        # Draft or complete is part of what the person saves: compared like the values.
+        typed = {**values, "status": CrfStatus.COMPLETE if complete else CrfStatus.DRAFT}
+        written = concurrency.refuse_stale_edit(
+            record=crf,
+            opened_version=opened_version,
+            values=typed,
+            linked=CRF_LINKED.get(crf_code, ()),
+            followers=CRF_FOLLOWERS.get(crf_code),
+        )
+        for name, value in written.items():
             setattr(crf, name, value)
         # After a withdrawal of consent nothing dated on or after it is collected; with scope
         # "follow-up only", routine records (the day-60 vital status) still are (SPEC §2).
@@ -172,8 +206,7 @@ def crf_save(
         )
         if refusal:
             raise DataEntryRefused(refusal)
-        crf.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
-        if complete:
+        if crf.status == CrfStatus.COMPLETE:
             missing = crf.missing_for_complete()
             if missing:
                 raise CrfIncomplete(

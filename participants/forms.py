@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from trialedc import calendars
-from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
+from trialedc.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
 from trialedc.models import Site
 from trialedc.trial import TRIAL
 
@@ -42,7 +42,7 @@ def _to_bool(value):
     return {"True": True, "False": False, True: True, False: False}.get(value)
 
 
-class IdentifyingDataForm(ReasonForChangeMixin, forms.ModelForm):
+class IdentifyingDataFields(ReasonForChangeMixin, forms.ModelForm):
     """Identifying data (PHI). `screened_on` bounds the date of birth (age 0–120 on that day)."""
 
     class Meta:
@@ -99,7 +99,11 @@ class IdentifyingDataForm(ReasonForChangeMixin, forms.ModelForm):
         return cleaned
 
 
-class ScreeningForm(IdentifyingDataForm):
+class IdentifyingDataForm(EditVersionMixin, IdentifyingDataFields):
+    """A correction of identifying data, on the version the form was opened on."""
+
+
+class ScreeningForm(IdentifyingDataFields):
     """A new screening: where, when, and the patient's identifying data."""
 
     site = forms.ModelChoiceField(queryset=Site.objects.none(), label=_("Site"), empty_label=None)

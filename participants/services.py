@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc import audit, calendars
+from trialedc import audit, calendars, concurrency
 from trialedc.access import sites_for
 from trialedc.models import Site
 from trialedc.trial import TRIAL
@@ -419,16 +419,28 @@ def consent_withdraw(
 
 
 def identifying_data_update(
-    *, identifying: IdentifyingData, user, reason: str, changes: dict
+    *,
+    identifying: IdentifyingData,
+    user,
+    reason: str,
+    values: dict,
+    opened_version: int | None,
 ) -> IdentifyingData:
     """Change identifying data; the reason is required and kept with old and new values.
 
-    A corrected date of birth or sex changes I4/E2, so the eligibility verdict is recomputed.
+    `values` are the form's fields as typed, `opened_version` the version the form was opened
+    on: a change of a version changed since is refused or merged (trialedc.concurrency; each
+    field stands alone: no derived value reads two of them). A corrected date of birth or sex
+    changes I4/E2, so the eligibility verdict is recomputed.
     """
     _check_site(user, identifying.screening.site)
     with transaction.atomic():
         identifying = IdentifyingData.objects.select_for_update().get(pk=identifying.pk)
         screening = identifying.screening
+        written = concurrency.refuse_stale_edit(
+            record=identifying, opened_version=opened_version, values=values
+        )
+        changes = concurrency.changed_values(identifying, written)
         for name, value in changes.items():
             setattr(identifying, name, value)
         _check_identity(

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from trialedc.access import get_in_scope_or_403, require, sites_for
-from trialedc.exceptions import TrialEdcError
+from trialedc.exceptions import EditConflict, TrialEdcError
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
@@ -540,10 +540,9 @@ def consent_withdraw(request, key: str):
 def identifying_data_edit(request, study_id: str):
     screening = _screening(request, study_id)
     identifying = IdentifyingData.objects.select_related("screening").get(screening=screening)
-    form = IdentifyingDataForm(request.POST or None, instance=identifying)
+    form = IdentifyingDataForm(request.POST or None, instance=identifying, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
-        changes = form.changed_values()
-        if not changes:
+        if not form.changed_values():
             messages.info(request, _("Nothing changed, so nothing was saved."))
             return _to_page(screening)
         try:
@@ -551,8 +550,11 @@ def identifying_data_edit(request, study_id: str):
                 identifying=identifying,
                 user=request.user,
                 reason=form.reason_for_change,
-                changes=changes,
+                values=form.edited_values(),
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except ScreeningError as error:
             _form_error(form, error)
         except TrialEdcError as error:

@@ -12,7 +12,7 @@ from datamanagement.exceptions import AlreadyLocked, NotLocked, RecordLocked
 from datamanagement.models import Lock, LockLevel, Notification
 from outcomes import services as outcome_services
 from outcomes.models import Murray, Visit
-from trialedc import audit
+from trialedc import audit, concurrency
 from trialedc.models import User
 from trialedc.roles import Role
 
@@ -65,6 +65,7 @@ def correct_fio2(murray, user):
         values={"fio2": Decimal("0.5")},
         complete=True,
         user=user,
+        opened_version=concurrency.version_of(murray),
         reason="Transcription error",
     )
 

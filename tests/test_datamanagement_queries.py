@@ -311,6 +311,7 @@ def test_a_crf_saved_with_confirmed_warnings_raises_the_query(participant):
         values={"assessed_on": visit.target_date, "status_score": 4},
         complete=True,
         user=of._entry_user(participant),
+        opened_version=None,  # a new CRF
         warnings=["Clinical status moved more than 2 points."],
         warning_reason="Confirmed at the bedside",
     )

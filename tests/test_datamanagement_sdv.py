@@ -10,6 +10,7 @@ from datamanagement import selectors, services
 from datamanagement.exceptions import SdvNotRequired
 from datamanagement.models import Notification, SdvMark
 from outcomes import services as outcome_services
+from trialedc import concurrency
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
@@ -85,6 +86,7 @@ def test_a_change_after_verification_clears_the_mark_and_tells_the_monitor(murra
         values={"fio2": Decimal("0.5")},
         complete=True,
         user=of._entry_user(murray.visit.participant),
+        opened_version=concurrency.version_of(murray),
         reason="Transcription error",
     )
     status = {f.name: f for f in selectors.sdv_of_crf(murray.visit, "murray").fields}

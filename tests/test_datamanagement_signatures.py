@@ -12,6 +12,7 @@ from datamanagement.models import Notification, Signature, SignatureFailure
 from outcomes import services as outcome_services
 from outcomes.models import Murray
 from safety.models import Alert
+from trialedc import concurrency
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
@@ -60,6 +61,7 @@ def correct(murray, **values):
         values=values,
         complete=True,
         user=of._entry_user(murray.visit.participant),
+        opened_version=concurrency.version_of(murray),
         reason="Transcription error",
     )
 

@@ -14,6 +14,7 @@ from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory
+from .page_client import version_shown
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.django_db
 # their first site and their permissions (middleware), and 3 more the session saved again
 # (SESSION_SAVE_EVERY_REQUEST, in a savepoint).
 CRF_FORM_QUERIES = 20
-BLOOD_GAS_SAVE_QUERIES = 31
+# One more since issue 26: the CRF's version (its newest audit row) read under the row lock, to
+# refuse a save on a version someone else has changed since the form was opened. (The form's
+# GET reads the version in the CRF's own query: no more there.)
+BLOOD_GAS_SAVE_QUERIES = 32
 
 
 def url(p, visit, crf):
@@ -79,7 +83,10 @@ def queries_of(client, p, visit) -> tuple[int, int]:
     """(queries of the blood-gas form, queries of one correction of it) at `visit`."""
     data = blood_gas_correction(p, visit)
     with CaptureQueriesContext(connection) as form:
-        assert client.get(url(p, visit, "blood_gas")).status_code == 200
+        page = client.get(url(p, visit, "blood_gas"))
+        assert page.status_code == 200
+    # The version the form was opened on, posted back as the browser does (issue 26).
+    data["edit_version"] = page.context["form"].edit_version_token
     with CaptureQueriesContext(connection) as save:
         response = client.post(url(p, visit, "blood_gas"), data)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -116,10 +123,12 @@ def test_completing_the_last_crf_of_a_visit_marks_it_done_in_one_more_write(
     of.schedule(p)
     visit = of.visit(p, "D1")  # Murray and clinical status
     of.crf(p, "D1", "clinical_status", status_score=3)
+    opened = version_shown(client, url(p, "D1", "murray"))  # the form, opened (issue 26)
     with CaptureQueriesContext(connection) as save:
         response = client.post(
             url(p, "D1", "murray"),
             {
+                **opened,
                 "assessed_on": visit.target_date.isoformat(),
                 "pao2_mmhg": "80",
                 "fio2": "0.5",

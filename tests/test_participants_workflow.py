@@ -20,12 +20,20 @@ from participants.models import (
     ParticipantStatus,
     Screening,
 )
+from trialedc import concurrency
 from trialedc.roles import Role
 
+from .page_client import PageClient
 from .participants_factories import ELIGIBLE_ANSWERS, ConsentFactory, EligibilityFactory
 from .participants_factories import ScreeningFactory as _ScreeningFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture
@@ -538,7 +546,8 @@ def test_correcting_the_date_of_birth_recomputes_i4(coordinator, site01):
         identifying=screening.identity,
         user=coordinator,
         reason="DOB checked against ID card",
-        changes={"date_of_birth": too_old},
+        values={"date_of_birth": too_old},
+        opened_version=concurrency.version_of(screening.identity),
     )
     eligibility.refresh_from_db()
     assert not eligibility.eligible
