@@ -649,7 +649,9 @@ CRF_FORMS: dict[str, type[CrfForm]] = {
 }
 
 
-class VisitMissedForm(forms.Form):
+class VisitMissedForm(EditVersionMixin, forms.Form):
+    """Why a visit was missed, on the version of the visit shown (`versioned=[visit]`)."""
+
     reason = forms.CharField(
         label=gettext_lazy("Why was the visit missed?"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -676,7 +678,7 @@ class _EventDatesMixin:
         return on
 
 
-class IcuStayForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
+class IcuStayForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = IcuStay
         fields = ["admitted_on", "discharged_on"]
@@ -702,7 +704,7 @@ class IcuStayForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
         return cleaned
 
 
-class StudyEventForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
+class StudyEventForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = StudyEvent
         fields = ["kind", "occurred_on", "details"]

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from datamanagement import services as data_management
+from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
 from trialedc import audit, concurrency
@@ -260,12 +261,18 @@ def _visit_refresh_state(*, visit: Visit, user) -> None:
         audit.save_with_reason(visit, user=user, reason=_("A CRF of the visit was reopened"))
 
 
-def visit_mark_missed(*, visit: Visit, reason: str, user) -> Visit:
-    """Record that a visit did not take place, and why (SPEC §4: missed visit with reason)."""
+def visit_mark_missed(*, visit: Visit, reason: str, user, opened_version: int | None) -> Visit:
+    """Record that a visit did not take place, and why (SPEC §4: missed visit with reason).
+
+    Refused if the visit changed since the page was opened (`opened_version`): marked missed
+    by someone else meanwhile, or its CRFs completed (trialedc.concurrency)."""
     reason = (reason or "").strip()
     with transaction.atomic():
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
         data_management.assert_editable(visit=visit)
+        concurrency.refuse_changed_since(
+            record=visit, opened_version=opened_version, action=_("nothing was recorded")
+        )
         if visit.state == VisitState.DONE:
             raise VisitNotOpen(
                 _("Visit %(visit)s is done; it cannot be marked missed.") % {"visit": visit.code}
@@ -284,6 +291,12 @@ def visit_mark_missed(*, visit: Visit, reason: str, user) -> Visit:
     return visit
 
 
+# An ICU stay's discharge cannot precede its admission; an event's kind and date say together
+# what happened when (a death on that day): neither pair is merged silently (concurrency).
+ICU_STAY_LINKED = (frozenset({"admitted_on", "discharged_on"}),)
+STUDY_EVENT_LINKED = (frozenset({"kind", "occurred_on"}),)
+
+
 def icu_stay_save(
     *,
     participant,
@@ -291,17 +304,23 @@ def icu_stay_save(
     discharged_on: date | None,
     user,
     stay: IcuStay | None = None,
+    opened_version: int | None = None,
     reason: str = "",
 ) -> IcuStay:
-    """Record an ICU episode, or correct one (a correction needs a reason)."""
+    """Record an ICU episode, or correct one (a correction needs a reason, and the version of
+    the stay the form was opened on: trialedc.concurrency)."""
     with transaction.atomic():
         data_management.assert_editable(participant=participant)
+        values = {"admitted_on": admitted_on, "discharged_on": discharged_on}
         if stay is None:
             stay = IcuStay(participant=participant, entered_by=user)
         else:
             stay = IcuStay.objects.select_for_update().get(pk=stay.pk, participant=participant)
-        stay.admitted_on = admitted_on
-        stay.discharged_on = discharged_on
+            values = concurrency.refuse_stale_edit(
+                record=stay, opened_version=opened_version, values=values, linked=ICU_STAY_LINKED
+            )
+        for name, value in values.items():
+            setattr(stay, name, value)
         stay.full_clean()
         audit.save_with_reason(stay, user=user, reason=reason)
         data_management.participant_data_changed(participant=participant, what=str(stay))
@@ -316,26 +335,38 @@ def study_event_save(
     details: str,
     user,
     event: StudyEvent | None = None,
+    opened_version: int | None = None,
     reason: str = "",
 ) -> StudyEvent:
-    """Record hospital discharge, death or early termination (one of each kind)."""
+    """Record hospital discharge, death or early termination (one of each kind); a correction
+    needs a reason and the version of the event the form was opened on (concurrency)."""
     with transaction.atomic():
+        # The participant row locked: two people recording the same kind at once are told,
+        # one by one, that it exists (not a database error).
+        Participant.objects.select_for_update().get(pk=participant.pk)
         data_management.assert_editable(participant=participant)
-        duplicate = StudyEvent.objects.filter(participant=participant, kind=kind)
+        values = {"kind": EventKind(kind), "occurred_on": occurred_on, "details": details}
+        if event is not None:
+            event = StudyEvent.objects.select_for_update().get(pk=event.pk, participant=participant)
+            values = concurrency.refuse_stale_edit(
+                record=event,
+                opened_version=opened_version,
+                values=values,
+                linked=STUDY_EVENT_LINKED,
+            )
+        new_kind = values.get("kind", event.kind if event is not None else kind)
+        duplicate = StudyEvent.objects.filter(participant=participant, kind=new_kind)
         if event is not None:
             duplicate = duplicate.exclude(pk=event.pk)
         if duplicate.exists():
             raise DuplicateEvent(
                 _("%(event)s is already recorded for this participant; correct that record.")
-                % {"event": EventKind(kind).label}
+                % {"event": EventKind(new_kind).label}
             )
         if event is None:
             event = StudyEvent(participant=participant, entered_by=user)
-        else:
-            event = StudyEvent.objects.select_for_update().get(pk=event.pk, participant=participant)
-        event.kind = EventKind(kind)
-        event.occurred_on = occurred_on
-        event.details = details
+        for name, value in values.items():
+            setattr(event, name, value)
         event.full_clean()
         audit.save_with_reason(event, user=user, reason=reason)
         participant_death_sync(

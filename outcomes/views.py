@@ -217,12 +217,17 @@ def crf_edit(request, study_id: str, code: str, crf: str):
 @require(VIEW, ENTER)
 def visit_missed(request, study_id: str, code: str):
     visit = _visit(request, study_id, code)
-    form = VisitMissedForm(request.POST or None)
+    form = VisitMissedForm(request.POST or None, edited_by=request.user, versioned=[visit])
     if request.method == "POST" and form.is_valid():
         try:
             services.visit_mark_missed(
-                visit=visit, reason=form.cleaned_data["reason"], user=request.user
+                visit=visit,
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:
@@ -292,7 +297,7 @@ def icu_stay_edit(request, study_id: str, pk: int | None = None):
             pk=pk,
         )
     today = selectors.site_today(participant.site)
-    form = IcuStayForm(request.POST or None, instance=stay, today=today)
+    form = IcuStayForm(request.POST or None, instance=stay, today=today, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.icu_stay_save(
@@ -301,8 +306,11 @@ def icu_stay_edit(request, study_id: str, pk: int | None = None):
                 discharged_on=form.cleaned_data["discharged_on"],
                 user=request.user,
                 stay=stay,
+                opened_version=form.opened_version() if stay else None,
                 reason=form.reason_for_change if stay else "",
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except (TrialEdcError, ValidationError) as error:
             form.add_error(None, _error_text(error))
         else:
@@ -332,6 +340,7 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
         instance=event,
         today=today,
         screened_on=participant.screening.screened_on,
+        edited_by=request.user,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -342,8 +351,11 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
                 details=form.cleaned_data["details"],
                 user=request.user,
                 event=event,
+                opened_version=form.opened_version() if event else None,
                 reason=form.reason_for_change if event else "",
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except (TrialEdcError, ValidationError) as error:
             form.add_error(None, _error_text(error))
         else:

@@ -143,8 +143,9 @@ class ScreeningForm(IdentifyingDataFields):
         return {name: self.cleaned_data[name] for name in IDENTITY_FIELDS}
 
 
-class EligibilityForm(ReasonForChangeMixin, forms.ModelForm):
-    """I1–I5 and E1–E13 as yes/no, in the trial's words; I2 and I4 computed, never typed."""
+class EligibilityForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
+    """I1–I5 and E1–E13 as yes/no, in the trial's words; I2 and I4 computed, never typed. On
+    the version it was opened on (EditVersionMixin)."""
 
     class Meta:
         model = Eligibility
@@ -250,7 +251,14 @@ def eligibility_preview_inputs(data) -> dict:
     }
 
 
-class ConsentForm(forms.Form):
+class EligibilityConfirmForm(EditVersionMixin, forms.Form):
+    """The investigator's confirmation: no field, only the version of the answers shown."""
+
+
+class ConsentForm(EditVersionMixin, forms.Form):
+    """Written consent, entered once: nothing to version (`versioned=[]`); the mixin shows the
+    consent someone else recorded meanwhile, with what this user typed kept."""
+
     consented_at = EdcDateTimeField(
         label=_("Date and time of consent"), help_text=_("In the site's time zone.")
     )
@@ -356,7 +364,9 @@ class ScreeningCloseForm(forms.Form):
         return cleaned
 
 
-class WithdrawalForm(forms.Form):
+class WithdrawalForm(EditVersionMixin, forms.Form):
+    """A withdrawal, entered once (`versioned=[]`), like ConsentForm."""
+
     withdrawn_on = EdcDateField(label=_("Date of withdrawal"))
     scope = forms.ChoiceField(
         label=_("Scope"), choices=WithdrawalScope.choices, widget=forms.RadioSelect

@@ -156,6 +156,11 @@ def _check_limit(key: str, field: str, value: Decimal, *, shown: str | None = No
         )
 
 
+# The verdict and P/F are computed from every answer together: a change to one answer merged
+# silently with someone else's change to another would give a verdict neither saw.
+ELIGIBILITY_INPUTS = (*Eligibility.ANSWER_FIELDS, "pao2_mmhg", "fio2_entered", "fio2_unit")
+
+
 def eligibility_save(
     *,
     screening: Screening,
@@ -164,35 +169,46 @@ def eligibility_save(
     pao2_mmhg: Decimal,
     fio2_entered: Decimal,
     fio2_unit: str,
+    opened_version: int | None,
     reason: str = "",
 ) -> Eligibility:
     """Record (or correct, with a reason) the eligibility answers; compute I2, I4 and the verdict.
 
+    `opened_version` is the version of the eligibility form the user opened (None: not filled
+    in yet); a save on a version changed since is refused or merged (trialedc.concurrency).
     A correction voids an investigator's earlier confirmation: it confirmed other answers.
     """
     _check_site(user, screening.site)
-    fio2 = rules.fio2_fraction(fio2_entered, fio2_unit)
     _check_limit("pao2_mmhg", "pao2_mmhg", pao2_mmhg)
+    fio2 = rules.fio2_fraction(fio2_entered, fio2_unit)
     _check_limit("fio2", "fio2_entered", fio2, shown=f"{fio2_entered} ({fio2_unit})")
     with transaction.atomic():
         screening = Screening.objects.select_for_update().get(pk=screening.pk)
-        eligibility = Eligibility.objects.filter(screening=screening).first()
+        eligibility = Eligibility.objects.select_for_update().filter(screening=screening).first()
         if eligibility is None:
             eligibility = Eligibility(screening=screening)
-        elif not reason:
+        identity = IdentifyingData.objects.get(screening=screening)
+        if identity.sex != "female":
+            answers = {**answers, "e2": None}
+        typed = {name: answers.get(name) for name in Eligibility.ANSWER_FIELDS} | {
+            "pao2_mmhg": pao2_mmhg,
+            "fio2_entered": fio2_entered,
+            "fio2_unit": fio2_unit,
+        }
+        written = concurrency.refuse_stale_edit(
+            record=eligibility,
+            opened_version=opened_version,
+            values=typed,
+            linked=(frozenset(ELIGIBILITY_INPUTS),),
+        )
+        if eligibility.pk is not None and not reason:
             raise AlreadyRecorded(
                 _("The eligibility form of %(number)s is recorded already.")
                 % {"number": screening.screening_number}
             )
-        identity = IdentifyingData.objects.get(screening=screening)
-        if identity.sex != "female":
-            answers = {**answers, "e2": None}
-        for name in Eligibility.ANSWER_FIELDS:
-            setattr(eligibility, name, answers.get(name))
-        eligibility.pao2_mmhg = pao2_mmhg
-        eligibility.fio2_entered = fio2_entered
-        eligibility.fio2_unit = fio2_unit
-        eligibility.fio2 = fio2
+        for name, value in written.items():
+            setattr(eligibility, name, value)
+        eligibility.fio2 = rules.fio2_fraction(eligibility.fio2_entered, eligibility.fio2_unit)
         _apply_assessment(eligibility, screening, identity)
         eligibility.assessed_by = user
         if eligibility.pk is not None:
@@ -221,11 +237,21 @@ def _apply_assessment(
     eligibility.failed_criteria = ",".join(assessment.failed + assessment.missing)
 
 
-def eligibility_confirm(*, eligibility: Eligibility, user) -> Eligibility:
-    """An investigator confirms that an eligible patient is eligible (who and when recorded)."""
+def eligibility_confirm(
+    *, eligibility: Eligibility, user, opened_version: int | None
+) -> Eligibility:
+    """An investigator confirms that an eligible patient is eligible (who and when recorded).
+
+    The confirmation is of the answers the investigator was shown (`opened_version`): if they
+    changed since, nothing is confirmed (trialedc.concurrency)."""
     _check_site(user, eligibility.screening.site)
     with transaction.atomic():
         eligibility = Eligibility.objects.select_for_update().get(pk=eligibility.pk)
+        concurrency.refuse_changed_since(
+            record=eligibility,
+            opened_version=opened_version,
+            action=_("nothing was confirmed"),
+        )
         if not eligibility.eligible:
             raise NotEligible(_("Only an eligible patient's eligibility can be confirmed."))
         if eligibility.confirmed_at is not None:

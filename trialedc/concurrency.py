@@ -68,6 +68,12 @@ def version_of(record: Model | None) -> int | None:
     return record.history.order_by("-history_id").values_list("history_id", flat=True).first()
 
 
+def versions_of(records: Iterable[Model]) -> dict[tuple[str, int | None], int | None]:
+    """(label, pk) -> version now, of each record: what a person is shown (e.g. before signing
+    them all)."""
+    return {(label_of(r), r.pk): version_of(r) for r in records}
+
+
 def with_versions(queryset: QuerySet) -> QuerySet:
     """`queryset` with each row's version read in the same query (for pages showing a form)."""
     history = queryset.model.history.model
@@ -482,11 +488,24 @@ def _action_rows(record: Model, opened_version: int | None, *, where: str = "") 
     return rows, edits
 
 
-def refuse_changed_since(*, record: Model, opened_version: int | None, action: str = "") -> None:
+def refuse_changed_since(
+    *, record: Model, opened_version: int | None, action: str = "", named: bool = False
+) -> None:
     """Refuse an action (a signature, a confirmation, a query step...) on what a page showed,
     if `record` — whose row the caller has locked — has changed since: the action would apply
-    to data its author did not see. `action` says what was not done ("nothing was signed")."""
-    refuse_changed_records(records=[(record, opened_version)], action=action)
+    to data its author did not see. `action` says what was not done ("nothing was signed");
+    `named`: the rows name the record (a page showing several)."""
+    refuse_changed_records(records=[(record, opened_version)], action=action, named=named)
+
+
+def recorded_meanwhile(record: Model, *, action: str = "") -> EditConflict:
+    """The conflict to show when a record that is entered once (a consent, a withdrawal) was
+    recorded by someone else while this user was typing it: its values, who and when."""
+    try:
+        refuse_changed_records(records=[], added=[record], action=action)
+    except EditConflict as conflict:
+        return conflict
+    raise AssertionError("a record just added is always a change")  # pragma: no cover
 
 
 def refuse_changed_records(
@@ -494,6 +513,7 @@ def refuse_changed_records(
     records: Iterable[tuple[Model, int | None]],
     action: str = "",
     added: Iterable[Model] = (),
+    named: bool = False,
 ) -> None:
     """`refuse_changed_since` for an action on several records at once (a visit's CRFs, a
     casebook); `added` are records the page did not show at all."""
@@ -502,7 +522,7 @@ def refuse_changed_records(
     versions = []
     stale = False
     listed, added = list(records), list(added)
-    several = len(listed) + len(added) > 1
+    several = named or len(listed) + len(added) > 1
     for record, opened_version in listed:
         current_version = version_of(record)
         versions.append((label_of(record), record.pk, current_version))

@@ -75,7 +75,8 @@ class EditVersionMixin(forms.Form):
     def __init__(self, *args, edited_by, versioned=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.edited_by = edited_by
-        self.versioned = list(versioned) if versioned is not None else [self.instance]
+        records = list(versioned) if versioned is not None else [self.instance]
+        self.versioned = [r for r in records if r is not None]  # None: nothing to show yet
         self.edit_conflict = None
         if self.is_bound:
             self.edit_version_token = str(self.data.get(self.edit_version_name, ""))
@@ -112,6 +113,16 @@ class EditVersionMixin(forms.Form):
             for name, value in self.cleaned_data.items()
             if name in self.fields and name in model_fields
         }
+
+    def opened_versions(self) -> dict:
+        """(label, pk) -> version of every record the form was opened on ({} if the token is
+        missing or altered: then every record counts as not shown)."""
+        if self.opened is None:
+            return {
+                (concurrency.label_of(r), r.pk): concurrency.shown_version(r)
+                for r in self.versioned
+            }
+        return dict(self.opened.versions) if self.opened.valid else {}
 
     @property
     def asked(self) -> tuple[str, ...]:
