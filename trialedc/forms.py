@@ -175,7 +175,7 @@ class EditVersionMixin(forms.Form):
         )
         if isinstance(self, ReasonForChangeMixin) and conflict.ask:
             self.require_reason()
-        self.add_error(None, str(conflict))
+        # The panel (templates/_edit_conflict.html) says what happened: not repeated as an error.
 
     @property
     def edit_conflict_shown(self):
