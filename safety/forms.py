@@ -93,13 +93,6 @@ class SAEFollowUpForm(EditVersionMixin, _AdverseEventFields):
             *super().fieldsets(),
         ]
 
-    def changed_values(self) -> dict:
-        return {
-            name: self.cleaned_data[name]
-            for name in self.changed_data
-            if name not in ("narrative", "final")
-        }
-
 
 class CausalitySignForm(EditVersionMixin, forms.Form):
     """The causality signature, on the version of the event shown (`versioned=[ae]`)."""

@@ -317,3 +317,18 @@ def test_a_syringe_handed_over_by_someone_else_meanwhile_is_not_handed_over_agai
     assert response.status_code == 200
     assert 'data-testid="conflict-handed_over_to"' in response.content.decode()
     assert Preparation.objects.get(pk=preparation.pk).handed_over_to == "Nurse Ava"
+
+
+@pytest.mark.parametrize("token", [None, "forged"])
+def test_a_signature_without_a_valid_version_signs_nothing(more, participant, murray, token):  # noqa: F811
+    url = f"/data/participants/{participant.study_id}/sign/?level=crf&visit=D0&crf=murray"
+    investigator = browser(more["investigator"])
+    data = opened(investigator, url) | {"meaning": "accurate_complete", "password": PASSWORD}
+    if token is None:
+        del data["edit_version"]
+    else:
+        data["edit_version"] = token
+    response = investigator.post(url, data)
+    assert response.status_code == 200
+    assert not Signature.objects.exists()
+    assert "does not say which version" in response.content.decode()

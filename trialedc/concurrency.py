@@ -541,9 +541,17 @@ def refuse_changed_records(
         edits += more_edits
     if not stale:
         return
-    people = sorted({e.who for e in edits}) or [_("someone")]
-    message = _(
-        "The data changed after you opened this page (%(who)s): %(action)s. Look at what "
-        "changed, below, and do it again if it still holds."
-    ) % {"who": ", ".join(people), "action": action or _("nothing was done")}
+    action = action or _("nothing was done")
+    if listed and all(version == UNKNOWN for _record, version in listed):
+        message = _(
+            "This page does not say which version of the data it was opened on (an old page, "
+            "or an altered one): %(action)s. Look at the data as they are now, below, and do it "
+            "again if it still holds."
+        ) % {"action": action}
+    else:
+        people = sorted({e.who for e in edits}) or [_("someone")]
+        message = _(
+            "The data changed after you opened this page (%(who)s): %(action)s. Look at what "
+            "changed, below, and do it again if it still holds."
+        ) % {"who": ", ".join(people), "action": action}
     raise EditConflict(message, versions=versions, fields=rows, edits=edits)

@@ -115,14 +115,16 @@ class EditVersionMixin(forms.Form):
         }
 
     def opened_versions(self) -> dict:
-        """(label, pk) -> version of every record the form was opened on ({} if the token is
-        missing or altered: then every record counts as not shown)."""
+        """(label, pk) -> version of every record the form was opened on (UNKNOWN for each
+        record the page shows, if the token is missing or altered)."""
         if self.opened is None:
             return {
                 (concurrency.label_of(r), r.pk): concurrency.shown_version(r)
                 for r in self.versioned
             }
-        return dict(self.opened.versions) if self.opened.valid else {}
+        if not self.opened.valid:
+            return {(concurrency.label_of(r), r.pk): concurrency.UNKNOWN for r in self.versioned}
+        return dict(self.opened.versions)
 
     @property
     def asked(self) -> tuple[str, ...]:

@@ -52,6 +52,13 @@ FA = {
         "زیر ببینید و اگر هنوز درست است، دوباره انجام دهید."
     ),
     "nothing was done": "کاری انجام نشد",
+    "This page does not say which version of the data it was opened on (an old page, or an "
+    "altered one): %(action)s. Look at the data as they are now, below, and do it again if it "
+    "still holds.": (
+        "این صفحه نشان نمی‌دهد بر روی کدام نسخه از داده‌ها باز شده است (صفحه‌ای قدیمی یا "
+        "دست‌کاری‌شده): %(action)s. داده‌ها را همان‌طور که اکنون هستند در زیر ببینید و اگر هنوز "
+        "درست است، دوباره انجام دهید."
+    ),
     "Choose which value of “%(field)s” to keep: yours or the one saved.": (
         "انتخاب کنید کدام مقدار «%(field)s» بماند: مقدار شما یا مقدار ذخیره‌شده."
     ),

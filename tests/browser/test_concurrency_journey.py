@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from outcomes.models import BloodGas
 from trialedc.models import User
 
 from .. import outcomes_factories as of
