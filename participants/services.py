@@ -206,6 +206,17 @@ def eligibility_save(
                 _("The eligibility form of %(number)s is recorded already.")
                 % {"number": screening.screening_number}
             )
+        if eligibility.pk is not None:
+            # A correction voids the investigator's confirmation: not one given after the form
+            # was opened, which the person correcting has not seen.
+            concurrency.refuse_if_changed_since(
+                record=eligibility,
+                opened_version=opened_version,
+                names=("confirmed_by", "confirmed_at"),
+                action=_(
+                    "nothing was saved: your correction would void the confirmation given since"
+                ),
+            )
         for name, value in written.items():
             setattr(eligibility, name, value)
         eligibility.fio2 = rules.fio2_fraction(eligibility.fio2_entered, eligibility.fio2_unit)
@@ -467,6 +478,8 @@ def identifying_data_update(
             record=identifying, opened_version=opened_version, values=values
         )
         changes = concurrency.changed_values(identifying, written)
+        if not changes:  # someone else made the same correction meanwhile: nothing to write
+            return identifying
         for name, value in changes.items():
             setattr(identifying, name, value)
         _check_identity(

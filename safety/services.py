@@ -202,7 +202,19 @@ def _changes_on(ae: AdverseEvent, *, opened_version: int | None, values: dict) -
     written = concurrency.refuse_stale_edit(
         record=ae, opened_version=opened_version, values=values, linked=AE_LINKED
     )
-    return concurrency.changed_values(ae, written)
+    changes = concurrency.changed_values(ae, written)
+    if any(name in CLINICAL_FIELDS for name in changes):
+        # The change voids the causality signature: not one given after the form was opened,
+        # which its author has not seen.
+        concurrency.refuse_if_changed_since(
+            record=ae,
+            opened_version=opened_version,
+            names=("causality_signed_by", "causality_signed_at"),
+            action=_(
+                "nothing was saved: your change would void the causality signature given since"
+            ),
+        )
+    return changes
 
 
 def ae_update(
@@ -222,6 +234,8 @@ def ae_update(
             .get(pk=ae.pk)
         )
         changes = _changes_on(ae, opened_version=opened_version, values=values)
+        if not changes:  # someone else made the same correction meanwhile: nothing to write
+            return ae
         became_serious, became_susar = _apply_changes(
             ae=ae, user=user, reason=reason, changes=changes
         )

@@ -18,6 +18,7 @@ from datamanagement.models import Query, QueryState, SdvMark, Signature
 from outcomes.models import Visit, VisitState
 from participants.models import Consent, Eligibility
 from randomization.models import Preparation
+from safety import services as safety_services
 from trialedc import concurrency
 from trialedc.roles import Role
 
@@ -332,3 +333,47 @@ def test_a_signature_without_a_valid_version_signs_nothing(more, participant, mu
     assert response.status_code == 200
     assert not Signature.objects.exists()
     assert "does not say which version" in response.content.decode()
+
+
+def test_a_correction_that_would_void_a_causality_signature_given_since_is_shown_first(
+    more,
+    participant,  # noqa: F811
+):
+    ae = report_sae(participant, more["coordinator"])
+    edit = f"/safety/ae/{ae.pk}/edit/"
+    coordinator = browser(more["coordinator"])
+    stale = opened(coordinator, edit)
+    safety_services.ae_causality_sign(
+        ae=ae,
+        user=more["investigator"],
+        password=PASSWORD,
+        relationship=ae.relationship,
+        opened_version=concurrency.version_of(ae),
+    )
+    response = coordinator.post(
+        edit, stale | {"description": "Intubated on day 1", "reason_for_change": "Detail"}
+    )
+    assert response.status_code == 200
+    ae.refresh_from_db()
+    assert ae.causality_signed  # not voided by someone who never saw it
+    assert 'data-testid="conflict-causality_signed_by"' in response.content.decode()
+    # Shown it, the coordinator saves again: the correction voids the signature, knowingly.
+    again = stale | hidden(response, edit)
+    data = {"description": "Intubated on day 1", "reason_for_change": "Detail"}
+    assert coordinator.post(edit, again | data).status_code == 302
+    ae.refresh_from_db()
+    assert not ae.causality_signed
+
+
+def test_a_correction_that_would_void_a_confirmation_given_since_is_shown_first(more, screening):
+    EligibilityFactory(screening=screening)
+    url = eligibility_url(screening)
+    coordinator = browser(more["coordinator"])
+    stale = opened(coordinator, url)
+    confirm = f"/participants/{screening.screening_number}/eligibility/confirm/"
+    investigator = browser(more["investigator"])
+    assert investigator.post(confirm, opened(investigator, confirm)).status_code == 302
+    response = coordinator.post(url, stale | {"pao2_mmhg": "70", "reason_for_change": "ABG"})
+    assert response.status_code == 200
+    assert Eligibility.objects.get(screening=screening).confirmed_by == more["investigator"]
+    assert 'data-testid="conflict-confirmed_by"' in response.content.decode()

@@ -466,6 +466,22 @@ def conflict_answered(
     )
 
 
+def refuse_if_changed_since(
+    *, record: Model, opened_version: int | None, names: Iterable[str], action: str = ""
+) -> None:
+    """Refuse (as `refuse_changed_since`) if any of `names` changed since the version opened:
+    fields a save would undo as a consequence (a correction voids the signature or the
+    confirmation given since), which the person saving has not been shown."""
+    if opened_version == UNKNOWN or opened_version == version_of(record):
+        return
+    names = list(names)
+    model = type(record)
+    opened = values_at(record, opened_version, names)
+    current = _current(record, names)
+    if any(not same(_model_field(model, n), opened[n], current[n]) for n in names):
+        refuse_changed_since(record=record, opened_version=opened_version, action=action)
+
+
 def _action_rows(record: Model, opened_version: int | None, *, where: str = "") -> tuple:
     names = _tracked_names(type(record))
     fields = {name: _model_field(type(record), name) for name in names}

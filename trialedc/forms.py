@@ -83,6 +83,7 @@ class EditVersionMixin(forms.Form):
             self.opened = concurrency.opened_from(self.edit_version_token, user=edited_by)
             if (
                 isinstance(self, ReasonForChangeMixin)
+                and self.versioned
                 and self.opened.valid
                 and self.opened.version(self.versioned[0]) is None
             ):
