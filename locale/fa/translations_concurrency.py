@@ -52,6 +52,12 @@ FA = {
         "زیر ببینید و اگر هنوز درست است، دوباره انجام دهید."
     ),
     "nothing was done": "کاری انجام نشد",
+    "nothing was saved: your correction would void the confirmation given since": (
+        "چیزی ذخیره نشد: اصلاح شما تأییدی را که پس از آن داده شده باطل می‌کرد"
+    ),
+    "nothing was saved: your change would void the causality signature given since": (
+        "چیزی ذخیره نشد: تغییر شما امضای ارزیابی علیت را که پس از آن داده شده باطل می‌کرد"
+    ),
     "This page does not say which version of the data it was opened on (an old page, or an "
     "altered one): %(action)s. Look at the data as they are now, below, and do it again if it "
     "still holds.": (
