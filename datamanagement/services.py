@@ -604,6 +604,10 @@ def signature_sign(
         if level != SignatureLevel.CASEBOOK:
             visits = visits.filter(pk=visit.pk if visit else None)
         list(visits)
+        if level == SignatureLevel.CASEBOOK:
+            # And the participant row, which ICU stay and study event saves lock: a stay
+            # corrected at the same instant is either in the versions read, or refuses after.
+            type(participant).objects.select_for_update().get(pk=participant.pk)
         records = selectors.signed_records(
             level, participant=participant, visit=visit, crf_code=crf_code
         )

@@ -310,6 +310,8 @@ def icu_stay_save(
     """Record an ICU episode, or correct one (a correction needs a reason, and the version of
     the stay the form was opened on: trialedc.concurrency)."""
     with transaction.atomic():
+        # The participant row locked, as a casebook signature does while it reads the versions.
+        Participant.objects.select_for_update().get(pk=participant.pk)
         data_management.assert_editable(participant=participant)
         values = {"admitted_on": admitted_on, "discharged_on": discharged_on}
         if stay is None:
@@ -342,7 +344,8 @@ def study_event_save(
     needs a reason and the version of the event the form was opened on (concurrency)."""
     with transaction.atomic():
         # The participant row locked: two people recording the same kind at once are told,
-        # one by one, that it exists (not a database error).
+        # one by one, that it exists (not a database error); and a casebook signature reading
+        # the versions waits for this save, or this save for it.
         Participant.objects.select_for_update().get(pk=participant.pk)
         data_management.assert_editable(participant=participant)
         values = {"kind": EventKind(kind), "occurred_on": occurred_on, "details": details}

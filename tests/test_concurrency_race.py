@@ -97,3 +97,55 @@ def test_many_corrections_of_one_ae_at_once_from_one_version_keep_exactly_one(tw
     ae.refresh_from_db()
     assert ae.ctcae_grade == results[0]
     assert ae.history.count() == 2
+
+
+def test_a_signature_and_a_correction_at_the_same_instant_never_leave_a_valid_stale_signature(
+    two, site01
+):
+    from datamanagement import selectors as dm_selectors
+    from datamanagement import services as dm_services
+    from datamanagement.models import Signature
+
+    from .factories import PASSWORD
+
+    participant = ParticipantFactory(site=site01)
+    of.schedule(participant)
+    crf = of.crf(participant, "D0", "blood_gas", pao2_mmhg=Decimal("82"), fio2=Decimal("0.6"))
+    visit = Visit.objects.get(participant=participant, code="D0")
+    investigator, coordinator = two
+    shown = dm_selectors.signed_versions(
+        "crf", participant=participant, visit=visit, crf_code="blood_gas"
+    )
+    opened = concurrency.version_of(crf)
+
+    def sign():
+        return dm_services.signature_sign(
+            user=investigator,
+            password=PASSWORD,
+            participant=participant,
+            level="crf",
+            meaning="accurate_complete",
+            opened_versions=shown,
+            visit=visit,
+            crf_code="blood_gas",
+        ).pk
+
+    def correct():
+        return services.crf_save(
+            visit=visit,
+            crf_code="blood_gas",
+            values={"assessed_on": visit.target_date, "pao2_mmhg": Decimal("77")},
+            complete=True,
+            user=coordinator,
+            opened_version=opened,
+            reason="Printout",
+        ).pk
+
+    results, errors = run_at_once([sign, correct])
+    assert all(isinstance(e, EditConflict) for e in errors), errors
+    assert BloodGas.objects.get(pk=crf.pk).pao2_mmhg == Decimal("77")  # the correction holds
+    # Either refused (the correction came first) or signed first and voided by the correction:
+    # never a valid signature on a version that is not the one signed.
+    for signature in Signature.objects.all():
+        assert signature.is_void
+        assert not dm_selectors.signature_is_intact(signature)
