@@ -166,16 +166,11 @@ def _plain(model_field, value: Any) -> Any:
     """A value as it is compared: a related record by its key, empty text as None."""
     if isinstance(value, Model):
         value = value.pk
-    if value == "":
+    if value is None or value == "":
         return None
-    if value is None:
-        return None
+    python = model_field.target_field if model_field.is_relation else model_field
     try:
-        return (
-            model_field.target_field.to_python(value)
-            if model_field.is_relation
-            else (model_field.to_python(value))
-        )
+        return python.to_python(value)
     except ValidationError:
         return value
 
