@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
+from trialedc import concurrency
 from trialedc.models import User
 from trialedc.trial import BASELINE, MURRAY
 
@@ -48,10 +49,16 @@ def load(*, participants: int, seed: int, stdout) -> str:
                 query=query,
                 user=coordinator,
                 text="Checked against the 08:00 chart; value correct.",
+                opened_version=concurrency.version_of(query),
             )
         baseline = CRF_MODELS[BASELINE].objects.filter(visit=d0).first()
         if baseline is not None:
-            services.sdv_mark(user=monitor, visit=d0, crf_code=BASELINE)
+            services.sdv_mark(
+                user=monitor,
+                visit=d0,
+                crf_code=BASELINE,
+                opened_version=concurrency.version_of(baseline),
+            )
 
     missing = services.missing_crf_queries_raise()
     return f"{raised} demo queries, {missing} missing-CRF queries"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField, SecondFactorMixin
+from trialedc.forms import EdcDateField, EditVersionMixin, SecondFactorMixin
 from trialedc.trial import TRIAL
 
 from .models import LockLevel, QueryOrigin, QueryState
@@ -28,8 +28,9 @@ class QueryRaiseForm(forms.Form):
     )
 
 
-class QueryStepForm(forms.Form):
-    """Answer, close or re-open; the text stays in the query's thread."""
+class QueryStepForm(EditVersionMixin, forms.Form):
+    """Answer, close or re-open; the text stays in the query's thread. On the version of the
+    query shown (`versioned=[query]`)."""
 
     text = forms.CharField(
         label=_("Your text"),
@@ -59,7 +60,15 @@ class QueryFilterForm(_BootstrapMixin, forms.Form):
         self.style_widgets()
 
 
-class SignatureForm(SecondFactorMixin, forms.Form):
+class SdvForm(EditVersionMixin, forms.Form):
+    """The SDV page: its ticks are read by the view; the form carries the versions of the CRFs
+    shown (`versioned`), so a CRF changed since is not marked verified."""
+
+
+class SignatureForm(EditVersionMixin, SecondFactorMixin, forms.Form):
+    """Meaning and password; the versions of the records shown (`versioned`) are signed or
+    nothing is."""
+
     meaning = forms.ChoiceField(
         label=_("Meaning of your signature"),
         widget=forms.RadioSelect,

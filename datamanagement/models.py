@@ -163,6 +163,8 @@ class SdvMark(models.Model):
     crf_code = models.CharField(_("CRF"), max_length=30)
     field_name = models.CharField(_("field"), max_length=60)
     value = models.TextField(_("value verified"), blank=True)
+    # The CRF's version (its audit row) the monitor was shown and verified (issue 26).
+    crf_version = models.PositiveBigIntegerField(_("CRF version verified"), null=True, blank=True)
     verified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

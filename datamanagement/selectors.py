@@ -16,7 +16,7 @@ from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from outcomes.models import CRF_MODELS, IcuStay, StudyEvent, Visit
-from trialedc import audit
+from trialedc import audit, concurrency
 from trialedc.access import scope_to_sites, sites_for
 from trialedc.trial import TRIAL
 
@@ -152,7 +152,7 @@ def queries_on_crf(visit: Visit, crf_code: str) -> dict[str, list[Query]]:
     """The queries on one CRF of a visit, by field name ('' for the whole CRF)."""
     by_field: dict[str, list[Query]] = {}
     for query in (
-        Query.objects.filter(visit=visit, crf_code=crf_code)
+        concurrency.with_versions(Query.objects.filter(visit=visit, crf_code=crf_code))
         .select_related("raised_by")
         .prefetch_related("steps__by")
         .order_by("raised_at", "pk")
@@ -331,6 +331,12 @@ def signed_records(level: str, *, participant, visit: Visit | None, crf_code: st
     records += list(IcuStay.objects.filter(participant=participant).order_by("pk"))
     records += list(StudyEvent.objects.filter(participant=participant).order_by("pk"))
     return records
+
+
+def signed_versions(level: str, *, participant, visit: Visit | None, crf_code: str) -> dict:
+    """The versions a signature at `level` would cover now: (label, pk) -> version."""
+    records = signed_records(level, participant=participant, visit=visit, crf_code=crf_code)
+    return concurrency.versions_of(records)
 
 
 def _crfs(visit: Visit) -> list:

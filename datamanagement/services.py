@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 from outcomes import selectors as outcome_selectors
 from outcomes.models import CRF_MODELS, CrfStatus, Visit, VisitState
 from outcomes.schedule import OVERDUE
-from trialedc import audit
+from trialedc import audit, concurrency
+from trialedc.exceptions import EditConflict
 from trialedc.trial import TRIAL
 
 from . import selectors
@@ -241,8 +242,12 @@ def query_raise(
     return query
 
 
-def query_step(*, query: Query, action: str, user, text: str) -> Query:
-    """Move a query along the state machine (models.TRANSITIONS); anything else is refused."""
+def query_step(*, query: Query, action: str, user, text: str, opened_version: int | None) -> Query:
+    """Move a query along the state machine (models.TRANSITIONS); anything else is refused.
+
+    The step answers the thread as the user was shown it (`opened_version`): if the query
+    moved since (answered, closed, re-opened by someone else), nothing is done and the user
+    sees what changed (trialedc.concurrency)."""
     text = (text or "").strip()
     if action not in ACTION_PERMISSIONS or action == QueryAction.RAISE:
         raise QueryTransitionRefused(_("Unknown step."))
@@ -264,6 +269,10 @@ def query_step(*, query: Query, action: str, user, text: str) -> Query:
                     "step": QueryAction(action).label.lower(),
                 }
             )
+        # A step the state allows, but on a thread that moved since the user read it.
+        concurrency.refuse_changed_since(
+            record=query, opened_version=opened_version, action=_("your step was not taken")
+        )
         query.state = new_state
         query.closed_at = timezone.now() if new_state == QueryState.CLOSED else None
         query.full_clean()
@@ -275,16 +284,26 @@ def query_step(*, query: Query, action: str, user, text: str) -> Query:
     return query
 
 
-def query_answer(*, query: Query, user, text: str) -> Query:
-    return query_step(query=query, action=QueryAction.ANSWER, user=user, text=text)
+def query_answer(*, query: Query, user, text: str, opened_version: int | None) -> Query:
+    return query_step(
+        query=query, action=QueryAction.ANSWER, user=user, text=text, opened_version=opened_version
+    )
 
 
-def query_close(*, query: Query, user, text: str) -> Query:
-    return query_step(query=query, action=QueryAction.CLOSE, user=user, text=text)
+def query_close(*, query: Query, user, text: str, opened_version: int | None) -> Query:
+    return query_step(
+        query=query, action=QueryAction.CLOSE, user=user, text=text, opened_version=opened_version
+    )
 
 
-def query_reopen(*, query: Query, user, text: str) -> Query:
-    return query_step(query=query, action=QueryAction.REOPEN, user=user, text=text)
+def query_reopen(*, query: Query, user, text: str, opened_version: int | None) -> Query:
+    return query_step(
+        query=query,
+        action=QueryAction.REOPEN,
+        user=user,
+        text=text,
+        opened_version=opened_version,
+    )
 
 
 def edit_check_queries_raise(*, crf, warnings, warning_reason: str = "") -> list[Query]:
@@ -448,9 +467,19 @@ def participant_data_changed(*, participant, visit: Visit | None = None, what: s
 # -- source-data verification ----------------------------------------------------------------
 
 
-def sdv_mark(*, user, visit: Visit, crf_code: str, fields: list[str] | None = None) -> int:
+def sdv_mark(
+    *,
+    user,
+    visit: Visit,
+    crf_code: str,
+    opened_version: int | None,
+    fields: list[str] | None = None,
+) -> int:
     """Mark fields of one CRF verified against the source (all required ones if `fields` is
-    None). Fields already verified are left as they are. Returns how many were marked."""
+    None). Fields already verified are left as they are. Returns how many were marked.
+
+    The marks are of the CRF's version the monitor was shown (`opened_version`, kept in each
+    mark): if the CRF changed since, nothing is marked (trialedc.concurrency)."""
     if not user.has_perm("datamanagement.verify_source_data"):
         raise SdvNotRequired(_("Your role does not allow source-data verification."))
     required = selectors.sdv_required_fields(crf_code)
@@ -467,6 +496,13 @@ def sdv_mark(*, user, visit: Visit, crf_code: str, fields: list[str] | None = No
         crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
         if crf is None:
             raise SdvNotRequired(_("This CRF has not been entered yet."))
+        concurrency.refuse_changed_since(
+            record=crf,
+            opened_version=opened_version,
+            action=_("nothing was marked verified"),
+            named=True,
+        )
+        crf_version = concurrency.version_of(crf)
         active = set(
             SdvMark.objects.filter(
                 visit=visit, crf_code=crf_code, cleared_at__isnull=True
@@ -480,6 +516,7 @@ def sdv_mark(*, user, visit: Visit, crf_code: str, fields: list[str] | None = No
                 crf_code=crf_code,
                 field_name=name,
                 value=selectors.shown_value(crf, name),
+                crf_version=crf_version,
                 verified_by=user,
             )
             mark.full_clean(validate_constraints=False)
@@ -488,13 +525,36 @@ def sdv_mark(*, user, visit: Visit, crf_code: str, fields: list[str] | None = No
     return marked
 
 
-def sdv_mark_many(*, user, items: list[tuple[Visit, str, list[str] | None]]) -> int:
-    """Bulk verification: several CRFs (whole, or chosen fields) in one transaction."""
+def sdv_mark_many(
+    *, user, items: list[tuple[Visit, str, list[str] | None]], opened_versions: dict
+) -> int:
+    """Bulk verification: several CRFs (whole, or chosen fields) in one transaction.
+    `opened_versions`: (CRF label, pk) -> the version the page showed. If any CRF changed
+    since, nothing is marked, and every change is reported at once."""
+    conflicts: list[EditConflict] = []
+    marked = 0
     with transaction.atomic():
-        return sum(
-            sdv_mark(user=user, visit=visit, crf_code=code, fields=fields)
-            for visit, code, fields in items
-        )
+        for visit, code, fields in items:
+            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            key = (crf._meta.label_lower, crf.pk) if crf is not None else None
+            try:
+                marked += sdv_mark(
+                    user=user,
+                    visit=visit,
+                    crf_code=code,
+                    fields=fields,
+                    opened_version=opened_versions.get(key, concurrency.UNKNOWN),
+                )
+            except EditConflict as conflict:
+                conflicts.append(conflict)
+        if conflicts:  # raised inside the transaction: the marks made above are undone
+            raise EditConflict(
+                str(conflicts[0]),
+                versions=[v for c in conflicts for v in c.versions],
+                fields=[f for c in conflicts for f in c.fields],
+                edits=[e for c in conflicts for e in c.edits],
+            )
+    return marked
 
 
 # -- electronic signatures -------------------------------------------------------------------
@@ -507,13 +567,16 @@ def signature_sign(
     participant,
     level: str,
     meaning: str,
+    opened_versions: dict,
     visit: Visit | None = None,
     crf_code: str = "",
 ) -> Signature:
     """The investigator signs a CRF, a visit or the casebook (21 CFR 11.50, 11.70, 11.200).
 
     The password is asked again; the signature records the signer's printed name, the time and
-    the meaning, and is bound to the exact versions signed (manifest + SHA-256)."""
+    the meaning, and is bound to the exact versions signed (manifest + SHA-256). Those are the
+    versions the investigator was shown (`opened_versions`: (label, pk) -> version): if a
+    record changed since, or one was added, nothing is signed (trialedc.concurrency)."""
     if not user.has_perm("datamanagement.sign_records"):
         raise SignatureRefused(_("Your role does not allow signing."))
     if meaning not in TRIAL.signature_meanings:
@@ -541,11 +604,23 @@ def signature_sign(
         if level != SignatureLevel.CASEBOOK:
             visits = visits.filter(pk=visit.pk if visit else None)
         list(visits)
+        if level == SignatureLevel.CASEBOOK:
+            # And the participant row, which ICU stay and study event saves lock: a stay
+            # corrected at the same instant is either in the versions read, or refuses after.
+            type(participant).objects.select_for_update().get(pk=participant.pk)
         records = selectors.signed_records(
             level, participant=participant, visit=visit, crf_code=crf_code
         )
         if not [r for r in records if r._meta.model_name != "visit"]:
             raise SignatureRefused(_("There is no entered data to sign yet."))
+        keys = {(concurrency.label_of(r), r.pk): r for r in records}
+        concurrency.refuse_changed_records(
+            records=[
+                (r, opened_versions[key]) for key, r in keys.items() if key in opened_versions
+            ],
+            added=[r for key, r in keys.items() if key not in opened_versions],
+            action=_("nothing was signed"),
+        )
         manifest, content_hash = selectors.manifest_and_hash(records)
         signature = Signature(
             level=level,

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_GET
 
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
-from trialedc import twofactor
+from trialedc import concurrency, twofactor
 from trialedc.access import get_in_scope_or_403, require, sites_for
 from trialedc.csv_download import csv_download
-from trialedc.exceptions import TrialEdcError
+from trialedc.exceptions import EditConflict, TrialEdcError
 from trialedc.redirects import redirect_next
 from trialedc.trial import TRIAL
 
@@ -31,6 +31,7 @@ from .forms import (
     QueryFilterForm,
     QueryRaiseForm,
     QueryStepForm,
+    SdvForm,
     SignatureForm,
     UnlockForm,
 )
@@ -135,19 +136,30 @@ def query_detail(request, pk: int):
     """The query's thread and the steps the user may take. From the field widget (htmx) the
     answer is posted here and the widget is swapped in place."""
     query = get_in_scope_or_403(
-        Query.objects.select_related("participant__site", "visit", "raised_by"),
+        concurrency.with_versions(
+            Query.objects.select_related("participant__site", "visit", "raised_by")
+        ),
         request.user,
         site_path="participant__site",
         pk=pk,
     )
-    form = QueryStepForm(request.POST or None, prefix=f"q{query.pk}")
+    form = QueryStepForm(
+        request.POST or None, prefix=f"q{query.pk}", edited_by=request.user, versioned=[query]
+    )
     if request.method == "POST":
         action = request.POST.get("action", "")
         if form.is_valid():
             try:
                 query = services.query_step(
-                    query=query, action=action, user=request.user, text=form.cleaned_data["text"]
+                    query=query,
+                    action=action,
+                    user=request.user,
+                    text=form.cleaned_data["text"],
+                    opened_version=form.opened_version(),
                 )
+            except EditConflict as conflict:
+                form.show_conflict(conflict)  # the thread as it is now is shown with it
+                query.refresh_from_db()
             except TrialEdcError as error:
                 form.add_error(None, str(error))
             else:
@@ -158,7 +170,9 @@ def query_detail(request, pk: int):
                         % {"pk": query.pk, "state": query.get_state_display().lower()},
                     )
                     return redirect("datamanagement:query_detail", query.pk)
-                form = QueryStepForm(prefix=f"q{query.pk}")
+                form = QueryStepForm(
+                    prefix=f"q{query.pk}", edited_by=request.user, versioned=[query]
+                )
         if request.htmx:
             return render(
                 request,
@@ -255,6 +269,7 @@ def sdv(request, study_id: str):
     verify them together."""
     participant = _participant(request, study_id)
     crfs = selectors.sdv_of_participant(participant)
+    form = SdvForm(request.POST or None, edited_by=request.user, versioned=[r.crf for r in crfs])
     if request.method == "POST":
         items = []
         for row in crfs:
@@ -269,13 +284,37 @@ def sdv(request, study_id: str):
             messages.warning(request, _("Tick the fields or CRFs you verified against the source."))
         else:
             try:
-                count = services.sdv_mark_many(user=request.user, items=items)
+                count = services.sdv_mark_many(
+                    user=request.user, items=items, opened_versions=form.opened_versions()
+                )
+            except EditConflict as conflict:
+                form.show_conflict(conflict)
+                crfs = selectors.sdv_of_participant(participant)
+                _keep_ticks(crfs, request.POST, conflict=conflict)
             except TrialEdcError as error:
                 messages.error(request, str(error))
             else:
                 messages.success(request, _("%(n)s fields marked verified.") % {"n": count})
                 return redirect("datamanagement:sdv", study_id)
-    return render(request, "datamanagement/sdv.html", {"participant": participant, "crfs": crfs})
+    return render(
+        request,
+        "datamanagement/sdv.html",
+        {"participant": participant, "crfs": crfs, "form": form},
+    )
+
+
+def _keep_ticks(crfs, posted, *, conflict) -> None:
+    """After a refusal the ticks stay as the monitor left them, except on the fields that
+    changed since the page was opened (and the whole-CRF tick of their CRF): those new values
+    must be compared with the source again."""
+    changed = {(row.record, row.name) for row in conflict.fields}
+    for row in crfs:
+        key = f"{row.visit.code}:{row.crf_code}"
+        where = str(row.crf)
+        row.ticked = bool(posted.get(f"crf:{key}")) and not any(r == where for r, _n in changed)
+        for f in row.fields:
+            f.changed_since_opened = (where, f.name) in changed
+            f.ticked = bool(posted.get(f"field:{key}:{f.name}")) and not f.changed_since_opened
 
 
 # -- electronic signatures -------------------------------------------------------------------
@@ -301,7 +340,9 @@ def sign(request, study_id: str):
     records = selectors.signed_records(
         level, participant=participant, visit=visit, crf_code=crf_code
     )
-    form = SignatureForm(request.POST or None, user=request.user)
+    form = SignatureForm(
+        request.POST or None, user=request.user, edited_by=request.user, versioned=records
+    )
     if (
         request.method == "POST"
         and form.is_valid()
@@ -314,8 +355,14 @@ def sign(request, study_id: str):
                 participant=participant,
                 level=level,
                 meaning=form.cleaned_data["meaning"],
+                opened_versions=form.opened_versions(),
                 visit=visit,
                 crf_code=crf_code,
+            )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
+            records = selectors.signed_records(
+                level, participant=participant, visit=visit, crf_code=crf_code
             )
         except SignatureAttemptsExhausted as error:
             logout(request)

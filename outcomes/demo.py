@@ -141,7 +141,12 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
             if code == CRP:
                 crf_values["entered_value"] = crf_values["crp_mg_l"]
             services.crf_save(
-                visit=visit, crf_code=code, values=crf_values, complete=True, user=user
+                visit=visit,
+                crf_code=code,
+                values=crf_values,
+                complete=True,
+                user=user,
+                opened_version=None,  # a new CRF
             )
         done += 1
     if end_day is not None and day0 + timedelta(days=end_day) <= today:

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from trialedc import calendars
-from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
+from trialedc import calendars, concurrency
+from trialedc.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
 from trialedc.trial import TRIAL
 
 from . import schedule
@@ -101,9 +101,13 @@ def _yes_no(label) -> forms.TypedChoiceField:
     )
 
 
-class CrfForm(ReasonForChangeMixin, forms.ModelForm):
+class CrfForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
     """What every CRF form does: the assessment date and its checks, draft or complete, the
-    soft-limit warnings and their confirmation, and the crispy layout with units."""
+    soft-limit warnings and their confirmation, the crispy layout with units, and the version
+    it was opened on (EditVersionMixin: a save on a version changed since is refused)."""
+
+    # The choices after an edit conflict replace values once the units are converted.
+    edit_choices_in_clean = False
 
     confirm_warnings = forms.BooleanField(
         label=gettext_lazy("I have checked these values and confirm them"), required=False
@@ -195,6 +199,7 @@ class CrfForm(ReasonForChangeMixin, forms.ModelForm):
                 if error:
                     self.add_error(name, error)
         self.clean_units(cleaned)
+        self.apply_edit_choices(cleaned)
         if not self.errors:
             self.warnings = self.soft_warnings(cleaned)
             confirmed = (
@@ -529,6 +534,9 @@ class CrpForm(CrfForm):
         help_text=gettext_lazy("Stored in mg/L; mg/dL is multiplied by 10."),
     )
 
+    # After an edit conflict, the CRP value is chosen for on this form's CRP field.
+    choosable_extra = ("crp_mg_l",)
+
     class Meta:
         model = Crp
         fields = ["assessed_on"]
@@ -543,6 +551,7 @@ class CrpForm(CrfForm):
     def clean_units(self, cleaned) -> None:
         value, unit = cleaned.get("crp_value"), cleaned.get("crp_unit") or CrpUnit.MG_L
         cleaned["crp_mg_l"] = None
+        cleaned["entered_value"], cleaned["entered_unit"] = value, unit
         if value is None:
             return
         converted = crp_mg_l(value, unit)
@@ -553,6 +562,14 @@ class CrpForm(CrfForm):
         else:
             cleaned["crp_mg_l"] = converted
 
+    def take_theirs(self, cleaned, name, value) -> None:
+        # The value saved since, with the unit it was typed in.
+        record = self.versioned[0]
+        entered = concurrency.values_at(
+            record, self.opened.version(record), ["entered_value", "entered_unit"]
+        )
+        cleaned.update(crp_mg_l=value, **entered)
+
     def current_values(self, cleaned):
         return {"crp_mg_l": cleaned.get("crp_mg_l")}
 
@@ -560,8 +577,8 @@ class CrpForm(CrfForm):
         return {
             "assessed_on": self.cleaned_data.get("assessed_on"),
             "crp_mg_l": self.cleaned_data.get("crp_mg_l"),
-            "entered_value": self.cleaned_data.get("crp_value"),
-            "entered_unit": self.cleaned_data.get("crp_unit") or CrpUnit.MG_L,
+            "entered_value": self.cleaned_data.get("entered_value"),
+            "entered_unit": self.cleaned_data.get("entered_unit") or CrpUnit.MG_L,
         }
 
 
@@ -632,7 +649,9 @@ CRF_FORMS: dict[str, type[CrfForm]] = {
 }
 
 
-class VisitMissedForm(forms.Form):
+class VisitMissedForm(EditVersionMixin, forms.Form):
+    """Why a visit was missed, on the version of the visit shown (`versioned=[visit]`)."""
+
     reason = forms.CharField(
         label=gettext_lazy("Why was the visit missed?"),
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -659,7 +678,7 @@ class _EventDatesMixin:
         return on
 
 
-class IcuStayForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
+class IcuStayForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = IcuStay
         fields = ["admitted_on", "discharged_on"]
@@ -685,7 +704,7 @@ class IcuStayForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
         return cleaned
 
 
-class StudyEventForm(_EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
+class StudyEventForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = StudyEvent
         fields = ["kind", "occurred_on", "details"]

@@ -10,10 +10,11 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from datamanagement import services as data_management
+from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
-from trialedc import audit
-from trialedc.trial import BLOOD_GAS, DAY60_FOLLOW_UP, MURRAY, TRIAL
+from trialedc import audit, concurrency
+from trialedc.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
 
 from . import schedule, scores, selectors
 from .exceptions import (
@@ -96,6 +97,25 @@ _COMPUTED = {
 }
 
 
+# Fields of a CRF that a derived value or an edit check reads together: a change of one, merged
+# with someone else's change of another, would give a value (P/F, the Murray score, an end
+# before a start) that neither of them saw. trialedc.concurrency asks rather than merges them.
+CRF_LINKED: dict[str, tuple[frozenset[str], ...]] = {
+    BLOOD_GAS: (frozenset({"pao2_mmhg", "fio2"}),),  # P/F
+    MURRAY: (
+        frozenset({"pao2_mmhg", "fio2", "peep_cmh2o", "compliance_ml_cmh2o", "cxr_quadrants"}),
+    ),
+    INFUSION: (
+        frozenset({"started_at", "ended_at"}),  # the infusion cannot end before it started
+        frozenset({"reaction", "reaction_details"}),  # a reaction needs its details
+    ),
+}
+# Fields written with, and only with, another: how a CRP value was typed follows the value.
+CRF_FOLLOWERS: dict[str, dict[str, tuple[str, ...]]] = {
+    CRP: {"crp_mg_l": ("entered_value", "entered_unit")},
+}
+
+
 def _derive(crf: Crf) -> None:
     """Store the computed values beside the inputs (P/F; Murray components, sum, mean): the
     fields `_COMPUTED` lists."""
@@ -134,13 +154,17 @@ def crf_save(
     values: dict,
     complete: bool,
     user,
+    opened_version: int | None,
     reason: str = "",
     warnings: list[str] | tuple[str, ...] = (),
     warning_reason: str = "",
 ) -> Crf:
     """Save one CRF of a visit as draft or complete; computed values are stored with it.
 
-    `warnings` are the soft-limit warnings the user saw and confirmed with `warning_reason`.
+    `opened_version` is the CRF's version the form was opened on (None: it was not entered
+    yet): a save on a version someone else has since changed is refused (EditConflict) or
+    merged, as trialedc.concurrency says. `warnings` are the soft-limit warnings the user saw
+    and confirmed with `warning_reason`.
     """
     with transaction.atomic():
         # The visit and participant rows locked (lock_create and signature_sign lock the same
@@ -159,9 +183,20 @@ def crf_save(
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
         data_management.assert_editable(visit=visit, crf_code=crf_code)
         model = CRF_MODELS[crf_code]
-        crf = model.objects.filter(visit=visit).first() or model(entered_by=user)
+        crf = model.objects.select_for_update().filter(visit=visit).first() or model(
+            entered_by=user
+        )
         crf.visit = visit  # the locked row, with its participant: not read again on save
-        for name, value in values.items():
+        # Draft or complete is part of what the person saves: compared like the values.
+        typed = {**values, "status": CrfStatus.COMPLETE if complete else CrfStatus.DRAFT}
+        written = concurrency.refuse_stale_edit(
+            record=crf,
+            opened_version=opened_version,
+            values=typed,
+            linked=CRF_LINKED.get(crf_code, ()),
+            followers=CRF_FOLLOWERS.get(crf_code),
+        )
+        for name, value in written.items():
             setattr(crf, name, value)
         # After a withdrawal of consent nothing dated on or after it is collected; with scope
         # "follow-up only", routine records (the day-60 vital status) still are (SPEC §2).
@@ -172,8 +207,7 @@ def crf_save(
         )
         if refusal:
             raise DataEntryRefused(refusal)
-        crf.status = CrfStatus.COMPLETE if complete else CrfStatus.DRAFT
-        if complete:
+        if crf.status == CrfStatus.COMPLETE:
             missing = crf.missing_for_complete()
             if missing:
                 raise CrfIncomplete(
@@ -227,12 +261,18 @@ def _visit_refresh_state(*, visit: Visit, user) -> None:
         audit.save_with_reason(visit, user=user, reason=_("A CRF of the visit was reopened"))
 
 
-def visit_mark_missed(*, visit: Visit, reason: str, user) -> Visit:
-    """Record that a visit did not take place, and why (SPEC §4: missed visit with reason)."""
+def visit_mark_missed(*, visit: Visit, reason: str, user, opened_version: int | None) -> Visit:
+    """Record that a visit did not take place, and why (SPEC §4: missed visit with reason).
+
+    Refused if the visit changed since the page was opened (`opened_version`): marked missed
+    by someone else meanwhile, or its CRFs completed (trialedc.concurrency)."""
     reason = (reason or "").strip()
     with transaction.atomic():
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
         data_management.assert_editable(visit=visit)
+        concurrency.refuse_changed_since(
+            record=visit, opened_version=opened_version, action=_("nothing was recorded")
+        )
         if visit.state == VisitState.DONE:
             raise VisitNotOpen(
                 _("Visit %(visit)s is done; it cannot be marked missed.") % {"visit": visit.code}
@@ -251,6 +291,12 @@ def visit_mark_missed(*, visit: Visit, reason: str, user) -> Visit:
     return visit
 
 
+# An ICU stay's discharge cannot precede its admission; an event's kind and date say together
+# what happened when (a death on that day): neither pair is merged silently (concurrency).
+ICU_STAY_LINKED = (frozenset({"admitted_on", "discharged_on"}),)
+STUDY_EVENT_LINKED = (frozenset({"kind", "occurred_on"}),)
+
+
 def icu_stay_save(
     *,
     participant,
@@ -258,17 +304,25 @@ def icu_stay_save(
     discharged_on: date | None,
     user,
     stay: IcuStay | None = None,
+    opened_version: int | None = None,
     reason: str = "",
 ) -> IcuStay:
-    """Record an ICU episode, or correct one (a correction needs a reason)."""
+    """Record an ICU episode, or correct one (a correction needs a reason, and the version of
+    the stay the form was opened on: trialedc.concurrency)."""
     with transaction.atomic():
+        # The participant row locked, as a casebook signature does while it reads the versions.
+        Participant.objects.select_for_update().get(pk=participant.pk)
         data_management.assert_editable(participant=participant)
+        values = {"admitted_on": admitted_on, "discharged_on": discharged_on}
         if stay is None:
             stay = IcuStay(participant=participant, entered_by=user)
         else:
             stay = IcuStay.objects.select_for_update().get(pk=stay.pk, participant=participant)
-        stay.admitted_on = admitted_on
-        stay.discharged_on = discharged_on
+            values = concurrency.refuse_stale_edit(
+                record=stay, opened_version=opened_version, values=values, linked=ICU_STAY_LINKED
+            )
+        for name, value in values.items():
+            setattr(stay, name, value)
         stay.full_clean()
         audit.save_with_reason(stay, user=user, reason=reason)
         data_management.participant_data_changed(participant=participant, what=str(stay))
@@ -283,26 +337,39 @@ def study_event_save(
     details: str,
     user,
     event: StudyEvent | None = None,
+    opened_version: int | None = None,
     reason: str = "",
 ) -> StudyEvent:
-    """Record hospital discharge, death or early termination (one of each kind)."""
+    """Record hospital discharge, death or early termination (one of each kind); a correction
+    needs a reason and the version of the event the form was opened on (concurrency)."""
     with transaction.atomic():
+        # The participant row locked: two people recording the same kind at once are told,
+        # one by one, that it exists (not a database error); and a casebook signature reading
+        # the versions waits for this save, or this save for it.
+        Participant.objects.select_for_update().get(pk=participant.pk)
         data_management.assert_editable(participant=participant)
-        duplicate = StudyEvent.objects.filter(participant=participant, kind=kind)
+        values = {"kind": EventKind(kind), "occurred_on": occurred_on, "details": details}
+        if event is not None:
+            event = StudyEvent.objects.select_for_update().get(pk=event.pk, participant=participant)
+            values = concurrency.refuse_stale_edit(
+                record=event,
+                opened_version=opened_version,
+                values=values,
+                linked=STUDY_EVENT_LINKED,
+            )
+        new_kind = values.get("kind", event.kind if event is not None else kind)
+        duplicate = StudyEvent.objects.filter(participant=participant, kind=new_kind)
         if event is not None:
             duplicate = duplicate.exclude(pk=event.pk)
         if duplicate.exists():
             raise DuplicateEvent(
                 _("%(event)s is already recorded for this participant; correct that record.")
-                % {"event": EventKind(kind).label}
+                % {"event": EventKind(new_kind).label}
             )
         if event is None:
             event = StudyEvent(participant=participant, entered_by=user)
-        else:
-            event = StudyEvent.objects.select_for_update().get(pk=event.pk, participant=participant)
-        event.kind = EventKind(kind)
-        event.occurred_on = occurred_on
-        event.details = details
+        for name, value in values.items():
+            setattr(event, name, value)
         event.full_clean()
         audit.save_with_reason(event, user=user, reason=reason)
         participant_death_sync(

@@ -14,8 +14,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from participants.models import Participant
+from trialedc import concurrency
 from trialedc.access import get_in_scope_or_403, require
-from trialedc.exceptions import TrialEdcError
+from trialedc.exceptions import EditConflict, TrialEdcError
 from trialedc.trial import AE_ASSESSMENT, TRIAL
 
 from . import scores, selectors, services
@@ -144,7 +145,10 @@ def crf_edit(request, study_id: str, code: str, crf: str):
     if crf not in visit.crf_codes:
         raise Http404(_("This visit has no such CRF."))
     model, form_class = CRF_MODELS[crf], CRF_FORMS[crf]
-    instance = model.objects.filter(visit=visit).first() or model(visit=visit)
+    # Read with its version: the form carries it, and the save is refused if it changed.
+    instance = concurrency.with_versions(model.objects.filter(visit=visit)).first() or model(
+        visit=visit
+    )
     today = selectors.site_today(visit.participant.site)
     form = form_class(
         request.POST or None,
@@ -153,6 +157,7 @@ def crf_edit(request, study_id: str, code: str, crf: str):
         previous=selectors.previous_values(visit),
         today=today,
         day0=visit.day0,
+        edited_by=request.user,
     )
     if request.method == "POST" and form.is_valid():
         complete = request.POST.get("action") == "complete"
@@ -163,10 +168,13 @@ def crf_edit(request, study_id: str, code: str, crf: str):
                 values=form.crf_values(),
                 complete=complete,
                 user=request.user,
+                opened_version=form.opened_version(),
                 reason=form.reason_for_change if instance.pk else "",
                 warnings=form.warnings,
                 warning_reason=form.cleaned_data.get("warning_reason", ""),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         except ValidationError as error:
@@ -209,12 +217,17 @@ def crf_edit(request, study_id: str, code: str, crf: str):
 @require(VIEW, ENTER)
 def visit_missed(request, study_id: str, code: str):
     visit = _visit(request, study_id, code)
-    form = VisitMissedForm(request.POST or None)
+    form = VisitMissedForm(request.POST or None, edited_by=request.user, versioned=[visit])
     if request.method == "POST" and form.is_valid():
         try:
             services.visit_mark_missed(
-                visit=visit, reason=form.cleaned_data["reason"], user=request.user
+                visit=visit,
+                reason=form.cleaned_data["reason"],
+                user=request.user,
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:
@@ -284,7 +297,7 @@ def icu_stay_edit(request, study_id: str, pk: int | None = None):
             pk=pk,
         )
     today = selectors.site_today(participant.site)
-    form = IcuStayForm(request.POST or None, instance=stay, today=today)
+    form = IcuStayForm(request.POST or None, instance=stay, today=today, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.icu_stay_save(
@@ -293,8 +306,11 @@ def icu_stay_edit(request, study_id: str, pk: int | None = None):
                 discharged_on=form.cleaned_data["discharged_on"],
                 user=request.user,
                 stay=stay,
+                opened_version=form.opened_version() if stay else None,
                 reason=form.reason_for_change if stay else "",
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except (TrialEdcError, ValidationError) as error:
             form.add_error(None, _error_text(error))
         else:
@@ -324,6 +340,7 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
         instance=event,
         today=today,
         screened_on=participant.screening.screened_on,
+        edited_by=request.user,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -334,8 +351,11 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
                 details=form.cleaned_data["details"],
                 user=request.user,
                 event=event,
+                opened_version=form.opened_version() if event else None,
                 reason=form.reason_for_change if event else "",
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except (TrialEdcError, ValidationError) as error:
             form.add_error(None, _error_text(error))
         else:

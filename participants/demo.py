@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from trialedc import concurrency
 from trialedc.bulk import insert_with_history
 from trialedc.models import Site, User
 from trialedc.roles import Role
@@ -136,11 +137,16 @@ def _screen(
         pao2_mmhg=pao2_mmhg or Decimal(rng.randint(55, 75)),
         fio2_entered=fio2 or Decimal("0.60"),
         fio2_unit="fraction",
+        opened_version=None,  # a new form
     )
     if not eligibility.eligible:
         return None
     if investigator is not None and rng.random() < 0.7:
-        services.eligibility_confirm(eligibility=eligibility, user=investigator)
+        services.eligibility_confirm(
+            eligibility=eligibility,
+            user=investigator,
+            opened_version=concurrency.version_of(eligibility),
+        )
     if decline:
         return services.screening_close(
             screening=screening, user=coordinator, reason=NotEnrolledReason.DECLINED

@@ -12,7 +12,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from trialedc import calendars
-from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
+from trialedc.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
 from trialedc.models import Site
 from trialedc.trial import TRIAL
 
@@ -42,7 +42,7 @@ def _to_bool(value):
     return {"True": True, "False": False, True: True, False: False}.get(value)
 
 
-class IdentifyingDataForm(ReasonForChangeMixin, forms.ModelForm):
+class IdentifyingDataFields(ReasonForChangeMixin, forms.ModelForm):
     """Identifying data (PHI). `screened_on` bounds the date of birth (age 0–120 on that day)."""
 
     class Meta:
@@ -99,7 +99,11 @@ class IdentifyingDataForm(ReasonForChangeMixin, forms.ModelForm):
         return cleaned
 
 
-class ScreeningForm(IdentifyingDataForm):
+class IdentifyingDataForm(EditVersionMixin, IdentifyingDataFields):
+    """A correction of identifying data, on the version the form was opened on."""
+
+
+class ScreeningForm(IdentifyingDataFields):
     """A new screening: where, when, and the patient's identifying data."""
 
     site = forms.ModelChoiceField(queryset=Site.objects.none(), label=_("Site"), empty_label=None)
@@ -139,8 +143,9 @@ class ScreeningForm(IdentifyingDataForm):
         return {name: self.cleaned_data[name] for name in IDENTITY_FIELDS}
 
 
-class EligibilityForm(ReasonForChangeMixin, forms.ModelForm):
-    """I1–I5 and E1–E13 as yes/no, in the trial's words; I2 and I4 computed, never typed."""
+class EligibilityForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
+    """I1–I5 and E1–E13 as yes/no, in the trial's words; I2 and I4 computed, never typed. On
+    the version it was opened on (EditVersionMixin)."""
 
     class Meta:
         model = Eligibility
@@ -246,7 +251,14 @@ def eligibility_preview_inputs(data) -> dict:
     }
 
 
-class ConsentForm(forms.Form):
+class EligibilityConfirmForm(EditVersionMixin, forms.Form):
+    """The investigator's confirmation: no field, only the version of the answers shown."""
+
+
+class ConsentForm(EditVersionMixin, forms.Form):
+    """Written consent, entered once: nothing to version (`versioned=[]`); the mixin shows the
+    consent someone else recorded meanwhile, with what this user typed kept."""
+
     consented_at = EdcDateTimeField(
         label=_("Date and time of consent"), help_text=_("In the site's time zone.")
     )
@@ -352,7 +364,9 @@ class ScreeningCloseForm(forms.Form):
         return cleaned
 
 
-class WithdrawalForm(forms.Form):
+class WithdrawalForm(EditVersionMixin, forms.Form):
+    """A withdrawal, entered once (`versioned=[]`), like ConsentForm."""
+
     withdrawn_on = EdcDateField(label=_("Date of withdrawal"))
     scope = forms.ChoiceField(
         label=_("Scope"), choices=WithdrawalScope.choices, widget=forms.RadioSelect

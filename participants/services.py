@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc import audit, calendars
+from trialedc import audit, calendars, concurrency
 from trialedc.access import sites_for
 from trialedc.models import Site
 from trialedc.trial import TRIAL
@@ -156,6 +156,11 @@ def _check_limit(key: str, field: str, value: Decimal, *, shown: str | None = No
         )
 
 
+# The verdict and P/F are computed from every answer together: a change to one answer merged
+# silently with someone else's change to another would give a verdict neither saw.
+ELIGIBILITY_INPUTS = (*Eligibility.ANSWER_FIELDS, "pao2_mmhg", "fio2_entered", "fio2_unit")
+
+
 def eligibility_save(
     *,
     screening: Screening,
@@ -164,35 +169,57 @@ def eligibility_save(
     pao2_mmhg: Decimal,
     fio2_entered: Decimal,
     fio2_unit: str,
+    opened_version: int | None,
     reason: str = "",
 ) -> Eligibility:
     """Record (or correct, with a reason) the eligibility answers; compute I2, I4 and the verdict.
 
+    `opened_version` is the version of the eligibility form the user opened (None: not filled
+    in yet); a save on a version changed since is refused or merged (trialedc.concurrency).
     A correction voids an investigator's earlier confirmation: it confirmed other answers.
     """
     _check_site(user, screening.site)
-    fio2 = rules.fio2_fraction(fio2_entered, fio2_unit)
     _check_limit("pao2_mmhg", "pao2_mmhg", pao2_mmhg)
+    fio2 = rules.fio2_fraction(fio2_entered, fio2_unit)
     _check_limit("fio2", "fio2_entered", fio2, shown=f"{fio2_entered} ({fio2_unit})")
     with transaction.atomic():
         screening = Screening.objects.select_for_update().get(pk=screening.pk)
-        eligibility = Eligibility.objects.filter(screening=screening).first()
+        eligibility = Eligibility.objects.select_for_update().filter(screening=screening).first()
         if eligibility is None:
             eligibility = Eligibility(screening=screening)
-        elif not reason:
+        identity = IdentifyingData.objects.get(screening=screening)
+        if identity.sex != "female":
+            answers = {**answers, "e2": None}
+        typed = {name: answers.get(name) for name in Eligibility.ANSWER_FIELDS} | {
+            "pao2_mmhg": pao2_mmhg,
+            "fio2_entered": fio2_entered,
+            "fio2_unit": fio2_unit,
+        }
+        written = concurrency.refuse_stale_edit(
+            record=eligibility,
+            opened_version=opened_version,
+            values=typed,
+            linked=(frozenset(ELIGIBILITY_INPUTS),),
+        )
+        if eligibility.pk is not None and not reason:
             raise AlreadyRecorded(
                 _("The eligibility form of %(number)s is recorded already.")
                 % {"number": screening.screening_number}
             )
-        identity = IdentifyingData.objects.get(screening=screening)
-        if identity.sex != "female":
-            answers = {**answers, "e2": None}
-        for name in Eligibility.ANSWER_FIELDS:
-            setattr(eligibility, name, answers.get(name))
-        eligibility.pao2_mmhg = pao2_mmhg
-        eligibility.fio2_entered = fio2_entered
-        eligibility.fio2_unit = fio2_unit
-        eligibility.fio2 = fio2
+        if eligibility.pk is not None:
+            # A correction voids the investigator's confirmation: not one given after the form
+            # was opened, which the person correcting has not seen.
+            concurrency.refuse_if_changed_since(
+                record=eligibility,
+                opened_version=opened_version,
+                names=("confirmed_by", "confirmed_at"),
+                action=_(
+                    "nothing was saved: your correction would void the confirmation given since"
+                ),
+            )
+        for name, value in written.items():
+            setattr(eligibility, name, value)
+        eligibility.fio2 = rules.fio2_fraction(eligibility.fio2_entered, eligibility.fio2_unit)
         _apply_assessment(eligibility, screening, identity)
         eligibility.assessed_by = user
         if eligibility.pk is not None:
@@ -221,11 +248,21 @@ def _apply_assessment(
     eligibility.failed_criteria = ",".join(assessment.failed + assessment.missing)
 
 
-def eligibility_confirm(*, eligibility: Eligibility, user) -> Eligibility:
-    """An investigator confirms that an eligible patient is eligible (who and when recorded)."""
+def eligibility_confirm(
+    *, eligibility: Eligibility, user, opened_version: int | None
+) -> Eligibility:
+    """An investigator confirms that an eligible patient is eligible (who and when recorded).
+
+    The confirmation is of the answers the investigator was shown (`opened_version`): if they
+    changed since, nothing is confirmed (trialedc.concurrency)."""
     _check_site(user, eligibility.screening.site)
     with transaction.atomic():
         eligibility = Eligibility.objects.select_for_update().get(pk=eligibility.pk)
+        concurrency.refuse_changed_since(
+            record=eligibility,
+            opened_version=opened_version,
+            action=_("nothing was confirmed"),
+        )
         if not eligibility.eligible:
             raise NotEligible(_("Only an eligible patient's eligibility can be confirmed."))
         if eligibility.confirmed_at is not None:
@@ -419,16 +456,30 @@ def consent_withdraw(
 
 
 def identifying_data_update(
-    *, identifying: IdentifyingData, user, reason: str, changes: dict
+    *,
+    identifying: IdentifyingData,
+    user,
+    reason: str,
+    values: dict,
+    opened_version: int | None,
 ) -> IdentifyingData:
     """Change identifying data; the reason is required and kept with old and new values.
 
-    A corrected date of birth or sex changes I4/E2, so the eligibility verdict is recomputed.
+    `values` are the form's fields as typed, `opened_version` the version the form was opened
+    on: a change of a version changed since is refused or merged (trialedc.concurrency; each
+    field stands alone: no derived value reads two of them). A corrected date of birth or sex
+    changes I4/E2, so the eligibility verdict is recomputed.
     """
     _check_site(user, identifying.screening.site)
     with transaction.atomic():
         identifying = IdentifyingData.objects.select_for_update().get(pk=identifying.pk)
         screening = identifying.screening
+        written = concurrency.refuse_stale_edit(
+            record=identifying, opened_version=opened_version, values=values
+        )
+        changes = concurrency.changed_values(identifying, written)
+        if not changes:  # someone else made the same correction meanwhile: nothing to write
+            return identifying
         for name, value in changes.items():
             setattr(identifying, name, value)
         _check_identity(

@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from trialedc import concurrency
 from trialedc.access import get_in_scope_or_403, require, sites_for
-from trialedc.exceptions import TrialEdcError
+from trialedc.exceptions import EditConflict, TrialEdcError
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
@@ -21,6 +22,7 @@ from . import rules, selectors, services, timeline
 from .exceptions import AlreadyRecorded, ScreeningError
 from .forms import (
     ConsentForm,
+    EligibilityConfirmForm,
     EligibilityForm,
     IdentifyingDataForm,
     ScreeningCloseForm,
@@ -29,6 +31,8 @@ from .forms import (
     eligibility_preview_inputs,
 )
 from .models import (
+    Consent,
+    ConsentWithdrawal,
     Eligibility,
     IdentifyingData,
     NotEnrolledReason,
@@ -268,10 +272,14 @@ def _labelled(assessment):
 def eligibility_edit(request, key: str):
     screening = _screening(request, key)
     identity = IdentifyingData.objects.get(screening=screening)
-    instance = Eligibility.objects.filter(screening=screening).first()
-    form = EligibilityForm(request.POST or None, instance=instance, sex=identity.sex)
+    instance = concurrency.with_versions(Eligibility.objects.filter(screening=screening)).first()
+    form = EligibilityForm(
+        request.POST or None, instance=instance, sex=identity.sex, edited_by=request.user
+    )
     if request.method == "POST":
-        if instance is None and Eligibility.objects.filter(screening=screening).exists():
+        saved = Eligibility.objects.filter(screening=screening).first()
+        if instance is None and saved is not None and saved.assessed_by_id == request.user.pk:
+            # The same person's second submit (a double click, a reload).
             messages.info(request, _("The eligibility form was saved already."))
             return _to_page(screening)
         if form.is_valid():
@@ -283,8 +291,11 @@ def eligibility_edit(request, key: str):
                     pao2_mmhg=form.cleaned_data["pao2_mmhg"],
                     fio2_entered=form.cleaned_data["fio2_entered"],
                     fio2_unit=form.cleaned_data["fio2_unit"],
+                    opened_version=form.opened_version(),
                     reason=form.reason_for_change,
                 )
+            except EditConflict as conflict:
+                form.show_conflict(conflict)
             except AlreadyRecorded as error:
                 messages.info(request, str(error))
                 return _to_page(screening)
@@ -347,17 +358,32 @@ def eligibility_check(request, key: str):
 def eligibility_confirm(request, key: str):
     screening = _screening(request, key)
     eligibility = Eligibility.objects.filter(screening=screening).first()
+    form = EligibilityConfirmForm(
+        request.POST or None, edited_by=request.user, versioned=[eligibility]
+    )
     if request.method == "POST" and eligibility is not None:
         try:
-            services.eligibility_confirm(eligibility=eligibility, user=request.user)
+            services.eligibility_confirm(
+                eligibility=eligibility, user=request.user, opened_version=form.opened_version()
+            )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)  # the answers as they are now, shown below
+            eligibility.refresh_from_db()
         except AlreadyRecorded as error:
             messages.info(request, str(error))
+            return _to_page(screening)
         except TrialEdcError as error:
             messages.error(request, str(error))
+            return _to_page(screening)
         else:
             messages.success(request, _("Eligibility confirmed."))
-        return _to_page(screening)
-    context = {"screening": screening, "key": _key(screening), "eligibility": eligibility}
+            return _to_page(screening)
+    context = {
+        "screening": screening,
+        "key": _key(screening),
+        "eligibility": eligibility,
+        "form": form,
+    }
     if eligibility is not None:
         context["criteria"] = _stored_criteria(eligibility)
     return render(request, "participants/eligibility_confirm.html", context)
@@ -402,22 +428,29 @@ def consent_record(request, key: str):
         staff=_site_staff(screening.site),
         screened_on=screening.screened_on,
         initial={"obtained_by": request.user.pk, "form_version": _current_version()},
+        edited_by=request.user,
+        versioned=[],
     )
     if request.method == "POST":
-        if existing is not None:
-            messages.info(request, _("Consent of this patient is recorded already."))
-            return _to_page(screening)
-        if form.is_valid():
+        if existing is None and form.is_valid():
             try:
                 services.consent_record(screening=screening, user=request.user, **form.cleaned_data)
-            except AlreadyRecorded as error:
-                messages.info(request, str(error))
-                return _to_page(screening)
+            except AlreadyRecorded:
+                existing = Consent.objects.get(screening=screening)
             except TrialEdcError as error:
                 _form_error(form, error)
             else:
                 messages.success(request, _("Consent recorded (criterion I6 met)."))
                 return _to_page(screening)
+        if existing is not None and existing.recorded_by_id == request.user.pk:
+            # The same person's second submit (a double click, a reload): nothing to compare.
+            messages.info(request, _("Consent of this patient is recorded already."))
+            return _to_page(screening)
+        if existing is not None:
+            # Recorded by someone else while this user typed: shown, with what was typed kept.
+            form.show_conflict(
+                concurrency.recorded_meanwhile(existing, action=_("your form was not recorded"))
+            )
     eligibility = Eligibility.objects.filter(screening=screening).first()
     return render(
         request,
@@ -505,24 +538,37 @@ def screening_close(request, key: str):
 def consent_withdraw(request, key: str):
     screening = _screening(request, key)
     participant = getattr(screening, "participant", None)
-    form = WithdrawalForm(request.POST or None, initial={"withdrawn_on": timezone.localdate()})
-    if request.method == "POST" and participant is not None and form.is_valid():
-        try:
-            services.consent_withdraw(
-                participant=participant, user=request.user, **form.cleaned_data
-            )
-        except AlreadyRecorded as error:
-            messages.info(request, str(error))
+    withdrawal = getattr(participant, "withdrawal", None) if participant else None
+    form = WithdrawalForm(
+        request.POST or None,
+        initial={"withdrawn_on": timezone.localdate()},
+        edited_by=request.user,
+        versioned=[],
+    )
+    if request.method == "POST" and participant is not None:
+        if withdrawal is None and form.is_valid():
+            try:
+                services.consent_withdraw(
+                    participant=participant, user=request.user, **form.cleaned_data
+                )
+            except AlreadyRecorded:
+                withdrawal = ConsentWithdrawal.objects.get(participant=participant)
+            except TrialEdcError as error:
+                _form_error(form, error)
+            else:
+                messages.warning(
+                    request,
+                    _("Withdrawal of consent recorded: %(study_id)s is withdrawn.")
+                    % {"study_id": participant.study_id},
+                )
+                return _to_page(screening)
+        if withdrawal is not None and withdrawal.recorded_by_id == request.user.pk:
+            messages.info(request, _("The withdrawal of consent is recorded already."))
             return _to_page(screening)
-        except TrialEdcError as error:
-            _form_error(form, error)
-        else:
-            messages.warning(
-                request,
-                _("Withdrawal of consent recorded: %(study_id)s is withdrawn.")
-                % {"study_id": participant.study_id},
+        if withdrawal is not None:  # recorded by someone else while this user typed
+            form.show_conflict(
+                concurrency.recorded_meanwhile(withdrawal, action=_("your form was not recorded"))
             )
-            return _to_page(screening)
     return render(
         request,
         "participants/withdraw.html",
@@ -531,7 +577,7 @@ def consent_withdraw(request, key: str):
             "screening": screening,
             "participant": participant,
             "key": _key(screening),
-            "withdrawal": getattr(participant, "withdrawal", None) if participant else None,
+            "withdrawal": withdrawal,
         },
     )
 
@@ -540,10 +586,9 @@ def consent_withdraw(request, key: str):
 def identifying_data_edit(request, study_id: str):
     screening = _screening(request, study_id)
     identifying = IdentifyingData.objects.select_related("screening").get(screening=screening)
-    form = IdentifyingDataForm(request.POST or None, instance=identifying)
+    form = IdentifyingDataForm(request.POST or None, instance=identifying, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
-        changes = form.changed_values()
-        if not changes:
+        if not form.changed_values():
             messages.info(request, _("Nothing changed, so nothing was saved."))
             return _to_page(screening)
         try:
@@ -551,8 +596,11 @@ def identifying_data_edit(request, study_id: str):
                 identifying=identifying,
                 user=request.user,
                 reason=form.reason_for_change,
-                changes=changes,
+                values=form.edited_values(),
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except ScreeningError as error:
             _form_error(form, error)
         except TrialEdcError as error:

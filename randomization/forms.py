@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField, SecondFactorMixin
+from trialedc.forms import EdcDateField, EditVersionMixin, SecondFactorMixin
 from trialedc.trial import TRIAL
 
 from .models import PHASE_CHOICES, STRATUM_CHOICES, SUPPORT_CHOICES, ReviewDecision
@@ -91,7 +91,9 @@ class PreparationForm(forms.Form):
     checked_by = forms.CharField(label=_("Checked by (second person)"), max_length=120)
 
 
-class HandoverForm(forms.Form):
+class HandoverForm(EditVersionMixin, forms.Form):
+    """The hand-over, of the preparation shown (`versioned=[preparation]`)."""
+
     handed_over_to = forms.CharField(label=_("Handed over to (blinded nurse)"), max_length=120)
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from outcomes.services import visit_schedule_create
 from participants.models import Participant, ParticipantStatus
 from safety.alerts import alert_enqueue
-from trialedc import audit
+from trialedc import audit, concurrency
 from trialedc.access import sites_for
 from trialedc.models import SecurityEventKind
 from trialedc.roles import Role
@@ -408,9 +408,16 @@ def preparation_record(
     return preparation
 
 
-def handover_record(*, preparation: Preparation, user, handed_over_to: str) -> Preparation:
+def handover_record(
+    *, preparation: Preparation, user, handed_over_to: str, opened_version: int | None
+) -> Preparation:
+    """The syringe goes to the (blinded) nurse. Of the preparation the pharmacist was shown
+    (`opened_version`): refused if it changed since (trialedc.concurrency)."""
     with transaction.atomic():
         preparation = Preparation.objects.select_for_update().get(pk=preparation.pk)
+        concurrency.refuse_changed_since(
+            record=preparation, opened_version=opened_version, action=_("nothing was recorded")
+        )
         if preparation.handed_over_at is not None:
             raise PreparationError(_("This syringe was already handed over."))
         preparation.handed_over_at = timezone.now()

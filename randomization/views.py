@@ -16,6 +16,7 @@ from participants.models import Participant, ParticipantStatus
 from trialedc import twofactor
 from trialedc.access import get_in_scope_or_403, require
 from trialedc.csv_download import csv_attachment
+from trialedc.exceptions import EditConflict
 from trialedc.models import SecurityEventKind
 from trialedc.ratelimit import rate_limit
 from trialedc.services import security_event_record
@@ -337,7 +338,11 @@ def pharmacy_prepare(request, study_id: str):
     preparation = getattr(randomization, "preparation", None)
     can_prepare = request.user.has_perm("randomization.add_preparation")
     form = PreparationForm(request.POST if "prepare" in request.POST else None)
-    handover = HandoverForm(request.POST if "handover" in request.POST else None)
+    handover = HandoverForm(
+        request.POST if "handover" in request.POST else None,
+        edited_by=request.user,
+        versioned=[preparation],
+    )
     dose = None
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
@@ -360,7 +365,11 @@ def pharmacy_prepare(request, study_id: str):
                 preparation=preparation,
                 user=request.user,
                 handed_over_to=handover.cleaned_data["handed_over_to"],
+                opened_version=handover.opened_version(),
             )
+        except EditConflict as conflict:
+            handover.show_conflict(conflict)
+            preparation.refresh_from_db()
         except RandomizationError as error:
             _add_errors(handover, error)
         else:

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField, EdcDateTimeField, ReasonForChangeMixin
+from trialedc.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
 
 from .models import AdverseEvent, CtcaeGrade, Relationship
 from .services import CLINICAL_FIELDS
@@ -64,8 +64,9 @@ class _AdverseEventFields(forms.ModelForm):
         ]
 
 
-class AdverseEventForm(ReasonForChangeMixin, _AdverseEventFields):
-    """Report a new AE, or correct one (then with a reason for change)."""
+class AdverseEventForm(EditVersionMixin, ReasonForChangeMixin, _AdverseEventFields):
+    """Report a new AE, or correct one (then with a reason for change, on the version the form
+    was opened on: EditVersionMixin)."""
 
     def fieldsets(self):
         sets = super().fieldsets()
@@ -74,7 +75,7 @@ class AdverseEventForm(ReasonForChangeMixin, _AdverseEventFields):
         return sets
 
 
-class SAEFollowUpForm(_AdverseEventFields):
+class SAEFollowUpForm(EditVersionMixin, _AdverseEventFields):
     """A follow-up report: the new information, and the event as it now stands."""
 
     narrative = forms.CharField(
@@ -92,15 +93,10 @@ class SAEFollowUpForm(_AdverseEventFields):
             *super().fieldsets(),
         ]
 
-    def changed_values(self) -> dict:
-        return {
-            name: self.cleaned_data[name]
-            for name in self.changed_data
-            if name not in ("narrative", "final")
-        }
 
+class CausalitySignForm(EditVersionMixin, forms.Form):
+    """The causality signature, on the version of the event shown (`versioned=[ae]`)."""
 
-class CausalitySignForm(forms.Form):
     relationship = forms.ChoiceField(
         label=_("Relationship to the study product"),
         choices=Relationship.choices,
@@ -131,6 +127,6 @@ class CausalitySignForm(forms.Form):
         return data
 
 
-class ExpeditedReportForm(forms.Form):
+class ExpeditedReportForm(EditVersionMixin, forms.Form):
     submitted_at = EdcDateTimeField(label=_("Submitted to the regulator and ethics committee at"))
     reference = forms.CharField(label=_("Reference of the report"), max_length=100)

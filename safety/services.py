@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from participants.models import Participant
-from trialedc import audit
+from trialedc import audit, concurrency
 from trialedc.access import sites_for
 from trialedc.trial import AE_ASSESSMENT, TRIAL
 
@@ -53,6 +53,32 @@ CLINICAL_FIELDS = (
     "description",
     "concomitant_medications",
     "relevant_history",
+)
+
+# Fields a derived value or an edit check reads together (trialedc.concurrency: a change to one
+# is not merged silently with someone else's change to another): the consistency checks and
+# the seriousness and reporting clocks (safety.rules.consistency_problems, the SAE and SUSAR
+# clocks), and expectedness and SUSAR status (safety.rules.is_expected, is_susar).
+AE_LINKED = (
+    frozenset(
+        {
+            "ctcae_grade",
+            "outcome",
+            "serious",
+            "criterion_death",
+            "criterion_life_threatening",
+            "criterion_hospitalization",
+            "criterion_disability",
+            "criterion_congenital_anomaly",
+            "criterion_important_medical_event",
+            "aware_at",
+            "onset_date",
+            "end_date",
+            "ongoing",
+            "death_date",
+        }
+    ),
+    frozenset({"preferred_term", "ctcae_grade", "serious", "relationship"}),
 )
 
 SIGNATURE_MEANING = (
@@ -170,8 +196,35 @@ def _apply_changes(*, ae: AdverseEvent, user, reason: str, changes: dict) -> tup
     return ae.serious and not was_serious, ae.is_susar and not was_susar
 
 
-def ae_update(*, ae: AdverseEvent, user, reason: str, changes: dict) -> AdverseEvent:
-    """Correct an AE (a reason is required). An event that becomes serious is reported now."""
+def _changes_on(ae: AdverseEvent, *, opened_version: int | None, values: dict) -> dict:
+    """What a form of the AE changes, on the locked row: refused if the AE changed since the
+    form was opened and the changes cannot merge (trialedc.concurrency)."""
+    written = concurrency.refuse_stale_edit(
+        record=ae, opened_version=opened_version, values=values, linked=AE_LINKED
+    )
+    changes = concurrency.changed_values(ae, written)
+    if any(name in CLINICAL_FIELDS for name in changes):
+        # The change voids the causality signature: not one given after the form was opened,
+        # which its author has not seen.
+        concurrency.refuse_if_changed_since(
+            record=ae,
+            opened_version=opened_version,
+            names=("causality_signed_by", "causality_signed_at"),
+            action=_(
+                "nothing was saved: your change would void the causality signature given since"
+            ),
+        )
+    return changes
+
+
+def ae_update(
+    *, ae: AdverseEvent, user, reason: str, values: dict, opened_version: int | None
+) -> AdverseEvent:
+    """Correct an AE (a reason is required). An event that becomes serious is reported now.
+
+    `values` are the form's fields as typed, `opened_version` the AE's version the form was
+    opened on: a correction of a version changed since is refused or merged
+    (trialedc.concurrency)."""
     _check_site(user, ae.participant)
     now = timezone.now()
     with transaction.atomic():
@@ -180,6 +233,9 @@ def ae_update(*, ae: AdverseEvent, user, reason: str, changes: dict) -> AdverseE
             .select_related("participant__site")
             .get(pk=ae.pk)
         )
+        changes = _changes_on(ae, opened_version=opened_version, values=values)
+        if not changes:  # someone else made the same correction meanwhile: nothing to write
+            return ae
         became_serious, became_susar = _apply_changes(
             ae=ae, user=user, reason=reason, changes=changes
         )
@@ -197,9 +253,18 @@ def ae_update(*, ae: AdverseEvent, user, reason: str, changes: dict) -> AdverseE
 
 
 def sae_follow_up_submit(
-    *, ae: AdverseEvent, user, narrative: str, changes: dict, final: bool
+    *,
+    ae: AdverseEvent,
+    user,
+    narrative: str,
+    values: dict,
+    final: bool,
+    opened_version: int | None,
 ) -> SAEReport:
-    """File follow-up report n+1 with the new information; alerts like the initial report."""
+    """File follow-up report n+1 with the new information; alerts like the initial report.
+
+    `values`: the event as the follow-up form states it now; refused or merged like a
+    correction if the event changed since the form was opened (trialedc.concurrency)."""
     _check_site(user, ae.participant)
     now = timezone.now()
     with transaction.atomic():
@@ -215,6 +280,7 @@ def sae_follow_up_submit(
                 _("The final report of this SAE is filed; correct the event instead.")
             )
         next_number = (ae.reports.aggregate(last=Max("number"))["last"] or 0) + 1
+        changes = _changes_on(ae, opened_version=opened_version, values=values)
         if changes.get("serious") is False:
             raise NotSerious(
                 _("A follow-up cannot make an SAE non-serious; correct the event, with a reason.")
@@ -239,9 +305,18 @@ def sae_follow_up_submit(
 
 
 def ae_causality_sign(
-    *, ae: AdverseEvent, user, password: str, relationship: str, reason: str = ""
+    *,
+    ae: AdverseEvent,
+    user,
+    password: str,
+    relationship: str,
+    opened_version: int | None,
+    reason: str = "",
 ) -> AdverseEvent:
-    """The investigator's causality assessment, e-signed with password re-entry (21 CFR 11.200)."""
+    """The investigator's causality assessment, e-signed with password re-entry (21 CFR 11.200).
+
+    The signature applies to the version of the event the investigator was shown
+    (`opened_version`): if it changed since, nothing is signed (trialedc.concurrency)."""
     _check_site(user, ae.participant)
     if not user.has_perm("safety.sign_causality"):
         raise SignatureRefused(_("Only an investigator may sign the causality."))
@@ -253,6 +328,9 @@ def ae_causality_sign(
             AdverseEvent.objects.select_for_update()
             .select_related("participant__site")
             .get(pk=ae.pk)
+        )
+        concurrency.refuse_changed_since(
+            record=ae, opened_version=opened_version, action=_("nothing was signed")
         )
         was_susar = ae.is_susar
         changed = relationship != ae.relationship
@@ -278,15 +356,24 @@ def ae_causality_sign(
 
 
 def susar_expedited_report_record(
-    *, ae: AdverseEvent, user, submitted_at: datetime, reference: str
+    *,
+    ae: AdverseEvent,
+    user,
+    submitted_at: datetime,
+    reference: str,
+    opened_version: int | None,
 ) -> AdverseEvent:
-    """Stop the SUSAR clock: the expedited report went to the regulator and ethics committee."""
+    """Stop the SUSAR clock: the expedited report went to the regulator and ethics committee.
+    Refused if the event changed since the page was opened (trialedc.concurrency)."""
     _check_site(user, ae.participant)
     with transaction.atomic():
         ae = (
             AdverseEvent.objects.select_for_update()
             .select_related("participant__site")
             .get(pk=ae.pk)
+        )
+        concurrency.refuse_changed_since(
+            record=ae, opened_version=opened_version, action=_("nothing was recorded")
         )
         if not ae.is_susar:
             raise NotASusar(_("This event is not a SUSAR: there is no expedited-report clock."))

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from participants.models import Participant
 from trialedc.access import get_in_scope_or_403, require, scope_to_sites
-from trialedc.exceptions import TrialEdcError
+from trialedc.exceptions import EditConflict, TrialEdcError
 from trialedc.trial import AE_ASSESSMENT, TRIAL
 
 from . import pdf, selectors, services
@@ -81,7 +81,11 @@ def ae_report(request, study_id: str):
     visit = (request.GET.get("visit") or "").strip()
     if visit not in {v.code for v in TRIAL.visits_with_crf(AE_ASSESSMENT)}:
         visit = ""
-    form = AdverseEventForm(request.POST or None, instance=AdverseEvent(participant=participant))
+    form = AdverseEventForm(
+        request.POST or None,
+        instance=AdverseEvent(participant=participant),
+        edited_by=request.user,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             ae = services.ae_report(
@@ -136,16 +140,21 @@ def ae_detail(request, pk: int):
 @require("safety.view_adverseevent", "safety.change_adverseevent")
 def ae_edit(request, pk: int):
     ae = _ae_or_403(request, pk)
-    form = AdverseEventForm(request.POST or None, instance=ae)
+    form = AdverseEventForm(request.POST or None, instance=ae, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
-        changes = form.changed_values()
-        if not changes:
+        if not form.changed_values():
             messages.info(request, _("Nothing changed, so nothing was saved."))
             return redirect("safety:ae_detail", pk=ae.pk)
         try:
             services.ae_update(
-                ae=ae, user=request.user, reason=form.reason_for_change, changes=changes
+                ae=ae,
+                user=request.user,
+                reason=form.reason_for_change,
+                values=form.edited_values(),
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:
@@ -162,16 +171,19 @@ def ae_edit(request, pk: int):
 @require("safety.view_adverseevent", "safety.add_saereport")
 def sae_follow_up(request, pk: int):
     ae = _ae_or_403(request, pk)
-    form = SAEFollowUpForm(request.POST or None, instance=ae)
+    form = SAEFollowUpForm(request.POST or None, instance=ae, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             report = services.sae_follow_up_submit(
                 ae=ae,
                 user=request.user,
                 narrative=form.cleaned_data["narrative"],
-                changes=form.changed_values(),
+                values=form.edited_values(),
                 final=form.cleaned_data["final"],
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:
@@ -197,7 +209,12 @@ def sae_follow_up(request, pk: int):
 @require("safety.view_adverseevent", "safety.sign_causality")
 def ae_sign(request, pk: int):
     ae = _ae_or_403(request, pk)
-    form = CausalitySignForm(request.POST or None, current_relationship=ae.relationship)
+    form = CausalitySignForm(
+        request.POST or None,
+        current_relationship=ae.relationship,
+        edited_by=request.user,
+        versioned=[ae],
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.ae_causality_sign(
@@ -206,7 +223,10 @@ def ae_sign(request, pk: int):
                 password=form.cleaned_data["password"],
                 relationship=form.cleaned_data["relationship"],
                 reason=form.cleaned_data["reason"],
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except SignatureRefused as error:
             form.add_error("password", str(error))
         except TrialEdcError as error:
@@ -224,7 +244,12 @@ def ae_sign(request, pk: int):
 @require("safety.view_adverseevent", "safety.record_expedited_report")
 def susar_expedited(request, pk: int):
     ae = _ae_or_403(request, pk)
-    form = ExpeditedReportForm(request.POST or None, initial={"submitted_at": timezone.now()})
+    form = ExpeditedReportForm(
+        request.POST or None,
+        initial={"submitted_at": timezone.now()},
+        edited_by=request.user,
+        versioned=[ae],
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.susar_expedited_report_record(
@@ -232,7 +257,10 @@ def susar_expedited(request, pk: int):
                 user=request.user,
                 submitted_at=form.cleaned_data["submitted_at"],
                 reference=form.cleaned_data["reference"],
+                opened_version=form.opened_version(),
             )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:

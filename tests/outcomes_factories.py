@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from outcomes import selectors, services
-from outcomes.models import StudyEvent, Visit
+from outcomes.models import CRF_MODELS, StudyEvent, Visit
+from trialedc import concurrency
 
 
 def schedule(participant, *, day0: date | None = None) -> date:
@@ -30,7 +31,8 @@ def visit(participant, code: str) -> Visit:
 
 
 def crf(participant, code: str, crf_code: str, *, user=None, complete=True, **values):
-    """Save one CRF with `values` (assessed_on defaults to the visit's target date)."""
+    """Save one CRF with `values` (assessed_on defaults to the visit's target date), as a
+    person who has the CRF as it is now in front of them."""
     v = visit(participant, code)
     values.setdefault("assessed_on", v.target_date)
     return services.crf_save(
@@ -39,6 +41,7 @@ def crf(participant, code: str, crf_code: str, *, user=None, complete=True, **va
         values=values,
         complete=complete,
         user=user or _entry_user(participant),
+        opened_version=concurrency.version_of(CRF_MODELS[crf_code].objects.filter(visit=v).first()),
         reason="Test correction",
     )
 

@@ -4,12 +4,20 @@ import pytest
 
 from participants import services
 from participants.models import IdentifyingData
+from trialedc import concurrency
 from trialedc.exceptions import ReasonForChangeRequired
 from trialedc.roles import Role
 
 from .factories import ParticipantFactory
+from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture
@@ -112,7 +120,11 @@ def test_the_service_refuses_a_change_without_a_reason(participant, make_user):
     user = make_user(Role.COORDINATOR)
     with pytest.raises(ReasonForChangeRequired):
         services.identifying_data_update(
-            identifying=participant.identity, user=user, reason="", changes={"phone": "1"}
+            identifying=participant.identity,
+            user=user,
+            reason="",
+            values={"phone": "1"},
+            opened_version=concurrency.version_of(participant.identity),
         )
 
 

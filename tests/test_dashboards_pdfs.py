@@ -112,12 +112,20 @@ def test_the_casebook_prints_each_signature_with_name_utc_time_and_meaning(
     d0 = randomized.visits.get(code="D0")
 
     def sign(level, **kwargs):
+        from datamanagement import selectors as dm_selectors
+
         return dm_services.signature_sign(
             user=investigator,
             password=PASSWORD,
             participant=randomized,
             level=level,
             meaning="accurate_complete",
+            opened_versions=dm_selectors.signed_versions(
+                level,
+                participant=randomized,
+                visit=kwargs.get("visit"),
+                crf_code=kwargs.get("crf_code", ""),
+            ),
             **kwargs,
         )
 

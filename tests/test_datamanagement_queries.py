@@ -18,12 +18,20 @@ from datamanagement.models import (
     QueryStep,
 )
 from outcomes.models import Visit
+from trialedc import concurrency
 from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory
+from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture
@@ -59,9 +67,19 @@ def raise_query(participant, murray, users):
 def put_in_state(query, state, users):
     """Walk a fresh (open) query to `state` through allowed steps."""
     if state in (QueryState.ANSWERED, QueryState.CLOSED):
-        services.query_answer(query=query, user=users[Role.COORDINATOR], text="Checked.")
+        services.query_answer(
+            query=query,
+            user=users[Role.COORDINATOR],
+            text="Checked.",
+            opened_version=concurrency.version_of(query),
+        )
     if state == QueryState.CLOSED:
-        services.query_close(query=query, user=users[Role.DATA_MANAGER], text="Accepted.")
+        services.query_close(
+            query=query,
+            user=users[Role.DATA_MANAGER],
+            text="Accepted.",
+            opened_version=concurrency.version_of(query),
+        )
     query.refresh_from_db()
     assert query.state == state
     return query
@@ -101,12 +119,24 @@ def test_the_state_machine_allows_exactly_its_transitions(
     expected = TRANSITIONS.get((state, action))
     if expected is None:
         with pytest.raises(QueryTransitionRefused):
-            services.query_step(query=query, action=action, user=users[ACTOR[action]], text="x")
+            services.query_step(
+                query=query,
+                action=action,
+                user=users[ACTOR[action]],
+                text="x",
+                opened_version=concurrency.version_of(query),
+            )
         query.refresh_from_db()
         assert query.state == state
         assert query.steps.count() == steps_before
     else:
-        services.query_step(query=query, action=action, user=users[ACTOR[action]], text="why")
+        services.query_step(
+            query=query,
+            action=action,
+            user=users[ACTOR[action]],
+            text="why",
+            opened_version=concurrency.version_of(query),
+        )
         query.refresh_from_db()
         assert query.state == expected
         last = query.steps.last()
@@ -142,10 +172,22 @@ def test_only_the_right_roles_take_each_step(participant, murray, users, action,
     start = {QueryAction.ANSWER: "open", QueryAction.CLOSE: "answered", "reopen": "closed"}
     query = put_in_state(raise_query(participant, murray, users), start[action], users)
     if role in ALLOWED_ROLES[action]:
-        services.query_step(query=query, action=action, user=users[role], text="ok")
+        services.query_step(
+            query=query,
+            action=action,
+            user=users[role],
+            text="ok",
+            opened_version=concurrency.version_of(query),
+        )
     else:
         with pytest.raises(QueryTransitionRefused):
-            services.query_step(query=query, action=action, user=users[role], text="ok")
+            services.query_step(
+                query=query,
+                action=action,
+                user=users[role],
+                text="ok",
+                opened_version=concurrency.version_of(query),
+            )
 
 
 @pytest.mark.parametrize("role", list(Role))
@@ -168,7 +210,12 @@ def test_only_monitors_and_data_managers_raise_queries_by_hand(participant, murr
 def test_every_step_needs_a_text(participant, murray, users):
     query = raise_query(participant, murray, users)
     with pytest.raises(QueryTransitionRefused, match="Write a text"):
-        services.query_answer(query=query, user=users[Role.COORDINATOR], text="  ")
+        services.query_answer(
+            query=query,
+            user=users[Role.COORDINATOR],
+            text="  ",
+            opened_version=concurrency.version_of(query),
+        )
     with pytest.raises(QueryTransitionRefused, match="Write the question"):
         services.query_raise(participant=participant, text="", user=users[Role.MONITOR])
 
@@ -311,6 +358,7 @@ def test_a_crf_saved_with_confirmed_warnings_raises_the_query(participant):
         values={"assessed_on": visit.target_date, "status_score": 4},
         complete=True,
         user=of._entry_user(participant),
+        opened_version=None,  # a new CRF
         warnings=["Clinical status moved more than 2 points."],
         warning_reason="Confirmed at the bedside",
     )

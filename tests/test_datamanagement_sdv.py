@@ -10,13 +10,21 @@ from datamanagement import selectors, services
 from datamanagement.exceptions import SdvNotRequired
 from datamanagement.models import Notification, SdvMark
 from outcomes import services as outcome_services
+from trialedc import concurrency
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory
+from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture
@@ -52,39 +60,77 @@ def test_the_requirement_comes_from_the_configuration():
 
 
 def test_the_monitor_verifies_a_whole_crf(murray, monitor):
-    assert services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray") == 5
+    assert (
+        services.sdv_mark(
+            user=monitor,
+            visit=murray.visit,
+            crf_code="murray",
+            opened_version=concurrency.version_of(murray),
+        )
+        == 5
+    )
     status = selectors.sdv_of_crf(murray.visit, "murray")
     assert status.is_verified
     assert {f.name: f.mark.value for f in status.fields}["fio2"] == "0.600"
 
 
 def test_the_monitor_verifies_single_fields_and_again_changes_nothing(murray, monitor):
-    services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["fio2"])
+    services.sdv_mark(
+        user=monitor,
+        visit=murray.visit,
+        crf_code="murray",
+        fields=["fio2"],
+        opened_version=concurrency.version_of(murray),
+    )
     assert (
-        services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["fio2"]) == 0
+        services.sdv_mark(
+            user=monitor,
+            visit=murray.visit,
+            crf_code="murray",
+            fields=["fio2"],
+            opened_version=concurrency.version_of(murray),
+        )
+        == 0
     )
     assert selectors.sdv_of_crf(murray.visit, "murray").verified_count == 1
 
 
 def test_a_field_the_configuration_does_not_ask_for_is_refused(murray, monitor):
     with pytest.raises(SdvNotRequired):
-        services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["score"])
+        services.sdv_mark(
+            user=monitor,
+            visit=murray.visit,
+            crf_code="murray",
+            fields=["score"],
+            opened_version=concurrency.version_of(murray),
+        )
 
 
 @pytest.mark.parametrize("role", [r for r in Role if r != Role.MONITOR])
 def test_only_monitors_verify(make_user, murray, role):
     with pytest.raises(SdvNotRequired):
-        services.sdv_mark(user=make_user(role), visit=murray.visit, crf_code="murray")
+        services.sdv_mark(
+            user=make_user(role),
+            visit=murray.visit,
+            crf_code="murray",
+            opened_version=concurrency.version_of(murray),
+        )
 
 
 def test_a_change_after_verification_clears_the_mark_and_tells_the_monitor(murray, monitor):
-    services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray")
+    services.sdv_mark(
+        user=monitor,
+        visit=murray.visit,
+        crf_code="murray",
+        opened_version=concurrency.version_of(murray),
+    )
     outcome_services.crf_save(
         visit=murray.visit,
         crf_code="murray",
         values={"fio2": Decimal("0.5")},
         complete=True,
         user=of._entry_user(murray.visit.participant),
+        opened_version=concurrency.version_of(murray),
         reason="Transcription error",
     )
     status = {f.name: f for f in selectors.sdv_of_crf(murray.visit, "murray").fields}
@@ -112,7 +158,13 @@ def test_bulk_verification_on_the_page(client, login, participant, murray, monit
 
 
 def test_the_sdv_progress_is_shown_with_the_crf(client, login, make_user, murray, monitor):
-    services.sdv_mark(user=monitor, visit=murray.visit, crf_code="murray", fields=["fio2"])
+    services.sdv_mark(
+        user=monitor,
+        visit=murray.visit,
+        crf_code="murray",
+        fields=["fio2"],
+        opened_version=concurrency.version_of(murray),
+    )
     login(make_user(Role.DATA_MANAGER))
     body = client.get(
         f"/data/participants/{murray.visit.participant.study_id}/visits/D0/murray/"

@@ -12,13 +12,22 @@ from datamanagement.models import Notification, Signature, SignatureFailure
 from outcomes import services as outcome_services
 from outcomes.models import Murray
 from safety.models import Alert
+from trialedc import concurrency
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory
+from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
+
 
 MEANING = "accurate_complete"
 
@@ -43,12 +52,19 @@ def investigator(make_user):
 
 
 def sign(investigator, participant, level="casebook", **kwargs):
+    """Sign, as an investigator shown the records as they are now."""
     return services.signature_sign(
         user=investigator,
         password=PASSWORD,
         participant=participant,
         level=level,
         meaning=MEANING,
+        opened_versions=selectors.signed_versions(
+            level,
+            participant=participant,
+            visit=kwargs.get("visit"),
+            crf_code=kwargs.get("crf_code", ""),
+        ),
         **kwargs,
     )
 
@@ -60,6 +76,7 @@ def correct(murray, **values):
         values=values,
         complete=True,
         user=of._entry_user(murray.visit.participant),
+        opened_version=concurrency.version_of(murray),
         reason="Transcription error",
     )
 
@@ -86,6 +103,9 @@ def test_a_wrong_password_signs_nothing(investigator, participant, murray):
             participant=participant,
             level="casebook",
             meaning=MEANING,
+            opened_versions=selectors.signed_versions(
+                "casebook", participant=participant, visit=None, crf_code=""
+            ),
         )
     assert not Signature.objects.exists()
     assert SignatureFailure.objects.filter(user=investigator).count() == 1
@@ -166,7 +186,12 @@ def test_a_correct_password_is_never_reported(
 
 def sign_wrong(investigator, participant):
     return services.signature_sign(
-        user=investigator, password="x", participant=participant, level="casebook", meaning=MEANING
+        user=investigator,
+        password="x",
+        participant=participant,
+        level="casebook",
+        meaning=MEANING,
+        opened_versions={},
     )
 
 
@@ -186,6 +211,7 @@ def test_an_unknown_meaning_or_nothing_entered_is_refused(investigator, particip
             participant=participant,
             level="casebook",
             meaning="whatever",
+            opened_versions={},
         )
 
 

@@ -109,12 +109,18 @@ def _crf_form(form_class):
             instance=CRF_MODELS[code](visit=world["visit"]),
             visit=world["visit"],
             today=timezone.localdate(),
+            edited_by=world["user"],
         )
 
     return build
 
 
 def _plain(form_class):
+    from trialedc.forms import EditVersionMixin
+
+    if issubclass(form_class, EditVersionMixin):
+        # A form that carries the versions of what it shows (issue 26): here, of nothing.
+        return lambda data, world: form_class(data, edited_by=world["user"], versioned=[])
     return lambda data, world: form_class(data)
 
 
@@ -132,9 +138,12 @@ def builders() -> dict[str, callable]:
         dm.AuditFilterForm: lambda d, w: dm.AuditFilterForm(
             d, models=[("outcomes.bloodgas", "Blood gas")]
         ),
-        oc.IcuStayForm: lambda d, w: oc.IcuStayForm(d, today=timezone.localdate()),
+        oc.IcuStayForm: lambda d, w: oc.IcuStayForm(
+            d, today=timezone.localdate(), edited_by=w["user"]
+        ),
         oc.StudyEventForm: lambda d, w: oc.StudyEventForm(
             d,
+            edited_by=w["user"],
             today=timezone.localdate(),
             screened_on=w["participant"].screening.screened_on
             if hasattr(w["participant"], "screening")
@@ -143,27 +152,34 @@ def builders() -> dict[str, callable]:
         pa.ScreeningForm: lambda d, w: pa.ScreeningForm(
             d, sites=Site.objects.all(), today=timezone.localdate()
         ),
-        pa.IdentifyingDataForm: lambda d, w: pa.IdentifyingDataForm(d),
-        pa.EligibilityForm: lambda d, w: pa.EligibilityForm(d, sex="female"),
+        pa.IdentifyingDataForm: lambda d, w: pa.IdentifyingDataForm(d, edited_by=w["user"]),
+        pa.EligibilityForm: lambda d, w: pa.EligibilityForm(d, sex="female", edited_by=w["user"]),
         pa.ConsentForm: lambda d, w: pa.ConsentForm(
-            d, staff=User.objects.all(), screened_on=timezone.localdate()
+            d,
+            staff=User.objects.all(),
+            screened_on=timezone.localdate(),
+            edited_by=w["user"],
+            versioned=[],
         ),
         sa.AdverseEventForm: lambda d, w: sa.AdverseEventForm(
-            d, instance=AdverseEvent(participant=w["participant"])
+            d, instance=AdverseEvent(participant=w["participant"]), edited_by=w["user"]
         ),
         sa.SAEFollowUpForm: lambda d, w: sa.SAEFollowUpForm(
-            d, instance=AdverseEvent(participant=w["participant"])
+            d, instance=AdverseEvent(participant=w["participant"]), edited_by=w["user"]
         ),
         sa.CausalitySignForm: lambda d, w: sa.CausalitySignForm(
-            d, current_relationship="not_related"
+            d, current_relationship="not_related", edited_by=w["user"], versioned=[]
+        ),
+        dm.SignatureForm: lambda d, w: dm.SignatureForm(
+            d, user=w["user"], edited_by=w["user"], versioned=[]
         ),
         te.NewPasswordForm: lambda d, w: te.NewPasswordForm(w["user"], d),
     }
     table = {}
     for app in APPS:
         for form_class in _forms_of(app):
-            if form_class in (te.ReasonForChangeMixin, oc.CrfForm):
-                continue  # a mixin and the CRFs' base class: no page uses them alone
+            if form_class in (te.ReasonForChangeMixin, te.EditVersionMixin, oc.CrfForm):
+                continue  # mixins and the CRFs' base class: no page uses them alone
             if form_class in special:
                 table[form_class.__qualname__] = special[form_class]
             elif issubclass(form_class, oc.CrfForm):
@@ -244,6 +260,7 @@ def test_an_awareness_time_in_year_9999_is_refused_with_a_message_not_a_server_e
     form = AdverseEventForm(
         {"aware_at": "9999-12-31T23:59", "serious": "on"},
         instance=AdverseEvent(participant=world["participant"]),
+        edited_by=world["user"],
     )
     assert not form.is_valid()
     assert "aware_at" in form.errors

@@ -12,8 +12,15 @@ from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory, SiteFactory
+from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture

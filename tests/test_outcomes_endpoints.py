@@ -8,6 +8,7 @@ from django.core.management import call_command
 from outcomes import demo, selectors
 from outcomes.models import ClinicalStatus, Murray, StudyEvent, Visit
 from participants.models import Participant
+from trialedc import concurrency
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory
@@ -116,6 +117,7 @@ def test_a_recorded_death_makes_the_participant_died_and_a_correction_gives_it_b
         details="",
         user=death.entered_by,
         event=discharge,
+        opened_version=concurrency.version_of(discharge),
         reason="Discharge date from the summary",
     )
     participant.refresh_from_db()
@@ -129,6 +131,7 @@ def test_a_recorded_death_makes_the_participant_died_and_a_correction_gives_it_b
         details="",
         user=death.entered_by,
         event=death,
+        opened_version=concurrency.version_of(death),
         reason="Entered as death by mistake",
     )
     participant.refresh_from_db()

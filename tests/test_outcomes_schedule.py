@@ -6,6 +6,7 @@ import pytest
 
 from outcomes import schedule, selectors, services
 from outcomes.models import Visit, VisitState
+from trialedc import concurrency
 from trialedc.roles import Role
 from trialedc.trial import TRIAL
 
@@ -100,8 +101,12 @@ def test_a_visit_is_done_when_all_its_crfs_are_complete(participant):
 
 def test_a_missed_visit_keeps_its_reason(participant, make_user):
     of.schedule(participant, day0=DAY0)
+    d4 = of.visit(participant, "D4")
     visit = services.visit_mark_missed(
-        visit=of.visit(participant, "D4"), reason="Patient in CT", user=make_user(Role.COORDINATOR)
+        visit=d4,
+        reason="Patient in CT",
+        user=make_user(Role.COORDINATOR),
+        opened_version=concurrency.version_of(d4),
     )
     assert visit.state == VisitState.MISSED
     assert visit.history.first().history_change_reason == "Visit missed: Patient in CT"

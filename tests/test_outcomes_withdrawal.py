@@ -10,8 +10,15 @@ from trialedc.trial import CLINICAL_STATUS
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory
+from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture

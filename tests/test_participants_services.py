@@ -18,6 +18,7 @@ from participants.exceptions import (
     SiteNotAllowed,
 )
 from participants.models import Eligibility, Participant
+from trialedc import concurrency
 from trialedc.roles import Role
 
 from .participants_factories import (
@@ -48,6 +49,10 @@ def save(screening, user, **overrides):
         "pao2_mmhg": Decimal("60"),
         "fio2_entered": Decimal("0.40"),
         "fio2_unit": "fraction",
+        # As a person who has the form, as it is now, in front of them.
+        "opened_version": concurrency.version_of(
+            Eligibility.objects.filter(screening=screening).first()
+        ),
     }
     values.update(overrides)
     return services.eligibility_save(screening=screening, user=user, **values)
@@ -153,7 +158,11 @@ def test_every_step_is_in_the_audit_trail_with_who_and_why(site01, coordinator, 
     )
     eligibility = save(screening, coordinator)
     investigator = make_user(Role.INVESTIGATOR)
-    services.eligibility_confirm(eligibility=eligibility, user=investigator)
+    services.eligibility_confirm(
+        eligibility=eligibility,
+        user=investigator,
+        opened_version=concurrency.version_of(eligibility),
+    )
     ConsentFactory(screening=screening)
     participant = services.participant_enroll(screening=screening, user=coordinator)
     services.consent_withdraw(

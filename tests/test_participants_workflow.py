@@ -20,12 +20,20 @@ from participants.models import (
     ParticipantStatus,
     Screening,
 )
+from trialedc import concurrency
 from trialedc.roles import Role
 
+from .page_client import PageClient
 from .participants_factories import ELIGIBLE_ANSWERS, ConsentFactory, EligibilityFactory
 from .participants_factories import ScreeningFactory as _ScreeningFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture
@@ -290,7 +298,11 @@ def test_a_correction_needs_a_reason_and_voids_the_confirmation(
 ):
     client.post(eligibility_url(screening), eligibility_data())
     eligibility = Eligibility.objects.get(screening=screening)
-    services.eligibility_confirm(eligibility=eligibility, user=make_user(Role.INVESTIGATOR))
+    services.eligibility_confirm(
+        eligibility=eligibility,
+        user=make_user(Role.INVESTIGATOR),
+        opened_version=concurrency.version_of(eligibility),
+    )
     refused = client.post(eligibility_url(screening), eligibility_data(pao2_mmhg="70"))
     assert "Give a reason for this change" in refused.content.decode()
     client.post(
@@ -531,6 +543,7 @@ def test_correcting_the_date_of_birth_recomputes_i4(coordinator, site01):
         pao2_mmhg=Decimal("60"),
         fio2_entered=Decimal("0.40"),
         fio2_unit="fraction",
+        opened_version=None,
     )
     assert eligibility.eligible
     too_old = screening.screened_on.replace(year=screening.screened_on.year - 70)
@@ -538,7 +551,8 @@ def test_correcting_the_date_of_birth_recomputes_i4(coordinator, site01):
         identifying=screening.identity,
         user=coordinator,
         reason="DOB checked against ID card",
-        changes={"date_of_birth": too_old},
+        values={"date_of_birth": too_old},
+        opened_version=concurrency.version_of(screening.identity),
     )
     eligibility.refresh_from_db()
     assert not eligibility.eligible

@@ -24,6 +24,7 @@ from django.db.models import AutoField
 from participants.models import ParticipantStatus
 from randomization import services
 from randomization.models import Randomization, RandomizationList
+from trialedc import concurrency
 from trialedc.roles import BLINDED_ROLES, Role, role_permissions
 
 from .blinding import leak_markers
@@ -89,7 +90,10 @@ def build_trial(staff, site01, *, flip: bool):
             checked_by="Second Pharmacist",
         )
         services.handover_record(
-            preparation=preparation, user=staff[Role.PHARMACIST], handed_over_to="Nurse Ava"
+            preparation=preparation,
+            user=staff[Role.PHARMACIST],
+            handed_over_to="Nurse Ava",
+            opened_version=concurrency.version_of(preparation),
         )
     services.emergency_unblind(
         participant=people[0],

@@ -9,6 +9,7 @@ from django.utils import timezone
 from randomization import dosing, services
 from randomization.exceptions import PreparationError
 from randomization.models import Preparation
+from trialedc import concurrency
 from trialedc.roles import Role
 
 from .factories import UserFactory
@@ -113,12 +114,22 @@ def test_preparation_and_hand_over_are_recorded(pharmacist, two_arms):
         Decimal("1.20"),
     )
     assert preparation.prepared_by == pharmacist
-    services.handover_record(preparation=preparation, user=pharmacist, handed_over_to="Nurse Ava")
+    services.handover_record(
+        preparation=preparation,
+        user=pharmacist,
+        handed_over_to="Nurse Ava",
+        opened_version=concurrency.version_of(preparation),
+    )
     preparation.refresh_from_db()
     assert preparation.handed_over_to == "Nurse Ava"
     assert preparation.handed_over_at is not None
     with pytest.raises(PreparationError, match="already handed over"):
-        services.handover_record(preparation=preparation, user=pharmacist, handed_over_to="X")
+        services.handover_record(
+            preparation=preparation,
+            user=pharmacist,
+            handed_over_to="X",
+            opened_version=concurrency.version_of(preparation),
+        )
 
 
 def test_placebo_needs_no_lot_and_stores_none(pharmacist, two_arms):

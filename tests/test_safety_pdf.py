@@ -7,6 +7,7 @@ import pytest
 from pypdf import PdfReader
 
 from safety import services
+from trialedc import concurrency
 from trialedc.roles import Role
 
 from .factories import PASSWORD, ParticipantFactory
@@ -34,9 +35,20 @@ def test_the_cioms_form_reads_like_the_official_sections_and_stays_blinded(
 ):
     investigator = make_user(Role.INVESTIGATOR)
     ae = report_susar(participant, investigator)
-    services.ae_causality_sign(ae=ae, user=investigator, password=PASSWORD, relationship="probable")
+    services.ae_causality_sign(
+        ae=ae,
+        user=investigator,
+        password=PASSWORD,
+        relationship="probable",
+        opened_version=concurrency.version_of(ae),
+    )
     services.sae_follow_up_submit(
-        ae=ae, user=investigator, narrative="Tryptase raised", changes={}, final=False
+        ae=ae,
+        user=investigator,
+        narrative="Tryptase raised",
+        values={},
+        final=False,
+        opened_version=concurrency.version_of(ae),
     )
     login(investigator)
     response = client.get(f"/safety/ae/{ae.pk}/reports/1/cioms.pdf")

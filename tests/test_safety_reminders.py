@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from safety import reminders, services
 from safety.models import Alert
+from trialedc import concurrency
 from trialedc.roles import Role
 
 from .factories import ParticipantFactory
@@ -52,7 +53,12 @@ def test_an_sae_without_follow_up_for_24_hours_is_reminded_once(coordinator, par
 
     with time_machine.travel(START + timedelta(hours=26), tick=False):
         services.sae_follow_up_submit(
-            ae=ae, user=coordinator, narrative="Still ventilated", changes={}, final=False
+            ae=ae,
+            user=coordinator,
+            narrative="Still ventilated",
+            values={},
+            final=False,
+            opened_version=concurrency.version_of(ae),
         )
     with time_machine.travel(START + timedelta(hours=49), tick=False):
         assert reminders.reminders_send()["follow_up_due"] == 0
@@ -68,8 +74,9 @@ def test_a_resolved_sae_is_not_reminded(coordinator, participant):
             ae=ae,
             user=coordinator,
             narrative="Recovered",
-            changes={"outcome": "recovered", "ongoing": False, "end_date": START.date()},
+            values={"outcome": "recovered", "ongoing": False, "end_date": START.date()},
             final=True,
+            opened_version=concurrency.version_of(ae),
         )
     with time_machine.travel(START + timedelta(days=3), tick=False):
         assert reminders.reminders_send()["follow_up_due"] == 0
@@ -104,7 +111,11 @@ def test_a_reported_susar_is_not_reminded(coordinator, participant, make_user):
             participant, coordinator, onset_date=START.date() - timedelta(days=1), aware_at=START
         )
         services.susar_expedited_report_record(
-            ae=ae, user=investigator, submitted_at=START, reference="EC-1"
+            ae=ae,
+            user=investigator,
+            submitted_at=START,
+            reference="EC-1",
+            opened_version=concurrency.version_of(ae),
         )
     with time_machine.travel(START + timedelta(days=6, hours=12), tick=False):
         assert reminders.reminders_send()["susar_clock"] == 0

@@ -10,12 +10,20 @@ from django.utils import timezone
 from safety import services
 from safety.exceptions import FollowUpClosed, SafetyError, SignatureRefused
 from safety.models import AdverseEvent, Alert, SAEReport
+from trialedc import concurrency
 from trialedc.roles import Role
 
 from .factories import PASSWORD, ParticipantFactory
+from .page_client import PageClient
 from .safety_factories import ae_data, report_ae, report_sae, report_susar, sae_data
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
+    return PageClient()
 
 
 @pytest.fixture
@@ -173,12 +181,13 @@ def test_a_non_serious_ae_made_serious_is_reported_then(coordinator, participant
         ae=ae,
         user=coordinator,
         reason="Admitted to the ICU",
-        changes={
+        values={
             "serious": True,
             "criterion_hospitalization": True,
             "aware_at": timezone.now(),
             "ctcae_grade": 3,
         },
+        opened_version=concurrency.version_of(ae),
     )
     assert ae.reports.count() == 1
     assert Alert.objects.get().kind == "sae_initial"
@@ -187,27 +196,43 @@ def test_a_non_serious_ae_made_serious_is_reported_then(coordinator, participant
 def test_follow_up_reports_are_numbered_until_the_final_one(coordinator, participant):
     ae = report_sae(participant, coordinator)
     first = services.sae_follow_up_submit(
-        ae=ae, user=coordinator, narrative="Still ventilated", changes={}, final=False
+        ae=ae,
+        user=coordinator,
+        narrative="Still ventilated",
+        values={},
+        final=False,
+        opened_version=concurrency.version_of(ae),
     )
     assert (first.number, first.kind) == (1, "follow_up")
     with pytest.raises(FollowUpClosed):
         services.sae_follow_up_submit(
-            ae=ae, user=coordinator, narrative="Better", changes={}, final=True
+            ae=ae,
+            user=coordinator,
+            narrative="Better",
+            values={},
+            final=True,
+            opened_version=concurrency.version_of(ae),
         )
     today = timezone.localdate()
     final = services.sae_follow_up_submit(
         ae=ae,
         user=coordinator,
         narrative="Extubated, discharged from ICU",
-        changes={"outcome": "recovered", "ongoing": False, "end_date": today},
+        values={"outcome": "recovered", "ongoing": False, "end_date": today},
         final=True,
+        opened_version=concurrency.version_of(ae),
     )
     assert final.number == 2
     assert final.snapshot["outcome"] == "recovered"
     assert ae.reports.get(number=1).snapshot["outcome"] == "not_recovered"  # frozen
     with pytest.raises(FollowUpClosed):
         services.sae_follow_up_submit(
-            ae=ae, user=coordinator, narrative="More", changes={}, final=False
+            ae=ae,
+            user=coordinator,
+            narrative="More",
+            values={},
+            final=False,
+            opened_version=concurrency.version_of(ae),
         )
     assert list(Alert.objects.order_by("pk").values_list("kind", flat=True)) == [
         "sae_initial",
@@ -220,14 +245,26 @@ def test_the_investigator_signs_causality_with_the_password(investigator, partic
     ae = report_sae(participant, investigator)
     with pytest.raises(SignatureRefused):
         services.ae_causality_sign(
-            ae=ae, user=investigator, password="wrong", relationship="unrelated"
+            ae=ae,
+            user=investigator,
+            password="wrong",
+            relationship="unrelated",
+            opened_version=concurrency.version_of(ae),
         )
     with pytest.raises(SafetyError):
         services.ae_causality_sign(
-            ae=ae, user=investigator, password=PASSWORD, relationship="possible"
+            ae=ae,
+            user=investigator,
+            password=PASSWORD,
+            relationship="possible",
+            opened_version=concurrency.version_of(ae),
         )
     signed = services.ae_causality_sign(
-        ae=ae, user=investigator, password=PASSWORD, relationship="unrelated"
+        ae=ae,
+        user=investigator,
+        password=PASSWORD,
+        relationship="unrelated",
+        opened_version=concurrency.version_of(ae),
     )
     assert signed.causality_signed_by == investigator
     assert "investigator" in signed.causality_signature_meaning
@@ -237,7 +274,11 @@ def test_a_coordinator_cannot_sign(coordinator, participant):
     ae = report_sae(participant, coordinator)
     with pytest.raises(SignatureRefused):
         services.ae_causality_sign(
-            ae=ae, user=coordinator, password=PASSWORD, relationship="unrelated"
+            ae=ae,
+            user=coordinator,
+            password=PASSWORD,
+            relationship="unrelated",
+            opened_version=concurrency.version_of(ae),
         )
 
 
@@ -252,6 +293,7 @@ def test_reassessing_an_unexpected_sae_as_related_makes_it_a_susar_and_alerts(
         password=PASSWORD,
         relationship="possible",
         reason="Temporal relation to the infusion",
+        opened_version=concurrency.version_of(ae),
     )
     ae.refresh_from_db()
     assert ae.is_susar
@@ -261,10 +303,18 @@ def test_reassessing_an_unexpected_sae_as_related_makes_it_a_susar_and_alerts(
 def test_a_later_change_voids_the_signature(investigator, participant):
     ae = report_sae(participant, investigator)
     services.ae_causality_sign(
-        ae=ae, user=investigator, password=PASSWORD, relationship="unrelated"
+        ae=ae,
+        user=investigator,
+        password=PASSWORD,
+        relationship="unrelated",
+        opened_version=concurrency.version_of(ae),
     )
     services.ae_update(
-        ae=ae, user=investigator, reason="Grade corrected", changes={"ctcae_grade": 3}
+        ae=ae,
+        user=investigator,
+        reason="Grade corrected",
+        values={"ctcae_grade": 3},
+        opened_version=concurrency.version_of(ae),
     )
     ae.refresh_from_db()
     assert ae.causality_signed_at is None
@@ -274,7 +324,11 @@ def test_recording_the_expedited_report_stops_the_clock(investigator, participan
     ae = report_susar(participant, investigator)
     assert ae.susar_clock_open
     services.susar_expedited_report_record(
-        ae=ae, user=investigator, submitted_at=timezone.now(), reference="IRFDA-2021-0042"
+        ae=ae,
+        user=investigator,
+        submitted_at=timezone.now(),
+        reference="IRFDA-2021-0042",
+        opened_version=concurrency.version_of(ae),
     )
     ae.refresh_from_db()
     assert not ae.susar_clock_open
@@ -323,8 +377,9 @@ def test_a_follow_up_cannot_make_an_sae_non_serious(coordinator, participant):
             ae=ae,
             user=coordinator,
             narrative="Not serious after all",
-            changes={"serious": False},
+            values={"serious": False},
             final=False,
+            opened_version=concurrency.version_of(ae),
         )
     assert ae.reports.count() == 1
 

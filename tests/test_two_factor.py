@@ -27,10 +27,12 @@ from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory, UserFactory
+from .page_client import version_shown
 from .pages import PAGES, build_world
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
 
 pytestmark = pytest.mark.django_db
+
 
 REQUIRED = {
     Role.PHARMACIST,
@@ -433,6 +435,7 @@ def test_an_e_signature_asks_a_current_code(clock, client, make_user, site01):
     signed_in_with_code(client, investigator, device)
     path = f"/data/participants/{participant.study_id}/sign/?level=casebook"
     data = {"level": "casebook", "meaning": "accurate_complete", "password": PASSWORD}
+    data |= version_shown(client, path)  # the records' versions the page showed (issue 26)
     clock.step()
     refused = client.post(path, {**data, "otp_code": "999999"})
     assert refused.status_code == 200

@@ -6,7 +6,7 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import calendars
+from . import calendars, concurrency
 
 
 class ReasonForChangeMixin(forms.Form):
@@ -22,6 +22,12 @@ class ReasonForChangeMixin(forms.Form):
         super().__init__(*args, **kwargs)
         instance = getattr(self, "instance", None)
         if instance is not None and instance.pk is not None:
+            self.require_reason()
+
+    def require_reason(self) -> None:
+        """Ask for a reason although the form was opened on a new record: someone else saved it
+        meanwhile, so this save will change their record (shown after an edit conflict)."""
+        if self.reason_field_name not in self.fields:
             self.fields[self.reason_field_name] = forms.CharField(
                 label=_("Reason for change"),
                 help_text=_(
@@ -45,6 +51,170 @@ class ReasonForChangeMixin(forms.Form):
     @property
     def reason_for_change(self) -> str:
         return self.cleaned_data.get(self.reason_field_name, "")
+
+
+class EditVersionMixin(forms.Form):
+    """The versions a form was opened on, and the choices after an edit conflict
+    (trialedc.concurrency, issue 26).
+
+    The signed token and the conflict panel are rendered by `templates/_edit_version.html`
+    inside the form; they are read from the posted data, not declared as fields, so every
+    layout (crispy helpers, fieldsets, hand-written forms) shows them the same way. The view
+    passes `edited_by` (the signed-in user) and, for a form that is not a ModelForm, the
+    records the page shows (`versioned`); it hands `opened_version()` to the service and shows
+    an `EditConflict` with `show_conflict()`. After a conflict, the fields the service asked
+    about must each be chosen for ("keep__<field>": mine or theirs); "theirs" is read from the
+    version the conflict showed (an audit row: it cannot be altered).
+    """
+
+    # False: the form applies the choices itself, after its unit conversions (CRF forms).
+    edit_choices_in_clean = True
+    # Model fields chosen for on this form although they are not among its fields.
+    choosable_extra: tuple[str, ...] = ()
+
+    def __init__(self, *args, edited_by, versioned=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.edited_by = edited_by
+        records = list(versioned) if versioned is not None else [self.instance]
+        self.versioned = [r for r in records if r is not None]  # None: nothing to show yet
+        self.edit_conflict = None
+        if self.is_bound:
+            self.edit_version_token = str(self.data.get(self.edit_version_name, ""))
+            self.opened = concurrency.opened_from(self.edit_version_token, user=edited_by)
+            if (
+                isinstance(self, ReasonForChangeMixin)
+                and self.versioned
+                and self.opened.valid
+                and self.opened.version(self.versioned[0]) is None
+            ):
+                # Opened on a new record that someone has saved since: the service shows them
+                # that record first (EditConflict), then asks this user for a reason.
+                self.fields.pop(self.reason_field_name, None)
+        else:
+            self.edit_version_token = concurrency.token(user=edited_by, records=self.versioned)
+            self.opened = None
+
+    @property
+    def edit_version_name(self) -> str:
+        return self.add_prefix(concurrency.FIELD)
+
+    def opened_version(self, record=None) -> int | None:
+        """The version of `record` (the form's record by default) the form was opened on."""
+        record = self.versioned[0] if record is None else record
+        if self.opened is None:
+            return concurrency.shown_version(record)
+        return self.opened.version(record)
+
+    def edited_values(self) -> dict:
+        """Every value of the record the form writes, as typed (the service compares them with
+        the version opened and the one saved: the form does not decide what changed)."""
+        model_fields = {f.name for f in self.versioned[0]._meta.concrete_fields}
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name in self.fields and name in model_fields
+        }
+
+    def opened_versions(self) -> dict:
+        """(label, pk) -> version of every record the form was opened on (UNKNOWN for each
+        record the page shows, if the token is missing or altered)."""
+        if self.opened is None:
+            return {
+                (concurrency.label_of(r), r.pk): concurrency.shown_version(r)
+                for r in self.versioned
+            }
+        if not self.opened.valid:
+            return {(concurrency.label_of(r), r.pk): concurrency.UNKNOWN for r in self.versioned}
+        return dict(self.opened.versions)
+
+    @property
+    def asked(self) -> tuple[str, ...]:
+        return self.opened.ask if self.opened is not None else ()
+
+    def choosable(self, name: str) -> bool:
+        return name in self.fields or name in self.choosable_extra
+
+    def edit_choice_name(self, name: str) -> str:
+        return self.add_prefix(f"keep__{name}")
+
+    def edit_choice(self, name: str) -> str | None:
+        value = self.data.get(self.edit_choice_name(name)) if self.is_bound else None
+        return value if value in ("mine", "theirs") else None
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.edit_choices_in_clean:
+            self.apply_edit_choices(cleaned)
+        return cleaned
+
+    def apply_edit_choices(self, cleaned) -> None:
+        """Replace what was typed by the saved value where the user chose "theirs"."""
+        names = [n for n in self.asked if self.choosable(n)]
+        if not names:
+            return
+        record = self.versioned[0]
+        theirs = concurrency.values_at(record, self.opened.version(record), names)
+        for name in names:
+            choice = self.edit_choice(name)
+            if choice is None:
+                label = record._meta.get_field(name).verbose_name
+                self.add_error(
+                    None,
+                    _("Choose which value of “%(field)s” to keep: yours or the one saved.")
+                    % {"field": label},
+                )
+            elif choice == "theirs":
+                self.take_theirs(cleaned, name, theirs[name])
+
+    def take_theirs(self, cleaned, name: str, value) -> None:
+        cleaned[name] = concurrency.for_form(self.versioned[0], name, value)
+
+    def show_conflict(self, conflict) -> None:
+        """Show an EditConflict on this form: every value typed stays; the token now names the
+        versions the user is shown, and the fields they must choose for."""
+        self.edit_conflict = conflict
+        self.edit_version_token = concurrency.token(
+            user=self.edited_by, records=conflict.versions, ask=conflict.ask, first=conflict.first
+        )
+        if isinstance(self, ReasonForChangeMixin) and conflict.ask:
+            self.require_reason()
+        # The panel (templates/_edit_conflict.html) says what happened: not repeated as an error.
+
+    @property
+    def edit_conflict_shown(self):
+        """The conflict to show: the one just met, or, when a form answering a conflict is
+        shown again (a choice missing, a value refused), the one it answers."""
+        if self.edit_conflict is not None:
+            return self.edit_conflict
+        if not (self.is_bound and self.asked):
+            return None
+        if getattr(self, "_answered_conflict", None) is None:
+            record = self.versioned[0]
+            cleaned = getattr(self, "cleaned_data", None) or {}
+            self._answered_conflict = concurrency.conflict_answered(
+                record=record,
+                first=self.opened.first_version(record),
+                version=self.opened.version(record),
+                names=self.asked,
+                typed={n: cleaned.get(n) for n in self.asked if n in cleaned},
+            )
+        return self._answered_conflict
+
+    @property
+    def edit_conflict_rows(self) -> list[dict]:
+        conflict = self.edit_conflict_shown
+        if conflict is None:
+            return []
+        fresh = conflict is self.edit_conflict
+        return [
+            {
+                "field": row,
+                "choosable": row.name in conflict.ask and self.choosable(row.name),
+                "input_name": self.edit_choice_name(row.name),
+                "choice": None if fresh else self.edit_choice(row.name),
+            }
+            for row in conflict.fields
+        ]
 
 
 def _code_input() -> forms.TextInput:

@@ -63,11 +63,13 @@ def field_queries(context, field_name: str = "") -> dict:
 @register.inclusion_tag("datamanagement/_query.html", takes_context=True)
 def query_widget(context, query, step_form=None) -> dict:
     request = context.get("request")
-    return {
-        "query": query,
-        "step_form": step_form,
-        "actions": selectors.query_actions(query, request.user),
-    }
+    actions = selectors.query_actions(query, request.user)
+    if step_form is None and actions:
+        from datamanagement.forms import QueryStepForm
+
+        # The step carries the version of the thread shown (trialedc.concurrency).
+        step_form = QueryStepForm(prefix=f"q{query.pk}", edited_by=request.user, versioned=[query])
+    return {"query": query, "step_form": step_form, "actions": actions}
 
 
 @register.inclusion_tag("datamanagement/_record_status.html", takes_context=True)

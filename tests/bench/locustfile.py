@@ -25,6 +25,7 @@ PASSWORD = os.environ["BENCH_PASSWORD"]
 USERNAME = os.environ.get("BENCH_USERNAME", "coordinator")
 USER_ID = os.environ.get("BENCH_USER_ID", "1")
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+VERSION = re.compile(r'name="edit_version" value="([^"]+)"')
 
 
 def _values(visit: dict) -> dict:
@@ -56,7 +57,8 @@ class FormCoordinator(HttpUser):
                 page.failure(f"not the CRF form: HTTP {page.status_code} {page.url}")
                 return
         match = TOKEN.search(page.text)
-        if match is None:
+        version = VERSION.search(page.text)
+        if match is None or version is None:
             return
         data = {
             **_values(visit),
@@ -64,11 +66,16 @@ class FormCoordinator(HttpUser):
             "reason_for_change": "Transcription error corrected (benchmark)",
             "action": "complete",
             "csrfmiddlewaretoken": match.group(1),
+            # The version the form was opened on, as the browser posts it back (issue 26).
+            "edit_version": version.group(1),
         }
         with self.client.post(
             visit["path"], data, name="crf save", allow_redirects=False, catch_response=True
         ) as response:
-            if response.status_code != 302 or "/login/" in response.headers.get("Location", ""):
+            if response.status_code == 200 and 'data-testid="edit-conflict"' in response.text:
+                # Two simulated coordinators corrected the same CRF at once: refused, shown.
+                response.success()
+            elif response.status_code != 302 or "/login/" in response.headers.get("Location", ""):
                 response.failure(f"not saved: HTTP {response.status_code}")
 
 
