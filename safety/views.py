@@ -273,7 +273,7 @@ def susar_expedited(request, pk: int):
 def cioms_pdf(request, pk: int, number: int):
     ae = _ae_or_403(request, pk)
     report = get_object_or_404(ae.reports, number=number)
-    content = pdf.cioms_pdf(report=report)
+    content = pdf.cioms_pdf(report=report, user=request.user)
     response = HttpResponse(content, content_type="application/pdf")
     # The file name carries the study ID and report number only.
     response["Content-Disposition"] = (
@@ -284,7 +284,9 @@ def cioms_pdf(request, pk: int, number: int):
 
 @require("safety.view_adverseevent")
 def ae_listing_pdf(request):
-    content = pdf.ae_listing_pdf(adverse_events=selectors.adverse_events_for(request.user))
+    content = pdf.ae_listing_pdf(
+        adverse_events=selectors.adverse_events_for(request.user), user=request.user
+    )
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = 'inline; filename="AE-listing.pdf"'
     return response
