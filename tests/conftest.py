@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 from django.core.cache import cache
 
@@ -5,6 +7,7 @@ from trialedc.roles import Role
 from trialedc.services import roles_sync
 
 from .factories import PASSWORD, SiteFactory, UserFactory
+from .own_redis import OwnRedis
 
 
 @pytest.fixture(autouse=True)
@@ -53,3 +56,14 @@ def login(client):
         return client
 
     return do
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of the test's own (tests/own_redis.py), stopped at the end."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("these tests need redis-server (Debian's redis-server package)")
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

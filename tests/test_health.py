@@ -6,13 +6,11 @@ port, or a socket that accepts and never answers: never the machine's Redis.
 
 import json
 import socket
-import subprocess
 import time
 from datetime import timedelta
 from importlib import import_module
 
 import pytest
-import redis
 import time_machine
 from celery.contrib.testing.worker import start_worker
 from django.apps import apps as django_apps
@@ -31,6 +29,7 @@ from trialedc.tasks import heartbeat_task
 
 from .blinding import leak_markers
 from .factories import ParticipantFactory
+from .own_redis import spare_port
 from .randomization_factories import all_lists, randomized_participant
 from .safety_factories import report_sae
 
@@ -38,52 +37,6 @@ pytestmark = pytest.mark.django_db
 
 FAILING_MAIL = "tests.safety_mail.FailingBackend"
 HEARTBEAT_SCHEDULE = "trialedc: worker heartbeat (for /health/)"
-
-
-def _spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assert port != 6379  # never the machine's Redis
-    return port
-
-
-class RedisServer:
-    """A redis-server of the test's own, on a spare port, with nothing saved to disk."""
-
-    def __init__(self):
-        self.port = _spare_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--daemonize", "no"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-                time.sleep(0.05)
-        client.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def own_redis():
-    server = RedisServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -213,7 +166,7 @@ def test_a_broker_that_stops_answers_503_with_the_broker_down(client, all_up):
 
 
 def test_a_broker_on_a_closed_port_answers_503_at_once(client, broker):
-    broker(f"redis://127.0.0.1:{_spare_port()}/0")
+    broker(f"redis://127.0.0.1:{spare_port()}/0")
     heartbeat_task.apply()
     beat_ran()
     started = time.monotonic()
@@ -417,7 +370,7 @@ def test_a_session_still_owing_its_second_factor_reaches_both_probes(client, set
 def test_liveness_answers_200_while_the_process_serves_even_with_everything_else_down(
     client, broker, monkeypatch
 ):
-    broker(f"redis://127.0.0.1:{_spare_port()}/0")
+    broker(f"redis://127.0.0.1:{spare_port()}/0")
     monkeypatch.setattr(health, "database_check", lambda: 1 / 0)
     assert client.get("/health/").status_code == 503
     response = client.get("/health/live/")

@@ -8,15 +8,12 @@ security log says so once per outage, and when Redis is back the cache is used a
 """
 
 import re
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
-import redis
 from django.test import Client
 
 from dashboards.models import PreparedReport, ReportStatus
@@ -36,63 +33,6 @@ from .randomization_factories import EXOSOME, PLACEBO, all_lists, randomized_par
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _spare_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assert port != 6379  # never the machine's Redis
-    return port
-
-
-class OwnRedis:
-    """A redis-server of the test's own, started and stopped at will on one port."""
-
-    def __init__(self, directory: Path):
-        self.port = _spare_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.directory = directory
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: S603 - a fixed command line
-            [
-                shutil.which("redis-server"),
-                *("--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                self.client().ping()
-                return
-            except redis.exceptions.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis.from_url(self.url, socket_connect_timeout=1)
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.fail("these tests need redis-server (Debian's redis-server package)")
-    server = OwnRedis(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _use_broker(url: str | None) -> None:
