@@ -3,6 +3,7 @@ import shutil
 import pytest
 from django.core.cache import cache
 
+from trialedc.celery import app
 from trialedc.roles import Role
 from trialedc.services import roles_sync
 
@@ -67,3 +68,21 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def broker():
+    """broker(url): Celery publishes to `url` for real (not eager) for the rest of the test."""
+    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
+
+    def use(url: str) -> None:
+        app.conf.task_always_eager = False
+        app.conf.broker_url = url
+        # Forget pooled connections made for another broker URL.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    yield use
+    app.conf.update(saved)
+    app._pool = None
+    app.amqp._producer_pool = None

@@ -40,23 +40,6 @@ HEARTBEAT_SCHEDULE = "trialedc: worker heartbeat (for /health/)"
 
 
 @pytest.fixture
-def broker():
-    """broker(url): the deployment uses a broker at `url` (not in-process) for this test."""
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
-
-    def use(url: str) -> None:
-        app.conf.task_always_eager = False
-        app.conf.broker_url = url
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    yield use
-    app.conf.update(saved)
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
 def silent_broker():
     """A port that accepts connections and never answers: a hung broker."""
     with socket.socket() as listener:

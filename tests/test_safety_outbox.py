@@ -35,24 +35,6 @@ FAILING = "tests.safety_mail.FailingBackend"
 
 
 @pytest.fixture
-def broker():
-    """broker(url): Celery publishes to `url` for real (not eager) for the rest of the test."""
-    saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url")}
-
-    def use(url: str) -> None:
-        app.conf.task_always_eager = False
-        app.conf.broker_url = url
-        # Forget pooled connections made for another broker URL.
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    yield use
-    app.conf.update(saved)
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
 def live_redis():
     client = redis.Redis.from_url(LIVE_BROKER)
     try:
