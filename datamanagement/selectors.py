@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.apps import apps
 from django.db.models import F, Model, Q, QuerySet
@@ -54,7 +55,7 @@ def lock_covering(
         covering |= Q(level=LockLevel.PARTICIPANT, participant_id=participant_id)
     if visit_id is not None and crf_code:
         covering |= Q(level=LockLevel.CRF, visit_id=visit_id, crf_code=crf_code)
-    order = {LockLevel.DATABASE: 0, LockLevel.PARTICIPANT: 1, LockLevel.CRF: 2}
+    order = {LockLevel.DATABASE.value: 0, LockLevel.PARTICIPANT.value: 1, LockLevel.CRF.value: 2}
     locks = list(active_locks().filter(covering))
     return min(locks, key=lambda lock: order[lock.level]) if locks else None
 
@@ -77,7 +78,7 @@ def field_label(crf_code: str, field_name: str) -> str:
     if model is None:
         return field_name
     try:
-        return str(model._meta.get_field(field_name).verbose_name)
+        return str(getattr(model._meta.get_field(field_name), "verbose_name", field_name))
     except Exception:  # noqa: BLE001 — a field renamed since the query was raised
         return field_name
 
@@ -118,7 +119,7 @@ def query_list(user, filters: QueryFilters) -> QuerySet[Query]:
     if filters.origin:
         queries = queries.filter(origin=filters.origin)
     if filters.older_than_days:
-        cutoff = timezone.now() - timezone.timedelta(days=filters.older_than_days)
+        cutoff = timezone.now() - timedelta(days=filters.older_than_days)
         queries = queries.filter(raised_at__lte=cutoff)
     return queries
 
@@ -254,16 +255,14 @@ def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
     if crf is None:
         return result
     marks: dict[str, SdvMark] = {}
-    cleared: dict[str, SdvMark] = {}
+    cleared: dict[str, tuple[datetime, SdvMark]] = {}  # the latest cleared mark of each field
     for mark in SdvMark.objects.filter(visit=visit, crf_code=crf_code).select_related(
         "verified_by"
     ):
         if mark.cleared_at is None:
             marks[mark.field_name] = mark
-        elif (
-            mark.field_name not in cleared or mark.cleared_at > cleared[mark.field_name].cleared_at
-        ):
-            cleared[mark.field_name] = mark
+        elif mark.field_name not in cleared or mark.cleared_at > cleared[mark.field_name][0]:
+            cleared[mark.field_name] = (mark.cleared_at, mark)
     for name in sdv_required_fields(crf_code):
         result.fields.append(
             SdvField(
@@ -271,22 +270,31 @@ def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
                 label=field_label(crf_code, name),
                 value=shown_value(crf, name),
                 mark=marks.get(name),
-                cleared=None if name in marks else cleared.get(name),
+                cleared=None if name in marks or name not in cleared else cleared[name][1],
             )
         )
     return result
 
 
-def visits_with_entered_crfs(participant) -> list[Visit]:
-    """The participant's visits, each with `.entered`: (code, name) of its CRFs entered."""
-    visits = list(Visit.objects.filter(participant=participant).order_by("day"))
-    for visit in visits:
-        visit.entered = [
-            (code, TRIAL.crfs[code])
-            for code in visit.crf_codes
-            if CRF_MODELS[code].objects.filter(visit=visit).exists()
-        ]
-    return visits
+@dataclass
+class VisitCrfs:
+    visit: Visit
+    entered: list[tuple[str, str]]  # (code, name) of the CRFs entered
+
+
+def visits_with_entered_crfs(participant) -> list[VisitCrfs]:
+    """The participant's visits, each with the CRFs entered at it."""
+    return [
+        VisitCrfs(
+            visit=visit,
+            entered=[
+                (code, TRIAL.crfs[code])
+                for code in visit.crf_codes
+                if CRF_MODELS[code].objects.filter(visit=visit).exists()
+            ],
+        )
+        for visit in Visit.objects.filter(participant=participant).order_by("day")
+    ]
 
 
 def sdv_of_participant(participant) -> list[SdvCrf]:
@@ -307,7 +315,8 @@ def sdv_of_participant(participant) -> list[SdvCrf]:
 
 def _latest_history_id(obj: Model) -> int | None:
     return (
-        obj.history.order_by("-history_date", "-history_id")
+        audit.history_rows(obj)
+        .order_by("-history_date", "-history_id")
         .values_list("history_id", flat=True)
         .first()
     )
@@ -324,6 +333,8 @@ def signed_records(level: str, *, participant, visit: Visit | None, crf_code: st
         crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
         return [crf] if crf is not None else []
     if level == SignatureLevel.VISIT:
+        if visit is None:
+            raise ValueError("A visit signature needs its visit.")
         return [visit, *(c for c in _crfs(visit) if c is not None)]
     records: list[Model] = []
     for v in Visit.objects.filter(participant=participant).order_by("day"):
@@ -494,7 +505,7 @@ def audit_sources(user) -> list[AuditSource]:
             path = spec.site_path.removesuffix("__site") + "__study_id"
         else:
             path = None
-        if path is not None and not _lookup_exists(spec.model.history.model, path):
+        if path is not None and not _lookup_exists(audit.history_model(spec.model), path):
             path = None  # e.g. a screening record: no participant yet
         sources.append(AuditSource(label, spec.view_permission, spec.site_path, path))
     sources += _OWN_SOURCES
@@ -533,7 +544,7 @@ class AuditRow:
     study_id: str
     action: str
     reason: str
-    history: object = None
+    history: Any = None  # the simple-history row (its class is made at run time)
 
     def changes(self) -> list[tuple[str, object, object]]:
         """Field, old value, new value (every field set, for a creation)."""

@@ -602,7 +602,7 @@ def signature_sign(
         # Hold the visits still while the versions are read (crf_save locks the visit row).
         visits = Visit.objects.select_for_update().filter(participant=participant)
         if level != SignatureLevel.CASEBOOK:
-            visits = visits.filter(pk=visit.pk if visit else None)
+            visits = visits.filter(pk=visit.pk) if visit is not None else visits.none()
         list(visits)
         if level == SignatureLevel.CASEBOOK:
             # And the participant row, which ICU stay and study event saves lock: a stay

@@ -138,9 +138,7 @@ def list_store(
                     )
                     % {"phase": phase, "stratum": stratum}
                 )
-            existing._history_user = user
-            existing._change_reason = _("Replaced before use")
-            existing.delete()
+            audit.delete_with_reason(existing, user=user, reason=_("Replaced before use"))
         rlist = RandomizationList(
             phase=phase,
             stratum=stratum,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.apps import apps
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.signals import pre_create_historical_record
@@ -50,10 +51,22 @@ def save_with_reason(obj: Model, *, user, reason: str = "") -> Model:
     reason = (reason or "").strip()
     if obj.pk is not None and not reason:
         raise ReasonForChangeRequired(_("Give a reason for this change."))
-    obj._history_user = user
-    obj._change_reason = reason or _("Initial entry")
+    attribute_change(obj, user=user, reason=reason or _("Initial entry"))
     obj.save()
     return obj
+
+
+def delete_with_reason(obj: Model, *, user, reason: str) -> None:
+    """Delete `obj`, recording `user` and `reason` in its history's deletion row."""
+    attribute_change(obj, user=user, reason=reason)
+    obj.delete()
+
+
+def attribute_change(obj: Model, *, user, reason: str) -> None:
+    """Who and why for the history row of the next save or delete of `obj` (simple-history
+    reads these two instance attributes; it has no typed way to pass them)."""
+    setattr(obj, "_history_user", user)  # noqa: B010 — dynamic attributes the library reads
+    setattr(obj, "_change_reason", reason)  # noqa: B010
 
 
 def _refuse_change_without_reason(sender, instance, history_instance, **kwargs) -> None:
@@ -122,6 +135,17 @@ def reason_shown(reason: str | None) -> str:
     "Randomized") are stored in English, the source language, and shown translated; a reason a
     person typed is shown as typed (it is not in the catalogue)."""
     return _(reason) if reason else ""
+
+
+def history_rows(obj: Model) -> QuerySet[Any]:
+    """The audit rows of `obj`. simple-history adds the `history` manager to a model when the
+    class is created, where a type checker cannot see it: these two accessors are typed."""
+    return getattr(obj, "history").all()  # noqa: B009
+
+
+def history_model(model: type[Model]) -> type[Model]:
+    """The historical model (audit table) of an audited model."""
+    return getattr(model, "history").model  # noqa: B009
 
 
 def history_of(obj: Model) -> list[AuditEntry]:
