@@ -48,7 +48,7 @@ run: install
 			$(VENV)/bin/celery -A trialedc beat --loglevel=INFO & \
 			trap "kill 0" EXIT; \
 		else \
-			$(PY) manage.py safety_sweep --loop 120 & \
+			$(PY) manage.py run_schedules --loop 120 & \
 			trap "kill 0" EXIT; \
 		fi; \
 		$(PY) manage.py runserver $(HOST):$(PORT)'

@@ -1,6 +1,7 @@
 """Celery tasks of the data-management app: thin wrappers that call a service.
 
-The safety app's daily job (SPEC §7) calls `raise_missing_crf_queries` after its visit digest.
+Scheduled daily by migration 0003_missing_crf_schedule (django-celery-beat), a quarter of an hour
+after the safety app's visit digest (SPEC §7).
 """
 
 from celery import shared_task

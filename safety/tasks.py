@@ -34,10 +34,4 @@ def reminders_send_task() -> dict:
 
 @shared_task(name="safety.visit_digests_send")
 def visit_digests_send_task() -> dict:
-    # The daily job: the digests, then CRFs still missing after their window become queries
-    # (SPEC §7; data management owns the queries).
-    from datamanagement.services import missing_crf_queries_raise
-
-    result = reminders.visit_digests_send()
-    result["missing_crf_queries"] = missing_crf_queries_raise()
-    return result
+    return reminders.visit_digests_send()

@@ -281,7 +281,7 @@ def test_export_under_an_unknown_or_unauthorised_user_is_refused(trial, tmp_path
     assert not ExportRun.objects.exists()
 
 
-# -- load_demo, safety_sweep -----------------------------------------------------------------
+# -- load_demo, run_schedules -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("participants", ["0", "-3"])
@@ -304,8 +304,8 @@ def test_load_demo_refuses_an_empty_password():
     assert refused("load_demo", "--password", "  ") == "--password must not be empty"
 
 
-def test_safety_sweep_refuses_a_negative_loop():
-    message = refused("safety_sweep", "--loop", "-1")
+def test_run_schedules_refuses_a_negative_loop():
+    message = refused("run_schedules", "--loop", "-1")
     assert message == "--loop must be 0 (run once) or a number of seconds, not -1"
 
 

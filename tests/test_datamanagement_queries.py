@@ -395,10 +395,27 @@ def test_the_thread_is_kept_in_the_audit_trail(participant, murray, users):
 
 
 def test_the_daily_job_raises_queries_for_crfs_missing_after_their_window(participant, users):
-    from safety.tasks import visit_digests_send_task
+    from django_celery_beat.models import PeriodicTask
 
+    # Scheduled every morning by its own beat entry, enabled (migration 0003).
+    job = PeriodicTask.objects.get(task="datamanagement.raise_missing_crf_queries")
+    assert job.enabled and job.crontab is not None
+    assert (job.crontab.hour, job.crontab.minute) == ("6", "45")
     # Day 0 three days ago: D0, D1 and D2 have closed windows and no CRF entered.
-    result = visit_digests_send_task()
-    assert result["missing_crf_queries"] > 0
+    assert tasks.raise_missing_crf_queries() > 0
     assert Query.objects.filter(participant=participant, origin=QueryOrigin.MISSING_CRF).exists()
-    assert visit_digests_send_task()["missing_crf_queries"] == 0  # idempotent
+    assert tasks.raise_missing_crf_queries() == 0  # idempotent
+
+
+def test_the_in_process_schedules_raise_them_too(participant, users):
+    # `make run` without Redis has no beat: run_schedules runs the same jobs in-process.
+    from django.core.management import call_command
+
+    call_command("run_schedules")
+    raised = Query.objects.filter(participant=participant, origin=QueryOrigin.MISSING_CRF).count()
+    assert raised > 0
+    call_command("run_schedules")
+    assert (
+        Query.objects.filter(participant=participant, origin=QueryOrigin.MISSING_CRF).count()
+        == raised
+    )

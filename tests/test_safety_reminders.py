@@ -234,7 +234,7 @@ def test_the_sweep_command_runs_the_schedules_in_process(
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
     with time_machine.travel(timezone.now() + timedelta(minutes=5)):
-        call_command("safety_sweep")
-        call_command("safety_sweep")
+        call_command("run_schedules")
+        call_command("run_schedules")
     assert len(mail.outbox) == 1
     assert Alert.objects.get().sent_at is not None

@@ -1,10 +1,12 @@
-"""Run the safety schedules once, in-process: for `make run` without Redis (no beat).
+"""Run the periodic jobs once, in-process: for `make run` without Redis (no beat).
 
-    python manage.py safety_sweep [--loop SECONDS]
+    python manage.py run_schedules [--loop SECONDS]
 
-Delivers pending alerts, queues due reminders and today's visit digests. Each reminder and
-digest has a dedupe key, so running this as often as you like sends nothing twice. With a broker,
-django-celery-beat runs the same services on the schedules in the admin instead.
+Delivers pending alerts, queues due reminders and today's visit digests (safety), and raises a
+query for each CRF still missing after its window (data management). Each reminder, digest and
+query has a dedupe key, so running this as often as you like sends and raises nothing twice.
+With a broker, django-celery-beat runs the same services on the schedules in the admin instead.
+It composes several apps, so it lives in the project package (decision 0019).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from trialedc.management.base import TrialCommand
 
 
 class Command(TrialCommand):
-    help = "Deliver pending safety alerts and queue due reminders and digests (once, or looping)."
+    help = "Run the periodic jobs (alerts, reminders, digests, missing-CRF queries) once or looping."
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -36,9 +38,11 @@ class Command(TrialCommand):
         while True:
             queued = reminders.reminders_send()
             digests = reminders.visit_digests_send()
-            digests["missing_crf_queries"] = missing_crf_queries_raise()
+            missing = missing_crf_queries_raise()
             delivered = alerts.alerts_sweep()
-            self.stdout.write(f"safety sweep: {queued} {digests} {delivered}")
+            self.stdout.write(
+                f"periodic jobs: {queued} {digests} missing-CRF queries {missing} {delivered}"
+            )
             if not loop:
                 return
             time.sleep(loop)
