@@ -9,15 +9,15 @@ visits at all it does nothing.
 from __future__ import annotations
 
 import random
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
 from participants.demo import BULK_REASON
 from participants.models import Participant
-from randomization.models import Randomization
 from trialedc.bulk import insert_with_history
 from trialedc.models import User
 from trialedc.trial import (
@@ -177,15 +177,22 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
 BULK_CHUNK = 500  # participants per round: about 20,000 rows with their history
 
 
-def load_bulk(*, participants: int, seed: int, stdout) -> str:
+class Start(Protocol):
+    """A participant's start on the schedule: randomization's row, as the project's load_demo
+    hands it over (randomization.demo.visit_starts); outcomes does not read randomization."""
+
+    participant: Participant
+    participant_id: int
+    randomized_by: User
+    day0: date
+    respiratory_support: str
+
+
+def load_bulk(*, starts: list[Start], seed: int, stdout) -> str:
     """Visits, ICU stays and every CRF of the visits already due, in bulk, for the randomized
-    participants without visits: the schedule visit_schedule_create makes, the values of an
-    improving or a slow course (as `load` above), computed scores stored as crf_save does."""
-    waiting = list(
-        Randomization.objects.filter(participant__visits__isnull=True)
-        .select_related("participant__site", "participant__identity")
-        .order_by("participant__study_id")
-    )
+    participants without visits (`starts`): the schedule visit_schedule_create makes, the values
+    of an improving or a slow course (as `load` above), computed scores stored as crf_save does."""
+    waiting = list(starts)
     visits_made = crfs_made = 0
     for start in range(0, len(waiting), BULK_CHUNK):
         chunk = waiting[start : start + BULK_CHUNK]
@@ -196,7 +203,7 @@ def load_bulk(*, participants: int, seed: int, stdout) -> str:
     return f"{visits_made} visits, {crfs_made} CRFs (bulk)"
 
 
-def _bulk_chunk(randomizations, *, seed: int) -> tuple[int, int]:
+def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
     reason = BULK_REASON
     visits, icu_stays, plans = [], [], []
     for randomization in randomizations:

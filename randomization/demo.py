@@ -176,3 +176,13 @@ def load_bulk(*, participants: int, seed: int, stdout) -> str:
         f"{RandomizationList.objects.count()} randomization lists, {reviews} phase reviews, "
         f"{len(randomized)} participants randomized (bulk)"
     )
+
+
+def visit_starts() -> list[Randomization]:
+    """The randomized participants without visits yet, for outcomes.demo.load_bulk (composed by
+    the project's load_demo: outcomes reads nothing of randomization)."""
+    return list(
+        Randomization.objects.filter(participant__visits__isnull=True)
+        .select_related("participant__site", "participant__identity", "randomized_by")
+        .order_by("participant__study_id")
+    )

@@ -399,7 +399,8 @@ def test_the_daily_job_raises_queries_for_crfs_missing_after_their_window(partic
 
     # Scheduled every morning by its own beat entry, enabled (migration 0003).
     job = PeriodicTask.objects.get(task="datamanagement.raise_missing_crf_queries")
-    assert job.enabled and job.crontab is not None
+    assert job.enabled
+    assert job.crontab is not None
     assert (job.crontab.hour, job.crontab.minute) == ("6", "45")
     # Day 0 three days ago: D0, D1 and D2 have closed windows and no CRF entered.
     assert tasks.raise_missing_crf_queries() > 0

@@ -2,33 +2,58 @@
 
     python manage.py load_demo [--participants N] [--password P] [--bulk | --no-bulk]
 
-Each app that has a `demo` module with `load(*, participants, seed, stdout)` fills its own part,
-in the order of DEMO_MODULES (screening before randomization before visits before safety).
-From BULK_FROM participants on (or with --bulk), each module's `load_bulk` is used instead:
-bulk inserts with their first audit-trail rows, for network-scale demos and the benchmarks
-(docs/decisions/0014-bulk-demo-and-benchmarks.md); a module without it is skipped.
+Each app's `demo` module fills its own part, in the order of `demo_steps` (screening before
+randomization before visits before safety before data management). From BULK_FROM participants
+on (or with --bulk), the apps' `load_bulk` are used instead: bulk inserts with their first
+audit-trail rows, for network-scale demos and the benchmarks
+(docs/decisions/0014-bulk-demo-and-benchmarks.md); data management has no bulk part. This is
+the project's composition of the apps (decision 0019): where one app's demo needs another's
+rows (the bulk visits need randomization's day 0), they are handed over here.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from importlib import import_module
+from collections.abc import Callable
 
 from django.core.management.base import CommandError
 from django.db import connection
 
+from datamanagement import demo as datamanagement_demo
+from outcomes import demo as outcomes_demo
+from participants import demo as participants_demo
+from randomization import demo as randomization_demo
+from safety import demo as safety_demo
 from trialedc.management.base import TrialCommand
 from trialedc.roles import Role
 from trialedc.services import roles_sync, sites_sync, user_set_up
 
-DEMO_MODULES = (
-    "participants.demo",
-    "randomization.demo",
-    "outcomes.demo",
-    "safety.demo",
-    "datamanagement.demo",
-)
+Step = Callable[..., str]
+
+
+def demo_steps(*, bulk: bool) -> list[tuple[str, Step]]:
+    """(name, step) in order; each step takes participants, seed and stdout."""
+    if not bulk:
+        return [
+            ("participants", participants_demo.load),
+            ("randomization", randomization_demo.load),
+            ("outcomes", outcomes_demo.load),
+            ("safety", safety_demo.load),
+            ("datamanagement", datamanagement_demo.load),
+        ]
+
+    def outcomes_bulk(*, participants: int, seed: int, stdout) -> str:
+        starts = randomization_demo.visit_starts()
+        return outcomes_demo.load_bulk(starts=starts, seed=seed, stdout=stdout)
+
+    return [
+        ("participants", participants_demo.load_bulk),
+        ("randomization", randomization_demo.load_bulk),
+        ("outcomes", outcomes_bulk),
+        ("safety", safety_demo.load_bulk),
+    ]
+
 
 # A demo this large goes in bulk: through the services it would take hours.
 BULK_FROM = 500
@@ -96,18 +121,11 @@ class Command(TrialCommand):
                 full_name=full_name,
             )
         summaries = []
-        for module_name in DEMO_MODULES:
-            try:
-                module = import_module(module_name)
-            except ModuleNotFoundError:
-                continue
-            load = getattr(module, "load_bulk", None) if bulk else module.load
-            if load is None:
-                continue
+        for name, step in demo_steps(bulk=bulk):
             started = time.monotonic()
-            summary = load(participants=participants, seed=seed, stdout=self.stdout)
+            summary = step(participants=participants, seed=seed, stdout=self.stdout)
             if bulk:
-                self.stdout.write(f"{module_name}: {time.monotonic() - started:.1f} s")
+                self.stdout.write(f"{name}.demo: {time.monotonic() - started:.1f} s")
             if summary:
                 summaries.append(summary)
 

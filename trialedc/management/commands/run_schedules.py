@@ -21,7 +21,9 @@ from trialedc.management.base import TrialCommand
 
 
 class Command(TrialCommand):
-    help = "Run the periodic jobs (alerts, reminders, digests, missing-CRF queries) once or looping."
+    help = (
+        "Run the periodic jobs (alerts, reminders, digests, missing-CRF queries) once or looping."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
