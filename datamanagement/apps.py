@@ -9,11 +9,20 @@ class DataManagementConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, pre_delete, pre_save
 
+        from outcomes import signals as outcomes_signals
         from participants import timeline
         from trialedc import home
 
-        from . import guards, selectors
+        from . import guards, selectors, services
 
+        # Locks, SDV, signatures and queries on every change the outcomes services make.
+        outcomes_signals.data_changing.connect(
+            services.on_data_changing, dispatch_uid="dm_data_changing"
+        )
+        outcomes_signals.crf_saved.connect(services.on_crf_saved, dispatch_uid="dm_crf_saved")
+        outcomes_signals.participant_data_changed.connect(
+            services.on_participant_data_changed, dispatch_uid="dm_participant_data_changed"
+        )
         # Backstop of the locks for every audited model, whatever code path saves it.
         pre_save.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_save")
         pre_delete.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_delete")

@@ -1,10 +1,13 @@
 """Every write of the data-management app: keyword-only functions, one transaction each, with
 row locks where two people could act on the same thing at once.
 
-Other apps call in here:
-- outcomes.services calls `assert_editable` before it changes trial data, and `crf_changed` /
-  `participant_data_changed` after, so that source-data marks are cleared and signatures voided;
-- the safety app's daily job calls `missing_crf_queries_raise` (datamanagement.tasks).
+How the other apps reach it:
+- the outcomes services send outcomes.signals (it sits below this app and cannot call it); the
+  receivers at the end of this module run `assert_editable` before a change, and `crf_changed`,
+  `edit_check_queries_raise` and `participant_data_changed` after it, so that locks refuse,
+  source-data marks are cleared, signatures voided and confirmed warnings queried;
+- randomization (above this app) calls it directly (the database lock at trial unblinding);
+- its own daily job raises `missing_crf_queries_raise` (datamanagement.tasks, beat).
 """
 
 from __future__ import annotations
@@ -684,3 +687,21 @@ def _signature_attempts_report(*, failure: SignatureFailure, in_a_row: int) -> N
         participant=failure.participant,
         dedupe_key=f"signature-attempts:{failure.pk}",
     )
+
+
+# -- receivers of the outcomes app's signals (connected in apps.py) ---------------------------
+# Outcomes sits below data management and cannot call it (decision 0019): its services send
+# these signals inside their transaction, and a refusal raised here rolls the save back.
+
+
+def on_data_changing(sender, *, participant, visit, crf_code, **kwargs) -> None:
+    assert_editable(participant=participant, visit=visit, crf_code=crf_code)
+
+
+def on_crf_saved(sender, *, crf, user, warnings, warning_reason, **kwargs) -> None:
+    crf_changed(crf=crf, user=user)
+    edit_check_queries_raise(crf=crf, warnings=warnings, warning_reason=warning_reason)
+
+
+def on_participant_data_changed(sender, *, participant, visit, what, **kwargs) -> None:
+    participant_data_changed(participant=participant, visit=visit, what=what)

@@ -9,14 +9,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from datamanagement import services as data_management
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
 from trialedc import audit, concurrency
 from trialedc.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
 
-from . import schedule, scores, selectors
+from . import schedule, scores, selectors, signals
 from .exceptions import (
     CrfIncomplete,
     CrfNotExpected,
@@ -49,7 +48,7 @@ def visit_schedule_create(*, participant, day0: date) -> None:
     constraints are the database's (docs/performance.md, randomization).
     """
     with transaction.atomic():
-        data_management.assert_editable(participant=participant)
+        signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
         existing = set(Visit.objects.filter(participant=participant).values_list("code", flat=True))
         visits = []
         for config in TRIAL.visits:
@@ -181,7 +180,7 @@ def crf_save(
             )
         if visit.state == VisitState.MISSED:
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
-        data_management.assert_editable(visit=visit, crf_code=crf_code)
+        signals.data_changing.send(sender=Visit, participant=None, visit=visit, crf_code=crf_code)
         model = CRF_MODELS[crf_code]
         crf = model.objects.select_for_update().filter(visit=visit).first() or model(
             entered_by=user
@@ -240,10 +239,14 @@ def crf_save(
             audit.save_with_reason(crf, user=user, reason=reason)
         finally:
             crf.__dict__.pop("_lock_checked", None)
-        # SDV marks of changed fields cleared, signatures voided, confirmed warnings queried.
-        data_management.crf_changed(crf=crf, user=user)
-        data_management.edit_check_queries_raise(
-            crf=crf, warnings=warnings, warning_reason=crf.warning_reason
+        # Data management: SDV marks of changed fields cleared, signatures voided, confirmed
+        # warnings queried (its receivers of crf_saved).
+        signals.crf_saved.send(
+            sender=type(crf),
+            crf=crf,
+            user=user,
+            warnings=list(warnings),
+            warning_reason=crf.warning_reason,
         )
         _visit_refresh_state(visit=visit, user=user)
     return crf
@@ -269,7 +272,7 @@ def visit_mark_missed(*, visit: Visit, reason: str, user, opened_version: int | 
     reason = (reason or "").strip()
     with transaction.atomic():
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
-        data_management.assert_editable(visit=visit)
+        signals.data_changing.send(sender=Visit, participant=None, visit=visit, crf_code="")
         concurrency.refuse_changed_since(
             record=visit, opened_version=opened_version, action=_("nothing was recorded")
         )
@@ -285,8 +288,8 @@ def visit_mark_missed(*, visit: Visit, reason: str, user, opened_version: int | 
         audit.save_with_reason(
             visit, user=user, reason=_("Visit missed: %(reason)s") % {"reason": reason}
         )
-        data_management.participant_data_changed(
-            participant=visit.participant, visit=visit, what=str(visit)
+        signals.participant_data_changed.send(
+            sender=Visit, participant=visit.participant, visit=visit, what=str(visit)
         )
     return visit
 
@@ -312,7 +315,7 @@ def icu_stay_save(
     with transaction.atomic():
         # The participant row locked, as a casebook signature does while it reads the versions.
         Participant.objects.select_for_update().get(pk=participant.pk)
-        data_management.assert_editable(participant=participant)
+        signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
         values = {"admitted_on": admitted_on, "discharged_on": discharged_on}
         if stay is None:
             stay = IcuStay(participant=participant, entered_by=user)
@@ -325,7 +328,9 @@ def icu_stay_save(
             setattr(stay, name, value)
         stay.full_clean()
         audit.save_with_reason(stay, user=user, reason=reason)
-        data_management.participant_data_changed(participant=participant, what=str(stay))
+        signals.participant_data_changed.send(
+            sender=type(stay), participant=participant, visit=None, what=str(stay)
+        )
     return stay
 
 
@@ -347,7 +352,7 @@ def study_event_save(
         # one by one, that it exists (not a database error); and a casebook signature reading
         # the versions waits for this save, or this save for it.
         Participant.objects.select_for_update().get(pk=participant.pk)
-        data_management.assert_editable(participant=participant)
+        signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
         values = {"kind": EventKind(kind), "occurred_on": occurred_on, "details": details}
         if event is not None:
             event = StudyEvent.objects.select_for_update().get(pk=event.pk, participant=participant)
@@ -377,5 +382,7 @@ def study_event_save(
             user=user,
             died=StudyEvent.objects.filter(participant=participant, kind=EventKind.DEATH).exists(),
         )
-        data_management.participant_data_changed(participant=participant, what=str(event))
+        signals.participant_data_changed.send(
+            sender=type(event), participant=participant, visit=None, what=str(event)
+        )
     return event

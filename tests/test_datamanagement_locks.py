@@ -280,3 +280,20 @@ def test_an_unlock_of_a_lock_id_that_is_no_number_is_not_found(client, roles):
     client.force_login(UserFactory(username="dm", role=Role.DATA_MANAGER))
     response = client.post("/data/locks/", {"do": "unlock", "lock": "1 OR 1=1", "reason": "x"})
     assert response.status_code == 404
+
+
+def test_data_management_listens_to_every_outcomes_signal():
+    # Outcomes cannot import data management (the layers, decision 0019): without these
+    # receivers a lock would be left to the pre_save backstop, and no SDV mark, signature or
+    # confirmed warning would follow a CRF save.
+    from datamanagement import services as dm_services
+    from outcomes import signals
+
+    receivers = {
+        signals.data_changing: dm_services.on_data_changing,
+        signals.crf_saved: dm_services.on_crf_saved,
+        signals.participant_data_changed: dm_services.on_participant_data_changed,
+    }
+    for signal, receiver in receivers.items():
+        sync_receivers, _async_receivers = signal._live_receivers(None)
+        assert receiver in sync_receivers
