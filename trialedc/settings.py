@@ -279,7 +279,7 @@ if env.bool("DJANGO_BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Internationalisation -------------------------------------------------------------------
-# English is the source language; Persian (the Tehran site) comes with a later issue.
+# English is the source language; Persian for the Tehran site (locale/fa, `make messages`).
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fa", _("Persian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
