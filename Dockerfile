@@ -8,6 +8,8 @@ WORKDIR /app
 RUN useradd --system --create-home --home-dir /home/edc edc
 COPY pyproject.toml README.md ./
 COPY trialedc ./trialedc
+COPY kernel ./kernel
+COPY accounts ./accounts
 COPY participants ./participants
 COPY randomization ./randomization
 COPY outcomes ./outcomes

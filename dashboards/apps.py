@@ -7,7 +7,7 @@ class DashboardsConfig(AppConfig):
     verbose_name = _("Dashboards and reports")
 
     def ready(self) -> None:
-        from trialedc import home
+        from kernel import home
 
         home.nav(
             label=_("Dashboard"),

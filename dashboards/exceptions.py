@@ -1,6 +1,6 @@
 """Domain errors of the dashboards app; views turn them into a 403 or a message."""
 
-from trialedc.exceptions import TrialEdcError
+from kernel.exceptions import TrialEdcError
 
 
 class DashboardError(TrialEdcError):

@@ -1,4 +1,4 @@
-"""The dashboards' PDFs (reportlab, on the shared frame trialedc.pdf.Report).
+"""The dashboards' PDFs (reportlab, on the shared frame kernel.pdf.Report).
 
 - Blank annotated CRFs: every CRF in outcomes.models.CRF_MODELS with each field's variable
   name, type, unit, range and codes beside it (the CDASH habit), read from the model
@@ -23,12 +23,12 @@ from reportlab.lib.units import mm
 from reportlab.platypus import PageBreak, Paragraph, Spacer
 
 from datamanagement.selectors import signatures_of_casebook
+from kernel.pdf import HEADING, NORMAL, SMALL, SUBHEADING, TITLE, Report, grid, para
+from kernel.roles import is_blinded
+from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Crf, IcuStay, StudyEvent, Visit
 from randomization import allocation
 from safety.models import AdverseEvent
-from trialedc.pdf import HEADING, NORMAL, SMALL, SUBHEADING, TITLE, Report, grid, para
-from trialedc.roles import is_blinded
-from trialedc.trial import TRIAL
 
 from . import plots, selectors
 from .exceptions import BlindedViewerRefused

@@ -7,7 +7,7 @@ statistician see aggregates only. The closed DSMB report is the statistician's a
 view checks blinding a second time (dashboards.views).
 """
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 _DASHBOARD = ("dashboards.view_dashboard", "dashboards.print_blank_crfs")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from trialedc import calendars
-from trialedc.trial import TRIAL
+from kernel import calendars
+from kernel.trial import TRIAL
 
 from . import drawing, svg
 from .selectors import POOLED, Consort, Enrollment

@@ -5,7 +5,7 @@ trends are `percentile_cont`, the completeness matrix is one page of participant
 visits and every CRF's status joined in one query. tests/test_dashboards_queries.py holds the
 number of queries constant between two trial sizes; tests/bench/ times it at 10,000.
 
-Every function takes a `Scope`: the sites the viewer may see (trialedc.access.sites_for), today,
+Every function takes a `Scope`: the sites the viewer may see (kernel.access.sites_for), today,
 and whether the viewer may see arms (randomization.allocation.may_see_arms). With `by_arm` False
 no function reads the allocation, so a blinded page cannot differ by arm.
 """
@@ -34,6 +34,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from datamanagement.selectors import open_queries_for
+from kernel.access import sites_for
+from kernel.trial import TRIAL, PhaseConfig, StratumConfig
 from outcomes import schedule
 from outcomes.models import (
     CRF_MODELS,
@@ -49,8 +51,6 @@ from participants.models import NotEnrolledReason, Participant, ParticipantStatu
 from randomization import allocation
 from randomization.models import Randomization
 from safety.models import AdverseEvent
-from trialedc.access import sites_for
-from trialedc.trial import TRIAL, PhaseConfig, StratumConfig
 
 from .exceptions import UnknownSite
 
@@ -635,8 +635,8 @@ def open_queries(user, scope: Scope, *, limit: int = 20) -> OpenQueries:
 def report_access_error(user, *, kind: str, participant=None, site_code: str = "") -> str | None:
     """Why `user` may not have this report, or None if they may: asked when the report is
     requested, when it is built and again at every look and download."""
-    from trialedc.access import scope_to_sites
-    from trialedc.roles import is_blinded
+    from kernel.access import scope_to_sites
+    from kernel.roles import is_blinded
 
     from .models import KIND_PERMISSIONS, ReportKind
 
@@ -659,7 +659,7 @@ def report_access_error(user, *, kind: str, participant=None, site_code: str = "
 def prepared_report_access_error(user, report) -> str | None:
     """`report_access_error` for a report already made, plus: every site it covers must be
     one of the user's, and a report that shows the allocation never goes to a blinded user."""
-    from trialedc.roles import is_blinded
+    from kernel.roles import is_blinded
 
     if report.unblinded and is_blinded(user):
         return _("The closed DSMB report is for the unblinded statistician and DSMB only.")
@@ -677,7 +677,7 @@ def prepared_report_access_error(user, report) -> str | None:
 def prepared_reports_of(user, *, limit: int = 20):
     """The user's own recent reports, newest first (the allocation-bearing ones only for an
     unblinded user, though a blinded user cannot ask for one)."""
-    from trialedc.roles import is_blinded
+    from kernel.roles import is_blinded
 
     from .models import PreparedReport
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc.models import Site
+from kernel.models import Site
 
 from . import pdf, selectors
 from .exceptions import ReportRefused

@@ -17,7 +17,7 @@ from functools import lru_cache
 from hashlib import sha256
 from html import escape
 
-from trialedc import calendars
+from kernel import calendars
 
 BLUE = "#0072B2"
 ORANGE = "#E69F00"

@@ -19,10 +19,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from kernel.access import get_in_scope_or_403, require, scope_to_sites
+from kernel.broker import BrokerUnavailable, task_publish
 from participants.models import Participant
 from randomization import allocation
-from trialedc.access import get_in_scope_or_403, require, scope_to_sites
-from trialedc.celery import BrokerUnavailable, task_publish
 
 from . import pdf, plots, selectors, services
 from .exceptions import BlindedViewerRefused, ReportRefused, UnknownSite

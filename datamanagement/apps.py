@@ -11,7 +11,7 @@ class DataManagementConfig(AppConfig):
 
         from outcomes import signals as outcomes_signals
         from participants import timeline
-        from trialedc import home
+        from kernel import home
 
         from . import guards, selectors, services
 

@@ -7,11 +7,11 @@ needs the investigator's own password. Idempotent: a participant with a query is
 
 from __future__ import annotations
 
+from kernel import concurrency
+from kernel.models import User
+from kernel.trial import BASELINE, MURRAY
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
-from trialedc import concurrency
-from trialedc.models import User
-from trialedc.trial import BASELINE, MURRAY
 
 from . import services
 from .models import Query

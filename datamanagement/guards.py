@@ -1,6 +1,6 @@
 """Backstops that hold whatever code path writes: locks and the append-only audit trail.
 
-- `refuse_change_to_locked_data`: before any audited model (trialedc.audit registry) is saved
+- `refuse_change_to_locked_data`: before any audited model (kernel.audit registry) is saved
   or deleted (pre_save / pre_delete), a record under an active CRF, participant or database
   lock is refused, for every user including superusers, from a view, the admin or a shell.
   The services check first (datamanagement.services.assert_editable) with a clearer message;
@@ -18,7 +18,7 @@ from django.db import connections
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalChanges
 
-from trialedc import audit
+from kernel import audit
 
 from .exceptions import RecordLocked
 

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 
 class QueryState(models.TextChoices):

@@ -6,7 +6,7 @@ investigator signs. Data managers and monitors read the trial-wide audit log. Th
 statistician and sponsor have no data-management pages.
 """
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 _READ = (
     "datamanagement.view_query",

@@ -16,10 +16,10 @@ from django.apps import apps
 from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
+from kernel import audit, concurrency
+from kernel.access import scope_to_sites, sites_for
+from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, IcuStay, StudyEvent, Visit
-from trialedc import audit, concurrency
-from trialedc.access import scope_to_sites, sites_for
-from trialedc.trial import TRIAL
 
 from .models import (
     Lock,
@@ -441,8 +441,8 @@ def signature_failures_since_last_success(user) -> int:
 def security_alert_recipients() -> list[str]:
     """Who hears of repeated failed signatures at once (21 CFR 11.300(d)): the configured
     security contacts (the "system security unit") and every active data manager."""
-    from trialedc.models import User
-    from trialedc.roles import Role
+    from kernel.models import User
+    from kernel.roles import Role
 
     managers = User.objects.filter(is_active=True, groups__name=Role.DATA_MANAGER.value)
     emails = managers.exclude(email="").values_list("email", flat=True)

@@ -22,12 +22,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel import audit, concurrency
+from kernel.exceptions import EditConflict
+from kernel.trial import TRIAL
 from outcomes import selectors as outcome_selectors
 from outcomes.models import CRF_MODELS, CrfStatus, Visit, VisitState
 from outcomes.schedule import OVERDUE
-from trialedc import audit, concurrency
-from trialedc.exceptions import EditConflict
-from trialedc.trial import TRIAL
 
 from . import selectors
 from .exceptions import (
@@ -250,7 +250,7 @@ def query_step(*, query: Query, action: str, user, text: str, opened_version: in
 
     The step answers the thread as the user was shown it (`opened_version`): if the query
     moved since (answered, closed, re-opened by someone else), nothing is done and the user
-    sees what changed (trialedc.concurrency)."""
+    sees what changed (kernel.concurrency)."""
     text = (text or "").strip()
     if action not in ACTION_PERMISSIONS or action == QueryAction.RAISE:
         raise QueryTransitionRefused(_("Unknown step."))
@@ -482,7 +482,7 @@ def sdv_mark(
     None). Fields already verified are left as they are. Returns how many were marked.
 
     The marks are of the CRF's version the monitor was shown (`opened_version`, kept in each
-    mark): if the CRF changed since, nothing is marked (trialedc.concurrency)."""
+    mark): if the CRF changed since, nothing is marked (kernel.concurrency)."""
     if not user.has_perm("datamanagement.verify_source_data"):
         raise SdvNotRequired(_("Your role does not allow source-data verification."))
     required = selectors.sdv_required_fields(crf_code)
@@ -579,7 +579,7 @@ def signature_sign(
     The password is asked again; the signature records the signer's printed name, the time and
     the meaning, and is bound to the exact versions signed (manifest + SHA-256). Those are the
     versions the investigator was shown (`opened_versions`: (label, pk) -> version): if a
-    record changed since, or one was added, nothing is signed (trialedc.concurrency)."""
+    record changed since, or one was added, nothing is signed (kernel.concurrency)."""
     if not user.has_perm("datamanagement.sign_records"):
         raise SignatureRefused(_("Your role does not allow signing."))
     if meaning not in TRIAL.signature_meanings:

@@ -14,14 +14,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from kernel import concurrency
+from kernel.access import get_in_scope_or_403, require, sites_for
+from kernel.csv_download import csv_download
+from kernel.exceptions import EditConflict, TrialEdcError
+from kernel.redirects import redirect_next
+from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
-from trialedc import concurrency, twofactor
-from trialedc.access import get_in_scope_or_403, require, sites_for
-from trialedc.csv_download import csv_download
-from trialedc.exceptions import EditConflict, TrialEdcError
-from trialedc.redirects import redirect_next
-from trialedc.trial import TRIAL
+from trialedc import twofactor
 
 from . import selectors, services
 from .exceptions import SignatureAttemptsExhausted

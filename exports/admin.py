@@ -3,7 +3,7 @@ together they would re-identify the participants of an export."""
 
 from django.contrib import admin
 
-from trialedc.admin import ReadOnlyAdminMixin
+from kernel.admin import ReadOnlyAdminMixin
 
 from .models import ExportRun
 

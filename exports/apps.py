@@ -7,7 +7,7 @@ class ExportsConfig(AppConfig):
     verbose_name = _("Exports")
 
     def ready(self) -> None:
-        from trialedc import home
+        from kernel import home
 
         home.nav(
             label=_("Exports"),

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from django.db import models
 from django.utils import translation
 
+from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS
 from safety.models import AdverseEvent
-from trialedc.trial import TRIAL
 
 INTEGER = "integer"
 FLOAT = "float"

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from datetime import date
 from operator import itemgetter
 
+from kernel.trial import TRIAL
 from outcomes import scores
 from outcomes.models import ClinicalStatus, EventKind, IcuStay, StudyEvent
-from trialedc.trial import TRIAL
 
 
 class Aligned:

@@ -1,6 +1,6 @@
 """Domain errors of the exports app; views and commands turn them into messages."""
 
-from trialedc.exceptions import TrialEdcError
+from kernel.exceptions import TrialEdcError
 
 
 class ExportError(TrialEdcError):

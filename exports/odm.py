@@ -11,7 +11,7 @@ import re
 from datetime import datetime
 from xml.sax.saxutils import XMLGenerator, quoteattr
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 from .columns import ADVERSE_EVENTS, FLOAT, INTEGER, PARTICIPANTS, Table
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 from .columns import Table, age_label
 

@@ -33,14 +33,14 @@ from django.db.models.functions import Coalesce, Collate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.cells import neutralize
+from kernel.models import SecurityEventKind
+from kernel.services import security_event_record
+from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import Participant
 from randomization import allocation
 from safety.models import AdverseEvent
-from trialedc.cells import neutralize
-from trialedc.models import SecurityEventKind
-from trialedc.services import security_event_record
-from trialedc.trial import TRIAL
 
 from . import endpoints, readme
 from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables

@@ -7,8 +7,8 @@ class OutcomesConfig(AppConfig):
     verbose_name = _("Outcomes")
 
     def ready(self) -> None:
+        from kernel import audit, home
         from participants import timeline
-        from trialedc import audit, home
 
         from . import selectors
         from .models import CRF_MODELS

@@ -18,9 +18,9 @@ from django.db import transaction
 
 from participants.demo import BULK_REASON
 from participants.models import Participant
-from trialedc.bulk import insert_with_history
-from trialedc.models import User
-from trialedc.trial import (
+from kernel.bulk import insert_with_history
+from kernel.models import User
+from kernel.trial import (
     AE_ASSESSMENT,
     BASELINE,
     BLOOD_GAS,

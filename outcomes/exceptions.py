@@ -1,6 +1,6 @@
 """Domain errors of the outcomes app; views turn them into form errors."""
 
-from trialedc.exceptions import TrialEdcError
+from kernel.exceptions import TrialEdcError
 
 
 class OutcomesError(TrialEdcError):

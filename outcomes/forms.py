@@ -18,9 +18,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from trialedc import calendars, concurrency
-from trialedc.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
-from trialedc.trial import TRIAL
+from kernel import calendars, concurrency
+from kernel.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
+from kernel.trial import TRIAL
 
 from . import schedule
 from .models import (

@@ -15,8 +15,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trialedc import trial
-from trialedc.trial import TRIAL
+from kernel import trial
+from kernel.trial import TRIAL
 
 _LIMITS = TRIAL.hard_limits
 

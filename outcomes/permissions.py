@@ -4,7 +4,7 @@ Coordinators and investigators enter visit CRFs and events; monitors and data ma
 them. The pharmacist, the statistician and the sponsor have no CRF pages.
 """
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 _READ = ("outcomes.view_visit",)
 _ENTER = ("outcomes.enter_outcome_data",)

@@ -29,7 +29,7 @@ from decimal import Decimal
 Number = float | Decimal
 
 # The FiO2 and PaO2 limits of SPEC §4; tests/test_outcomes_scores.py asserts that they equal
-# trialedc.trial.TRIAL.hard_limits (this module stays importable without Django or Celery).
+# kernel.trial.TRIAL.hard_limits (this module stays importable without Django or Celery).
 FIO2_MIN = 0.21
 FIO2_MAX = 1.00
 PAO2_MIN_MMHG = 20.0

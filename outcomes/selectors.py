@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 
-from trialedc.access import scope_to_sites
-from trialedc.trial import TRIAL
+from kernel.access import scope_to_sites
+from kernel.trial import TRIAL
 
 from . import schedule, scores
 from .models import (

@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
-from trialedc import audit, concurrency
-from trialedc.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
+from kernel import audit, concurrency
+from kernel.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
 
 from . import schedule, scores, selectors, signals
 from .exceptions import (
@@ -98,7 +98,7 @@ _COMPUTED = {
 
 # Fields of a CRF that a derived value or an edit check reads together: a change of one, merged
 # with someone else's change of another, would give a value (P/F, the Murray score, an end
-# before a start) that neither of them saw. trialedc.concurrency asks rather than merges them.
+# before a start) that neither of them saw. kernel.concurrency asks rather than merges them.
 CRF_LINKED: dict[str, tuple[frozenset[str], ...]] = {
     BLOOD_GAS: (frozenset({"pao2_mmhg", "fio2"}),),  # P/F
     MURRAY: (
@@ -162,7 +162,7 @@ def crf_save(
 
     `opened_version` is the CRF's version the form was opened on (None: it was not entered
     yet): a save on a version someone else has since changed is refused (EditConflict) or
-    merged, as trialedc.concurrency says. `warnings` are the soft-limit warnings the user saw
+    merged, as kernel.concurrency says. `warnings` are the soft-limit warnings the user saw
     and confirmed with `warning_reason`.
     """
     with transaction.atomic():
@@ -268,7 +268,7 @@ def visit_mark_missed(*, visit: Visit, reason: str, user, opened_version: int | 
     """Record that a visit did not take place, and why (SPEC §4: missed visit with reason).
 
     Refused if the visit changed since the page was opened (`opened_version`): marked missed
-    by someone else meanwhile, or its CRFs completed (trialedc.concurrency)."""
+    by someone else meanwhile, or its CRFs completed (kernel.concurrency)."""
     reason = (reason or "").strip()
     with transaction.atomic():
         visit = Visit.objects.select_for_update().get(pk=visit.pk)
@@ -311,7 +311,7 @@ def icu_stay_save(
     reason: str = "",
 ) -> IcuStay:
     """Record an ICU episode, or correct one (a correction needs a reason, and the version of
-    the stay the form was opened on: trialedc.concurrency)."""
+    the stay the form was opened on: kernel.concurrency)."""
     with transaction.atomic():
         # The participant row locked, as a casebook signature does while it reads the versions.
         Participant.objects.select_for_update().get(pk=participant.pk)

@@ -13,11 +13,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from kernel import concurrency
+from kernel.access import get_in_scope_or_403, require
+from kernel.exceptions import EditConflict, TrialEdcError
+from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
-from trialedc import concurrency
-from trialedc.access import get_in_scope_or_403, require
-from trialedc.exceptions import EditConflict, TrialEdcError
-from trialedc.trial import AE_ASSESSMENT, TRIAL
 
 from . import scores, selectors, services
 from .forms import (

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from trialedc.admin import ReadOnlyAdminMixin
+from kernel.admin import ReadOnlyAdminMixin
 
 from .models import Consent, ConsentWithdrawal, Eligibility, Participant, Screening
 

@@ -7,7 +7,7 @@ class ParticipantsConfig(AppConfig):
     verbose_name = _("Participants")
 
     def ready(self) -> None:
-        from trialedc import audit, home
+        from kernel import audit, home
 
         from . import selectors
 

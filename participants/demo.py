@@ -15,11 +15,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from trialedc import concurrency
-from trialedc.bulk import insert_with_history
-from trialedc.models import Site, User
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
+from kernel import concurrency
+from kernel.bulk import insert_with_history
+from kernel.models import Site, User
+from kernel.roles import Role
+from kernel.trial import TRIAL
 
 from . import services
 from .models import (
@@ -177,7 +177,7 @@ def load_bulk(*, participants: int, seed: int, stdout) -> str:
     """Top the participants up to `participants` in bulk: screened, eligible, consented and
     enrolled, with the screen failures (one in four) and refusals (one in six) of a real log.
 
-    The same rows, and first history rows, as the services write (trialedc/bulk.py); the numbers
+    The same rows, and first history rows, as the services write (kernel/bulk.py); the numbers
     continue each site's SiteSequence. Screening days spread over the past 14 months.
     """
     existing = Participant.objects.count()

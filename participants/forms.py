@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from trialedc import calendars
-from trialedc.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
-from trialedc.models import Site
-from trialedc.trial import TRIAL
+from kernel import calendars
+from kernel.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
+from kernel.models import Site
+from kernel.trial import TRIAL
 
 from . import rules
 from .models import (

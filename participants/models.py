@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 STUDY_ID_PATTERN = r"^\d{2}-\d{4}$"
 SCREENING_NUMBER_PATTERN = rf"^{TRIAL.screening_number_prefix}\d{{2}}-\d{{4}}$"

@@ -1,6 +1,6 @@
 """Permissions of the participants app, per role (SPEC §1; docs/roles.md)."""
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 _READ = ("participants.view_participant",)
 # The screening log, eligibility and consent records (no identifying data in them).

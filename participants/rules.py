@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_DOWN, Decimal
 
-from trialedc.trial import EXCLUSION, TRIAL, TrialConfig
+from kernel.trial import EXCLUSION, TRIAL, TrialConfig
 
 FRACTION = "fraction"
 PERCENT = "percent"

@@ -8,8 +8,8 @@ from datetime import date
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from trialedc import calendars
-from trialedc.access import scope_to_sites
+from kernel import calendars
+from kernel.access import scope_to_sites
 
 from .models import (
     Eligibility,
@@ -137,7 +137,7 @@ _ARABIC_FORMS, _PERSIAN_FORMS, _DROPPED = "يكى", "یکی", "\u200c"
 
 def search_text(text: str) -> str:
     """A search as typed, in the form names are compared: Persian letters, ASCII digits."""
-    from trialedc.calendars import ascii_digits
+    from kernel.calendars import ascii_digits
 
     return ascii_digits(text).translate(str.maketrans(_ARABIC_FORMS, _PERSIAN_FORMS, _DROPPED))
 

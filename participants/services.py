@@ -16,10 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc import audit, calendars, concurrency
-from trialedc.access import sites_for
-from trialedc.models import Site
-from trialedc.trial import TRIAL
+from kernel import audit, calendars, concurrency
+from kernel.access import sites_for
+from kernel.models import Site
+from kernel.trial import TRIAL
 
 from . import rules
 from .exceptions import (
@@ -175,7 +175,7 @@ def eligibility_save(
     """Record (or correct, with a reason) the eligibility answers; compute I2, I4 and the verdict.
 
     `opened_version` is the version of the eligibility form the user opened (None: not filled
-    in yet); a save on a version changed since is refused or merged (trialedc.concurrency).
+    in yet); a save on a version changed since is refused or merged (kernel.concurrency).
     A correction voids an investigator's earlier confirmation: it confirmed other answers.
     """
     _check_site(user, screening.site)
@@ -254,7 +254,7 @@ def eligibility_confirm(
     """An investigator confirms that an eligible patient is eligible (who and when recorded).
 
     The confirmation is of the answers the investigator was shown (`opened_version`): if they
-    changed since, nothing is confirmed (trialedc.concurrency)."""
+    changed since, nothing is confirmed (kernel.concurrency)."""
     _check_site(user, eligibility.screening.site)
     with transaction.atomic():
         eligibility = Eligibility.objects.select_for_update().get(pk=eligibility.pk)
@@ -466,7 +466,7 @@ def identifying_data_update(
     """Change identifying data; the reason is required and kept with old and new values.
 
     `values` are the form's fields as typed, `opened_version` the version the form was opened
-    on: a change of a version changed since is refused or merged (trialedc.concurrency; each
+    on: a change of a version changed since is refused or merged (kernel.concurrency; each
     field stands alone: no derived value reads two of them). A corrected date of birth or sex
     changes I4/E2, so the eligibility verdict is recomputed.
     """

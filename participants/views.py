@@ -12,11 +12,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc import concurrency
-from trialedc.access import get_in_scope_or_403, require, sites_for
-from trialedc.exceptions import EditConflict, TrialEdcError
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
+from kernel import concurrency
+from kernel.access import get_in_scope_or_403, require, sites_for
+from kernel.exceptions import EditConflict, TrialEdcError
+from kernel.roles import Role
+from kernel.trial import TRIAL
 
 from . import rules, selectors, services, timeline
 from .exceptions import AlreadyRecorded, ScreeningError

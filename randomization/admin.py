@@ -7,7 +7,7 @@ Lists are managed on the statistician's pages, which check randomization.view_al
 
 from django.contrib import admin
 
-from trialedc.admin import ReadOnlyAdminMixin
+from kernel.admin import ReadOnlyAdminMixin
 
 from .models import EmergencyUnblinding, PhaseReview
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, F, OuterRef, Q
 
-from trialedc.roles import is_blinded
+from kernel.roles import is_blinded
 
 from . import selectors
 from .models import EmergencyUnblinding

@@ -7,12 +7,12 @@ class RandomizationConfig(AppConfig):
     verbose_name = _("Randomization")
 
     def ready(self) -> None:
+        from kernel import home
         from participants import timeline
-        from trialedc import home
 
         from . import selectors
 
-        # No model of this app is registered with trialedc.audit: the generic history page must
+        # No model of this app is registered with kernel.audit: the generic history page must
         # never render a slot, a list or a preparation (allocation-bearing) for anyone.
         timeline.section(
             title=_("Randomization"),

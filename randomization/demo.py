@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from kernel.bulk import update_with_history
+from kernel.models import User
+from kernel.roles import Role
+from kernel.trial import TRIAL
 from participants.demo import BULK_REASON
 from participants.models import Participant, ParticipantStatus
-from trialedc.bulk import update_with_history
-from trialedc.models import User
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
 
 from . import selectors, services
 from .exceptions import RandomizationError

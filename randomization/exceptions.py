@@ -2,7 +2,7 @@
 
 from django.utils.translation import gettext
 
-from trialedc.exceptions import TrialEdcError
+from kernel.exceptions import TrialEdcError
 
 
 class RandomizationError(TrialEdcError):

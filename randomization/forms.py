@@ -2,8 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from trialedc.forms import EdcDateField, EditVersionMixin, SecondFactorMixin
-from trialedc.trial import TRIAL
+from kernel.forms import EdcDateField, EditVersionMixin
+from kernel.trial import TRIAL
+from trialedc.forms import SecondFactorMixin
 
 from .models import PHASE_CHOICES, STRATUM_CHOICES, SUPPORT_CHOICES, ReviewDecision
 

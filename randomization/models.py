@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 PHASE_CHOICES = [(p.code, p.label) for p in TRIAL.phases]
 STRATUM_CHOICES = [(s.code, s.label) for s in TRIAL.strata]
@@ -38,7 +38,7 @@ class RandomizationList(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     # Who made, and who replaced (deleted) an unused list, with its seed and checksum. Never
-    # shown on the generic history page (not registered with trialedc.audit).
+    # shown on the generic history page (not registered with kernel.audit).
     history = HistoricalRecords()
 
     class Meta:
@@ -190,7 +190,7 @@ class Preparation(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     # Unblinded pharmacy record: its history is for the pharmacy and inspectors, never blinded
-    # staff (not registered with trialedc.audit).
+    # staff (not registered with kernel.audit).
     history = HistoricalRecords()
 
     class Meta:

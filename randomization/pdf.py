@@ -1,5 +1,5 @@
 """The pharmacist's randomization list as a PDF, on the product's one PDF frame
-(`trialedc.pdf.Report`). Unblinded: pharmacy pages only."""
+(`kernel.pdf.Report`). Unblinded: pharmacy pages only."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
-from trialedc.pdf import NORMAL, TITLE, Report, grid, para
-from trialedc.trial import TRIAL
+from kernel.pdf import NORMAL, TITLE, Report, grid, para
+from kernel.trial import TRIAL
 
 
 class PharmacyListReport(Report):

@@ -4,7 +4,7 @@ Anything that shows an arm needs `randomization.view_allocation`, held by the un
 (tests/test_randomization_permissions.py proves no blinded role holds it).
 """
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 # Arm-free: "Randomized: A-007 · envelope K7Q2MX · Day 0", and enrollment against target.
 _STATUS = ("randomization.view_randomization",)

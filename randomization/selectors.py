@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
-from trialedc.access import scope_to_sites
-from trialedc.trial import TRIAL
+from kernel.access import scope_to_sites
+from kernel.trial import TRIAL
 
 from . import blocks
 from .models import (

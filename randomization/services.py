@@ -12,15 +12,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel import audit, concurrency
+from kernel.access import sites_for
+from kernel.models import SecurityEventKind
+from kernel.roles import Role
+from kernel.services import security_event_record
+from kernel.trial import TRIAL
 from outcomes.services import visit_schedule_create
 from participants.models import Participant, ParticipantStatus
 from safety.alerts import alert_enqueue
-from trialedc import audit, concurrency
-from trialedc.access import sites_for
-from trialedc.models import SecurityEventKind
-from trialedc.roles import Role
-from trialedc.services import security_event_record
-from trialedc.trial import TRIAL
 
 from . import blocks, dosing, selectors
 from .exceptions import (
@@ -410,7 +410,7 @@ def handover_record(
     *, preparation: Preparation, user, handed_over_to: str, opened_version: int | None
 ) -> Preparation:
     """The syringe goes to the (blinded) nurse. Of the preparation the pharmacist was shown
-    (`opened_version`): refused if it changed since (trialedc.concurrency)."""
+    (`opened_version`): refused if it changed since (kernel.concurrency)."""
     with transaction.atomic():
         preparation = Preparation.objects.select_for_update().get(pk=preparation.pk)
         concurrency.refuse_changed_since(
@@ -530,7 +530,7 @@ def database_lock(*, user) -> None:
 def trial_unblinding_confirm(*, user, password: str) -> TrialUnblinding:
     """One of the two confirmations; the trial is unblinded when both are recorded."""
     from datamanagement.selectors import database_is_locked
-    from trialedc.roles import roles_of
+    from kernel.roles import roles_of
 
     if not user.check_password(password):
         raise PasswordMismatch(_("The password is not correct; nothing was confirmed."))

@@ -12,15 +12,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from kernel.access import get_in_scope_or_403, require
+from kernel.csv_download import csv_attachment
+from kernel.exceptions import EditConflict
+from kernel.models import SecurityEventKind
+from kernel.services import security_event_record
+from kernel.trial import TRIAL
 from participants.models import Participant, ParticipantStatus
 from trialedc import twofactor
-from trialedc.access import get_in_scope_or_403, require
-from trialedc.csv_download import csv_attachment
-from trialedc.exceptions import EditConflict
-from trialedc.models import SecurityEventKind
 from trialedc.ratelimit import rate_limit
-from trialedc.services import security_event_record
-from trialedc.trial import TRIAL
 
 from . import blocks, pdf, selectors, services
 from .exceptions import RandomizationError

@@ -3,7 +3,7 @@ where reasons for change are asked for, so the admin shows them read-only too.""
 
 from django.contrib import admin
 
-from trialedc.admin import ReadOnlyAdminMixin
+from kernel.admin import ReadOnlyAdminMixin
 
 from .models import AdverseEvent, Alert, SAEReport
 

@@ -28,7 +28,7 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 from .models import Alert
 
@@ -83,7 +83,7 @@ def alert_create(
 
 def alert_dispatch(*, alert_id: int) -> None:
     """Hand the alert to a Celery worker; if the broker is unreachable, leave it to the sweep."""
-    from trialedc.celery import BrokerUnavailable, task_publish
+    from kernel.broker import BrokerUnavailable, task_publish
 
     from .tasks import alert_deliver_task
 

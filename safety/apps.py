@@ -7,8 +7,8 @@ class SafetyConfig(AppConfig):
     verbose_name = _("Safety")
 
     def ready(self) -> None:
+        from kernel import audit, home
         from participants import timeline
-        from trialedc import audit, home
 
         from . import selectors
 

@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from kernel.bulk import insert_with_history
+from kernel.models import User
+from kernel.roles import Role
 from outcomes.models import Visit
 from participants.demo import BULK_REASON
 from participants.models import Participant
-from trialedc.bulk import insert_with_history
-from trialedc.models import User
-from trialedc.roles import Role
 
 from . import services
 from .models import AdverseEvent

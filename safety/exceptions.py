@@ -1,6 +1,6 @@
 """Domain errors of the safety app; views turn them into form errors or messages."""
 
-from trialedc.exceptions import TrialEdcError
+from kernel.exceptions import TrialEdcError
 
 
 class SafetyError(TrialEdcError):

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 from . import rules
 

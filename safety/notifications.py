@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 from . import selectors
 from .alerts import alert_create

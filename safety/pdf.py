@@ -1,5 +1,5 @@
 """PDFs of the safety app: the CIOMS I form of one SAE report, and the AE listing, on the
-product's one PDF frame (`trialedc.pdf.Report`: header with the trial, title, page x of y).
+product's one PDF frame (`kernel.pdf.Report`: header with the trial, title, page x of y).
 
 The CIOMS form follows the boxes of the official CIOMS I form; while the trial is blinded the
 suspect drug reads "Blinded investigational product" and no dose is printed. Box 1 (initials)
@@ -17,8 +17,8 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Spacer
 
-from trialedc.pdf import SMALL, SUBHEADING, TITLE, Report, grid, para
-from trialedc.trial import TRIAL
+from kernel.pdf import SMALL, SUBHEADING, TITLE, Report, grid, para
+from kernel.trial import TRIAL
 
 from . import selectors
 from .models import CRITERIA_LABELS, ActionTaken, AdverseEvent, Outcome, Relationship, SAEReport

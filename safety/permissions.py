@@ -1,11 +1,11 @@
-"""Permissions of the safety app, per role (SPEC §1; merged by trialedc.roles.role_permissions).
+"""Permissions of the safety app, per role (SPEC §1; merged by kernel.roles.role_permissions).
 
 Site staff report and follow up; only the investigator signs causality. The sponsor's
 pharmacovigilance (and the investigator, in an investigator-initiated trial) records the
 expedited SUSAR report. Safety pages carry no identifying data and no arm.
 """
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 _READ = (
     "safety.view_safety_overview",

@@ -16,9 +16,9 @@ from datetime import date, datetime
 from django.db import transaction
 from django.utils import timezone
 
+from kernel.models import Site
+from kernel.trial import TRIAL
 from outcomes.selectors import visit_digest
-from trialedc.models import Site
-from trialedc.trial import TRIAL
 
 from . import notifications, rules, selectors
 from .models import AdverseEvent

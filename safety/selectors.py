@@ -9,10 +9,10 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from trialedc.access import scope_to_sites
-from trialedc.models import Site, User
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
+from kernel.access import scope_to_sites
+from kernel.models import Site, User
+from kernel.roles import Role
+from kernel.trial import TRIAL
 
 from .models import AdverseEvent, Alert, SAEReport
 

@@ -13,10 +13,10 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel import audit, concurrency
+from kernel.access import sites_for
+from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
-from trialedc import audit, concurrency
-from trialedc.access import sites_for
-from trialedc.trial import AE_ASSESSMENT, TRIAL
 
 from . import notifications, rules
 from .exceptions import (
@@ -55,7 +55,7 @@ CLINICAL_FIELDS = (
     "relevant_history",
 )
 
-# Fields a derived value or an edit check reads together (trialedc.concurrency: a change to one
+# Fields a derived value or an edit check reads together (kernel.concurrency: a change to one
 # is not merged silently with someone else's change to another): the consistency checks and
 # the seriousness and reporting clocks (safety.rules.consistency_problems, the SAE and SUSAR
 # clocks), and expectedness and SUSAR status (safety.rules.is_expected, is_susar).
@@ -198,7 +198,7 @@ def _apply_changes(*, ae: AdverseEvent, user, reason: str, changes: dict) -> tup
 
 def _changes_on(ae: AdverseEvent, *, opened_version: int | None, values: dict) -> dict:
     """What a form of the AE changes, on the locked row: refused if the AE changed since the
-    form was opened and the changes cannot merge (trialedc.concurrency)."""
+    form was opened and the changes cannot merge (kernel.concurrency)."""
     written = concurrency.refuse_stale_edit(
         record=ae, opened_version=opened_version, values=values, linked=AE_LINKED
     )
@@ -224,7 +224,7 @@ def ae_update(
 
     `values` are the form's fields as typed, `opened_version` the AE's version the form was
     opened on: a correction of a version changed since is refused or merged
-    (trialedc.concurrency)."""
+    (kernel.concurrency)."""
     _check_site(user, ae.participant)
     now = timezone.now()
     with transaction.atomic():
@@ -264,7 +264,7 @@ def sae_follow_up_submit(
     """File follow-up report n+1 with the new information; alerts like the initial report.
 
     `values`: the event as the follow-up form states it now; refused or merged like a
-    correction if the event changed since the form was opened (trialedc.concurrency)."""
+    correction if the event changed since the form was opened (kernel.concurrency)."""
     _check_site(user, ae.participant)
     now = timezone.now()
     with transaction.atomic():
@@ -316,7 +316,7 @@ def ae_causality_sign(
     """The investigator's causality assessment, e-signed with password re-entry (21 CFR 11.200).
 
     The signature applies to the version of the event the investigator was shown
-    (`opened_version`): if it changed since, nothing is signed (trialedc.concurrency)."""
+    (`opened_version`): if it changed since, nothing is signed (kernel.concurrency)."""
     _check_site(user, ae.participant)
     if not user.has_perm("safety.sign_causality"):
         raise SignatureRefused(_("Only an investigator may sign the causality."))
@@ -364,7 +364,7 @@ def susar_expedited_report_record(
     opened_version: int | None,
 ) -> AdverseEvent:
     """Stop the SUSAR clock: the expedited report went to the regulator and ethics committee.
-    Refused if the event changed since the page was opened (trialedc.concurrency)."""
+    Refused if the event changed since the page was opened (kernel.concurrency)."""
     _check_site(user, ae.participant)
     with transaction.atomic():
         ae = (

@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.access import get_in_scope_or_403, require, scope_to_sites
+from kernel.exceptions import EditConflict, TrialEdcError
+from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
-from trialedc.access import get_in_scope_or_403, require, scope_to_sites
-from trialedc.exceptions import EditConflict, TrialEdcError
-from trialedc.trial import AE_ASSESSMENT, TRIAL
 
 from . import pdf, selectors, services
 from .exceptions import SignatureRefused

@@ -14,8 +14,8 @@ UNBLINDED_BANNER = "Unblinded view"
 
 
 def leak_markers() -> list[str]:
+    from kernel.trial import TRIAL
     from randomization.models import RandomizationList, Slot
-    from trialedc.trial import TRIAL
 
     markers = [
         UNBLINDED_BANNER,

@@ -3,9 +3,9 @@ import shutil
 import pytest
 from django.core.cache import cache
 
+from kernel.roles import Role
+from kernel.services import roles_sync
 from trialedc.celery import app
-from trialedc.roles import Role
-from trialedc.services import roles_sync
 
 from .factories import PASSWORD, SiteFactory, UserFactory
 from .own_redis import OwnRedis

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from kernel.trial import TRIAL
 from outcomes.models import (
     BloodGas,
     ClinicalStatus,
@@ -31,7 +32,6 @@ from participants.models import (
     Screening,
 )
 from safety.models import AdverseEvent
-from trialedc.trial import TRIAL
 
 from . import dashboards_randomization
 

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from django.db.models import Case, F, Max, Value, When
 
+from kernel.trial import TRIAL
 from outcomes.models import Visit
 from participants.models import Participant, ParticipantStatus
 from randomization import services
 from randomization.models import Randomization, RandomizationList, Slot
-from trialedc.trial import TRIAL
 
 from .randomization_factories import rows_with_arms
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from kernel.roles import Role
 from participants.models import Eligibility
-from trialedc.roles import Role
 
 from .factories import ParticipantFactory, UserFactory
 from .outcomes_factories import crf, icu_stay, schedule

@@ -3,9 +3,9 @@
 import factory
 from django.contrib.auth.models import Group
 
+from kernel.models import Site, User
+from kernel.roles import Role
 from participants.models import Participant
-from trialedc.models import Site, User
-from trialedc.roles import Role
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.db import connection
 
-from trialedc.models import Site, User
+from kernel.models import Site, User
 
 from .test_fuzz_forms import APPS  # the product's apps, one list for both fuzzers
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from kernel import concurrency
 from outcomes import selectors, services
 from outcomes.models import CRF_MODELS, StudyEvent, Visit
-from trialedc import concurrency
 
 
 def schedule(participant, *, day0: date | None = None) -> date:

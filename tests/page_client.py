@@ -1,7 +1,7 @@
 """A test client that posts a form as a browser does: after opening its page.
 
 Since issue 26 every form that edits trial data carries the version of the record it was opened
-on (trialedc.concurrency), so a post made up in a test must carry it too. `PageClient.post`
+on (kernel.concurrency), so a post made up in a test must carry it too. `PageClient.post`
 opens the page first, when the data do not name a version, and sends the version the page
 showed with the data, like a person who opened the form and typed. Modules whose tests post
 made-up data to such pages use it as their `client`:
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from trialedc.concurrency import FIELD
+from kernel.concurrency import FIELD
 
 from .fuzz_http import form_fields
 

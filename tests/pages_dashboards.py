@@ -1,7 +1,7 @@
 """Pages of the dashboards app (see tests/pages_trialedc.py for the format)."""
 
 from dashboards.models import PreparedReport, ReportKind, ReportStatus
-from trialedc.models import User
+from kernel.models import User
 
 from .roles_short import SP, C, D, I, M, S
 

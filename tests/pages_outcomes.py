@@ -2,8 +2,8 @@
 
 from decimal import Decimal
 
+from kernel.trial import TRIAL
 from outcomes.models import IcuStay, Murray, StudyEvent
-from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
 from .roles_short import C, D, I, M

@@ -1,6 +1,6 @@
 """Pages of the safety app (see tests/pages_trialedc.py for the format)."""
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from .roles_short import SP, C, D, I, M, S
 
@@ -9,8 +9,8 @@ _READ = {C, I, M, D, S, SP}
 
 def prepare(world) -> None:
     """A SUSAR (serious, open, with its initial report) for the world's participant."""
+    from kernel.models import User
     from safety.models import AdverseEvent
-    from trialedc.models import User
 
     from .factories import UserFactory
     from .safety_factories import report_susar

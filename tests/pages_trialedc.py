@@ -5,7 +5,7 @@ builder takes the `world` (a namespace with at least `participant`, a site-01 pa
 identifying data) and may define prepare(world) to add the objects its pages need.
 """
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from .roles_short import C, D, I, M
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from kernel.roles import Role
+from kernel.trial import TRIAL
 from participants.models import ParticipantStatus
 from randomization import blocks, services
 from randomization.models import Randomization, RandomizationList
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
 
 from .factories import ParticipantFactory, SiteFactory, UserFactory
 

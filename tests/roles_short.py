@@ -1,6 +1,6 @@
 """One-letter names for the roles, to keep the role × URL tables readable."""
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 C = Role.COORDINATOR
 I = Role.INVESTIGATOR  # noqa: E741

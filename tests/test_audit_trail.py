@@ -2,11 +2,11 @@
 
 import pytest
 
+from kernel import concurrency
+from kernel.exceptions import ReasonForChangeRequired
+from kernel.roles import Role
 from participants import services
 from participants.models import IdentifyingData
-from trialedc import concurrency
-from trialedc.exceptions import ReasonForChangeRequired
-from trialedc.roles import Role
 
 from .factories import ParticipantFactory
 from .page_client import PageClient

@@ -29,12 +29,12 @@ from psycopg import sql
 
 from exports import services as export_services
 from exports.models import ExportRun
+from kernel.exceptions import BackupError
+from kernel.models import SecurityEvent, SecurityEventKind, User
+from kernel.trial import TRIAL
 from participants.models import Participant
 from randomization.models import Slot
 from trialedc import backup
-from trialedc.exceptions import BackupError
-from trialedc.models import SecurityEvent, SecurityEventKind, User
-from trialedc.trial import TRIAL
 
 PARTICIPANTS = 6
 

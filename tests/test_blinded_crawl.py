@@ -6,9 +6,9 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 
+from kernel.models import User
+from kernel.roles import BLINDED_ROLES, UNBLINDED_ROLES, Role
 from participants.models import Participant
-from trialedc.models import User
-from trialedc.roles import BLINDED_ROLES, UNBLINDED_ROLES, Role
 
 from .blinding import leak_markers
 from .crawl import crawl

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialedc import calendars
+from kernel import calendars
 
 REGISTRY_PAIRS = [
     (date(2021, 3, 5), (1399, 12, 15)),

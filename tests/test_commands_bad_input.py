@@ -22,8 +22,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from exports.models import ExportRun
+from kernel.roles import Role
 from randomization.models import RandomizationList
-from trialedc.roles import Role
 
 from .factories import UserFactory
 

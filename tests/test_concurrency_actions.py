@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from datamanagement import services as dm_services
 from datamanagement.models import Query, QueryState, SdvMark, Signature
+from kernel import concurrency
+from kernel.roles import Role
 from outcomes.models import Visit, VisitState
 from participants.models import Consent, Eligibility
 from randomization.models import Preparation
 from safety import services as safety_services
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, UserFactory

@@ -10,12 +10,12 @@ from decimal import Decimal
 
 import pytest
 
+from kernel import concurrency
+from kernel.exceptions import EditConflict
+from kernel.roles import Role
 from outcomes import services
 from outcomes.models import BloodGas, Visit
 from safety import services as safety_services
-from trialedc import concurrency
-from trialedc.exceptions import EditConflict
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory, UserFactory

@@ -13,11 +13,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from kernel.roles import Role
 from outcomes.models import BloodGas
 from participants.models import IdentifyingData
 from safety import services as safety_services
 from safety.models import AdverseEvent
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory, UserFactory
@@ -370,8 +370,8 @@ def test_the_service_itself_refuses_a_stale_version_whatever_the_caller(
     people, participant, adverse_event
 ):
     """Not the form: a script or an import calling the service with an old version."""
-    from trialedc import concurrency
-    from trialedc.exceptions import EditConflict
+    from kernel import concurrency
+    from kernel.exceptions import EditConflict
 
     old = concurrency.version_of(adverse_event)
     safety_services.ae_update(

@@ -1,5 +1,5 @@
 """Spreadsheet-safe cells (OWASP "CSV Injection") and the one CSV download response
-(trialedc.csv_download)."""
+(kernel.csv_download)."""
 
 import re
 from decimal import Decimal
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trialedc.cells import FORMULA_STARTS, neutralize
-from trialedc.csv_download import csv_attachment, csv_download
-from trialedc.roles import Role
+from kernel.cells import FORMULA_STARTS, neutralize
+from kernel.csv_download import csv_attachment, csv_download
+from kernel.roles import Role
 
 
 @pytest.mark.parametrize(

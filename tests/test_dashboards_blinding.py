@@ -14,10 +14,10 @@ import time_machine
 from django.utils import timezone
 from pypdf import PdfReader
 
+from kernel.roles import Role
+from kernel.trial import TRIAL
 from outcomes.models import EventKind
 from outcomes.selectors import site_today
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
 
 from . import outcomes_factories
 from .blinding import leak_markers

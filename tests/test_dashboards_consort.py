@@ -6,12 +6,12 @@ from datetime import timedelta
 import pytest
 
 from dashboards import selectors
+from kernel.roles import Role
 from outcomes.models import EventKind
 from outcomes.selectors import site_today
 from participants import services as participant_services
 from participants.models import NotEnrolledReason, Participant, ParticipantStatus, Screening
 from participants.selectors import screening_stage
-from trialedc.roles import Role
 
 from . import outcomes_factories
 from .dashboards_randomization import randomize

@@ -2,7 +2,7 @@
 
 import pytest
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from .test_datamanagement_queries import murray, participant, raise_query, users  # noqa: F401
 

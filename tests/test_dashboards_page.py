@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 
 from dashboards import selectors, svg
+from kernel.roles import Role
 from outcomes import schedule
 from outcomes.models import EventKind
 from outcomes.selectors import site_today
-from trialedc.roles import Role
 
 from . import outcomes_factories
 from .dashboards_randomization import randomize

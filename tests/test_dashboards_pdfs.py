@@ -7,9 +7,9 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
+from kernel.roles import BLINDED_ROLES, Role
+from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS
-from trialedc.roles import BLINDED_ROLES, Role
-from trialedc.trial import TRIAL
 
 from . import outcomes_factories
 from .dashboards_randomization import randomize

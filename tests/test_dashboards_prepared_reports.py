@@ -16,7 +16,7 @@ from pypdf import PdfReader
 
 from dashboards.models import PreparedReport, ReportKind, ReportStatus
 from dashboards.tasks import report_build_task
-from trialedc.roles import BLINDED_ROLES, Role
+from kernel.roles import BLINDED_ROLES, Role
 
 from .dashboards_randomization import randomize
 from .factories import ParticipantFactory

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from .dashboards_factories import bulk_trial
 

@@ -10,9 +10,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from datamanagement import guards
+from kernel import concurrency
+from kernel.roles import Role
 from outcomes.models import Murray
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory

@@ -10,11 +10,11 @@ from django.db import IntegrityError
 from datamanagement import selectors, services
 from datamanagement.exceptions import AlreadyLocked, NotLocked, RecordLocked
 from datamanagement.models import Lock, LockLevel, Notification
+from kernel import audit, concurrency
+from kernel.models import User
+from kernel.roles import Role
 from outcomes import services as outcome_services
 from outcomes.models import Murray, Visit
-from trialedc import audit, concurrency
-from trialedc.models import User
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory
@@ -261,7 +261,7 @@ def test_the_data_manager_locks_and_unlocks_through_the_page(
 def test_after_locking_next_is_followed_only_to_a_page_of_ours(client, posted, goes_to, roles):
     """Found by the HTTP fuzzing: `next` was handed to redirect() (an open redirect, and a 500
     after the lock was committed for text that is no URL)."""
-    from trialedc.models import Site
+    from kernel.models import Site
 
     from .factories import UserFactory
 

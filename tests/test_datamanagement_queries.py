@@ -17,9 +17,9 @@ from datamanagement.models import (
     QueryState,
     QueryStep,
 )
+from kernel import concurrency
+from kernel.roles import Role
 from outcomes.models import Visit
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory

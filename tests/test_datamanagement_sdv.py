@@ -9,10 +9,10 @@ import pytest
 from datamanagement import selectors, services
 from datamanagement.exceptions import SdvNotRequired
 from datamanagement.models import Notification, SdvMark
+from kernel import concurrency
+from kernel.roles import Role
+from kernel.trial import TRIAL
 from outcomes import services as outcome_services
-from trialedc import concurrency
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory

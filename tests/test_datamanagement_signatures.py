@@ -9,12 +9,12 @@ import pytest
 from datamanagement import selectors, services
 from datamanagement.exceptions import SignatureAttemptsExhausted, SignatureRefused
 from datamanagement.models import Notification, Signature, SignatureFailure
+from kernel import concurrency
+from kernel.roles import Role
+from kernel.trial import TRIAL
 from outcomes import services as outcome_services
 from outcomes.models import Murray
 from safety.models import Alert
-from trialedc import concurrency
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory

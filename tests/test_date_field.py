@@ -5,10 +5,10 @@ from datetime import UTC, date, datetime
 import pytest
 from django import forms
 
-from trialedc import calendars
-from trialedc.datepicker import month_grid
-from trialedc.forms import EdcDateField, EdcDateTimeField
-from trialedc.roles import Role
+from kernel import calendars
+from kernel.datepicker import month_grid
+from kernel.forms import EdcDateField, EdcDateTimeField
+from kernel.roles import Role
 
 
 class OnsetForm(forms.Form):

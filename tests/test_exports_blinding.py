@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.db.models import Case, CharField, Value, When
 
 from exports.models import ExportRun
+from kernel.trial import TRIAL
 from randomization import allocation
-from trialedc.trial import TRIAL
 
 from .exports_data import build_trial
 
@@ -135,9 +135,9 @@ def test_swapping_every_arm_changes_no_byte_of_a_blinded_export(demo_trial, tmp_
 
 def test_after_the_real_trial_unblinding_the_arm_matches_the_allocation(demo_trial, tmp_path):
     from exports.models import ExportPseudonym
+    from kernel.models import User
     from randomization import services as randomization_services
     from randomization.models import Randomization
-    from trialedc.models import User
 
     from .factories import PASSWORD
 
@@ -167,9 +167,9 @@ def test_after_the_real_trial_unblinding_the_arm_matches_the_allocation(demo_tri
 
 def test_an_emergency_unblinding_is_flagged_without_the_arm(demo_trial, tmp_path):
     from exports.models import ExportPseudonym
+    from kernel.models import User
     from randomization import services as randomization_services
     from randomization.models import Randomization
-    from trialedc.models import User
 
     from .factories import PASSWORD
 

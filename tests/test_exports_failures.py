@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from exports import services, views
 from exports.models import ExportRun, ExportStatus
-from trialedc.models import SecurityEvent, SecurityEventKind
-from trialedc.roles import Role
+from kernel.models import SecurityEvent, SecurityEventKind
+from kernel.roles import Role
 
 from .exports_data import PEOPLE, build_trial
 

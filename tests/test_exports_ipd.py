@@ -14,9 +14,9 @@ from django.db.models.query import QuerySet
 
 from exports import services
 from exports.models import ExportRun, ExportStatus
+from kernel.roles import Role
 from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import IdentifyingData, Screening
-from trialedc.roles import Role
 
 from .exports_data import PEOPLE, build_trial
 

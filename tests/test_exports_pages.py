@@ -12,7 +12,7 @@ import pytest
 
 from exports import services
 from exports.models import ExportRun, ExportStatus
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from .exports_data import build_trial
 

@@ -21,8 +21,8 @@ from django.utils.datastructures import MultiValueDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trialedc.models import Site, User
-from trialedc.roles import Role
+from kernel.models import Site, User
+from kernel.roles import Role
 
 from .factories import ParticipantFactory, UserFactory
 
@@ -32,6 +32,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
 # `make test` replays the same examples every run (reproducible CI); `make fuzz` explores anew.
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM") != "1"
 APPS = [
+    "kernel",
     "trialedc",
     "participants",
     "randomization",
@@ -116,7 +117,7 @@ def _crf_form(form_class):
 
 
 def _plain(form_class):
-    from trialedc.forms import EditVersionMixin
+    from kernel.forms import EditVersionMixin
 
     if issubclass(form_class, EditVersionMixin):
         # A form that carries the versions of what it shows (issue 26): here, of nothing.
@@ -127,6 +128,7 @@ def _plain(form_class):
 def builders() -> dict[str, callable]:
     """How to build each form of the product, with the context its view gives it."""
     from datamanagement import forms as dm
+    from kernel import forms as kf
     from outcomes import forms as oc
     from participants import forms as pa
     from safety import forms as sa
@@ -178,7 +180,7 @@ def builders() -> dict[str, callable]:
     table = {}
     for app in APPS:
         for form_class in _forms_of(app):
-            if form_class in (te.ReasonForChangeMixin, te.EditVersionMixin, oc.CrfForm):
+            if form_class in (kf.ReasonForChangeMixin, kf.EditVersionMixin, oc.CrfForm):
                 continue  # mixins and the CRFs' base class: no page uses them alone
             if form_class in special:
                 table[form_class.__qualname__] = special[form_class]

@@ -40,8 +40,8 @@ from django.utils import timezone
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from trialedc.roles import SITE_SCOPED_ROLES, Role
-from trialedc.services import roles_sync
+from kernel.roles import SITE_SCOPED_ROLES, Role
+from kernel.services import roles_sync
 
 from .factories import PASSWORD, ParticipantFactory, SiteFactory, UserFactory
 from .fuzz_http import Snapshots, changed, form_fields, posts_to_itself
@@ -878,7 +878,7 @@ _NO_FIELDS = {"eligibility confirm", "enroll", "list CSV", "sign out everywhere"
 # -- what the fuzzing found ----------------------------------------------------------------------
 # The locks page passed the posted `next` to redirect() (a 500 after the lock was committed for
 # text that is no URL, and an open redirect) and a lock ID that is no number to the ORM (a 500):
-# fixed in datamanagement.views.locks (trialedc.redirects); these stay as regression tests.
+# fixed in datamanagement.views.locks (kernel.redirects); these stay as regression tests.
 
 
 @pytest.mark.parametrize("next_", ["9999-12-31T23:59", " ", "not a page"])

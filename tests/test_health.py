@@ -19,13 +19,13 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
+from kernel.models import Heartbeat, HeartbeatProcess
+from kernel.roles import Role
+from kernel.services import worker_heartbeat_record
+from kernel.tasks import heartbeat_task
 from safety.models import Alert
 from trialedc import health
 from trialedc.celery import app
-from trialedc.models import Heartbeat, HeartbeatProcess
-from trialedc.roles import Role
-from trialedc.services import worker_heartbeat_record
-from trialedc.tasks import heartbeat_task
 
 from .blinding import leak_markers
 from .factories import ParticipantFactory
@@ -51,7 +51,7 @@ def silent_broker():
 def beat_ran(*, ago: timedelta = timedelta(0)) -> None:
     """As beat does when it sends the heartbeat (django-celery-beat writes last_run_at)."""
     # The migration's schedule, again if a transactional test has emptied the tables since.
-    import_module("trialedc.migrations.0012_heartbeat_schedule").schedule(django_apps, None)
+    import_module("kernel.migrations.0012_heartbeat_schedule").schedule(django_apps, None)
     PeriodicTask.objects.filter(name=HEARTBEAT_SCHEDULE).update(last_run_at=timezone.now() - ago)
 
 
@@ -216,7 +216,7 @@ def test_beat_that_stopped_running_answers_503(client, all_up, settings):
 
 
 def test_beat_schedules_the_heartbeat_every_minute_and_it_expires_unrun_after_one():
-    migration = import_module("trialedc.migrations.0012_heartbeat_schedule")
+    migration = import_module("kernel.migrations.0012_heartbeat_schedule")
     # (A transactional test elsewhere may have flushed the rows the migration made.)
     migration.schedule(django_apps, None)
     schedule = PeriodicTask.objects.get(name=HEARTBEAT_SCHEDULE)

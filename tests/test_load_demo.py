@@ -1,9 +1,9 @@
 import pytest
 from django.core.management import call_command
 
+from kernel.models import Site, User
+from kernel.roles import Role
 from participants.models import IdentifyingData, Participant, Screening
-from trialedc.models import Site, User
-from trialedc.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 import pytest
 from django.conf import settings
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from .factories import PASSWORD
 

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from kernel.roles import Role
 from outcomes import selectors
 from outcomes.models import BloodGas, ClinicalStatus, CrfStatus, Crp, Murray, Visit, VisitState
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory, SiteFactory

@@ -5,10 +5,10 @@ from datetime import date, timedelta
 import pytest
 from django.core.management import call_command
 
+from kernel import concurrency
 from outcomes import demo, selectors
 from outcomes.models import ClinicalStatus, Murray, StudyEvent, Visit
 from participants.models import Participant
-from trialedc import concurrency
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory

@@ -8,9 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from kernel.roles import Role
 from outcomes import selectors
 from outcomes.models import BloodGas, ClinicalStatus, CrfStatus, Murray, Visit, VisitState
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory

@@ -4,11 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from kernel import concurrency
+from kernel.roles import Role
+from kernel.trial import TRIAL
 from outcomes import schedule, selectors, services
 from outcomes.models import Visit, VisitState
-from trialedc import concurrency
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory, SiteFactory

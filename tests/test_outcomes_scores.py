@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kernel.trial import TRIAL
 from outcomes import scores
 from outcomes.scores import icu_free_days, murray_score, pf_ratio, time_to_clinical_improvement
-from trialedc.trial import TRIAL
 
 # --- P/F -----------------------------------------------------------------------------------
 

@@ -2,11 +2,11 @@
 
 import pytest
 
+from kernel.roles import Role
+from kernel.trial import CLINICAL_STATUS
 from outcomes.exceptions import DataEntryRefused
 from participants import services as participant_services
 from participants.models import WithdrawalScope
-from trialedc.roles import Role
-from trialedc.trial import CLINICAL_STATUS
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory

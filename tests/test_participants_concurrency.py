@@ -9,10 +9,10 @@ import threading
 import pytest
 from django.db import connection
 
+from kernel.roles import Role
 from participants import services
 from participants.exceptions import AlreadyEnrolled
 from participants.models import Participant, Screening
-from trialedc.roles import Role
 
 from .participants_factories import ConsentFactory, EligibilityFactory, ScreeningFactory
 

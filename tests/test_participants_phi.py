@@ -8,10 +8,10 @@ monitor of site 02 never sees site 01's. A coordinator of site 01 does (the sear
 import pytest
 from django.core.management import call_command
 
+from kernel.models import Site, User
+from kernel.roles import Role
+from kernel.services import user_set_up
 from participants.models import IdentifyingData, Screening
-from trialedc.models import Site, User
-from trialedc.roles import Role
-from trialedc.services import user_set_up
 
 from .crawl import crawl
 from .factories import PASSWORD

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
+from kernel.trial import TRIAL
 from participants import rules
-from trialedc.trial import TRIAL
 
 SCREENED = date(2026, 11, 20)
 ALL_MET = {"I1": True, "I3": True, "I5": True, **{f"E{n}": False for n in range(1, 14)}}

@@ -2,8 +2,8 @@
 
 import pytest
 
+from kernel.roles import Role
 from participants.selectors import search_text
-from trialedc.roles import Role
 
 from .factories import ParticipantFactory
 

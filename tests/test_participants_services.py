@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kernel import concurrency
+from kernel.roles import Role
 from participants import rules, services
 from participants.exceptions import (
     AlreadyRecorded,
@@ -18,8 +20,6 @@ from participants.exceptions import (
     SiteNotAllowed,
 )
 from participants.models import Eligibility, Participant
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from .participants_factories import (
     ELIGIBLE_ANSWERS,

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from kernel import concurrency
+from kernel.roles import Role
 from participants import selectors, services
 from participants.models import (
     Consent,
@@ -20,8 +22,6 @@ from participants.models import (
     ParticipantStatus,
     Screening,
 )
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from .page_client import PageClient
 from .participants_factories import ELIGIBLE_ANSWERS, ConsentFactory, EligibilityFactory

@@ -8,9 +8,9 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from trialedc.models import SecurityEvent, SecurityEventKind, User
-from trialedc.roles import Role
-from trialedc.services import user_set_up
+from kernel.models import SecurityEvent, SecurityEventKind, User
+from kernel.roles import Role
+from kernel.services import user_set_up
 
 from .factories import PASSWORD
 from .test_settings import PRODUCTION_KEY, run_manage

@@ -1,4 +1,4 @@
-"""Every PDF of the product is built on the one frame, trialedc.pdf.Report (issue 23): the same
+"""Every PDF of the product is built on the one frame, kernel.pdf.Report (issue 23): the same
 header on every page (trial, title, page x of y, when and by whom), the same escaping."""
 
 import ast
@@ -11,16 +11,16 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from pypdf import PdfReader
 
-from trialedc import pdf as frame
-from trialedc.roles import Role
-from trialedc.trial import TRIAL
+from kernel import pdf as frame
+from kernel.roles import Role
+from kernel.trial import TRIAL
 
 from .factories import ParticipantFactory
 from .pages import PAGES, build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 # Apps whose modules are the product (not tests, docs, the virtualenv or the local database).
-_APPS = sorted(p.parent.name for p in ROOT.glob("*/apps.py")) + ["trialedc"]
+_APPS = sorted(p.parent.name for p in ROOT.glob("*/apps.py"))
 # What builds a reportlab document or draws a page by hand.
 _DOCUMENT_BUILDERS = {"SimpleDocTemplate", "BaseDocTemplate", "DocTemplate", "Canvas"}
 
@@ -35,7 +35,7 @@ def _product_modules():
 def test_only_the_frame_builds_a_reportlab_document():
     builders = []
     for path in _product_modules():
-        if path == ROOT / "trialedc" / "pdf.py":
+        if path == ROOT / "kernel" / "pdf.py":
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             names = []
@@ -44,13 +44,13 @@ def test_only_the_frame_builds_a_reportlab_document():
             elif isinstance(node, ast.Attribute):
                 names = [node.attr]
             builders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n in _DOCUMENT_BUILDERS]
-    assert not builders, f"build the PDF on trialedc.pdf.Report instead: {builders}"
+    assert not builders, f"build the PDF on kernel.pdf.Report instead: {builders}"
 
 
 def test_every_report_class_is_a_subclass_of_the_frame():
     reports = []
     for path in _product_modules():
-        if path.name != "pdf.py" or path.parent.name == "trialedc":
+        if path.name != "pdf.py" or path.parent.name == "kernel":
             continue
         module = import_module(f"{path.parent.name}.pdf")
         for _, cls in inspect.getmembers(module, inspect.isclass):

@@ -7,9 +7,9 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
-from trialedc import calendars
-from trialedc.models import Calendar, User
-from trialedc.roles import Role
+from kernel import calendars
+from kernel.models import Calendar, User
+from kernel.roles import Role
 
 from .factories import ParticipantFactory
 

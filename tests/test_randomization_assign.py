@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from kernel.roles import Role
 from participants.models import ParticipantStatus
 from randomization import services
 from randomization.exceptions import (
@@ -18,7 +19,6 @@ from randomization.exceptions import (
     PhaseClosed,
 )
 from randomization.models import Randomization, Slot
-from trialedc.roles import Role
 
 from .factories import ParticipantFactory, UserFactory
 from .randomization_factories import EXOSOME, PLACEBO, all_lists, coordinator, store_list

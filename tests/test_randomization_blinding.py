@@ -21,11 +21,11 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import AutoField
 
+from kernel import concurrency
+from kernel.roles import BLINDED_ROLES, Role, role_permissions
 from participants.models import ParticipantStatus
 from randomization import services
 from randomization.models import Randomization, RandomizationList
-from trialedc import concurrency
-from trialedc.roles import BLINDED_ROLES, Role, role_permissions
 
 from .blinding import leak_markers
 from .crawl import crawl

@@ -5,8 +5,8 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kernel.trial import TRIAL
 from randomization import blocks
-from trialedc.trial import TRIAL
 
 ARMS = [a.code for a in TRIAL.arms]
 KEY = b"test-key"

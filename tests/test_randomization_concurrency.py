@@ -11,13 +11,13 @@ from datetime import date
 import pytest
 from django.db import connection
 
+from kernel.roles import Role
+from kernel.services import roles_sync
+from kernel.trial import TRIAL
 from participants.models import IdentifyingData, Participant, ParticipantStatus, Screening
 from randomization import services
 from randomization.exceptions import AlreadyRandomized
 from randomization.models import Randomization, Slot
-from trialedc.roles import Role
-from trialedc.services import roles_sync
-from trialedc.trial import TRIAL
 
 from .factories import SiteFactory, UserFactory
 from .randomization_factories import EXOSOME, PLACEBO, store_list

@@ -6,8 +6,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from kernel.roles import Role
 from randomization.models import RandomizationList, Slot
-from trialedc.roles import Role
 
 from .factories import UserFactory
 from .randomization_factories import randomized_participant

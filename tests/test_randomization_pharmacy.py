@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from kernel import concurrency
+from kernel.roles import Role
 from randomization import dosing, services
 from randomization.exceptions import PreparationError
 from randomization.models import Preparation
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from .factories import UserFactory
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list

@@ -3,8 +3,8 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from kernel.roles import Role
 from randomization.models import PhaseReview, RandomizationList, Slot
-from trialedc.roles import Role
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ from unittest import mock
 
 import pytest
 
+from kernel.roles import Role
 from randomization import selectors, services
 from randomization.exceptions import NotRandomizable, PasswordMismatch, UnblindingNotAllowed
 from randomization.models import EmergencyUnblinding
-from trialedc.roles import Role
 
 from .factories import PASSWORD, ParticipantFactory, UserFactory
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list

@@ -18,13 +18,14 @@ from django.test import Client
 
 from dashboards.models import PreparedReport, ReportStatus
 from exports.models import ExportRun, ExportStatus
+from kernel import outages
+from kernel.broker import BrokerUnavailable, task_publish
+from kernel.models import RateLimitCount, SecurityEvent, SecurityEventKind
+from kernel.roles import Role
 from randomization.models import EmergencyUnblinding, Randomization
 from safety.models import Alert
-from trialedc import outages
-from trialedc.celery import BrokerUnavailable, app, task_publish
-from trialedc.models import RateLimitCount, SecurityEvent, SecurityEventKind
+from trialedc.celery import app
 from trialedc.ratelimit import cache_retry_now
-from trialedc.roles import Role
 from trialedc.settings import redis_cache
 
 from .factories import PASSWORD, ParticipantFactory
@@ -301,6 +302,8 @@ def test_a_hung_redis_costs_one_short_timeout_per_retry_period(hung_redis, setti
 # -- every cache use and every enqueue in a request goes the fail-safe way ----------------------
 
 PRODUCT_APPS = (
+    "kernel",
+    "accounts",
     "trialedc",
     "participants",
     "randomization",

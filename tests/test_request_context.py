@@ -4,7 +4,7 @@ import threading
 
 from django.test import RequestFactory
 
-from trialedc.request_context import CurrentRequestMiddleware, current_request
+from kernel.request_context import CurrentRequestMiddleware, current_request
 
 
 def test_there_is_no_request_outside_one():
@@ -55,8 +55,8 @@ def test_two_threads_each_see_their_own_request():
 
 
 def test_a_security_event_recorded_in_a_request_carries_its_address(db):
-    from trialedc.models import SecurityEvent, SecurityEventKind
-    from trialedc.services import security_event_record
+    from kernel.models import SecurityEvent, SecurityEventKind
+    from kernel.services import security_event_record
 
     def view(_request):
         security_event_record(kind=SecurityEventKind.EXPORT_STARTED, username="someone")

@@ -7,7 +7,7 @@ fails.
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from .factories import ParticipantFactory
 from .pages import PAGES, build_world

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 from pypdf import PdfReader
 
+from kernel.trial import TRIAL
 from participants.models import IdentifyingData, Participant
 from safety import pdf, reminders
 from safety.models import AdverseEvent, Alert, SAEReport
-from trialedc.trial import TRIAL
 
 from .blinding import leak_markers
 from .factories import PASSWORD

@@ -18,12 +18,12 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from kernel.roles import Role
 from safety import alerts
 from safety.alerts import alert_dispatch, alert_enqueue
 from safety.models import AdverseEvent, Alert
 from safety.tasks import alert_deliver_task, alerts_sweep_task
 from trialedc.celery import app
-from trialedc.roles import Role
 
 from .factories import ParticipantFactory
 from .safety_factories import report_sae

@@ -6,9 +6,9 @@ from io import BytesIO
 import pytest
 from pypdf import PdfReader
 
+from kernel import concurrency
+from kernel.roles import Role
 from safety import services
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from .factories import PASSWORD, ParticipantFactory
 from .safety_factories import report_ae, report_susar

@@ -8,10 +8,10 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from kernel import concurrency
+from kernel.roles import Role
 from safety import reminders, services
 from safety.models import Alert
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from .factories import ParticipantFactory
 from .safety_factories import report_sae, report_susar

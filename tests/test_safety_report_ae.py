@@ -7,11 +7,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from kernel import concurrency
+from kernel.roles import Role
 from safety import services
 from safety.exceptions import FollowUpClosed, SafetyError, SignatureRefused
 from safety.models import AdverseEvent, Alert, SAEReport
-from trialedc import concurrency
-from trialedc.roles import Role
 
 from .factories import PASSWORD, ParticipantFactory
 from .page_client import PageClient

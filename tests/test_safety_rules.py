@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kernel.trial import TRIAL
 from safety import rules
-from trialedc.trial import TRIAL
 
 RELATIONSHIPS = ["unrelated", "unlikely", "possible", "probable", "definite"]
 

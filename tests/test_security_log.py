@@ -8,9 +8,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import DatabaseError, transaction
 
+from kernel.models import SecurityEvent, SecurityEventKind
+from kernel.roles import Role
 from randomization import services as randomization_services
-from trialedc.models import SecurityEvent, SecurityEventKind
-from trialedc.roles import Role
 
 from .factories import PASSWORD, UserFactory
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list

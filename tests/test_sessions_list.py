@@ -8,8 +8,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from trialedc.models import SecurityEvent, SecurityEventKind, UserSession
-from trialedc.roles import Role
+from kernel.models import SecurityEvent, SecurityEventKind, UserSession
+from kernel.roles import Role
 
 from .factories import PASSWORD
 
@@ -102,7 +102,7 @@ def test_the_nightly_sweep_deletes_expired_sessions_and_their_lines(make_user):
     from trialedc.services import sessions_sweep
 
     # (A transactional test elsewhere may have flushed the rows the migration made.)
-    import_module("trialedc.migrations.0008_sessions_sweep_schedule").schedule(apps, None)
+    import_module("kernel.migrations.0008_sessions_sweep_schedule").schedule(apps, None)
 
     user = make_user(Role.SPONSOR)
     signed_in(user)

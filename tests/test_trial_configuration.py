@@ -1,6 +1,6 @@
 """The trial configuration matches the registry record and SPEC.md (values cited)."""
 
-from trialedc.trial import CLINICAL_STATUS, CRP, MURRAY, TRIAL
+from kernel.trial import CLINICAL_STATUS, CRP, MURRAY, TRIAL
 
 
 def test_visit_days_and_windows_are_those_of_spec_section_4():

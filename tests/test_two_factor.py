@@ -21,9 +21,9 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from kernel.models import BackupCodes, SecurityEvent, SecurityEventKind
+from kernel.roles import Role
 from trialedc import twofactor
-from trialedc.models import BackupCodes, SecurityEvent, SecurityEventKind
-from trialedc.roles import Role
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory, UserFactory
@@ -253,7 +253,7 @@ def test_a_code_works_once_and_never_sends_elsewhere(clock, client, make_user):
 
 
 def test_a_code_typed_with_persian_digits_is_accepted(client, make_user):
-    from trialedc.calendars import persian_digits
+    from kernel.calendars import persian_digits
 
     user = make_user(Role.COORDINATOR)
     device = a_device(user)

@@ -6,27 +6,9 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from kernel.models import User
+
 from . import twofactor
-from .models import SecurityEvent, Site, User
-
-
-class ReadOnlyAdminMixin:
-    """For records the admin may read but never add, change or delete: the audit trail, the
-    security log, safety alerts, randomization events (the apps' services write them)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "time_zone"]
 
 
 class TwoFactorResetForm(forms.Form):
@@ -97,12 +79,3 @@ class UserAdmin(BaseUserAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
-
-
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Read-only: the security log is append-only (a database trigger backs this up)."""
-
-    list_display = ["at", "kind", "username", "actor", "ip_address"]
-    list_filter = ["kind"]
-    search_fields = ["username", "ip_address"]

@@ -1,16 +1,21 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
-class TrialEdcConfig(AppConfig):
+class ProjectConfig(AppConfig):
+    """The project package (settings, URLs, Celery, the home page, health, backups, the demo
+    loader): an app only for its management commands. It owns no models. Its label is `project`
+    because `trialedc` is the kernel's (decision 0019)."""
+
     name = "trialedc"
-    verbose_name = "Trial EDC"
+    label = "project"
+    verbose_name = "Trial EDC project"
 
     def ready(self) -> None:
-        from . import audit, home, security, services
+        from kernel import home
 
-        audit.connect_reason_guard()
+        from . import security
+
         security.connect()  # the security log (sign-ins, lock-outs, access changes)
         home.nav(
             label=_("Security log"),
@@ -18,6 +23,3 @@ class TrialEdcConfig(AppConfig):
             permission="trialedc.view_securityevent",
             order=82,
         )
-        # After every migrate, give each role the permissions the apps' permissions.py list, so
-        # that permissions created by apps migrated later are attached too.
-        post_migrate.connect(services.roles_sync_on_migrate, dispatch_uid="trialedc_roles_sync")

@@ -48,8 +48,8 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from psycopg import sql
 
-from trialedc.exceptions import BackupError
-from trialedc.trial import TRIAL
+from kernel.exceptions import BackupError
+from kernel.trial import TRIAL
 
 FORMAT = "trialedc-backup/1"
 MANIFEST = "manifest.json"
@@ -262,7 +262,7 @@ def model_tables() -> list[str]:
 def required_triggers() -> set[tuple[str, str]]:
     """(table, trigger) the code expects: one per history table, and the security log's."""
     from datamanagement.guards import history_tables
-    from trialedc.models import SecurityEvent
+    from kernel.models import SecurityEvent
 
     required = {(table, AUDIT_TRIGGER) for table in history_tables()}
     required.add((SecurityEvent._meta.db_table, SECURITY_LOG_TRIGGER))
@@ -970,10 +970,10 @@ def _restore_media(path: Path, manifest: dict[str, Any], media_root: Path) -> No
 def summary_counts(manifest: dict[str, Any]) -> dict[str, int]:
     """A few counts an operator recognises, for the commands' output."""
     from datamanagement.guards import history_tables
+    from kernel.models import SecurityEvent
     from participants.models import Participant, Screening
     from randomization.models import Randomization
     from safety.models import AdverseEvent
-    from trialedc.models import SecurityEvent
 
     counts = manifest["row_counts"]
     named = {

@@ -153,7 +153,7 @@ def broker_check(*, url: str, timeout: float) -> Component:
 
 
 def worker_heartbeat_at() -> datetime | None:
-    from .models import Heartbeat, HeartbeatProcess
+    from kernel.models import Heartbeat, HeartbeatProcess
 
     return (
         Heartbeat.objects.filter(process=HeartbeatProcess.WORKER)

@@ -1,4 +1,3 @@
-import zoneinfo
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -7,79 +6,8 @@ from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
-
-from . import calendars
-
-
-class ResetActivationsMiddleware:
-    """Outermost: after the response is complete, forget the request's language, time zone and
-    calendar, so the thread's next request, task or test starts from the defaults (Django itself
-    leaves the last activated language on the thread)."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        try:
-            return self.get_response(request)
-        finally:
-            translation.deactivate()
-            timezone.deactivate()
-            calendars.deactivate()
-
-
-class UserPreferencesMiddleware:
-    """Activate the signed-in user's time zone, language and calendar for this request.
-
-    Time zone and default calendar come from the user's (first) site; the user's own language and
-    calendar, when set, win. The database stays in UTC and Gregorian whatever is shown.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        user = getattr(request, "user", None)
-        site = None
-        if user is not None and user.is_authenticated:
-            site = user.sites.order_by("code").first()
-            if user.language:
-                translation.activate(user.language)
-                request.LANGUAGE_CODE = user.language
-        if site is not None:
-            timezone.activate(zoneinfo.ZoneInfo(site.time_zone))
-        else:
-            timezone.deactivate()
-        signed_in = user is not None and user.is_authenticated
-        site_calendar = site.default_calendar if site is not None else calendars.GREGORIAN
-        calendars.activate((user.calendar if signed_in else "") or site_calendar)
-        try:
-            return self.get_response(request)
-        finally:
-            # Nothing of this user's settings may leak into the thread's next request or task.
-            calendars.deactivate()
-            timezone.deactivate()
-
-
-class PermissionsPolicyMiddleware:
-    """Send `Permissions-Policy` (settings.PERMISSIONS_POLICY): the camera, microphone,
-    geolocation and the like are off for every page, so injected code could not use them either."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.header = ", ".join(
-            f"{feature}=({' '.join(origins)})"
-            for feature, origins in settings.PERMISSIONS_POLICY.items()
-        )
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        if self.header:
-            response.headers.setdefault("Permissions-Policy", self.header)
-        return response
-
 
 # The session key holding when this session signed in (ISO 8601, UTC); set at sign-in.
 SIGNED_IN_AT = "edc_signed_in_at"
@@ -140,8 +68,8 @@ class SessionPolicyMiddleware:
             )
 
     def _end(self, request, user, *, too_old: bool):
-        from .models import SecurityEventKind
-        from .services import security_event_record
+        from kernel.models import SecurityEventKind
+        from kernel.services import security_event_record
 
         if too_old:
             security_event_record(

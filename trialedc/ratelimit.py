@@ -34,7 +34,7 @@ from django.db import connection
 from django.shortcuts import render
 from django.utils import timezone
 
-from . import outages
+from kernel import outages
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -89,7 +89,7 @@ def _count_in_cache(counter: str, *, seconds: int) -> int:
 def _count_in_database(counter: str, *, seconds: int) -> int:
     """The same fixed window, counted by one atomic upsert (shared by every worker, like Redis)."""
     global _database_swept_at
-    from .models import RateLimitCount
+    from kernel.models import RateLimitCount
 
     now = timezone.now()
     table = connection.ops.quote_name(RateLimitCount._meta.db_table)
@@ -139,8 +139,8 @@ def counted_keys(request, scope: str) -> list[tuple[str, str]]:
 
 
 def too_many_requests(request, *, scope: str, wait: int):
-    from .models import SecurityEventKind
-    from .services import security_event_record
+    from kernel.models import SecurityEventKind
+    from kernel.services import security_event_record
 
     security_event_record(
         kind=SecurityEventKind.RATE_LIMITED,
@@ -232,8 +232,8 @@ def sign_in_delay(view) -> Callable:
             username = typed_username(request)
             waiting = sign_in_wait(username=username, address=client_address(request))
             if waiting is not None:
-                from .models import SecurityEventKind
-                from .services import security_event_record
+                from kernel.models import SecurityEventKind
+                from kernel.services import security_event_record
 
                 failures, wait = waiting
                 security_event_record(

@@ -10,8 +10,10 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, pre_save
 
-from .models import SecurityEventKind, User
-from .services import security_event_record, user_session_forget, user_session_seen
+from kernel.models import SecurityEventKind, User
+from kernel.services import security_event_record
+
+from .services import user_session_forget, user_session_seen
 
 # The flags of an account whose change is a change of access.
 ACCOUNT_FLAGS = ("is_active", "is_staff", "is_superuser")

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from .models import SecurityEvent, SecurityEventKind
+from kernel.models import SecurityEvent, SecurityEventKind
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def user_sessions_of(user):
     """The user's sessions that are still alive (not expired, not signed out), newest use first."""
     from django.contrib.sessions.models import Session
 
-    from .models import UserSession
+    from kernel.models import UserSession
 
     alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
     return UserSession.objects.filter(user=user, session_key__in=alive)

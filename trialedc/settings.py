@@ -56,8 +56,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "simple_history",
-    # ours
-    "trialedc",
+    # ours: the kernel (app label "trialedc", decision 0019), the domain apps, the project
+    "kernel",
     "participants",
     "randomization",
     "outcomes",
@@ -65,14 +65,15 @@ INSTALLED_APPS = [
     "exports",
     "dashboards",
     "datamanagement",
+    "trialedc",
 ]
 
 MIDDLEWARE = [
-    # The request for services that log who and from where (trialedc.request_context).
-    "trialedc.request_context.CurrentRequestMiddleware",
-    "trialedc.middleware.ResetActivationsMiddleware",
+    # The request for services that log who and from where (kernel.request_context).
+    "kernel.request_context.CurrentRequestMiddleware",
+    "kernel.middleware.ResetActivationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "trialedc.middleware.PermissionsPolicyMiddleware",
+    "kernel.middleware.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,7 +92,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
-    "trialedc.middleware.UserPreferencesMiddleware",
+    "kernel.middleware.UserPreferencesMiddleware",
     # Axes must be last: it turns lockouts into its response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -110,7 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "trialedc.context_processors.trial",
+                "kernel.context_processors.trial",
             ],
         },
     },
@@ -257,7 +258,7 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     },
 }
-# Browser features the EDC never uses are switched off for every page (trialedc.middleware).
+# Browser features the EDC never uses are switched off for every page (kernel.middleware).
 PERMISSIONS_POLICY = {
     feature: []
     for feature in (
@@ -284,7 +285,7 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fa", _("Persian"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
-# Stored in UTC; shown in the user's site time zone (trialedc.middleware).
+# Stored in UTC; shown in the user's site time zone (kernel.middleware).
 TIME_ZONE = "UTC"
 USE_TZ = True
 
@@ -331,7 +332,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # record of the request stays (dashboards.services.reports_sweep).
 PREPARED_REPORT_RETENTION_DAYS = env.int("PREPARED_REPORT_RETENTION_DAYS", default=30)
 # A request hands a task to the broker once, with this timeout to connect and to answer, and no
-# retry (trialedc.celery.task_publish): a dead or hung broker costs the request this at most;
+# retry (kernel.broker.task_publish): a dead or hung broker costs the request this at most;
 # what must not be lost is in a row its sweep hands over again.
 TASK_PUBLISH_TIMEOUT_SECONDS = env.float("TASK_PUBLISH_TIMEOUT_SECONDS", default=2)
 

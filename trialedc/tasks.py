@@ -1,4 +1,4 @@
-"""Celery tasks of the trialedc app: thin wrappers that call the services."""
+"""Celery tasks of sign-in security: thin wrappers that call the services."""
 
 from __future__ import annotations
 
@@ -10,8 +10,3 @@ from . import services
 @shared_task(name="trialedc.sessions_sweep")
 def sessions_sweep_task() -> dict:
     return services.sessions_sweep()
-
-
-@shared_task(name="trialedc.heartbeat")
-def heartbeat_task() -> None:
-    services.worker_heartbeat_record()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from . import datepicker, views
+from . import views
 from .ratelimit import rate_limit, sign_in_delay
 
 urlpatterns = [
@@ -21,12 +21,10 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("account/two-factor/verify/", views.two_factor_verify, name="two_factor_verify"),
-    path("calendar/month/", datepicker.date_picker, name="date_picker"),
-    path("calendar/echo/", datepicker.date_echo, name="date_echo"),
-    path("audit/<str:label>/<int:pk>/", views.audit_history, name="audit_history"),
     path("health/", views.health, name="health"),
     path("health/live/", views.health_live, name="health_live"),
     path("security-log/", views.security_log, name="security_log"),
+    path("", include("kernel.urls")),
     path("participants/", include("participants.urls")),
     path("randomization/", include("randomization.urls")),
     path("outcomes/", include("outcomes.urls")),

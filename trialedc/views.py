@@ -11,15 +11,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
-from . import audit, home, selectors, services, twofactor
-from .access import get_in_scope_or_403, require
-from .csv_download import csv_download
+from kernel import home
+from kernel.access import require
+from kernel.csv_download import csv_download
+from kernel.redirects import safe_next_url
+from kernel.roles import roles_of
+
+from . import selectors, services, twofactor
 from .forms import NewPasswordForm, OneTimeCodeForm, PreferencesForm, SecurityLogFilterForm
 from .health import health_report
 from .middleware import password_change_reason
 from .ratelimit import rate_limit
-from .redirects import safe_next_url
-from .roles import roles_of
 
 
 @require_GET
@@ -28,24 +30,6 @@ def home_page(request):
         request,
         "home.html",
         {"cards": home.cards_for(request.user), "roles": roles_of(request.user)},
-    )
-
-
-@require_GET
-@require("trialedc.view_audit_trail")
-def audit_history(request, label: str, pk: int):
-    """The audit trail of one record: who, when, what changed from what to what, and why."""
-    spec = audit.registered(label)
-    if spec is None or not request.user.has_perm(spec.view_permission):
-        # Unregistered models (e.g. allocations) have no history page for anyone here.
-        return render(request, "403.html", {"message": _("No audit trail here.")}, status=403)
-    obj = get_in_scope_or_403(
-        spec.model.objects.all(), request.user, site_path=spec.site_path, pk=pk
-    )
-    return render(
-        request,
-        "audit/history.html",
-        {"record": obj, "entries": audit.history_of(obj), "verbose_name": obj._meta.verbose_name},
     )
 
 
@@ -91,7 +75,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 def sessions(request):
     """The user's signed-in sessions (where, since when, last used), each other one can be ended
     at once (ASVS 3.3.4); 'sign out everywhere' ends them all."""
-    from .models import UserSession
+    from kernel.models import UserSession
 
     if request.method == "POST":
         try:

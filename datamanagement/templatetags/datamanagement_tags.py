@@ -67,7 +67,7 @@ def query_widget(context, query, step_form=None) -> dict:
     if step_form is None and actions:
         from datamanagement.forms import QueryStepForm
 
-        # The step carries the version of the thread shown (trialedc.concurrency).
+        # The step carries the version of the thread shown (kernel.concurrency).
         step_form = QueryStepForm(prefix=f"q{query.pk}", edited_by=request.user, versioned=[query])
     return {"query": query, "step_form": step_form, "actions": actions}
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from kernel.models import User
 from outcomes.models import BloodGas
 from trialedc.management.commands.load_demo import DEMO_PASSWORD
-from trialedc.models import User
 
 from .conftest import LARGE, subprocess_env
 

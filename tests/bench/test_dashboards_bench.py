@@ -13,8 +13,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from kernel.models import Site, User
 from trialedc.management.commands.load_demo import DEMO_PASSWORD
-from trialedc.models import Site, User
 
 from .conftest import LARGE, SMALL
 

@@ -18,12 +18,12 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from kernel.models import User
+from kernel.trial import TRIAL
 from participants import demo as participants_demo
 from participants.models import Participant
 from randomization import services
 from randomization.models import Randomization, RandomizationList, ReviewDecision
-from trialedc.models import User
-from trialedc.trial import TRIAL
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 

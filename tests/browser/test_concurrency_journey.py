@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from trialedc.models import User
+from kernel.models import User
 
 from .. import outcomes_factories as of
 from ..factories import PASSWORD

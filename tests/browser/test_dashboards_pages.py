@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from trialedc.models import Site, User
+from kernel.models import Site, User
 
 from ..dashboards_factories import bulk_trial
 from ..factories import PASSWORD

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from trialedc.roles import Role
+from kernel.roles import Role
 
 from ..factories import PASSWORD
 

@@ -4,7 +4,7 @@ printable calendar show the schedule (screenshots in var/screenshots for review)
 import pytest
 from playwright.sync_api import expect
 
-from trialedc.trial import TRIAL
+from kernel.trial import TRIAL
 
 from ..factories import PASSWORD
 from .test_outcomes_journey import participant, shot  # noqa: F401 — the shared fixture

@@ -11,11 +11,11 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from kernel.models import Site, User
 from outcomes import selectors
 from outcomes.models import BloodGas, ClinicalStatus, Murray, Visit
 from participants.models import ParticipantStatus
 from randomization.services import slot_assign
-from trialedc.models import Site, User
 
 from ..factories import PASSWORD, ParticipantFactory
 

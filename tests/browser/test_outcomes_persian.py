@@ -5,10 +5,10 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from kernel import calendars
+from kernel.models import User
 from outcomes import selectors
 from outcomes.models import BloodGas, Visit
-from trialedc import calendars
-from trialedc.models import User
 
 from ..factories import PASSWORD
 from .test_outcomes_journey import participant, shot  # noqa: F401 — the shared fixture

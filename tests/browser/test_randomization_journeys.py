@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from kernel.models import Site, User
 from participants.models import ParticipantStatus
 from randomization import services
 from randomization.models import Randomization
-from trialedc.models import Site, User
 
 from ..factories import PASSWORD, ParticipantFactory
 

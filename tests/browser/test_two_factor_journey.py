@@ -12,8 +12,8 @@ import pytest
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
-from trialedc.roles import Role
-from trialedc.services import roles_sync
+from kernel.roles import Role
+from kernel.services import roles_sync
 
 from ..factories import PASSWORD, SiteFactory, UserFactory
 

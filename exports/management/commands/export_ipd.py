@@ -15,8 +15,8 @@ from django.core.management.base import CommandError
 
 from exports import services
 from exports.exceptions import ExportDirectoryError, ExportFailed
-from trialedc.management.base import TrialCommand
-from trialedc.models import User
+from kernel.management.base import TrialCommand
+from kernel.models import User
 
 
 class Command(TrialCommand):

@@ -24,11 +24,11 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
 from django.core.management.base import CommandError
 
+from kernel.management.base import TrialCommand
+from kernel.trial import TRIAL
 from randomization import blocks, services
 from randomization.exceptions import InvalidList, RandomizationError
 from randomization.forms import ListGenerateForm, ListImportForm
-from trialedc.management.base import TrialCommand
-from trialedc.trial import TRIAL
 
 # The forms' fields, as the command line names them.
 ARGUMENTS = {"phase": "--phase", "stratum": "--stratum", "seed": "--seed", "file": "--import"}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.exceptions import BackupError
 from trialedc import backup
-from trialedc.exceptions import BackupError
 
 
 class Command(BaseCommand):

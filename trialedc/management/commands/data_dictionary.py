@@ -9,7 +9,7 @@ dictionary stays true whenever a model changes.
 from django.apps import apps
 from django.db import models
 
-from trialedc.management.base import TrialCommand
+from kernel.management.base import TrialCommand
 
 TRIAL_APPS = (
     "trialedc",

@@ -25,9 +25,9 @@ from outcomes import demo as outcomes_demo
 from participants import demo as participants_demo
 from randomization import demo as randomization_demo
 from safety import demo as safety_demo
-from trialedc.management.base import TrialCommand
-from trialedc.roles import Role
-from trialedc.services import roles_sync, sites_sync, user_set_up
+from kernel.management.base import TrialCommand
+from kernel.roles import Role
+from kernel.services import roles_sync, sites_sync, user_set_up
 
 Step = Callable[..., str]
 

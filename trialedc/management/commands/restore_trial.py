@@ -13,8 +13,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.exceptions import BackupError
 from trialedc import backup
-from trialedc.exceptions import BackupError
 
 from .verify_restore import write_report
 

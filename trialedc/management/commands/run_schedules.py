@@ -16,8 +16,8 @@ import time
 from django.core.management.base import CommandError
 
 from datamanagement.services import missing_crf_queries_raise
+from kernel.management.base import TrialCommand
 from safety import alerts, reminders
-from trialedc.management.base import TrialCommand
 
 
 class Command(TrialCommand):

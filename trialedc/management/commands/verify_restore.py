@@ -13,8 +13,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from kernel.exceptions import BackupError
 from trialedc import backup
-from trialedc.exceptions import BackupError
 
 # Problems listed under a failed check; the rest are counted.
 SHOWN_PROBLEMS = 10

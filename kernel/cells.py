@@ -3,7 +3,7 @@
 A cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return is run as a formula by
 spreadsheet programs; such a cell is prefixed with a single quote, which makes it text. A genuine
 negative number in a numeric column (study day -1) is a number, not a formula, and is kept. The
-IPD export writes its files with it, and `trialedc.csv_download` the product's CSV pages.
+IPD export writes its files with it, and `kernel.csv_download` the product's CSV pages.
 """
 
 from __future__ import annotations

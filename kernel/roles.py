@@ -38,7 +38,7 @@ SITE_SCOPED_ROLES: frozenset[Role] = frozenset(
 # Permissions per role come from each app's `permissions.py` (ROLE_PERMISSIONS there, as
 # "app_label.codename"), so that an app adds its permissions without touching this file.
 PERMISSION_MODULES = (
-    "trialedc.permissions",
+    "kernel.permissions",
     "participants.permissions",
     "randomization.permissions",
     "outcomes.permissions",

@@ -53,7 +53,7 @@ from .exceptions import EditConflict
 
 FIELD = "edit_version"  # the hidden field's name (with the form's prefix)
 UNKNOWN = -1  # the version of a form that did not say, or could not prove, what it showed
-_SALT = "trialedc.concurrency.edit-version"
+_SALT = "kernel.concurrency.edit-version"
 _ANNOTATION = "edit_version_shown"
 
 

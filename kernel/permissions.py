@@ -1,4 +1,4 @@
-"""Permissions of the trialedc app, per role (merged by trialedc.roles.role_permissions)."""
+"""Permissions of the trialedc app, per role (merged by kernel.roles.role_permissions)."""
 
 from .roles import Role
 

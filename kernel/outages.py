@@ -87,7 +87,7 @@ def _record(*, service: str, down: bool, error: BaseException | None) -> bool:
 
 
 def _lock_id(service: str) -> int:
-    return zlib.crc32(f"trialedc.outages:{service}".encode())
+    return zlib.crc32(f"kernel.outages:{service}".encode())
 
 
 def forget() -> None:

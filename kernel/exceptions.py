@@ -11,7 +11,7 @@ class BackupError(TrialEdcError):
 
 
 class EditConflict(TrialEdcError):
-    """The record changed after the form was opened; nothing was saved (trialedc.concurrency).
+    """The record changed after the form was opened; nothing was saved (kernel.concurrency).
 
     `versions`: (label, pk, version) of each record as it is now, for the form's new token;
     `first`: the version each was first opened on; `fields`: the rows of the conflict panel;

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class KernelConfig(AppConfig):
+    """The kernel keeps the app label `trialedc`: its models (the user model among them) were
+    created under that label, and Django cannot move AUTH_USER_MODEL to another app (Django
+    ticket #25313; decision 0019). So `trialedc.User`, `trialedc.view_audit_trail` and the
+    migrations `trialedc.0001`... are this package's."""
+
+    name = "kernel"
+    label = "trialedc"
+    verbose_name = "Trial EDC"
+
+    def ready(self) -> None:
+        from . import audit, services
+
+        audit.connect_reason_guard()
+        # After every migrate, give each role the permissions the apps' permissions.py list, so
+        # that permissions created by apps migrated later are attached too.
+        post_migrate.connect(services.roles_sync_on_migrate, dispatch_uid="trialedc_roles_sync")
