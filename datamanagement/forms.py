@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import SecondFactorMixin
 from kernel.forms import EdcDateField, EditVersionMixin
 from kernel.trial import TRIAL
-from trialedc.forms import SecondFactorMixin
 
 from .models import LockLevel, QueryOrigin, QueryState
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from accounts import twofactor
 from kernel import concurrency
 from kernel.access import get_in_scope_or_403, require, sites_for
 from kernel.csv_download import csv_download
@@ -22,7 +23,6 @@ from kernel.redirects import redirect_next
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
-from trialedc import twofactor
 
 from . import selectors, services
 from .exceptions import SignatureAttemptsExhausted

@@ -3,11 +3,11 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from accounts.ratelimit import rate_limit
 from kernel.access import require
 from kernel.broker import BrokerUnavailable, task_publish
 from kernel.models import SecurityEventKind
 from kernel.services import security_event_record
-from trialedc.ratelimit import rate_limit
 
 from . import selectors, services
 from .forms import ExportStartForm

@@ -4,7 +4,7 @@ The database, exports, ODM and the audit trail always hold ISO 8601 Gregorian da
 exists only on screen and in what a user types. Conversion is jdatetime's (Borkowski's algorithm,
 the same as the Iranian calendar authority's tables for 1178–1634 AP). The active calendar is
 per request, like Django's active time zone (`activate` / `active`), set by
-trialedc.middleware.UserPreferencesMiddleware from the user's or their site's setting.
+kernel.middleware.UserPreferencesMiddleware from the user's or their site's setting.
 """
 
 from __future__ import annotations

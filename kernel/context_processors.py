@@ -9,7 +9,7 @@ from .trial import TRIAL
 def trial(request):
     user = getattr(request, "user", None)
     roles = sorted(roles_of(user), key=lambda r: r.label) if user is not None else []
-    # Before the second factor is given, the menu shows nothing (trialedc.middleware).
+    # Before the second factor is given, the menu shows nothing (accounts.middleware).
     pending = getattr(request, "edc_two_factor_pending", False)
     return {
         "two_factor_pending": pending,

@@ -2,9 +2,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import SecondFactorMixin
 from kernel.forms import EdcDateField, EditVersionMixin
 from kernel.trial import TRIAL
-from trialedc.forms import SecondFactorMixin
 
 from .models import PHASE_CHOICES, STRATUM_CHOICES, SUPPORT_CHOICES, ReviewDecision
 

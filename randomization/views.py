@@ -12,6 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts import twofactor
+from accounts.ratelimit import rate_limit
 from kernel.access import get_in_scope_or_403, require
 from kernel.csv_download import csv_attachment
 from kernel.exceptions import EditConflict
@@ -19,8 +21,6 @@ from kernel.models import SecurityEventKind
 from kernel.services import security_event_record
 from kernel.trial import TRIAL
 from participants.models import Participant, ParticipantStatus
-from trialedc import twofactor
-from trialedc.ratelimit import rate_limit
 
 from . import blocks, pdf, selectors, services
 from .exceptions import RandomizationError

@@ -33,7 +33,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
 DERANDOMIZE = os.environ.get("FUZZ_RANDOM") != "1"
 APPS = [
     "kernel",
-    "trialedc",
+    "accounts",
     "participants",
     "randomization",
     "outcomes",
@@ -127,13 +127,13 @@ def _plain(form_class):
 
 def builders() -> dict[str, callable]:
     """How to build each form of the product, with the context its view gives it."""
+    from accounts import forms as te
     from datamanagement import forms as dm
     from kernel import forms as kf
     from outcomes import forms as oc
     from participants import forms as pa
     from safety import forms as sa
     from safety.models import AdverseEvent
-    from trialedc import forms as te
 
     special = {
         dm.QueryFilterForm: lambda d, w: dm.QueryFilterForm(d, sites=Site.objects.all()),

@@ -11,9 +11,9 @@ import time_machine
 from django.conf import settings
 from django.test import Client
 
+from accounts.ratelimit import sign_in_wait
 from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
-from trialedc.ratelimit import sign_in_wait
 
 from .factories import PASSWORD
 

@@ -3,8 +3,8 @@
 import pytest
 import time_machine
 
+from accounts.ratelimit import parse_rate, retry_after
 from kernel.roles import Role
-from trialedc.ratelimit import parse_rate, retry_after
 
 from .factories import PASSWORD
 

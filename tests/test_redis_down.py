@@ -16,16 +16,17 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from accounts.models import RateLimitCount
+from accounts.ratelimit import cache_retry_now
 from dashboards.models import PreparedReport, ReportStatus
 from exports.models import ExportRun, ExportStatus
 from kernel import outages
 from kernel.broker import BrokerUnavailable, task_publish
-from kernel.models import RateLimitCount, SecurityEvent, SecurityEventKind
+from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 from randomization.models import EmergencyUnblinding, Randomization
 from safety.models import Alert
 from trialedc.celery import app
-from trialedc.ratelimit import cache_retry_now
 from trialedc.settings import redis_cache
 
 from .factories import PASSWORD, ParticipantFactory
@@ -323,13 +324,13 @@ def _product_sources():
 
 
 def test_the_rate_limiter_is_the_only_user_of_the_cache():
-    """A new cache use must fall back like trialedc.ratelimit does (decision 0016)."""
+    """A new cache use must fall back like accounts.ratelimit does (decision 0016)."""
     users = [
         str(path.relative_to(ROOT))
         for path, text in _product_sources()
         if re.search(r"django\.core\.cache import|django\.core import cache|\bcaches\[", text)
     ]
-    assert users == ["trialedc/ratelimit.py"]
+    assert users == ["accounts/ratelimit.py"]
 
 
 def test_pages_hand_tasks_to_the_broker_only_through_task_publish():
@@ -343,6 +344,6 @@ def test_pages_hand_tasks_to_the_broker_only_through_task_publish():
 
 
 def _probe_task():
-    from trialedc.tasks import sessions_sweep_task
+    from accounts.tasks import sessions_sweep_task
 
     return sessions_sweep_task

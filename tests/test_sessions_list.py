@@ -8,7 +8,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from kernel.models import SecurityEvent, SecurityEventKind, UserSession
+from accounts.models import UserSession
+from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 
 from .factories import PASSWORD
@@ -99,7 +100,7 @@ def test_the_nightly_sweep_deletes_expired_sessions_and_their_lines(make_user):
     from django.apps import apps
     from django_celery_beat.models import PeriodicTask
 
-    from trialedc.services import sessions_sweep
+    from accounts.services import sessions_sweep
 
     # (A transactional test elsewhere may have flushed the rows the migration made.)
     import_module("kernel.migrations.0008_sessions_sweep_schedule").schedule(apps, None)

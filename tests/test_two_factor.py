@@ -21,9 +21,10 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from kernel.models import BackupCodes, SecurityEvent, SecurityEventKind
+from accounts import twofactor
+from accounts.models import BackupCodes
+from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
-from trialedc import twofactor
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory, UserFactory

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class ProjectConfig(AppConfig):
@@ -10,16 +9,3 @@ class ProjectConfig(AppConfig):
     name = "trialedc"
     label = "project"
     verbose_name = "Trial EDC project"
-
-    def ready(self) -> None:
-        from kernel import home
-
-        from . import security
-
-        security.connect()  # the security log (sign-ins, lock-outs, access changes)
-        home.nav(
-            label=_("Security log"),
-            url_name="security_log",
-            permission="trialedc.view_securityevent",
-            order=82,
-        )

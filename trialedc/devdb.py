@@ -17,7 +17,7 @@ import os
 import sys
 
 # Run as a script, this file's folder (the trialedc package) is first on sys.path, and its
-# modules would shadow the standard library's (trialedc/selectors.py is not `selectors`).
+# modules would shadow the standard library's (trialedc/celery.py is not `celery`).
 _HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
 

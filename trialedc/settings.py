@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "simple_history",
     # ours: the kernel (app label "trialedc", decision 0019), the domain apps, the project
     "kernel",
+    "accounts",
     "participants",
     "randomization",
     "outcomes",
@@ -85,10 +86,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "trialedc.middleware.SessionPolicyMiddleware",
+    "accounts.middleware.SessionPolicyMiddleware",
     # Second factor before anything else (the password change page too): docs/security.md.
-    "trialedc.middleware.TwoFactorMiddleware",
-    "trialedc.middleware.PasswordPolicyMiddleware",
+    "accounts.middleware.TwoFactorMiddleware",
+    "accounts.middleware.PasswordPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -186,7 +187,7 @@ AXES_VERBOSE = False
 
 # --- Two-factor sign-in (django-otp: TOTP authenticator apps + one-time backup codes) --------
 # Required of the unblinded roles, data managers, anyone who may see identifying data and staff
-# (trialedc.twofactor.required); offered to everyone. On unless DEBUG, like the forced password
+# (accounts.twofactor.required); offered to everyone. On unless DEBUG, like the forced password
 # change, so the demo opens with its known passwords alone; a user who set up a second factor
 # must give it at every sign-in either way.
 TWO_FACTOR_ENFORCED = env.bool("DJANGO_TWO_FACTOR_ENFORCED", default=not DEBUG)
@@ -194,7 +195,7 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Trial EDC")
 # Wrong codes in a row make the next try wait 1, 2, 4, 8 ... seconds (per device).
 OTP_TOTP_THROTTLE_FACTOR = 1
 
-# --- Rate limits (trialedc/ratelimit.py): "<requests>/<seconds>" per user; before sign-in per
+# --- Rate limits (accounts/ratelimit.py): "<requests>/<seconds>" per user; before sign-in per
 # username typed at a client address, and per address under the much larger `login_address`
 # ceiling (a ward behind one NAT address signs in at shift change; one client spraying passwords
 # over accounts is stopped). Over a limit the answer is HTTP 429. Sized well above what people do,
@@ -222,7 +223,7 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Beside the idle timeout: a session ends this many hours after sign-in, however active.
 SESSION_ABSOLUTE_HOURS = env.int("SESSION_ABSOLUTE_HOURS", default=12)
 
-# --- Passwords: expiry and forced change (trialedc.middleware.PasswordPolicyMiddleware) -----
+# --- Passwords: expiry and forced change (accounts.middleware.PasswordPolicyMiddleware) -----
 # 21 CFR 11.300(b): passwords are periodically revised. 0 turns expiry off.
 PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
 # Demo and initial passwords (User.must_change_password) must be replaced before anything else;

@@ -1,6 +1,6 @@
 """Create one Django group per trial role (SPEC §1).
 
-Permissions are attached by trialedc.services.roles_sync after every migrate, because on a
+Permissions are attached by kernel.services.roles_sync after every migrate, because on a
 fresh database the permissions themselves are only created at the end of `migrate`.
 """
 

@@ -89,7 +89,7 @@ def _count_in_cache(counter: str, *, seconds: int) -> int:
 def _count_in_database(counter: str, *, seconds: int) -> int:
     """The same fixed window, counted by one atomic upsert (shared by every worker, like Redis)."""
     global _database_swept_at
-    from kernel.models import RateLimitCount
+    from .models import RateLimitCount
 
     now = timezone.now()
     table = connection.ops.quote_name(RateLimitCount._meta.db_table)

@@ -6,8 +6,10 @@ from datetime import UTC
 
 from django.db import transaction
 
-from kernel.models import SecurityEventKind, User, UserSession
+from kernel.models import SecurityEventKind, User
 from kernel.services import security_event_record
+
+from .models import UserSession
 
 
 def user_preferences_update(*, user: User, language: str, calendar: str) -> User:
@@ -48,7 +50,7 @@ def _client(request) -> tuple[str | None, str]:
 
 
 def user_session_seen(*, request, user, signed_in_at=None) -> None:
-    """Record that this session is in use (at most once a minute: trialedc.middleware)."""
+    """Record that this session is in use (at most once a minute: accounts.middleware)."""
     from django.utils import timezone
 
     if not request.session.session_key:

@@ -25,7 +25,7 @@ def on_signed_in(sender, request, user, **kwargs):
     from .middleware import SIGNED_IN_AT
 
     if request is not None and hasattr(request, "session"):
-        # The absolute session limit counts from here (trialedc.middleware).
+        # The absolute session limit counts from here (accounts.middleware).
         now = timezone.now()
         request.session[SIGNED_IN_AT] = now.isoformat()
         user_session_seen(request=request, user=user, signed_in_at=now)  # into the list of sessions

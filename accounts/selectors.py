@@ -41,13 +41,13 @@ def user_sessions_of(user):
     """The user's sessions that are still alive (not expired, not signed out), newest use first."""
     from django.contrib.sessions.models import Session
 
-    from kernel.models import UserSession
+    from .models import UserSession
 
     alive = Session.objects.filter(expire_date__gt=timezone.now()).values("session_key")
     return UserSession.objects.filter(user=user, session_key__in=alive)
 
 
-# --- sign-in history, for the per-username delay (trialedc.ratelimit.sign_in_wait) -----------
+# --- sign-in history, for the per-username delay (accounts.ratelimit.sign_in_wait) -----------
 
 
 def signed_in_from(*, username: str, address: str, since: datetime) -> bool:

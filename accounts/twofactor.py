@@ -1,11 +1,11 @@
 """Two-factor sign-in (issue 12, docs/security.md): who needs it, setting it up, checking codes.
 
 Built on django-otp: an authenticator app (`TOTPDevice`, RFC 6238: six digits every 30 s) and ten
-one-time backup codes (`kernel.models.BackupCodes`). A session becomes *verified* when a code is
-accepted (`django_otp.login`); `trialedc.middleware.TwoFactorMiddleware` lets a signed-in but
+one-time backup codes (`accounts.models.BackupCodes`). A session becomes *verified* when a code is
+accepted (`django_otp.login`); `accounts.middleware.TwoFactorMiddleware` lets a signed-in but
 unverified session open nothing but these pages. Re-authentication for emergency unblinding,
 trial-level unblinding and e-signatures asks the password and a current code
-(`SecondFactorMixin` in trialedc.forms, `confirm` here).
+(`SecondFactorMixin` in accounts.forms, `confirm` here).
 
 Every act is written to the security log: set up, accepted, refused, new backup codes, turned
 off, reset by an administrator.
@@ -25,9 +25,11 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 
 from kernel import calendars
-from kernel.models import BackupCodes, SecurityEventKind, User, backup_code_normalize
+from kernel.models import SecurityEventKind, User
 from kernel.roles import PHI_PERMISSION, Role, roles_of
 from kernel.services import security_event_record
+
+from .models import BackupCodes, backup_code_normalize
 
 # Roles that must use a second factor wherever it is enforced (issue 12): those who know the
 # allocation, and the data manager who can change, lock and export everything. Anyone who may

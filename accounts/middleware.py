@@ -94,7 +94,7 @@ def _two_factor_exempt(path: str) -> bool:
 class TwoFactorMiddleware:
     """A signed-in session that has not given its second factor sees nothing but the pages that
     take one: users who set one up are asked their code; users whose role needs one and who have
-    none are sent to set it up (trialedc.twofactor). After django-otp's OTPMiddleware."""
+    none are sent to set it up (accounts.twofactor). After django-otp's OTPMiddleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response
