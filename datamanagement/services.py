@@ -649,8 +649,8 @@ def _signature_attempts_report(*, failure: SignatureFailure, in_a_row: int) -> N
     Through the safety app's outbox, the path that never loses an e-mail. One report per failed
     attempt from the limit on: each of them signed the user out. No identifying data, no arm.
     """
-    from safety.alerts import alert_create
-    from safety.models import AlertKind
+    from kernel.alerts import alert_create
+    from kernel.models import AlertKind
 
     user = failure.user
     who = user.get_full_name() or user.get_username()

@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, concurrency
 from kernel.access import sites_for
+from kernel.alerts import alert_enqueue
 from kernel.models import SecurityEventKind
 from kernel.roles import Role
 from kernel.services import security_event_record
 from kernel.trial import TRIAL
 from outcomes.services import visit_schedule_create
 from participants.models import Participant, ParticipantStatus
-from safety.alerts import alert_enqueue
 
 from . import blocks, dosing, selectors
 from .exceptions import (

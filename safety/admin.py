@@ -4,8 +4,9 @@ where reasons for change are asked for, so the admin shows them read-only too.""
 from django.contrib import admin
 
 from kernel.admin import ReadOnlyAdminMixin
+from kernel.models import Alert
 
-from .models import AdverseEvent, Alert, SAEReport
+from .models import AdverseEvent, SAEReport
 
 
 class _ReadOnly(ReadOnlyAdminMixin, admin.ModelAdmin):

@@ -47,7 +47,7 @@ class SafetyConfig(AppConfig):
             title=_("Alert delivery"),
             text=_("Safety e-mails still pending delivery (badge), with attempts and last error."),
             url_name="safety:alerts",
-            permission="safety.view_alert",
+            permission="trialedc.view_alert",
             action=_("Open the outbox"),
             count=lambda user: selectors.alerts_pending_count(),
             order=90,

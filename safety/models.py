@@ -2,8 +2,9 @@
 
 An `AdverseEvent` is the current state of one event; each `SAEReport` is a frozen version of a
 serious one as it was reported (initial, follow-up 1, 2, ...), and the CIOMS form prints from it.
-An `Alert` is an e-mail that must never be lost: written in the same transaction as the event,
-delivered by Celery, re-sent by a periodic sweep until delivered (safety/alerts.py).
+The e-mails about them that must never be lost go through the kernel's outbox
+(`kernel.models.Alert`, kernel/alerts.py): written in the same transaction as the event,
+delivered by Celery, re-sent by a periodic sweep until delivered.
 """
 
 from __future__ import annotations
@@ -402,74 +403,3 @@ class SAEReport(models.Model):
         if self.number == 0:
             return f"{self.adverse_event} · {_('initial report')}"
         return f"{self.adverse_event} · {_('follow-up')} {self.number}"
-
-
-class AlertKind(models.TextChoices):
-    SAE_INITIAL = "sae_initial", _("SAE initial report")
-    SAE_FOLLOW_UP = "sae_follow_up", _("SAE follow-up report")
-    SAE_FOLLOW_UP_DUE = "sae_follow_up_due", _("SAE follow-up due")
-    SUSAR_IDENTIFIED = "susar", _("SUSAR identified")
-    SUSAR_CLOCK = "susar_clock", _("SUSAR clock reminder")
-    VISIT_DIGEST = "visit_digest", _("Daily visit digest")
-    EMERGENCY_UNBLINDING = "emergency_unblinding", _("Emergency unblinding")
-    SIGNATURE_ATTEMPTS = "signature_attempts", _("Failed e-signature attempts")
-
-
-class Alert(models.Model):
-    """An e-mail in the transactional outbox. Pending while `sent_at` is empty."""
-
-    kind = models.CharField(_("kind"), max_length=40)
-    subject = models.CharField(_("subject"), max_length=250)
-    body = models.TextField(_("body"))
-    recipients = models.JSONField(_("recipients"), default=list)
-    participant = models.ForeignKey(
-        "participants.Participant",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("participant"),
-    )
-    adverse_event = models.ForeignKey(
-        AdverseEvent,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="alerts",
-        verbose_name=_("adverse event"),
-    )
-    # Reminders are sent once per occasion (e.g. "susar-clock:12:1d"): the unique key makes a
-    # second sweep a no-op instead of a second e-mail.
-    dedupe_key = models.CharField(max_length=120, unique=True, null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
-    last_error = models.TextField(_("last error"), blank=True)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name = _("alert")
-        verbose_name_plural = _("alerts")
-        indexes = [
-            models.Index(
-                fields=["next_attempt_at"],
-                condition=Q(sent_at__isnull=True),
-                name="alert_pending_by_next_attempt",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} · {self.subject}"
-
-    @property
-    def pending(self) -> bool:
-        return self.sent_at is None
-
-    @property
-    def kind_label(self) -> str:
-        try:
-            return str(AlertKind(self.kind).label)
-        except ValueError:
-            return self.kind

@@ -1,4 +1,4 @@
-"""What the safety e-mails say and to whom they go; each writes one outbox row (alerts.py).
+"""What the safety e-mails say and to whom they go; each writes one outbox row (kernel/alerts.py).
 
 Blinding and privacy (SPEC §1, §5): an e-mail carries the study ID, the event, its grade and
 seriousness, and a link; never the arm, a name, a national ID or a date of birth. The bodies are
@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.alerts import alert_create
+from kernel.models import AlertKind
 from kernel.trial import TRIAL
 
 from . import selectors
-from .alerts import alert_create
-from .models import AdverseEvent, AlertKind, SAEReport
+from .models import AdverseEvent, SAEReport
 
 
 def _link(path: str) -> str:

@@ -23,7 +23,7 @@ ROLE_PERMISSIONS = {
         "safety.record_expedited_report",
     ),
     Role.MONITOR: _READ,
-    Role.DATA_MANAGER: (*_READ, "safety.view_alert"),
+    Role.DATA_MANAGER: (*_READ, "trialedc.view_alert"),
     Role.STATISTICIAN: _READ,
     Role.SPONSOR: (*_READ, "safety.record_expedited_report"),
 }

@@ -10,11 +10,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel.access import scope_to_sites
-from kernel.models import Site, User
+from kernel.models import Alert, Site, User
 from kernel.roles import Role
 from kernel.trial import TRIAL
 
-from .models import AdverseEvent, Alert, SAEReport
+from .models import AdverseEvent, SAEReport
 
 
 def adverse_events_for(user) -> QuerySet[AdverseEvent]:

@@ -1,6 +1,6 @@
 """Every write of the safety app about adverse events. One transaction each.
 
-The alert for a serious event is written in the same transaction as the event (safety/alerts.py),
+The alert for a serious event is written in the same transaction as the event (kernel/alerts.py),
 so a saved SAE always has its alert, whatever happens to the broker or the mail server.
 """
 

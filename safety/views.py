@@ -131,7 +131,7 @@ def ae_detail(request, pk: int):
             "reports": ae.reports.select_related("submitted_by").order_by("number"),
             "follow_up_due_at": selectors.follow_up_due_at(ae),
             "alerts": ae.alerts.order_by("created_at")
-            if request.user.has_perm("safety.view_alert")
+            if request.user.has_perm("trialedc.view_alert")
             else None,
         },
     )
@@ -292,7 +292,7 @@ def ae_listing_pdf(request):
     return response
 
 
-@require("safety.view_alert")
+@require("trialedc.view_alert")
 def alerts(request):
     return render(
         request,

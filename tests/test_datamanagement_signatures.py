@@ -10,11 +10,11 @@ from datamanagement import selectors, services
 from datamanagement.exceptions import SignatureAttemptsExhausted, SignatureRefused
 from datamanagement.models import Notification, Signature, SignatureFailure
 from kernel import concurrency
+from kernel.models import Alert
 from kernel.roles import Role
 from kernel.trial import TRIAL
 from outcomes import services as outcome_services
 from outcomes.models import Murray
-from safety.models import Alert
 
 from . import outcomes_factories as of
 from .factories import PASSWORD, ParticipantFactory

@@ -19,11 +19,10 @@ from django.db import OperationalError
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from kernel.models import Heartbeat, HeartbeatProcess
+from kernel.models import Alert, Heartbeat, HeartbeatProcess
 from kernel.roles import Role
 from kernel.services import worker_heartbeat_record
 from kernel.tasks import heartbeat_task
-from safety.models import Alert
 from trialedc import health
 from trialedc.celery import app
 

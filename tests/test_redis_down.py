@@ -22,10 +22,9 @@ from dashboards.models import PreparedReport, ReportStatus
 from exports.models import ExportRun, ExportStatus
 from kernel import outages
 from kernel.broker import BrokerUnavailable, task_publish
-from kernel.models import SecurityEvent, SecurityEventKind
+from kernel.models import Alert, SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 from randomization.models import EmergencyUnblinding, Randomization
-from safety.models import Alert
 from trialedc.celery import app
 from trialedc.settings import redis_cache
 

@@ -10,10 +10,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from pypdf import PdfReader
 
+from kernel.models import Alert
 from kernel.trial import TRIAL
 from participants.models import IdentifyingData, Participant
 from safety import pdf, reminders
-from safety.models import AdverseEvent, Alert, SAEReport
+from safety.models import AdverseEvent, SAEReport
 
 from .blinding import leak_markers
 from .factories import PASSWORD

@@ -18,11 +18,12 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from kernel import alerts
+from kernel.alerts import alert_dispatch, alert_enqueue
+from kernel.models import Alert
 from kernel.roles import Role
-from safety import alerts
-from safety.alerts import alert_dispatch, alert_enqueue
-from safety.models import AdverseEvent, Alert
-from safety.tasks import alert_deliver_task, alerts_sweep_task
+from kernel.tasks import alert_deliver_task, alerts_sweep_task
+from safety.models import AdverseEvent
 from trialedc.celery import app
 
 from .factories import ParticipantFactory

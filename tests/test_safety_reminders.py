@@ -9,9 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from kernel import concurrency
+from kernel.models import Alert
 from kernel.roles import Role
 from safety import reminders, services
-from safety.models import Alert
 
 from .factories import ParticipantFactory
 from .safety_factories import report_sae, report_susar

@@ -8,10 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kernel import concurrency
+from kernel.models import Alert
 from kernel.roles import Role
 from safety import services
 from safety.exceptions import FollowUpClosed, SafetyError, SignatureRefused
-from safety.models import AdverseEvent, Alert, SAEReport
+from safety.models import AdverseEvent, SAEReport
 
 from .factories import PASSWORD, ParticipantFactory
 from .page_client import PageClient

@@ -6,7 +6,7 @@
 | `broker` | a Redis PING, short timeout, no retry | it fails or times out |
 | `worker` | the row the heartbeat task writes (beat sends it every minute) | none, or too old |
 | `beat` | the newest `last_run_at` of django-celery-beat's schedules | none, or too old |
-| `alert_outbox` | the oldest alert not yet delivered (safety.models.Alert) | older than its limit |
+| `alert_outbox` | the oldest alert not yet delivered (kernel.models.Alert) | older than its limit |
 
 In-process mode (no `REDIS_URL`: tasks run eagerly) has no broker, worker or beat: they are
 "not used". When the database is down, what is read from it is "unknown". The report is down
@@ -171,7 +171,7 @@ def beat_last_run_at() -> datetime | None:
 
 def alerts_undelivered() -> tuple[int, datetime | None]:
     """How many alerts are not yet delivered, and when the oldest was written."""
-    from safety.models import Alert
+    from kernel.models import Alert
 
     pending = Alert.objects.filter(sent_at__isnull=True).aggregate(
         count=Count("pk"), oldest=Min("created_at")

@@ -13,7 +13,8 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from safety.models import AdverseEvent, Alert
+from kernel.models import Alert
+from safety.models import AdverseEvent
 
 from ..factories import PASSWORD
 

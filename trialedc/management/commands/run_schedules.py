@@ -16,8 +16,9 @@ import time
 from django.core.management.base import CommandError
 
 from datamanagement.services import missing_crf_queries_raise
+from kernel import alerts
 from kernel.management.base import TrialCommand
-from safety import alerts, reminders
+from safety import reminders
 
 
 class Command(TrialCommand):

@@ -28,9 +28,8 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from kernel.trial import TRIAL
-
 from .models import Alert
+from .trial import TRIAL
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +82,7 @@ def alert_create(
 
 def alert_dispatch(*, alert_id: int) -> None:
     """Hand the alert to a Celery worker; if the broker is unreachable, leave it to the sweep."""
-    from kernel.broker import BrokerUnavailable, task_publish
-
+    from .broker import BrokerUnavailable, task_publish
     from .tasks import alert_deliver_task
 
     try:
