@@ -9,9 +9,9 @@ class DataManagementConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate, pre_delete, pre_save
 
+        from kernel import home
         from outcomes import signals as outcomes_signals
         from participants import timeline
-        from kernel import home
 
         from . import guards, selectors, services
 

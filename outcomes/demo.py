@@ -16,8 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
-from participants.demo import BULK_REASON
-from participants.models import Participant
 from kernel.bulk import insert_with_history
 from kernel.models import User
 from kernel.trial import (
@@ -31,6 +29,8 @@ from kernel.trial import (
     MURRAY,
     TRIAL,
 )
+from participants.demo import BULK_REASON
+from participants.models import Participant
 
 from . import schedule, selectors, services
 from .models import CRF_MODELS, EventKind, IcuStay, StudyEvent, Visit, VisitState

@@ -12,7 +12,8 @@ from django.db import models
 from kernel.management.base import TrialCommand
 
 TRIAL_APPS = (
-    "trialedc",
+    "trialedc",  # the kernel (decision 0019)
+    "accounts",
     "participants",
     "randomization",
     "outcomes",

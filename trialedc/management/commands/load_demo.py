@@ -21,13 +21,13 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from datamanagement import demo as datamanagement_demo
+from kernel.management.base import TrialCommand
+from kernel.roles import Role
+from kernel.services import roles_sync, sites_sync, user_set_up
 from outcomes import demo as outcomes_demo
 from participants import demo as participants_demo
 from randomization import demo as randomization_demo
 from safety import demo as safety_demo
-from kernel.management.base import TrialCommand
-from kernel.roles import Role
-from kernel.services import roles_sync, sites_sync, user_set_up
 
 Step = Callable[..., str]
 
