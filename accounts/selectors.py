@@ -1,4 +1,4 @@
-"""Reads of the trialedc app shared by pages and exports."""
+"""Reads of sign-in security: the security log, the sessions list, sign-in history."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ class ReasonForChangeMixin(forms.Form):
 
 class EditVersionMixin(forms.Form):
     """The versions a form was opened on, and the choices after an edit conflict
-    (trialedc.concurrency, issue 26).
+    (kernel.concurrency, issue 26).
 
     The signed token and the conflict panel are rendered by `templates/_edit_version.html`
     inside the form; they are read from the posted data, not declared as fields, so every

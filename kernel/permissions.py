@@ -1,4 +1,4 @@
-"""Permissions of the trialedc app, per role (merged by kernel.roles.role_permissions)."""
+"""Permissions of the kernel (label trialedc), per role (merged by roles.role_permissions)."""
 
 from .roles import Role
 

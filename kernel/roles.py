@@ -1,7 +1,7 @@
 """The trial's roles (Django groups), what each may do, and how far each sees.
 
 SPEC.md §1 is the contract. Groups are created by migration `trialedc.0002_roles`; their
-permissions are (re)synchronised after every `migrate` (trialedc.apps), so a permission that a
+permissions are (re)synchronised after every `migrate` (kernel.apps), so a permission that a
 later app adds joins its roles without a hand-written migration. docs/roles.md is the table.
 """
 

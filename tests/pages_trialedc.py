@@ -1,4 +1,4 @@
-"""Pages of the trialedc app for the role × URL matrix and the blinded crawl.
+"""Pages of the kernel, accounts and the project for the role × URL matrix and the blinded crawl.
 
 Each tests/pages_<app>.py has PAGES = {key: (url name, path builder, roles allowed)} where the
 builder takes the `world` (a namespace with at least `participant`, a site-01 participant with
