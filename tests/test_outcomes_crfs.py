@@ -431,8 +431,9 @@ def test_the_service_refuses_an_impossible_value_even_without_the_form(participa
     # The service's own edit check (outcomes.checks), named on the field...
     with pytest.raises(HardLimitExceeded) as refused:
         of.crf(participant, "D3", "blood_gas", pao2_mmhg=80, fio2=Decimal("0.15"))
-    assert "FiO2 must be between 0.21 and 1.00 fraction; 0.15 is outside" in (
-        refused.value.errors["fio2"]
+    assert (
+        "FiO2 must be between 0.21 and 1.00 fraction; 0.15 is outside"
+        in (refused.value.errors["fio2"])
     )
     assert not BloodGas.objects.exists()
     # ...and the check constraint behind it, should a value reach the model another way.
