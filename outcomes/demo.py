@@ -15,7 +15,9 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.utils import timezone
 
+from kernel import calendars
 from kernel.bulk import insert_with_history
 from kernel.models import User
 from kernel.trial import (
@@ -32,10 +34,12 @@ from kernel.trial import (
 from participants.demo import BULK_REASON
 from participants.models import Participant
 
-from . import schedule, selectors, services
+from . import checks, schedule, selectors, services, signals
 from .models import CRF_MODELS, EventKind, IcuStay, StudyEvent, Visit, VisitState
 
 COURSES = ("improving", "worsening", "slow", "withdrawal")
+# Why the demo's coordinator confirms a value that warns (stored with it, and in its query).
+WARNING_REASON = "Demo data: checked against the chart"
 
 
 def load(*, participants: int, seed: int, stdout) -> str:
@@ -128,7 +132,7 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
                 "compliance_ml_cmh2o": Decimal(rng.randint(22, 45)) if ventilated else None,
                 "cxr_quadrants": 4 if pf < 100 else 3 if pf < 200 else 2 if pf < 300 else 1,
             },
-            CRP: {"crp_mg_l": Decimal(str(round(crp, 1))), "entered_value": None},
+            CRP: {"entered_value": Decimal(str(round(crp, 1))), "entered_unit": "mg/L"},
             CLINICAL_STATUS: {"status_score": status},
             DAY60_FOLLOW_UP: {"vital_status": "alive", "icu_stays_confirmed": True},
         }
@@ -137,16 +141,17 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
         values[INFUSION]["started_at"] = start
         values[INFUSION]["ended_at"] = start + timedelta(minutes=15)
         for code in visit.crf_codes:
-            crf_values = {"assessed_on": visit.target_date, **values[code]}
-            if code == CRP:
-                crf_values["entered_value"] = crf_values["crp_mg_l"]
+            # Through the edit checks, as a coordinator saves: a value that warns is confirmed
+            # with a reason, and becomes a query for the data manager.
             services.crf_save(
                 visit=visit,
                 crf_code=code,
-                values=crf_values,
+                values={"assessed_on": visit.target_date, **values[code]},
                 complete=True,
                 user=user,
                 opened_version=None,  # a new CRF
+                confirm_warnings=True,
+                warning_reason=WARNING_REASON,
             )
         done += 1
     if end_day is not None and day0 + timedelta(days=end_day) <= today:
@@ -247,6 +252,8 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
     insert_with_history(IcuStay, icu_stays, user=None, reason=reason)
 
     crfs: dict[str, list] = {code: [] for code in CRF_MODELS}
+    warned: list = []  # the CRFs whose confirmed warnings become queries
+    previous_of: dict[int, dict] = {}  # participant -> {delta key: (visit, value, day)}
     state: dict[int, dict] = {}
     for visit, randomization, course, rng, user in plans:
         now = state.setdefault(
@@ -294,21 +301,78 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
                 "compliance_ml_cmh2o": Decimal(rng.randint(22, 45)) if ventilated else None,
                 "cxr_quadrants": 4 if now["pf"] < 100 else 3 if now["pf"] < 200 else 2,
             },
-            CRP: {"crp_mg_l": crp, "entered_value": crp},
+            CRP: {"entered_value": crp, "entered_unit": "mg/L"},
             CLINICAL_STATUS: {"status_score": now["status"]},
             DAY60_FOLLOW_UP: {"vital_status": "alive", "icu_stays_confirmed": True},
         }
+        participant = randomization.participant
+        previous = previous_of.setdefault(participant.pk, {})
         for code in visit.crf_codes:
-            crf = CRF_MODELS[code](
+            entered = {"assessed_on": visit.target_date, **values[code]}
+            crf = _checked_crf(
+                code,
+                entered,
                 visit=visit,
-                status="complete",
-                assessed_on=visit.target_date,
-                entered_by=user,
-                **values[code],
+                day0=randomization.day0,
+                today=selectors.site_today(participant.site),
+                previous=previous,
+                user=user,
             )
-            services._derive(crf)  # the P/F and Murray scores, as crf_save stores them
             crf._history_user = user
             crfs[code].append(crf)
+            if crf.warnings_confirmed:
+                warned.append(crf)
+        # What this visit holds is the "previous visit" of the next ones (selectors.
+        # previous_values: for P/F the blood gas before the Murray CRF of the same day).
+        for code in sorted(visit.crf_codes, key=lambda code: code != BLOOD_GAS):
+            record = crfs[code][-1]
+            for key, name in checks.DELTA_FIELDS.get(code, {}).items():
+                value = getattr(record, name)
+                if value is not None and (key not in previous or previous[key][2] < visit.day):
+                    previous[key] = (visit.code, Decimal(value), visit.day)
     for code, rows in crfs.items():
         insert_with_history(CRF_MODELS[code], rows, user=None, reason=reason)
+    for crf in warned:
+        # Data management queries the confirmed warnings, as after crf_save (outcomes.signals).
+        signals.crf_saved.send(
+            sender=type(crf),
+            crf=crf,
+            user=crf.entered_by,
+            warnings=crf.warnings_confirmed.split("\n"),
+            warning_reason=crf.warning_reason,
+        )
     return len(visits), sum(len(rows) for rows in crfs.values())
+
+
+def _checked_crf(code: str, entered: dict, *, visit, day0, today, previous, user):
+    """A new complete CRF with the values and the warnings crf_save would store: the same edit
+    checks (outcomes.checks), called here because the bulk path inserts without crf_save."""
+    errors = checks.hard_errors(
+        code,
+        entered,
+        today=today,
+        day0=day0,
+        now=timezone.now(),
+        complete=True,
+        death_recorded=False,
+        show_date=calendars.shown,
+    )
+    if errors:
+        raise ValueError(f"demo values refused by the edit checks: {errors}")
+    crf = CRF_MODELS[code](
+        visit=visit, status="complete", entered_by=user, **checks.to_stored_units(entered)
+    )
+    services._derive(crf)  # the P/F and Murray scores, as crf_save stores them
+    warnings = checks.soft_warnings(
+        code,
+        {f.name: getattr(crf, f.attname) for f in crf._meta.concrete_fields},
+        visit_code=visit.code,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        previous={key: (visit_code, value) for key, (visit_code, value, _) in previous.items()},
+        show_date=calendars.shown,
+    )
+    # Confirmed as a coordinator would, with a reason; a query each, raised after the insert.
+    crf.warnings_confirmed = "\n".join(warnings)
+    crf.warning_reason = WARNING_REASON if warnings else ""
+    return crf

@@ -23,8 +23,22 @@ class VisitNotOpen(OutcomesError):
     """The visit cannot take data (marked missed, or no longer applicable)."""
 
 
-class EditCheckFailed(OutcomesError):
-    """A value broke a hard limit (the form reports it before the service is reached)."""
+class HardLimitExceeded(OutcomesError):
+    """Values that cannot be saved (outcomes.checks.hard_errors): `errors` maps each field to
+    its message, naming the field, the value as entered and the limit."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = dict(errors)
+
+
+class UnconfirmedWarnings(OutcomesError):
+    """Soft warnings (outcomes.checks.soft_warnings) not confirmed with a reason: nothing was
+    saved. `warnings` are every warning of the values, to show and confirm."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__("; ".join(warnings))
+        self.warnings = list(warnings)
 
 
 class DuplicateEvent(OutcomesError):

@@ -1,20 +1,21 @@
-"""CRF forms: units beside every field, hard limits that refuse, soft limits that ask.
+"""CRF forms: units beside every field, and what the edit checks say shown beside the field.
 
-Edit checks (SPEC §4) run here so the coordinator sees them beside the field; the database's
-check constraints are the backstop. A form that fails keeps every value typed (bound forms
-re-render their data), so nothing is lost on an error.
+The forms parse what is typed (numbers, dates, choices) and lay it out; they check nothing
+about the trial. The edit checks (SPEC §4: hard limits that refuse, soft limits that ask, unit
+conversions) are `outcomes.checks`, run by the service on every save (outcomes.services.
+crf_save); the form shows its refusals: a hard limit as the field's error, soft warnings as the
+confirmation box. A form that fails keeps every value typed (bound forms re-render their data),
+so nothing is lost on an error.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from crispy_forms.bootstrap import AppendedText, InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Field, Layout
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -22,7 +23,7 @@ from kernel import calendars, concurrency
 from kernel.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
 from kernel.trial import TRIAL
 
-from . import schedule
+from .checks import FRACTION, PERCENT
 from .models import (
     AeAssessment,
     Baseline,
@@ -31,15 +32,12 @@ from .models import (
     Crp,
     CrpUnit,
     Day60FollowUp,
-    EventKind,
     IcuStay,
     Infusion,
     Murray,
     StudyEvent,
     VitalStatus,
 )
-
-FRACTION, PERCENT = "fraction", "percent"
 
 # Units shown beside the fields (an input group on the right of the box).
 UNITS = {
@@ -52,42 +50,8 @@ UNITS = {
     "compliance_ml_cmh2o": "ml/cmH₂O",
     "cxr_quadrants": gettext_lazy("quadrants (0–4)"),
 }
-# Form field -> hard-limit key in TRIAL.hard_limits.
-HARD_LIMITED = {
-    "weight_kg": "weight_kg",
-    "pao2_mmhg": "pao2_mmhg",
-    "peep_cmh2o": "peep_cmh2o",
-    "compliance_ml_cmh2o": "compliance_ml_cmh2o",
-}
 DECIMAL_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
 QUERY_WIDGET = '{%% load datamanagement_tags %%}{%% field_queries "%s" %%}'
-
-
-def fio2_fraction(value: Decimal, unit: str) -> Decimal:
-    """FiO₂ as a fraction: a % entry is divided by 100, explicitly (SPEC §4: never guessed)."""
-    return value / Decimal(100) if unit == PERCENT else value
-
-
-def crp_mg_l(value: Decimal, unit: str) -> Decimal:
-    """CRP in mg/L, the stored unit: mg/dL × 10 (TRIAL.crp_unit_factors)."""
-    return value * TRIAL.crp_unit_factors[unit]
-
-
-def hard_limit_error(key: str, value: Decimal, *, entered: str = "") -> str | None:
-    """The message for a value outside its hard limit, naming the field and the limit."""
-    limit = TRIAL.hard_limits[key]
-    if limit.minimum <= value <= limit.maximum:
-        return None
-    return _(
-        "%(field)s must be between %(min)s and %(max)s %(unit)s; %(value)s is outside this "
-        "hard limit and cannot be saved."
-    ) % {
-        "field": limit.label,
-        "min": limit.minimum,
-        "max": limit.maximum,
-        "unit": limit.unit,
-        "value": entered or f"{value} {limit.unit}",
-    }
 
 
 def _yes_no(label) -> forms.TypedChoiceField:
@@ -102,12 +66,16 @@ def _yes_no(label) -> forms.TypedChoiceField:
 
 
 class CrfForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
-    """What every CRF form does: the assessment date and its checks, draft or complete, the
-    soft-limit warnings and their confirmation, the crispy layout with units, and the version
-    it was opened on (EditVersionMixin: a save on a version changed since is refused)."""
+    """What every CRF form does: the assessment date, draft or complete, the crispy layout with
+    units, the edit checks' refusals shown (hard limits on their fields, soft warnings with
+    their confirmation), and the version it was opened on (EditVersionMixin: a save on a
+    version changed since is refused)."""
 
-    # The choices after an edit conflict replace values once the units are converted.
+    # The choices after an edit conflict replace values once the typed ones are mapped to the
+    # model's fields (clean_units: the CRP value and unit).
     edit_choices_in_clean = False
+    # A hard-limit error on a stored field shown on the form's field that holds it as typed.
+    error_fields: dict[str, str] = {}
 
     confirm_warnings = forms.BooleanField(
         label=gettext_lazy("I have checked these values and confirm them"), required=False
@@ -118,15 +86,11 @@ class CrfForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
 
-    def __init__(
-        self, *args, visit, previous=None, today: date, day0: date | None = None, **kwargs
-    ):
+    def __init__(self, *args, visit, today: date, **kwargs):
         super().__init__(*args, **kwargs)
         self.visit = visit
-        self.previous = previous or {}
         self.today = today
-        # Day 0 as the view read it with the visit (selectors.with_day0), or read here.
-        self.day0 = day0 or visit.participant.visits.get(day=0).target_date
+        # The soft warnings the service refused to save without a confirmation (show_warnings).
         self.warnings: list[str] = []
         for field in self.fields.values():
             if isinstance(field, forms.DecimalField | forms.IntegerField):
@@ -173,116 +137,44 @@ class CrfForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
                 items.append(Field(name))
         return items
 
-    # -- checks ------------------------------------------------------------------------------
-    def clean_assessed_on(self):
-        on = self.cleaned_data.get("assessed_on")
-        if on is None:
-            return on
-        if on > self.today:
-            raise forms.ValidationError(
-                _("Date of assessment cannot be in the future (today is %(today)s).")
-                % {"today": calendars.shown(self.today)}
-            )
-        if on < self.day0:
-            raise forms.ValidationError(
-                _("Date of assessment cannot be before Day 0 (%(day0)s).")
-                % {"day0": calendars.shown(self.day0)}
-            )
-        return on
-
+    # -- parsing -----------------------------------------------------------------------------
     def clean(self):
         cleaned = super().clean()
-        for name, key in HARD_LIMITED.items():
-            value = cleaned.get(name)
-            if name in self.fields and value is not None:
-                error = hard_limit_error(key, value)
-                if error:
-                    self.add_error(name, error)
         self.clean_units(cleaned)
         self.apply_edit_choices(cleaned)
-        if not self.errors:
-            self.warnings = self.soft_warnings(cleaned)
-            confirmed = (
-                cleaned.get("confirm_warnings") and (cleaned.get("warning_reason") or "").strip()
-            )
-            if self.warnings and not confirmed:
-                self.add_error(
-                    "confirm_warnings",
-                    _(
-                        "Check the warnings above; correct the values, or confirm them and "
-                        "give a reason."
-                    ),
-                )
         return cleaned
 
     def clean_units(self, cleaned) -> None:
-        """Unit conversions of the CRF (FiO₂ %, CRP mg/dL), before the soft checks."""
+        """The fields typed with a unit, as the service takes them (the CRP value and unit)."""
 
-    def soft_warnings(self, cleaned) -> list[str]:
-        warnings = []
-        on = cleaned.get("assessed_on")
-        visit = self.visit
-        if on and schedule.outside_window(
-            on=on, window_start=visit.window_start, window_end=visit.window_end
-        ):
-            warnings.append(
-                _(
-                    "The date %(on)s is outside the %(visit)s window (%(start)s to %(end)s): "
-                    "an out-of-window visit is a protocol deviation."
-                )
-                % {
-                    "on": calendars.shown(on),
-                    "visit": visit.code,
-                    "start": calendars.shown(visit.window_start),
-                    "end": calendars.shown(visit.window_end),
-                }
-            )
-        warnings += self.delta_warnings(cleaned)
-        return warnings
-
-    def current_values(self, cleaned) -> dict[str, Decimal]:
-        """The values of this CRF that have a configured 'moved more than' soft limit."""
-        return {}
-
-    def delta_warnings(self, cleaned) -> list[str]:
-        warnings = []
-        labels = {
-            "pf_ratio": _("P/F ratio"),
-            "crp_mg_l": _("CRP (mg/L)"),
-            "murray_total": _("Murray sum"),
-            "clinical_status": _("Clinical status"),
-        }
-        for key, value in self.current_values(cleaned).items():
-            if value is None or key not in self.previous:
-                continue
-            code, before = self.previous[key]
-            limit = TRIAL.soft_limit_deltas[key]
-            if abs(Decimal(value) - before) > limit:
-                warnings.append(
-                    _(
-                        "%(field)s moved from %(before)s at %(visit)s to %(now)s, more than "
-                        "%(limit)s since the previous visit."
-                    )
-                    % {
-                        "field": labels[key],
-                        "before": before,
-                        "visit": code,
-                        "now": Decimal(value).quantize(Decimal("0.1")),
-                        "limit": limit,
-                    }
-                )
-        return warnings
-
-    def validate_constraints(self) -> None:
-        """Not here: the service that saves the CRF (outcomes.services.crf_save) evaluates the
-        check constraints in the database once per save, under the visit lock, and the view
-        shows its error on this form. Each constraint also has its check in this form, with a
-        message that names the field and the limit (HARD_LIMITED, clean_fio2_entry, ...)."""
+    def _post_clean(self) -> None:
+        """Not here: the model's validation (its limits and check constraints) is the service's.
+        outcomes.services.crf_save runs the edit checks (outcomes.checks) on the values as
+        typed, converts the units, then validates the model and evaluates the constraints in the
+        database once per save, under the visit lock; the view shows its refusals here."""
 
     def crf_values(self) -> dict:
-        """The model fields to save, from the cleaned data."""
+        """The values to save as typed (with their units), from the cleaned data."""
         model_fields = {f.name for f in self._meta.model._meta.fields}
         return {n: v for n, v in self.cleaned_data.items() if n in model_fields}
+
+    def warnings_confirmed(self) -> bool:
+        return bool(self.cleaned_data.get("confirm_warnings"))
+
+    # -- what the service refused ----------------------------------------------------------------
+    def show_hard_errors(self, errors: dict[str, str]) -> None:
+        """outcomes.exceptions.HardLimitExceeded: each message on its field."""
+        for name, message in errors.items():
+            name = self.error_fields.get(name, name)
+            self.add_error(name if name in self.fields else None, message)
+
+    def show_warnings(self, warnings: list[str]) -> None:
+        """outcomes.exceptions.UnconfirmedWarnings: the confirmation box, with the warnings."""
+        self.warnings = list(warnings)
+        self.add_error(
+            "confirm_warnings",
+            _("Check the warnings above; correct the values, or confirm them and give a reason."),
+        )
 
 
 class BaselineForm(CrfForm):
@@ -307,28 +199,6 @@ class BaselineForm(CrfForm):
         super().__init__(*args, **kwargs)
         self.fields["sex"].choices = [c for c in self.fields["sex"].choices if c[0]]
 
-    def clean_age_years(self):
-        age = self.cleaned_data.get("age_years")
-        if age is not None and not 0 < age < 120:
-            raise forms.ValidationError(_("Age must be between 1 and 119 years."))
-        return age
-
-    def clean_height_cm(self):
-        height = self.cleaned_data.get("height_cm")
-        if height is not None and not 100 <= height <= 230:
-            raise forms.ValidationError(_("Height must be between 100 and 230 cm."))
-        return height
-
-    def soft_warnings(self, cleaned) -> list[str]:
-        warnings = super().soft_warnings(cleaned)
-        age = cleaned.get("age_years")
-        if age is not None and not TRIAL.age_min_years <= age <= TRIAL.age_max_years:
-            warnings.append(
-                _("Age %(age)s is outside the eligible %(min)s–%(max)s years.")
-                % {"age": age, "min": TRIAL.age_min_years, "max": TRIAL.age_max_years}
-            )
-        return warnings
-
 
 class InfusionForm(CrfForm):
     completed = _yes_no(gettext_lazy("Full dose given"))
@@ -350,36 +220,11 @@ class InfusionForm(CrfForm):
             "reaction_details": forms.Textarea(attrs={"rows": 2}),
         }
 
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("started_at"), cleaned.get("ended_at")
-        for name, moment in (("started_at", start), ("ended_at", end)):
-            if moment and moment > timezone.now():
-                self.add_error(name, _("The infusion time cannot be in the future."))
-        if start and end and end < start:
-            self.add_error("ended_at", _("The infusion cannot end before it started."))
-        volume = cleaned.get("volume_ml")
-        if volume is not None and not Decimal("0") < volume <= Decimal("50"):
-            self.add_error("volume_ml", _("Volume given must be between 0 and 50 ml."))
-        if cleaned.get("reaction") and not (cleaned.get("reaction_details") or "").strip():
-            self.add_error("reaction_details", _("Describe the infusion reaction."))
-        return cleaned
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["volume_ml"].help_text = gettext_lazy("Protocol: %(ml)s ml.") % {
             "ml": TRIAL.dose_volume_ml
         }
-
-    def soft_warnings(self, cleaned) -> list[str]:
-        warnings = super().soft_warnings(cleaned)
-        volume = cleaned.get("volume_ml")
-        if volume is not None and volume != TRIAL.dose_volume_ml:
-            warnings.append(
-                _("Volume %(volume)s ml differs from the protocol's %(dose)s ml.")
-                % {"volume": volume, "dose": TRIAL.dose_volume_ml}
-            )
-        return warnings
 
 
 class AeAssessmentForm(CrfForm):
@@ -392,7 +237,8 @@ class AeAssessmentForm(CrfForm):
 
 
 class _Fio2Mixin:
-    """FiO₂ typed as a fraction or a percentage, with the unit chosen explicitly."""
+    """FiO₂ typed as a fraction or a percentage, with the unit chosen explicitly; the service
+    converts it (outcomes.checks.fio2_fraction)."""
 
     def add_fio2_unit(self):
         self.fields["fio2"] = forms.DecimalField(
@@ -409,28 +255,16 @@ class _Fio2Mixin:
         )
         self.order_fields(["assessed_on", "pao2_mmhg", "fio2", "fio2_unit"])
 
-    def clean_fio2_entry(self, cleaned) -> None:
-        value = cleaned.get("fio2")
-        if value is None:
-            return
-        unit = cleaned.get("fio2_unit") or FRACTION
-        fraction = fio2_fraction(value, unit)
-        entered = f"{value} %" if unit == PERCENT else f"{value}"
-        error = hard_limit_error("fio2", fraction, entered=entered)
-        if error:
-            self.add_error("fio2", error)
-        elif fraction != fraction.quantize(Decimal("0.001")):
-            self.add_error("fio2", _("FiO₂ has at most three decimals as a fraction."))
-        else:
-            cleaned["fio2"] = fraction
+    def take_theirs(self, cleaned, name, value) -> None:
+        super().take_theirs(cleaned, name, value)
+        if name == "fio2":
+            cleaned["fio2_unit"] = FRACTION  # stored as a fraction
 
-    def pf_value(self, cleaned):
-        from . import scores
-
-        pao2, fio2 = cleaned.get("pao2_mmhg"), cleaned.get("fio2")
-        if pao2 is None or fio2 is None:
-            return None
-        return Decimal(str(scores.pf_ratio(pao2_mmhg=pao2, fio2=fio2))).quantize(Decimal("0.1"))
+    def crf_values(self) -> dict:
+        return {
+            **super().crf_values(),
+            "fio2_unit": self.cleaned_data.get("fio2_unit") or FRACTION,
+        }
 
 
 class BloodGasForm(_Fio2Mixin, CrfForm):
@@ -442,27 +276,6 @@ class BloodGasForm(_Fio2Mixin, CrfForm):
         super().__init__(*args, **kwargs)
         self.add_fio2_unit()
         self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
-
-    def clean_units(self, cleaned) -> None:
-        self.clean_fio2_entry(cleaned)
-
-    def current_values(self, cleaned):
-        return {"pf_ratio": self.pf_value(cleaned)}
-
-    def soft_warnings(self, cleaned) -> list[str]:
-        return super().soft_warnings(cleaned) + pf_soft_warnings(self.pf_value(cleaned))
-
-
-def pf_soft_warnings(pf) -> list[str]:
-    if pf is not None and pf > TRIAL.pf_ratio_soft_maximum:
-        return [
-            _(
-                "P/F ratio %(pf)s is above %(max)s mmHg, unusual in ARDS: check PaO₂ and "
-                "that FiO₂ is entered in the right unit."
-            )
-            % {"pf": pf, "max": TRIAL.pf_ratio_soft_maximum}
-        ]
-    return []
 
 
 class MurrayForm(_Fio2Mixin, CrfForm):
@@ -486,41 +299,6 @@ class MurrayForm(_Fio2Mixin, CrfForm):
         self.fields["compliance_ml_cmh2o"].help_text = gettext_lazy("When available.")
         self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
-    def clean_cxr_quadrants(self):
-        value = self.cleaned_data.get("cxr_quadrants")
-        if value is not None and not 0 <= value <= 4:
-            raise forms.ValidationError(
-                _("Chest X-ray quadrants must be between 0 and 4; %(value)s is impossible.")
-                % {"value": value}
-            )
-        return value
-
-    def clean_units(self, cleaned) -> None:
-        self.clean_fio2_entry(cleaned)
-
-    def murray(self, cleaned):
-        from . import scores
-
-        inputs = {
-            "pf_ratio": self.pf_value(cleaned),
-            "peep_cmh2o": cleaned.get("peep_cmh2o"),
-            "compliance_ml_cmh2o": cleaned.get("compliance_ml_cmh2o"),
-            "cxr_quadrants": cleaned.get("cxr_quadrants"),
-        }
-        if all(v is None for v in inputs.values()):
-            return None
-        return scores.murray_score(**inputs)
-
-    def current_values(self, cleaned):
-        result = self.murray(cleaned)
-        return {
-            "pf_ratio": self.pf_value(cleaned),
-            "murray_total": None if result is None else result.total,
-        }
-
-    def soft_warnings(self, cleaned) -> list[str]:
-        return super().soft_warnings(cleaned) + pf_soft_warnings(self.pf_value(cleaned))
-
 
 class CrpForm(CrfForm):
     crp_value = forms.DecimalField(
@@ -536,6 +314,7 @@ class CrpForm(CrfForm):
 
     # After an edit conflict, the CRP value is chosen for on this form's CRP field.
     choosable_extra = ("crp_mg_l",)
+    error_fields = {"crp_mg_l": "crp_value"}
 
     class Meta:
         model = Crp
@@ -549,18 +328,8 @@ class CrpForm(CrfForm):
         self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def clean_units(self, cleaned) -> None:
-        value, unit = cleaned.get("crp_value"), cleaned.get("crp_unit") or CrpUnit.MG_L
-        cleaned["crp_mg_l"] = None
-        cleaned["entered_value"], cleaned["entered_unit"] = value, unit
-        if value is None:
-            return
-        converted = crp_mg_l(value, unit)
-        entered = f"{converted} mg/L" + (f" ({value} mg/dL)" if unit == CrpUnit.MG_DL else "")
-        error = hard_limit_error("crp_mg_l", converted, entered=entered)
-        if error:
-            self.add_error("crp_value", error)
-        else:
-            cleaned["crp_mg_l"] = converted
+        cleaned["entered_value"] = cleaned.get("crp_value")
+        cleaned["entered_unit"] = cleaned.get("crp_unit") or CrpUnit.MG_L
 
     def take_theirs(self, cleaned, name, value) -> None:
         # The value saved since, with the unit it was typed in.
@@ -568,15 +337,11 @@ class CrpForm(CrfForm):
         entered = concurrency.values_at(
             record, self.opened.version(record), ["entered_value", "entered_unit"]
         )
-        cleaned.update(crp_mg_l=value, **entered)
-
-    def current_values(self, cleaned):
-        return {"crp_mg_l": cleaned.get("crp_mg_l")}
+        cleaned.update(**entered)
 
     def crf_values(self) -> dict:
         return {
             "assessed_on": self.cleaned_data.get("assessed_on"),
-            "crp_mg_l": self.cleaned_data.get("crp_mg_l"),
             "entered_value": self.cleaned_data.get("entered_value"),
             "entered_unit": self.cleaned_data.get("entered_unit") or CrpUnit.MG_L,
         }
@@ -599,9 +364,6 @@ class ClinicalStatusForm(CrfForm):
         # The six statuses read top to bottom, like the paper scale.
         return [Field(n) for n in self.data_field_names()]
 
-    def current_values(self, cleaned):
-        return {"clinical_status": cleaned.get("status_score")}
-
 
 class Day60FollowUpForm(CrfForm):
     icu_stays_confirmed = _yes_no(gettext_lazy("Every ICU stay up to day 60 is recorded"))
@@ -614,24 +376,6 @@ class Day60FollowUpForm(CrfForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["vital_status"].choices = VitalStatus.choices
-
-    def clean(self):
-        cleaned = super().clean()
-        if (
-            cleaned.get("vital_status") == VitalStatus.DEAD
-            and not StudyEvent.objects.filter(
-                participant=self.visit.participant, kind=EventKind.DEATH
-            ).exists()
-        ):
-            self.add_error(
-                "vital_status",
-                _("Record the death under 'Events' first: its date feeds the endpoints."),
-            )
-        if cleaned.get("icu_stays_confirmed") is False and self.data.get("action") == "complete":
-            self.add_error(
-                "icu_stays_confirmed", _("Record the missing ICU stays before completing.")
-            )
-        return cleaned
 
 
 CRF_FORMS: dict[str, type[CrfForm]] = {

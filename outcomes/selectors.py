@@ -9,11 +9,12 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kernel.access import scope_to_sites
 from kernel.trial import TRIAL
 
-from . import schedule, scores
+from . import checks, schedule, scores
 from .models import (
     CRF_MODELS,
     ENDING_EVENTS,
@@ -240,6 +241,51 @@ def previous_values(visit: Visit) -> dict[str, tuple[str, Decimal]]:
         if key not in found or day > found[key][0]:
             found[key] = (day, code, Decimal(value))
     return {key: (code, value) for key, (_, code, value) in found.items()}
+
+
+def scores_as_typed(
+    *,
+    pao2_mmhg: Decimal | None,
+    fio2: Decimal | None,
+    fio2_unit: str,
+    peep_cmh2o: Decimal | None,
+    compliance_ml_cmh2o: Decimal | None,
+    cxr_quadrants: Decimal | None,
+    murray: bool,
+) -> dict:
+    """P/F and the Murray score of what is typed so far, shown beside the form as the person
+    types (nothing saved): {"pf", "murray", "show_murray", "errors"}. FiO₂ is converted as the
+    service converts it (checks.fio2_fraction); what cannot be computed is said in `errors`."""
+    result: dict = {"errors": [], "pf": None}
+    if fio2_unit not in (checks.FRACTION, checks.PERCENT):
+        fio2_unit = checks.FRACTION
+    pf = None
+    if pao2_mmhg is not None and fio2 is not None:
+        try:
+            pf = scores.pf_ratio(pao2_mmhg=pao2_mmhg, fio2=checks.fio2_fraction(fio2, fio2_unit))
+        except ValueError:
+            result["errors"].append(
+                _("P/F cannot be computed: PaO₂ or FiO₂ is outside its limits.")
+            )
+    if fio2 is not None and fio2 > 1 and fio2_unit == checks.FRACTION:
+        result["errors"].append(
+            _("FiO₂ above 1 as a fraction: was it typed as a percentage? Choose “percent”.")
+        )
+    result["pf"] = pf
+    if murray:
+        inputs = {
+            "pf_ratio": pf,
+            "peep_cmh2o": peep_cmh2o,
+            "compliance_ml_cmh2o": compliance_ml_cmh2o,
+            "cxr_quadrants": cxr_quadrants,
+        }
+        if any(v is not None for v in inputs.values()):
+            try:
+                result["murray"] = scores.murray_score(**inputs)
+            except ValueError as error:
+                result["errors"].append(_("Murray score cannot be computed: %s") % error)
+        result["show_murray"] = True
+    return result
 
 
 # --- derived endpoints ----------------------------------------------------------------------

@@ -3,32 +3,39 @@ before save, saved through the audit trail (a change to a saved record needs a r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kernel import audit, concurrency
+from kernel import audit, calendars, concurrency
 from kernel.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
 
-from . import schedule, scores, selectors, signals
+from . import checks, schedule, scores, selectors, signals
 from .exceptions import (
     CrfIncomplete,
     CrfNotExpected,
     DataEntryRefused,
     DuplicateEvent,
+    HardLimitExceeded,
+    UnconfirmedWarnings,
     VisitNotOpen,
 )
 from .models import (
     CRF_MODELS,
+    BloodGas,
     Crf,
     CrfStatus,
     EventKind,
     IcuStay,
+    Murray,
     StudyEvent,
     Visit,
     VisitState,
@@ -71,7 +78,8 @@ def visit_schedule_create(*, participant, day0: date) -> None:
             visit.full_clean(
                 exclude=["participant"], validate_unique=False, validate_constraints=False
             )
-            visit._history_user = None
+            # simple-history's attribute for the user of the history row (none: the system).
+            cast(Any, visit)._history_user = None
             visits.append(visit)
         Visit.objects.bulk_create(visits)
         Visit.history.bulk_history_create(visits, default_change_reason=_("Initial entry"))
@@ -118,24 +126,24 @@ CRF_FOLLOWERS: dict[str, dict[str, tuple[str, ...]]] = {
 def _derive(crf: Crf) -> None:
     """Store the computed values beside the inputs (P/F; Murray components, sum, mean): the
     fields `_COMPUTED` lists."""
-    if crf.crf_code not in _COMPUTED:
+    if not isinstance(crf, BloodGas | Murray):
         return
     pf = None
     if crf.pao2_mmhg is not None and crf.fio2 is not None:
         pf = scores.pf_ratio(pao2_mmhg=crf.pao2_mmhg, fio2=crf.fio2)
     crf.pf_ratio = None if pf is None else _quantize(pf, "0.1")
-    if crf.crf_code != MURRAY:
+    if not isinstance(crf, Murray):
         return
-    inputs = {
-        "pf_ratio": pf,
-        "peep_cmh2o": crf.peep_cmh2o,
-        "compliance_ml_cmh2o": crf.compliance_ml_cmh2o,
-        "cxr_quadrants": crf.cxr_quadrants,
-    }
-    if all(v is None for v in inputs.values()):
+    inputs = (pf, crf.peep_cmh2o, crf.compliance_ml_cmh2o, crf.cxr_quadrants)
+    if all(v is None for v in inputs):
         result = None
     else:
-        result = scores.murray_score(**inputs)
+        result = scores.murray_score(
+            pf_ratio=pf,
+            peep_cmh2o=crf.peep_cmh2o,
+            compliance_ml_cmh2o=crf.compliance_ml_cmh2o,
+            cxr_quadrants=crf.cxr_quadrants,
+        )
     components = result.components if result else {}
     crf.pf_points = components.get("pf_ratio")
     crf.peep_points = components.get("peep")
@@ -150,29 +158,38 @@ def crf_save(
     *,
     visit: Visit,
     crf_code: str,
-    values: dict,
+    values: Mapping[str, Any],
     complete: bool,
     user,
     opened_version: int | None,
     reason: str = "",
-    warnings: list[str] | tuple[str, ...] = (),
+    confirm_warnings: bool = False,
     warning_reason: str = "",
 ) -> Crf:
     """Save one CRF of a visit as draft or complete; computed values are stored with it.
 
+    `values` are as the person entered them: FiO₂ as `fio2` with its `fio2_unit` (fraction
+    when not said), CRP as `entered_value` with `entered_unit` (checks.to_stored_units).
     `opened_version` is the CRF's version the form was opened on (None: it was not entered
     yet): a save on a version someone else has since changed is refused (EditConflict) or
-    merged, as kernel.concurrency says. `warnings` are the soft-limit warnings the user saw
-    and confirmed with `warning_reason`.
+    merged, as kernel.concurrency says.
+
+    The edit checks run here, on every save, whoever saves (outcomes.checks): a value beyond a
+    hard limit is refused (HardLimitExceeded, field -> message); the soft warnings of the
+    values (window, change since the previous visit, unusual values) refuse the save
+    (UnconfirmedWarnings) unless `confirm_warnings` with a `warning_reason`: the person confirms
+    the values saved, so exactly the warnings these values give. Those warnings, computed here,
+    are stored with the CRF and raised as queries.
     """
     with transaction.atomic():
         # The visit and participant rows locked (lock_create and signature_sign lock the same
         # visit rows); the participant's withdrawal of consent, if any, read in the same query.
-        visit = (
-            Visit.objects.select_for_update(of=("self", "participant"))
-            .select_related("participant__withdrawal")
-            .get(pk=visit.pk)
-        )
+        # Day 0, for the edit checks, read in the same query (selectors.with_day0).
+        visit = selectors.with_day0(
+            Visit.objects.select_for_update(of=("self", "participant")).select_related(
+                "participant__withdrawal", "participant__site"
+            )
+        ).get(pk=visit.pk)
         if crf_code not in visit.crf_codes:
             raise CrfNotExpected(
                 _("Visit %(visit)s has no %(crf)s CRF.")
@@ -181,6 +198,10 @@ def crf_save(
         if visit.state == VisitState.MISSED:
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
         signals.data_changing.send(sender=Visit, participant=None, visit=visit, crf_code=crf_code)
+        errors = _hard_errors(visit=visit, crf_code=crf_code, values=values, complete=complete)
+        if errors:
+            raise HardLimitExceeded(errors)
+        values = checks.to_stored_units(values)
         model = CRF_MODELS[crf_code]
         crf = model.objects.select_for_update().filter(visit=visit).first() or model(
             entered_by=user
@@ -213,10 +234,6 @@ def crf_save(
                     _("To mark the CRF complete, fill: %(fields)s. You can save it as a draft.")
                     % {"fields": ", ".join(missing)}
                 )
-        # The warnings of this version only: a correction that clears them clears them here
-        # (the earlier ones stay in the audit trail).
-        crf.warnings_confirmed = "\n".join(warnings)
-        crf.warning_reason = warning_reason.strip() if warnings else ""
         # The inputs first: limits and types, before any score is computed (the computed
         # fields still hold the previous version's values: they are validated once recomputed).
         # The visit is the row locked above and the CRF the one row of this visit read under
@@ -232,9 +249,17 @@ def crf_save(
             exclude=[f.name for f in crf._meta.fields if f.name not in computed],
             validate_unique=False,
         )
+        # The soft warnings of the values as they will be stored (after a merge, with P/F and
+        # the Murray sum computed). The warnings of this version only: a correction that clears
+        # them clears them here (the earlier ones stay in the audit trail).
+        warnings = _soft_warnings(visit=visit, crf=crf)
+        if warnings and not (confirm_warnings and warning_reason.strip()):
+            raise UnconfirmedWarnings(warnings)
+        crf.warnings_confirmed = "\n".join(warnings)
+        crf.warning_reason = warning_reason.strip() if warnings else ""
         # The lock was checked above, in this transaction, with the visit row locked: the
         # pre_save guard need not read the locks again for this save (datamanagement.guards).
-        crf._lock_checked = (visit.participant_id, visit.pk, crf_code)
+        cast(Any, crf)._lock_checked = (visit.participant_id, visit.pk, crf_code)
         try:
             audit.save_with_reason(crf, user=user, reason=reason)
         finally:
@@ -250,6 +275,40 @@ def crf_save(
         )
         _visit_refresh_state(visit=visit, user=user)
     return crf
+
+
+def _hard_errors(*, visit: Visit, crf_code: str, values: Mapping[str, Any], complete: bool):
+    """checks.hard_errors of the values as entered, with the visit's dates and the day-60
+    CRF's death event read here."""
+    participant = visit.participant
+    day0 = getattr(visit, "day0", None) or selectors.day0_of(participant)
+    death_recorded = crf_code == DAY60_FOLLOW_UP and (
+        StudyEvent.objects.filter(participant=participant, kind=EventKind.DEATH).exists()
+    )
+    return checks.hard_errors(
+        crf_code,
+        values,
+        today=selectors.site_today(participant.site),
+        day0=day0 or visit.target_date,  # no Day 0 visit: a schedule being made
+        now=timezone.now(),
+        complete=complete,
+        death_recorded=death_recorded,
+        show_date=calendars.shown,
+    )
+
+
+def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
+    """checks.soft_warnings of the CRF as it will be stored, against the previous visits."""
+    previous = selectors.previous_values(visit) if crf.crf_code in checks.DELTA_FIELDS else {}
+    return checks.soft_warnings(
+        crf.crf_code,
+        {f.name: getattr(crf, f.attname) for f in crf._meta.concrete_fields},
+        visit_code=visit.code,
+        window_start=visit.window_start,
+        window_end=visit.window_end,
+        previous=previous,
+        show_date=calendars.shown,
+    )
 
 
 def _visit_refresh_state(*, visit: Visit, user) -> None:
@@ -353,7 +412,11 @@ def study_event_save(
         # the versions waits for this save, or this save for it.
         Participant.objects.select_for_update().get(pk=participant.pk)
         signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
-        values = {"kind": EventKind(kind), "occurred_on": occurred_on, "details": details}
+        values: dict[str, Any] = {
+            "kind": EventKind(kind),
+            "occurred_on": occurred_on,
+            "details": details,
+        }
         if event is not None:
             event = StudyEvent.objects.select_for_update().get(pk=event.pk, participant=participant)
             values = concurrency.refuse_stale_edit(

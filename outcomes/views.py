@@ -19,15 +19,10 @@ from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
 
-from . import scores, selectors, services
-from .forms import (
-    CRF_FORMS,
-    FRACTION,
-    IcuStayForm,
-    StudyEventForm,
-    VisitMissedForm,
-    fio2_fraction,
-)
+from . import selectors, services
+from .checks import FRACTION
+from .exceptions import HardLimitExceeded, UnconfirmedWarnings
+from .forms import CRF_FORMS, IcuStayForm, StudyEventForm, VisitMissedForm
 from .models import CRF_MODELS, IcuStay, StudyEvent, Visit
 
 VIEW = "outcomes.view_visit"
@@ -136,7 +131,7 @@ def _next_crf(visit: Visit, after: str) -> str | None:
 @require(VIEW, ENTER)
 def crf_edit(request, study_id: str, code: str, crf: str):
     visit = get_in_scope_or_403(
-        selectors.with_day0(Visit.objects.select_related("participant__site")),
+        Visit.objects.select_related("participant__site"),
         request.user,
         site_path="participant__site",
         participant__study_id=study_id,
@@ -151,13 +146,7 @@ def crf_edit(request, study_id: str, code: str, crf: str):
     )
     today = selectors.site_today(visit.participant.site)
     form = form_class(
-        request.POST or None,
-        instance=instance,
-        visit=visit,
-        previous=selectors.previous_values(visit),
-        today=today,
-        day0=visit.day0,
-        edited_by=request.user,
+        request.POST or None, instance=instance, visit=visit, today=today, edited_by=request.user
     )
     if request.method == "POST" and form.is_valid():
         complete = request.POST.get("action") == "complete"
@@ -170,11 +159,15 @@ def crf_edit(request, study_id: str, code: str, crf: str):
                 user=request.user,
                 opened_version=form.opened_version(),
                 reason=form.reason_for_change if instance.pk else "",
-                warnings=form.warnings,
+                confirm_warnings=form.warnings_confirmed(),
                 warning_reason=form.cleaned_data.get("warning_reason", ""),
             )
         except EditConflict as conflict:
             form.show_conflict(conflict)
+        except HardLimitExceeded as refused:
+            form.show_hard_errors(refused.errors)
+        except UnconfirmedWarnings as unconfirmed:
+            form.show_warnings(unconfirmed.warnings)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         except ValidationError as error:
@@ -252,37 +245,16 @@ def _num(value: str | None) -> Decimal | None:
 def compute(request):
     """P/F and Murray score of what is typed so far (htmx, as the coordinator types)."""
     q = request.GET
-    pao2, fio2 = _num(q.get("pao2_mmhg")), _num(q.get("fio2"))
-    context: dict = {"errors": [], "labels": COMPONENT_LABELS}
-    pf = None
-    if pao2 is not None and fio2 is not None:
-        try:
-            pf = scores.pf_ratio(
-                pao2_mmhg=pao2, fio2=fio2_fraction(fio2, q.get("fio2_unit") or FRACTION)
-            )
-        except ValueError:
-            context["errors"].append(
-                _("P/F cannot be computed: PaO₂ or FiO₂ is outside its limits.")
-            )
-    if fio2 is not None and fio2 > 1 and (q.get("fio2_unit") or FRACTION) == FRACTION:
-        context["errors"].append(
-            _("FiO₂ above 1 as a fraction: was it typed as a percentage? Choose “percent”.")
-        )
-    context["pf"] = pf
-    if "cxr_quadrants" in q or "peep_cmh2o" in q:
-        inputs = {
-            "pf_ratio": pf,
-            "peep_cmh2o": _num(q.get("peep_cmh2o")),
-            "compliance_ml_cmh2o": _num(q.get("compliance_ml_cmh2o")),
-            "cxr_quadrants": _num(q.get("cxr_quadrants")),
-        }
-        if any(v is not None for v in inputs.values()):
-            try:
-                context["murray"] = scores.murray_score(**inputs)
-            except ValueError as error:
-                context["errors"].append(_("Murray score cannot be computed: %s") % error)
-        context["show_murray"] = True
-    return render(request, "outcomes/_computed.html", context)
+    context = selectors.scores_as_typed(
+        pao2_mmhg=_num(q.get("pao2_mmhg")),
+        fio2=_num(q.get("fio2")),
+        fio2_unit=q.get("fio2_unit") or FRACTION,
+        peep_cmh2o=_num(q.get("peep_cmh2o")),
+        compliance_ml_cmh2o=_num(q.get("compliance_ml_cmh2o")),
+        cxr_quadrants=_num(q.get("cxr_quadrants")),
+        murray="cxr_quadrants" in q or "peep_cmh2o" in q,
+    )
+    return render(request, "outcomes/_computed.html", {**context, "labels": COMPONENT_LABELS})
 
 
 @require(VIEW, ENTER)

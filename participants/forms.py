@@ -220,8 +220,10 @@ class EligibilityForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
         return {name: self.cleaned_data.get(name) for name in Eligibility.ANSWER_FIELDS}
 
 
-def eligibility_preview_inputs(data) -> dict:
-    """The raw values of a (possibly incomplete) eligibility form, for the live check."""
+def eligibility_typed(data) -> dict:
+    """The raw values of a (possibly incomplete) eligibility form, parsed for the live verdict
+    (participants.selectors.eligibility_preview): answers as yes/no/None, numbers as Decimal
+    or None, the FiO2 unit as typed."""
 
     def decimal(name):
         try:
@@ -229,25 +231,11 @@ def eligibility_preview_inputs(data) -> dict:
         except ArithmeticError:
             return None
 
-    answers = {name.upper(): _to_bool(data.get(name)) for name in Eligibility.ANSWER_FIELDS}
-    pao2, fio2_value = decimal("pao2_mmhg"), decimal("fio2_entered")
-    unit = data.get("fio2_unit") or rules.FRACTION
-    fio2 = None
-    if fio2_value is not None and unit in (rules.FRACTION, rules.PERCENT):
-        fio2 = rules.fio2_fraction(fio2_value, unit)
-    limits = TRIAL.hard_limits
-    pao2_ok = (
-        pao2 is not None and limits["pao2_mmhg"].minimum <= pao2 <= limits["pao2_mmhg"].maximum
-    )
-    fio2_ok = fio2 is not None and limits["fio2"].minimum <= fio2 <= limits["fio2"].maximum
     return {
-        "answers": answers,
-        "pao2_mmhg": pao2 if pao2_ok else None,
-        "fio2": fio2 if fio2_ok else None,
-        "fio2_entered": fio2_value,
-        "fio2_unit": unit,
-        "pao2_out_of_range": pao2 is not None and not pao2_ok,
-        "fio2_out_of_range": fio2 is not None and not fio2_ok,
+        "answers": {name.upper(): _to_bool(data.get(name)) for name in Eligibility.ANSWER_FIELDS},
+        "pao2_mmhg": decimal("pao2_mmhg"),
+        "fio2_entered": decimal("fio2_entered"),
+        "fio2_unit": data.get("fio2_unit") or rules.FRACTION,
     }
 
 

@@ -46,6 +46,39 @@ def pf_ratio_for_display(ratio: Decimal) -> Decimal:
 
 
 @dataclass(frozen=True)
+class BloodGasEntry:
+    """PaO2 and FiO2 as typed at screening, with what the verdict may use: a value outside its
+    hard limit (TRIAL.hard_limits) is not used, and is said to be out of range."""
+
+    pao2_mmhg: Decimal | None  # within its limit, else None
+    fio2: Decimal | None  # as a fraction, within its limit, else None
+    fio2_entered: Decimal | None
+    fio2_unit: str
+    pao2_out_of_range: bool
+    fio2_out_of_range: bool
+
+
+def blood_gas_entry(
+    *, pao2_mmhg: Decimal | None, fio2_entered: Decimal | None, fio2_unit: str
+) -> BloodGasEntry:
+    """The screening blood gas as typed so far, for the live verdict (SPEC §2, §4 limits)."""
+    fio2 = None
+    if fio2_entered is not None and fio2_unit in (FRACTION, PERCENT):
+        fio2 = fio2_fraction(fio2_entered, fio2_unit)
+    pao2_limit, fio2_limit = TRIAL.hard_limits["pao2_mmhg"], TRIAL.hard_limits["fio2"]
+    pao2_ok = pao2_mmhg is not None and pao2_limit.minimum <= pao2_mmhg <= pao2_limit.maximum
+    fio2_ok = fio2 is not None and fio2_limit.minimum <= fio2 <= fio2_limit.maximum
+    return BloodGasEntry(
+        pao2_mmhg=pao2_mmhg if pao2_ok else None,
+        fio2=fio2 if fio2_ok else None,
+        fio2_entered=fio2_entered,
+        fio2_unit=fio2_unit,
+        pao2_out_of_range=pao2_mmhg is not None and not pao2_ok,
+        fio2_out_of_range=fio2 is not None and not fio2_ok,
+    )
+
+
+@dataclass(frozen=True)
 class CriterionResult:
     code: str
     met: bool | None  # None: not answered yet, or not applicable

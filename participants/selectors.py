@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kernel import calendars
 from kernel.access import scope_to_sites
+from kernel.trial import TRIAL
 
+from . import rules
 from .models import (
     Eligibility,
+    IdentifyingData,
     NotEnrolledReason,
     Participant,
     ParticipantStatus,
@@ -154,3 +158,65 @@ def with_search_name(queryset, field: str):
             function="translate",
         )
     )
+
+
+# --- eligibility ----------------------------------------------------------------------------
+
+
+def _labelled(assessment: rules.Assessment) -> list[dict]:
+    return [
+        {"result": r, "criterion": TRIAL.criterion(r.code)}
+        for r in assessment.results
+        if r.applicable
+    ]
+
+
+def eligibility_preview(
+    *,
+    screening: Screening,
+    identity: IdentifyingData | None = None,
+    answers: dict[str, bool | None],
+    pao2_mmhg: Decimal | None,
+    fio2_entered: Decimal | None,
+    fio2_unit: str,
+) -> dict:
+    """The live verdict for what is typed so far (nothing saved): computed by the same rule
+    the service applies when the form is saved (participants.rules.assess), with values beyond
+    a hard limit left out and said to be out of range (rules.blood_gas_entry)."""
+    if identity is None:
+        identity = IdentifyingData.objects.get(screening=screening)
+    entry = rules.blood_gas_entry(
+        pao2_mmhg=pao2_mmhg, fio2_entered=fio2_entered, fio2_unit=fio2_unit
+    )
+    assessment = rules.assess(
+        answers=answers,
+        sex=identity.sex,
+        date_of_birth=identity.date_of_birth,
+        screening_date=screening.screened_on,
+        pao2_mmhg=entry.pao2_mmhg,
+        fio2=entry.fio2,
+    )
+    return {
+        "assessment": assessment,
+        "inputs": entry,
+        "criteria": _labelled(assessment),
+        "pf_display": (
+            rules.pf_ratio_for_display(assessment.pf_ratio)
+            if assessment.pf_ratio is not None
+            else None
+        ),
+    }
+
+
+def eligibility_criteria(eligibility: Eligibility) -> list[dict]:
+    """Each applicable criterion of a saved eligibility form, assessed from what is stored."""
+    identity = IdentifyingData.objects.get(screening=eligibility.screening)
+    assessment = rules.assess(
+        answers={n.upper(): getattr(eligibility, n) for n in Eligibility.ANSWER_FIELDS},
+        sex=identity.sex,
+        date_of_birth=identity.date_of_birth,
+        screening_date=eligibility.screening.screened_on,
+        pao2_mmhg=eligibility.pao2_mmhg,
+        fio2=eligibility.fio2,
+    )
+    return _labelled(assessment)

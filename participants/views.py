@@ -18,7 +18,7 @@ from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.roles import Role
 from kernel.trial import TRIAL
 
-from . import rules, selectors, services, timeline
+from . import selectors, services, timeline
 from .exceptions import AlreadyRecorded, ScreeningError
 from .forms import (
     ConsentForm,
@@ -28,7 +28,7 @@ from .forms import (
     ScreeningCloseForm,
     ScreeningForm,
     WithdrawalForm,
-    eligibility_preview_inputs,
+    eligibility_typed,
 )
 from .models import (
     Consent,
@@ -238,34 +238,11 @@ def participant_detail(request, study_id: str):
 # --- eligibility --------------------------------------------------------------------------
 
 
-def _criteria_rows(screening, identity, data):
+def _criteria_rows(screening, data, identity=None):
     """The live verdict: each criterion's state, from what is typed so far."""
-    inputs = eligibility_preview_inputs(data)
-    assessment = rules.assess(
-        answers=inputs["answers"],
-        sex=identity.sex,
-        date_of_birth=identity.date_of_birth,
-        screening_date=screening.screened_on,
-        pao2_mmhg=inputs["pao2_mmhg"],
-        fio2=inputs["fio2"],
+    return selectors.eligibility_preview(
+        screening=screening, identity=identity, **eligibility_typed(data)
     )
-    pf_display = (
-        rules.pf_ratio_for_display(assessment.pf_ratio) if assessment.pf_ratio is not None else None
-    )
-    return {
-        "assessment": assessment,
-        "inputs": inputs,
-        "criteria": _labelled(assessment),
-        "pf_display": pf_display,
-    }
-
-
-def _labelled(assessment):
-    return [
-        {"result": r, "criterion": TRIAL.criterion(r.code)}
-        for r in assessment.results
-        if r.applicable
-    ]
 
 
 @require("participants.add_eligibility", "participants.change_eligibility")
@@ -325,7 +302,7 @@ def eligibility_edit(request, key: str):
             "screening": screening,
             "key": _key(screening),
             "identity_sex": identity.get_sex_display(),
-            **_criteria_rows(screening, identity, data),
+            **_criteria_rows(screening, data, identity),
         },
     )
 
@@ -346,11 +323,10 @@ def _instance_data(instance):
 def eligibility_check(request, key: str):
     """htmx: the verdict for what is typed so far (GET with the form's fields)."""
     screening = _screening(request, key)
-    identity = IdentifyingData.objects.get(screening=screening)
     return render(
         request,
         "participants/_eligibility_result.html",
-        {"screening": screening, **_criteria_rows(screening, identity, request.GET)},
+        {"screening": screening, **_criteria_rows(screening, request.GET)},
     )
 
 
@@ -385,21 +361,8 @@ def eligibility_confirm(request, key: str):
         "form": form,
     }
     if eligibility is not None:
-        context["criteria"] = _stored_criteria(eligibility)
+        context["criteria"] = selectors.eligibility_criteria(eligibility)
     return render(request, "participants/eligibility_confirm.html", context)
-
-
-def _stored_criteria(eligibility):
-    identity = IdentifyingData.objects.get(screening=eligibility.screening)
-    assessment = rules.assess(
-        answers={n.upper(): getattr(eligibility, n) for n in Eligibility.ANSWER_FIELDS},
-        sex=identity.sex,
-        date_of_birth=identity.date_of_birth,
-        screening_date=eligibility.screening.screened_on,
-        pao2_mmhg=eligibility.pao2_mmhg,
-        fio2=eligibility.fio2,
-    )
-    return _labelled(assessment)
 
 
 # --- consent, enrollment, closing, withdrawal ---------------------------------------------

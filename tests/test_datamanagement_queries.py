@@ -352,17 +352,21 @@ def test_a_crf_saved_with_confirmed_warnings_raises_the_query(participant):
     visit = Visit.objects.get(participant=participant, code="D3")
     from outcomes import services as outcome_services
 
+    # Status 5 at D0, 2 at D3: moved 3 points, more than 2 since the previous visit. The
+    # warning is the service's own (outcomes.checks), confirmed with a reason.
+    of.crf(participant, "D0", "clinical_status", status_score=5)
     outcome_services.crf_save(
         visit=visit,
         crf_code="clinical_status",
-        values={"assessed_on": visit.target_date, "status_score": 4},
+        values={"assessed_on": visit.target_date, "status_score": 2},
         complete=True,
         user=of._entry_user(participant),
         opened_version=None,  # a new CRF
-        warnings=["Clinical status moved more than 2 points."],
+        confirm_warnings=True,
         warning_reason="Confirmed at the bedside",
     )
-    assert Query.objects.filter(origin=QueryOrigin.EDIT_CHECK, visit=visit).count() == 1
+    query = Query.objects.get(origin=QueryOrigin.EDIT_CHECK, visit=visit)
+    assert "Clinical status moved from 5 at D0 to 2.0" in query.text
 
 
 def test_missing_crfs_after_the_window_become_queries_once(participant):

@@ -426,9 +426,20 @@ def test_the_endpoint_summary_tag_is_empty_for_roles_without_crf_pages(rf, make_
 def test_the_service_refuses_an_impossible_value_even_without_the_form(participant):
     from django.core.exceptions import ValidationError
 
-    with pytest.raises(ValidationError, match="abg_fio2"):
+    from outcomes.exceptions import HardLimitExceeded
+
+    # The service's own edit check (outcomes.checks), named on the field...
+    with pytest.raises(HardLimitExceeded) as refused:
         of.crf(participant, "D3", "blood_gas", pao2_mmhg=80, fio2=Decimal("0.15"))
+    assert (
+        "FiO2 must be between 0.21 and 1.00 fraction; 0.15 is outside"
+        in (refused.value.errors["fio2"])
+    )
     assert not BloodGas.objects.exists()
+    # ...and the check constraint behind it, should a value reach the model another way.
+    abg = BloodGas(visit=of.visit(participant, "D3"), pao2_mmhg=80, fio2=Decimal("0.15"))
+    with pytest.raises(ValidationError, match="abg_fio2"):
+        abg.full_clean(exclude=["entered_by"])
 
 
 def test_the_live_computation_hints_at_a_percentage_typed_as_a_fraction(client, coordinator):

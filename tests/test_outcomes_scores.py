@@ -57,8 +57,8 @@ def test_pf_ratio_refuses_impossible_pao2(pao2):
         pf_ratio(pao2_mmhg=pao2, fio2=0.5)
 
 
-def test_fio2_entered_as_a_percentage_is_converted_by_the_form_before_the_rule():
-    from outcomes.forms import fio2_fraction
+def test_fio2_entered_as_a_percentage_is_converted_by_the_edit_checks_before_the_rule():
+    from outcomes.checks import fio2_fraction
 
     # 60 % -> 0.60; 80 / 0.60 = 133.33 (SPEC §4)
     assert fio2_fraction(Decimal("60"), "percent") == Decimal("0.60")
