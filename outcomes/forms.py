@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from kernel.physiology import pf_display
 from trialedc import calendars, concurrency
 from trialedc.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
 from trialedc.trial import TRIAL
@@ -430,7 +431,8 @@ class _Fio2Mixin:
         pao2, fio2 = cleaned.get("pao2_mmhg"), cleaned.get("fio2")
         if pao2 is None or fio2 is None:
             return None
-        return Decimal(str(scores.pf_ratio(pao2_mmhg=pao2, fio2=fio2))).quantize(Decimal("0.1"))
+        # As stored (kernel.physiology.pf_display): its points are those of the exact ratio.
+        return pf_display(scores.pf_ratio(pao2_mmhg=pao2, fio2=fio2))
 
 
 class BloodGasForm(_Fio2Mixin, CrfForm):

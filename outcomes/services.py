@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from datamanagement import services as data_management
+from kernel.physiology import pf_display
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
@@ -124,7 +125,8 @@ def _derive(crf: Crf) -> None:
     pf = None
     if crf.pao2_mmhg is not None and crf.fio2 is not None:
         pf = scores.pf_ratio(pao2_mmhg=crf.pao2_mmhg, fio2=crf.fio2)
-    crf.pf_ratio = None if pf is None else _quantize(pf, "0.1")
+    # Scored exact; stored cut down to 0.1, on the same side of every band edge (physiology).
+    crf.pf_ratio = None if pf is None else pf_display(pf)
     if crf.crf_code != MURRAY:
         return
     inputs = {

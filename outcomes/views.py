@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from kernel.physiology import pf_display
 from participants.models import Participant
 from trialedc import concurrency
 from trialedc.access import get_in_scope_or_403, require
@@ -268,7 +269,8 @@ def compute(request):
         context["errors"].append(
             _("FiO₂ above 1 as a fraction: was it typed as a percentage? Choose “percent”.")
         )
-    context["pf"] = pf
+    # Shown as it will be stored; the Murray points below are those of the exact ratio.
+    context["pf"] = None if pf is None else pf_display(pf)
     if "cxr_quadrants" in q or "peep_cmh2o" in q:
         inputs = {
             "pf_ratio": pf,

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.physiology import pf_display
 from trialedc import audit, calendars, concurrency
 from trialedc.access import sites_for
 from trialedc.models import Site
@@ -241,7 +242,7 @@ def _apply_assessment(
             _("Answer every question; missing: %(codes)s.")
             % {"codes": ", ".join(assessment.missing)}
         )
-    eligibility.pf_ratio = rules.pf_ratio_for_display(assessment.pf_ratio)
+    eligibility.pf_ratio = pf_display(assessment.pf_ratio)
     eligibility.age_years = assessment.age_years
     # An unanswered question (E2 after a corrected sex) counts as not met until answered.
     eligibility.eligible = bool(assessment.eligible) and not assessment.missing

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.physiology import pf_display
 from trialedc import concurrency
 from trialedc.access import get_in_scope_or_403, require, sites_for
 from trialedc.exceptions import EditConflict, TrialEdcError
@@ -249,14 +250,12 @@ def _criteria_rows(screening, identity, data):
         pao2_mmhg=inputs["pao2_mmhg"],
         fio2=inputs["fio2"],
     )
-    pf_display = (
-        rules.pf_ratio_for_display(assessment.pf_ratio) if assessment.pf_ratio is not None else None
-    )
+    shown_pf = pf_display(assessment.pf_ratio) if assessment.pf_ratio is not None else None
     return {
         "assessment": assessment,
         "inputs": inputs,
         "criteria": _labelled(assessment),
-        "pf_display": pf_display,
+        "pf_display": shown_pf,
     }
 
 
