@@ -336,3 +336,59 @@ def icu_stays_of(participant) -> QuerySet[IcuStay]:
 
 def study_events_of(participant) -> QuerySet[StudyEvent]:
     return StudyEvent.objects.filter(participant=participant).order_by("occurred_on")
+
+
+# --- the safety window of the phase gate (SPEC §10) -----------------------------------------
+
+# Follow-up ended early in a way that closes the safety window (SPEC §10: "or ended by death or
+# withdrawal"). Loss to follow-up is not among them: that participant's safety is unknown.
+SAFETY_WINDOW_ENDING_EVENTS = (EventKind.DEATH, EventKind.WITHDRAWAL)
+
+
+@dataclass(frozen=True)
+class SafetyWindow:
+    """Where one participant stands in the safety window: the window's visit (D14) and whether
+    follow-up ended by death or withdrawal. Arm-free."""
+
+    visit_code: str
+    visit_state: str | None  # VisitState of that visit; None without a visit schedule
+    visit_window_end: date | None
+    ended_by: str | None = None  # EventKind (death or withdrawal), the earliest
+    ended_on: date | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.visit_state == VisitState.DONE or self.ended_by is not None
+
+
+def safety_windows(participant_ids) -> dict[int, SafetyWindow]:
+    """The safety window of each participant (by pk), in two queries; the window is complete
+    when its visit (`TRIAL.gate_safety_window_visit`) is done, or follow-up ended by death or
+    withdrawal. A participant without a visit schedule has an empty window (not complete)."""
+    ids = list(participant_ids)
+    code = TRIAL.gate_safety_window_visit
+    visits = {
+        pid: (state, window_end)
+        for pid, state, window_end in Visit.objects.filter(
+            participant_id__in=ids, code=code
+        ).values_list("participant_id", "state", "window_end")
+    }
+    endings: dict[int, tuple[str, date]] = {}
+    for pid, kind, occurred_on in (
+        StudyEvent.objects.filter(participant_id__in=ids, kind__in=SAFETY_WINDOW_ENDING_EVENTS)
+        .order_by("occurred_on", "pk")
+        .values_list("participant_id", "kind", "occurred_on")
+    ):
+        endings.setdefault(pid, (kind, occurred_on))
+    result = {}
+    for pid in ids:
+        state, window_end = visits.get(pid, (None, None))
+        kind, on = endings.get(pid, (None, None))
+        result[pid] = SafetyWindow(
+            visit_code=code,
+            visit_state=state,
+            visit_window_end=window_end,
+            ended_by=kind,
+            ended_on=on,
+        )
+    return result

@@ -135,8 +135,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DJANGO_CONN_HEALTH_CHECKS
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=5)
 )
+# The test database is named after the database (Django's rule), so that two checkouts given
+# two DATABASE_URLs on one server never share a test database.
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
-    "DJANGO_TEST_DATABASE_NAME", default="test_trialedc"
+    "DJANGO_TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}"
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
