@@ -126,10 +126,11 @@ def authenticator(user) -> TOTPDevice:
     return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
 
 
-def code_now(device: TOTPDevice) -> str:
-    """The six digits the app shows now (RFC 6238), as tests/test_two_factor.py computes them."""
+def code_now(device: TOTPDevice, *, later_steps: int = 0) -> str:
+    """The six digits the app shows now (RFC 6238), as tests/test_two_factor.py computes them;
+    `later_steps` on, the code it will show 30 s later each."""
     totp = TOTP(unhexlify(device.key))
-    totp.time = time.time()
+    totp.time = time.time() + 30 * later_steps
     return f"{totp.token():06d}"
 
 
