@@ -382,13 +382,13 @@ def safety_windows(participant_ids) -> dict[int, SafetyWindow]:
         endings.setdefault(pid, (kind, occurred_on))
     result = {}
     for pid in ids:
-        state, window_end = visits.get(pid, (None, None))
-        kind, on = endings.get(pid, (None, None))
+        visit = visits.get(pid)
+        ending = endings.get(pid)
         result[pid] = SafetyWindow(
             visit_code=code,
-            visit_state=state,
-            visit_window_end=window_end,
-            ended_by=kind,
-            ended_on=on,
+            visit_state=visit[0] if visit else None,
+            visit_window_end=visit[1] if visit else None,
+            ended_by=ending[0] if ending else None,
+            ended_on=ending[1] if ending else None,
         )
     return result
