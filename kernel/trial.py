@@ -321,6 +321,10 @@ class TrialConfig:
     # Phase II opens only after this phase's safety review is approved (SPEC §3 phase gate).
     gated_phase: str = "II"
     gate_review_of_phase: str = "I"
+    # ... and only once every slot of the reviewed phase is used and each of its participants
+    # has completed the safety window: this visit done, or follow-up ended by death or
+    # withdrawal (SPEC §10, phase gate; docs/randomization.md).
+    gate_safety_window_visit: str = "D14"
     # The number a blinded user sees: "<stratum>-<NNN>", counted across the phases of a stratum.
     randomization_number_digits: int = 3
     # Whom an emergency unblinding alerts besides the site's investigators and pharmacists.

@@ -24,18 +24,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
-# A measurement as the forms and the database give it (an int is a float to the type checker).
-Number = float | Decimal
+from kernel import physiology
 
-# The FiO2 and PaO2 limits of SPEC §4; tests/test_outcomes_scores.py asserts that they equal
-# kernel.trial.TRIAL.hard_limits (this module stays importable without Django or Celery).
-FIO2_MIN = 0.21
-FIO2_MAX = 1.00
-PAO2_MIN_MMHG = 20.0
-PAO2_MAX_MMHG = 700.0
+# A measurement as the forms and the database give it (an int is a float to the type checker);
+# a P/F from kernel.physiology.pf_ratio is an exact Fraction.
+Number = float | Decimal | Fraction
 
 MURRAY_COMPONENTS = ("pf_ratio", "peep", "compliance", "cxr")
+
+# The one P/F of the trial: exact, from the values as typed (kernel.physiology). Named here
+# too, so that `scores.pf_ratio` and `scores.pf_ratio_points` read together as Murray's table.
+pf_ratio = physiology.pf_ratio
 
 
 def _number(name: str, value: Number | str) -> float:
@@ -50,29 +51,12 @@ def _number(name: str, value: Number | str) -> float:
     return value
 
 
-def pf_ratio(*, pao2_mmhg: Number, fio2: Number) -> float:
-    """PaO2/FiO2 ratio in mmHg (SPEC §4; Murray et al. 1988, Table 2; Berlin definition 2012).
-
-    `fio2` is a fraction from 0.21 (room air) to 1.00. A percentage (e.g. 60) is refused with a
-    ValueError rather than guessed: the form converts a % entry explicitly before calling.
-    """
-    pao2 = _number("PaO2", pao2_mmhg)
-    fraction = _number("FiO2", fio2)
-    if not FIO2_MIN <= fraction <= FIO2_MAX:
-        raise ValueError(
-            f"FiO2 must be a fraction between {FIO2_MIN:.2f} and {FIO2_MAX:.2f}, not {fraction}"
-        )
-    if not PAO2_MIN_MMHG <= pao2 <= PAO2_MAX_MMHG:
-        raise ValueError(
-            f"PaO2 must be between {PAO2_MIN_MMHG:g} and {PAO2_MAX_MMHG:g} mmHg, not {pao2}"
-        )
-    return pao2 / fraction
-
-
 def pf_ratio_points(value: Number) -> int:
     """Murray 1988 Table 2, hypoxemia score: >=300 -> 0, 225-299 -> 1, 175-224 -> 2,
-    100-174 -> 3, <100 -> 4 (fractions between printed ranges: the worse band)."""
-    value = _number("P/F ratio", value)
+    100-174 -> 3, <100 -> 4 (fractions between printed ranges: the worse band).
+
+    Compared exactly (a Fraction, not a float): 63 / 0.28 is 225 and scores 1."""
+    value = physiology.exact("P/F ratio", value)
     if value <= 0:
         raise ValueError(f"P/F ratio must be above 0, not {value}")
     for edge, points in ((300, 0), (225, 1), (175, 2), (100, 3)):

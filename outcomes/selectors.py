@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel.access import scope_to_sites
+from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
 from . import checks, schedule, scores
@@ -271,7 +272,8 @@ def scores_as_typed(
         result["errors"].append(
             _("FiO₂ above 1 as a fraction: was it typed as a percentage? Choose “percent”.")
         )
-    result["pf"] = pf
+    # Shown as it will be stored; the Murray points are those of the exact ratio.
+    result["pf"] = None if pf is None else pf_display(pf)
     if murray:
         inputs = {
             "pf_ratio": pf,
@@ -382,3 +384,59 @@ def icu_stays_of(participant) -> QuerySet[IcuStay]:
 
 def study_events_of(participant) -> QuerySet[StudyEvent]:
     return StudyEvent.objects.filter(participant=participant).order_by("occurred_on")
+
+
+# --- the safety window of the phase gate (SPEC §10) -----------------------------------------
+
+# Follow-up ended early in a way that closes the safety window (SPEC §10: "or ended by death or
+# withdrawal"). Loss to follow-up is not among them: that participant's safety is unknown.
+SAFETY_WINDOW_ENDING_EVENTS = (EventKind.DEATH, EventKind.WITHDRAWAL)
+
+
+@dataclass(frozen=True)
+class SafetyWindow:
+    """Where one participant stands in the safety window: the window's visit (D14) and whether
+    follow-up ended by death or withdrawal. Arm-free."""
+
+    visit_code: str
+    visit_state: str | None  # VisitState of that visit; None without a visit schedule
+    visit_window_end: date | None
+    ended_by: str | None = None  # EventKind (death or withdrawal), the earliest
+    ended_on: date | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.visit_state == VisitState.DONE or self.ended_by is not None
+
+
+def safety_windows(participant_ids) -> dict[int, SafetyWindow]:
+    """The safety window of each participant (by pk), in two queries; the window is complete
+    when its visit (`TRIAL.gate_safety_window_visit`) is done, or follow-up ended by death or
+    withdrawal. A participant without a visit schedule has an empty window (not complete)."""
+    ids = list(participant_ids)
+    code = TRIAL.gate_safety_window_visit
+    visits = {
+        pid: (state, window_end)
+        for pid, state, window_end in Visit.objects.filter(
+            participant_id__in=ids, code=code
+        ).values_list("participant_id", "state", "window_end")
+    }
+    endings: dict[int, tuple[str, date]] = {}
+    for pid, kind, occurred_on in (
+        StudyEvent.objects.filter(participant_id__in=ids, kind__in=SAFETY_WINDOW_ENDING_EVENTS)
+        .order_by("occurred_on", "pk")
+        .values_list("participant_id", "kind", "occurred_on")
+    ):
+        endings.setdefault(pid, (kind, occurred_on))
+    result = {}
+    for pid in ids:
+        visit = visits.get(pid)
+        ending = endings.get(pid)
+        result[pid] = SafetyWindow(
+            visit_code=code,
+            visit_state=visit[0] if visit else None,
+            visit_window_end=visit[1] if visit else None,
+            ended_by=ending[0] if ending else None,
+            ended_on=ending[1] if ending else None,
+        )
+    return result

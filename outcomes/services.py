@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
+from kernel.physiology import pf_display
 from kernel.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
@@ -131,7 +132,8 @@ def _derive(crf: Crf) -> None:
     pf = None
     if crf.pao2_mmhg is not None and crf.fio2 is not None:
         pf = scores.pf_ratio(pao2_mmhg=crf.pao2_mmhg, fio2=crf.fio2)
-    crf.pf_ratio = None if pf is None else _quantize(pf, "0.1")
+    # Scored exact; stored cut down to 0.1, on the same side of every band edge (physiology).
+    crf.pf_ratio = None if pf is None else pf_display(pf)
     if not isinstance(crf, Murray):
         return
     inputs = (pf, crf.peep_cmh2o, crf.compliance_ml_cmh2o, crf.cxr_quadrants)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from kernel import concurrency
 from kernel.bulk import insert_with_history
 from kernel.models import Site, User
+from kernel.physiology import pf_display, pf_ratio
 from kernel.roles import Role
 from kernel.trial import TRIAL
 
@@ -264,7 +265,7 @@ def _bulk_chunk(indexes, *, total, rng, sites, staff, counters) -> int:
                     fio2_entered=Decimal("0.60"),
                     fio2_unit="fraction",
                     fio2=Decimal("0.600"),
-                    pf_ratio=(pao2 / Decimal("0.6")).quantize(Decimal("0.1")),
+                    pf_ratio=pf_display(pf_ratio(pao2_mmhg=pao2, fio2=Decimal("0.6"))),
                     age_years=age,
                     eligible=outcome != "ineligible",
                     failed_criteria="I4" if outcome == "ineligible" else "",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
+from fractions import Fraction
 
+from kernel.physiology import pf_display, pf_ratio
 from kernel.trial import EXCLUSION, TRIAL, TrialConfig
 
 FRACTION = "fraction"
@@ -32,17 +34,6 @@ def fio2_fraction(value: Decimal, unit: str) -> Decimal:
     if unit == FRACTION:
         return value
     raise ValueError(f"unknown FiO2 unit {unit!r}")
-
-
-def pf_ratio(pao2_mmhg: Decimal, fio2: Decimal) -> Decimal:
-    """PaO2/FiO2 in mmHg, exact (compare this, not a rounded value, with the threshold)."""
-    return Decimal(pao2_mmhg) / Decimal(fio2)
-
-
-def pf_ratio_for_display(ratio: Decimal) -> Decimal:
-    # Truncated, not rounded: 199.96 shows as 199.9, so a shown value below 200 is always
-    # eligible and a shown 200.0 never is.
-    return ratio.quantize(Decimal("0.1"), rounding=ROUND_DOWN)
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,7 @@ class Assessment:
     """The outcome of the eligibility form (I1–I5, E1–E13; I6 is met by the consent record)."""
 
     results: tuple[CriterionResult, ...]
-    pf_ratio: Decimal | None = None
+    pf_ratio: Fraction | None = None  # exact (kernel.physiology); pf_display to show or store
     age_years: int | None = None
     failed: tuple[str, ...] = field(default=())
     missing: tuple[str, ...] = field(default=())
@@ -119,7 +110,9 @@ def assess(
     trial: TrialConfig = TRIAL,
 ) -> Assessment:
     """Assess the form's criteria. `answers` maps criterion codes ("I1", "E2") to yes/no."""
-    ratio = pf_ratio(pao2_mmhg, fio2) if pao2_mmhg is not None and fio2 else None
+    # The exact ratio is compared with the threshold; the value shown is cut down to 0.1, so
+    # a shown 199.9 is always eligible and a shown 200.0 never is (kernel.physiology).
+    ratio = pf_ratio(pao2_mmhg=pao2_mmhg, fio2=fio2) if pao2_mmhg is not None and fio2 else None
     age = (
         age_in_years(date_of_birth, screening_date)
         if date_of_birth is not None and screening_date is not None
@@ -131,7 +124,7 @@ def assess(
             continue
         if criterion.code == "I2":
             met = None if ratio is None else ratio < trial.pf_ratio_threshold_mmhg
-            shown = "" if ratio is None else f"P/F {pf_ratio_for_display(ratio)}"
+            shown = "" if ratio is None else f"P/F {pf_display(ratio)}"
             results.append(CriterionResult("I2", met, value=shown))
         elif criterion.code == "I4":
             met = None if age is None else trial.age_min_years <= age <= trial.age_max_years

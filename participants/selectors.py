@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from kernel import calendars
 from kernel.access import scope_to_sites
+from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
 from . import rules
@@ -201,9 +202,7 @@ def eligibility_preview(
         "inputs": entry,
         "criteria": _labelled(assessment),
         "pf_display": (
-            rules.pf_ratio_for_display(assessment.pf_ratio)
-            if assessment.pf_ratio is not None
-            else None
+            pf_display(assessment.pf_ratio) if assessment.pf_ratio is not None else None
         ),
     }
 

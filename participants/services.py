@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from kernel import audit, calendars, concurrency
 from kernel.access import sites_for
 from kernel.models import Site
+from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
 from . import rules
@@ -241,7 +242,7 @@ def _apply_assessment(
             _("Answer every question; missing: %(codes)s.")
             % {"codes": ", ".join(assessment.missing)}
         )
-    eligibility.pf_ratio = rules.pf_ratio_for_display(assessment.pf_ratio)
+    eligibility.pf_ratio = pf_display(assessment.pf_ratio)
     eligibility.age_years = assessment.age_years
     # An unanswered question (E2 after a corrected sex) counts as not met until answered.
     eligibility.eligible = bool(assessment.eligible) and not assessment.missing

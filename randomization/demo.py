@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
+from kernel import audit
 from kernel.bulk import update_with_history
 from kernel.models import User
 from kernel.roles import Role
@@ -117,14 +118,18 @@ def load_bulk(*, participants: int, seed: int, stdout) -> str:
             plan.append((participant, support, None))
     later = [(p, support) for p, support, slot in plan if slot is None]
     if later and not selectors.gated_phase_open():
+        # Written directly, as the randomizations below are: the bulk demo makes its day-14
+        # visits afterwards (outcomes.demo), and it has no second factor to sign with. The
+        # gate's rule is services.phase_review_record's (docs/randomization.md, phase gate).
         first_later = later[0][0].screening.screened_on
-        services.phase_review_record(
+        review = PhaseReview(
             phase=phase_one,
             review_date=first_later,
             decision=ReviewDecision.APPROVED,
             document_reference="DSMB minutes (demo)",
-            user=statistician,
+            recorded_by=statistician,
         )
+        audit.save_with_reason(review, user=statistician)
     for s_index, stratum in enumerate(TRIAL.strata):
         needed = sum(TRIAL.stratum_for_support(s) == stratum.code for _, s in later)
         existing = RandomizationList.objects.filter(phase=phase_two, stratum=stratum.code).first()

@@ -56,3 +56,17 @@ class PreparationError(RandomizationError):
 
 class UnblindingNotAllowed(RandomizationError):
     """Trial-level unblinding before database lock, or by the wrong person."""
+
+
+class PhaseGateRefused(RandomizationError):
+    """The DSMB decision cannot be recorded (or cannot open the gate); `errors` lists each
+    reason: a slot of the reviewed phase unused, a safety window still open, no minutes
+    reference, the wrong role."""
+
+    def __init__(self, message: str, errors=()):
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+class SecondFactorRefused(RandomizationError):
+    """The second factor asked with the password is missing, not set up, or not right."""

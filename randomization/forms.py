@@ -62,13 +62,20 @@ class ListImportForm(forms.Form):
             raise ValidationError(_("The file is not UTF-8 text.")) from error
 
 
-class PhaseReviewForm(forms.Form):
+class PhaseReviewForm(SecondFactorMixin, forms.Form):
+    """The DSMB's decision, signed with the password and a current code (SPEC §10)."""
+
     review_date = EdcDateField(label=_("Review date"))
     decision = forms.ChoiceField(label=_("Decision"), choices=ReviewDecision.choices)
     document_reference = forms.CharField(
-        label=_("Document reference"),
+        label=_("DSMB minutes reference"),
         max_length=200,
-        help_text=_("e.g. the DSMB minutes' number and date"),
+        help_text=_("The number and date of the DSMB minutes that record this decision."),
+    )
+    password = forms.CharField(
+        label=_("Your password"),
+        widget=forms.PasswordInput,
+        help_text=_("Re-enter your password to sign this decision."),
     )
 
 

@@ -134,16 +134,24 @@ OPENING_DECISIONS = (ReviewDecision.APPROVED, ReviewDecision.APPROVED_WITH_CONDI
 
 
 class PhaseReview(models.Model):
-    """The DSMB's safety review of a phase; an approval opens the gated phase (SPEC §3)."""
+    """The DSMB's safety review of a phase; an approval opens the gated phase (SPEC §3, §10).
+
+    Recorded by the statistician/DSMB with the password and a current second factor; an
+    approval only when the gate's checklist is complete (services.phase_review_record)."""
 
     phase = models.CharField(_("phase reviewed"), max_length=4, choices=PHASE_CHOICES)
     review_date = models.DateField(_("review date"))
     decision = models.CharField(_("decision"), max_length=32, choices=ReviewDecision.choices)
-    document_reference = models.CharField(_("document reference"), max_length=200)
+    document_reference = models.CharField(_("DSMB minutes reference"), max_length=200)
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
+    # How the recorder confirmed who they are, beside the password: "app" or "backup code".
+    second_factor = models.CharField(_("second factor given"), max_length=20, blank=True)
+    # The gate's checklist as it stood when the decision was recorded (slots used per stratum,
+    # each participant's safety window): what the decision was taken on, kept with it.
+    readiness = models.JSONField(_("readiness when recorded"), default=dict, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 
 from kernel.access import scope_to_sites
 from kernel.trial import TRIAL
+from outcomes.selectors import SafetyWindow, safety_windows
 
 from . import blocks
 from .models import (
@@ -106,6 +107,71 @@ def randomized_count(*, phase: str, stratum: str | None = None) -> int:
     if stratum is not None:
         queryset = queryset.filter(slot__randomization_list__stratum=stratum)
     return queryset.count()
+
+
+@dataclass(frozen=True)
+class StratumReadiness:
+    stratum: str
+    used: int
+    slots: int
+
+    @property
+    def complete(self) -> bool:
+        return self.used >= self.slots
+
+
+@dataclass(frozen=True)
+class ParticipantReadiness:
+    study_id: str
+    number: str  # the randomization number ("A-007"): arm-free
+    stratum: str
+    window: SafetyWindow
+
+
+@dataclass(frozen=True)
+class GateReadiness:
+    """Whether the gated phase may open (SPEC §10): every slot of the reviewed phase used in
+    every stratum, and each of its participants through the safety window. Arm-free."""
+
+    phase: str
+    strata: tuple[StratumReadiness, ...]
+    participants: tuple[ParticipantReadiness, ...]
+
+    @property
+    def ready(self) -> bool:
+        return all(s.complete for s in self.strata) and all(
+            p.window.complete for p in self.participants
+        )
+
+
+def gate_readiness() -> GateReadiness:
+    """The checklist of the phase gate, read for the page and, under lock, for the decision."""
+    phase = TRIAL.phase(TRIAL.gate_review_of_phase)
+    sizes = {x.stratum: x.slots.count() for x in RandomizationList.objects.filter(phase=phase.code)}
+    strata = tuple(
+        StratumReadiness(
+            stratum=s.code,
+            used=randomized_count(phase=phase.code, stratum=s.code),
+            slots=phase.slots_per_stratum or sizes.get(s.code, 0),
+        )
+        for s in TRIAL.strata
+    )
+    randomized = list(
+        Randomization.objects.filter(slot__randomization_list__phase=phase.code)
+        .select_related("participant", "slot__randomization_list")
+        .order_by("slot__randomization_list__stratum", "slot__sequence")
+    )
+    windows = safety_windows(r.participant_id for r in randomized)
+    participants = tuple(
+        ParticipantReadiness(
+            study_id=r.participant.study_id,
+            number=r.slot.number,
+            stratum=r.slot.randomization_list.stratum,
+            window=windows[r.participant_id],
+        )
+        for r in randomized
+    )
+    return GateReadiness(phase=phase.code, strata=strata, participants=participants)
 
 
 @dataclass(frozen=True)

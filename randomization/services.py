@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import BackupCodes
 from kernel import audit, concurrency
 from kernel.access import sites_for
 from kernel.alerts import alert_enqueue
@@ -33,10 +34,13 @@ from .exceptions import (
     NotRandomizable,
     PasswordMismatch,
     PhaseClosed,
+    PhaseGateRefused,
     PreparationError,
+    SecondFactorRefused,
     UnblindingNotAllowed,
 )
 from .models import (
+    OPENING_DECISIONS,
     EmergencyUnblinding,
     ListSource,
     PhaseReview,
@@ -312,16 +316,125 @@ def _exhausted_message(phase: str, stratum: str) -> str:
 # -- phase gate --------------------------------------------------------------------------------
 
 
+def _readiness_refusals(readiness: selectors.GateReadiness) -> list[str]:
+    """What keeps the gate closed, one line each (SPEC §10), in the page's words."""
+    refusals = [
+        _("Stratum %(stratum)s: %(used)s of %(slots)s phase %(phase)s slots are used.")
+        % {"stratum": s.stratum, "used": s.used, "slots": s.slots, "phase": readiness.phase}
+        for s in readiness.strata
+        if not s.complete
+    ]
+    for p in readiness.participants:
+        if not p.window.complete:
+            refusals.append(
+                _("%(id)s (%(number)s): the safety window is not complete: %(missing)s.")
+                % {"id": p.study_id, "number": p.number, "missing": safety_window_missing(p.window)}
+            )
+    return refusals
+
+
+def safety_window_missing(window) -> str:
+    """What an open safety window still needs, for the checklist and the refusal."""
+    if window.visit_state is None:
+        return _("no %(visit)s visit is scheduled") % {"visit": window.visit_code}
+    if window.visit_state == "missed":
+        return _(
+            "the %(visit)s visit was missed (only a %(visit)s visit done, a death or a "
+            "withdrawal completes it)"
+        ) % {"visit": window.visit_code}
+    return _("the %(visit)s visit is not done yet (its window closes %(date)s)") % {
+        "visit": window.visit_code,
+        "date": window.visit_window_end.isoformat() if window.visit_window_end else "—",
+    }
+
+
+def _readiness_record(readiness: selectors.GateReadiness) -> dict:
+    return {
+        "strata": [
+            {"stratum": s.stratum, "used": s.used, "slots": s.slots} for s in readiness.strata
+        ],
+        "participants": [
+            {
+                "study_id": p.study_id,
+                "number": p.number,
+                "complete": p.window.complete,
+                "visit_state": p.window.visit_state,
+                "ended_by": p.window.ended_by,
+                "ended_on": p.window.ended_on.isoformat() if p.window.ended_on else None,
+            }
+            for p in readiness.participants
+        ],
+        "ready": readiness.ready,
+    }
+
+
 def phase_review_record(
-    *, phase: str, review_date, decision: str, document_reference: str, user
+    *,
+    phase: str,
+    review_date,
+    decision: str,
+    document_reference: str,
+    user,
+    password: str,
+    second_factor_code: str,
+    request,
 ) -> PhaseReview:
+    """Record the DSMB's decision on the safety review of `phase` (SPEC §3 and §10).
+
+    Refused unless the recorder is the statistician/DSMB, the minutes reference is given, the
+    password is right, and a current second factor is given (the code of accounts.twofactor,
+    as for unblinding and e-signatures; `request` is for its security log). An approval opens
+    the gated phase, so it is refused too until every slot of `phase` is used in every stratum
+    and each of its participants has completed the safety window (selectors.gate_readiness):
+    PhaseGateRefused lists every reason at once. The checklist is stored with the decision.
+    """
+    from accounts import twofactor
+    from kernel.roles import roles_of
+
+    document_reference = (document_reference or "").strip()
+    opening = decision in OPENING_DECISIONS
+    refusals = []
+    if Role.STATISTICIAN not in roles_of(user):
+        refusals.append(_("Only the unblinded statistician / DSMB records the DSMB's decision."))
+    if phase != TRIAL.gate_review_of_phase:
+        refusals.append(
+            _("Phase %(phase)s has no gate review.") % {"phase": phase}  # a wrong caller
+        )
+    if not document_reference:
+        refusals.append(_("Give the DSMB minutes reference (number and date of the minutes)."))
+    if opening:
+        refusals += _readiness_refusals(selectors.gate_readiness())
+    if refusals:
+        raise PhaseGateRefused(_("Nothing was recorded."), refusals)
+    if not user.check_password(password):
+        raise PasswordMismatch(_("The password is not correct; nothing was recorded."))
+    if not twofactor.is_set_up(user):
+        raise SecondFactorRefused(
+            _(
+                "The DSMB's decision is signed with a second factor: set up two-factor sign-in "
+                "(your account's two-factor page) first. Nothing was recorded."
+            )
+        )
+    # Outside the transaction below: a wrong code must stay counted (throttling) and logged.
+    try:
+        device = twofactor.check(request=request, code=second_factor_code, purpose="phase gate")
+    except twofactor.CodeRefused as refusal:
+        raise SecondFactorRefused(str(refusal)) from refusal
     with transaction.atomic():
+        # The reviewed phase's lists locked, as slot_assign locks them: no participant is
+        # randomized into the phase between this check and the decision.
+        list(RandomizationList.objects.select_for_update().filter(phase=phase).order_by("pk"))
+        readiness = selectors.gate_readiness()
+        if opening and not readiness.ready:
+            raise PhaseGateRefused(_("Nothing was recorded."), _readiness_refusals(readiness))
         review = PhaseReview(
             phase=phase,
             review_date=review_date,
             decision=decision,
             document_reference=document_reference,
             recorded_by=user,
+            second_factor="backup code" if isinstance(device, BackupCodes) else "app",
+            readiness=_readiness_record(readiness),
         )
         review.full_clean()
         audit.save_with_reason(review, user=user)

@@ -23,7 +23,7 @@ from kernel.trial import TRIAL
 from participants.models import Participant, ParticipantStatus
 
 from . import blocks, pdf, selectors, services
-from .exceptions import RandomizationError
+from .exceptions import RandomizationError, SecondFactorRefused
 from .forms import (
     ConfirmRandomizeForm,
     EmergencyUnblindingForm,
@@ -285,14 +285,30 @@ def list_import(request):
 @_POST_OR_GET
 @require("randomization.view_phasereview")
 def phase_gate(request):
-    form = PhaseReviewForm(_data(request))
     can_record = request.user.has_perm("randomization.add_phasereview")
-    if request.method == "POST" and can_record and form.is_valid():
-        services.phase_review_record(
-            phase=TRIAL.gate_review_of_phase, user=request.user, **form.cleaned_data
-        )
-        messages.success(request, _("The safety review is recorded."))
-        return redirect("randomization:phase_gate")
+    form = PhaseReviewForm(_data(request) if can_record else None, user=request.user)
+    if form.is_bound and form.is_valid():
+        if not _password_confirmed(request, form.cleaned_data["password"]):
+            form.add_error("password", _("The password is not correct; nothing was recorded."))
+        else:
+            try:
+                services.phase_review_record(
+                    phase=TRIAL.gate_review_of_phase,
+                    review_date=form.cleaned_data["review_date"],
+                    decision=form.cleaned_data["decision"],
+                    document_reference=form.cleaned_data["document_reference"],
+                    user=request.user,
+                    password=form.cleaned_data["password"],
+                    second_factor_code=form.cleaned_data.get("otp_code", ""),
+                    request=request,
+                )
+            except SecondFactorRefused as error:
+                form.add_error("otp_code" if "otp_code" in form.fields else None, str(error))
+            except RandomizationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("The DSMB's decision is recorded."))
+                return redirect("randomization:phase_gate")
     reviewed = TRIAL.gate_review_of_phase
     return render(
         request,
@@ -300,13 +316,30 @@ def phase_gate(request):
         {
             "form": form,
             "can_record": can_record,
+            "has_second_factor": twofactor.is_set_up(request.user),
             "reviews": PhaseReview.objects.select_related("recorded_by"),
             "open": selectors.gated_phase_open(),
             "reviewed_phase": TRIAL.phase(reviewed),
             "gated_phase": TRIAL.phase(TRIAL.gated_phase),
             "reviewed_count": selectors.randomized_count(phase=reviewed),
+            "checklist": _gate_checklist(selectors.gate_readiness()),
         },
     )
+
+
+def _gate_checklist(readiness: selectors.GateReadiness) -> dict:
+    """The readiness for the template: each participant's window with what it still needs."""
+    return {
+        "ready": readiness.ready,
+        "strata": [{"stratum": TRIAL.stratum(s.stratum), "row": s} for s in readiness.strata],
+        "participants": [
+            {
+                "row": p,
+                "missing": "" if p.window.complete else services.safety_window_missing(p.window),
+            }
+            for p in readiness.participants
+        ],
+    }
 
 
 # -- pharmacist ---------------------------------------------------------------------------------

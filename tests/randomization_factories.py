@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import time
+from binascii import unhexlify
+from datetime import date
+
+from django.test import RequestFactory
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from kernel.roles import Role
 from kernel.trial import TRIAL
+from outcomes.models import Visit, VisitState
 from participants.models import ParticipantStatus
 from randomization import blocks, services
-from randomization.models import Randomization, RandomizationList
+from randomization.models import PhaseReview, Randomization, RandomizationList
 
-from .factories import ParticipantFactory, SiteFactory, UserFactory
+from .factories import PASSWORD, ParticipantFactory, SiteFactory, UserFactory
 
 EXOSOME, PLACEBO = (a.code for a in TRIAL.arms)
 
@@ -67,3 +76,77 @@ def randomized_participant(*, site=None, support="nasal_cannula", user=None) -> 
     return services.slot_assign(
         participant=participant, user=user or coordinator(site), respiratory_support=support
     )
+
+
+# -- the phase gate ----------------------------------------------------------------------------
+
+
+def phase_two_opened(*, user=None) -> PhaseReview:
+    """The DSMB's approval of phase I written directly, for tests of phase II itself. The gate's
+    own rule (checklist, password, second factor) is tested in test_randomization_phase_gate.py."""
+    return PhaseReview.objects.create(
+        phase=TRIAL.gate_review_of_phase,
+        review_date=date(2021, 4, 8),
+        decision="approved",
+        document_reference="DSMB minutes (test set-up)",
+        recorded_by=user or statistician(),
+    )
+
+
+def phase_one_filled(*, site, windows_complete=True) -> list[Randomization]:
+    """Every phase I slot of both strata used (lists made if absent); each participant's D14
+    visit marked done when `windows_complete` (a test set-up: the state the gate reads)."""
+    phase = TRIAL.phase(TRIAL.gate_review_of_phase)
+    for s in TRIAL.strata:
+        if not RandomizationList.objects.filter(phase=phase.code, stratum=s.code).exists():
+            store_list(phase=phase.code, stratum=s.code, seed=ord(s.code))
+    supports = {"A": "invasive_ventilation", "B": "nasal_cannula"}
+    taken = []
+    for s in TRIAL.strata:
+        used = Randomization.objects.filter(
+            slot__randomization_list__phase=phase.code, slot__randomization_list__stratum=s.code
+        ).count()
+        for _ in range(phase.slots_per_stratum - used):
+            taken.append(randomized_participant(site=site, support=supports[s.code]))
+    if windows_complete:
+        safety_windows_complete()
+    return taken
+
+
+def safety_windows_complete() -> None:
+    Visit.objects.filter(
+        code=TRIAL.gate_safety_window_visit,
+        participant__randomization__slot__randomization_list__phase=TRIAL.gate_review_of_phase,
+    ).update(state=VisitState.DONE)
+
+
+def authenticator(user) -> TOTPDevice:
+    """A set-up authenticator app (as if enrolled a while ago)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+
+
+def code_now(device: TOTPDevice, *, later_steps: int = 0) -> str:
+    """The six digits the app shows now (RFC 6238), as tests/test_two_factor.py computes them;
+    `later_steps` on, the code it will show 30 s later each."""
+    totp = TOTP(unhexlify(device.key))
+    totp.time = time.time() + 30 * later_steps
+    return f"{totp.token():06d}"
+
+
+def dsmb_decision(*, user, decision="approved", minutes="DSMB minutes 3/2021", **overrides):
+    """The DSMB's decision through the service, signed with the password and a current code."""
+    request = RequestFactory().post("/randomization/phase-gate/")
+    request.user = user
+    arguments = {
+        "phase": TRIAL.gate_review_of_phase,
+        "review_date": date(2021, 4, 8),
+        "decision": decision,
+        "document_reference": minutes,
+        "user": user,
+        "password": PASSWORD,
+        "request": request,
+    }
+    if "second_factor_code" not in overrides:
+        arguments["second_factor_code"] = code_now(authenticator(user))
+    return services.phase_review_record(**(arguments | overrides))

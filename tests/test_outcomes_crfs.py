@@ -156,6 +156,35 @@ def test_murray_stores_components_sum_and_mean(client, coordinator, participant)
     assert (m.total, m.n_components, m.score) == (11, 4, Decimal("2.75"))
 
 
+def test_murray_at_a_band_edge_stores_the_points_of_the_exact_ratio_beside_its_pf(
+    client, coordinator, participant
+):
+    """PaO2 63 at FiO2 28 %: P/F 63 / 0.28 = 225 exactly, Murray 1988 "225-299 -> 1" (a float
+    division gave 224.99999999999997 and 2 points beside a stored 225.0)."""
+    response = client.post(
+        url(participant, "D3", "murray"),
+        {
+            "assessed_on": today(participant).isoformat(),
+            "pao2_mmhg": "63",
+            "fio2": "28",
+            "fio2_unit": "percent",
+            "cxr_quadrants": "2",
+            "action": "complete",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    m = Murray.objects.get(visit__participant=participant)
+    assert (m.fio2, m.pf_ratio, m.pf_points) == (Decimal("0.280"), Decimal("225.0"), 1)
+    # CXR 2 quadrants -> 2 (Murray 1988): sum 1 + 2 = 3, mean 3/2 = 1.5.
+    assert (m.total, m.n_components, m.score) == (3, 2, Decimal("1.50"))
+    computed = client.get(
+        "/outcomes/compute/",
+        {"pao2_mmhg": "63", "fio2": "28", "fio2_unit": "percent", "cxr_quadrants": "2"},
+    ).content.decode()
+    assert "<strong>225.0</strong>" in computed
+    assert 'data-component="pf_ratio">1<' in computed
+
+
 def test_an_out_of_window_date_warns_and_saves_only_with_confirmation_and_reason(
     client, coordinator, participant
 ):

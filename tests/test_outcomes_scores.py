@@ -14,20 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kernel.trial import TRIAL
 from outcomes import scores
 from outcomes.scores import icu_free_days, murray_score, pf_ratio, time_to_clinical_improvement
 
 # --- P/F -----------------------------------------------------------------------------------
 
 
-def test_the_fio2_and_pao2_limits_are_those_of_the_trial_configuration():
-    fio2, pao2 = TRIAL.hard_limits["fio2"], TRIAL.hard_limits["pao2_mmhg"]
-    assert (scores.FIO2_MIN, scores.FIO2_MAX) == (float(fio2.minimum), float(fio2.maximum))
-    assert (scores.PAO2_MIN_MMHG, scores.PAO2_MAX_MMHG) == (
-        float(pao2.minimum),
-        float(pao2.maximum),
-    )
+# The limits and the exact ratio at every band edge: tests/test_physiology.py.
 
 
 @pytest.mark.parametrize(

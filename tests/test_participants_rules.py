@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import pytest
 
+from kernel.physiology import pf_display, pf_ratio
 from kernel.trial import TRIAL
 from participants import rules
 
@@ -72,6 +73,8 @@ def test_a_29_february_birthday_counts_from_1_march():
         (Decimal("80"), Decimal("0.40"), False),  # P/F 200: not < 200
         (Decimal("199"), Decimal("1.00"), True),
         (Decimal("200"), Decimal("1.00"), False),
+        (Decimal("56"), Decimal("0.28"), False),  # exactly 200 (a float gives 199.99999999999997)
+        (Decimal("55.9"), Decimal("0.28"), True),  # 199.64...
     ],
 )
 def test_pf_199_is_in_and_200_is_out(pao2, fio2, eligible):
@@ -81,9 +84,9 @@ def test_pf_199_is_in_and_200_is_out(pao2, fio2, eligible):
 
 
 def test_a_pf_just_under_200_is_shown_truncated_so_the_display_agrees_with_the_verdict():
-    ratio = rules.pf_ratio(Decimal("79.99"), Decimal("0.40"))  # 199.975
+    ratio = pf_ratio(pao2_mmhg=Decimal("79.99"), fio2=Decimal("0.40"))  # 199.975
     assert ratio < 200
-    assert rules.pf_ratio_for_display(ratio) == Decimal("199.9")
+    assert pf_display(ratio) == Decimal("199.9")
     assert assess(pao2_mmhg=Decimal("79.99")).eligible is True
 
 

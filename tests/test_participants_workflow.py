@@ -263,6 +263,29 @@ def test_fio2_as_a_percentage_is_converted_and_out_of_range_percentages_refused(
     assert eligibility.pf_ratio == Decimal("150.0")
 
 
+@pytest.mark.parametrize(
+    ("pao2", "eligible", "shown"),
+    [
+        ("56", False, "200.0"),  # 56 / 0.28 = 200 exactly: not "< 200 mmHg" (registry I2)
+        ("55.9", True, "199.6"),  # 199.64...: shown cut down, never as 200.0
+    ],
+)
+def test_the_pf_threshold_is_exact_at_its_edge(
+    client, coordinator, screening, pao2, eligible, shown
+):
+    data = eligibility_data(pao2_mmhg=pao2, fio2_entered="28", fio2_unit="percent")
+    check = client.get(
+        f"/participants/{screening.screening_number}/eligibility/check/",
+        data,
+        headers={"HX-Request": "true"},
+    ).content.decode()
+    assert f'P/F = <strong data-testid="pf-ratio">{shown}</strong>' in check
+    client.post(eligibility_url(screening), data)
+    eligibility = Eligibility.objects.get(screening=screening)
+    assert (eligibility.eligible, eligibility.pf_ratio) == (eligible, Decimal(shown))
+    assert ("I2" in eligibility.failed_codes) is not eligible
+
+
 def test_an_unanswered_question_is_named(client, coordinator, screening):
     data = eligibility_data()
     del data["e7"]

@@ -1,10 +1,11 @@
 """Assignment (services.slot_assign) and the coordinator's two-step randomize page."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from kernel.roles import Role
@@ -17,11 +18,21 @@ from randomization.exceptions import (
     NoList,
     NotRandomizable,
     PhaseClosed,
+    PhaseGateRefused,
 )
 from randomization.models import Randomization, Slot
 
 from .factories import ParticipantFactory, UserFactory
-from .randomization_factories import EXOSOME, PLACEBO, all_lists, coordinator, store_list
+from .randomization_factories import (
+    EXOSOME,
+    PLACEBO,
+    all_lists,
+    coordinator,
+    dsmb_decision,
+    phase_two_opened,
+    safety_windows_complete,
+    store_list,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -170,27 +181,28 @@ def test_a_full_phase_one_stratum_waits_for_the_gate(coord, site01):
     assert waiting.status == ParticipantStatus.ENROLLED
 
 
-def test_phase_two_opens_on_an_approved_review_and_numbers_run_on(coord, site01, roles):
+def test_phase_two_opens_on_an_approved_review_only_when_phase_one_is_complete(
+    coord, site01, roles
+):
     all_lists()
     for _ in range(6):
         assign(enrolled(site01), coord, "none")
     statistician = UserFactory(username="dsmb", role=Role.STATISTICIAN)
-    services.phase_review_record(
-        phase="I",
-        review_date=date(2021, 4, 1),
-        decision="not_approved",
-        document_reference="DSMB-1",
-        user=statistician,
-    )
+    dsmb_decision(user=statistician, decision="not_approved", minutes="DSMB-1")
     with pytest.raises(ListExhausted):
         assign(enrolled(site01), coord, "none")
-    services.phase_review_record(
-        phase="I",
-        review_date=date(2021, 4, 8),
-        decision="approved",
-        document_reference="DSMB-2",
-        user=statistician,
-    )
+    # 6 of 12 used: an approval is refused (issue 18), and phase II stays closed.
+    with pytest.raises(PhaseGateRefused) as refusal:
+        dsmb_decision(user=statistician, decision="approved", minutes="DSMB-2")
+    assert refusal.value.errors[0] == "Stratum A: 0 of 6 phase I slots are used."
+    assert len(refusal.value.errors) == 1 + 6  # and each stratum B window still open
+    with pytest.raises(ListExhausted):
+        assign(enrolled(site01), coord, "none")
+    for _ in range(6):
+        assign(enrolled(site01), coord, "invasive_ventilation")
+    safety_windows_complete()
+    with time_machine.travel(timezone.now() + timedelta(seconds=70), tick=False):
+        dsmb_decision(user=statistician, decision="approved", minutes="DSMB-2")
     randomization = assign(enrolled(site01), coord, "none")
     assert randomization.slot.randomization_list.phase == "II"
     assert randomization.slot.number == "B-007"
@@ -206,14 +218,7 @@ def test_phase_one_closes_at_twelve(coord, site01):
 
 def test_phase_two_closes_at_sixty_across_strata(coord, site01, roles):
     all_lists()
-    statistician = UserFactory(username="dsmb", role=Role.STATISTICIAN)
-    services.phase_review_record(
-        phase="I",
-        review_date=date(2021, 4, 8),
-        decision="approved",
-        document_reference="DSMB-2",
-        user=statistician,
-    )
+    phase_two_opened()
     for i in range(60):
         assign(enrolled(site01), coord, "none" if i % 2 else "invasive_ventilation")
     with pytest.raises(PhaseClosed, match="Phase II is full: 60"):

@@ -20,7 +20,7 @@ from randomization.exceptions import AlreadyRandomized
 from randomization.models import Randomization, Slot
 
 from .factories import SiteFactory, UserFactory
-from .randomization_factories import EXOSOME, PLACEBO, store_list
+from .randomization_factories import EXOSOME, PLACEBO, phase_two_opened, store_list
 
 THREADS, PER_THREAD = 20, 50
 TOTAL = THREADS * PER_THREAD
@@ -41,13 +41,7 @@ def big_phase_two(transactional_db, monkeypatch):
     store_list(phase="II", stratum="B", arms=[PLACEBO, EXOSOME] * PER_THREAD, user=statistician)
     # Lists are stored under the real rules; only the phase cap of 60 is lifted afterwards.
     monkeypatch.setattr("randomization.services.TRIAL", dataclasses.replace(TRIAL, phases=phases))
-    services.phase_review_record(
-        phase="I",
-        review_date=date(2021, 4, 8),
-        decision="approved",
-        document_reference="DSMB-1",
-        user=statistician,
-    )
+    phase_two_opened(user=statistician)
     enrolled_participants_bulk_create(site=site, user=coordinator, count=TOTAL)
     return coordinator
 

@@ -6,6 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from kernel.roles import Role
 from randomization.models import PhaseReview, RandomizationList, Slot
 
+from .factories import PASSWORD
+
 pytestmark = pytest.mark.django_db
 
 
@@ -71,21 +73,30 @@ def test_a_bad_seed_is_a_form_error(client, statistician):
     assert "Enter a whole number." in body
 
 
-def test_the_phase_gate_records_the_review_and_opens_phase_two(client, statistician):
+def test_the_phase_gate_refuses_an_approval_with_no_phase_one_slot_used(client, statistician):
+    # The gate used to open here, on any approved review (issue 18); SPEC §10 needs every
+    # phase I slot used and each participant through day 14 (test_randomization_phase_gate.py).
     page = client.get("/randomization/phase-gate/").content.decode()
     assert 'data-testid="gate">closed' in page
-    client.post(
+    body = client.post(
         "/randomization/phase-gate/",
-        {"review_date": "2021-04-08", "decision": "approved", "document_reference": "DSMB 3/21"},
-    )
-    review = PhaseReview.objects.get()
-    assert (review.phase, review.recorded_by) == ("I", statistician)
-    assert 'data-testid="gate">open' in client.get("/randomization/phase-gate/").content.decode()
+        {
+            "review_date": "2021-04-08",
+            "decision": "approved",
+            "document_reference": "DSMB 3/21",
+            "password": PASSWORD,
+        },
+    ).content.decode()
+    assert "Stratum A: 0 of 6 phase I slots are used." in body
+    assert "Stratum B: 0 of 6 phase I slots are used." in body
+    assert not PhaseReview.objects.exists()
+    assert 'data-testid="gate">closed' in client.get("/randomization/phase-gate/").content.decode()
 
 
 def test_the_phase_gate_needs_every_field(client, statistician):
     body = client.post("/randomization/phase-gate/", {"decision": "approved"}).content.decode()
-    assert body.count("This field is required.") == 2
+    # Review date, DSMB minutes reference, password.
+    assert body.count("This field is required.") == 3
     assert not PhaseReview.objects.exists()
 
 

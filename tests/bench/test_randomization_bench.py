@@ -23,7 +23,9 @@ from kernel.trial import TRIAL
 from participants import demo as participants_demo
 from participants.models import Participant
 from randomization import services
-from randomization.models import Randomization, RandomizationList, ReviewDecision
+from randomization.models import Randomization, RandomizationList
+
+from ..randomization_factories import phase_two_opened
 
 pytestmark = [pytest.mark.bench, pytest.mark.django_db(transaction=True)]
 
@@ -77,13 +79,9 @@ def _service_run(monkeypatch) -> float:
     call_command("load_demo", participants=0, stdout=_Null())
     participants_demo.load_bulk(participants=TOTAL, seed=1, stdout=_Null())
     statistician = User.objects.get(username="statistician")
-    services.phase_review_record(
-        phase=TRIAL.gate_review_of_phase,
-        review_date=time.strftime("%Y-%m-%d"),
-        decision=ReviewDecision.APPROVED,
-        document_reference="bench",
-        user=statistician,
-    )
+    # Phase II opened directly: this measures assignment, not the gate (whose checklist the
+    # bulk demo, without day-14 visits done, would not pass).
+    phase_two_opened(user=statistician)
     for index, stratum in enumerate(TRIAL.strata):
         services.list_generate(
             phase=TRIAL.gated_phase,

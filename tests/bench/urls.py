@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from kernel.physiology import pf_display, pf_ratio
 from outcomes.models import BloodGas
 from trialedc.urls import urlpatterns as project_urlpatterns
 
@@ -32,7 +33,7 @@ def bare_blood_gas(request, visit_id: int):
                 assessed_on=request.POST["assessed_on"],
                 pao2_mmhg=pao2,
                 fio2=fio2,
-                pf_ratio=(pao2 / fio2).quantize(Decimal("0.1")),
+                pf_ratio=pf_display(pf_ratio(pao2_mmhg=pao2, fio2=fio2)),
                 entered_by_id=int(request.POST["user_id"]),
                 entered_at=now,
                 updated_at=now,

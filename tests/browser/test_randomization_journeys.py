@@ -9,10 +9,11 @@ from playwright.sync_api import expect
 
 from kernel.models import Site, User
 from participants.models import ParticipantStatus
-from randomization import services
+from randomization import selectors, services
 from randomization.models import Randomization
 
 from ..factories import PASSWORD, ParticipantFactory
+from ..randomization_factories import authenticator, code_now, phase_one_filled
 
 SHOTS = "var/screenshots"
 ARM_WORDS = re.compile(r"\b(exosome|placebo)\b", re.IGNORECASE)
@@ -154,7 +155,11 @@ def test_the_statistician_imports_a_list_sees_line_errors_then_opens_the_gate(
     bad.write_text(
         "sequence,block,block_size,arm,envelope_code\n1,1,2,exosome,ACDEFH\n2,1,2,exosome,ACDEFJ\n"
     )
+    # The DSMB's decision is signed with a second factor: the statistician has an app.
+    device = authenticator(User.objects.get(username="statistician"))
     page = sign_in("statistician", PASSWORD)
+    page.get_by_label("Code").fill(code_now(device))
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("link", name="Lists", exact=True).first.click()
     expect(page.get_by_test_id("lists")).to_contain_text("verified")
     page.screenshot(path=f"{SHOTS}/randomization-lists.png", full_page=True)
@@ -163,10 +168,28 @@ def test_the_statistician_imports_a_list_sees_line_errors_then_opens_the_gate(
     page.get_by_role("button", name="Validate and import").click()
     expect(page.get_by_text("line 2: block 1 is not 1:1 (2 exosome, 0 placebo)")).to_be_visible()
     page.screenshot(path=f"{SHOTS}/randomization-import-errors.png", full_page=True)
+
+    # The checklist: phase I is not complete, so the gate cannot open yet.
     page.goto(f"{live_server.url}/randomization/phase-gate/")
     expect(page.get_by_test_id("gate")).to_have_text("closed")
+    expect(page.get_by_test_id("gate-ready")).to_have_text("not ready")
+    used = selectors.gate_readiness().strata
+    expect(page.get_by_test_id("gate-stratum-A")).to_contain_text(f"slots used {used[0].used}/6")
+
+    # Every phase I slot used and every safety window complete (the ward's work, done here).
+    phase_one_filled(site=Site.objects.get(code="01"))
+    page.reload()
+    expect(page.get_by_test_id("gate-ready")).to_have_text("ready for the DSMB's decision")
+    expect(page.get_by_test_id("gate-stratum-A")).to_contain_text("slots used 6/6")
+    expect(page.get_by_test_id("gate-stratum-B")).to_contain_text("slots used 6/6")
+    expect(page.get_by_test_id("gate-participant")).to_have_count(12)
+    page.screenshot(path=f"{SHOTS}/randomization-phase-gate-ready.png", full_page=True)
     page.get_by_label("Review date").fill("2021-04-08")
-    page.get_by_label("Decision").select_option("approved")
-    page.get_by_label("Document reference").fill("DSMB minutes 2021/04")
+    page.get_by_role("combobox", name="Decision").select_option("approved")
+    page.get_by_label("DSMB minutes reference").fill("DSMB minutes 2021/04")
+    page.get_by_label("Your password").fill(PASSWORD)
+    # The sign-in used this step's code; the app shows the next one 30 s on.
+    page.get_by_label("Code from your authenticator app").fill(code_now(device, later_steps=1))
     page.get_by_role("button", name="Record the review").click()
     expect(page.get_by_test_id("gate")).to_have_text("open")
+    expect(page.get_by_test_id("gate-review").first).to_contain_text("DSMB minutes 2021/04")
