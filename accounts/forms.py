@@ -5,6 +5,8 @@ from django import forms
 from django.contrib.auth.forms import PasswordChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from kernel.models import Calendar, SecurityEventKind
+
 
 def _code_input() -> forms.TextInput:
     return forms.TextInput(
@@ -52,8 +54,6 @@ class PreferencesForm(forms.Form):
     def __init__(self, *args, **kwargs):
         from django.conf import settings
 
-        from kernel.models import Calendar
-
         super().__init__(*args, **kwargs)
         self.fields["language"].choices = [("", _("As my browser asks")), *settings.LANGUAGES]
         self.fields["calendar"].choices = [("", _("As my site shows them")), *Calendar.choices]
@@ -73,7 +73,6 @@ class SecurityLogFilterForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
-        from kernel.models import SecurityEventKind
 
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", _("Any")), *SecurityEventKind.choices]

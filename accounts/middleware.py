@@ -9,6 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel.models import SecurityEventKind
+from kernel.services import security_event_record
+
 # The session key holding when this session signed in (ISO 8601, UTC); set at sign-in.
 SIGNED_IN_AT = "edc_signed_in_at"
 
@@ -68,8 +71,6 @@ class SessionPolicyMiddleware:
             )
 
     def _end(self, request, user, *, too_old: bool):
-        from kernel.models import SecurityEventKind
-        from kernel.services import security_event_record
 
         if too_old:
             security_event_record(

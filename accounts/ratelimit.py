@@ -35,6 +35,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from kernel import outages
+from kernel.models import SecurityEventKind
+from kernel.services import security_event_record
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -139,8 +141,6 @@ def counted_keys(request, scope: str) -> list[tuple[str, str]]:
 
 
 def too_many_requests(request, *, scope: str, wait: int):
-    from kernel.models import SecurityEventKind
-    from kernel.services import security_event_record
 
     security_event_record(
         kind=SecurityEventKind.RATE_LIMITED,
@@ -232,9 +232,6 @@ def sign_in_delay(view) -> Callable:
             username = typed_username(request)
             waiting = sign_in_wait(username=username, address=client_address(request))
             if waiting is not None:
-                from kernel.models import SecurityEventKind
-                from kernel.services import security_event_record
-
                 failures, wait = waiting
                 security_event_record(
                     kind=SecurityEventKind.SIGN_IN_DELAYED,

@@ -34,7 +34,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from datamanagement.selectors import open_queries_for
-from kernel.access import sites_for
+from kernel.access import scope_to_sites, sites_for
+from kernel.roles import is_blinded
 from kernel.trial import TRIAL, PhaseConfig, StratumConfig
 from outcomes import schedule
 from outcomes.models import (
@@ -51,6 +52,7 @@ from participants.models import NotEnrolledReason, Participant, ParticipantStatu
 from randomization import allocation
 from randomization.models import Randomization
 from safety.models import AdverseEvent
+from safety.selectors import open_clocks
 
 from .exceptions import UnknownSite
 
@@ -551,7 +553,6 @@ def adverse_events_by_arm(scope: Scope) -> list[dict]:
 
 def open_safety_clocks(user, scope: Scope) -> list:
     """The safety app's open SUSAR clocks and SAE follow-ups, narrowed to the scope's sites."""
-    from safety.selectors import open_clocks
 
     sites = set(scope.site_ids)
     return [c for c in open_clocks(user=user) if c.ae.participant.site_id in sites]
@@ -635,8 +636,6 @@ def open_queries(user, scope: Scope, *, limit: int = 20) -> OpenQueries:
 def report_access_error(user, *, kind: str, participant=None, site_code: str = "") -> str | None:
     """Why `user` may not have this report, or None if they may: asked when the report is
     requested, when it is built and again at every look and download."""
-    from kernel.access import scope_to_sites
-    from kernel.roles import is_blinded
 
     from .models import KIND_PERMISSIONS, ReportKind
 
@@ -659,7 +658,6 @@ def report_access_error(user, *, kind: str, participant=None, site_code: str = "
 def prepared_report_access_error(user, report) -> str | None:
     """`report_access_error` for a report already made, plus: every site it covers must be
     one of the user's, and a report that shows the allocation never goes to a blinded user."""
-    from kernel.roles import is_blinded
 
     if report.unblinded and is_blinded(user):
         return _("The closed DSMB report is for the unblinded statistician and DSMB only.")
@@ -677,7 +675,6 @@ def prepared_report_access_error(user, report) -> str | None:
 def prepared_reports_of(user, *, limit: int = 20):
     """The user's own recent reports, newest first (the allocation-bearing ones only for an
     unblinded user, though a blinded user cannot ask for one)."""
-    from kernel.roles import is_blinded
 
     from .models import PreparedReport
 

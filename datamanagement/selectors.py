@@ -18,6 +18,8 @@ from django.utils import timezone
 
 from kernel import audit, concurrency
 from kernel.access import scope_to_sites, sites_for
+from kernel.models import User
+from kernel.roles import Role
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, IcuStay, StudyEvent, Visit
 
@@ -441,8 +443,6 @@ def signature_failures_since_last_success(user) -> int:
 def security_alert_recipients() -> list[str]:
     """Who hears of repeated failed signatures at once (21 CFR 11.300(d)): the configured
     security contacts (the "system security unit") and every active data manager."""
-    from kernel.models import User
-    from kernel.roles import Role
 
     managers = User.objects.filter(is_active=True, groups__name=Role.DATA_MANAGER.value)
     emails = managers.exclude(email="").values_list("email", flat=True)

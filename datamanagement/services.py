@@ -23,7 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel import audit, concurrency
+from kernel.alerts import alert_create
 from kernel.exceptions import EditConflict
+from kernel.models import AlertKind
 from kernel.trial import TRIAL
 from outcomes import selectors as outcome_selectors
 from outcomes.models import CRF_MODELS, CrfStatus, Visit, VisitState
@@ -649,8 +651,6 @@ def _signature_attempts_report(*, failure: SignatureFailure, in_a_row: int) -> N
     Through the safety app's outbox, the path that never loses an e-mail. One report per failed
     attempt from the limit on: each of them signed the user out. No identifying data, no arm.
     """
-    from kernel.alerts import alert_create
-    from kernel.models import AlertKind
 
     user = failure.user
     who = user.get_full_name() or user.get_username()

@@ -18,6 +18,7 @@ from django.utils import translation
 
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS
+from participants.models import ParticipantStatus
 from safety.models import AdverseEvent
 
 INTEGER = "integer"
@@ -152,7 +153,6 @@ ADVERSE_EVENTS = "adverse_events"
 
 
 def participants_table(*, with_arm: bool) -> Table:
-    from participants.models import ParticipantStatus
 
     with translation.override("en"):
         status_codes = tuple((str(v), str(t)) for v, t in ParticipantStatus.choices)

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from kernel import calendars
 from kernel.access import scope_to_sites
+from kernel.calendars import ascii_digits
 from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
@@ -142,7 +143,6 @@ _ARABIC_FORMS, _PERSIAN_FORMS, _DROPPED = "يكى", "یکی", "\u200c"
 
 def search_text(text: str) -> str:
     """A search as typed, in the form names are compared: Persian letters, ASCII digits."""
-    from kernel.calendars import ascii_digits
 
     return ascii_digits(text).translate(str.maketrans(_ARABIC_FORMS, _PERSIAN_FORMS, _DROPPED))
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import QuerySet
 
+from datamanagement.selectors import database_is_locked
 from kernel.access import scope_to_sites
 from kernel.trial import TRIAL
 from outcomes.selectors import SafetyWindow, safety_windows
+from participants.models import Participant, ParticipantStatus
 
 from . import blocks
 from .models import (
@@ -211,7 +213,6 @@ def randomizations_for(user) -> QuerySet[Randomization]:
 
 def awaiting_randomization(user) -> QuerySet:
     """Enrolled participants at the user's sites who hold no slot yet, by study ID."""
-    from participants.models import Participant, ParticipantStatus
 
     return scope_to_sites(
         Participant.objects.filter(
@@ -250,7 +251,6 @@ def pharmacy_rows(user) -> QuerySet[Randomization]:
 
 
 def database_locked() -> bool:
-    from datamanagement.selectors import database_is_locked
 
     return database_is_locked()
 

@@ -12,12 +12,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import twofactor
 from accounts.models import BackupCodes
+from datamanagement import services as data_services
+from datamanagement.models import LockLevel
+from datamanagement.selectors import database_is_locked
 from kernel import audit, concurrency
 from kernel.access import sites_for
 from kernel.alerts import alert_enqueue
 from kernel.models import SecurityEventKind
-from kernel.roles import Role
+from kernel.roles import Role, roles_of
 from kernel.services import security_event_record
 from kernel.trial import TRIAL
 from outcomes.services import visit_schedule_create
@@ -388,8 +392,6 @@ def phase_review_record(
     and each of its participants has completed the safety window (selectors.gate_readiness):
     PhaseGateRefused lists every reason at once. The checklist is stored with the decision.
     """
-    from accounts import twofactor
-    from kernel.roles import roles_of
 
     document_reference = (document_reference or "").strip()
     opening = decision in OPENING_DECISIONS
@@ -632,9 +634,6 @@ def emergency_recipients(participant: Participant) -> list[str]:
 
 def database_lock(*, user) -> None:
     """Lock the database through the data-management app (the one database lock); idempotent."""
-    from datamanagement import services as data_services
-    from datamanagement.models import LockLevel
-    from datamanagement.selectors import database_is_locked
 
     if not database_is_locked():
         data_services.lock_create(user=user, level=LockLevel.DATABASE, reason=_("Database lock"))
@@ -642,8 +641,6 @@ def database_lock(*, user) -> None:
 
 def trial_unblinding_confirm(*, user, password: str) -> TrialUnblinding:
     """One of the two confirmations; the trial is unblinded when both are recorded."""
-    from datamanagement.selectors import database_is_locked
-    from kernel.roles import roles_of
 
     if not user.check_password(password):
         raise PasswordMismatch(_("The password is not correct; nothing was confirmed."))

@@ -48,8 +48,15 @@ from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.recorder import MigrationRecorder
 from psycopg import sql
 
+from datamanagement.guards import history_tables
 from kernel.exceptions import BackupError
+from kernel.models import SecurityEvent
 from kernel.trial import TRIAL
+from participants.models import Participant, Screening
+from randomization.exceptions import ListTampered
+from randomization.models import Randomization, RandomizationList
+from randomization.services import list_verify
+from safety.models import AdverseEvent
 
 FORMAT = "trialedc-backup/1"
 MANIFEST = "manifest.json"
@@ -261,8 +268,6 @@ def model_tables() -> list[str]:
 
 def required_triggers() -> set[tuple[str, str]]:
     """(table, trigger) the code expects: one per history table, and the security log's."""
-    from datamanagement.guards import history_tables
-    from kernel.models import SecurityEvent
 
     required = {(table, AUDIT_TRIGGER) for table in history_tables()}
     required.add((SecurityEvent._meta.db_table, SECURITY_LOG_TRIGGER))
@@ -328,7 +333,6 @@ def ungrouped(names: dict[str, list[str]]) -> set[tuple[str, str]]:
 
 
 def randomization_lists(cursor) -> list[dict[str, str]]:
-    from randomization.models import RandomizationList
 
     table = RandomizationList._meta.db_table
     if table not in _existing_tables(cursor):
@@ -751,9 +755,6 @@ def _triggers_check(cursor, manifest: dict[str, Any]) -> Check:
 
 
 def _randomization_check(manifest: dict[str, Any]) -> Check:
-    from randomization.exceptions import ListTampered
-    from randomization.models import RandomizationList
-    from randomization.services import list_verify
 
     recorded = {(e["phase"], e["stratum"]): e["checksum"] for e in manifest["randomization_lists"]}
     problems = []
@@ -969,11 +970,6 @@ def _restore_media(path: Path, manifest: dict[str, Any], media_root: Path) -> No
 
 def summary_counts(manifest: dict[str, Any]) -> dict[str, int]:
     """A few counts an operator recognises, for the commands' output."""
-    from datamanagement.guards import history_tables
-    from kernel.models import SecurityEvent
-    from participants.models import Participant, Screening
-    from randomization.models import Randomization
-    from safety.models import AdverseEvent
 
     counts = manifest["row_counts"]
     named = {

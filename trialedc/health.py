@@ -29,6 +29,8 @@ from django.db import connection
 from django.db.models import Count, Max, Min
 from django.utils import timezone
 
+from kernel.models import Alert, Heartbeat, HeartbeatProcess
+
 logger = logging.getLogger(__name__)
 
 OK = "ok"
@@ -153,7 +155,6 @@ def broker_check(*, url: str, timeout: float) -> Component:
 
 
 def worker_heartbeat_at() -> datetime | None:
-    from kernel.models import Heartbeat, HeartbeatProcess
 
     return (
         Heartbeat.objects.filter(process=HeartbeatProcess.WORKER)
@@ -171,7 +172,6 @@ def beat_last_run_at() -> datetime | None:
 
 def alerts_undelivered() -> tuple[int, datetime | None]:
     """How many alerts are not yet delivered, and when the oldest was written."""
-    from kernel.models import Alert
 
     pending = Alert.objects.filter(sent_at__isnull=True).aggregate(
         count=Count("pk"), oldest=Min("created_at")
