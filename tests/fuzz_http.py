@@ -17,13 +17,15 @@ from kernel.models import Site, User
 from .test_fuzz_forms import APPS  # the product's apps, one list for both fuzzers
 
 # Written by a refused request on purpose: the session, django-axes' count of failed password
-# re-entries, the security log (a refused rate limit or a wrong password is recorded) and the
-# failed e-signature attempts (counted towards the sign-out after too many).
+# re-entries, the security log (a refused rate limit or a wrong password is recorded), the
+# failed e-signature attempts (counted towards the sign-out after too many) and an
+# authenticator's count of wrong codes (each makes the next try wait: django-otp throttling).
 NOISE_TABLES = (
     "django_session",
     "axes_",
     "trialedc_securityevent",
     "datamanagement_signaturefailure",
+    "otp_totp_totpdevice",
 )
 
 

@@ -46,6 +46,7 @@ from kernel.services import roles_sync
 from .factories import PASSWORD, ParticipantFactory, SiteFactory, UserFactory
 from .fuzz_http import Snapshots, changed, form_fields, posts_to_itself
 from .pages import build_world
+from .randomization_factories import authenticator, code_now
 from .roles_short import SP, C, D, I, M, P, S
 from .test_fuzz_forms import DERANDOMIZE, HOSTILE, SCRIPT, VALUE
 
@@ -186,6 +187,15 @@ class Target:
     # Fields held to harmless values (none now: the locks bugs are fixed).
     tame: dict = field(default_factory=dict)
     files: tuple[str, ...] = field(default=())
+    # The page asks a current second factor (the DSMB's decision): the user has an
+    # authenticator app and signed in with it; `valid` carries the app's next code.
+    second_factor: bool = False
+
+
+def _code_given(client, user) -> None:
+    """The user has an authenticator app and gives its current code, as at sign-in."""
+    response = client.post("/account/two-factor/verify/", {"code": code_now(authenticator(user))})
+    assert response.status_code == 302, response.content[:300]
 
 
 def _today():
@@ -343,13 +353,17 @@ TARGETS: dict[str, Target] = {
     "phase gate": Target(
         S,
         lambda w: "/randomization/phase-gate/",
+        # "Not approved": an approval needs phase I complete (tests/test_randomization_phase_gate).
         valid=lambda w: {
             "review_date": _today(),
-            "decision": "approved",
+            "decision": "not_approved",
             "document_reference": "DSMB-1",
+            "password": PASSWORD,
+            "otp_code": code_now(authenticator(w.users[S]), later_steps=1),
         },
         shows=lambda w: ["/randomization/phase-gate/"],
         text=("document_reference",),
+        second_factor=True,
     ),
     "pharmacy preparation": Target(
         P,
@@ -786,6 +800,8 @@ def test_hostile_posts_to_a_page_never_fail_write_half_or_reach_site_02(client, 
     target.setup(world)
     if not target.anonymous:
         client.force_login(world.users[target.role])
+    if target.second_factor:
+        _code_given(client, world.users[target.role])
     page = client.get(target.path(world))
     assert page.status_code == 200, f"{key}: GET {target.path(world)} → {page.status_code}"
     fields = form_fields(_body(page), target.path(world))
@@ -825,6 +841,8 @@ def test_script_typed_into_free_text_is_stored_and_shown_escaped_on_every_page_p
     target = TARGETS[key]
     target.setup(world)
     client.force_login(world.users[target.role])
+    if target.second_factor:
+        _code_given(client, world.users[target.role])
     path = target.path(world)
     fields = form_fields(_body(client.get(path)), path)
     post = {
