@@ -32,7 +32,8 @@ def visit(participant, code: str) -> Visit:
 
 def crf(participant, code: str, crf_code: str, *, user=None, complete=True, **values):
     """Save one CRF with `values` (assessed_on defaults to the visit's target date), as a
-    person who has the CRF as it is now in front of them."""
+    person who has the CRF as it is now in front of them: values that warn (outcomes.checks)
+    are confirmed with a reason, as that person would."""
     v = visit(participant, code)
     values.setdefault("assessed_on", v.target_date)
     return services.crf_save(
@@ -43,6 +44,8 @@ def crf(participant, code: str, crf_code: str, *, user=None, complete=True, **va
         user=user or _entry_user(participant),
         opened_version=concurrency.version_of(CRF_MODELS[crf_code].objects.filter(visit=v).first()),
         reason="Test correction",
+        confirm_warnings=True,
+        warning_reason="Checked against the chart",
     )
 
 
