@@ -50,7 +50,6 @@ from outcomes.models import (
 )
 from participants.models import NotEnrolledReason, Participant, ParticipantStatus, Screening
 from randomization import allocation
-from randomization.models import Randomization
 from safety.models import AdverseEvent
 from safety.selectors import open_clocks
 
@@ -310,22 +309,7 @@ def enrollment(scope: Scope) -> Enrollment:
         .annotate(n=Count("pk"))
         .order_by("day")
     )
-    randomizations = Randomization.objects.filter(participant__site__in=scope.site_ids)
-    paths = allocation.RANDOMIZATION_PATHS
-    randomized = tuple(
-        (row["day"], row["n"])
-        for row in randomizations.annotate(day=TruncDate(paths["randomized_at"]))
-        .values("day")
-        .annotate(n=Count("pk"))
-        .order_by("day")
-    )
-    by_phase_stratum: dict[tuple[str, str], int] = {}
-    for row in (
-        randomizations.values(phase=F(paths["phase"]), stratum=F(paths["stratum"]))
-        .annotate(n=Count("pk"))
-        .order_by("phase", "stratum")
-    ):
-        by_phase_stratum[(row["phase"], row["stratum"])] = row["n"]
+    randomized, by_phase_stratum = allocation.randomized_counts(scope.site_ids)
     return Enrollment(
         enrolled_by_day=enrolled,
         randomized_by_day=randomized,

@@ -13,7 +13,13 @@ class KernelConfig(AppConfig):
     verbose_name = "Trial EDC"
 
     def ready(self) -> None:
-        from . import audit, services
+        from django.utils.translation import gettext
+
+        from . import audit, services, trial
+
+        # The trial configuration and the pure rule modules import no Django: they translate
+        # through the translator installed here.
+        trial.translator_install(gettext)
 
         audit.connect_reason_guard()
         # After every migrate, give each role the permissions the apps' permissions.py list, so

@@ -8,7 +8,7 @@ so the clinical rules that read it stay testable with plain values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -100,22 +100,41 @@ def gettext_noop(message: str) -> str:
     return message
 
 
+def _untranslated(message: str) -> str:
+    return message
+
+
+_translator: Callable[[str], str] = _untranslated
+
+
+def translator_install(function: Callable[[str], str]) -> None:
+    """Django's gettext, installed by the kernel app when Django starts (kernel.apps): this
+    module and the rule modules built on it import no Django, and outside Django (a pure unit
+    test) a message stays in English."""
+    global _translator
+    _translator = function
+
+
+def translate(message: str) -> str:
+    """The message in the reader's language (the installed translator)."""
+    return _translator(message)
+
+
 Key = TypeVar("Key")
 
 
 class TranslatedNames(Mapping[Key, str]):
     """Names written in English in the configuration and read in the reader's language: every
-    read translates (Django's gettext, imported only then). `source(key)` is the English, for
-    exports and the data dictionary, which stay in the source language."""
+    read translates (through `translate`, Django's gettext once the kernel app is ready).
+    `source(key)` is the English, for exports and the data dictionary, which stay in the source
+    language."""
 
     def __init__(self, names: dict[Key, str]) -> None:
         self._names = dict(names)
 
     @staticmethod
     def _shown(text: str) -> str:
-        from django.utils.translation import gettext
-
-        return gettext(text)
+        return translate(text)
 
     def __getitem__(self, key: Key) -> str:
         return self._shown(self._names[key])

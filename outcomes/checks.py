@@ -8,9 +8,10 @@ the visit window, the change since the previous visit, values unusual for the tr
 only parse what is typed and show what the service says. The database's check constraints stay
 the backstop.
 
-Messages are translated when they are made (Django's gettext, imported only then, as
-kernel.trial.TranslatedNames does); dates are shown by the caller's `show_date` (the reader's
-calendar), so this module needs neither Django nor the calendars.
+Messages are translated when they are made (through kernel.trial.translate, Django's gettext
+once the kernel app is ready, as kernel.trial.TranslatedNames does); dates are shown by the
+caller's `show_date` (the reader's calendar), so this module needs neither Django nor the
+calendars.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kernel.trial import (
     MURRAY,
     TRIAL,
     gettext_noop,
+    translate,
 )
 
 FRACTION, PERCENT = "fraction", "percent"
@@ -63,10 +65,9 @@ Values = Mapping[str, Any]
 
 
 def _(message: str) -> str:
-    """The message in the reader's language (gettext, imported when a message is made)."""
-    from django.utils.translation import gettext
-
-    return gettext(message)
+    """The message in the reader's language (kernel.trial.translate: Django's gettext once the
+    kernel app is ready)."""
+    return translate(message)
 
 
 # -- unit conversions ------------------------------------------------------------------------

@@ -10,12 +10,18 @@ the sponsor's export (both confirmations of trial-level unblinding recorded).
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, OuterRef, Q
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.functions import TruncDate
 
 from kernel.roles import is_blinded
 
 from . import selectors
-from .models import EmergencyUnblinding
+from .exceptions import ListTampered
+from .models import EmergencyUnblinding, Randomization, RandomizationList
+from .services import list_verify
 
 # Arm-free lookups from a `Randomization` row.
 RANDOMIZATION_PATHS = {
@@ -60,3 +66,62 @@ def participant_annotations(*, with_arm: bool) -> dict:
     if with_arm:
         annotations["arm"] = F(arm_path())
     return annotations
+
+
+def randomized_counts(
+    site_ids,
+) -> tuple[tuple[tuple[date, int], ...], dict[tuple[str, str], int]]:
+    """Arm-free counts for the dashboards, at the given sites: randomized per calendar day
+    (oldest first), and randomized per (phase, stratum)."""
+    rows = Randomization.objects.filter(participant__site__in=site_ids)
+    by_day = tuple(
+        (row["day"], row["n"])
+        for row in rows.annotate(day=TruncDate(RANDOMIZATION_PATHS["randomized_at"]))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("day")
+    )
+    by_phase_stratum = {
+        (row["phase"], row["stratum"]): row["n"]
+        for row in rows.values(
+            phase=F(RANDOMIZATION_PATHS["phase"]), stratum=F(RANDOMIZATION_PATHS["stratum"])
+        )
+        .annotate(n=Count("pk"))
+        .order_by("phase", "stratum")
+    }
+    return by_day, by_phase_stratum
+
+
+# -- for the backups (trialedc.backup): tables and the lists' verifier, never an arm ---------
+
+
+def randomization_table() -> str:
+    """The table of randomizations (one row per randomized participant), for row counts."""
+    return Randomization._meta.db_table
+
+
+def list_table() -> str:
+    """The table of the stored randomization lists (phase, stratum, checksum)."""
+    return RandomizationList._meta.db_table
+
+
+@dataclass(frozen=True)
+class ListVerification:
+    phase: str
+    stratum: str
+    checksum: str
+    problem: str  # "" when the stored slots match the recorded checksum
+
+
+def lists_verified() -> list[ListVerification]:
+    """Every stored list, by phase and stratum, with what the randomization app's own verifier
+    says of it (services.list_verify)."""
+    verified = []
+    for rlist in RandomizationList.objects.order_by("phase", "stratum"):
+        try:
+            list_verify(rlist)
+            problem = ""
+        except ListTampered as error:
+            problem = str(error)
+        verified.append(ListVerification(rlist.phase, rlist.stratum, rlist.checksum, problem))
+    return verified

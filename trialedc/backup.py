@@ -53,9 +53,7 @@ from kernel.exceptions import BackupError
 from kernel.models import SecurityEvent
 from kernel.trial import TRIAL
 from participants.models import Participant, Screening
-from randomization.exceptions import ListTampered
-from randomization.models import Randomization, RandomizationList
-from randomization.services import list_verify
+from randomization import allocation
 from safety.models import AdverseEvent
 
 FORMAT = "trialedc-backup/1"
@@ -334,7 +332,7 @@ def ungrouped(names: dict[str, list[str]]) -> set[tuple[str, str]]:
 
 def randomization_lists(cursor) -> list[dict[str, str]]:
 
-    table = RandomizationList._meta.db_table
+    table = allocation.list_table()
     if table not in _existing_tables(cursor):
         return []
     cursor.execute(
@@ -758,12 +756,10 @@ def _randomization_check(manifest: dict[str, Any]) -> Check:
 
     recorded = {(e["phase"], e["stratum"]): e["checksum"] for e in manifest["randomization_lists"]}
     problems = []
-    stored = list(RandomizationList.objects.order_by("phase", "stratum"))
+    stored = allocation.lists_verified()  # the randomization app's own verifier
     for rlist in stored:
-        try:
-            list_verify(rlist)  # the randomization app's own verifier
-        except ListTampered as error:
-            problems.append(str(error))
+        if rlist.problem:
+            problems.append(rlist.problem)
         expected = recorded.get((rlist.phase, rlist.stratum))
         if expected is None:
             problems.append(
@@ -973,12 +969,12 @@ def summary_counts(manifest: dict[str, Any]) -> dict[str, int]:
 
     counts = manifest["row_counts"]
     named = {
-        "screenings": Screening,
-        "participants": Participant,
-        "randomizations": Randomization,
-        "adverse events": AdverseEvent,
-        "security events": SecurityEvent,
+        "screenings": Screening._meta.db_table,
+        "participants": Participant._meta.db_table,
+        "randomizations": allocation.randomization_table(),
+        "adverse events": AdverseEvent._meta.db_table,
+        "security events": SecurityEvent._meta.db_table,
     }
-    summary = {label: counts.get(model._meta.db_table, 0) for label, model in named.items()}
+    summary = {label: counts.get(table, 0) for label, table in named.items()}
     summary["audit rows"] = sum(counts.get(table, 0) for table in history_tables())
     return summary
