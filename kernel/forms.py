@@ -11,6 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from . import calendars, concurrency
 
 
+class ServiceValidatedMixin(forms.BaseForm):
+    """A ModelForm that parses what is typed and leaves the rest to the service: the model's
+    validation (its limits, edit checks and check constraints) is done by the service that
+    saves it, once, for every caller (a page, an import, the API), and the view shows its
+    refusals on the fields they name (issue 23: no check is computed in a form). Without this,
+    Django's ModelForm would evaluate the check constraints itself, with their generic message
+    ("Constraint … is violated"), before the service ever sees the values."""
+
+    def _post_clean(self) -> None:
+        """Not here: the service validates the model and the database its constraints."""
+
+
 class ReasonForChangeMixin(forms.Form):
     """Adds a required 'reason for change' field once the record exists (21 CFR 11.10(e)).
 

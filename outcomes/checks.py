@@ -142,6 +142,51 @@ def assessment_date_error(on: date | None, *, today: date, day0: date, show_date
     return ""
 
 
+def event_date_error(
+    on: date | None,
+    *,
+    label: str,
+    today: date,
+    show_date: ShowDate,
+    earliest: date | None = None,
+) -> str:
+    """A date of an ICU stay or a study event: never in the future, never before screening
+    (`earliest`; an ICU admission may precede screening, so it has none)."""
+    if on is None:
+        return ""
+    if on > today:
+        return _("%(field)s cannot be in the future (today is %(today)s).") % {
+            "field": label,
+            "today": show_date(today),
+        }
+    if earliest is not None and on < earliest:
+        return _("%(field)s cannot be before screening (%(earliest)s).") % {
+            "field": label,
+            "earliest": show_date(earliest),
+        }
+    return ""
+
+
+def icu_stay_errors(
+    *,
+    admitted_on: date,
+    discharged_on: date | None,
+    today: date,
+    show_date: ShowDate,
+    labels: Mapping[str, str],
+) -> dict[str, str]:
+    """An ICU stay's dates: neither in the future, the discharge not before the admission.
+    `labels` names the two fields as the form shows them."""
+    errors = {
+        name: message
+        for name, on in (("admitted_on", admitted_on), ("discharged_on", discharged_on))
+        if (message := event_date_error(on, label=labels[name], today=today, show_date=show_date))
+    }
+    if discharged_on is not None and discharged_on < admitted_on and not errors:
+        errors["discharged_on"] = _("Discharge cannot be before admission.")
+    return errors
+
+
 def fio2_error(value: Decimal, unit: str) -> str:
     """FiO₂ as typed (a fraction or a %) against its limit, converted explicitly."""
     fraction = fio2_fraction(value, unit)

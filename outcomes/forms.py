@@ -19,8 +19,14 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kernel import calendars, concurrency
-from kernel.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
+from kernel import concurrency
+from kernel.forms import (
+    EdcDateField,
+    EdcDateTimeField,
+    EditVersionMixin,
+    ReasonForChangeMixin,
+    ServiceValidatedMixin,
+)
 from kernel.trial import TRIAL
 
 from .checks import FRACTION, PERCENT
@@ -65,7 +71,7 @@ def _yes_no(label) -> forms.TypedChoiceField:
     )
 
 
-class CrfForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
+class CrfForm(ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
     """What every CRF form does: the assessment date, draft or complete, the crispy layout with
     units, the edit checks' refusals shown (hard limits on their fields, soft warnings with
     their confirmation), and the version it was opened on (EditVersionMixin: a save on a
@@ -147,11 +153,10 @@ class CrfForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
     def clean_units(self, cleaned) -> None:
         """The fields typed with a unit, as the service takes them (the CRP value and unit)."""
 
-    def _post_clean(self) -> None:
-        """Not here: the model's validation (its limits and check constraints) is the service's.
-        outcomes.services.crf_save runs the edit checks (outcomes.checks) on the values as
-        typed, converts the units, then validates the model and evaluates the constraints in the
-        database once per save, under the visit lock; the view shows its refusals here."""
+    # ServiceValidatedMixin: outcomes.services.crf_save runs the edit checks (outcomes.checks)
+    # on the values as typed, converts the units, then validates the model and evaluates the
+    # constraints in the database once per save, under the visit lock; the view shows its
+    # refusals here.
 
     def crf_values(self) -> dict:
         """The values to save as typed (with their units), from the cleaned data."""
@@ -403,52 +408,17 @@ class VisitMissedForm(EditVersionMixin, forms.Form):
     )
 
 
-class _EventDatesMixin:
-    def check_date(self, name: str, *, today: date, earliest: date | None = None):
-        on = self.cleaned_data.get(name)
-        if on is None:
-            return on
-        label = self.fields[name].label
-        if on > today:
-            raise forms.ValidationError(
-                _("%(field)s cannot be in the future (today is %(today)s).")
-                % {"field": label, "today": calendars.shown(today)}
-            )
-        if earliest is not None and on < earliest:
-            raise forms.ValidationError(
-                _("%(field)s cannot be before screening (%(earliest)s).")
-                % {"field": label, "earliest": calendars.shown(earliest)}
-            )
-        return on
-
-
-class IcuStayForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
+class IcuStayForm(ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
     class Meta:
         model = IcuStay
         fields = ["admitted_on", "discharged_on"]
         field_classes = dict.fromkeys(("admitted_on", "discharged_on"), EdcDateField)
         help_texts = {"discharged_on": gettext_lazy("Leave empty while the stay is ongoing.")}
 
-    def __init__(self, *args, today: date, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today
 
-    # An ICU admission may precede screening: the patients are screened in the ICU.
-    def clean_admitted_on(self):
-        return self.check_date("admitted_on", today=self.today)
-
-    def clean_discharged_on(self):
-        return self.check_date("discharged_on", today=self.today)
-
-    def clean(self):
-        cleaned = super().clean()
-        start, end = cleaned.get("admitted_on"), cleaned.get("discharged_on")
-        if start and end and end < start:
-            self.add_error("discharged_on", _("Discharge cannot be before admission."))
-        return cleaned
-
-
-class StudyEventForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, forms.ModelForm):
+class StudyEventForm(
+    ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, forms.ModelForm
+):
     class Meta:
         model = StudyEvent
         fields = ["kind", "occurred_on", "details"]
@@ -456,11 +426,3 @@ class StudyEventForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, f
         widgets = {
             "details": forms.Textarea(attrs={"rows": 2}),
         }
-
-    def __init__(self, *args, today: date, screened_on: date | None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.today = today
-        self.screened_on = screened_on
-
-    def clean_occurred_on(self):
-        return self.check_date("occurred_on", today=self.today, earliest=self.screened_on)

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
@@ -361,6 +362,10 @@ ICU_STAY_LINKED = (frozenset({"admitted_on", "discharged_on"}),)
 STUDY_EVENT_LINKED = (frozenset({"kind", "occurred_on"}),)
 
 
+def _field_label(model, name: str) -> str:
+    return capfirst(str(model._meta.get_field(name).verbose_name))
+
+
 def icu_stay_save(
     *,
     participant,
@@ -372,7 +377,17 @@ def icu_stay_save(
     reason: str = "",
 ) -> IcuStay:
     """Record an ICU episode, or correct one (a correction needs a reason, and the version of
-    the stay the form was opened on: kernel.concurrency)."""
+    the stay the form was opened on: kernel.concurrency). Dates in the future, or a discharge
+    before the admission, are refused (checks.icu_stay_errors) with HardLimitExceeded."""
+    errors = checks.icu_stay_errors(
+        admitted_on=admitted_on,
+        discharged_on=discharged_on,
+        today=selectors.site_today(participant.site),
+        show_date=calendars.shown,
+        labels={name: _field_label(IcuStay, name) for name in ("admitted_on", "discharged_on")},
+    )
+    if errors:
+        raise HardLimitExceeded(errors)
     with transaction.atomic():
         # The participant row locked, as a casebook signature does while it reads the versions.
         Participant.objects.select_for_update().get(pk=participant.pk)
@@ -407,7 +422,17 @@ def study_event_save(
     reason: str = "",
 ) -> StudyEvent:
     """Record hospital discharge, death or early termination (one of each kind); a correction
-    needs a reason and the version of the event the form was opened on (concurrency)."""
+    needs a reason and the version of the event the form was opened on (concurrency). A date
+    in the future or before screening is refused (checks.event_date_error)."""
+    error = checks.event_date_error(
+        occurred_on,
+        label=_field_label(StudyEvent, "occurred_on"),
+        today=selectors.site_today(participant.site),
+        show_date=calendars.shown,
+        earliest=participant.screening.screened_on,
+    )
+    if error:
+        raise HardLimitExceeded({"occurred_on": error})
     with transaction.atomic():
         # The participant row locked: two people recording the same kind at once are told,
         # one by one, that it exists (not a database error); and a casebook signature reading

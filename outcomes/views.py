@@ -268,8 +268,7 @@ def icu_stay_edit(request, study_id: str, pk: int | None = None):
             site_path="participant__site",
             pk=pk,
         )
-    today = selectors.site_today(participant.site)
-    form = IcuStayForm(request.POST or None, instance=stay, today=today, edited_by=request.user)
+    form = IcuStayForm(request.POST or None, instance=stay, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.icu_stay_save(
@@ -283,6 +282,9 @@ def icu_stay_edit(request, study_id: str, pk: int | None = None):
             )
         except EditConflict as conflict:
             form.show_conflict(conflict)
+        except HardLimitExceeded as refused:
+            for name, message in refused.errors.items():
+                form.add_error(name if name in form.fields else None, message)
         except (TrialEdcError, ValidationError) as error:
             form.add_error(None, _error_text(error))
         else:
@@ -306,14 +308,7 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
             site_path="participant__site",
             pk=pk,
         )
-    today = selectors.site_today(participant.site)
-    form = StudyEventForm(
-        request.POST or None,
-        instance=event,
-        today=today,
-        screened_on=participant.screening.screened_on,
-        edited_by=request.user,
-    )
+    form = StudyEventForm(request.POST or None, instance=event, edited_by=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.study_event_save(
@@ -328,6 +323,9 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
             )
         except EditConflict as conflict:
             form.show_conflict(conflict)
+        except HardLimitExceeded as refused:
+            for name, message in refused.errors.items():
+                form.add_error(name if name in form.fields else None, message)
         except (TrialEdcError, ValidationError) as error:
             form.add_error(None, _error_text(error))
         else:

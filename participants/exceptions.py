@@ -1,5 +1,7 @@
 """Domain errors of the participants app; views turn them into form errors or messages."""
 
+from __future__ import annotations
+
 from kernel.exceptions import TrialEdcError
 
 
@@ -8,11 +10,31 @@ class SiteNotAllowed(TrialEdcError):
 
 
 class ScreeningError(TrialEdcError):
-    """A screening step was refused: the message says which field and why."""
+    """A screening step was refused: the message says which field and why. `errors` maps each
+    field refused to its message, every one the service found (the form shows them all);
+    `field` is the first of them."""
 
     def __init__(self, message: str, *, field: str | None = None):
         super().__init__(message)
         self.field = field
+        self.errors: dict[str | None, str] = {field: message}
+
+    @classmethod
+    def of(cls, errors: dict[str | None, str]) -> ScreeningError:
+        """One error for several fields (at least one)."""
+        field, message = next(iter(errors.items()))
+        error = cls("; ".join(errors.values()), field=field)
+        error.errors = dict(errors)
+        return error
+
+
+class PossibleRescreen(ScreeningError):
+    """Earlier screenings look like the same person: the screening is made only once the
+    coordinator confirms it is the same person screened again. `screenings` are those."""
+
+    def __init__(self, message: str, *, screenings: list) -> None:
+        super().__init__(message, field="confirm_rescreen")
+        self.screenings = list(screenings)
 
 
 class NotEligible(ScreeningError):

@@ -7,12 +7,17 @@ import uuid
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from kernel import calendars
-from kernel.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
+from kernel.forms import (
+    EdcDateField,
+    EdcDateTimeField,
+    EditVersionMixin,
+    ReasonForChangeMixin,
+    ServiceValidatedMixin,
+)
 from kernel.models import Site
 from kernel.trial import TRIAL
 
@@ -42,8 +47,9 @@ def _to_bool(value):
     return {"True": True, "False": False, True: True, False: False}.get(value)
 
 
-class IdentifyingDataFields(ReasonForChangeMixin, forms.ModelForm):
-    """Identifying data (PHI). `screened_on` bounds the date of birth (age 0–120 on that day)."""
+class IdentifyingDataFields(ServiceValidatedMixin, ReasonForChangeMixin, forms.ModelForm):
+    """Identifying data (PHI). Its edit checks (a plausible age on the screening date, the
+    national code's check digit) are the service's (services._identity_errors)."""
 
     class Meta:
         model = IdentifyingData
@@ -64,39 +70,6 @@ class IdentifyingDataFields(ReasonForChangeMixin, forms.ModelForm):
             screened_on = self.instance.screening.screened_on
         self.screened_on = screened_on
         self.fields["sex"].choices = Sex.choices
-
-    def clean_national_id(self):
-        code = (self.cleaned_data.get("national_id") or "").strip()
-        if code and not rules.national_id_is_valid(code):
-            raise forms.ValidationError(
-                _("National ID: %(code)s is not a valid 10-digit Iranian national code."),
-                params={"code": code},
-            )
-        return code
-
-    def check_date_of_birth(self, screened_on):
-        dob = self.cleaned_data.get("date_of_birth")
-        if dob is None or screened_on is None:
-            return
-        age = rules.age_in_years(dob, screened_on)
-        if dob > screened_on or age > TRIAL.age_plausible_max_years:
-            self.add_error(
-                "date_of_birth",
-                _(
-                    "Date of birth gives an age of %(age)s years on the screening date "
-                    "(%(day)s); it must be between 0 and %(max)s."
-                )
-                % {
-                    "age": age,
-                    "day": calendars.shown(screened_on),
-                    "max": TRIAL.age_plausible_max_years,
-                },
-            )
-
-    def clean(self):
-        cleaned = super().clean()
-        self.check_date_of_birth(self.screened_on)
-        return cleaned
 
 
 class IdentifyingDataForm(EditVersionMixin, IdentifyingDataFields):
@@ -123,27 +96,13 @@ class ScreeningForm(IdentifyingDataFields):
         self.fields["site"].queryset = sites
         self.order_fields(["site", "screened_on", *IDENTITY_FIELDS])
 
-    def clean_screened_on(self):
-        day = self.cleaned_data["screened_on"]
-        if day > self.today:
-            raise forms.ValidationError(
-                _(
-                    "Screening date %(day)s is in the future; it must be today (%(today)s) or "
-                    "earlier."
-                ),
-                params={"day": calendars.shown(day), "today": calendars.shown(self.today)},
-            )
-        return day
-
-    def clean(self):
-        self.screened_on = self.cleaned_data.get("screened_on")
-        return super().clean()
-
     def identity(self) -> dict:
         return {name: self.cleaned_data[name] for name in IDENTITY_FIELDS}
 
 
-class EligibilityForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
+class EligibilityForm(
+    ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, forms.ModelForm
+):
     """I1–I5 and E1–E13 as yes/no, in the trial's words; I2 and I4 computed, never typed. On
     the version it was opened on (EditVersionMixin)."""
 
@@ -174,14 +133,8 @@ class EligibilityForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
             label=_("PaO2 (mmHg)"),
             max_digits=4,
             decimal_places=1,
-            min_value=pao2.minimum,
-            max_value=pao2.maximum,
             help_text=_("Arterial blood gas at screening; %(min)s–%(max)s mmHg.")
             % {"min": pao2.minimum, "max": pao2.maximum},
-            error_messages={
-                "min_value": _("PaO2 must be at least %(limit_value)s mmHg."),
-                "max_value": _("PaO2 must be at most %(limit_value)s mmHg."),
-            },
             widget=forms.NumberInput(attrs={"step": "0.1", "inputmode": "decimal"}),
         )
         self.fields["fio2_entered"] = forms.DecimalField(
@@ -198,23 +151,6 @@ class EligibilityForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
         ]
         if not self.is_bound and self.instance.pk is None:
             self.initial.setdefault("fio2_unit", rules.FRACTION)
-
-    def clean(self):
-        cleaned = super().clean()
-        value, unit = cleaned.get("fio2_entered"), cleaned.get("fio2_unit")
-        if value is not None and unit:
-            limit = TRIAL.hard_limits["fio2"]
-            fraction = rules.fio2_fraction(value, unit)
-            if not limit.minimum <= fraction <= limit.maximum:
-                if unit == rules.PERCENT:
-                    message = _("FiO2 %(value)s %% is outside 21–100 %%.") % {"value": value}
-                else:
-                    message = _(
-                        "FiO2 %(value)s is outside %(min)s–%(max)s (a fraction; for a "
-                        "percentage choose “percentage”)."
-                    ) % {"value": value, "min": limit.minimum, "max": limit.maximum}
-                self.add_error("fio2_entered", message)
-        return cleaned
 
     def answers(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in Eligibility.ANSWER_FIELDS}
@@ -283,51 +219,6 @@ class ConsentForm(EditVersionMixin, forms.Form):
             *((k, gettext(v)) for k, v in TRIAL.consent_representative_relationships.items()),
         ]
 
-    def clean_consented_at(self):
-        value = self.cleaned_data["consented_at"]
-        if value > timezone.now():
-            raise forms.ValidationError(
-                _("Date and time of consent is in the future; it must be now or earlier.")
-            )
-        local_day = timezone.localtime(value).date()
-        if local_day < self.screened_on:
-            raise forms.ValidationError(
-                _("Date of consent %(day)s is before the screening date %(screened)s."),
-                params={
-                    "day": calendars.shown(local_day),
-                    "screened": calendars.shown(self.screened_on),
-                },
-            )
-        return value
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("signer") == ConsentSigner.REPRESENTATIVE:
-            if not (cleaned.get("representative_name") or "").strip():
-                self.add_error(
-                    "representative_name", _("Name the legal representative who signed.")
-                )
-            if not cleaned.get("representative_relationship"):
-                self.add_error(
-                    "representative_relationship",
-                    _("Give the representative's relationship to the patient."),
-                )
-        version_code, when = cleaned.get("form_version"), cleaned.get("consented_at")
-        if version_code and when:
-            version = TRIAL.consent_form_version(version_code)
-            day = timezone.localtime(when).date()
-            if not version.valid_on(day):
-                self.add_error(
-                    "form_version",
-                    _("Version %(version)s is not valid on %(day)s (valid %(span)s).")
-                    % {
-                        "version": version.code,
-                        "day": calendars.shown(day),
-                        "span": _span(version),
-                    },
-                )
-        return cleaned
-
 
 def _span(version) -> str:
     end = calendars.shown(version.valid_until) if version.valid_until else _("until further notice")
@@ -344,12 +235,6 @@ class ScreeningCloseForm(forms.Form):
         widget=forms.RadioSelect,
     )
     detail = forms.CharField(label=_("Details"), required=False, max_length=300)
-
-    def clean(self):
-        cleaned = super().clean()
-        if cleaned.get("reason") == NotEnrolledReason.OTHER and not cleaned.get("detail"):
-            self.add_error("detail", _("Details: say what the other reason is."))
-        return cleaned
 
 
 class WithdrawalForm(EditVersionMixin, forms.Form):

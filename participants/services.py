@@ -22,12 +22,13 @@ from kernel.models import Site
 from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
-from . import rules
+from . import rules, selectors
 from .exceptions import (
     AlreadyEnrolled,
     AlreadyRecorded,
     ConsentMissing,
     NotEligible,
+    PossibleRescreen,
     ScreeningError,
     SiteNotAllowed,
 )
@@ -63,26 +64,33 @@ def _site_today(site: Site) -> date:
     return timezone.now().astimezone(zoneinfo.ZoneInfo(site.time_zone)).date()
 
 
-def _check_identity(identity: dict, *, screened_on: date) -> None:
+def _identity_errors(identity: dict, *, screened_on: date) -> dict[str | None, str]:
+    """The identifying data's edit checks: a plausible age on the screening date, a valid
+    national code (its check digit)."""
+    errors: dict[str | None, str] = {}
     dob = identity.get("date_of_birth")
     if dob is not None:
         age = rules.age_in_years(dob, screened_on)
         if dob > screened_on or age > TRIAL.age_plausible_max_years:
-            raise ScreeningError(
-                _(
-                    "Date of birth gives an age of %(age)s years on the screening date; it must "
-                    "be between 0 and %(max)s."
-                )
-                % {"age": age, "max": TRIAL.age_plausible_max_years},
-                field="date_of_birth",
-            )
-    national_id = identity.get("national_id") or ""
+            errors["date_of_birth"] = _(
+                "Date of birth gives an age of %(age)s years on the screening date "
+                "(%(day)s); it must be between 0 and %(max)s."
+            ) % {
+                "age": age,
+                "day": calendars.shown(screened_on),
+                "max": TRIAL.age_plausible_max_years,
+            }
+    national_id = (identity.get("national_id") or "").strip()
     if national_id and not rules.national_id_is_valid(national_id):
-        raise ScreeningError(
-            _("National ID %(code)s is not a valid Iranian national code (check digit).")
-            % {"code": national_id},
-            field="national_id",
-        )
+        errors["national_id"] = _(
+            "National ID: %(code)s is not a valid 10-digit Iranian national code."
+        ) % {"code": national_id}
+    return errors
+
+
+def _refuse(errors: dict[str | None, str]) -> None:
+    if errors:
+        raise ScreeningError.of(errors)
 
 
 def screening_create(
@@ -92,20 +100,42 @@ def screening_create(
     screened_on: date,
     identity: dict,
     submission_token: uuid.UUID | None = None,
-    previous_screening: Screening | None = None,
+    confirm_rescreen: bool = False,
 ) -> Screening:
     """Give a screened patient the site's next screening number and store their PHI apart.
 
     A repeated `submission_token` (a double submit) returns the screening it already made.
+    Earlier screenings that look like the same person (selectors.possible_duplicates) refuse
+    it with PossibleRescreen until `confirm_rescreen`; the new screening then links the latest.
     """
     _check_site(user, site)
-    if screened_on > _site_today(site):
-        raise ScreeningError(
-            _("Screening date %(date)s is in the future; it must be today or earlier.")
-            % {"date": calendars.shown(screened_on)},
-            field="screened_on",
+    today = _site_today(site)
+    errors: dict[str | None, str] = {}
+    if screened_on > today:
+        errors["screened_on"] = _(
+            "Screening date %(day)s is in the future; it must be today (%(today)s) or earlier."
+        ) % {"day": calendars.shown(screened_on), "today": calendars.shown(today)}
+    errors |= _identity_errors(identity, screened_on=min(screened_on, today))
+    _refuse(errors)
+    if submission_token is not None:
+        existing = Screening.objects.filter(submission_token=submission_token).first()
+        if existing is not None:  # a double submit: the screening it already made
+            return existing
+    earlier = list(
+        selectors.possible_duplicates(
+            national_id=identity.get("national_id") or "",
+            hospital_record_number=identity.get("hospital_record_number") or "",
+            full_name=identity.get("full_name") or "",
+            date_of_birth=identity.get("date_of_birth"),
+            site=site,
         )
-    _check_identity(identity, screened_on=screened_on)
+    )
+    if earlier and not confirm_rescreen:
+        raise PossibleRescreen(
+            _("This person may have been screened before; check and tick to go on."),
+            screenings=earlier,
+        )
+    previous_screening = earlier[-1] if earlier else None
     with transaction.atomic():
         site = Site.objects.select_for_update().get(pk=site.pk)
         if submission_token is not None:
@@ -141,20 +171,36 @@ def _assess(screening: Screening, identity: IdentifyingData, answers: dict, *, p
     )
 
 
-def _check_limit(key: str, field: str, value: Decimal, *, shown: str | None = None) -> None:
-    limit = TRIAL.hard_limits[key]
-    if not limit.minimum <= value <= limit.maximum:
-        raise ScreeningError(
-            _("%(label)s %(value)s is outside %(min)s–%(max)s %(unit)s.")
-            % {
-                "label": limit.label,
-                "value": shown or value,
-                "min": limit.minimum,
-                "max": limit.maximum,
-                "unit": limit.unit,
-            },
-            field=field,
-        )
+def _blood_gas_errors(
+    *, pao2_mmhg: Decimal, fio2_entered: Decimal, fio2_unit: str
+) -> dict[str | None, str]:
+    """The screening blood gas's hard limits (TRIAL.hard_limits), FiO2 after its unit's
+    conversion, each message naming the limit in the unit as typed."""
+    errors: dict[str | None, str] = {}
+    pao2 = TRIAL.hard_limits["pao2_mmhg"]
+    if pao2_mmhg < pao2.minimum:
+        errors["pao2_mmhg"] = _("PaO2 must be at least %(limit_value)s mmHg.") % {
+            "limit_value": pao2.minimum
+        }
+    elif pao2_mmhg > pao2.maximum:
+        errors["pao2_mmhg"] = _("PaO2 must be at most %(limit_value)s mmHg.") % {
+            "limit_value": pao2.maximum
+        }
+    if fio2_unit not in (rules.FRACTION, rules.PERCENT):
+        errors["fio2_unit"] = _("Say whether FiO2 is a fraction or a percentage.")
+        return errors
+    limit = TRIAL.hard_limits["fio2"]
+    if not limit.minimum <= rules.fio2_fraction(fio2_entered, fio2_unit) <= limit.maximum:
+        if fio2_unit == rules.PERCENT:
+            errors["fio2_entered"] = _("FiO2 %(value)s %% is outside 21–100 %%.") % {
+                "value": fio2_entered
+            }
+        else:
+            errors["fio2_entered"] = _(
+                "FiO2 %(value)s is outside %(min)s–%(max)s (a fraction; for a "
+                "percentage choose “percentage”)."
+            ) % {"value": fio2_entered, "min": limit.minimum, "max": limit.maximum}
+    return errors
 
 
 # The verdict and P/F are computed from every answer together: a change to one answer merged
@@ -180,9 +226,7 @@ def eligibility_save(
     A correction voids an investigator's earlier confirmation: it confirmed other answers.
     """
     _check_site(user, screening.site)
-    _check_limit("pao2_mmhg", "pao2_mmhg", pao2_mmhg)
-    fio2 = rules.fio2_fraction(fio2_entered, fio2_unit)
-    _check_limit("fio2", "fio2_entered", fio2, shown=f"{fio2_entered} ({fio2_unit})")
+    _refuse(_blood_gas_errors(pao2_mmhg=pao2_mmhg, fio2_entered=fio2_entered, fio2_unit=fio2_unit))
     with transaction.atomic():
         screening = Screening.objects.select_for_update().get(pk=screening.pk)
         eligibility = Eligibility.objects.select_for_update().filter(screening=screening).first()
@@ -294,41 +338,39 @@ def consent_record(
     _check_site(user, screening.site)
     site_tz = zoneinfo.ZoneInfo(screening.site.time_zone)
     consent_day = consented_at.astimezone(site_tz).date()
+    errors: dict[str | None, str] = {}
     if consented_at > timezone.now():
-        raise ScreeningError(
-            _("Date and time of consent is in the future; it must be now or earlier."),
-            field="consented_at",
+        errors["consented_at"] = _(
+            "Date and time of consent is in the future; it must be now or earlier."
         )
-    if consent_day < screening.screened_on:
-        raise ScreeningError(
-            _("Date of consent %(day)s is before the screening date %(screened)s; it must not be.")
-            % {
-                "day": calendars.shown(consent_day),
-                "screened": calendars.shown(screening.screened_on),
-            },
-            field="consented_at",
-        )
+    elif consent_day < screening.screened_on:
+        errors["consented_at"] = _(
+            "Date of consent %(day)s is before the screening date %(screened)s."
+        ) % {
+            "day": calendars.shown(consent_day),
+            "screened": calendars.shown(screening.screened_on),
+        }
     try:
         version = TRIAL.consent_form_version(form_version)
     except KeyError:
-        raise ScreeningError(_("Unknown consent-form version."), field="form_version") from None
-    if not version.valid_on(consent_day):
-        raise ScreeningError(
-            _("Consent-form version %(version)s is not valid on %(day)s (valid %(span)s).")
-            % {
+        errors["form_version"] = _("Unknown consent-form version.")
+    else:
+        if not version.valid_on(consent_day):
+            errors["form_version"] = _(
+                "Consent-form version %(version)s is not valid on %(day)s (valid %(span)s)."
+            ) % {
                 "version": version.code,
                 "day": calendars.shown(consent_day),
                 "span": _span(version),
-            },
-            field="form_version",
-        )
-    if signer == ConsentSigner.REPRESENTATIVE and not (
-        representative_name.strip() and representative_relationship
-    ):
-        raise ScreeningError(
-            _("A legal representative's name and relationship are required."),
-            field="representative_name",
-        )
+            }
+    if signer == ConsentSigner.REPRESENTATIVE:
+        if not representative_name.strip():
+            errors["representative_name"] = _("Name the legal representative who signed.")
+        if not representative_relationship:
+            errors["representative_relationship"] = _(
+                "Give the representative's relationship to the patient."
+            )
+    _refuse(errors)
     if signer == ConsentSigner.PARTICIPANT:
         representative_name = representative_relationship = ""
     with transaction.atomic():
@@ -368,7 +410,7 @@ def screening_close(*, screening: Screening, user, reason: str, detail: str = ""
     if reason not in (NotEnrolledReason.DECLINED, NotEnrolledReason.OTHER):
         raise ScreeningError(_("Choose why the patient is not enrolled."), field="reason")
     if reason == NotEnrolledReason.OTHER and not detail.strip():
-        raise ScreeningError(_("Say what the other reason is."), field="detail")
+        raise ScreeningError(_("Details: say what the other reason is."), field="detail")
     with transaction.atomic():
         screening = Screening.objects.select_for_update().get(pk=screening.pk)
         if Participant.objects.filter(screening=screening).exists():
@@ -483,10 +525,11 @@ def identifying_data_update(
             return identifying
         for name, value in changes.items():
             setattr(identifying, name, value)
-        _check_identity(
-            {"date_of_birth": identifying.date_of_birth, "national_id": identifying.national_id},
-            screened_on=screening.screened_on,
-        )
+        identity = {
+            "date_of_birth": identifying.date_of_birth,
+            "national_id": identifying.national_id,
+        }
+        _refuse(_identity_errors(identity, screened_on=screening.screened_on))
         identifying.full_clean()
         audit.save_with_reason(identifying, user=user, reason=reason)
         eligibility = Eligibility.objects.filter(screening=screening).first()

@@ -19,7 +19,7 @@ from kernel.roles import Role
 from kernel.trial import TRIAL
 
 from . import selectors, services, timeline
-from .exceptions import AlreadyRecorded, ScreeningError
+from .exceptions import AlreadyRecorded, PossibleRescreen, ScreeningError
 from .forms import (
     ConsentForm,
     EligibilityConfirmForm,
@@ -63,8 +63,10 @@ def _to_page(screening: Screening) -> HttpResponseRedirect:
 
 
 def _form_error(form, error: TrialEdcError) -> None:
-    field = getattr(error, "field", None)
-    form.add_error(field if field in form.fields else None, str(error))
+    """The service's refusal on the fields it names (every one of them), else on the form."""
+    errors = getattr(error, "errors", None) or {getattr(error, "field", None): str(error)}
+    for field, message in errors.items():
+        form.add_error(field if field in form.fields else None, message)
 
 
 # --- lists ------------------------------------------------------------------------------
@@ -159,40 +161,27 @@ def screening_new(request):
     form = ScreeningForm(request.POST or None, sites=sites_for(request.user), today=_today())
     duplicates = []
     if request.method == "POST" and form.is_valid():
-        identity = form.identity()
-        duplicates = list(
-            selectors.possible_duplicates(
-                national_id=identity["national_id"],
-                hospital_record_number=identity["hospital_record_number"],
-                full_name=identity["full_name"],
-                date_of_birth=identity["date_of_birth"],
+        try:
+            screening = services.screening_create(
                 site=form.cleaned_data["site"],
-            ).exclude(submission_token=form.cleaned_data["submission_token"])
-        )
-        if duplicates and not form.cleaned_data["confirm_rescreen"]:
-            form.add_error(
-                "confirm_rescreen",
-                _("This person may have been screened before; check and tick to go on."),
+                user=request.user,
+                screened_on=form.cleaned_data["screened_on"],
+                identity=form.identity(),
+                submission_token=form.cleaned_data["submission_token"],
+                confirm_rescreen=form.cleaned_data["confirm_rescreen"],
             )
+        except PossibleRescreen as error:
+            duplicates = error.screenings
+            _form_error(form, error)
+        except TrialEdcError as error:
+            _form_error(form, error)
         else:
-            try:
-                screening = services.screening_create(
-                    site=form.cleaned_data["site"],
-                    user=request.user,
-                    screened_on=form.cleaned_data["screened_on"],
-                    identity=identity,
-                    submission_token=form.cleaned_data["submission_token"],
-                    previous_screening=duplicates[-1] if duplicates else None,
-                )
-            except TrialEdcError as error:
-                _form_error(form, error)
-            else:
-                messages.success(
-                    request,
-                    _("Screened: screening number %(number)s. Next: the eligibility form.")
-                    % {"number": screening.screening_number},
-                )
-                return redirect("participants:eligibility", key=_key(screening))
+            messages.success(
+                request,
+                _("Screened: screening number %(number)s. Next: the eligibility form.")
+                % {"number": screening.screening_number},
+            )
+            return redirect("participants:eligibility", key=_key(screening))
     return render(request, "participants/screen.html", {"form": form, "duplicates": duplicates})
 
 

@@ -7,8 +7,18 @@ from decimal import Decimal
 import pytest
 
 from kernel.roles import Role
-from outcomes import selectors
-from outcomes.models import BloodGas, ClinicalStatus, CrfStatus, Crp, Murray, Visit, VisitState
+from outcomes import selectors, services
+from outcomes.exceptions import HardLimitExceeded
+from outcomes.models import (
+    BloodGas,
+    ClinicalStatus,
+    CrfStatus,
+    Crp,
+    Murray,
+    StudyEvent,
+    Visit,
+    VisitState,
+)
 
 from . import outcomes_factories as of
 from .factories import ParticipantFactory, SiteFactory
@@ -405,6 +415,59 @@ def test_icu_stays_and_death_give_the_endpoints(client, coordinator, participant
     endpoints = selectors.participant_endpoints(p, today=today(p))
     assert endpoints["death_day"] == 3  # Day 0 was three days ago
     assert endpoints["icu_free_days"] == {"value": 0, "icu_days": 60, "final": True, "stays": 1}
+
+
+def test_icu_and_event_dates_are_refused_on_their_fields_keeping_what_was_typed(
+    client, coordinator, participant
+):
+    p = participant
+    tomorrow = (today(p) + timedelta(days=1)).isoformat()
+    body = client.post(
+        f"/outcomes/participants/{p.study_id}/icu-stays/new/",
+        {"admitted_on": tomorrow, "discharged_on": ""},
+    ).content.decode()
+    assert "Admitted to ICU cannot be in the future" in body
+    assert f'value="{tomorrow}"' in body
+    body = client.post(
+        f"/outcomes/participants/{p.study_id}/icu-stays/new/",
+        {
+            "admitted_on": today(p).isoformat(),
+            "discharged_on": (today(p) - timedelta(1)).isoformat(),
+        },
+    ).content.decode()
+    assert "Discharge cannot be before admission." in body
+    before_screening = (p.screening.screened_on - timedelta(days=1)).isoformat()
+    body = client.post(
+        f"/outcomes/participants/{p.study_id}/events/new/",
+        {"kind": "hospital_discharge", "occurred_on": before_screening, "details": "home"},
+    ).content.decode()
+    assert "Date cannot be before screening" in body
+    assert "home" in body
+    assert not p.icu_stays.exists()
+    assert not StudyEvent.objects.filter(participant=p).exists()
+
+
+def test_the_services_refuse_impossible_event_dates_whoever_calls_them(coordinator, participant):
+    """The date rules are the services' (issue 23): an import or the API is held to them too."""
+    p = participant
+    with pytest.raises(HardLimitExceeded) as caught:
+        services.icu_stay_save(
+            participant=p,
+            admitted_on=today(p) + timedelta(days=2),
+            discharged_on=None,
+            user=coordinator,
+        )
+    assert set(caught.value.errors) == {"admitted_on"}
+    with pytest.raises(HardLimitExceeded) as caught:
+        services.study_event_save(
+            participant=p,
+            kind="death",
+            occurred_on=p.screening.screened_on - timedelta(days=1),
+            details="",
+            user=coordinator,
+        )
+    assert "before screening" in caught.value.errors["occurred_on"]
+    assert not p.icu_stays.exists()
 
 
 def test_a_second_death_is_refused(client, coordinator, participant):

@@ -16,10 +16,11 @@ from participants.exceptions import (
     AlreadyRecorded,
     ConsentMissing,
     NotEligible,
+    PossibleRescreen,
     ScreeningError,
     SiteNotAllowed,
 )
-from participants.models import Eligibility, Participant
+from participants.models import Eligibility, Participant, Screening
 
 from .participants_factories import (
     ELIGIBLE_ANSWERS,
@@ -61,12 +62,16 @@ def save(screening, user, **overrides):
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"pao2_mmhg": Decimal("19")}, "pao2_mmhg", "PaO2 19 is outside 20–700 mmHg."),
-        ({"fio2_entered": Decimal("1.01")}, "fio2_entered", "outside 0.21–1.00 fraction"),
+        ({"pao2_mmhg": Decimal("19")}, "pao2_mmhg", "PaO2 must be at least 20 mmHg."),
+        (
+            {"fio2_entered": Decimal("1.01")},
+            "fio2_entered",
+            "FiO2 1.01 is outside 0.21–1.00 (a fraction",
+        ),
         (
             {"fio2_entered": Decimal("20"), "fio2_unit": "percent"},
             "fio2_entered",
-            "FiO2 20 (percent) is outside",
+            "FiO2 20 % is outside 21–100 %.",
         ),
     ],
 )
@@ -195,9 +200,53 @@ def test_a_screening_number_is_never_reused_even_after_a_failed_transaction(site
             identity={**identity, "national_id": "0012345678"},
         )
     second = services.screening_create(
-        site=site01, user=coordinator, screened_on=date(2026, 1, 6), identity=identity
+        site=site01,
+        user=coordinator,
+        screened_on=date(2026, 1, 6),
+        identity=identity,
+        confirm_rescreen=True,  # the same name and birth date: a rescreen, confirmed
     )
     assert (first.screening_number, second.screening_number) == ("S01-0001", "S01-0002")
+
+
+def test_the_service_refuses_a_likely_rescreen_until_it_is_confirmed(site01, coordinator):
+    """The duplicate check is the service's, whoever calls it (a page, an import, the API)."""
+    identity = {"full_name": "Sara Ahmadi", "date_of_birth": date(1980, 1, 1), "sex": "female"}
+    first = services.screening_create(
+        site=site01, user=coordinator, screened_on=date(2026, 1, 5), identity=identity
+    )
+    with pytest.raises(PossibleRescreen) as caught:
+        services.screening_create(
+            site=site01, user=coordinator, screened_on=date(2026, 1, 6), identity=identity
+        )
+    assert caught.value.screenings == [first]
+    assert caught.value.field == "confirm_rescreen"
+    again = services.screening_create(
+        site=site01,
+        user=coordinator,
+        screened_on=date(2026, 1, 6),
+        identity=identity,
+        confirm_rescreen=True,
+    )
+    assert again.previous_screening == first
+
+
+def test_the_service_names_every_refused_field_at_once(site01, coordinator):
+    with pytest.raises(ScreeningError) as caught:
+        services.screening_create(
+            site=site01,
+            user=coordinator,
+            screened_on=date(2999, 1, 1),
+            identity={
+                "full_name": "X",
+                "date_of_birth": date(1800, 1, 1),
+                "national_id": "0012345678",
+                "sex": "male",
+            },
+        )
+    assert set(caught.value.errors) == {"screened_on", "date_of_birth", "national_id"}
+    assert "0012345678 is not a valid 10-digit Iranian national code" in str(caught.value)
+    assert not Screening.objects.exists()
 
 
 @settings(max_examples=200, deadline=None)

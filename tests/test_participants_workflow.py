@@ -418,7 +418,7 @@ def test_an_expired_consent_form_version_cannot_be_used(client, coordinator, eli
     body = client.post(
         consent_url(eligible), consent_data(coordinator, form_version="1.0")
     ).content.decode()
-    assert "Version 1.0 is not valid on" in body
+    assert "Consent-form version 1.0 is not valid on" in body
     assert "2020-11-21 – 2021-03-04" in body
     assert not Consent.objects.exists()
 
