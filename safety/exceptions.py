@@ -23,5 +23,9 @@ class NotASusar(SafetyError):
     """An expedited report was recorded for an event that is not a SUSAR."""
 
 
+class ReasonRequired(SafetyError):
+    """A change that needs a reason (a changed relationship at signing) came without one."""
+
+
 class SignatureRefused(SafetyError):
     """The password re-entered for an e-signature was wrong, or the user may not sign."""

@@ -116,15 +116,8 @@ class CausalitySignForm(EditVersionMixin, forms.Form):
 
     def __init__(self, *args, current_relationship: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.current_relationship = current_relationship
+        # A changed relationship needs a reason: the service's rule (ReasonRequired).
         self.fields["relationship"].initial = current_relationship
-
-    def clean(self):
-        data = super().clean()
-        changed = data.get("relationship") not in (None, self.current_relationship)
-        if changed and not (data.get("reason") or "").strip():
-            self.add_error("reason", _("You changed the relationship: say why before signing."))
-        return data
 
 
 class ExpeditedReportForm(EditVersionMixin, forms.Form):

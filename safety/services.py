@@ -23,6 +23,7 @@ from .exceptions import (
     FollowUpClosed,
     NotASusar,
     NotSerious,
+    ReasonRequired,
     SafetyError,
     SignatureRefused,
 )
@@ -335,7 +336,7 @@ def ae_causality_sign(
         was_susar = ae.is_susar
         changed = relationship != ae.relationship
         if changed and not reason.strip():
-            raise SafetyError(
+            raise ReasonRequired(
                 _("You changed the relationship: give a reason for the change before signing.")
             )
         ae.relationship = relationship

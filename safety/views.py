@@ -12,7 +12,7 @@ from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
 
 from . import pdf, selectors, services
-from .exceptions import SignatureRefused
+from .exceptions import ReasonRequired, SignatureRefused
 from .forms import AdverseEventForm, CausalitySignForm, ExpeditedReportForm, SAEFollowUpForm
 from .models import AdverseEvent
 
@@ -229,6 +229,8 @@ def ae_sign(request, pk: int):
             form.show_conflict(conflict)
         except SignatureRefused as error:
             form.add_error("password", str(error))
+        except ReasonRequired as error:
+            form.add_error("reason", str(error))
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:

@@ -1,5 +1,6 @@
 """Reporting AEs and SAEs through the pages and services (SPEC §5)."""
 
+import re
 import zoneinfo
 from datetime import timedelta
 
@@ -414,3 +415,23 @@ def test_the_report_picker_goes_to_the_participants_form_and_ignores_junk(
     response = client.get(f"/safety/?report_for={participant.study_id}")
     assert response["Location"] == f"/safety/participants/{participant.study_id}/ae/new/"
     assert client.get("/safety/?report_for=../admin/").status_code == 200
+
+
+def test_a_changed_relationship_without_a_reason_is_refused_on_the_reason_field(
+    client, login, investigator, participant
+):
+    """The rule is the service's (ReasonRequired); the page shows it where the reason goes and
+    keeps the relationship chosen."""
+    ae = report_sae(participant, investigator)  # reported as "unrelated"
+    login(investigator)
+    client.get(f"/safety/ae/{ae.pk}/sign/")
+    response = client.post(
+        f"/safety/ae/{ae.pk}/sign/",
+        {"relationship": "possible", "reason": "  ", "password": PASSWORD},
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "You changed the relationship: give a reason for the change before signing." in body
+    assert re.search(r'value="possible"[^>]*checked', body)
+    ae.refresh_from_db()
+    assert ae.causality_signed_at is None
