@@ -13,9 +13,10 @@ class KernelConfig(AppConfig):
     verbose_name = "Trial EDC"
 
     def ready(self) -> None:
-        from . import audit, services
+        from . import audit, role_guard, services
 
         audit.connect_reason_guard()
+        role_guard.connect()
         # After every migrate, give each role the permissions the apps' permissions.py list, so
         # that permissions created by apps migrated later are attached too.
         post_migrate.connect(services.roles_sync_on_migrate, dispatch_uid="trialedc_roles_sync")
