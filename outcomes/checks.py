@@ -83,8 +83,15 @@ def fio2_fraction(value: Decimal, unit: str) -> Decimal:
 
 
 def crp_mg_l(value: Decimal, unit: str) -> Decimal:
-    """CRP in mg/L, the stored unit: mg/dL × 10 (TRIAL.crp_unit_factors)."""
-    return value * TRIAL.crp_unit_factors[unit]
+    """CRP in mg/L, the stored unit: mg/dL × 10 (TRIAL.crp_unit_factors), with no trailing
+    zero beyond the stored one decimal (4.26 mg/dL is 42.6 mg/L, not 42.60, which the column's
+    one decimal place would refuse)."""
+    converted = value * TRIAL.crp_unit_factors[unit]
+    if int(converted.as_tuple().exponent) < -1:
+        tenths = converted.quantize(Decimal("0.1"))
+        if tenths == converted:
+            return tenths
+    return converted
 
 
 def to_stored_units(values: Values) -> dict[str, Any]:
@@ -203,7 +210,14 @@ def crp_error(value: Decimal, unit: str) -> str:
     """CRP as typed, against its limit in mg/L after the conversion (60 mg/dL is 600 mg/L)."""
     converted = crp_mg_l(value, unit)
     entered = f"{converted} mg/L" + (f" ({value} mg/dL)" if unit == MG_DL else "")
-    return hard_limit_error("crp_mg_l", converted, entered=entered) or ""
+    error = hard_limit_error("crp_mg_l", converted, entered=entered)
+    if error:
+        return error
+    if converted != converted.quantize(Decimal("0.1")):
+        return _("CRP is kept in mg/L with one decimal place; %(value)s has more.") % {
+            "value": entered
+        }
+    return ""
 
 
 def hard_errors(

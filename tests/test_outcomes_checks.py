@@ -39,6 +39,16 @@ def test_fio2_in_percent_is_divided_by_100_and_a_fraction_kept():
         checks.fio2_fraction(Decimal("28"), "guess")
 
 
+def test_crp_in_mg_dl_with_two_decimals_is_stored_with_the_one_decimal_of_mg_l():
+    """4.26 mg/dL is 42.6 mg/L exactly: stored (the column keeps one decimal), not refused for
+    the trailing zero of 42.60 (issue 20, finding 10); 42.65 mg/L cannot be kept and is said."""
+    converted = checks.crp_mg_l(Decimal("4.26"), checks.MG_DL)
+    assert converted == Decimal("42.6")
+    assert converted.as_tuple().exponent == -1
+    assert checks.crp_error(Decimal("4.26"), checks.MG_DL) == ""
+    assert "one decimal place" in checks.crp_error(Decimal("42.65"), checks.MG_L)
+
+
 def test_crp_in_mg_dl_is_multiplied_by_10_and_mg_l_kept():
     assert checks.crp_mg_l(Decimal("12.5"), checks.MG_DL) == Decimal("125.0")
     assert checks.crp_mg_l(Decimal("12.5"), checks.MG_L) == Decimal("12.5")

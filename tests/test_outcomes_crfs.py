@@ -273,6 +273,22 @@ def test_crp_in_mg_dl_is_stored_in_mg_l(client, coordinator, participant):
     )
 
 
+def test_crp_typed_in_mg_dl_with_two_decimals_is_saved(client, coordinator, participant):
+    """4.26 mg/dL = 42.6 mg/L: accepted, not refused for having "two decimals" (42.60)."""
+    p = participant
+    response = client.post(
+        url(p, "D0", "crp"),
+        {
+            "assessed_on": selectors.day0_of(p).isoformat(),
+            "crp_value": "4.26",
+            "crp_unit": "mg/dL",
+            "action": "complete",
+        },
+    )
+    assert response.status_code == 302
+    assert Crp.objects.get().crp_mg_l == Decimal("42.6")
+
+
 def test_crp_above_500_mg_l_is_refused_after_conversion(client, coordinator, participant):
     p = participant
     response = client.post(
