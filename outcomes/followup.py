@@ -93,7 +93,9 @@ def disposition_errors(
             )
     for day in VITAL_DAYS:
         errors.update(
-            _vital_errors(values, day=day, day0=day0, today=today, death_on=death_on, show=show_date)
+            _vital_errors(
+                values, day=day, day0=day0, today=today, death_on=death_on, show=show_date
+            )
         )
     if (
         values.get("vital_status_d28") == DEAD
@@ -182,12 +184,14 @@ def expected_days(*, today_day: int, horizon: int, end_day: int | None) -> range
 def missing_days(
     *, recorded: Iterable[int], today_day: int, horizon: int, end_day: int | None, grace: int = 1
 ) -> list[int]:
-    """The expected days without a status once `grace` whole days have passed after them (a
-    day's status can be entered the next day before it is missing)."""
+    """The expected days without a status once `grace` whole days have passed after them: with
+    the default, day d is missing from day d + 2 (its status can still be entered all of day
+    d + 1, e.g. the morning after a night shift, before a query is raised)."""
     have = set(recorded)
+    last_due = today_day - grace - 1
     return [
         day
-        for day in expected_days(today_day=today_day - grace, horizon=horizon, end_day=end_day)
+        for day in expected_days(today_day=last_due, horizon=horizon, end_day=end_day)
         if day not in have
     ]
 

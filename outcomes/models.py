@@ -505,9 +505,7 @@ class Disposition(models.Model):
     vital_status_d28 = models.CharField(
         _("vital status at day 28"), max_length=8, choices=VitalStatus.choices
     )
-    vital_status_d28_on = models.DateField(
-        _("day-28 vital status known on"), null=True, blank=True
-    )
+    vital_status_d28_on = models.DateField(_("day-28 vital status known on"), null=True, blank=True)
     vital_status_d28_source = models.CharField(
         _("source of the day-28 vital status"),
         max_length=20,
@@ -517,9 +515,7 @@ class Disposition(models.Model):
     vital_status_d60 = models.CharField(
         _("vital status at day 60"), max_length=8, choices=VitalStatus.choices
     )
-    vital_status_d60_on = models.DateField(
-        _("day-60 vital status known on"), null=True, blank=True
-    )
+    vital_status_d60_on = models.DateField(_("day-60 vital status known on"), null=True, blank=True)
     vital_status_d60_source = models.CharField(
         _("source of the day-60 vital status"),
         max_length=20,

@@ -22,8 +22,8 @@ from participants.services import participant_death_sync
 from . import checks, followup, schedule, scores, selectors, signals
 from .exceptions import (
     CrfIncomplete,
-    DailyStatusRefused,
     CrfNotExpected,
+    DailyStatusRefused,
     DataEntryRefused,
     DuplicateEvent,
     HardLimitExceeded,
@@ -564,7 +564,7 @@ def daily_status_save(
     another."""
     with transaction.atomic():
         participant = (
-            Participant.objects.select_for_update()
+            Participant.objects.select_for_update(of=("self",))
             .select_related("withdrawal", "site")
             .get(pk=participant.pk)
         )
