@@ -32,7 +32,10 @@ def at(day):
     return DAY0 + timedelta(days=day)
 
 
-def errors(values, *, death_on=None, today=at(70)):
+LATER = DAY0 + timedelta(days=70)
+
+
+def errors(values, *, death_on=None, today=LATER):
     base = {
         "outcome": "completed",
         "last_contact_on": at(60),
@@ -61,12 +64,16 @@ def test_a_complete_follow_up_has_no_error():
 
 
 def test_the_last_contact_cannot_be_before_randomization_or_in_the_future():
-    assert "randomization" in errors({"outcome": "lost_to_follow_up", "last_contact_on": at(-1)})[
-        "last_contact_on"
-    ]
-    assert "future" in errors(
-        {"outcome": "lost_to_follow_up", "last_contact_on": at(11)}, today=at(10)
-    )["last_contact_on"]
+    assert (
+        "randomization"
+        in errors({"outcome": "lost_to_follow_up", "last_contact_on": at(-1)})["last_contact_on"]
+    )
+    assert (
+        "future"
+        in errors({"outcome": "lost_to_follow_up", "last_contact_on": at(11)}, today=at(10))[
+            "last_contact_on"
+        ]
+    )
 
 
 def test_died_needs_the_death_recorded_and_a_recorded_death_needs_died():
