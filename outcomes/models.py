@@ -499,9 +499,22 @@ class Disposition(models.Model):
         verbose_name=_("participant"),
     )
     outcome = models.CharField(
-        _("how follow-up ended"), max_length=24, choices=DispositionOutcome.choices
+        _("how follow-up ended"),
+        max_length=24,
+        choices=DispositionOutcome.choices,
+        help_text=_(
+            "Withdrew consent, lost to follow-up or investigator decision: time to clinical "
+            "improvement is censored at the last contact and ICU-free days are unknown. Died: "
+            "TTIC is censored at day 28 and ICU-free days are 0 (SPEC §10; docs/outcomes.md)."
+        ),
     )
-    last_contact_on = models.DateField(_("date of last contact"))
+    last_contact_on = models.DateField(
+        _("date of last contact"),
+        help_text=_(
+            "Not before randomization (Day 0), not in the future, not after a recorded death. "
+            "Its study day is the censoring day when follow-up ended early alive."
+        ),
+    )
     vital_status_d28 = models.CharField(
         _("vital status at day 28"), max_length=8, choices=VitalStatus.choices
     )
@@ -556,6 +569,11 @@ class DailyStatus(models.Model):
             (score, _(TRIAL.clinical_status_scale.source(score)))  # noqa: INT001 (configured text)
             for score in sorted(TRIAL.clinical_status_scale)
         ],
+        help_text=_(
+            "6-point ordinal scale (Wang et al., Lancet 2020). TTIC is the first day 2 points "
+            "below the Day-0 status, or discharge alive; where a visit CRF gives the same day, "
+            "the worse of the two counts."
+        ),
     )
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
