@@ -40,13 +40,15 @@ def disposition_errors(
     death_on: date | None,
     completed_from: date,
     show_date: ShowDate,
+    last_data_on: date | None = None,
 ) -> dict[str, str]:
     """Field -> message for what the disposition cannot say (hard checks, refused).
 
     `death_on` is the recorded death (the unscheduled event); `completed_from` the first day
     follow-up can count as completed (the day-60 visit's window opens). Checks:
-    - the last contact is not before Day 0 (randomization) nor after today, and not after a
-      recorded death;
+    - the last contact is not before Day 0 (randomization) nor after today, not after a
+      recorded death, and not before the latest assessment recorded (`last_data_on`: a status
+      or a CRF assessed later was a contact, and would be seen after the censoring day);
     - "died" needs the death recorded, and a recorded death on or before day 60 needs "died";
     - "completed" needs the last contact in the day-60 window or later and the day-60 vital
       status known;
@@ -72,6 +74,11 @@ def disposition_errors(
             errors["last_contact_on"] = _(
                 "The last contact (%(date)s) cannot be after the death (%(death)s)."
             ) % {"date": show_date(last), "death": show_date(death_on)}
+        elif last_data_on is not None and last < last_data_on:
+            errors["last_contact_on"] = _(
+                "The last contact (%(date)s) cannot be before the latest assessment recorded "
+                "(%(data)s): that assessment was a contact."
+            ) % {"date": show_date(last), "data": show_date(last_data_on)}
     day60 = day0 + timedelta(days=60)
     if outcome == DIED and death_on is None:
         errors["outcome"] = _(

@@ -311,6 +311,31 @@ def _stays_days(participant, day0: date) -> list[tuple[int, int | None]]:
     ]
 
 
+def last_data_on(participant, *, day0: date) -> date | None:
+    """The latest date an assessment was recorded for: a CRF's assessment date or a daily
+    status's day (the disposition's last contact cannot be before it)."""
+    dates = [
+        found
+        for model in CRF_MODELS.values()
+        if (
+            found := model.objects.filter(visit__participant=participant)
+            .order_by("-assessed_on")
+            .exclude(assessed_on__isnull=True)
+            .values_list("assessed_on", flat=True)
+            .first()
+        )
+    ]
+    day = (
+        DailyStatus.objects.filter(participant=participant)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )
+    if day is not None:
+        dates.append(day0 + timedelta(days=day))
+    return max(dates) if dates else None
+
+
 def disposition_of(participant) -> Disposition | None:
     return Disposition.objects.filter(participant=participant).first()
 

@@ -518,6 +518,7 @@ def disposition_save(
             death_on=death.occurred_on if death else None,
             completed_from=day0 + timedelta(days=d60.day - d60.window_before),
             show_date=calendars.shown,
+            last_data_on=selectors.last_data_on(participant, day0=day0),
         )
         if errors:
             raise HardLimitExceeded(errors)

@@ -76,6 +76,19 @@ def test_the_last_contact_cannot_be_before_randomization_or_in_the_future():
     )
 
 
+def test_the_last_contact_cannot_be_before_the_latest_assessment():
+    # A status recorded on day 7 was a contact: a last contact on day 5 would censor TTIC
+    # before data that exist.
+    found = followup.disposition_errors(
+        {"outcome": "lost_to_follow_up", "last_contact_on": at(5), "vital_status_d28": "unknown",
+         "vital_status_d60": "unknown"},
+        day0=DAY0, today=at(20), death_on=None, completed_from=at(53),
+        show_date=calendars.shown, last_data_on=at(7),
+    )  # fmt: skip
+    assert list(found) == ["last_contact_on"]
+    assert "latest assessment" in found["last_contact_on"]
+
+
 def test_died_needs_the_death_recorded_and_a_recorded_death_needs_died():
     assert "outcome" in errors({"outcome": "died", "vital_status_d60": "dead"})
     found = errors({"outcome": "lost_to_follow_up", "last_contact_on": at(5)}, death_on=at(9))
