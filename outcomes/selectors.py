@@ -571,7 +571,7 @@ def daily_rows(participant, *, today: date) -> dict:
         r.day: r
         for r in concurrency.with_versions(DailyStatus.objects.filter(participant=participant))
     }
-    visit_statuses: dict[int, tuple[int, str]] = {}
+    visit_statuses: dict[int, tuple[int | None, str]] = {}
     baseline = None
     for crf in ClinicalStatus.objects.filter(
         visit__participant=participant, status_score__isnull=False
