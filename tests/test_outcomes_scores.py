@@ -305,9 +305,10 @@ def test_ttic_without_a_last_contact_keeps_the_horizon():
 
 def test_ttic_improvement_before_the_last_contact_is_an_event():
     # Improved on day 4 (3 <= 5 - 2), lost to follow-up on day 9 -> (4, True).
-    assert time_to_clinical_improvement(
-        baseline_status=5, statuses={4: 3}, last_contact_day=9
-    ) == (4, True)
+    assert time_to_clinical_improvement(baseline_status=5, statuses={4: 3}, last_contact_day=9) == (
+        4,
+        True,
+    )
 
 
 def test_ttic_last_contact_on_or_after_the_horizon_is_followed_to_the_horizon():
