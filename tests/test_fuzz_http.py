@@ -476,7 +476,7 @@ TARGETS: dict[str, Target] = {
             "vital_status_d60": "unknown",
             "notes": "No answer by telephone",
         },
-        shows=lambda w: [f"{_oc(w)}/visits/"],
+        shows=lambda w: [f"{_oc(w)}/visits/", f"{_oc(w)}/disposition/"],
         text=("notes",),
     ),
     # safety
