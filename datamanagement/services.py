@@ -30,6 +30,7 @@ from kernel.trial import TRIAL
 from outcomes import selectors as outcome_selectors
 from outcomes.models import CRF_MODELS, CrfStatus, Visit, VisitState
 from outcomes.schedule import OVERDUE
+from participants.models import Participant
 
 from . import selectors
 from .exceptions import (
@@ -368,6 +369,38 @@ def missing_crf_queries_raise(*, today: date | None = None) -> int:
                     "closed on %(end)s. Enter it, or mark the visit missed with the reason."
                 )
                 % {"crf": TRIAL.crfs[code], "visit": visit.code, "end": visit.window_end},
+            )
+            raised += 1
+    return raised + missing_daily_status_queries_raise(today=today)
+
+
+def missing_daily_status_queries_raise(*, today: date | None = None) -> int:
+    """Raise a query for every day D1-D28 (to discharge, death or the end of follow-up) whose
+    6-point status is still missing a whole day after it (outcomes.followup.missing_days;
+    issue 18 point 3). Run with the missing-CRF queries (the same daily beat task), idempotent
+    the same way: one query per participant and day. Returns how many were raised now."""
+    raised = 0
+    participants = (
+        Participant.objects.filter(visits__day=0)
+        .select_related("site", "withdrawal")
+        .order_by("study_id")
+        .distinct()
+    )
+    for participant in participants:
+        on = today or outcome_selectors.site_today(participant.site)
+        for day, day_date in outcome_selectors.missing_daily_statuses(participant, today=on):
+            key = f"missing-daily-status:{participant.pk}:{day}"
+            if Query.objects.filter(auto_key=key).exists():
+                continue
+            query_raise(
+                participant=participant,
+                origin=QueryOrigin.MISSING_CRF,
+                auto_key=key,
+                text=_(
+                    "The daily clinical status of day %(day)s (%(date)s) is missing. Enter it "
+                    "on the daily status page."
+                )
+                % {"day": day, "date": day_date},
             )
             raised += 1
     return raised

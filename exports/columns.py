@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import translation
 
 from kernel.trial import TRIAL
-from outcomes.models import CRF_MODELS
+from outcomes.models import CRF_MODELS, DispositionOutcome, VitalStatus
 from participants.models import ParticipantStatus
 from safety.models import AdverseEvent
 
@@ -159,6 +159,8 @@ def participants_table(*, with_arm: bool) -> Table:
         sex_codes = tuple(
             (str(v), str(t)) for v, t in CRF_MODELS["baseline"]._meta.get_field("sex").flatchoices
         )
+        disposition_codes = tuple((str(v), str(t)) for v, t in DispositionOutcome.choices)
+        vital_codes = tuple((str(v), str(t)) for v, t in VitalStatus.choices)
     columns = [
         Column("export_id", "Export ID of the participant (random, per release)", TEXT),
         Column("site", "Site code", TEXT),
@@ -184,17 +186,48 @@ def participants_table(*, with_arm: bool) -> Table:
         Column("death_day", "Death (study day)", INTEGER, "day"),
         Column("discharge_day", "Hospital discharge alive (study day)", INTEGER, "day"),
         Column(
+            "disposition", "How follow-up ended (end-of-study CRF)", TEXT, codes=disposition_codes
+        ),
+        Column(
+            "last_contact_day",
+            "Last contact (study day) when follow-up ended early alive (withdrawal, loss to "
+            "follow-up, investigator decision); empty when followed to the end or died",
+            INTEGER,
+            "day",
+        ),
+        Column("vital_status_d28", "Vital status at day 28", TEXT, codes=vital_codes),
+        Column("vital_status_d60", "Vital status at day 60", TEXT, codes=vital_codes),
+        Column(
             "ttic_day",
-            f"Time to clinical improvement (days; censored at day {TRIAL.ttic_horizon_day})",
+            f"Time to clinical improvement (days; censored at day {TRIAL.ttic_horizon_day}, "
+            "or at the last contact when follow-up ended early alive)",
             INTEGER,
             "day",
         ),
         Column("ttic_event", "Clinical improvement observed (0 = censored)", INTEGER, codes=YES_NO),
         Column(
+            "ttic_censored",
+            "Why TTIC is censored (empty: improvement observed)",
+            INTEGER,
+            codes=(
+                ("1", f"No improvement by day {TRIAL.ttic_horizon_day}, followed to it"),
+                ("2", "Follow-up ended early alive: censored at the last contact"),
+                ("3", f"Died before improvement: censored at day {TRIAL.ttic_horizon_day}"),
+            ),
+        ),
+        Column(
             "icu_free_days",
-            f"ICU-free days to day {TRIAL.icu_free_days_horizon_day}",
+            f"ICU-free days to day {TRIAL.icu_free_days_horizon_day} (0 after a death; empty "
+            "when unknown: follow-up ended early alive)",
             INTEGER,
             "day",
+        ),
+        Column(
+            "icu_free_days_unknown",
+            "ICU-free days unknown: follow-up ended early alive, before day "
+            f"{TRIAL.icu_free_days_horizon_day}",
+            INTEGER,
+            codes=YES_NO,
         ),
     ]
     if with_arm:

@@ -487,7 +487,7 @@ def participants_queryset(release, *, with_arm: bool):
 
 def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict]:
     queryset = participants_queryset(release, with_arm=with_arm)
-    statuses, events, stays = endpoints.streams(
+    statuses, events, stays, daily, dispositions, withdrawals = endpoints.streams(
         _by_export_id, lambda path: _export_id(release, path)
     )
     age = next(c for c in table.columns if c.name == "age_years")
@@ -498,6 +498,9 @@ def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict
             statuses=statuses.take(export_id),
             events=events.take(export_id),
             stays=stays.take(export_id),
+            daily=daily.take(export_id),
+            dispositions=dispositions.take(export_id),
+            withdrawals=withdrawals.take(export_id),
         )
         row = {
             "export_id": export_id,

@@ -19,7 +19,13 @@ class OutcomesConfig(AppConfig):
                 view_permission="outcomes.view_visit",
                 site_path="visit__participant__site",
             )
-        for label in ("outcomes.visit", "outcomes.icustay", "outcomes.studyevent"):
+        for label in (
+            "outcomes.visit",
+            "outcomes.icustay",
+            "outcomes.studyevent",
+            "outcomes.disposition",
+            "outcomes.dailystatus",
+        ):
             audit.register(
                 label,
                 view_permission="outcomes.view_visit",

@@ -2,8 +2,12 @@
 
 Runs after randomization has created visit schedules: for each participant with visits and no
 CRF yet, it fills the visits whose target date has passed, along one of four courses: P/F
-improving, worsening to death, slowly improving with a second ICU stay, or withdrawal. With no
-visits at all it does nothing.
+improving, worsening to death, slowly improving with a second ICU stay, or follow-up ended early
+alive — every other such participant withdraws consent (day 8), the others are lost to
+follow-up (day 6). The daily 6-point status is filled on the days between visits (one day left
+out in the slow course, for the missing-status query), and those whose follow-up has ended get
+their end-of-study disposition, so that the export and the dashboards show the censoring (issue
+18). With no visits at all it does nothing.
 """
 
 from __future__ import annotations
@@ -34,8 +38,17 @@ from kernel.trial import (
 from participants.demo import BULK_REASON
 from participants.models import Participant
 
-from . import checks, schedule, selectors, services, signals
-from .models import CRF_MODELS, EventKind, IcuStay, StudyEvent, Visit, VisitState
+from . import checks, followup, schedule, selectors, services, signals
+from .models import (
+    CRF_MODELS,
+    Disposition,
+    DispositionOutcome,
+    EventKind,
+    IcuStay,
+    StudyEvent,
+    Visit,
+    VisitState,
+)
 
 COURSES = ("improving", "worsening", "slow", "withdrawal")
 # Why the demo's coordinator confirms a value that warns (stored with it, and in its query).
@@ -44,12 +57,19 @@ WARNING_REASON = "Demo data: checked against the chart"
 
 def load(*, participants: int, seed: int, stdout) -> str:
     filled = 0
-    for participant in Participant.objects.filter(visits__isnull=False).distinct():
+    ended_early = 0
+    for participant in (
+        Participant.objects.filter(visits__isnull=False).distinct().order_by("study_id")
+    ):
         visits = list(Visit.objects.filter(participant=participant).order_by("day"))
+        course = COURSES[int(participant.study_id[-4:]) % len(COURSES)]
+        if course == "withdrawal":
+            # Every other participant of this course is lost to follow-up instead.
+            course = ("withdrawal", "lost")[ended_early % 2]
+            ended_early += 1
         if any(any(selectors.crfs_of(v).values()) for v in visits):
             continue  # already filled: load_demo is idempotent
         rng = random.Random(f"{seed}-{participant.study_id}")
-        course = COURSES[int(participant.study_id[-4:]) % len(COURSES)]
         user = (
             User.objects.filter(sites=participant.site, groups__name="site_coordinator").first()
             or User.objects.filter(sites=participant.site).first()
@@ -62,13 +82,14 @@ def load(*, participants: int, seed: int, stdout) -> str:
 def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
     today = selectors.site_today(participant.site)
     day0 = visits[0].target_date
-    end_day = {"worsening": rng.randint(9, 16), "withdrawal": 8}.get(course)
+    end_day = {"worsening": rng.randint(9, 16), "withdrawal": 8, "lost": 6}.get(course)
     # ICU stays: everyone starts in the ICU; the slow course goes back for a second stay.
     stays = {
         "improving": [(-1, rng.randint(6, 10))],
         "worsening": [(-2, None)],
         "slow": [(-1, 12), (16, 22)],
         "withdrawal": [(0, None)],
+        "lost": [(0, 4)],
     }[course]
     for admitted, discharged in stays:
         if day0 + timedelta(days=admitted) <= today:
@@ -85,6 +106,7 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
             )
     done = 0
     status = 5 if course in ("worsening", "slow") else rng.choice((4, 5))
+    status_day0 = status
     pf = rng.uniform(90, 160)
     crp = rng.uniform(80, 180)
     for visit in visits:
@@ -155,7 +177,11 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
             )
         done += 1
     if end_day is not None and day0 + timedelta(days=end_day) <= today:
-        kind = EventKind.DEATH if course == "worsening" else EventKind.WITHDRAWAL
+        kind = {
+            "worsening": EventKind.DEATH,
+            "withdrawal": EventKind.WITHDRAWAL,
+            "lost": EventKind.LOST_TO_FOLLOW_UP,
+        }[course]
         if not StudyEvent.objects.filter(participant=participant, kind=kind).exists():
             services.study_event_save(
                 participant=participant,
@@ -174,7 +200,68 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
                 details="Demo data",
                 user=user,
             )
+    _daily(participant, day0=day0, course=course, first=status_day0, user=user)
+    if end_day is not None and day0 + timedelta(days=end_day) <= today:
+        _disposition(participant, day0=day0, course=course, end_day=end_day, user=user)
     return done
+
+
+def _status_on(course: str, day: int, first: int) -> int:
+    """The 6-point status of a study day along the course (as the visit CRFs above)."""
+    if course == "improving":
+        return max(1, 5 - day // 5)
+    if course == "worsening":
+        return 5
+    return max(2, first - sum(1 for d in (7, 14, 28) if d <= day))  # slow, withdrawal, lost
+
+
+def _daily(participant, *, day0: date, course: str, first: int, user) -> None:
+    """The daily status of the days whose status is expected and has no visit CRF that day;
+    the slow course leaves day 9 out (a missing-status query for the data manager)."""
+    page = selectors.daily_rows(participant, today=selectors.site_today(participant.site))
+    for row in page["rows"]:
+        if not row.expected or row.visit_status is not None or row.record is not None:
+            continue
+        if course == "slow" and row.day == 9:
+            continue
+        services.daily_status_save(
+            participant=participant,
+            day=row.day,
+            status=_status_on(course, row.day, first),
+            user=user,
+            opened_version=None,
+        )
+
+
+def _disposition(participant, *, day0: date, course: str, end_day: int, user) -> None:
+    """The end-of-study CRF of a participant whose follow-up ended: died (known from the
+    medical record), withdrew consent or lost to follow-up (vital status unknown)."""
+    if Disposition.objects.filter(participant=participant).exists():
+        return
+    end = day0 + timedelta(days=end_day)
+    if course == "worsening":
+        values = {
+            "outcome": DispositionOutcome.DIED,
+            "last_contact_on": end,
+            **{
+                f"vital_status_d{day}{suffix}": value
+                for day in followup.VITAL_DAYS
+                for suffix, value in (("", "dead"), ("_on", end), ("_source", "medical_record"))
+            },
+        }
+    else:
+        values = {
+            "outcome": DispositionOutcome.WITHDREW_CONSENT
+            if course == "withdrawal"
+            else DispositionOutcome.LOST_TO_FOLLOW_UP,
+            "last_contact_on": end,
+            "vital_status_d28": "unknown",
+            "vital_status_d60": "unknown",
+            "notes": "Demo data",
+        }
+    services.disposition_save(
+        participant=participant, values=values, user=user, opened_version=None
+    )
 
 
 # -- the large demo: bulk inserts (load_demo --participants 10000) ---------------------------

@@ -47,3 +47,8 @@ class DuplicateEvent(OutcomesError):
 
 class DataEntryRefused(OutcomesError):
     """Consent was withdrawn: no study data dated on or after the withdrawal may be entered."""
+
+
+class DailyStatusRefused(OutcomesError):
+    """A daily status that cannot be saved (a day not yet come, after the end of follow-up,
+    off the scale, or a correction without its reason)."""

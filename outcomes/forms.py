@@ -39,6 +39,7 @@ from .models import (
     Crp,
     CrpUnit,
     Day60FollowUp,
+    Disposition,
     IcuStay,
     Infusion,
     Murray,
@@ -437,3 +438,53 @@ class StudyEventForm(
         widgets = {
             "details": forms.Textarea(attrs={"rows": 2}),
         }
+
+
+class DispositionForm(
+    ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, forms.ModelForm
+):
+    """The end-of-study CRF. It parses what is typed; the edit checks (a death consistent with
+    the status, the last contact not before randomization nor in the future...) are the
+    service's (outcomes.followup.disposition_errors), shown beside their fields."""
+
+    class Meta:
+        model = Disposition
+        fields = [
+            "outcome",
+            "last_contact_on",
+            "vital_status_d28",
+            "vital_status_d28_on",
+            "vital_status_d28_source",
+            "vital_status_d60",
+            "vital_status_d60_on",
+            "vital_status_d60_source",
+            "notes",
+        ]
+        field_classes = dict.fromkeys(
+            ("last_contact_on", "vital_status_d28_on", "vital_status_d60_on"), EdcDateField
+        )
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+        help_texts = {
+            "last_contact_on": gettext_lazy(
+                "The last day the participant (or the hospital) was in contact with the study."
+            ),
+            "vital_status_d28_on": gettext_lazy(
+                "The date the vital status was known (on or after day 28 for “alive”)."
+            ),
+            "vital_status_d60_on": gettext_lazy(
+                "The date the vital status was known (on or after day 60 for “alive”)."
+            ),
+        }
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """The service's edit checks, beside their fields."""
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+
+
+def daily_status_choices() -> list[tuple[str, str]]:
+    """The 6 points of the scale, in the reader's language (Wang et al., Lancet 2020)."""
+    return [("", "—")] + [
+        (str(score), f"{score} · {TRIAL.clinical_status_scale[score]}")
+        for score in sorted(TRIAL.clinical_status_scale)
+    ]

@@ -455,3 +455,147 @@ class StudyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant.study_id} {self.get_kind_display()} {self.occurred_on}"
+
+
+# --- end of study: disposition, vital status; the daily status (issue 18 points 2 and 3) ----
+
+
+class DispositionOutcome(models.TextChoices):
+    COMPLETED = "completed", _("Completed follow-up to day 60")
+    WITHDREW_CONSENT = "withdrew_consent", _("Withdrew consent")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
+    DIED = "died", _("Died")
+    INVESTIGATOR_DECISION = "investigator_decision", _("Investigator decision")
+
+
+# Follow-up ended early, alive: TTIC is censored at the last contact and ICU-free days are
+# unknown (outcomes.scores, SPEC §10).
+ENDED_EARLY_ALIVE = (
+    DispositionOutcome.WITHDREW_CONSENT,
+    DispositionOutcome.LOST_TO_FOLLOW_UP,
+    DispositionOutcome.INVESTIGATOR_DECISION,
+)
+
+
+class VitalStatusSource(models.TextChoices):
+    SEEN = "seen", _("Seen at the site (visit or hospital stay)")
+    MEDICAL_RECORD = "medical_record", _("Hospital medical record")
+    PHONE_PARTICIPANT = "phone_participant", _("Telephone call with the participant")
+    PHONE_RELATIVE = "phone_relative", _("Telephone call with a relative or carer")
+    DEATH_RECORD = "death_record", _("Death certificate or civil registry")
+    OTHER = "other", _("Other source (say which in the notes)")
+
+
+class Disposition(models.Model):
+    """The end-of-study CRF: one per participant (not per visit: follow-up can end on any day,
+    before any visit), filled when follow-up ends — at the day-60 visit, or when the participant
+    dies, withdraws or is lost. It says how follow-up ended, the last contact, and the vital
+    status at days 28 and 60 with its date and source (CDISC CDASH DS and SS domains)."""
+
+    participant = models.OneToOneField(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="disposition",
+        verbose_name=_("participant"),
+    )
+    outcome = models.CharField(
+        _("how follow-up ended"),
+        max_length=24,
+        choices=DispositionOutcome.choices,
+        help_text=_(
+            "Withdrew consent, lost to follow-up or investigator decision: time to clinical "
+            "improvement is censored at the last contact and ICU-free days are unknown. Died: "
+            "TTIC is censored at day 28 and ICU-free days are 0 (SPEC §10; docs/outcomes.md)."
+        ),
+    )
+    last_contact_on = models.DateField(
+        _("date of last contact"),
+        help_text=_(
+            "Not before randomization (Day 0), not in the future, not after a recorded death. "
+            "Its study day is the censoring day when follow-up ended early alive."
+        ),
+    )
+    vital_status_d28 = models.CharField(
+        _("vital status at day 28"), max_length=8, choices=VitalStatus.choices
+    )
+    vital_status_d28_on = models.DateField(_("day-28 vital status known on"), null=True, blank=True)
+    vital_status_d28_source = models.CharField(
+        _("source of the day-28 vital status"),
+        max_length=20,
+        choices=VitalStatusSource.choices,
+        blank=True,
+    )
+    vital_status_d60 = models.CharField(
+        _("vital status at day 60"), max_length=8, choices=VitalStatus.choices
+    )
+    vital_status_d60_on = models.DateField(_("day-60 vital status known on"), null=True, blank=True)
+    vital_status_d60_source = models.CharField(
+        _("source of the day-60 vital status"),
+        max_length=20,
+        choices=VitalStatusSource.choices,
+        blank=True,
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("end-of-study disposition")
+        verbose_name_plural = _("end-of-study dispositions")
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} {self.get_outcome_display()}"
+
+
+class DailyStatus(models.Model):
+    """The 6-point ordinal clinical status of one study day (Wang et al., Lancet 2020), entered
+    on the daily page, D1 to D28 or the day of discharge or death. Day 0 is the D0 visit's
+    clinical-status CRF (the pre-dose baseline), not repeated here."""
+
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="daily_statuses",
+        verbose_name=_("participant"),
+    )
+    day = models.PositiveSmallIntegerField(_("study day"))
+    status_score = models.PositiveSmallIntegerField(
+        _("clinical status"),
+        choices=[
+            (score, _(TRIAL.clinical_status_scale.source(score)))  # noqa: INT001 (configured text)
+            for score in sorted(TRIAL.clinical_status_scale)
+        ],
+        help_text=_(
+            "6-point ordinal scale (Wang et al., Lancet 2020). TTIC is the first day 2 points "
+            "below the Day-0 status, or discharge alive; where a visit CRF gives the same day, "
+            "the worse of the two counts."
+        ),
+    )
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    entered_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "day"]
+        verbose_name = _("daily clinical status")
+        verbose_name_plural = _("daily clinical statuses")
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "day"], name="daily_status_once_a_day"),
+            models.CheckConstraint(
+                condition=Q(day__gte=1) & Q(day__lte=TRIAL.ttic_horizon_day),
+                name="daily_status_day_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status_score__range=(1, 6)), name="daily_status_scale"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} D{self.day} {self.status_score}"

@@ -7,8 +7,12 @@ monitor's spreadsheet) can call the very same code.
 Sources
 - Murray JF, Matthay MA, Luce JM, Flick MR. An expanded definition of the adult respiratory
   distress syndrome. Am Rev Respir Dis 1988;138(3):720-723, Table 2 ("lung injury score").
-- SPEC.md §4 (P/F entry, TTIC and ICU-free-day definitions) and the registry record
-  IRCT20201202049568N3 (outcomes and time points).
+- SPEC.md §4 and §10 (P/F entry, TTIC and ICU-free-day definitions, censoring) and the
+  registry record IRCT20201202049568N3 (outcomes and time points).
+- Wang Y et al. Remdesivir in adults with severe COVID-19. Lancet 2020;395:1569-78,
+  doi:10.1016/S0140-6736(20)31022-9 (the 6-point ordinal scale and time to clinical
+  improvement: a 2-point reduction or live discharge). Not Cao B et al., NEJM 2020
+  (lopinavir-ritonavir), whose scale has 7 categories.
 
 Fractional values between the printed integer bands (docs/outcomes.md): Murray's table prints
 integer ranges (P/F 225-299, PEEP 6-8 ...). We read each printed range as "from this edge up to
@@ -158,18 +162,38 @@ def time_to_clinical_improvement(
     discharged_alive_day: int | None = None,
     death_day: int | None = None,
     horizon: int = 28,
+    last_contact_day: int | None = None,
 ) -> tuple[int, bool]:
-    """Time to clinical improvement, in days from Day 0 (SPEC §4; Cao et al., NEJM 2020).
+    """Time to clinical improvement, in days from Day 0 (SPEC §4 and §10; Wang Y, Zhang D, Du G
+    et al. Remdesivir in adults with severe COVID-19: a randomised, double-blind,
+    placebo-controlled, multicentre trial. Lancet 2020;395:1569-78,
+    doi:10.1016/S0140-6736(20)31022-9: "time to clinical improvement ... defined as a
+    two-point reduction in patients' admission status on a six-point ordinal scale, or live
+    discharge from the hospital, whichever came first").
 
     The event is the first of (a) a status at least 2 points below the Day-0 status on the
-    6-point ordinal scale, (b) discharge alive, on a study day <= horizon. Death before
-    improvement, or no improvement by the horizon, is censored at the horizon: the result is
-    (horizon, False). Statuses recorded after a death day are ignored. Day 0 is the baseline
-    itself, so only statuses of study day 1 onwards can show improvement.
+    6-point ordinal scale, (b) discharge alive, on a study day <= horizon. Statuses recorded
+    after a death day are ignored. Day 0 is the baseline itself, so only statuses of study day 1
+    onwards can show improvement.
+
+    Without an improvement seen (censored, the second value False):
+    - death before improvement: censored at the horizon, (horizon, False) — death is the worst
+      outcome and is kept in the risk set to the end (Wang 2020, statistical analysis);
+    - follow-up ended early alive (`last_contact_day` before the horizon: withdrawal, loss to
+      follow-up, investigator decision): censored at the last contact, (last_contact_day, False)
+      — nothing is known of the days after it;
+    - otherwise (`last_contact_day` None or on/after the horizon): followed to the horizon,
+      (horizon, False).
     """
     baseline = _status("Baseline status", baseline_status)
     if horizon < 1:
         raise ValueError(f"The horizon must be a study day >= 1, not {horizon}")
+    if last_contact_day is not None and (
+        isinstance(last_contact_day, bool) or not isinstance(last_contact_day, int)
+    ):
+        raise ValueError(f"The last contact must be a study day, not {last_contact_day!r}")
+    if last_contact_day is not None and last_contact_day < 0:
+        raise ValueError(f"The last contact cannot be before Day 0, not {last_contact_day}")
     target = baseline - 2  # "a decline of 2 or more points from the D0 status"
     improved_day = None
     for day in sorted(statuses):
@@ -186,9 +210,12 @@ def time_to_clinical_improvement(
         if discharged_alive and 0 <= discharged_alive_day <= horizon:
             if improved_day is None or discharged_alive_day < improved_day:
                 improved_day = discharged_alive_day
-    if improved_day is None:
-        return horizon, False
-    return improved_day, True
+    if improved_day is not None:
+        return improved_day, True
+    died_by_horizon = death_day is not None and death_day <= horizon
+    if not died_by_horizon and last_contact_day is not None and last_contact_day < horizon:
+        return last_contact_day, False
+    return horizon, False
 
 
 def icu_days(*, stays: list[tuple[int, int | None]], horizon: int = 60) -> int:
@@ -205,17 +232,28 @@ def icu_days(*, stays: list[tuple[int, int | None]], horizon: int = 60) -> int:
 
 
 def icu_free_days(
-    *, stays: list[tuple[int, int | None]], death_day: int | None = None, horizon: int = 60
-) -> int:
-    """ICU-free days to the horizon (SPEC §4; registry secondary outcome 3, "the number of days
-    the survivor was out of ICU", 60 days; Schoenfeld & Bernard, Crit Care Med 2002).
+    *,
+    stays: list[tuple[int, int | None]],
+    death_day: int | None = None,
+    horizon: int = 60,
+    last_contact_day: int | None = None,
+) -> int | None:
+    """ICU-free days to the horizon (SPEC §4 and §10; registry secondary outcome 3, "the number
+    of days the survivor was out of ICU", 60 days; Schoenfeld DA, Bernard GR, Crit Care Med
+    2002;30:1772-7: ventilator-free days are 0 for a patient who dies, and are counted only
+    over days that are observed).
 
     ICU days are the days covered by the union of the stays [admission, discharge) clipped to
     [0, horizon); an ongoing stay (discharge None) runs to the horizon and overlapping stays
-    count once. The result is horizon - ICU days for a participant alive at the horizon and 0
-    for one who died on or before it.
+    count once. The result is
+    - 0 for a participant who died on or before the horizon (whatever the last contact);
+    - None (unknown) for one alive at a last contact before the horizon (`last_contact_day` <
+      horizon: withdrawn, lost, investigator decision): the days after it are not observed;
+    - otherwise horizon - ICU days.
     """
     days_in_icu = icu_days(stays=stays, horizon=horizon)  # validates the stays in every case
     if death_day is not None and death_day <= horizon:
         return 0
+    if last_contact_day is not None and last_contact_day < horizon:
+        return None
     return horizon - days_in_icu

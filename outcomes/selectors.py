@@ -11,11 +11,12 @@ from django.db.models import F, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kernel import concurrency
 from kernel.access import scope_to_sites
 from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
-from . import checks, schedule, scores
+from . import checks, followup, schedule, scores
 from .models import (
     CRF_MODELS,
     ENDING_EVENTS,
@@ -23,6 +24,8 @@ from .models import (
     ClinicalStatus,
     Crf,
     CrfStatus,
+    DailyStatus,
+    Disposition,
     EventKind,
     IcuStay,
     Murray,
@@ -298,17 +301,87 @@ def _event_day(participant, kind: str, day0: date) -> int | None:
     return None if event is None else schedule.study_day(day0=day0, on=event.occurred_on)
 
 
-def participant_endpoints(participant, *, today: date) -> dict:
-    """TTIC and ICU-free days of one participant, from the CRFs and events recorded so far.
+def _stays_days(participant, day0: date) -> list[tuple[int, int | None]]:
+    return [
+        (
+            schedule.study_day(day0=day0, on=s.admitted_on),
+            None if s.discharged_on is None else schedule.study_day(day0=day0, on=s.discharged_on),
+        )
+        for s in IcuStay.objects.filter(participant=participant)
+    ]
 
-    `final` says whether the value can still change: TTIC is final once the horizon has passed
-    or the event happened; ICU-free days once day 60 has passed or the participant died.
-    """
-    day0 = day0_of(participant)
-    if day0 is None:
-        return {"available": False}
-    today_day = schedule.study_day(day0=day0, on=today)
-    statuses: dict[int, int] = {}
+
+def last_data_on(participant, *, day0: date) -> date | None:
+    """The latest date an assessment was recorded for: a CRF's assessment date or a daily
+    status's day (the disposition's last contact cannot be before it)."""
+    dates = [
+        found
+        for model in CRF_MODELS.values()
+        if (
+            found := model.objects.filter(visit__participant=participant)
+            .order_by("-assessed_on")
+            .exclude(assessed_on__isnull=True)
+            .values_list("assessed_on", flat=True)
+            .first()
+        )
+    ]
+    day = (
+        DailyStatus.objects.filter(participant=participant)
+        .order_by("-day")
+        .values_list("day", flat=True)
+        .first()
+    )
+    if day is not None:
+        dates.append(day0 + timedelta(days=day))
+    return max(dates) if dates else None
+
+
+def disposition_of(participant) -> Disposition | None:
+    return Disposition.objects.filter(participant=participant).first()
+
+
+def last_contact_day_of(participant, *, day0: date) -> int | None:
+    """The study day at which follow-up ended early alive (followup.last_contact_day): the
+    disposition's last contact when it says withdrawal, loss or investigator's decision. Until
+    the disposition is entered, the earliest recorded withdrawal of consent, early-termination
+    event (withdrawal, loss to follow-up) stands in for it. None: followed to the horizon."""
+    disposition = disposition_of(participant)
+    if disposition is not None:
+        return followup.last_contact_day(
+            outcome=disposition.outcome, last_contact=disposition.last_contact_on, day0=day0
+        )
+    dates = list(
+        StudyEvent.objects.filter(
+            participant=participant,
+            kind__in=(EventKind.WITHDRAWAL, EventKind.LOST_TO_FOLLOW_UP),
+        ).values_list("occurred_on", flat=True)
+    )
+    withdrawal = getattr(participant, "withdrawal", None)
+    if withdrawal is not None:
+        dates.append(withdrawal.withdrawn_on)
+    if not dates:
+        return None
+    return followup.last_contact_day(
+        outcome=followup.ENDED_EARLY_ALIVE[0], last_contact=min(dates), day0=day0
+    )
+
+
+def daily_status_end_day(participant, *, day0: date) -> int | None:
+    """The last study day a daily status is expected: the day of discharge alive, death, or
+    the end of follow-up alive, whichever is first (None: to the horizon)."""
+    days = [
+        _event_day(participant, kind, day0)
+        for kind in (EventKind.HOSPITAL_DISCHARGE, EventKind.DEATH)
+    ]
+    days.append(last_contact_day_of(participant, day0=day0))
+    known = [d for d in days if d is not None]
+    return min(known) if known else None
+
+
+def statuses_by_day(participant, *, day0: date) -> tuple[int | None, dict[int, int]]:
+    """(the D0 baseline status, {study day: status}) from the visit CRFs (by the study day of
+    their assessment date) and the daily page, merged by followup.merged_statuses."""
+    visits: dict[int, int] = {}
     baseline: int | None = None
     for crf in ClinicalStatus.objects.filter(visit__participant=participant).select_related(
         "visit"
@@ -319,12 +392,33 @@ def participant_endpoints(participant, *, today: date) -> dict:
         if crf.visit.day == 0:
             baseline = score
         elif crf.assessed_on is not None:
-            statuses[schedule.study_day(day0=day0, on=crf.assessed_on)] = score
+            visits[schedule.study_day(day0=day0, on=crf.assessed_on)] = score
+    daily = dict(
+        DailyStatus.objects.filter(participant=participant).values_list("day", "status_score")
+    )
+    return baseline, followup.merged_statuses(daily=daily, visits=visits)
+
+
+def participant_endpoints(participant, *, today: date) -> dict:
+    """TTIC and ICU-free days of one participant, from the CRFs and events recorded so far.
+
+    `final` says whether the value can still change: TTIC is final once the horizon has passed
+    or the event happened, or follow-up ended; ICU-free days once day 60 has passed, the
+    participant died, or follow-up ended early (then they are unknown, None). `censored_at`
+    is the last-contact day when follow-up ended early alive (followup.last_contact_day).
+    """
+    day0 = day0_of(participant)
+    if day0 is None:
+        return {"available": False}
+    today_day = schedule.study_day(day0=day0, on=today)
+    baseline, statuses = statuses_by_day(participant, day0=day0)
     death_day = _event_day(participant, EventKind.DEATH, day0)
     discharge_day = _event_day(participant, EventKind.HOSPITAL_DISCHARGE, day0)
+    last_contact = last_contact_day_of(participant, day0=day0)
     result: dict = {"available": True, "day0": day0, "study_day": today_day}
     result["death_day"] = death_day
     result["discharge_day"] = discharge_day
+    result["last_contact_day"] = last_contact
     if baseline is not None:
         horizon = TRIAL.ttic_horizon_day
         day, event = scores.time_to_clinical_improvement(
@@ -333,25 +427,32 @@ def participant_endpoints(participant, *, today: date) -> dict:
             discharged_alive_day=discharge_day,
             death_day=death_day,
             horizon=horizon,
+            last_contact_day=last_contact,
+        )
+        result["ttic_censored_at_last_contact"] = (
+            not event and last_contact is not None and day == last_contact < horizon
         )
         result["ttic"] = {
             "baseline": baseline,
             "day": day,
             "event": event,
-            "final": event or today_day > horizon or death_day is not None,
+            "final": event
+            or today_day > horizon
+            or death_day is not None
+            or last_contact is not None,
         }
     horizon = TRIAL.icu_free_days_horizon_day
-    stays = [
-        (
-            schedule.study_day(day0=day0, on=s.admitted_on),
-            None if s.discharged_on is None else schedule.study_day(day0=day0, on=s.discharged_on),
-        )
-        for s in IcuStay.objects.filter(participant=participant)
-    ]
+    stays = _stays_days(participant, day0)
+    value = scores.icu_free_days(
+        stays=stays, death_day=death_day, horizon=horizon, last_contact_day=last_contact
+    )
+    result["icu_free_days_unknown"] = value is None
     result["icu_free_days"] = {
-        "value": scores.icu_free_days(stays=stays, death_day=death_day, horizon=horizon),
+        "value": value,
         "icu_days": scores.icu_days(stays=stays, horizon=horizon),
-        "final": today_day > horizon or (death_day is not None and death_day <= horizon),
+        "final": today_day > horizon
+        or (death_day is not None and death_day <= horizon)
+        or value is None,
         "stays": len(stays),
     }
     result["murray"] = [
@@ -440,3 +541,77 @@ def safety_windows(participant_ids) -> dict[int, SafetyWindow]:
             ended_on=ending[1] if ending else None,
         )
     return result
+
+
+# --- the daily status page and its missing days (issue 18 point 3) ---------------------------
+
+
+@dataclass
+class DailyRow:
+    day: int
+    on: date
+    expected: bool  # a status is expected for this day (not after the end, not to come)
+    record: DailyStatus | None = None
+    visit_status: int | None = None  # the visit CRF's status of that day, if any
+    visit_code: str = ""
+
+
+def daily_rows(participant, *, today: date) -> dict:
+    """The daily status page of one participant: D0 (the baseline CRF) and one row per day
+    D1..D28 with its saved status, the visit CRF's status of that day, and whether a status is
+    expected. {"day0", "baseline", "rows", "end_day", "today_day", "missing"}."""
+    day0 = day0_of(participant)
+    if day0 is None:
+        return {"day0": None, "rows": []}
+    today_day = schedule.study_day(day0=day0, on=today)
+    horizon = TRIAL.ttic_horizon_day
+    end_day = daily_status_end_day(participant, day0=day0)
+    expected = set(followup.expected_days(today_day=today_day, horizon=horizon, end_day=end_day))
+    records = {
+        r.day: r
+        for r in concurrency.with_versions(DailyStatus.objects.filter(participant=participant))
+    }
+    visit_statuses: dict[int, tuple[int | None, str]] = {}
+    baseline = None
+    for crf in ClinicalStatus.objects.filter(
+        visit__participant=participant, status_score__isnull=False
+    ).select_related("visit"):
+        if crf.visit.day == 0:
+            baseline = crf.status_score
+        elif crf.assessed_on is not None:
+            day = schedule.study_day(day0=day0, on=crf.assessed_on)
+            visit_statuses[day] = (crf.status_score, crf.visit.code)
+    rows = [
+        DailyRow(
+            day=day,
+            on=day0 + timedelta(days=day),
+            expected=day in expected,
+            record=records.get(day),
+            visit_status=visit_statuses.get(day, (None, ""))[0],
+            visit_code=visit_statuses.get(day, (None, ""))[1],
+        )
+        for day in range(1, horizon + 1)
+    ]
+    missing = followup.missing_days(
+        recorded=set(records) | set(visit_statuses),
+        today_day=today_day,
+        horizon=horizon,
+        end_day=end_day,
+    )
+    return {
+        "day0": day0,
+        "baseline": baseline,
+        "rows": rows,
+        "end_day": end_day,
+        "today_day": today_day,
+        "missing": missing,
+    }
+
+
+def missing_daily_statuses(participant, *, today: date) -> list[tuple[int, date]]:
+    """(study day, date) of each expected day without a status, a whole day after it (from the
+    daily page or a visit CRF assessed that day): what the missing-status queries list."""
+    page = daily_rows(participant, today=today)
+    if page["day0"] is None:
+        return []
+    return [(day, page["day0"] + timedelta(days=day)) for day in page["missing"]]

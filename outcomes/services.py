@@ -4,7 +4,7 @@ before save, saved through the audit trail (a change to a saved record needs a r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 
@@ -20,13 +20,15 @@ from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
 
-from . import checks, schedule, scores, selectors, signals
+from . import checks, followup, schedule, scores, selectors, signals
 from .exceptions import (
     CrfIncomplete,
     CrfNotExpected,
+    DailyStatusRefused,
     DataEntryRefused,
     DuplicateEvent,
     HardLimitExceeded,
+    NotRandomized,
     UnconfirmedWarnings,
     VisitNotOpen,
 )
@@ -35,6 +37,8 @@ from .models import (
     BloodGas,
     Crf,
     CrfStatus,
+    DailyStatus,
+    Disposition,
     EventKind,
     IcuStay,
     Murray,
@@ -476,3 +480,155 @@ def study_event_save(
             sender=type(event), participant=participant, visit=None, what=str(event)
         )
     return event
+
+
+# --- end of study: the disposition (issue 18 point 2) ----------------------------------------
+
+# The last contact and the vital statuses are read together by the edit checks (a death, a
+# last contact after it): neither is merged silently with someone else's change.
+DISPOSITION_LINKED = (
+    frozenset(
+        {
+            "outcome",
+            "last_contact_on",
+            "vital_status_d28",
+            "vital_status_d28_on",
+            "vital_status_d60",
+            "vital_status_d60_on",
+        }
+    ),
+)
+DISPOSITION_FIELDS = (
+    "outcome",
+    "last_contact_on",
+    "vital_status_d28",
+    "vital_status_d28_on",
+    "vital_status_d28_source",
+    "vital_status_d60",
+    "vital_status_d60_on",
+    "vital_status_d60_source",
+    "notes",
+)
+
+
+def disposition_save(
+    *,
+    participant,
+    values: Mapping[str, Any],
+    user,
+    opened_version: int | None,
+    reason: str = "",
+) -> Disposition:
+    """Record how the participant's follow-up ended, or correct it (a correction needs a reason
+    and the version the form was opened on: kernel.concurrency).
+
+    The edit checks (outcomes.followup.disposition_errors) run here, whoever saves: a value
+    that cannot be true raises HardLimitExceeded (field -> message). The disposition is a
+    routine record: it may be entered after a withdrawal of consent (its scope permitting)."""
+    with transaction.atomic():
+        Participant.objects.select_for_update().get(pk=participant.pk)
+        signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
+        day0 = selectors.day0_of(participant)
+        if day0 is None:
+            raise NotRandomized(_("The participant has not been randomized: no follow-up yet."))
+        values = {name: values.get(name) for name in DISPOSITION_FIELDS}
+        for name in ("vital_status_d28_source", "vital_status_d60_source", "notes"):
+            values[name] = values[name] or ""
+        death = StudyEvent.objects.filter(participant=participant, kind=EventKind.DEATH).first()
+        d60 = TRIAL.visit("D60")
+        errors = followup.disposition_errors(
+            values,
+            day0=day0,
+            today=selectors.site_today(participant.site),
+            death_on=death.occurred_on if death else None,
+            completed_from=day0 + timedelta(days=d60.day - d60.window_before),
+            show_date=calendars.shown,
+            last_data_on=selectors.last_data_on(participant, day0=day0),
+        )
+        if errors:
+            raise HardLimitExceeded(errors)
+        disposition = (
+            Disposition.objects.select_for_update().filter(participant=participant).first()
+        )
+        if disposition is None:
+            disposition = Disposition(participant=participant, entered_by=user)
+        values = concurrency.refuse_stale_edit(
+            record=disposition,
+            opened_version=opened_version,
+            values=values,
+            linked=DISPOSITION_LINKED,
+        )
+        for name, value in values.items():
+            setattr(disposition, name, value)
+        disposition.full_clean(exclude=["participant", "entered_by"])
+        audit.save_with_reason(disposition, user=user, reason=reason)
+        signals.participant_data_changed.send(
+            sender=Disposition, participant=participant, visit=None, what=str(disposition)
+        )
+    return disposition
+
+
+# --- the daily status (issue 18 point 3) -----------------------------------------------------
+
+
+def daily_status_save(
+    *,
+    participant,
+    day: int,
+    status: int | None,
+    user,
+    opened_version: int | None,
+    reason: str = "",
+) -> DailyStatus | None:
+    """Record (or correct) the 6-point status of one study day, D1 to D28 or the end of
+    follow-up (outcomes.followup.daily_status_error). Returns None when nothing changed (the
+    same value, or only someone else's change since the page was opened).
+
+    A day whose status is already saved is corrected with a reason (the audit trail's rule);
+    a version changed since the page was opened is refused (EditConflict), as for a CRF. The
+    page saves each row through this, one transaction each, so one refused row never undoes
+    another."""
+    with transaction.atomic():
+        participant = (
+            Participant.objects.select_for_update(of=("self",))
+            .select_related("withdrawal", "site")
+            .get(pk=participant.pk)
+        )
+        signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
+        day0 = selectors.day0_of(participant)
+        if day0 is None:
+            raise NotRandomized(_("The participant has not been randomized: no follow-up yet."))
+        today_day = schedule.study_day(day0=day0, on=selectors.site_today(participant.site))
+        error = followup.daily_status_error(
+            day=day,
+            status=status,
+            today_day=today_day,
+            horizon=TRIAL.ttic_horizon_day,
+            end_day=selectors.daily_status_end_day(participant, day0=day0),
+        )
+        if error:
+            raise DailyStatusRefused(error)
+        refusal = data_entry_refusal(participant, day0 + timedelta(days=day))
+        if refusal:
+            raise DataEntryRefused(refusal)
+        row = DailyStatus.objects.select_for_update().filter(participant=participant, day=day)
+        record = row.first() or DailyStatus(participant=participant, day=day, entered_by=user)
+        values = concurrency.refuse_stale_edit(
+            record=record, opened_version=opened_version, values={"status_score": status}
+        )
+        if record.pk is not None and all(
+            getattr(record, name) == value for name, value in values.items()
+        ):
+            return None
+        if record.pk is not None and not reason.strip():
+            raise DailyStatusRefused(
+                _("Day %(day)s is already saved: give the reason for the change.") % {"day": day}
+            )
+        for name, value in values.items():
+            setattr(record, name, value)
+        record.full_clean(exclude=["participant", "entered_by"])
+        audit.save_with_reason(record, user=user, reason=reason.strip())
+        signals.participant_data_changed.send(
+            sender=DailyStatus, participant=participant, visit=None, what=str(record)
+        )
+    return record

@@ -22,8 +22,15 @@ from participants.models import Participant
 from . import selectors, services
 from .checks import FRACTION
 from .exceptions import HardLimitExceeded, UnconfirmedWarnings
-from .forms import CRF_FORMS, IcuStayForm, StudyEventForm, VisitMissedForm
-from .models import CRF_MODELS, IcuStay, StudyEvent, Visit
+from .forms import (
+    CRF_FORMS,
+    DispositionForm,
+    IcuStayForm,
+    StudyEventForm,
+    VisitMissedForm,
+    daily_status_choices,
+)
+from .models import CRF_MODELS, DailyStatus, Disposition, IcuStay, StudyEvent, Visit
 
 VIEW = "outcomes.view_visit"
 COMPONENT_LABELS = {
@@ -349,4 +356,163 @@ def worklist(request):
         request,
         "outcomes/worklist.html",
         {"visits": selectors.visits_to_do(request.user, today=today), "today": today},
+    )
+
+
+@require(VIEW, ENTER)
+def disposition_edit(request, study_id: str):
+    """The end-of-study CRF: how follow-up ended, the last contact, vital status at days 28 and
+    60 (issue 18 point 2). One per participant; a correction needs a reason."""
+    participant = _participant(request, study_id)
+    disposition = concurrency.with_versions(
+        Disposition.objects.filter(participant=participant)
+    ).first()
+    if selectors.day0_of(participant) is None:
+        raise Http404(_("The participant has not been randomized: no follow-up yet."))
+    form = DispositionForm(request.POST or None, instance=disposition, edited_by=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.disposition_save(
+                participant=participant,
+                values=form.cleaned_data,
+                user=request.user,
+                opened_version=form.opened_version() if disposition else None,
+                reason=form.reason_for_change if disposition else "",
+            )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
+        except HardLimitExceeded as refused:
+            form.show_errors(refused.errors)
+        except (TrialEdcError, ValidationError) as error:
+            form.add_error(None, _error_text(error))
+        else:
+            messages.success(
+                request, _("End-of-study disposition saved; the entry is in the audit trail.")
+            )
+            return redirect("outcomes:visits", study_id=study_id)
+    return render(
+        request,
+        "outcomes/event_form.html",
+        {"form": form, "participant": participant, "title": _("End of study (disposition)")},
+    )
+
+
+def _daily_row_save(request, participant, row, value: str, opened, reason: str, which: str):
+    """Save one row of the daily page: None when saved (or unchanged), '' when nothing was
+    typed in a row saved with the others, else the error (an EditConflict, or a message)."""
+    if value == "":
+        if row.record is not None:
+            return _(
+                "A saved status cannot be emptied; choose the right status and give the reason."
+            )
+        return _("Choose the status of this day.") if which != "all" else ""
+    try:
+        status = int(value)
+    except ValueError:
+        return _("The status is one of the 6 points of the scale.")
+    if row.record is not None and status == row.record.status_score:
+        return ""
+    try:
+        services.daily_status_save(
+            participant=participant,
+            day=row.day,
+            status=status,
+            user=request.user,
+            opened_version=opened.version(row.record) if row.record is not None else None,
+            reason=reason,
+        )
+    except EditConflict as conflict:
+        return conflict
+    except (TrialEdcError, ValidationError) as error:
+        return _error_text(error)
+    return None
+
+
+def _daily_token(user, rows, versions: dict[int, int | None]) -> str:
+    label = concurrency.label_of(DailyStatus())
+    return concurrency.token(
+        user=user,
+        records=[(label, r.record.pk, versions.get(r.day)) for r in rows if r.record is not None],
+    )
+
+
+@require(VIEW, ENTER)
+def daily_status(request, study_id: str):
+    """The 6-point status, one row per day D1-D28 (issue 18 point 3): one select per day,
+    saved row by row or all at once. A refused row keeps what was typed, with its message; the
+    rows that could be saved are saved."""
+    participant = _participant(request, study_id)
+    today = selectors.site_today(participant.site)
+    page = selectors.daily_rows(participant, today=today)
+    if page["day0"] is None:
+        raise Http404(_("The participant has not been randomized: no follow-up yet."))
+    rows = page["rows"]
+    typed: dict[int, str] = {}
+    errors: dict[int, str] = {}
+    reason = ""
+    if request.method != "POST":
+        versions = {r.day: concurrency.shown_version(r.record) for r in rows if r.record}
+    else:
+        opened = concurrency.opened_from(request.POST.get(concurrency.FIELD), user=request.user)
+        reason = request.POST.get("reason", "")
+        which = request.POST.get("save_day", "all")
+        typed = {r.day: request.POST.get(f"d{r.day}", "").strip() for r in rows}
+        fresh: set[int] = set()  # saved now, or shown in conflict: the version now is seen
+        for row in rows:
+            if which != "all" and str(row.day) != which:
+                continue
+            error = _daily_row_save(
+                request, participant, row, typed.get(row.day, ""), opened, reason, which
+            )
+            if error is None:
+                fresh.add(row.day)
+            elif error:
+                errors[row.day] = str(error)
+                if isinstance(error, EditConflict):
+                    fresh.add(row.day)
+        saved = sum(1 for day in fresh if day not in errors)
+        page = selectors.daily_rows(participant, today=today)
+        rows = page["rows"]
+        unsaved = {
+            r.day
+            for r in rows
+            if typed.get(r.day) and typed[r.day] != str(r.record.status_score if r.record else "")
+        }
+        if saved:
+            messages.success(
+                request,
+                _("%(n)s day(s) saved; the entries are in the audit trail.") % {"n": saved},
+            )
+        if not errors and not unsaved:
+            return redirect("outcomes:daily_status", study_id=study_id)
+        # Rows saved or shown in conflict: the version now; others: the one opened.
+        versions = {
+            r.day: (
+                concurrency.shown_version(r.record) if r.day in fresh else opened.version(r.record)
+            )
+            for r in rows
+            if r.record is not None
+        }
+    token = _daily_token(request.user, rows, versions)
+    return render(
+        request,
+        "outcomes/daily_status.html",
+        {
+            "participant": participant,
+            "page": page,
+            "rows": [
+                {
+                    "row": r,
+                    "value": typed.get(r.day) or (str(r.record.status_score) if r.record else ""),
+                    "error": errors.get(r.day, ""),
+                    "missing": r.day in page["missing"],
+                }
+                for r in rows
+            ],
+            "choices": daily_status_choices(),
+            "token": token,
+            "token_name": concurrency.FIELD,
+            "reason": reason,
+            "has_errors": bool(errors),
+        },
     )

@@ -89,6 +89,16 @@ PAGES = {
         lambda w: f"/outcomes/participants/{w.participant.study_id}/events/{w.event.pk}/",
         ENTER,
     ),
+    "daily status": (
+        "outcomes:daily_status",
+        lambda w: f"/outcomes/participants/{w.participant.study_id}/daily-status/",
+        ENTER,
+    ),
+    "end-of-study disposition": (
+        "outcomes:disposition",
+        lambda w: f"/outcomes/participants/{w.participant.study_id}/disposition/",
+        ENTER,
+    ),
     "Murray CRF audit": (
         "audit_history",
         lambda w: f"/audit/outcomes.murray/{w.murray.pk}/",

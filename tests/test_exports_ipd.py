@@ -273,3 +273,67 @@ def test_streamed_endpoints_equal_the_outcomes_selector(trial, tmp_path):
         assert row["icu_free_days"] == str(expected["icu_free_days"]["value"])
         assert row["death_day"] == str(expected["death_day"] or "")
         assert row["discharge_day"] == str(expected["discharge_day"] or "")
+
+
+def test_a_participant_withdrawn_early_is_exported_censored_at_the_last_contact(trial, tmp_path):
+    # Issue 18 point 2. Participant 3: baseline 5, daily day 3 status 4, D7 status 5 (each
+    # less than 2 points below 5), withdrew consent with a last contact on day 7: TTIC censored
+    # at day 7 (not 28), ttic_censored 2; ICU-free days empty (not 60 - 10 = 50), unknown flag
+    # 1. Participant 2 (baseline 5, D7 status 3: improved on day 7) died on day 12: TTIC
+    # (7, event) as the improvement came first; ICU-free days 0; no last-contact day.
+    from django.utils import timezone
+
+    from exports.models import ExportPseudonym
+    from outcomes import selectors
+    from outcomes import services as outcome_services
+
+    from .outcomes_factories import _entry_user, crf, event
+
+    withdrawn = trial[2]
+    day0 = Visit.objects.get(participant=withdrawn, day=0).target_date
+    user = _entry_user(withdrawn)
+    crf(withdrawn, "D7", "clinical_status", status_score=5)  # corrected: 5, not 3
+    outcome_services.daily_status_save(
+        participant=withdrawn, day=3, status=4, user=user, opened_version=None
+    )
+    outcome_services.disposition_save(
+        participant=withdrawn,
+        values={
+            "outcome": "withdrew_consent",
+            "last_contact_on": day0 + timedelta(days=7),
+            "vital_status_d28": "unknown",
+            "vital_status_d60": "unknown",
+        },
+        user=user,
+        opened_version=None,
+    )
+    dead = trial[1]
+    event(dead, "death", Visit.objects.get(participant=dead, day=0).target_date + timedelta(12))
+    participants = {r["export_id"]: r for r in rows(export(tmp_path), "participants.csv")}
+
+    def row(p):
+        return participants[ExportPseudonym.objects.get(participant=p).export_id]
+
+    censored = row(withdrawn)
+    assert censored["disposition"] == "withdrew_consent"
+    assert censored["last_contact_day"] == "7"
+    assert (censored["ttic_day"], censored["ttic_event"], censored["ttic_censored"]) == (
+        "7",
+        "0",
+        "2",
+    )
+    assert (censored["icu_free_days"], censored["icu_free_days_unknown"]) == ("", "1")
+    died = row(dead)
+    assert (died["ttic_day"], died["ttic_event"], died["ttic_censored"]) == ("7", "1", "")
+    assert (died["icu_free_days"], died["icu_free_days_unknown"], died["last_contact_day"]) == (
+        "0",
+        "0",
+        "",
+    )
+    for p in trial:  # the streamed values are the selector's
+        expected = selectors.participant_endpoints(p, today=timezone.localdate())
+        assert row(p)["ttic_day"] == str(expected["ttic"]["day"])
+        assert row(p)["icu_free_days"] == str(
+            "" if expected["icu_free_days"]["value"] is None else expected["icu_free_days"]["value"]
+        )
+        assert row(p)["last_contact_day"] == str(expected["last_contact_day"] or "")

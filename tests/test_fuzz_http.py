@@ -457,6 +457,28 @@ TARGETS: dict[str, Target] = {
         shows=lambda w: [f"{_oc(w)}/visits/", f"/audit/outcomes.studyevent/{w.one.event.pk}/"],
         text=("details", "reason_for_change"),
     ),
+    "daily status": Target(
+        C,
+        lambda w: f"{_oc(w)}/daily-status/",
+        lambda w: f"{_oc(w, _sid2(w))}/daily-status/",
+        valid=lambda w: {"d1": "5", "d2": "4", "save_day": "all", "reason": "From the chart"},
+        extra=("save_day",),
+        shows=lambda w: [f"{_oc(w)}/visits/"],
+    ),
+    "end-of-study disposition": Target(
+        C,
+        lambda w: f"{_oc(w)}/disposition/",
+        lambda w: f"{_oc(w, _sid2(w))}/disposition/",
+        valid=lambda w: {
+            "outcome": "lost_to_follow_up",
+            "last_contact_on": _today(),
+            "vital_status_d28": "unknown",
+            "vital_status_d60": "unknown",
+            "notes": "No answer by telephone",
+        },
+        shows=lambda w: [f"{_oc(w)}/visits/", f"{_oc(w)}/disposition/"],
+        text=("notes",),
+    ),
     # safety
     "AE report": Target(
         C,

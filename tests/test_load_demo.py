@@ -96,3 +96,30 @@ def test_the_bulk_path_writes_a_whole_trial_with_its_audit_rows():
     assert Participant.objects.count() == 40
     call_command("load_demo", "--participants", "41", "--no-bulk")
     assert Participant.objects.count() == 41
+
+
+def test_the_demo_shows_a_withdrawn_a_lost_and_a_dead_participant_censored(tmp_path):
+    # Issue 18: the export and the dashboards show censoring. The default demo (8
+    # participants) has one withdrawn (day 8) and one lost (day 6), each with its disposition,
+    # TTIC censored at the last contact and ICU-free days unknown; and one who died (0 days).
+    from django.utils import timezone
+
+    from outcomes import selectors
+    from outcomes.models import DailyStatus, Disposition
+
+    call_command("load_demo", "--participants", "8")
+    outcomes = dict(Disposition.objects.values_list("outcome", "participant"))
+    assert {"withdrew_consent", "lost_to_follow_up", "died"} <= set(outcomes)
+    for outcome, last in (("withdrew_consent", 8), ("lost_to_follow_up", 6)):
+        participant = Participant.objects.get(pk=outcomes[outcome])
+        endpoints = selectors.participant_endpoints(participant, today=timezone.localdate())
+        assert endpoints["last_contact_day"] == last
+        if "ttic" in endpoints and not endpoints["ttic"]["event"]:
+            assert endpoints["ttic"]["day"] == last
+        assert endpoints["icu_free_days"]["value"] is None
+    died = Participant.objects.get(pk=outcomes["died"])
+    assert (
+        selectors.participant_endpoints(died, today=timezone.localdate())["icu_free_days"]["value"]
+        == 0
+    )
+    assert DailyStatus.objects.exists()

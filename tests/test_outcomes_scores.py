@@ -6,6 +6,11 @@ PEEP <=5 -> 0, 6-8 -> 1, 9-11 -> 2, 12-14 -> 3, >=15 -> 4;
 compliance >=80 -> 0, 60-79 -> 1, 40-59 -> 2, 20-39 -> 3, <=19 -> 4; CXR quadrants 0-4.
 Fractions between printed ranges fall in the worse band (docs/outcomes.md).
 TTIC and ICU-free days: SPEC.md §4 and issue 6; ICU-free days: registry secondary outcome 3.
+TTIC's 6-point scale and event: Wang Y et al., Lancet 2020;395:1569-78 (remdesivir),
+doi:10.1016/S0140-6736(20)31022-9 ("a two-point reduction ... or live discharge").
+Censoring at the last contact (issue 18 point 2, SPEC §10): TTIC is censored at the last contact
+when follow-up ends early alive; ICU-free days are unknown (None) then; death stays 0 / the
+horizon (Schoenfeld & Bernard, Crit Care Med 2002;30:1772-7: free days are 0 for a death).
 """
 
 from decimal import Decimal
@@ -278,6 +283,69 @@ def test_ttic_refuses_a_status_off_the_scale(bad):
         time_to_clinical_improvement(baseline_status=bad, statuses={})
     with pytest.raises(ValueError, match="6-point ordinal status"):
         time_to_clinical_improvement(baseline_status=5, statuses={3: bad})
+
+
+# --- Censoring at the last contact (issue 18 point 2, SPEC §10) ----------------------------
+
+
+def test_ttic_withdrawn_alive_on_day_5_is_censored_at_day_5():
+    # Baseline 5, statuses 5, 5, 4 to day 5 (never <= 3), withdrew consent on day 5 -> the days
+    # after day 5 are unknown: (5, False), not (28, False) as if followed to day 28.
+    assert time_to_clinical_improvement(
+        baseline_status=5, statuses={1: 5, 3: 5, 5: 4}, last_contact_day=5
+    ) == (5, False)
+
+
+def test_ttic_without_a_last_contact_keeps_the_horizon():
+    # None: followed to the horizon (today's rule) -> (28, False).
+    assert time_to_clinical_improvement(
+        baseline_status=5, statuses={1: 5}, last_contact_day=None
+    ) == (28, False)
+
+
+def test_ttic_improvement_before_the_last_contact_is_an_event():
+    # Improved on day 4 (3 <= 5 - 2), lost to follow-up on day 9 -> (4, True).
+    assert time_to_clinical_improvement(baseline_status=5, statuses={4: 3}, last_contact_day=9) == (
+        4,
+        True,
+    )
+
+
+def test_ttic_last_contact_on_or_after_the_horizon_is_followed_to_the_horizon():
+    # Last contact on day 28 or day 40: observed to the horizon -> (28, False).
+    for last in (28, 40):
+        assert time_to_clinical_improvement(
+            baseline_status=4, statuses={7: 3}, last_contact_day=last
+        ) == (28, False)
+
+
+def test_ttic_death_before_improvement_stays_censored_at_the_horizon():
+    # Died on day 6, last contact the day of death: death is not a loss of follow-up ->
+    # (28, False) (issue 18: "death before improvement stays censored at the horizon").
+    assert time_to_clinical_improvement(
+        baseline_status=5, statuses={3: 5}, death_day=6, last_contact_day=6
+    ) == (28, False)
+
+
+def test_ttic_refuses_a_last_contact_before_day_0():
+    with pytest.raises(ValueError, match="before Day 0"):
+        time_to_clinical_improvement(baseline_status=5, statuses={}, last_contact_day=-1)
+
+
+def test_icu_free_days_alive_at_a_last_contact_before_day_60_is_unknown():
+    # Withdrawn on day 5 after 5 ICU days: not 55 (as if followed alive to day 60) but None.
+    assert icu_free_days(stays=[(0, 5)], last_contact_day=5) is None
+
+
+def test_icu_free_days_death_on_or_before_the_horizon_is_zero_whatever_the_last_contact():
+    assert icu_free_days(stays=[(0, 5)], death_day=12, last_contact_day=12) == 0
+    assert icu_free_days(stays=[], death_day=60, last_contact_day=3) == 0
+
+
+def test_icu_free_days_followed_to_day_60_counts_the_days_out_of_icu():
+    # [0, 9) = 9 days; last contact day 60 (or None) -> 60 - 9 = 51.
+    assert icu_free_days(stays=[(0, 9)], last_contact_day=60) == 51
+    assert icu_free_days(stays=[(0, 9)], last_contact_day=None) == 51
 
 
 # --- ICU-free days (SPEC §4, issue 6) ------------------------------------------------------
