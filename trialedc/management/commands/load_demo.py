@@ -35,10 +35,20 @@ Step = Callable[..., str]
 def demo_steps(*, bulk: bool) -> list[tuple[str, Step]]:
     """(name, step) in order; each step takes participants, seed and stdout."""
     if not bulk:
+
+        def outcomes_load(*, participants: int, seed: int, stdout) -> str:
+            # The pharmacy hands each dose over between the Baseline and infusion CRFs.
+            return outcomes_demo.load(
+                participants=participants,
+                seed=seed,
+                stdout=stdout,
+                before_infusion=randomization_demo.dose_handover,
+            )
+
         return [
             ("participants", participants_demo.load),
             ("randomization", randomization_demo.load),
-            ("outcomes", outcomes_demo.load),
+            ("outcomes", outcomes_load),
             ("safety", safety_demo.load),
             ("datamanagement", datamanagement_demo.load),
         ]
