@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -158,7 +158,7 @@ def _fill(
         for code in visit.crf_codes:
             if code == INFUSION and before_infusion is not None:
                 before_infusion(participant)
-            entered = {"assessed_on": visit.target_date, **values[code]}
+            entered: dict[str, Any] = {"assessed_on": visit.target_date, **values[code]}
             if code in checks.PRE_DOSE_CRFS:
                 entered["assessed_time"] = PRE_DOSE_TIME  # before the 10:30 infusion
             # Through the edit checks, as a coordinator saves: a value that warns is confirmed
@@ -167,7 +167,9 @@ def _fill(
                 visit=visit,
                 crf_code=code,
                 values=entered,
-                complete=True,
+                # Without the pharmacy's hand-over (outcomes loaded alone) the infusion CRF
+                # stays a draft: it is completed only after the hand-over (issue 18).
+                complete=code != INFUSION or before_infusion is not None,
                 user=user,
                 opened_version=None,  # a new CRF
                 confirm_warnings=True,
@@ -329,7 +331,7 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
         participant = randomization.participant
         previous = previous_of.setdefault(participant.pk, {})
         for code in visit.crf_codes:
-            entered = {"assessed_on": visit.target_date, **values[code]}
+            entered: dict[str, Any] = {"assessed_on": visit.target_date, **values[code]}
             if code in checks.PRE_DOSE_CRFS:
                 entered["assessed_time"] = PRE_DOSE_TIME  # before the 10:30 infusion
             crf = _checked_crf(

@@ -62,6 +62,21 @@ def with_day0(visits: QuerySet[Visit]) -> QuerySet[Visit]:
     )
 
 
+def with_same_day(visits: QuerySet[Visit]) -> QuerySet[Visit]:
+    """`visits`, each with what a CRF save compares with on the same visit (issue 18), read in
+    the same query (subqueries): `infusion_started` (the infusion's start), `murray_pf` and
+    `blood_gas_pf` (the P/F of each CRF holding one). No query per CRF saved."""
+
+    def first(model, name):
+        return Subquery(model.objects.filter(visit=OuterRef("pk")).values(name)[:1])
+
+    return visits.annotate(
+        infusion_started=first(Infusion, "started_at"),
+        murray_pf=first(Murray, "pf_ratio"),
+        blood_gas_pf=first(BloodGas, "pf_ratio"),
+    )
+
+
 def ended_on(participant) -> date | None:
     """The date of death, withdrawal or loss to follow-up, whichever came first."""
     return (
@@ -496,11 +511,15 @@ def same_day_pf(visit: Visit, crf_code: str) -> tuple[str, Decimal] | None:
     other = {trial_codes.MURRAY: BloodGas, trial_codes.BLOOD_GAS: Murray}.get(crf_code)
     if other is None:
         return None
-    pf = (
-        other.objects.filter(visit=visit, pf_ratio__isnull=False)
-        .values_list("pf_ratio", flat=True)
-        .first()
-    )
+    annotated = {Murray: "murray_pf", BloodGas: "blood_gas_pf"}[other]
+    if hasattr(visit, annotated):  # read with the visit (with_same_day)
+        pf = getattr(visit, annotated)
+    else:
+        pf = (
+            other.objects.filter(visit=visit, pf_ratio__isnull=False)
+            .values_list("pf_ratio", flat=True)
+            .first()
+        )
     return None if pf is None else (TRIAL.crfs.source(other.crf_code), pf)
 
 
@@ -526,6 +545,8 @@ def pre_dose_assessments(visit: Visit, *, zone: ZoneInfo, exclude: str = "") -> 
 
 
 def infusion_started_at(visit: Visit) -> datetime | None:
+    if hasattr(visit, "infusion_started"):  # read with the visit (with_same_day)
+        return visit.infusion_started
     return (
         Infusion.objects.filter(visit=visit, started_at__isnull=False)
         .values_list("started_at", flat=True)

@@ -238,9 +238,13 @@ def _crf_save(
         # The visit and participant rows locked (lock_create and signature_sign lock the same
         # visit rows); the participant's withdrawal of consent, if any, read in the same query.
         # Day 0, for the edit checks, read in the same query (selectors.with_day0).
-        visit = selectors.with_day0(
-            Visit.objects.select_for_update(of=("self", "participant")).select_related(
-                "participant__withdrawal", "participant__site"
+        # What the CRF is compared with on the same visit (the infusion's start, the other P/F)
+        # in the same query too (selectors.with_same_day).
+        visit = selectors.with_same_day(
+            selectors.with_day0(
+                Visit.objects.select_for_update(of=("self", "participant")).select_related(
+                    "participant__withdrawal", "participant__site"
+                )
             )
         ).get(pk=visit.pk)
         if crf_code not in visit.crf_codes:

@@ -10,7 +10,6 @@ from kernel.trial import MURRAY
 from outcomes import checks, selectors, services
 from outcomes.models import CRF_MODELS, StudyEvent, Visit
 
-
 # The time of the Day-0 assessments the factory saves: early, before any infusion of the day.
 BEFORE_THE_DOSE = time(0, 5)
 

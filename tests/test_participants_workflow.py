@@ -485,10 +485,10 @@ def test_enrollment_without_the_investigators_confirmation_is_refused(
     eligibility no investigator had confirmed; the page says what is missing and enrolls no one."""
     ConsentFactory(screening=eligible)
     page = client.get(enroll_url(eligible)).content.decode()
-    assert "The investigator has not confirmed this patient&#x27;s eligibility yet" in page
+    assert "The investigator has not confirmed this patient" in page
     assert "Enroll and assign a study ID" not in page
     body = client.post(enroll_url(eligible), follow=True).content.decode()
-    assert "The investigator has not confirmed this patient&#x27;s eligibility yet" in body
+    assert "The investigator has not confirmed this patient" in body
     assert not Participant.objects.exists()
 
 
@@ -514,10 +514,14 @@ def test_the_confirmation_page_says_absent_beside_an_absent_exclusion_criterion(
     login(make_user(Role.INVESTIGATOR, username="inv-fa"))
     persian = client.get(url, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
     assert ">وجود ندارد<" in persian
-    assert ">وجود دارد<" in persian
+    assert "✗ وجود دارد<" in persian
 
 
 def test_enrollment_without_consent_is_refused(client, coordinator, eligible):
+    # Confirmed (issue 18: else the missing confirmation is what refuses the enrollment).
+    Eligibility.objects.filter(screening=eligible).update(
+        confirmed_by=coordinator, confirmed_at=timezone.now()
+    )
     body = client.post(enroll_url(eligible), follow=True).content.decode()
     assert "Record the written informed consent (I6) before enrolling." in body
     assert not Participant.objects.exists()

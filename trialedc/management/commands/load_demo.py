@@ -81,6 +81,8 @@ DEMO_USERS: list[tuple[str, Role, list[str], str]] = [
     ("sponsor", Role.SPONSOR, ["01"], "Shirin Sponsor"),
     ("coordinator2", Role.COORDINATOR, ["02"], "Kian Coordinator"),
     ("investigator2", Role.INVESTIGATOR, ["02"], "Leila Investigator"),
+    # Site 02's doses are prepared and handed over at site 02: its infusion CRFs need that.
+    ("pharmacist2", Role.PHARMACIST, ["02"], "Nima Pharmacist"),
 ]
 
 
