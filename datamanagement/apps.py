@@ -23,6 +23,9 @@ class DataManagementConfig(AppConfig):
         outcomes_signals.participant_data_changed.connect(
             services.on_participant_data_changed, dispatch_uid="dm_participant_data_changed"
         )
+        outcomes_signals.check_refused.connect(
+            services.on_check_refused, dispatch_uid="dm_check_refused"
+        )
         # Backstop of the locks for every audited model, whatever code path saves it.
         pre_save.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_save")
         pre_delete.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_delete")

@@ -736,5 +736,20 @@ def on_crf_saved(sender, *, crf, user, warnings, warning_reason, **kwargs) -> No
     edit_check_queries_raise(crf=crf, warnings=warnings, warning_reason=warning_reason)
 
 
+def on_check_refused(sender, *, participant, visit, crf_code, field_name, text, **kwargs) -> None:
+    """A save refused because it disagrees with another record (outcomes: a Day-0 assessment
+    after the infusion): a query on that record's field, once per disagreement."""
+    digest = hashlib.sha256(str(text).encode()).hexdigest()[:16]
+    query_raise(
+        participant=participant,
+        visit=visit,
+        crf_code=crf_code,
+        field_name=field_name,
+        text=str(text),
+        origin=QueryOrigin.EDIT_CHECK,
+        auto_key=f"refused:{visit.pk}:{crf_code}:{field_name}:{digest}",
+    )
+
+
 def on_participant_data_changed(sender, *, participant, visit, what, **kwargs) -> None:
     participant_data_changed(participant=participant, visit=visit, what=what)

@@ -357,7 +357,7 @@ class TrialConfig:
         default_factory=lambda: {
             "pf_ratio": Decimal("150"),
             "crp_mg_l": Decimal("150"),
-            "murray_total": Decimal("6"),
+            "murray_score": Decimal("1.5"),
             "clinical_status": Decimal("2"),
         }
     )
@@ -588,11 +588,12 @@ TRIAL = TrialConfig(
     # --- randomization: lists, pharmacy, unblinding (issue 5) ---
     # --- outcomes: visits, CRFs, edit checks (issue 6) ---
     # Soft limits (SPEC §4): moved more than this since the previous visit -> confirm with a
-    # reason. P/F in mmHg, CRP in mg/L, Murray sum in points (0-16), clinical status in points.
+    # reason. P/F in mmHg, CRP in mg/L, the Murray score in points of its mean (0-4; 1.5 is the
+    # 6 of the former 0-16 sum over 4 components: issue 18), clinical status in points.
     soft_limit_deltas={
         "pf_ratio": Decimal("150"),
         "crp_mg_l": Decimal("150"),
-        "murray_total": Decimal("6"),
+        "murray_score": Decimal("1.5"),
         "clinical_status": Decimal("2"),
     },
     # CRP entry units -> factor to mg/L (1 mg/dL = 10 mg/L); the record's mg/mL is not offered.

@@ -35,6 +35,25 @@ from kernel.trial import (
 )
 
 FRACTION, PERCENT = "fraction", "percent"
+
+# Murray 1988, Table 2 scores PEEP "(when ventilated)" and the respiratory system compliance
+# "(when available)", both read on the ventilator of an intubated patient (static compliance
+# needs an inspiratory hold under passive ventilation). Of the trial's supports
+# (kernel.trial.respiratory_support_labels) only invasive mechanical ventilation gives them: with
+# any other support they are refused, and the score is the mean of the components there are.
+VENTILATED_SUPPORTS = frozenset({"invasive_ventilation"})
+PEEP_AND_COMPLIANCE = {
+    "peep_cmh2o": gettext_noop("PEEP"),
+    "compliance_ml_cmh2o": gettext_noop("Static compliance"),
+}
+# The Day-0 CRFs that are baseline assessments, made before the infusion (issue 18): their time
+# is recorded and checked against the infusion's start, from either save (pre_dose_errors).
+PRE_DOSE_CRFS = (BASELINE, MURRAY, BLOOD_GAS, CRP, CLINICAL_STATUS)
+# Two measurements of P/F on the same day (the Murray and the blood-gas CRFs) that differ by
+# more than this ask for a confirmation and become a query (docs/outcomes.md): beyond what the
+# ratio moves between two arterial samples of one day without a change of support, and well
+# inside the error of FiO₂ typed in the wrong unit (141.7 vs 533.3).
+PF_CROSS_FORM_TOLERANCE_MMHG = Decimal("50")
 MG_L, MG_DL = "mg/L", "mg/dL"
 DEAD = "dead"  # VitalStatus.DEAD
 
@@ -49,14 +68,17 @@ HARD_LIMITED = {
 # (TRIAL.soft_limit_deltas key -> the CRF's field holding it).
 DELTA_FIELDS: dict[str, dict[str, str]] = {
     BLOOD_GAS: {"pf_ratio": "pf_ratio"},
-    MURRAY: {"pf_ratio": "pf_ratio", "murray_total": "total"},
+    # The analysed Murray score is the mean of the components used (0-4), not the sum.
+    MURRAY: {"pf_ratio": "pf_ratio", "murray_score": "score"},
     CRP: {"crp_mg_l": "crp_mg_l"},
     CLINICAL_STATUS: {"clinical_status": "status_score"},
 }
+# Places a moved value is shown with (the Murray mean has two decimals; the others one).
+DELTA_PLACES = {"murray_score": Decimal("0.01")}
 DELTA_LABELS = {
     "pf_ratio": gettext_noop("P/F ratio"),
     "crp_mg_l": gettext_noop("CRP (mg/L)"),
-    "murray_total": gettext_noop("Murray sum"),
+    "murray_score": gettext_noop("Murray score (mean, 0–4)"),
     "clinical_status": gettext_noop("Clinical status"),
 }
 
@@ -270,6 +292,8 @@ def hard_errors(
                 _("Chest X-ray quadrants must be between 0 and 4; %(value)s is impossible.")
                 % {"value": quadrants},
             )
+        for name, message in murray_support_errors(values).items():
+            check(name, message)
     if crf_code == INFUSION:
         errors.update(_infusion_errors(values, now=now))
     if crf_code == DAY60_FOLLOW_UP:
@@ -281,6 +305,80 @@ def hard_errors(
         if values.get("icu_stays_confirmed") is False and complete:
             check("icu_stays_confirmed", _("Record the missing ICU stays before completing."))
     return errors
+
+
+def murray_support_errors(values: Values) -> dict[str, str]:
+    """PEEP or compliance typed for a patient who is not on invasive mechanical ventilation (or
+    whose support is not recorded): refused, as Murray's table scores them for the ventilated
+    only; a PEEP of 0 typed for a patient on a nasal cannula would lower the mean."""
+    support = values.get("respiratory_support") or ""
+    if support in VENTILATED_SUPPORTS:
+        return {}
+    errors = {}
+    for name, label in PEEP_AND_COMPLIANCE.items():
+        if values.get(name) is None:
+            continue
+        if not support:
+            errors[name] = _(
+                "%(field)s is scored for a patient on invasive mechanical ventilation only "
+                "(Murray 1988): record the respiratory support first, or leave %(field)s empty."
+            ) % {"field": _(label)}
+        else:
+            errors[name] = _(
+                "%(field)s is scored for a patient on invasive mechanical ventilation only "
+                "(Murray 1988); the respiratory support recorded is “%(support)s”: leave "
+                "%(field)s empty."
+            ) % {
+                "field": _(label),
+                "support": _(TRIAL.respiratory_support_labels.get(support, support)),
+            }
+    return errors
+
+
+ShowMoment = Callable[[datetime], str]
+
+
+def _moment(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M")
+
+
+def assessment_after_infusion_error(
+    *,
+    assessed_at: datetime | None,
+    infusion_started_at: datetime | None,
+    show: ShowMoment = _moment,
+) -> str:
+    """A Day-0 baseline assessment timed after the infusion started: refused (issue 18). At the
+    same minute is allowed: the sample was taken as the infusion began."""
+    if assessed_at is None or infusion_started_at is None or assessed_at <= infusion_started_at:
+        return ""
+    return _(
+        "This Day-0 assessment is timed %(at)s, after the infusion started (%(start)s): "
+        "baseline assessments are made before the dose. Check both times; if the assessment "
+        "really followed the dose, it is not a baseline assessment."
+    ) % {"at": show(assessed_at), "start": show(infusion_started_at)}
+
+
+def infusion_after_assessments_error(
+    *,
+    infusion_started_at: datetime | None,
+    assessments: list[tuple[str, datetime]],
+    show: ShowMoment = _moment,
+) -> str:
+    """An infusion start before Day-0 baseline assessments already recorded: refused, naming
+    them (the same rule as assessment_after_infusion_error, from the infusion's save)."""
+    if infusion_started_at is None:
+        return ""
+    later = [(label, at) for label, at in assessments if at > infusion_started_at]
+    if not later:
+        return ""
+    return _(
+        "The infusion start %(start)s is before Day-0 baseline assessments recorded after it "
+        "(%(later)s): they are made before the dose. Check these times."
+    ) % {
+        "start": show(infusion_started_at),
+        "later": "; ".join(f"{label} {show(at)}" for label, at in later),
+    }
 
 
 def _infusion_errors(values: Values, *, now: datetime) -> dict[str, str]:
@@ -347,7 +445,7 @@ def delta_warnings(
                     "field": _(DELTA_LABELS[key]),
                     "before": before,
                     "visit": code,
-                    "now": Decimal(value).quantize(Decimal("0.1")),
+                    "now": Decimal(value).quantize(DELTA_PLACES.get(key, Decimal("0.1"))),
                     "limit": limit,
                 }
             )
@@ -362,6 +460,26 @@ def pf_warning(pf: Decimal | None) -> str:
         "P/F ratio %(pf)s is above %(max)s mmHg, unusual in ARDS: check PaO₂ and "
         "that FiO₂ is entered in the right unit."
     ) % {"pf": pf, "max": TRIAL.pf_ratio_soft_maximum}
+
+
+def pf_cross_form_warning(pf: Decimal | None, *, other: tuple[str, Decimal] | None) -> str:
+    """The P/F of this CRF against the P/F of the other CRF of the same day that holds one (the
+    Murray and the blood-gas CRFs): beyond PF_CROSS_FORM_TOLERANCE_MMHG, a confirmation and a
+    query (issue 18: 141.7 on one, 533.3 on the other, was accepted silently)."""
+    if pf is None or other is None:
+        return ""
+    label, other_pf = other
+    if abs(Decimal(pf) - Decimal(other_pf)) <= PF_CROSS_FORM_TOLERANCE_MMHG:
+        return ""
+    return _(
+        "P/F ratio %(pf)s differs from %(other_pf)s on the %(other)s CRF of the same day by "
+        "more than %(tolerance)s mmHg: check PaO₂ and FiO₂ (and its unit) on both."
+    ) % {
+        "pf": pf,
+        "other_pf": other_pf,
+        "other": _(label),
+        "tolerance": PF_CROSS_FORM_TOLERANCE_MMHG,
+    }
 
 
 def age_warning(age: int | None) -> str:
@@ -392,9 +510,11 @@ def soft_warnings(
     window_end: date,
     previous: Mapping[str, tuple[str, Decimal]],
     show_date: ShowDate = date.isoformat,
+    same_day_pf: tuple[str, Decimal] | None = None,
 ) -> list[str]:
-    """The warnings of a CRF as stored (converted units; P/F and the Murray sum computed):
-    the window, the moves since the previous visit, then what is unusual for this CRF."""
+    """The warnings of a CRF as stored (converted units; P/F and the Murray score computed):
+    the window, the moves since the previous visit, then what is unusual for this CRF.
+    `same_day_pf` is (CRF name, P/F) of the other CRF of the same day holding a P/F."""
     warnings = [
         window_warning(
             values.get("assessed_on"),
@@ -408,6 +528,7 @@ def soft_warnings(
     warnings += delta_warnings(current, previous)
     if crf_code in (BLOOD_GAS, MURRAY):
         warnings.append(pf_warning(values.get("pf_ratio")))
+        warnings.append(pf_cross_form_warning(values.get("pf_ratio"), other=same_day_pf))
     if crf_code == BASELINE:
         warnings.append(age_warning(values.get("age_years")))
     if crf_code == INFUSION:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -53,9 +53,14 @@ from .models import (
 COURSES = ("improving", "worsening", "slow", "withdrawal")
 # Why the demo's coordinator confirms a value that warns (stored with it, and in its query).
 WARNING_REASON = "Demo data: checked against the chart"
+# The time of the Day-0 baseline assessments: before the infusion, started at 10:30.
+PRE_DOSE_TIME = time(9, 0)
 
 
-def load(*, participants: int, seed: int, stdout) -> str:
+def load(*, participants: int, seed: int, stdout, before_infusion=None) -> str:
+    """The demo participants' visits filled through the services. `before_infusion(participant)`
+    is called between the Day-0 Baseline and infusion CRFs: load_demo passes the pharmacy's
+    preparation and hand-over (randomization.demo.dose_handover), which outcomes cannot call."""
     filled = 0
     ended_early = 0
     for participant in (
@@ -75,11 +80,20 @@ def load(*, participants: int, seed: int, stdout) -> str:
             or User.objects.filter(sites=participant.site).first()
         )
         with transaction.atomic():
-            filled += _fill(participant, visits, course=course, rng=rng, user=user)
+            filled += _fill(
+                participant,
+                visits,
+                course=course,
+                rng=rng,
+                user=user,
+                before_infusion=before_infusion,
+            )
     return f"{filled} visits with outcome CRFs"
 
 
-def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
+def _fill(
+    participant, visits, *, course: str, rng: random.Random, user, before_infusion=None
+) -> int:
     today = selectors.site_today(participant.site)
     day0 = visits[0].target_date
     end_day = {"worsening": rng.randint(9, 16), "withdrawal": 8, "lost": 6}.get(course)
@@ -153,6 +167,7 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
                 "peep_cmh2o": Decimal(rng.randint(8, 14)) if ventilated else None,
                 "compliance_ml_cmh2o": Decimal(rng.randint(22, 45)) if ventilated else None,
                 "cxr_quadrants": 4 if pf < 100 else 3 if pf < 200 else 2 if pf < 300 else 1,
+                "respiratory_support": "invasive_ventilation" if ventilated else "face_mask",
             },
             CRP: {"entered_value": Decimal(str(round(crp, 1))), "entered_unit": "mg/L"},
             CLINICAL_STATUS: {"status_score": status},
@@ -163,13 +178,20 @@ def _fill(participant, visits, *, course: str, rng: random.Random, user) -> int:
         values[INFUSION]["started_at"] = start
         values[INFUSION]["ended_at"] = start + timedelta(minutes=15)
         for code in visit.crf_codes:
+            if code == INFUSION and before_infusion is not None:
+                before_infusion(participant)
+            entered: dict[str, Any] = {"assessed_on": visit.target_date, **values[code]}
+            if code in checks.PRE_DOSE_CRFS:
+                entered["assessed_time"] = PRE_DOSE_TIME  # before the 10:30 infusion
             # Through the edit checks, as a coordinator saves: a value that warns is confirmed
             # with a reason, and becomes a query for the data manager.
             services.crf_save(
                 visit=visit,
                 crf_code=code,
-                values={"assessed_on": visit.target_date, **values[code]},
-                complete=True,
+                values=entered,
+                # Without the pharmacy's hand-over (outcomes loaded alone) the infusion CRF
+                # stays a draft: it is completed only after the hand-over (issue 18).
+                complete=code != INFUSION or before_infusion is not None,
                 user=user,
                 opened_version=None,  # a new CRF
                 confirm_warnings=True,
@@ -387,6 +409,7 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
                 "peep_cmh2o": Decimal(rng.randint(8, 14)) if ventilated else None,
                 "compliance_ml_cmh2o": Decimal(rng.randint(22, 45)) if ventilated else None,
                 "cxr_quadrants": 4 if now["pf"] < 100 else 3 if now["pf"] < 200 else 2,
+                "respiratory_support": "invasive_ventilation" if ventilated else "face_mask",
             },
             CRP: {"entered_value": crp, "entered_unit": "mg/L"},
             CLINICAL_STATUS: {"status_score": now["status"]},
@@ -395,7 +418,9 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
         participant = randomization.participant
         previous = previous_of.setdefault(participant.pk, {})
         for code in visit.crf_codes:
-            entered = {"assessed_on": visit.target_date, **values[code]}
+            entered: dict[str, Any] = {"assessed_on": visit.target_date, **values[code]}
+            if code in checks.PRE_DOSE_CRFS:
+                entered["assessed_time"] = PRE_DOSE_TIME  # before the 10:30 infusion
             crf = _checked_crf(
                 code,
                 entered,

@@ -32,6 +32,21 @@ class HardLimitExceeded(OutcomesError):
         self.errors = dict(errors)
 
 
+class PreDoseRefused(HardLimitExceeded):
+    """A Day-0 baseline assessment timed after the infusion's start, from either save
+    (outcomes.checks.PRE_DOSE_CRFS). Besides the field errors it names the record it disagrees
+    with, on which crf_save raises a query (`query_crf`, `query_field`, `query_text`)."""
+
+    def __init__(
+        self, errors: dict[str, str], *, visit, query_crf: str, query_field: str, query_text: str
+    ) -> None:
+        super().__init__(errors)
+        self.visit = visit
+        self.query_crf = query_crf
+        self.query_field = query_field
+        self.query_text = query_text
+
+
 class UnconfirmedWarnings(OutcomesError):
     """Soft warnings (outcomes.checks.soft_warnings) not confirmed with a reason: nothing was
     saved. `warnings` are every warning of the values, to show and confirm."""

@@ -30,6 +30,7 @@ from kernel.forms import (
 )
 from kernel.trial import TRIAL
 
+from . import selectors
 from .checks import FRACTION, PERCENT
 from .models import (
     AeAssessment,
@@ -111,6 +112,15 @@ class CrfForm(ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, for
         )
         if not self.instance.pk and self.initial.get("assessed_on") is None:
             self.initial["assessed_on"] = min(visit.target_date, today)
+        if "assessed_time" in self.fields:
+            # Day 0: the baseline assessments are timed, and must precede the infusion.
+            self.fields["assessed_time"].widget = forms.TimeInput(
+                attrs={"type": "time", "autocomplete": "off"}, format="%H:%M"
+            )
+            if visit.day == 0:
+                self.fields["assessed_time"].help_text = gettext_lazy(
+                    "Day 0: when it was assessed (sample drawn, film taken); before the infusion."
+                )
         # Keyboard-first: the date is prefilled, so the cursor starts in the first measurement.
         names = [n for n in self.data_field_names() if n != "assessed_on"]
         if names:
@@ -189,6 +199,7 @@ class BaselineForm(CrfForm):
         model = Baseline
         fields = [
             "assessed_on",
+            "assessed_time",
             "sex",
             "age_years",
             "weight_kg",
@@ -202,9 +213,23 @@ class BaselineForm(CrfForm):
         ]
         widgets = {"sex": forms.RadioSelect}
 
+    # Where the values not typed again come from (outcomes.selectors.baseline_from_sources).
+    SOURCES = {
+        "sex": gettext_lazy("From screening (identifying data)."),
+        "age_years": gettext_lazy("From screening: age on the screening date."),
+        "respiratory_support": gettext_lazy("From randomization: the support randomized with."),
+    }
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["sex"].choices = [c for c in self.fields["sex"].choices if c[0]]
+        # Sex, age and the respiratory support have one source each: shown, not typed again
+        # (issue 18); the service stores the source's value whatever is posted.
+        for name, value in selectors.baseline_from_sources(self.visit.participant).items():
+            if name in self.fields:
+                self.initial[name] = value
+                self.fields[name].disabled = True
+                self.fields[name].help_text = self.SOURCES.get(name, "")
 
 
 class InfusionForm(CrfForm):
@@ -260,7 +285,16 @@ class _Fio2Mixin:
             initial=FRACTION,
             widget=forms.RadioSelect,
         )
-        self.order_fields(["assessed_on", "pao2_mmhg", "fio2", "fio2_unit"])
+        self.order_fields(
+            [
+                "assessed_on",
+                "assessed_time",
+                "respiratory_support",
+                "pao2_mmhg",
+                "fio2",
+                "fio2_unit",
+            ]
+        )
 
     def take_theirs(self, cleaned, name, value) -> None:
         super().take_theirs(cleaned, name, value)
@@ -277,7 +311,7 @@ class _Fio2Mixin:
 class BloodGasForm(_Fio2Mixin, CrfForm):
     class Meta:
         model = BloodGas
-        fields = ["assessed_on", "pao2_mmhg", "fio2"]
+        fields = ["assessed_on", "assessed_time", "pao2_mmhg", "fio2"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -290,6 +324,8 @@ class MurrayForm(_Fio2Mixin, CrfForm):
         model = Murray
         fields = [
             "assessed_on",
+            "assessed_time",
+            "respiratory_support",
             "pao2_mmhg",
             "fio2",
             "peep_cmh2o",
@@ -300,8 +336,18 @@ class MurrayForm(_Fio2Mixin, CrfForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_fio2_unit()
+        # The support starts from the same day's record where there is one (issue 18).
+        support = self.fields["respiratory_support"]
+        support.choices = [c for c in support.choices if c[0]]
+        support.widget = forms.RadioSelect(choices=support.choices)
+        found = selectors.same_day_respiratory_support(self.visit)
+        if found is not None and not self.instance.respiratory_support and not self.is_bound:
+            self.initial["respiratory_support"] = found[0]
+            support.help_text = gettext_lazy(
+                "Pre-filled from %(source)s; correct it if needed."
+            ) % {"source": found[1]}
         self.fields["peep_cmh2o"].help_text = gettext_lazy(
-            "Ventilated patients only; leave empty if not."
+            "Invasive mechanical ventilation only; leave empty otherwise."
         )
         self.fields["compliance_ml_cmh2o"].help_text = gettext_lazy("When available.")
         self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
@@ -335,7 +381,7 @@ class CrpForm(CrfForm):
 
     class Meta:
         model = Crp
-        fields = ["assessed_on"]
+        fields = ["assessed_on", "assessed_time"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -359,6 +405,7 @@ class CrpForm(CrfForm):
     def crf_values(self) -> dict:
         return {
             "assessed_on": self.cleaned_data.get("assessed_on"),
+            "assessed_time": self.cleaned_data.get("assessed_time"),
             "entered_value": self.cleaned_data.get("entered_value"),
             "entered_unit": self.cleaned_data.get("entered_unit") or CrpUnit.MG_L,
         }
@@ -367,7 +414,7 @@ class CrpForm(CrfForm):
 class ClinicalStatusForm(CrfForm):
     class Meta:
         model = ClinicalStatus
-        fields = ["assessed_on", "status_score"]
+        fields = ["assessed_on", "assessed_time", "status_score"]
         widgets = {"status_score": forms.RadioSelect}
 
     def __init__(self, *args, **kwargs):

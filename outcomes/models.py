@@ -18,6 +18,8 @@ from simple_history.models import HistoricalRecords
 from kernel import trial
 from kernel.trial import TRIAL
 
+from .checks import VENTILATED_SUPPORTS
+
 _LIMITS = TRIAL.hard_limits
 
 
@@ -139,12 +141,33 @@ class Crf(models.Model):
         ]
 
 
+# Respiratory support as the trial names it (kernel.trial), on the CRFs that record it.
+SUPPORT_CHOICES = list(TRIAL.respiratory_support_labels.items())
+
+
+class PreDoseCrf(Crf):
+    """A CRF that is a Day-0 baseline assessment, made before the infusion (issue 18): it
+    records the time of the assessment, needed at Day 0 to complete it, and checked against the
+    infusion's start (outcomes.checks.pre_dose_errors, from either save)."""
+
+    assessed_time = models.TimeField(_("time of assessment"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def missing_for_complete(self) -> list[str]:
+        missing = super().missing_for_complete()
+        if self.assessed_time is None and self.visit.day == 0:
+            missing.append(str(self._meta.get_field("assessed_time").verbose_name))
+        return missing
+
+
 class Sex(models.TextChoices):
     FEMALE = "female", _("Female")
     MALE = "male", _("Male")
 
 
-class Baseline(Crf):
+class Baseline(PreDoseCrf):
     crf_code = trial.BASELINE
     required_for_complete = ("sex", "age_years", "weight_kg", "height_cm", "respiratory_support")
 
@@ -160,10 +183,7 @@ class Baseline(Crf):
     obesity = models.BooleanField(_("obesity (BMI ≥ 30)"), default=False)
     other_comorbidities = models.CharField(_("other comorbidities"), max_length=300, blank=True)
     respiratory_support = models.CharField(
-        _("respiratory support"),
-        max_length=30,
-        choices=list(TRIAL.respiratory_support_labels.items()),
-        blank=True,
+        _("respiratory support"), max_length=30, choices=SUPPORT_CHOICES, blank=True
     )
 
     class Meta:
@@ -216,7 +236,7 @@ class AeAssessment(Crf):
         verbose_name_plural = _("AE assessment CRFs")
 
 
-class BloodGas(Crf):
+class BloodGas(PreDoseCrf):
     crf_code = trial.BLOOD_GAS
     required_for_complete = ("pao2_mmhg", "fio2")
 
@@ -237,10 +257,15 @@ class BloodGas(Crf):
         ]
 
 
-class Murray(Crf):
+class Murray(PreDoseCrf):
     crf_code = trial.MURRAY
-    required_for_complete = ("cxr_quadrants", "pao2_mmhg", "fio2")
+    required_for_complete = ("respiratory_support", "cxr_quadrants", "pao2_mmhg", "fio2")
 
+    # PEEP and compliance apply to a ventilated patient only (Murray 1988, Table 2): the support
+    # is recorded with them, pre-filled from the same day's data (issue 18).
+    respiratory_support = models.CharField(
+        _("respiratory support"), max_length=30, choices=SUPPORT_CHOICES, blank=True
+    )
     pao2_mmhg = models.DecimalField(
         _("PaO₂"), max_digits=4, decimal_places=1, null=True, blank=True
     )
@@ -266,10 +291,16 @@ class Murray(Crf):
     cxr_points = models.PositiveSmallIntegerField(
         _("chest X-ray points"), null=True, editable=False
     )
+    # The analysed score is the mean (Murray 1988: the sum divided by the number of components
+    # used); the sum alone mixes patients scored on 2, 3 or 4 components (docs/outcomes.md).
     total = models.PositiveSmallIntegerField(_("Murray sum (0–16)"), null=True, editable=False)
     n_components = models.PositiveSmallIntegerField(_("components used"), null=True, editable=False)
     score = models.DecimalField(
-        _("Murray score (0–4)"), max_digits=3, decimal_places=2, null=True, editable=False
+        _("Murray score, mean of the components (0–4)"),
+        max_digits=3,
+        decimal_places=2,
+        null=True,
+        editable=False,
     )
 
     class Meta:
@@ -287,6 +318,12 @@ class Murray(Crf):
                 condition=Q(cxr_quadrants__isnull=True) | Q(cxr_quadrants__lte=4),
                 name="mur_cxr",
             ),
+            # PEEP and compliance only for a ventilated patient (checks.murray_support_errors).
+            models.CheckConstraint(
+                condition=Q(peep_cmh2o__isnull=True, compliance_ml_cmh2o__isnull=True)
+                | Q(respiratory_support__in=sorted(VENTILATED_SUPPORTS)),
+                name="mur_peep_compliance_ventilated",
+            ),
             models.CheckConstraint(
                 condition=Q(total__isnull=True) | Q(total__lte=16), name="mur_total"
             ),
@@ -301,7 +338,7 @@ class CrpUnit(models.TextChoices):
     MG_DL = "mg/dL", "mg/dL"
 
 
-class Crp(Crf):
+class Crp(PreDoseCrf):
     crf_code = trial.CRP
     required_for_complete = ("crp_mg_l",)
 
@@ -322,7 +359,7 @@ class Crp(Crf):
         ]
 
 
-class ClinicalStatus(Crf):
+class ClinicalStatus(PreDoseCrf):
     crf_code = trial.CLINICAL_STATUS
     required_for_complete = ("status_score",)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -12,14 +12,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel import concurrency
+from kernel import trial as trial_codes
 from kernel.access import scope_to_sites
 from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
-from . import checks, followup, schedule, scores
+from . import checks, followup, hooks, schedule, scores
 from .models import (
     CRF_MODELS,
     ENDING_EVENTS,
+    Baseline,
     BloodGas,
     ClinicalStatus,
     Crf,
@@ -28,6 +30,7 @@ from .models import (
     Disposition,
     EventKind,
     IcuStay,
+    Infusion,
     Murray,
     StudyEvent,
     Visit,
@@ -59,6 +62,21 @@ def with_day0(visits: QuerySet[Visit]) -> QuerySet[Visit]:
                 :1
             ]
         )
+    )
+
+
+def with_same_day(visits: QuerySet[Visit]) -> QuerySet[Visit]:
+    """`visits`, each with what a CRF save compares with on the same visit (issue 18), read in
+    the same query (subqueries): `infusion_started` (the infusion's start), `murray_pf` and
+    `blood_gas_pf` (the P/F of each CRF holding one). No query per CRF saved."""
+
+    def first(model, name):
+        return Subquery(model.objects.filter(visit=OuterRef("pk")).values(name)[:1])
+
+    return visits.annotate(
+        infusion_started=first(Infusion, "started_at"),
+        murray_pf=first(Murray, "pf_ratio"),
+        blood_gas_pf=first(BloodGas, "pf_ratio"),
     )
 
 
@@ -216,7 +234,7 @@ def visits_to_do_count(user) -> int:
 _DELTA_SOURCES = {
     "pf_ratio": ((BloodGas, "pf_ratio"), (Murray, "pf_ratio")),
     "crp_mg_l": ((CrpModel, "crp_mg_l"),),
-    "murray_total": ((Murray, "total"),),
+    "murray_score": ((Murray, "score"),),
     "clinical_status": ((ClinicalStatus, "status_score"),),
 }
 
@@ -615,3 +633,97 @@ def missing_daily_statuses(participant, *, today: date) -> list[tuple[int, date]
     if page["day0"] is None:
         return []
     return [(day, page["day0"] + timedelta(days=day)) for day in page["missing"]]
+
+
+# --- values from their single source, and the same day's other CRFs (issue 18) ---------------
+
+
+def baseline_from_sources(participant) -> dict:
+    """The Baseline CRF's values that are not typed again: sex (the identifying data of
+    screening), age (on the screening date, from the eligibility form) and what the apps above
+    register (randomization: the respiratory support the participant was randomized with).
+    A value without a source is left out (the form then asks for it)."""
+    values: dict = {}
+    identity = getattr(participant, "identity", None)
+    if identity is not None and identity.sex:
+        values["sex"] = identity.sex
+    eligibility = getattr(participant.screening, "eligibility", None)
+    if eligibility is not None and eligibility.age_years is not None:
+        values["age_years"] = eligibility.age_years
+    for source in hooks.baseline_sources():
+        values.update({k: v for k, v in source(participant).items() if v not in (None, "")})
+    return values
+
+
+# Clinical status (6-point scale) -> the respiratory support it implies, where it implies one.
+_SUPPORT_OF_STATUS = {5: "invasive_ventilation", 2: "none", 1: "none"}
+
+
+def same_day_respiratory_support(visit: Visit) -> tuple[str, str] | None:
+    """(support, where it comes from) recorded on the day of `visit` elsewhere, for the Murray
+    CRF to start from: the Baseline CRF's (Day 0, itself from randomization), else what the
+    clinical status of the same visit implies (5: invasive ventilation; 1-2: none; 3-4 say
+    no one support). None when the day has no such record."""
+    if visit.day == 0:
+        baseline = Baseline.objects.filter(visit=visit).exclude(respiratory_support="").first()
+        if baseline is not None:
+            return baseline.respiratory_support, _("the Baseline CRF")
+        support = baseline_from_sources(visit.participant).get("respiratory_support")
+        if support:
+            return support, _("randomization")
+    status = (
+        ClinicalStatus.objects.filter(visit=visit, status_score__isnull=False)
+        .values_list("status_score", flat=True)
+        .first()
+    )
+    if status in _SUPPORT_OF_STATUS:
+        return _SUPPORT_OF_STATUS[status], _("the clinical status of this visit")
+    return None
+
+
+def same_day_pf(visit: Visit, crf_code: str) -> tuple[str, Decimal] | None:
+    """(CRF name, P/F) of the other CRF of `visit` that holds a P/F (Murray <-> blood gas)."""
+    other = {trial_codes.MURRAY: BloodGas, trial_codes.BLOOD_GAS: Murray}.get(crf_code)
+    if other is None:
+        return None
+    annotated = {Murray: "murray_pf", BloodGas: "blood_gas_pf"}[other]
+    if hasattr(visit, annotated):  # read with the visit (with_same_day)
+        pf = getattr(visit, annotated)
+    else:
+        pf = (
+            other.objects.filter(visit=visit, pf_ratio__isnull=False)
+            .values_list("pf_ratio", flat=True)
+            .first()
+        )
+    return None if pf is None else (TRIAL.crfs.source(other.crf_code), pf)
+
+
+def pre_dose_moment(crf, zone: ZoneInfo) -> datetime | None:
+    """The moment of a Day-0 assessment: its date and time at the site."""
+    on, at = getattr(crf, "assessed_on", None), getattr(crf, "assessed_time", None)
+    if on is None or at is None:
+        return None
+    return datetime.combine(on, at, tzinfo=zone)
+
+
+def pre_dose_assessments(visit: Visit, *, zone: ZoneInfo, exclude: str = "") -> list:
+    """[(CRF code, CRF name, moment)] of the Day-0 assessments of `visit` with a time."""
+    found = []
+    for code in checks.PRE_DOSE_CRFS:
+        if code == exclude or code not in visit.crf_codes:
+            continue
+        crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+        moment = pre_dose_moment(crf, zone) if crf is not None else None
+        if moment is not None:
+            found.append((code, TRIAL.crfs[code], moment))
+    return found
+
+
+def infusion_started_at(visit: Visit) -> datetime | None:
+    if hasattr(visit, "infusion_started"):  # read with the visit (with_same_day)
+        return visit.infusion_started
+    return (
+        Infusion.objects.filter(visit=visit, started_at__isnull=False)
+        .values_list("started_at", flat=True)
+        .first()
+    )

@@ -4,9 +4,10 @@ before save, saved through the audit trail (a change to a saved record needs a r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,12 +16,12 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.physiology import pf_display
-from kernel.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
+from kernel.trial import BASELINE, BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
 
-from . import checks, followup, schedule, scores, selectors, signals
+from . import checks, followup, hooks, schedule, scores, selectors, signals
 from .exceptions import (
     CrfIncomplete,
     CrfNotExpected,
@@ -29,6 +30,7 @@ from .exceptions import (
     DuplicateEvent,
     HardLimitExceeded,
     NotRandomized,
+    PreDoseRefused,
     UnconfirmedWarnings,
     VisitNotOpen,
 )
@@ -116,7 +118,16 @@ _COMPUTED = {
 CRF_LINKED: dict[str, tuple[frozenset[str], ...]] = {
     BLOOD_GAS: (frozenset({"pao2_mmhg", "fio2"}),),  # P/F
     MURRAY: (
-        frozenset({"pao2_mmhg", "fio2", "peep_cmh2o", "compliance_ml_cmh2o", "cxr_quadrants"}),
+        frozenset(
+            {
+                "respiratory_support",  # PEEP and compliance for the ventilated only
+                "pao2_mmhg",
+                "fio2",
+                "peep_cmh2o",
+                "compliance_ml_cmh2o",
+                "cxr_quadrants",
+            }
+        ),
     ),
     INFUSION: (
         frozenset({"started_at", "ended_at"}),  # the infusion cannot end before it started
@@ -173,6 +184,46 @@ def crf_save(
     confirm_warnings: bool = False,
     warning_reason: str = "",
 ) -> Crf:
+    """Save one CRF (the docstring of `_crf_save` says how). A Day-0 assessment timed after
+    the infusion's start, or an infusion started before an assessment, is refused, and the
+    refusal is raised as a query on the record it disagrees with (outcomes.signals.
+    check_refused): nothing typed is stored, but the disagreement is not lost (issue 18)."""
+    try:
+        return _crf_save(
+            visit=visit,
+            crf_code=crf_code,
+            values=values,
+            complete=complete,
+            user=user,
+            opened_version=opened_version,
+            reason=reason,
+            confirm_warnings=confirm_warnings,
+            warning_reason=warning_reason,
+        )
+    except PreDoseRefused as refused:
+        signals.check_refused.send(
+            sender=Visit,
+            participant=refused.visit.participant,
+            visit=refused.visit,
+            crf_code=refused.query_crf,
+            field_name=refused.query_field,
+            text=refused.query_text,
+        )
+        raise
+
+
+def _crf_save(
+    *,
+    visit: Visit,
+    crf_code: str,
+    values: Mapping[str, Any],
+    complete: bool,
+    user,
+    opened_version: int | None,
+    reason: str = "",
+    confirm_warnings: bool = False,
+    warning_reason: str = "",
+) -> Crf:
     """Save one CRF of a visit as draft or complete; computed values are stored with it.
 
     `values` are as the person entered them: FiO₂ as `fio2` with its `fio2_unit` (fraction
@@ -192,9 +243,13 @@ def crf_save(
         # The visit and participant rows locked (lock_create and signature_sign lock the same
         # visit rows); the participant's withdrawal of consent, if any, read in the same query.
         # Day 0, for the edit checks, read in the same query (selectors.with_day0).
-        visit = selectors.with_day0(
-            Visit.objects.select_for_update(of=("self", "participant")).select_related(
-                "participant__withdrawal", "participant__site"
+        # What the CRF is compared with on the same visit (the infusion's start, the other P/F)
+        # in the same query too (selectors.with_same_day).
+        visit = selectors.with_same_day(
+            selectors.with_day0(
+                Visit.objects.select_for_update(of=("self", "participant")).select_related(
+                    "participant__withdrawal", "participant__site"
+                )
             )
         ).get(pk=visit.pk)
         if crf_code not in visit.crf_codes:
@@ -205,6 +260,10 @@ def crf_save(
         if visit.state == VisitState.MISSED:
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
         signals.data_changing.send(sender=Visit, participant=None, visit=visit, crf_code=crf_code)
+        if crf_code == BASELINE:
+            # Sex, age and the respiratory support come from their single source, not typed
+            # again (issue 18): what a form or an import sends for them is replaced.
+            values = {**values, **selectors.baseline_from_sources(visit.participant)}
         errors = _hard_errors(visit=visit, crf_code=crf_code, values=values, complete=complete)
         if errors:
             raise HardLimitExceeded(errors)
@@ -234,6 +293,14 @@ def crf_save(
         )
         if refusal:
             raise DataEntryRefused(refusal)
+        if visit.day == 0:
+            _pre_dose_check(visit=visit, crf=crf, crf_code=crf_code)
+        # What the apps above add (randomization: no infusion before the dose's hand-over).
+        refused: dict[str, str] = {}
+        for guard in hooks.crf_guards():
+            refused.update(guard(crf, crf.status == CrfStatus.COMPLETE))
+        if refused:
+            raise HardLimitExceeded(refused)
         if crf.status == CrfStatus.COMPLETE:
             missing = crf.missing_for_complete()
             if missing:
@@ -304,8 +371,62 @@ def _hard_errors(*, visit: Visit, crf_code: str, values: Mapping[str, Any], comp
     )
 
 
+def _show_moment(zone: ZoneInfo):
+    def show(moment: datetime) -> str:
+        local = moment.astimezone(zone)
+        return f"{calendars.shown(local.date())} {local:%H:%M}"
+
+    return show
+
+
+def _pre_dose_check(*, visit: Visit, crf: Crf, crf_code: str) -> None:
+    """Day 0: the baseline assessments (checks.PRE_DOSE_CRFS) are made before the infusion.
+    Checked from either save against what the other records hold, as they will be stored: an
+    assessment timed after the infusion's start, or an infusion started before an assessment,
+    is refused (PreDoseRefused), naming the record it disagrees with."""
+    zone = ZoneInfo(visit.participant.site.time_zone)
+    show = _show_moment(zone)
+    if crf_code in checks.PRE_DOSE_CRFS:
+        started = selectors.infusion_started_at(visit)
+        message = checks.assessment_after_infusion_error(
+            assessed_at=selectors.pre_dose_moment(crf, zone),
+            infusion_started_at=started,
+            show=show,
+        )
+        if message:
+            raise PreDoseRefused(
+                {"assessed_time": message},
+                visit=visit,
+                query_crf=INFUSION,
+                query_field="started_at",
+                query_text=_("%(crf)s was refused: %(message)s Is the infusion start right?")
+                % {"crf": TRIAL.crfs[crf_code], "message": message},
+            )
+    elif crf_code == INFUSION:
+        assessments = selectors.pre_dose_assessments(visit, zone=zone)
+        message = checks.infusion_after_assessments_error(
+            infusion_started_at=getattr(crf, "started_at", None),
+            assessments=[(name, moment) for _code, name, moment in assessments],
+            show=show,
+        )
+        if message:
+            started = crf.started_at
+            first_code = next(code for code, _name, moment in assessments if moment > started)
+            raise PreDoseRefused(
+                {"started_at": message},
+                visit=visit,
+                query_crf=first_code,
+                query_field="assessed_time",
+                query_text=_(
+                    "The infusion CRF was refused: %(message)s Is the assessment time right?"
+                )
+                % {"message": message},
+            )
+
+
 def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
-    """checks.soft_warnings of the CRF as it will be stored, against the previous visits."""
+    """checks.soft_warnings of the CRF as it will be stored, against the previous visits and
+    the other CRF of the same visit that holds a P/F (Murray <-> blood gas)."""
     previous = selectors.previous_values(visit) if crf.crf_code in checks.DELTA_FIELDS else {}
     return checks.soft_warnings(
         crf.crf_code,
@@ -315,6 +436,7 @@ def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
         window_end=visit.window_end,
         previous=previous,
         show_date=calendars.shown,
+        same_day_pf=selectors.same_day_pf(visit, crf.crf_code),
     )
 
 

@@ -14,6 +14,9 @@ exactly as a direct call did. The pre_save lock guard stays the backstop for any
   soft-limit warnings the person confirmed for this version.
 - `participant_data_changed(participant, visit, what)`: after a visit's state, an ICU stay or a
   study event changed; `visit` may be None.
+- `check_refused(participant, visit, crf_code, field_name, text)`: after a save was refused
+  because it disagrees with another record (a Day-0 assessment after the infusion): a receiver
+  raises a query on that record's field (sent outside the refused save's transaction).
 """
 
 from django.dispatch import Signal
@@ -21,3 +24,4 @@ from django.dispatch import Signal
 data_changing = Signal()
 crf_saved = Signal()
 participant_data_changed = Signal()
+check_refused = Signal()

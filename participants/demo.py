@@ -145,7 +145,8 @@ def _screen(
     )
     if not eligibility.eligible:
         return None
-    if investigator is not None and rng.random() < 0.7:
+    # Enrollment needs the investigator's confirmation; some of those not enrolled wait for it.
+    if (rng.random() < 0.7 or enroll) and investigator is not None:
         services.eligibility_confirm(
             eligibility=eligibility,
             user=investigator,
@@ -229,7 +230,7 @@ def _bulk_chunk(indexes, *, total, rng, sites, staff, counters) -> int:
     screenings, identities, eligibilities = [], [], []
     for i in indexes:
         site = sites[i % len(sites)]
-        coordinator, _investigator = staff[site.pk]
+        coordinator, investigator = staff[site.pk]
         # Oldest first: the first participants were screened about 14 months ago.
         screened_on = today - timedelta(days=2 + (total - i) * 420 // total)
         for outcome in _screenings_of(i):
@@ -273,6 +274,13 @@ def _bulk_chunk(indexes, *, total, rng, sites, staff, counters) -> int:
                     eligible=outcome != "ineligible",
                     failed_criteria="I4" if outcome == "ineligible" else "",
                     assessed_by=coordinator,
+                    # An enrolled patient's eligibility was confirmed by the investigator.
+                    confirmed_by=investigator if outcome == "enrolled" else None,
+                    confirmed_at=(
+                        timezone.now() - timedelta(days=(today - screened_on).days)
+                        if outcome == "enrolled"
+                        else None
+                    ),
                 )
             )
     insert_with_history(Screening, screenings, user=None, reason=BULK_REASON)

@@ -425,7 +425,8 @@ def screening_close(*, screening: Screening, user, reason: str, detail: str = ""
 
 
 def participant_enroll(*, screening: Screening, user) -> Participant:
-    """Enroll an eligible, consented patient: the site's next study ID, atomically."""
+    """Enroll an eligible, consented patient whose eligibility the investigator confirmed: the
+    site's next study ID, atomically (issue 18: never on the coordinator's form alone)."""
     _check_site(user, screening.site)
     with transaction.atomic():
         # Lock order: site, then screening (every writer here takes them in this order).
@@ -440,6 +441,13 @@ def participant_enroll(*, screening: Screening, user) -> Participant:
         eligibility = Eligibility.objects.filter(screening=screening).first()
         if eligibility is None or not eligibility.eligible:
             raise NotEligible(_("Only an eligible patient can be enrolled."))
+        if eligibility.confirmed_at is None:
+            raise NotEligible(
+                _(
+                    "The investigator has not confirmed this patient's eligibility yet: "
+                    "enrollment waits for that confirmation."
+                )
+            )
         if not Consent.objects.filter(screening=screening).exists():
             raise ConsentMissing(_("Record the written informed consent (I6) before enrolling."))
         if screening.not_enrolled_reason:

@@ -8,9 +8,20 @@ class RandomizationConfig(AppConfig):
 
     def ready(self) -> None:
         from kernel import home
+        from outcomes import hooks as outcome_hooks
+        from outcomes import signals as outcome_signals
         from participants import timeline
 
-        from . import selectors
+        from . import selectors, services
+
+        # What the CRFs take from randomization and the pharmacy (issue 18): the Baseline's
+        # respiratory support, no infusion completed before the hand-over, and a query to the
+        # pharmacist when the weight the dose was prepared from is corrected.
+        outcome_hooks.baseline_source(services.baseline_respiratory_support)
+        outcome_hooks.crf_guard(services.infusion_guard)
+        outcome_signals.crf_saved.connect(
+            services.on_crf_saved_weight, dispatch_uid="randomization_dose_weight"
+        )
 
         # No model of this app is registered with kernel.audit: the generic history page must
         # never render a slot, a list or a preparation (allocation-bearing) for anyone.

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
-from kernel import audit
+from kernel import audit, concurrency
 from kernel.bulk import update_with_history
 from kernel.models import User
 from kernel.roles import Role
@@ -196,4 +197,36 @@ def visit_starts() -> list[Randomization]:
         Randomization.objects.filter(participant__visits__isnull=True)
         .select_related("participant__site", "participant__identity", "randomized_by")
         .order_by("participant__study_id")
+    )
+
+
+def dose_handover(participant) -> None:
+    """The pharmacy's part of a demo Day 0 (outcomes.demo calls it between the Baseline CRF and
+    the infusion CRF, as load_demo composes them): the dose prepared from the Baseline's weight
+    and handed over, so that the infusion CRF can be completed (issue 18). Does nothing when
+    the site has no pharmacist or the dose is prepared already."""
+    randomization = Randomization.objects.filter(participant=participant).first()
+    pharmacist = (
+        User.objects.filter(groups__name=Role.PHARMACIST.value, sites=participant.site)
+        .order_by("username")
+        .first()
+    )
+    if randomization is None or pharmacist is None:
+        return
+    if hasattr(randomization, "preparation"):
+        return
+    today = timezone.localdate()
+    preparation = services.preparation_record(
+        randomization=randomization,
+        user=pharmacist,
+        lot_number="DEMO-LOT-01",
+        concentration_million_per_ml=Decimal("10000"),
+        lot_expiry=today + timedelta(days=365),
+        checked_by="Demo second pharmacist",
+    )
+    services.handover_record(
+        preparation=preparation,
+        user=pharmacist,
+        handed_over_to="Demo ward nurse",
+        opened_version=concurrency.version_of(preparation),
     )

@@ -4,11 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import SecondFactorMixin
 from kernel.forms import EdcDateField, EditVersionMixin
-from kernel.trial import TRIAL
 
 from .models import PHASE_CHOICES, STRATUM_CHOICES, SUPPORT_CHOICES, ReviewDecision
-
-_WEIGHT = TRIAL.hard_limits["weight_kg"]
 
 
 class RandomizeForm(forms.Form):
@@ -80,13 +77,8 @@ class PhaseReviewForm(SecondFactorMixin, forms.Form):
 
 
 class PreparationForm(forms.Form):
-    weight_kg = forms.DecimalField(
-        label=_("Weight (kg)"),
-        min_value=_WEIGHT.minimum,
-        max_value=_WEIGHT.maximum,
-        max_digits=5,
-        decimal_places=1,
-    )
+    """The lot and the second checker; the weight is the Baseline CRF's, not typed here."""
+
     lot_number = forms.CharField(label=_("Lot number"), max_length=40, required=False)
     concentration_million_per_ml = forms.DecimalField(
         label=_("Lot concentration (million exosomes per ml)"),

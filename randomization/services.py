@@ -9,13 +9,14 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import twofactor
 from accounts.models import BackupCodes
 from datamanagement import services as data_services
-from datamanagement.models import LockLevel
+from datamanagement.models import LockLevel, QueryOrigin
 from datamanagement.selectors import database_is_locked
 from kernel import audit, concurrency
 from kernel.access import sites_for
@@ -23,7 +24,8 @@ from kernel.alerts import alert_enqueue
 from kernel.models import SecurityEventKind
 from kernel.roles import Role, roles_of
 from kernel.services import security_event_record
-from kernel.trial import TRIAL
+from kernel.trial import BASELINE, INFUSION, TRIAL
+from outcomes.models import Baseline
 from outcomes.services import visit_schedule_create
 from participants.models import Participant, ParticipantStatus
 
@@ -473,11 +475,27 @@ def dose_for(*, slot: Slot, weight_kg: Decimal, concentration_million_per_ml) ->
         ) from error
 
 
+def dosing_weight(participant) -> Decimal | None:
+    """The weight the dose is computed from: the Baseline CRF's (Day 0), its single source
+    (issue 18: never typed again by the pharmacist). None until the Baseline CRF holds it."""
+    return (
+        Baseline.objects.filter(visit__participant=participant, weight_kg__isnull=False)
+        .values_list("weight_kg", flat=True)
+        .first()
+    )
+
+
+def _weight_missing() -> str:
+    return _(
+        "The Baseline CRF (Day 0) has no weight yet: the dose is computed from the weight "
+        "recorded there. Ask the site to enter it."
+    )
+
+
 def preparation_record(
     *,
     randomization: Randomization,
     user,
-    weight_kg: Decimal,
     lot_number: str,
     concentration_million_per_ml: Decimal | None,
     lot_expiry,
@@ -493,6 +511,9 @@ def preparation_record(
             raise PreparationError(_("This participant belongs to a site you are not assigned to."))
         if Preparation.objects.filter(randomization=randomization).exists():
             raise PreparationError(_("This participant's dose is already prepared."))
+        weight_kg = dosing_weight(randomization.participant)
+        if weight_kg is None:
+            raise PreparationError(_weight_missing())
         active = _is_active(randomization.slot)
         if active and not (lot_number and concentration_million_per_ml and lot_expiry):
             raise PreparationError(_("Give the lot number, its concentration and its expiry date."))
@@ -539,6 +560,75 @@ def handover_record(
         preparation.full_clean()
         audit.save_with_reason(preparation, user=user, reason=_("Handed over to the nurse"))
     return preparation
+
+
+# -- what outcomes asks of the pharmacy (registered in apps.py: outcomes.hooks, signals) ----------
+
+
+def baseline_respiratory_support(participant) -> dict:
+    """The Baseline CRF's respiratory support: the one the participant was randomized with."""
+    support = (
+        Randomization.objects.filter(participant=participant)
+        .values_list("respiratory_support", flat=True)
+        .first()
+    )
+    return {"respiratory_support": support} if support else {}
+
+
+def infusion_guard(crf, complete: bool) -> dict[str, str]:
+    """The infusion CRF cannot be completed before the pharmacy handed this participant's dose
+    over (issue 18). Arm-free: both arms' syringes are handed over alike."""
+    if crf.crf_code != INFUSION or not complete:
+        return {}
+    handed_over = Preparation.objects.filter(
+        randomization__participant_id=crf.visit.participant_id, handed_over_at__isnull=False
+    ).exists()
+    if handed_over:
+        return {}
+    return {
+        "__all__": _(
+            "The infusion CRF cannot be completed before the pharmacy has handed this "
+            "participant's dose over. Save it as a draft; complete it after the hand-over."
+        )
+    }
+
+
+def on_crf_saved_weight(sender, *, crf, user, **kwargs) -> None:
+    """A Baseline weight corrected after the dose was prepared from another weight: a query on
+    the weight for the pharmacist to review the dose, and a notification to the site's
+    pharmacists (issue 18). Arm-free: it names the weights, not the product."""
+    if crf.crf_code != BASELINE or crf.weight_kg is None:
+        return
+    preparation = (
+        Preparation.objects.filter(randomization__participant_id=crf.visit.participant_id)
+        .only("weight_kg", "prepared_at")
+        .first()
+    )
+    if preparation is None or preparation.weight_kg == crf.weight_kg:
+        return
+    participant = crf.visit.participant
+    text = _(
+        "Weight corrected to %(now)s kg after the dose was prepared from %(then)s kg: the "
+        "pharmacist reviews the dose prepared for %(study_id)s."
+    ) % {"now": crf.weight_kg, "then": preparation.weight_kg, "study_id": participant.study_id}
+    query = data_services.query_raise(
+        participant=participant,
+        visit=crf.visit,
+        crf_code=BASELINE,
+        field_name="weight_kg",
+        text=text,
+        origin=QueryOrigin.EDIT_CHECK,
+        auto_key=f"dose-weight:{preparation.pk}:{crf.weight_kg}",
+    )
+    pharmacists = get_user_model().objects.filter(
+        is_active=True, sites=participant.site, groups__name=Role.PHARMACIST.value
+    )
+    for pharmacist in pharmacists.distinct():
+        data_services.notify(
+            recipient=pharmacist,
+            text=text,
+            link=reverse("datamanagement:query_detail", args=[query.pk]),
+        )
 
 
 def label_use_before(preparation: Preparation):

@@ -23,7 +23,7 @@ from kernel.trial import TRIAL
 from participants.models import Participant, ParticipantStatus
 
 from . import blocks, pdf, selectors, services
-from .exceptions import RandomizationError, SecondFactorRefused
+from .exceptions import PreparationError, RandomizationError, SecondFactorRefused
 from .forms import (
     ConfirmRandomizeForm,
     EmergencyUnblindingForm,
@@ -377,13 +377,17 @@ def pharmacy_prepare(request, study_id: str):
         versioned=[preparation],
     )
     dose = None
+    # The weight the dose is computed from: the Baseline CRF's (issue 18), shown, not typed.
+    weight_kg = services.dosing_weight(randomization.participant)
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             if "calculate" in request.POST:
+                if weight_kg is None:
+                    raise PreparationError(services._weight_missing())
                 dose = services.dose_for(
                     slot=randomization.slot,
-                    weight_kg=data["weight_kg"],
+                    weight_kg=weight_kg,
                     concentration_million_per_ml=data["concentration_million_per_ml"],
                 )
             elif can_prepare:
@@ -419,6 +423,7 @@ def pharmacy_prepare(request, study_id: str):
             "form": form,
             "handover": handover,
             "dose": dose,
+            "weight_kg": weight_kg,
             "can_prepare": can_prepare,
             "dose_per_kg_million": TRIAL.dose_exosomes_per_kg // 1_000_000,
             "total_volume": TRIAL.dose_volume_ml,

@@ -41,8 +41,13 @@ def build_trial(site, *, days_ago: int = 70) -> list:
             identity__phone=phone,
             identity__address=address,
             identity__date_of_birth=start.replace(year=start.year - 40 - index * 25),
+            identity__sex="female" if index != 1 else "male",  # the Baseline's source (issue 18)
         )
         schedule(participant, day0=start)
+        # The Baseline's age is the eligibility form's, on the screening date (issue 18).
+        Eligibility.objects.filter(screening=participant.screening).update(
+            age_years=40 + index * 25
+        )
         crf(
             participant, "D0", "baseline",
             sex="female" if index != 1 else "male", age_years=40 + index * 25,

@@ -85,7 +85,7 @@ class ParticipantFactory(factory.django.DjangoModelFactory):
         from .participants_factories import ConsentFactory, EligibilityFactory
 
         if create and not Eligibility.objects.filter(screening=self.screening).exists():
-            EligibilityFactory(screening=self.screening)
+            EligibilityFactory(screening=self.screening, confirmed=True)
         if create and not Consent.objects.filter(screening=self.screening).exists():
             ConsentFactory(screening=self.screening)
 

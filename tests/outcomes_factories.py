@@ -3,11 +3,15 @@ services (so computed values, audit trail and visit states are the real ones).""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from kernel import concurrency
-from outcomes import selectors, services
+from kernel.trial import MURRAY
+from outcomes import checks, selectors, services
 from outcomes.models import CRF_MODELS, StudyEvent, Visit
+
+# The time of the Day-0 assessments the factory saves: early, before any infusion of the day.
+BEFORE_THE_DOSE = time(0, 5)
 
 
 def schedule(participant, *, day0: date | None = None) -> date:
@@ -36,6 +40,16 @@ def crf(participant, code: str, crf_code: str, *, user=None, complete=True, **va
     are confirmed with a reason, as that person would."""
     v = visit(participant, code)
     values.setdefault("assessed_on", v.target_date)
+    if v.day == 0 and crf_code in checks.PRE_DOSE_CRFS:
+        # Day 0: a baseline assessment is timed, before the infusion (issue 18).
+        values.setdefault("assessed_time", BEFORE_THE_DOSE)
+    if crf_code == MURRAY:
+        # The support is recorded with the Murray CRF (issue 18): whoever reads PEEP off a
+        # ventilator records that the patient is ventilated; otherwise oxygen by face mask.
+        ventilated = any(values.get(n) is not None for n in checks.PEEP_AND_COMPLIANCE)
+        values.setdefault(
+            "respiratory_support", "invasive_ventilation" if ventilated else "face_mask"
+        )
     return services.crf_save(
         visit=v,
         crf_code=crf_code,

@@ -82,6 +82,6 @@ def prepare(world) -> None:
     )
     if screening is None:
         screening = ScreeningFactory(site=site, screened_by=world.participant.enrolled_by)
-        EligibilityFactory(screening=screening)
+        EligibilityFactory(screening=screening, confirmed=True)
         ConsentFactory(screening=screening)
     world.screening = screening

@@ -4,6 +4,8 @@
 reusing what the database holds (the demo) and creating them only when absent.
 """
 
+from decimal import Decimal
+
 from randomization.models import Randomization, RandomizationList
 
 from .roles_short import C, D, I, M, P, S
@@ -26,6 +28,13 @@ def prepare(world):
     if existing is None:
         existing = randomized_participant(site=site)
     world.randomized = existing.participant
+    # The weight the pharmacy doses from: the Baseline CRF's (issue 18).
+    from outcomes.models import Baseline
+
+    from . import outcomes_factories as of
+
+    if not Baseline.objects.filter(visit__participant=existing.participant).exists():
+        of.crf(existing.participant, "D0", "baseline", complete=False, weight_kg=Decimal("70"))
     world.rlist = RandomizationList.objects.order_by("pk").first()
 
 

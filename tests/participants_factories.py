@@ -89,6 +89,13 @@ class EligibilityFactory(factory.django.DjangoModelFactory):
     eligible = True
     assessed_by = factory.SelfAttribute("screening.screened_by")
 
+    class Params:
+        # Confirmed by the investigator (here the screener), as enrollment requires (issue 18).
+        confirmed = factory.Trait(
+            confirmed_by=factory.SelfAttribute("screening.screened_by"),
+            confirmed_at=factory.LazyFunction(timezone.now),
+        )
+
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         for name, value in ELIGIBLE_ANSWERS.items():

@@ -299,10 +299,11 @@ def test_a_syringe_handed_over_by_someone_else_meanwhile_is_not_handed_over_agai
     randomization = randomized_participant(site=site01, support="none")
     from randomization import services as randomization_services
 
+    # The weight is the Baseline CRF's, entered by the site (issue 18), not the pharmacist's.
+    of.crf(randomization.participant, "D0", "baseline", complete=False, weight_kg=Decimal("80"))
     preparation = randomization_services.preparation_record(
         randomization=randomization,
         user=more["pharmacist"],
-        weight_kg=Decimal("80"),
         lot_number="EXO-1",
         concentration_million_per_ml=Decimal("10000"),
         lot_expiry=timezone.localdate() + timedelta(days=30),

@@ -201,7 +201,11 @@ def test_two_people_entering_the_same_new_crf_do_not_overwrite_each_other(people
     url = abg_url(participant)
     investigator, coordinator = browser(people["investigator"]), browser(people["coordinator"])
     theirs, mine = opened(investigator, url), opened(coordinator, url)
-    investigator.post(url, theirs | {"pao2_mmhg": "80", "fio2": "0.5", "action": "complete"})
+    # A Day-0 assessment is timed to be complete (issue 18).
+    investigator.post(
+        url,
+        theirs | {"pao2_mmhg": "80", "fio2": "0.5", "assessed_time": "00:05", "action": "complete"},
+    )
     response = coordinator.post(url, mine | {"pao2_mmhg": "85", "fio2": "0.5", "action": "draft"})
     assert response.status_code == 200, response.context["form"].errors
     crf = BloodGas.objects.get(visit__participant=participant, visit__code="D0")

@@ -56,7 +56,12 @@ def test_the_requirement_comes_from_the_configuration():
     assert selectors.sdv_required_fields("crp") == []
     assert selectors.sdv_required_fields("murray") == list(TRIAL.sdv_requirements["murray"])
     assert "pf_ratio" not in selectors.sdv_required_fields("blood_gas")  # computed, not entered
-    assert selectors.sdv_required_fields("clinical_status") == ["assessed_on", "status_score"]
+    # "all": every field entered, the Day-0 time of assessment among them (issue 18).
+    assert selectors.sdv_required_fields("clinical_status") == [
+        "assessed_on",
+        "assessed_time",
+        "status_score",
+    ]
 
 
 def test_the_monitor_verifies_a_whole_crf(murray, monitor):

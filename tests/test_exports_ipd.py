@@ -55,7 +55,8 @@ def test_participants_csv_has_one_row_per_participant_with_endpoints(trial, tmp_
     participants = rows(files, "participants.csv")
     assert len(participants) == 3
     assert {p["site"] for p in participants} == {"01"}
-    assert sorted(p["age_years"] for p in participants) == ["41", "41", "90+"]
+    # The eligibility form's ages, the Baseline CRF's single source (issue 18; tests/exports_data).
+    assert sorted(p["age_years"] for p in participants) == ["40", "65", "90+"]
     first = next(p for p in participants if p["sex"] == "male")
     assert first["ttic_day"] == "7"  # 5 -> 3 on day 7: a decline of two points
     assert first["ttic_event"] == "1"

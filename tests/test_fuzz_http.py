@@ -370,7 +370,6 @@ TARGETS: dict[str, Target] = {
         lambda w: f"/randomization/pharmacy/{w.one.randomized.study_id}/",
         lambda w: f"/randomization/pharmacy/{w.two.randomized.study_id}/",
         valid=lambda w: {
-            "weight_kg": "70",
             "concentration_million_per_ml": "100",
             "lot_number": "LOT-1",
             "checked_by": "Second Pharmacist",

@@ -17,6 +17,8 @@ EXPECTED = {
     "sponsor": (Role.SPONSOR, ["01"]),
     "coordinator2": (Role.COORDINATOR, ["02"]),
     "investigator2": (Role.INVESTIGATOR, ["02"]),
+    # Issue 18: an infusion CRF is completed after the dose's hand-over, by the site's pharmacist.
+    "pharmacist2": (Role.PHARMACIST, ["02"]),
 }
 
 

@@ -92,10 +92,12 @@ def test_each_hard_limit_holds_its_edges_and_names_field_value_and_limit(
     field, inside, outside, message
 ):
     crf = "baseline" if field == "weight_kg" else "murray"
+    # PEEP and compliance are read for a ventilated patient only (issue 18).
+    ventilated = {"respiratory_support": "invasive_ventilation"} if crf == "murray" else {}
     for value in inside:
-        assert errors(crf, **{field: Decimal(value)}) == {}
+        assert errors(crf, **ventilated, **{field: Decimal(value)}) == {}
     for value in outside:
-        found = errors(crf, **{field: Decimal(value)})
+        found = errors(crf, **ventilated, **{field: Decimal(value)})
         assert message in found[field]
         assert value in found[field]  # the value as entered
         assert "cannot be saved" in found[field]
@@ -239,7 +241,16 @@ def test_a_date_outside_the_window_warns_and_one_inside_does_not():
             "P/F ratio moved from 100.0 at D0 to 250.1",
         ),
         ("crp", "crp_mg_l", "crp_mg_l", "10", "160", "160.5", "CRP (mg/L) moved from 10 at D0"),
-        ("murray", "murray_total", "total", "4", 10, 11, "Murray sum moved from 4 at D0 to 11.0"),
+        # Issue 18: the analysed Murray score is the mean (0-4); its delta is 1.5 points.
+        (
+            "murray",
+            "murray_score",
+            "score",
+            "1.00",
+            "2.50",
+            "2.51",
+            "Murray score (mean, 0–4) moved from 1.00 at D0 to 2.51, more than 1.5",
+        ),
         (
             "clinical_status",
             "clinical_status",
@@ -300,6 +311,8 @@ def save(participant, code, crf_code, **kwargs):
 
     visit = of.visit(participant, code)
     values = kwargs.pop("values")
+    if visit.day == 0 and crf_code in checks.PRE_DOSE_CRFS:
+        values = {"assessed_time": of.BEFORE_THE_DOSE, **values}  # issue 18: timed at Day 0
     return services.crf_save(
         visit=visit,
         crf_code=crf_code,

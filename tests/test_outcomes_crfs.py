@@ -144,6 +144,7 @@ def test_murray_stores_components_sum_and_mean(client, coordinator, participant)
         url(participant, "D3", "murray"),
         {
             "assessed_on": today(participant).isoformat(),
+            "respiratory_support": "invasive_ventilation",  # issue 18: PEEP needs it
             "pao2_mmhg": "75",
             "fio2": "0.5",
             "fio2_unit": "fraction",
@@ -175,6 +176,7 @@ def test_murray_at_a_band_edge_stores_the_points_of_the_exact_ratio_beside_its_p
         url(participant, "D3", "murray"),
         {
             "assessed_on": today(participant).isoformat(),
+            "respiratory_support": "face_mask",  # issue 18: needed to complete
             "pao2_mmhg": "63",
             "fio2": "28",
             "fio2_unit": "percent",
@@ -259,6 +261,7 @@ def test_crp_in_mg_dl_is_stored_in_mg_l(client, coordinator, participant):
         url(p, "D0", "crp"),
         {
             "assessed_on": selectors.day0_of(p).isoformat(),
+            "assessed_time": "00:05",  # Day 0: timed (issue 18)
             "crp_value": "12.5",
             "crp_unit": "mg/dL",
             "action": "complete",

@@ -78,6 +78,8 @@ def blood_gas_correction(p, visit):
         "pao2_mmhg": "85",
         "fio2": "0.40",
         "fio2_unit": "fraction",
+        # Issue 18: a Day-0 assessment is timed to be complete (of.crf times it 00:05).
+        "assessed_time": "00:05",
         "action": "complete",
         "reason_for_change": "Transcription error",
     }
@@ -134,6 +136,7 @@ def test_completing_the_last_crf_of_a_visit_marks_it_done_in_one_more_write(
             {
                 **opened,
                 "assessed_on": visit.target_date.isoformat(),
+                "respiratory_support": "face_mask",  # issue 18: needed to complete
                 "pao2_mmhg": "80",
                 "fio2": "0.5",
                 "fio2_unit": "fraction",

@@ -176,7 +176,7 @@ def test_the_outcomes_configuration_is_in_the_trial_file():
     assert set(TRIAL.soft_limit_deltas) == {
         "pf_ratio",
         "crp_mg_l",
-        "murray_total",
+        "murray_score",
         "clinical_status",
     }
     assert TRIAL.crp_unit_factors["mg/dL"] == 10

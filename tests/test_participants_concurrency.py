@@ -25,7 +25,7 @@ def consented_screenings(site, user, n):
     screenings = []
     for _ in range(n):
         screening = ScreeningFactory(site=site, screened_by=user)
-        EligibilityFactory(screening=screening)
+        EligibilityFactory(screening=screening, confirmed=True)
         ConsentFactory(screening=screening)
         screenings.append(screening)
     return screenings

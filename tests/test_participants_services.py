@@ -134,10 +134,18 @@ def test_the_service_refuses_consent_before_screening_and_expired_versions(scree
     assert consent.history.get().history_user == coordinator
 
 
-def test_enrollment_needs_eligibility_and_consent(screening, coordinator):
+def test_enrollment_needs_eligibility_and_consent(screening, coordinator, make_user):
     with pytest.raises(NotEligible):
         services.participant_enroll(screening=screening, user=coordinator)
-    EligibilityFactory(screening=screening)
+    eligibility = EligibilityFactory(screening=screening)
+    # Issue 18: the coordinator's eligible form is not enough; the investigator confirms first.
+    with pytest.raises(NotEligible, match="not confirmed"):
+        services.participant_enroll(screening=screening, user=coordinator)
+    services.eligibility_confirm(
+        eligibility=eligibility,
+        user=make_user(Role.INVESTIGATOR),
+        opened_version=concurrency.version_of(eligibility),
+    )
     with pytest.raises(ConsentMissing):
         services.participant_enroll(screening=screening, user=coordinator)
     ConsentFactory(screening=screening)
@@ -146,7 +154,7 @@ def test_enrollment_needs_eligibility_and_consent(screening, coordinator):
 
 
 def test_a_closed_screening_cannot_be_enrolled(screening, coordinator):
-    EligibilityFactory(screening=screening)
+    EligibilityFactory(screening=screening, confirmed=True)
     ConsentFactory(screening=screening)
     services.screening_close(screening=screening, user=coordinator, reason="other", detail="x")
     with pytest.raises(ScreeningError, match="closed"):

@@ -463,6 +463,9 @@ def enroll_url(screening):
 def test_an_eligible_consented_patient_is_enrolled_with_the_next_study_id(
     client, coordinator, eligible
 ):
+    Eligibility.objects.filter(screening=eligible).update(
+        confirmed_by=coordinator, confirmed_at=timezone.now()
+    )
     ConsentFactory(screening=eligible)
     response = client.post(enroll_url(eligible))
     assert response.status_code == 302
@@ -475,7 +478,50 @@ def test_an_eligible_consented_patient_is_enrolled_with_the_next_study_id(
     assert Participant.objects.count() == 1
 
 
+def test_enrollment_without_the_investigators_confirmation_is_refused(
+    client, coordinator, eligible
+):
+    """Issue 18: participants.services enrolled an eligible, consented patient whose
+    eligibility no investigator had confirmed; the page says what is missing and enrolls no one."""
+    ConsentFactory(screening=eligible)
+    page = client.get(enroll_url(eligible)).content.decode()
+    assert "The investigator has not confirmed this patient" in page
+    assert "Enroll and assign a study ID" not in page
+    body = client.post(enroll_url(eligible), follow=True).content.decode()
+    assert "The investigator has not confirmed this patient" in body
+    assert not Participant.objects.exists()
+
+
+def test_the_confirmation_page_says_absent_beside_an_absent_exclusion_criterion(
+    client, make_user, login, site01
+):
+    """Issue 18: "✓ E1 Cancer" read as "has cancer". An exclusion criterion answered "no" is
+    shown "absent", one answered "yes" "present"; an inclusion criterion "met"."""
+    eligibility = EligibilityFactory(screening=_ScreeningFactory(site=site01), e1=True)
+    login(make_user(Role.INVESTIGATOR))
+    url = f"/participants/{eligibility.screening.screening_number}/eligibility/confirm/"
+    body = client.get(url).content.decode()
+    items = {line.split("</li>")[0] for line in body.split("<li")[1:] if "data-verdict" in line}
+    e1 = next(i for i in items if "E1 " in i)
+    e2 = next(i for i in items if "E3 " in i)
+    i1 = next(i for i in items if "I1 " in i)
+    assert 'data-verdict="present"' in e1
+    assert "✓" not in e1
+    assert 'data-verdict="absent"' in e2
+    assert ">absent<" in e2
+    assert "✓" not in e2
+    assert 'data-verdict="met"' in i1
+    login(make_user(Role.INVESTIGATOR, username="inv-fa"))
+    persian = client.get(url, HTTP_ACCEPT_LANGUAGE="fa").content.decode()
+    assert ">وجود ندارد<" in persian
+    assert "✗ وجود دارد<" in persian
+
+
 def test_enrollment_without_consent_is_refused(client, coordinator, eligible):
+    # Confirmed (issue 18: else the missing confirmation is what refuses the enrollment).
+    Eligibility.objects.filter(screening=eligible).update(
+        confirmed_by=coordinator, confirmed_at=timezone.now()
+    )
     body = client.post(enroll_url(eligible), follow=True).content.decode()
     assert "Record the written informed consent (I6) before enrolling." in body
     assert not Participant.objects.exists()
@@ -486,7 +532,7 @@ def test_study_ids_are_sequential_per_site(coordinator, site01, site02, make_use
     ids = []
     for site, user in [(site01, coordinator), (site02, coordinator2), (site01, coordinator)]:
         screening = _ScreeningFactory(site=site, screened_by=user)
-        EligibilityFactory(screening=screening)
+        EligibilityFactory(screening=screening, confirmed=True)
         ConsentFactory(screening=screening)
         ids.append(services.participant_enroll(screening=screening, user=user).study_id)
     assert ids == ["01-0001", "02-0001", "01-0002"]

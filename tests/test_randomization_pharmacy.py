@@ -12,6 +12,7 @@ from randomization import dosing, services
 from randomization.exceptions import PreparationError
 from randomization.models import Preparation
 
+from . import outcomes_factories as of
 from .factories import UserFactory
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
 
@@ -70,9 +71,18 @@ def two_arms(db, roles, site01):
     return active, placebo
 
 
+def baseline_weight(randomization, weight_kg) -> None:
+    """The weight on the Baseline CRF (Day 0), as the site enters it: the dose's source."""
+    of.crf(randomization.participant, "D0", "baseline", complete=False, weight_kg=weight_kg)
+
+
 def prepare(randomization, user, **overrides):
+    # Issue 18: the weight is the Baseline CRF's, not typed by the pharmacist (this helper
+    # typed it before; it now enters it on the Baseline CRF once).
+    weight = overrides.pop("weight_kg", Decimal("80.0"))
+    if services.dosing_weight(randomization.participant) is None:
+        baseline_weight(randomization, weight)
     data = {
-        "weight_kg": Decimal("80.0"),
         "lot_number": "EXO-2021-03",
         "concentration_million_per_ml": Decimal("10000"),
         "lot_expiry": timezone.localdate() + timedelta(days=30),
@@ -84,6 +94,7 @@ def prepare(randomization, user, **overrides):
 
 def test_the_pharmacist_sees_the_arm_and_the_computed_dose(client, login, pharmacist, two_arms):
     active, placebo = two_arms
+    baseline_weight(active, Decimal("80"))
     login(pharmacist)
     listing = client.get("/randomization/pharmacy/").content.decode()
     assert 'data-arm="exosome">Exosome<' in listing
@@ -94,7 +105,6 @@ def test_the_pharmacist_sees_the_arm_and_the_computed_dose(client, login, pharma
         {
             "prepare": "1",
             "calculate": "1",
-            "weight_kg": "80",
             "lot_number": "EXO-1",
             "concentration_million_per_ml": "10000",
             "lot_expiry": "2030-01-01",
@@ -103,6 +113,8 @@ def test_the_pharmacist_sees_the_arm_and_the_computed_dose(client, login, pharma
     )
     body = response.content.decode()
     assert "8000.0 million exosomes: 0.80 ml of the lot + 1.20 ml normal saline = 2 ml" in body
+    assert "<strong>80.0 kg</strong>" in body  # the Baseline CRF's weight, shown
+    assert 'name="weight_kg"' not in body  # not typed again
     assert not Preparation.objects.exists()  # calculating records nothing
 
 
@@ -155,21 +167,24 @@ def test_a_dose_is_prepared_once(pharmacist, two_arms):
 
 
 def test_a_form_error_keeps_what_was_typed(client, login, pharmacist, two_arms):
+    # Issue 18: the weight is no longer typed here; a concentration below 1 is the form error.
     active, _ = two_arms
+    baseline_weight(active, Decimal("80"))
     login(pharmacist)
     response = client.post(
         f"/randomization/pharmacy/{active.participant.study_id}/",
         {
             "prepare": "1",
             "record": "1",
-            "weight_kg": "400",
+            "concentration_million_per_ml": "0",
             "lot_number": "EXO-KEEP-ME",
             "checked_by": "B",
         },
     )
     body = response.content.decode()
-    assert "Ensure this value is less than or equal to 250" in body
+    assert "Ensure this value is greater than or equal to 1" in body
     assert 'value="EXO-KEEP-ME"' in body
+    assert not Preparation.objects.exists()
 
 
 def test_the_syringe_label_is_the_same_for_both_arms(client, login, pharmacist, two_arms):
@@ -220,13 +235,13 @@ def test_a_pharmacist_of_another_site_sees_nothing_of_site_01(
 
 def test_a_too_dilute_lot_is_a_clear_message_on_the_page(client, login, pharmacist, two_arms):
     active, _ = two_arms
+    baseline_weight(active, Decimal("100"))
     login(pharmacist)
     body = client.post(
         f"/randomization/pharmacy/{active.participant.study_id}/",
         {
             "prepare": "1",
             "calculate": "1",
-            "weight_kg": "100",
             "lot_number": "EXO-1",
             "concentration_million_per_ml": "1000",
             "lot_expiry": "2030-01-01",
@@ -234,3 +249,43 @@ def test_a_too_dilute_lot_is_a_clear_message_on_the_page(client, login, pharmaci
         },
     ).content.decode()
     assert "the dose needs 10.00 ml of it, more than the 2 ml syringe" in body
+
+
+# -- issue 18: the weight from its source, the hand-over before the infusion -------------------
+
+
+def test_the_dose_is_prepared_from_the_baseline_weight_and_not_without_it(pharmacist, two_arms):
+    """The weight is entered once, on the Baseline CRF; the pharmacist's preparation takes it
+    from there (registry: 100 million exosomes per kg): 72.5 kg -> 7250 million exosomes,
+    0.725 ml of a 10,000 million/ml lot."""
+    active, _ = two_arms
+    with pytest.raises(PreparationError, match="Baseline CRF .Day 0. has no weight yet"):
+        services.preparation_record(
+            randomization=active,
+            user=pharmacist,
+            lot_number="EXO-1",
+            concentration_million_per_ml=Decimal("10000"),
+            lot_expiry=timezone.localdate() + timedelta(days=30),
+            checked_by="B",
+        )
+    baseline_weight(active, Decimal("72.5"))
+    preparation = prepare(active, pharmacist)
+    assert preparation.weight_kg == Decimal("72.5")
+    assert preparation.product_volume_ml == Decimal("0.73")  # 0.725 ml, to 0.01 ml
+
+
+def test_a_weight_corrected_after_the_preparation_raises_a_query_to_the_pharmacist(
+    pharmacist, two_arms
+):
+    from datamanagement.models import Notification, Query
+
+    active, _ = two_arms
+    prepare(active, pharmacist, weight_kg=Decimal("80.0"))
+    baseline_weight(active, Decimal("80.0"))  # saved again, same weight: nothing to review
+    assert not Query.objects.filter(field_name="weight_kg").exists()
+    baseline_weight(active, Decimal("68.0"))
+    query = Query.objects.get(field_name="weight_kg")
+    assert query.crf_code == "baseline"
+    assert "Weight corrected to 68.0 kg after the dose was prepared from 80.0 kg" in query.text
+    assert "xosome" not in query.text  # arm-free
+    assert Notification.objects.filter(recipient=pharmacist, text=query.text).exists()

@@ -35,10 +35,20 @@ Step = Callable[..., str]
 def demo_steps(*, bulk: bool) -> list[tuple[str, Step]]:
     """(name, step) in order; each step takes participants, seed and stdout."""
     if not bulk:
+
+        def outcomes_load(*, participants: int, seed: int, stdout) -> str:
+            # The pharmacy hands each dose over between the Baseline and infusion CRFs.
+            return outcomes_demo.load(
+                participants=participants,
+                seed=seed,
+                stdout=stdout,
+                before_infusion=randomization_demo.dose_handover,
+            )
+
         return [
             ("participants", participants_demo.load),
             ("randomization", randomization_demo.load),
-            ("outcomes", outcomes_demo.load),
+            ("outcomes", outcomes_load),
             ("safety", safety_demo.load),
             ("datamanagement", datamanagement_demo.load),
         ]
@@ -71,6 +81,8 @@ DEMO_USERS: list[tuple[str, Role, list[str], str]] = [
     ("sponsor", Role.SPONSOR, ["01"], "Shirin Sponsor"),
     ("coordinator2", Role.COORDINATOR, ["02"], "Kian Coordinator"),
     ("investigator2", Role.INVESTIGATOR, ["02"], "Leila Investigator"),
+    # Site 02's doses are prepared and handed over at site 02: its infusion CRFs need that.
+    ("pharmacist2", Role.PHARMACIST, ["02"], "Nima Pharmacist"),
 ]
 
 
