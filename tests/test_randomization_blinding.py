@@ -100,7 +100,7 @@ def build_trial(staff, site01, *, flip: bool):
         user=staff[Role.INVESTIGATOR],
         password=PASSWORD,
         reason="Anaphylaxis during infusion",
-        sae_reference="SAE-0001",
+        no_event_justification="Anaphylaxis during infusion; the SAE is being entered",
     )
     return people
 
@@ -158,7 +158,12 @@ def record(client, staff, people, roles=BLINDED_ROLES) -> dict:
             ),
             (
                 f"/randomization/participant/{second.study_id}/unblind/",
-                {"sae_reference": "SAE-2", "reason": "Shock", "password": "wrong"},
+                {
+                    "adverse_event": "none",
+                    "no_event_justification": "AE not entered yet",
+                    "reason": "Shock",
+                    "password": "wrong",
+                },
             ),
             (f"/randomization/participant/{first.study_id}/unblind/", {}),
         ]
