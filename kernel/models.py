@@ -195,8 +195,9 @@ class AlertKind(models.TextChoices):
     VISIT_DIGEST = "visit_digest", _("Daily visit digest")
     EMERGENCY_UNBLINDING = "emergency_unblinding", _("Emergency unblinding")
     SIGNATURE_ATTEMPTS = "signature_attempts", _("Failed e-signature attempts")
-    EMERGENCY_NO_EVENT = "emergency_unblinding_no_event", _(
-        "Emergency unblinding with no event recorded yet"
+    EMERGENCY_NO_EVENT = (
+        "emergency_unblinding_no_event",
+        _("Emergency unblinding with no event recorded yet"),
     )
     # Sent to the sponsor's safety physicians only, after a case unblinding: whether they exist
     # follows the arm, so blinded readers of the outbox never see them (UNBLINDED_ALERT_KINDS).

@@ -7,10 +7,14 @@ class RandomizationConfig(AppConfig):
     verbose_name = _("Randomization")
 
     def ready(self) -> None:
-        from kernel import home
+        from kernel import arms, home
         from participants import timeline
 
         from . import selectors
+
+        # The safety physician's case unblinding (safety app, below this one) reads the arm
+        # through this one door, after its own role, password and second-factor checks.
+        arms.register_reader(selectors.arm_of_participant)
 
         # No model of this app is registered with kernel.audit: the generic history page must
         # never render a slot, a list or a preparation (allocation-bearing) for anyone.

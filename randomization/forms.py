@@ -133,7 +133,6 @@ class EmergencyUnblindingForm(SecondFactorMixin, forms.Form):
         help_text=_("Re-enter your password to sign this request."),
     )
 
-
     field_order = ["adverse_event", "no_event_justification", "reason", "password", "otp_code"]
 
     def __init__(self, *args, events=(), **kwargs):
@@ -147,9 +146,10 @@ class EmergencyUnblindingForm(SecondFactorMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("adverse_event") == NO_EVENT and not (
-            data.get("no_event_justification") or ""
-        ).strip():
+        if (
+            data.get("adverse_event") == NO_EVENT
+            and not (data.get("no_event_justification") or "").strip()
+        ):
             self.add_error(
                 "no_event_justification",
                 _("No event is recorded yet: say why the arm is needed now."),

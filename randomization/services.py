@@ -623,9 +623,7 @@ def emergency_unblind(
         if adverse_event is None:
             alert_enqueue(
                 kind=AlertKind.EMERGENCY_NO_EVENT,
-                subject=_(
-                    "Emergency unblinding with no event recorded yet: participant %(id)s"
-                )
+                subject=_("Emergency unblinding with no event recorded yet: participant %(id)s")
                 % {"id": participant.study_id},
                 body=_emergency_body(event, randomization),
                 recipients=[*TRIAL.medical_monitors],

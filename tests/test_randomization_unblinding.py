@@ -127,9 +127,7 @@ def test_no_event_yet_alerts_the_medical_monitor_at_once(
     assert "lacebo" not in monitor_mail[0].body
 
 
-def test_another_participants_event_cannot_trigger_the_unblinding(
-    investigator, randomized, site01
-):
+def test_another_participants_event_cannot_trigger_the_unblinding(investigator, randomized, site01):
     other = report_sae(ParticipantFactory(site=site01), investigator)
     with pytest.raises(UnblindingNotAllowed, match="not one of this participant"):
         services.emergency_unblind(
