@@ -39,6 +39,7 @@ REQUIRED = {
     Role.PHARMACIST,
     Role.STATISTICIAN,
     Role.DATA_MANAGER,
+    Role.SAFETY_PHYSICIAN,  # unblinded case by case (issue 19)
     # Identifying data (participants.view_identifyingdata):
     Role.COORDINATOR,
     Role.INVESTIGATOR,
