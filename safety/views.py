@@ -137,7 +137,9 @@ def ae_detail(request, pk: int):
             "ae": ae,
             "reports": ae.reports.select_related("submitted_by").order_by("number"),
             "follow_up_due_at": selectors.follow_up_due_at(ae),
-            "alerts": ae.alerts.order_by("created_at")
+            "alerts": selectors.alerts_for(request.user)
+            .filter(adverse_event=ae)
+            .order_by("created_at")
             if request.user.has_perm("trialedc.view_alert")
             else None,
         },
