@@ -34,7 +34,9 @@ from .models import BackupCodes, backup_code_normalize
 # Roles that must use a second factor wherever it is enforced (issue 12): those who know the
 # allocation, and the data manager who can change, lock and export everything. Anyone who may
 # see identifying data is added by permission, and staff (the admin site) too.
-REQUIRED_ROLES: frozenset[Role] = frozenset({Role.PHARMACIST, Role.STATISTICIAN, Role.DATA_MANAGER})
+REQUIRED_ROLES: frozenset[Role] = frozenset(
+    {Role.PHARMACIST, Role.STATISTICIAN, Role.DATA_MANAGER, Role.SAFETY_PHYSICIAN}
+)
 # The session key holding the secret of an authenticator being set up (until its first code).
 PENDING_KEY = "edc_two_factor_pending_key"
 AUTHENTICATOR_NAME = "Authenticator app"

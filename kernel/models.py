@@ -116,6 +116,7 @@ class SecurityEventKind(models.TextChoices):
     SIGN_OUT = "sign_out", _("Signed out")
     RATE_LIMITED = "rate_limited", _("Refused: too many requests")
     EMERGENCY_UNBLINDING = "emergency_unblinding", _("Emergency unblinding")
+    SUSAR_CASE_UNBLINDING = "susar_case_unblinding", _("SUSAR case unblinding")
     TRIAL_UNBLINDING = "trial_unblinding", _("Trial-level unblinding confirmation")
     EXPORT_STARTED = "export_started", _("Export started")
     EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
@@ -215,6 +216,17 @@ class AlertKind(models.TextChoices):
     VISIT_DIGEST = "visit_digest", _("Daily visit digest")
     EMERGENCY_UNBLINDING = "emergency_unblinding", _("Emergency unblinding")
     SIGNATURE_ATTEMPTS = "signature_attempts", _("Failed e-signature attempts")
+    EMERGENCY_NO_EVENT = (
+        "emergency_unblinding_no_event",
+        _("Emergency unblinding with no event recorded yet"),
+    )
+    # Sent to the sponsor's safety physicians only, after a case unblinding: whether they exist
+    # follows the arm, so blinded readers of the outbox never see them (UNBLINDED_ALERT_KINDS).
+    SUSAR_CONFIRMED = "unblinded_susar_confirmed", _("SUSAR confirmed after case unblinding")
+    SUSAR_CLOCK_UNBLINDED = "unblinded_susar_clock", _("SUSAR clock reminder (unblinded)")
+
+
+UNBLINDED_ALERT_KINDS = frozenset({AlertKind.SUSAR_CONFIRMED, AlertKind.SUSAR_CLOCK_UNBLINDED})
 
 
 class Alert(models.Model):

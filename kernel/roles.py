@@ -22,6 +22,9 @@ class Role(models.TextChoices):
     DATA_MANAGER = "data_manager", _("Data manager")
     STATISTICIAN = "unblinded_statistician", _("Unblinded statistician / DSMB")
     SPONSOR = "sponsor", _("Sponsor")
+    # ICH E2A III.C: the sponsor's designated physician who unblinds one suspected SUSAR at a
+    # time, before expedited reporting. Unblinded, sponsor-side, no site data beyond the case.
+    SAFETY_PHYSICIAN = "safety_physician", _("Safety physician (sponsor, unblinded)")
 
 
 # Roles that must never learn a participant's arm (SPEC §1). The blinded crawl logs in as each.

@@ -378,6 +378,9 @@ class TrialConfig:
     medical_monitors: tuple[str, ...] = ()
     sae_follow_up_reminder_hours: int = 24
     susar_reminder_days_left: tuple[int, ...] = (2, 1)
+    # ICH E2A III.A.1: a fatal or life-threatening SUSAR's 7-day report is followed by as
+    # complete a report as possible within 8 additional calendar days.
+    susar_completion_days: int = 8
     alert_retry_base_seconds: int = 60  # delivery backoff: 1, 2, 4, ... minutes
     alert_retry_max_seconds: int = 900  # never wait more than 15 minutes between attempts
     # CIOMS I, boxes 1a, 17 and 24a.

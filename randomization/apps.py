@@ -7,7 +7,7 @@ class RandomizationConfig(AppConfig):
     verbose_name = _("Randomization")
 
     def ready(self) -> None:
-        from kernel import home
+        from kernel import arms, home
         from outcomes import hooks as outcome_hooks
         from outcomes import signals as outcome_signals
         from participants import timeline
@@ -22,6 +22,10 @@ class RandomizationConfig(AppConfig):
         outcome_signals.crf_saved.connect(
             services.on_crf_saved_weight, dispatch_uid="randomization_dose_weight"
         )
+
+        # The safety physician's case unblinding (safety app, below this one) reads the arm
+        # through this one door, after its own role, password and second-factor checks.
+        arms.register_reader(selectors.arm_of_participant)
 
         # No model of this app is registered with kernel.audit: the generic history page must
         # never render a slot, a list or a preparation (allocation-bearing) for anyone.

@@ -97,11 +97,23 @@ class HandoverForm(EditVersionMixin, forms.Form):
     handed_over_to = forms.CharField(label=_("Handed over to (blinded nurse)"), max_length=120)
 
 
+NO_EVENT = "none"
+
+
 class EmergencyUnblindingForm(SecondFactorMixin, forms.Form):
-    sae_reference = forms.CharField(
-        label=_("SAE it concerns"),
-        max_length=100,
-        help_text=_("The SAE's number or a short description with its onset date."),
+    """`events`: the participant's adverse events as (pk, label); the triggering one is chosen
+    from them, or "no event recorded yet" with a justification (SPEC §10)."""
+
+    adverse_event = forms.ChoiceField(
+        label=_("Triggering adverse event"),
+        help_text=_("The AE/SAE that makes the arm necessary, from this participant's events."),
+        error_messages={"required": _("Choose the triggering event, or “no event recorded yet”.")},
+    )
+    no_event_justification = forms.CharField(
+        label=_("If no event is recorded yet: why unblind now"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The medical monitor is alerted at once. Report the event as soon as you can."),
     )
     reason = forms.CharField(
         label=_("Reason: the severe complication that needs the arm"),
@@ -112,6 +124,33 @@ class EmergencyUnblindingForm(SecondFactorMixin, forms.Form):
         widget=forms.PasswordInput,
         help_text=_("Re-enter your password to sign this request."),
     )
+
+    field_order = ["adverse_event", "no_event_justification", "reason", "password", "otp_code"]
+
+    def __init__(self, *args, events=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["adverse_event"].choices = [
+            ("", _("— choose —")),
+            *[(str(pk), label) for pk, label in events],
+            (NO_EVENT, _("No event recorded yet (give the justification)")),
+        ]
+        self.order_fields(self.field_order)
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("adverse_event") == NO_EVENT
+            and not (data.get("no_event_justification") or "").strip()
+        ):
+            self.add_error(
+                "no_event_justification",
+                _("No event is recorded yet: say why the arm is needed now."),
+            )
+        return data
+
+    def chosen_event_pk(self) -> int | None:
+        value = self.cleaned_data.get("adverse_event")
+        return None if value in (None, "", NO_EVENT) else int(value)
 
 
 class PasswordConfirmForm(SecondFactorMixin, forms.Form):

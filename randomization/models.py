@@ -227,7 +227,25 @@ class EmergencyUnblinding(models.Model):
         verbose_name=_("participant"),
     )
     reason = models.TextField(_("reason (severe complication)"))
-    sae_reference = models.CharField(_("SAE it concerns"), max_length=100)
+    # SPEC §10: the unblinding names the triggering event, chosen from the participant's AEs, or
+    # says that none is recorded yet, with a justification (and the medical monitor is alerted).
+    adverse_event = models.ForeignKey(
+        "safety.AdverseEvent",
+        on_delete=models.PROTECT,
+        related_name="emergency_unblindings",
+        null=True,
+        blank=True,
+        verbose_name=_("triggering adverse event"),
+    )
+    no_event_justification = models.TextField(
+        _("why no event is recorded yet"),
+        blank=True,
+    )
+    sae_reference = models.CharField(
+        _("event it concerns"),
+        max_length=300,
+        help_text=_("As shown when it was recorded: the AE's number and term, or “no event”."),
+    )
     requested_at = models.DateTimeField(_("unblinded at"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

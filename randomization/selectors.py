@@ -263,3 +263,12 @@ def trial_unblinded() -> bool:
     """True once both confirmations are recorded: sponsor exports may then carry the arm."""
     unblinding = trial_unblinding()
     return unblinding is not None and unblinding.complete
+
+
+def arm_of_participant(participant) -> str | None:
+    """The arm code of one participant, None if not randomized: for kernel.arms only."""
+    return (
+        Randomization.objects.filter(participant=participant)
+        .values_list("slot__arm", flat=True)
+        .first()
+    )

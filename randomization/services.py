@@ -21,13 +21,14 @@ from datamanagement.selectors import database_is_locked
 from kernel import audit, concurrency
 from kernel.access import sites_for
 from kernel.alerts import alert_enqueue
-from kernel.models import SecurityEventKind
+from kernel.models import AlertKind, SecurityEventKind
 from kernel.roles import Role, roles_of
 from kernel.services import security_event_record
 from kernel.trial import BASELINE, INFUSION, TRIAL
 from outcomes.models import Baseline
 from outcomes.services import visit_schedule_create
 from participants.models import Participant, ParticipantStatus
+from safety.models import AdverseEvent
 
 from . import blocks, dosing, selectors
 from .exceptions import (
@@ -638,10 +639,35 @@ def label_use_before(preparation: Preparation):
 # -- emergency unblinding ----------------------------------------------------------------------
 
 
+def emergency_event_label(ae: AdverseEvent) -> str:
+    """How the triggering event is named in the record and the alerts (no arm, no identity)."""
+    kind = "SAE" if ae.serious else "AE"
+    return f"{kind} {ae.number}: {ae.preferred_term or ae.verbatim_term} ({ae.onset_date})"
+
+
 def emergency_unblind(
-    *, participant: Participant, user, password: str, reason: str, sae_reference: str
+    *,
+    participant: Participant,
+    user,
+    password: str,
+    reason: str,
+    adverse_event: AdverseEvent | None = None,
+    no_event_justification: str = "",
 ) -> tuple[EmergencyUnblinding, str]:
-    """Record the event, alert at once, and return the arm for the requesting user only."""
+    """Record the event, alert at once, and return the arm for the requesting user only.
+
+    The triggering event is one of the participant's adverse events, or none yet with a
+    justification; then the medical monitor is alerted at once too (SPEC §10)."""
+    no_event_justification = (no_event_justification or "").strip()
+    if adverse_event is not None and adverse_event.participant_id != participant.pk:
+        raise UnblindingNotAllowed(_("The triggering event is not one of this participant's."))
+    if adverse_event is None and not no_event_justification:
+        raise UnblindingNotAllowed(
+            _(
+                "Choose the triggering adverse event, or say why the arm is needed before any "
+                "event is recorded. Nothing was unblinded."
+            )
+        )
     if not user.check_password(password):
         raise PasswordMismatch(_("The password is not correct; nothing was unblinded."))
     with transaction.atomic():
@@ -656,10 +682,17 @@ def emergency_unblind(
                 _("Participant %(id)s is not randomized: there is nothing to unblind.")
                 % {"id": participant.study_id}
             )
+        label = (
+            emergency_event_label(adverse_event)
+            if adverse_event is not None
+            else _("no event recorded yet")
+        )
         event = EmergencyUnblinding(
             participant=participant,
             reason=reason,
-            sae_reference=sae_reference,
+            adverse_event=adverse_event,
+            no_event_justification=no_event_justification if adverse_event is None else "",
+            sae_reference=label[:300],
             requested_at=timezone.now(),
             requested_by=user,
         )
@@ -668,7 +701,7 @@ def emergency_unblind(
         security_event_record(
             kind=SecurityEventKind.EMERGENCY_UNBLINDING,
             user=user,
-            detail={"participant": participant.study_id, "sae_reference": sae_reference},
+            detail={"participant": participant.study_id, "sae_reference": event.sae_reference},
         )
         alert_enqueue(
             kind="emergency_unblinding",
@@ -677,6 +710,15 @@ def emergency_unblind(
             recipients=emergency_recipients(participant),
             participant=participant,
         )
+        if adverse_event is None:
+            alert_enqueue(
+                kind=AlertKind.EMERGENCY_NO_EVENT,
+                subject=_("Emergency unblinding with no event recorded yet: participant %(id)s")
+                % {"id": participant.study_id},
+                body=_emergency_body(event, randomization),
+                recipients=[*TRIAL.medical_monitors],
+                participant=participant,
+            )
     return event, randomization.slot.arm
 
 
@@ -688,7 +730,7 @@ def _emergency_body(event: EmergencyUnblinding, randomization: Randomization) ->
     return _(
         "Participant %(id)s (randomization number %(number)s, site %(site)s) was unblinded in "
         "an emergency by %(user)s on %(when)s.\n"
-        "SAE concerned: %(sae)s\nReason: %(reason)s\n\n"
+        "Event concerned: %(sae)s\n%(justification)sReason: %(reason)s\n\n"
         "The arm was shown to the requesting investigator only; it is not in this message. "
         "The participant is marked “unblinded” on every report."
     ) % {
@@ -698,6 +740,11 @@ def _emergency_body(event: EmergencyUnblinding, randomization: Randomization) ->
         "user": event.requested_by,
         "when": when.strftime("%Y-%m-%d %H:%M %Z"),
         "sae": event.sae_reference,
+        "justification": (
+            _("Why no event is recorded yet: %(text)s\n") % {"text": event.no_event_justification}
+            if event.no_event_justification
+            else ""
+        ),
         "reason": event.reason,
     }
 

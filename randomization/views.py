@@ -152,7 +152,12 @@ def _enrolled(participant) -> bool:
 @rate_limit("unblinding")
 def emergency_unblind(request, study_id: str):
     participant = _participant(request, study_id)
-    form = EmergencyUnblindingForm(_data(request), user=request.user)
+    events = list(participant.adverse_events.order_by("number"))
+    form = EmergencyUnblindingForm(
+        _data(request),
+        user=request.user,
+        events=[(ae.pk, services.emergency_event_label(ae)) for ae in events],
+    )
     context = {
         "participant": participant,
         "randomization": selectors.randomization_of(participant),
@@ -171,7 +176,8 @@ def emergency_unblind(request, study_id: str):
                 user=request.user,
                 password=form.cleaned_data["password"],
                 reason=form.cleaned_data["reason"],
-                sae_reference=form.cleaned_data["sae_reference"],
+                adverse_event=next((ae for ae in events if ae.pk == form.chosen_event_pk()), None),
+                no_event_justification=form.cleaned_data["no_event_justification"],
             )
         except RandomizationError as error:
             _add_errors(form, error)

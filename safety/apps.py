@@ -43,6 +43,21 @@ class SafetyConfig(AppConfig):
             count=selectors.open_clock_count,
             order=30,
         )
+        home.nav(
+            label=_("SUSAR cases"),
+            url_name="safety:susar_cases",
+            permission="safety.assess_susar",
+            order=41,
+        )
+        home.card(
+            title=_("Suspected SUSARs"),
+            text=_("Cases to unblind (ICH E2A III.C), then their expedited-report clocks."),
+            url_name="safety:susar_cases",
+            permission="safety.assess_susar",
+            action=_("Open the cases"),
+            count=lambda user: selectors.susar_cases_to_act_on(),
+            order=31,
+        )
         home.card(
             title=_("Alert delivery"),
             text=_("Safety e-mails still pending delivery (badge), with attempts and last error."),

@@ -29,3 +29,8 @@ class ReasonRequired(SafetyError):
 
 class SignatureRefused(SafetyError):
     """The password re-entered for an e-signature was wrong, or the user may not sign."""
+
+
+class CaseUnblindingRefused(SafetyError):
+    """The safety physician's case unblinding was refused (role, password, second factor, or
+    the event is not a suspected SUSAR, or is unblinded already)."""

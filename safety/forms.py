@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import SecondFactorMixin
 from kernel.forms import EdcDateField, EdcDateTimeField, EditVersionMixin, ReasonForChangeMixin
 
 from .models import AdverseEvent, CtcaeGrade, Relationship
@@ -123,3 +124,14 @@ class CausalitySignForm(EditVersionMixin, forms.Form):
 class ExpeditedReportForm(EditVersionMixin, forms.Form):
     submitted_at = EdcDateTimeField(label=_("Submitted to the regulator and ethics committee at"))
     reference = forms.CharField(label=_("Reference of the report"), max_length=100)
+
+
+class SusarCaseUnblindForm(SecondFactorMixin, forms.Form):
+    """The safety physician's re-authentication before the case is unblinded."""
+
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("Re-enter your password; the unblinding of this case is kept forever."),
+    )

@@ -305,8 +305,21 @@ class AdverseEvent(models.Model):
         return rules.susar_deadline(aware_at=self.aware_at, clock_days=self.susar_clock_days)
 
     @property
+    def susar_case_or_none(self) -> SusarCase | None:
+        try:
+            return self.susar_case
+        except SusarCase.DoesNotExist:
+            return None
+
+    @property
     def susar_clock_open(self) -> bool:
-        return self.is_susar and self.expedited_report_submitted_at is None
+        """The clock blinded roles see: a suspected SUSAR not yet unblinded by the sponsor's
+        safety physician. After the case unblinding both outcomes look the same to them."""
+        return self.is_susar and self.susar_case_or_none is None
+
+    @property
+    def susar_case_assessed(self) -> bool:
+        return self.is_susar and self.susar_case_or_none is not None
 
     @property
     def initial_report_deadline(self) -> datetime | None:
@@ -403,3 +416,117 @@ class SAEReport(models.Model):
         if self.number == 0:
             return f"{self.adverse_event} · {_('initial report')}"
         return f"{self.adverse_event} · {_('follow-up')} {self.number}"
+
+
+class SusarOutcome(models.TextChoices):
+    # ICH E2A III.C: the blind is broken for the case; only the active product's case is a SUSAR.
+    REPORTABLE = "reportable", _("Study product: a SUSAR, reported (expedited)")
+    NOT_A_SUSAR = "not_a_susar", _("Placebo: not a SUSAR, closed without an expedited report")
+
+
+NOT_A_SUSAR_REASON = (
+    "The participant received placebo: the event cannot be a reaction to the study product, so "
+    "it is not a SUSAR (ICH E2A III.C). Closed without an expedited report; it stays an SAE."
+)
+
+
+class SusarCase(models.Model):
+    """The sponsor's safety physician's unblinding of one suspected SUSAR (ICH E2A III.C).
+
+    Arm-bearing: the outcome says the arm. Only the safety physician reads it; it is not
+    registered with kernel.audit (no blinded history page, no trial audit log) and nothing of it
+    is written back on the AdverseEvent, whose history blinded roles read. Audited by its own
+    history. Every expedited-report date lives here for the same reason.
+    """
+
+    adverse_event = models.OneToOneField(
+        AdverseEvent,
+        on_delete=models.PROTECT,
+        related_name="susar_case",
+        verbose_name=_("adverse event"),
+    )
+    outcome = models.CharField(
+        _("outcome of the case unblinding"), max_length=16, choices=SusarOutcome.choices
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    assessed_at = models.DateTimeField(_("unblinded and assessed at"))
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("safety physician"),
+    )
+    second_factor = models.CharField(_("second factor given"), max_length=20)
+    expedited_report_submitted_at = models.DateTimeField(
+        _("expedited report submitted at"), null=True, blank=True
+    )
+    expedited_report_reference = models.CharField(
+        _("expedited report reference"), max_length=100, blank=True
+    )
+    completion_report_submitted_at = models.DateTimeField(
+        _("completing report submitted at"),
+        null=True,
+        blank=True,
+        help_text=_("7-day SUSARs: the complete report, within 8 more days (ICH E2A III.A.1)."),
+    )
+    completion_report_reference = models.CharField(
+        _("completing report reference"), max_length=100, blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("SUSAR case unblinding")
+        verbose_name_plural = _("SUSAR case unblindings")
+        ordering = ["assessed_at"]
+        permissions = [
+            ("assess_susar", _("Can unblind one suspected SUSAR and assess it (sponsor)")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="reportable")
+                | Q(
+                    expedited_report_submitted_at__isnull=True,
+                    completion_report_submitted_at__isnull=True,
+                ),
+                name="susarcase_placebo_never_reported",
+                violation_error_message=_("A placebo case is not a SUSAR: it is not reported."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.adverse_event} · {_('SUSAR case')}"
+
+    @property
+    def reportable(self) -> bool:
+        return self.outcome == SusarOutcome.REPORTABLE
+
+    @property
+    def ae(self) -> AdverseEvent:
+        return self.adverse_event
+
+    @property
+    def deadline(self) -> datetime | None:
+        return self.adverse_event.susar_deadline if self.reportable else None
+
+    @property
+    def needs_completion(self) -> bool:
+        """A 7-day (fatal or life-threatening) SUSAR is completed within 8 more days."""
+        return self.reportable and self.adverse_event.fatal_or_life_threatening
+
+    @property
+    def completion_deadline(self) -> datetime | None:
+        if not self.needs_completion or self.adverse_event.aware_at is None:
+            return None
+        return rules.susar_completion_deadline(
+            aware_at=self.adverse_event.aware_at,
+            clock_days=self.adverse_event.susar_clock_days,
+            completion_days=TRIAL.susar_completion_days,
+        )
+
+    @property
+    def clock_open(self) -> bool:
+        return self.reportable and self.expedited_report_submitted_at is None
+
+    @property
+    def completion_open(self) -> bool:
+        return self.needs_completion and self.completion_report_submitted_at is None

@@ -18,7 +18,7 @@ from kernel.models import AlertKind
 from kernel.trial import TRIAL
 
 from . import selectors
-from .models import AdverseEvent, SAEReport
+from .models import AdverseEvent, SAEReport, SusarCase
 
 
 def _link(path: str) -> str:
@@ -32,6 +32,14 @@ def _event_name(ae: AdverseEvent) -> str:
 
 def _render(template: str, context: dict) -> str:
     return render_to_string(f"safety/email/{template}", {"TRIAL": TRIAL, **context}).strip()
+
+
+def _recipients(ae: AdverseEvent) -> list[str]:
+    """A suspected SUSAR also goes to the sponsor's safety physicians, who unblind it; the
+    list never depends on the outcome of that unblinding (blinded people are on it)."""
+    if ae.is_susar:
+        return selectors.susar_alert_recipients(site=ae.participant.site)
+    return selectors.sae_alert_recipients(site=ae.participant.site)
 
 
 def sae_report_alert(*, report: SAEReport) -> None:
@@ -66,7 +74,7 @@ def sae_report_alert(*, report: SAEReport) -> None:
         kind=kind,
         subject=subject,
         body=body,
-        recipients=selectors.sae_alert_recipients(site=ae.participant.site),
+        recipients=_recipients(ae),
         participant=ae.participant,
         adverse_event=ae,
         dedupe_key=f"sae-report:{report.pk}",
@@ -95,7 +103,7 @@ def susar_identified_alert(*, ae: AdverseEvent) -> None:
         kind=AlertKind.SUSAR_IDENTIFIED,
         subject=subject,
         body=body,
-        recipients=selectors.sae_alert_recipients(site=ae.participant.site),
+        recipients=_recipients(ae),
         participant=ae.participant,
         adverse_event=ae,
         dedupe_key=f"susar:{ae.pk}:{ae.aware_at.isoformat() if ae.aware_at else ''}",
@@ -158,10 +166,81 @@ def susar_clock_alert(*, ae: AdverseEvent, days_left: int) -> bool:
         kind=AlertKind.SUSAR_CLOCK,
         subject=subject,
         body=body,
-        recipients=selectors.sae_alert_recipients(site=ae.participant.site),
+        recipients=_recipients(ae),
         participant=ae.participant,
         adverse_event=ae,
         dedupe_key=f"susar-clock:{ae.pk}:{deadline.isoformat()}:{days_left}d",
+    )
+    return created is not None
+
+
+def susar_confirmed_alert(*, case: SusarCase) -> None:
+    """To the safety physicians only (an unblinded kind): the case is a SUSAR, report it."""
+    ae = case.adverse_event
+    subject = _(
+        "[%(trial)s] SUSAR confirmed %(sid)s AE %(n)s: expedited report due by %(deadline)s UTC"
+    ) % {
+        "trial": TRIAL.acronym,
+        "sid": ae.participant.study_id,
+        "n": ae.number,
+        "deadline": f"{case.deadline:%Y-%m-%d %H:%M}" if case.deadline else "",
+    }
+    body = _render(
+        "susar_confirmed.txt",
+        {
+            "case": case,
+            "ae": ae,
+            "event_name": _event_name(ae),
+            "link": _link(reverse("safety:susar_case", args=[ae.pk])),
+        },
+    )
+    alert_create(
+        kind=AlertKind.SUSAR_CONFIRMED,
+        subject=subject,
+        body=body,
+        recipients=selectors.safety_physician_emails(),
+        participant=ae.participant,
+        adverse_event=ae,
+        dedupe_key=f"susar-confirmed:{case.pk}",
+    )
+
+
+def susar_case_clock_alert(*, case: SusarCase, days_left: int, completion: bool) -> bool:
+    """After the case unblinding: the expedited (or completing) report's clock, to the safety
+    physicians only (an unblinded kind, hidden from blinded readers of the outbox)."""
+    ae = case.adverse_event
+    deadline = case.completion_deadline if completion else case.deadline
+    what = _("completing report") if completion else _("expedited report")
+    subject = _(
+        "[%(trial)s] SUSAR %(what)s: %(days)s day(s) left for %(sid)s AE %(n)s (%(event)s)"
+    ) % {
+        "trial": TRIAL.acronym,
+        "what": what,
+        "days": days_left,
+        "sid": ae.participant.study_id,
+        "n": ae.number,
+        "event": _event_name(ae),
+    }
+    body = _render(
+        "susar_case_clock.txt",
+        {
+            "ae": ae,
+            "what": what,
+            "event_name": _event_name(ae),
+            "deadline": deadline,
+            "days_left": days_left,
+            "link": _link(reverse("safety:susar_case", args=[ae.pk])),
+        },
+    )
+    created = alert_create(
+        kind=AlertKind.SUSAR_CLOCK_UNBLINDED,
+        subject=subject,
+        body=body,
+        recipients=selectors.safety_physician_emails(),
+        participant=ae.participant,
+        adverse_event=ae,
+        dedupe_key=f"susar-case-clock:{case.pk}:{'completion' if completion else 'report'}:"
+        f"{deadline.isoformat() if deadline else ''}:{days_left}d",
     )
     return created is not None
 

@@ -21,7 +21,15 @@ from kernel.pdf import SMALL, SUBHEADING, TITLE, Report, grid, para
 from kernel.trial import TRIAL
 
 from . import selectors
-from .models import CRITERIA_LABELS, ActionTaken, AdverseEvent, Outcome, Relationship, SAEReport
+from .models import (
+    CRITERIA_LABELS,
+    ActionTaken,
+    AdverseEvent,
+    Outcome,
+    Relationship,
+    SAEReport,
+    SusarCase,
+)
 
 BLINDED_PRODUCT = "Blinded investigational product"
 
@@ -59,12 +67,34 @@ def _label(choices, value) -> str:
 
 
 class CiomsReport(Report):
-    def __init__(self, report: SAEReport, *, user=None):
+    def __init__(self, report: SAEReport, *, user=None, case: SusarCase | None = None):
         super().__init__(user=user)
         self.report = report
         self.ae: AdverseEvent = report.adverse_event
         self.s = report.snapshot
+        # The expedited form of a SUSAR the safety physician unblinded in the product arm: the
+        # suspect drug is named (ICH E2A III.C). Only the safety physician's page passes it.
+        self.case = case if case is not None and case.reportable else None
         self.title = f"CIOMS I · {self.ae.participant.study_id} AE {self.ae.number}"
+        if self.case is not None:
+            self.title += f" · {_('expedited, unblinded')}"
+
+    def _suspect_drug(self) -> tuple[str, str, str]:
+        """Boxes 14, 15 and the blinding box."""
+        if self.case is None:
+            return (
+                BLINDED_PRODUCT,
+                _("blinded"),
+                _("the allocation is not disclosed in this report"),
+            )
+        product = TRIAL.arms[0]
+        when = f"{self.case.assessed_at:%Y-%m-%d %H:%M} UTC"
+        return (
+            product.label,
+            product.description,
+            _("unblinded for this case only by the sponsor's safety physician on %(when)s")
+            % {"when": when},
+        )
 
     def get_story(self) -> list:
         s, ae, report = self.s, self.ae, self.report
@@ -78,6 +108,7 @@ class CiomsReport(Report):
             f"{tick if c in criteria else blank} {CRITERIA_LABELS[c]}" for c in CRITERIA_LABELS
         )
         which = _("Initial") if report.number == 0 else _("Follow-up %(n)s") % {"n": report.number}
+        drug, dose, blinding = self._suspect_drug()
         reaction = "\n".join(
             [
                 f"{_('Verbatim term')}: {s.get('verbatim_term')}",
@@ -135,8 +166,8 @@ class CiomsReport(Report):
             _boxes(
                 [
                     [
-                        _box(_("14. Suspect drug(s)"), BLINDED_PRODUCT),
-                        _box(_("15. Daily dose(s)"), _("blinded")),
+                        _box(_("14. Suspect drug(s)"), drug),
+                        _box(_("15. Daily dose(s)"), dose),
                         _box(_("16. Route(s) of administration"), _("intravenous")),
                     ],
                     [
@@ -153,7 +184,7 @@ class CiomsReport(Report):
                             _("21. Did reaction reappear after reintroduction?"),
                             _("not applicable"),
                         ),
-                        _box(_("Blinding"), _("the allocation is not disclosed in this report")),
+                        _box(_("Blinding"), blinding),
                     ],
                 ],
                 [width / 3] * 3,
@@ -202,8 +233,8 @@ class CiomsReport(Report):
         return story
 
 
-def cioms_pdf(*, report: SAEReport, user=None) -> bytes:
-    return CiomsReport(report, user=user).render()
+def cioms_pdf(*, report: SAEReport, user=None, case: SusarCase | None = None) -> bytes:
+    return CiomsReport(report, user=user, case=case).render()
 
 
 class AeListingReport(Report):

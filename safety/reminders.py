@@ -1,7 +1,9 @@
 """Reminders (SPEC §5, §7): written to the outbox like every alert, once per occasion.
 
 - an SAE with no follow-up 24 hours after its last report;
-- a SUSAR clock with 2 days, then 1 day, left;
+- a SUSAR clock with 2 days, then 1 day, left: while the case awaits the safety physician's
+  unblinding to everyone the SAE alerts; after it, for a SUSAR in the product arm only, to the
+  safety physicians only (expedited report, and the completing report of a 7-day one);
 - each site's daily visit digest for its coordinators (outcomes.selectors.visit_digest).
 
 Each reminder has a dedupe key, so running a sweep twice (or two beats at once) sends nothing
@@ -25,7 +27,9 @@ from .models import AdverseEvent
 
 
 def _open_serious_events():
-    return AdverseEvent.objects.filter(serious=True).select_related("participant__site")
+    return AdverseEvent.objects.filter(serious=True).select_related(
+        "participant__site", "susar_case"
+    )
 
 
 def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
@@ -44,7 +48,30 @@ def reminders_send(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 if days_left:
                     susar += notifications.susar_clock_alert(ae=ae, days_left=days_left)
+            case = ae.susar_case_or_none if ae.is_susar else None
+            if case is not None:
+                susar += _case_reminders(case, now=now)
     return {"follow_up_due": follow_ups, "susar_clock": susar}
+
+
+def _case_reminders(case, *, now: datetime) -> int:
+    """A case unblinded as a SUSAR: its expedited and completing reports' clocks, to the safety
+    physicians only. A placebo case has no clock (not a SUSAR, ICH E2A III.C)."""
+    sent = 0
+    for completion, is_open, deadline in (
+        (False, case.clock_open, case.deadline),
+        (True, case.completion_open, case.completion_deadline),
+    ):
+        if not is_open or deadline is None:
+            continue
+        days_left = rules.susar_reminder_due(
+            deadline=deadline, now=now, days_left=TRIAL.susar_reminder_days_left
+        )
+        if days_left:
+            sent += notifications.susar_case_clock_alert(
+                case=case, days_left=days_left, completion=completion
+            )
+    return sent
 
 
 def site_today(site: Site, *, now: datetime | None = None) -> date:

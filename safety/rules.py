@@ -71,6 +71,13 @@ def susar_deadline(*, aware_at: datetime, clock_days: int) -> datetime:
     return aware_at + timedelta(days=clock_days)
 
 
+def susar_completion_deadline(
+    *, aware_at: datetime, clock_days: int, completion_days: int
+) -> datetime:
+    """ICH E2A III.A.1: the 7-day report is completed "within 8 additional calendar days"."""
+    return aware_at + timedelta(days=clock_days + completion_days)
+
+
 def initial_report_deadline(*, aware_at: datetime, hours: int) -> datetime:
     return aware_at + timedelta(hours=hours)
 

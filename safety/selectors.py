@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel.access import scope_to_sites
-from kernel.models import Alert, Site, User
-from kernel.roles import Role
+from kernel.models import UNBLINDED_ALERT_KINDS, Alert, Site, User
+from kernel.roles import Role, is_blinded
 from kernel.trial import TRIAL
 
-from .models import AdverseEvent, SAEReport
+from . import rules
+from .models import AdverseEvent, SAEReport, SusarCase
 
 
 def adverse_events_for(user) -> QuerySet[AdverseEvent]:
@@ -48,6 +49,47 @@ def sae_alert_recipients(*, site: Site) -> list[str]:
     """The site's investigators (PI), the sponsor's safety contact and the medical monitor."""
     investigators = _emails(_site_users(site, Role.INVESTIGATOR))
     return sorted({*investigators, *TRIAL.sponsor_safety_contacts, *TRIAL.medical_monitors} - {""})
+
+
+def safety_physician_emails() -> list[str]:
+    """The sponsor's safety physicians (ICH E2A III.C); the sponsor's safety contacts if none
+    has an e-mail, so that a suspected SUSAR always reaches someone who may unblind it."""
+    physicians = _emails(
+        User.objects.filter(is_active=True, groups__name=Role.SAFETY_PHYSICIAN.value).distinct()
+    )
+    return physicians or sorted(set(TRIAL.sponsor_safety_contacts) - {""})
+
+
+def susar_alert_recipients(*, site: Site) -> list[str]:
+    """A suspected SUSAR before its case unblinding: the SAE recipients and the physicians."""
+    return sorted({*sae_alert_recipients(site=site), *safety_physician_emails()})
+
+
+def suspected_susars() -> list[AdverseEvent]:
+    """Every suspected SUSAR of the trial (serious, related, unexpected), for the sponsor's
+    safety physician: the cases to unblind, then the ones unblinded. No identifying data."""
+    events = (
+        AdverseEvent.objects.filter(serious=True, expected=False)
+        .filter(relationship__in=sorted(rules.SUSPECTED_RELATIONSHIPS))
+        .select_related("participant__site", "susar_case__assessed_by")
+        .order_by("aware_at", "pk")
+    )
+    return [ae for ae in events if ae.is_susar]
+
+
+def susar_cases_to_act_on() -> int:
+    """Cases awaiting unblinding, or a report, for the safety physician's home card."""
+    return sum(
+        1
+        for ae in suspected_susars()
+        if ae.susar_case_or_none is None
+        or ae.susar_case.clock_open
+        or ae.susar_case.completion_open
+    )
+
+
+def susar_case_of(ae: AdverseEvent) -> SusarCase | None:
+    return SusarCase.objects.filter(adverse_event=ae).select_related("assessed_by").first()
 
 
 def site_staff_emails(*, site: Site) -> list[str]:
@@ -146,13 +188,17 @@ def open_clock_count(user) -> int:
 def alerts_for(user) -> QuerySet[Alert]:
     """The outbox: trial-wide alerts for trial-level roles, own-site ones otherwise."""
     alerts = Alert.objects.select_related("participant__site")
+    if is_blinded(user):
+        # Whether these exist follows the arm of a SUSAR case: not for blinded eyes.
+        alerts = alerts.exclude(kind__in=sorted(UNBLINDED_ALERT_KINDS))
     return alerts.filter(participant__isnull=True) | scope_to_sites(
         alerts, user, site_path="participant__site"
     )
 
 
 def alerts_pending_count() -> int:
-    return Alert.objects.filter(sent_at__isnull=True).count()
+    pending = Alert.objects.filter(sent_at__isnull=True)
+    return pending.exclude(kind__in=sorted(UNBLINDED_ALERT_KINDS)).count()
 
 
 def participant_age(participant, *, on: date) -> int | None:

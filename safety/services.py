@@ -13,13 +13,19 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kernel import audit, concurrency
+from accounts import twofactor
+from accounts.models import BackupCodes
+from kernel import arms, audit, concurrency
 from kernel.access import sites_for
+from kernel.models import SecurityEventKind
+from kernel.roles import Role, roles_of
+from kernel.services import security_event_record
 from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
 
 from . import notifications, rules
 from .exceptions import (
+    CaseUnblindingRefused,
     FollowUpClosed,
     NotASusar,
     NotSerious,
@@ -27,7 +33,14 @@ from .exceptions import (
     SafetyError,
     SignatureRefused,
 )
-from .models import AdverseEvent, ReportKind, SAEReport
+from .models import (
+    NOT_A_SUSAR_REASON,
+    AdverseEvent,
+    ReportKind,
+    SAEReport,
+    SusarCase,
+    SusarOutcome,
+)
 
 # Fields a reporter enters; a change to any of them after signing voids the causality signature
 # (SPEC §6: a later change to signed data voids the signature).
@@ -356,36 +369,128 @@ def ae_causality_sign(
     return ae
 
 
-def susar_expedited_report_record(
-    *,
-    ae: AdverseEvent,
-    user,
-    submitted_at: datetime,
-    reference: str,
-    opened_version: int | None,
-) -> AdverseEvent:
-    """Stop the SUSAR clock: the expedited report went to the regulator and ethics committee.
-    Refused if the event changed since the page was opened (kernel.concurrency)."""
-    _check_site(user, ae.participant)
+def susar_case_unblind(
+    *, ae: AdverseEvent, user, password: str, second_factor_code: str, request
+) -> SusarCase:
+    """The sponsor's safety physician breaks the blind of this one suspected SUSAR (ICH E2A
+    III.C) after re-authenticating (password and a current second factor) and records what it
+    means: the study product → a SUSAR, reported on the clock; placebo → not a SUSAR, closed
+    with the reason, no expedited report. Idempotent: a second call returns the first case.
+
+    The arm is read through kernel.arms (the randomization app is above this one) and is kept
+    nowhere but in the case's outcome, which only the safety physician reads.
+    """
+    if not user.has_perm("safety.assess_susar") or Role.SAFETY_PHYSICIAN not in roles_of(user):
+        raise CaseUnblindingRefused(
+            _("Only the sponsor's safety physician unblinds a suspected SUSAR.")
+        )
+    if not user.check_password(password):
+        raise CaseUnblindingRefused(_("The password is not correct; nothing was unblinded."))
+    if not twofactor.is_set_up(user):
+        raise CaseUnblindingRefused(
+            _(
+                "A case is unblinded with a second factor: set up two-factor sign-in (your "
+                "account's two-factor page) first. Nothing was unblinded."
+            )
+        )
+    # Outside the transaction below: a wrong code must stay counted (throttling) and logged.
+    try:
+        device = twofactor.check(
+            request=request, code=second_factor_code, purpose="SUSAR case unblinding"
+        )
+    except twofactor.CodeRefused as refusal:
+        raise CaseUnblindingRefused(str(refusal)) from refusal
     with transaction.atomic():
         ae = (
             AdverseEvent.objects.select_for_update()
             .select_related("participant__site")
             .get(pk=ae.pk)
         )
-        concurrency.refuse_changed_since(
-            record=ae, opened_version=opened_version, action=_("nothing was recorded")
-        )
+        existing = SusarCase.objects.filter(adverse_event=ae).first()
+        if existing is not None:
+            return existing
         if not ae.is_susar:
-            raise NotASusar(_("This event is not a SUSAR: there is no expedited-report clock."))
+            raise NotASusar(
+                _("This event is not a suspected SUSAR (serious, related, unexpected).")
+            )
+        arm = arms.arm_of(ae.participant)
+        if arm is None:
+            raise CaseUnblindingRefused(
+                _("The participant is not randomized: there is no arm to unblind.")
+            )
+        active = arm == TRIAL.arms[0].code  # the first arm is the product, the second placebo
+        now = timezone.now()
+        case = SusarCase(
+            adverse_event=ae,
+            outcome=SusarOutcome.REPORTABLE if active else SusarOutcome.NOT_A_SUSAR,
+            reason="" if active else NOT_A_SUSAR_REASON,
+            assessed_at=now,
+            assessed_by=user,
+            second_factor="backup code" if isinstance(device, BackupCodes) else "app",
+        )
+        case.full_clean()
+        audit.save_with_reason(case, user=user)
+        security_event_record(
+            kind=SecurityEventKind.SUSAR_CASE_UNBLINDING,
+            user=user,
+            detail={"participant": ae.participant.study_id, "adverse_event": ae.number},
+        )
+        if case.reportable:
+            notifications.susar_confirmed_alert(case=case)
+    return case
+
+
+def _case_for_report(ae: AdverseEvent, user) -> SusarCase:
+    if not user.has_perm("safety.record_expedited_report"):
+        raise CaseUnblindingRefused(
+            _("Only the sponsor's safety physician records the expedited report.")
+        )
+    case = SusarCase.objects.select_for_update().filter(adverse_event=ae).first()
+    if case is None:
+        raise NotASusar(
+            _("Unblind this case first: only a case in the study-product arm is reported.")
+        )
+    if not case.reportable:
+        raise NotASusar(
+            _("This case is not a SUSAR (placebo): it is closed without an expedited report.")
+        )
+    return case
+
+
+def susar_expedited_report_record(
+    *,
+    ae: AdverseEvent,
+    user,
+    submitted_at: datetime,
+    reference: str,
+    opened_version: int | None = None,
+    completion: bool = False,
+) -> SusarCase:
+    """Stop a SUSAR clock: the expedited report (or, for a fatal or life-threatening SUSAR, its
+    completing report) went to the regulator and the ethics committee. Only for a case the
+    safety physician unblinded in the product arm; kept on the case, never on the event."""
+    with transaction.atomic():
+        ae = AdverseEvent.objects.select_related("participant__site").get(pk=ae.pk)
+        case = _case_for_report(ae, user)
+        concurrency.refuse_changed_since(
+            record=case, opened_version=opened_version, action=_("nothing was recorded")
+        )
         if submitted_at > timezone.now():
             raise SafetyError(_("The submission time is in the future."))
-        ae.expedited_report_submitted_at = submitted_at
-        ae.expedited_report_reference = reference
-        ae.full_clean()
-        audit.save_with_reason(
-            ae,
-            user=user,
-            reason=_("Expedited SUSAR report submitted (%(ref)s)") % {"ref": reference},
-        )
-    return ae
+        if completion:
+            if not case.needs_completion:
+                raise NotASusar(
+                    _("Only a fatal or life-threatening SUSAR has a completing report.")
+                )
+            if case.expedited_report_submitted_at is None:
+                raise SafetyError(_("Record the 7-day report before its completing report."))
+            case.completion_report_submitted_at = submitted_at
+            case.completion_report_reference = reference
+            why = _("Completing SUSAR report submitted (%(ref)s)") % {"ref": reference}
+        else:
+            case.expedited_report_submitted_at = submitted_at
+            case.expedited_report_reference = reference
+            why = _("Expedited SUSAR report submitted (%(ref)s)") % {"ref": reference}
+        case.full_clean()
+        audit.save_with_reason(case, user=user, reason=why)
+    return case

@@ -1,11 +1,12 @@
 import re
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import twofactor
 from kernel.access import get_in_scope_or_403, require, scope_to_sites
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.trial import AE_ASSESSMENT, TRIAL
@@ -13,7 +14,13 @@ from participants.models import Participant
 
 from . import pdf, selectors, services
 from .exceptions import ReasonRequired, SignatureRefused
-from .forms import AdverseEventForm, CausalitySignForm, ExpeditedReportForm, SAEFollowUpForm
+from .forms import (
+    AdverseEventForm,
+    CausalitySignForm,
+    ExpeditedReportForm,
+    SAEFollowUpForm,
+    SusarCaseUnblindForm,
+)
 from .models import AdverseEvent
 
 _AE_SITE = "participant__site"
@@ -130,7 +137,9 @@ def ae_detail(request, pk: int):
             "ae": ae,
             "reports": ae.reports.select_related("submitted_by").order_by("number"),
             "follow_up_due_at": selectors.follow_up_due_at(ae),
-            "alerts": ae.alerts.order_by("created_at")
+            "alerts": selectors.alerts_for(request.user)
+            .filter(adverse_event=ae)
+            .order_by("created_at")
             if request.user.has_perm("trialedc.view_alert")
             else None,
         },
@@ -243,14 +252,84 @@ def ae_sign(request, pk: int):
     )
 
 
-@require("safety.view_adverseevent", "safety.record_expedited_report")
-def susar_expedited(request, pk: int):
-    ae = _ae_or_403(request, pk)
+# -- the sponsor's safety physician (ICH E2A III.C) ------------------------------------------
+# These pages show the arm of one case to the one role that is not blinded to it. They carry
+# the event (study ID, term, grade, dates), never identifying data or other site data.
+
+
+def _suspected_susar_or_404(pk: int) -> AdverseEvent:
+    ae = get_object_or_404(
+        AdverseEvent.objects.select_related("participant__site"), pk=pk, serious=True
+    )
+    if not ae.is_susar:
+        raise Http404(_("This event is not a suspected SUSAR."))
+    return ae
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require("safety.assess_susar")
+def susar_cases(request):
+    return _no_store(
+        render(request, "safety/susar_cases.html", {"events": selectors.suspected_susars()})
+    )
+
+
+@require("safety.assess_susar")
+def susar_case(request, pk: int):
+    """The case: the event as reported; unblinding (password and second factor); then its
+    outcome, the clocks and the expedited reports."""
+    ae = _suspected_susar_or_404(pk)
+    case = selectors.susar_case_of(ae)
+    form = SusarCaseUnblindForm(
+        request.POST if request.method == "POST" and case is None else None, user=request.user
+    )
+    if form.is_bound and form.is_valid():
+        try:
+            case = services.susar_case_unblind(
+                ae=ae,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                second_factor_code=form.cleaned_data.get("otp_code", ""),
+                request=request,
+            )
+        except TrialEdcError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("The case is unblinded and its outcome recorded."))
+            return redirect("safety:susar_case", pk=ae.pk)
+    return _no_store(
+        render(
+            request,
+            "safety/susar_case.html",
+            {
+                "ae": ae,
+                "case": case,
+                "arm": TRIAL.arm(arms_code(case)) if case is not None else None,
+                "form": form,
+                "has_second_factor": twofactor.is_set_up(request.user),
+                "report": selectors.last_report(ae),
+            },
+        )
+    )
+
+
+def arms_code(case) -> str:
+    """The arm code the outcome implies (the outcome is the only trace of the arm kept)."""
+    return TRIAL.arms[0].code if case.reportable else TRIAL.arms[1].code
+
+
+def _expedited(request, pk: int, *, completion: bool):
+    ae = _suspected_susar_or_404(pk)
+    case = selectors.susar_case_of(ae)
     form = ExpeditedReportForm(
         request.POST or None,
         initial={"submitted_at": timezone.now()},
         edited_by=request.user,
-        versioned=[ae],
+        versioned=[case] if case is not None else [],
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -260,15 +339,48 @@ def susar_expedited(request, pk: int):
                 submitted_at=form.cleaned_data["submitted_at"],
                 reference=form.cleaned_data["reference"],
                 opened_version=form.opened_version(),
+                completion=completion,
             )
         except EditConflict as conflict:
             form.show_conflict(conflict)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("Expedited report recorded; the SUSAR clock is stopped."))
-            return redirect("safety:ae_detail", pk=ae.pk)
-    return render(request, "safety/susar_expedited.html", {"form": form, "ae": ae})
+            messages.success(request, _("Report recorded; its clock is stopped."))
+            return redirect("safety:susar_case", pk=ae.pk)
+    return _no_store(
+        render(
+            request,
+            "safety/susar_expedited.html",
+            {"form": form, "ae": ae, "case": case, "completion": completion},
+        )
+    )
+
+
+@require("safety.assess_susar", "safety.record_expedited_report")
+def susar_expedited(request, pk: int):
+    return _expedited(request, pk, completion=False)
+
+
+@require("safety.assess_susar", "safety.record_expedited_report")
+def susar_completion(request, pk: int):
+    return _expedited(request, pk, completion=True)
+
+
+@require("safety.assess_susar")
+def susar_cioms_pdf(request, pk: int):
+    """The expedited CIOMS I of a SUSAR in the product arm, suspect drug named."""
+    ae = _suspected_susar_or_404(pk)
+    case = selectors.susar_case_of(ae)
+    report = selectors.last_report(ae)
+    if case is None or not case.reportable or report is None:
+        raise Http404(_("Only a case unblinded in the study-product arm has an expedited form."))
+    content = pdf.cioms_pdf(report=report, user=request.user, case=case)
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'inline; filename="CIOMS-expedited-{ae.participant.study_id}-AE{ae.number}.pdf"'
+    )
+    return _no_store(response)
 
 
 @require("safety.view_adverseevent")

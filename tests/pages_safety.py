@@ -2,7 +2,7 @@
 
 from kernel.roles import Role
 
-from .roles_short import SP, C, D, I, M, S
+from .roles_short import SP, SPH, C, D, I, M, S
 
 _READ = {C, I, M, D, S, SP}
 
@@ -26,6 +26,24 @@ def prepare(world) -> None:
         )
         ae = report_susar(world.participant, reporter)
     world.ae = ae
+    # The safety physician's case of that SUSAR, unblinded as reportable (made directly: the
+    # world's participant need not be randomized), so its expedited CIOMS exists.
+    from django.utils import timezone
+
+    from safety.models import SusarCase, SusarOutcome
+
+    if not SusarCase.objects.filter(adverse_event=ae).exists():
+        physician = User.objects.filter(groups__name=Role.SAFETY_PHYSICIAN.value).first()
+        physician = physician or UserFactory(
+            username="pages-safety-physician", role=Role.SAFETY_PHYSICIAN, sites=[]
+        )
+        SusarCase.objects.create(
+            adverse_event=ae,
+            outcome=SusarOutcome.REPORTABLE,
+            assessed_at=timezone.now(),
+            assessed_by=physician,
+            second_factor="app",
+        )
 
 
 PAGES = {
@@ -44,10 +62,23 @@ PAGES = {
     "AE edit": ("safety:ae_edit", lambda w: f"/safety/ae/{w.ae.pk}/edit/", {C, I}),
     "SAE follow-up": ("safety:sae_follow_up", lambda w: f"/safety/ae/{w.ae.pk}/follow-up/", {C, I}),
     "AE sign": ("safety:ae_sign", lambda w: f"/safety/ae/{w.ae.pk}/sign/", {I}),
+    # The sponsor's safety physician's pages (issue 19): nobody else, blinded or not.
+    "SUSAR cases": ("safety:susar_cases", lambda w: "/safety/susar/", {SPH}),
+    "SUSAR case": ("safety:susar_case", lambda w: f"/safety/susar/{w.ae.pk}/", {SPH}),
     "SUSAR expedited": (
         "safety:susar_expedited",
-        lambda w: f"/safety/ae/{w.ae.pk}/expedited-report/",
-        {I, SP},
+        lambda w: f"/safety/susar/{w.ae.pk}/expedited-report/",
+        {SPH},
+    ),
+    "SUSAR completing report": (
+        "safety:susar_completion",
+        lambda w: f"/safety/susar/{w.ae.pk}/completing-report/",
+        {SPH},
+    ),
+    "SUSAR expedited CIOMS": (
+        "safety:susar_cioms_pdf",
+        lambda w: f"/safety/susar/{w.ae.pk}/cioms.pdf",
+        {SPH},
     ),
     "CIOMS PDF": ("safety:cioms_pdf", lambda w: f"/safety/ae/{w.ae.pk}/reports/0/cioms.pdf", _READ),
     "AE listing PDF": ("safety:ae_listing_pdf", lambda w: "/safety/listing.pdf", _READ),

@@ -184,15 +184,31 @@ def test_an_sae_follow_up_on_a_version_changed_since_asks(more, participant):  #
 
 
 def test_an_expedited_report_recorded_twice_keeps_the_first(more, participant):  # noqa: F811
+    # Issue 19: the sponsor's safety physician records it, on the case unblinded as a SUSAR
+    # (made directly here: this participant is not randomized).
+    from django.utils import timezone
+
+    from safety.models import SusarCase, SusarOutcome
+
+    from .factories import UserFactory
+
+    physician = UserFactory(username="sp", role=Role.SAFETY_PHYSICIAN, sites=[])
     ae = report_susar(participant, more["investigator"])
-    url = f"/safety/ae/{ae.pk}/expedited-report/"
-    a, b = browser(more["investigator"]), browser(more["investigator"])
+    case = SusarCase.objects.create(
+        adverse_event=ae,
+        outcome=SusarOutcome.REPORTABLE,
+        assessed_at=timezone.now(),
+        assessed_by=physician,
+        second_factor="app",
+    )
+    url = f"/safety/susar/{ae.pk}/expedited-report/"
+    a, b = browser(physician), browser(physician)
     first, second = opened(a, url), opened(b, url)
     a.post(url, first | {"reference": "IRFDA-1"})
     response = b.post(url, second | {"reference": "IRFDA-2"})
     assert response.status_code == 200
-    ae.refresh_from_db()
-    assert ae.expedited_report_reference == "IRFDA-1"
+    case.refresh_from_db()
+    assert case.expedited_report_reference == "IRFDA-1"
 
 
 # -- data management: query steps, e-signatures, SDV ---------------------------------------------

@@ -179,7 +179,7 @@ def test_an_emergency_unblinding_is_flagged_without_the_arm(demo_trial, tmp_path
         user=User.objects.get(username="investigator"),
         password=PASSWORD,
         reason="Anaphylaxis",
-        sae_reference="AE 1",
+        no_event_justification="Anaphylaxis; the SAE is being entered",
     )
     out = _export(tmp_path)
     rows = {r["export_id"]: r for r in _csv(out / "participants.csv")}

@@ -47,7 +47,7 @@ from .factories import PASSWORD, ParticipantFactory, SiteFactory, UserFactory
 from .fuzz_http import Snapshots, changed, form_fields, posts_to_itself
 from .pages import build_world
 from .randomization_factories import authenticator, code_now
-from .roles_short import SP, C, D, I, M, P, S
+from .roles_short import SP, SPH, C, D, I, M, P, S
 from .test_fuzz_forms import DERANDOMIZE, HOSTILE, SCRIPT, VALUE
 
 pytestmark = pytest.mark.django_db
@@ -341,11 +341,12 @@ TARGETS: dict[str, Target] = {
         valid=lambda w: {
             "password": PASSWORD,
             "reason": "Anaphylaxis",
-            "sae_reference": f"AE-{w.one.ae.pk}",
+            "adverse_event": "none",
+            "no_event_justification": "Arrest; the SAE is being entered",
         },
         shows=lambda w: [f"/randomization/participant/{w.one.randomized.study_id}/"],
         success_template="randomization/unblinded_result.html",
-        text=("reason", "sae_reference"),
+        text=("reason", "no_event_justification"),
     ),
     "list generate": Target(S, lambda w: "/randomization/lists/generate/"),
     "list import": Target(S, lambda w: "/randomization/lists/import/", files=("file",)),
@@ -531,13 +532,20 @@ TARGETS: dict[str, Target] = {
         ],
         text=("reason",),
     ),
+    # The sponsor's safety physician (issue 19), trial-wide: no site-02 forgery to refuse. The
+    # world's SUSAR has its case (tests/pages_safety.py), so these pages show their forms.
     "SUSAR expedited report": Target(
-        I,
-        lambda w: f"/safety/ae/{w.one.ae.pk}/expedited-report/",
-        lambda w: f"/safety/ae/{w.two.ae.pk}/expedited-report/",
+        SPH,
+        lambda w: f"/safety/susar/{w.one.ae.pk}/expedited-report/",
         valid=lambda w: {"reference": "IRCT-SUSAR-1"},
-        shows=lambda w: [f"/safety/ae/{w.one.ae.pk}/"],
+        shows=lambda w: [f"/safety/susar/{w.one.ae.pk}/"],
         text=("reference",),
+    ),
+    "SUSAR completing report": Target(
+        SPH,
+        lambda w: f"/safety/susar/{w.one.ae.pk}/completing-report/",
+        # Refused until the 7-day report is recorded: hostile posts only, nothing stored.
+        valid=lambda w: {"reference": "IRCT-SUSAR-1b"},
     ),
     # data management
     "query new": Target(

@@ -9,7 +9,7 @@ ordering would make them differ.
 
 import difflib
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from unittest import mock
@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import AutoField
 
 from kernel import concurrency
+from kernel.models import UNBLINDED_ALERT_KINDS, Alert
 from kernel.roles import BLINDED_ROLES, Role, role_permissions
 from participants.models import ParticipantStatus
 from randomization import services
@@ -32,6 +33,7 @@ from .crawl import crawl
 from .factories import PASSWORD, ParticipantFactory, UserFactory
 from .pages import PAGES
 from .randomization_factories import EXOSOME, PLACEBO, store_list
+from .safety_factories import case_unblind, report_susar
 
 pytestmark = pytest.mark.django_db
 
@@ -95,12 +97,22 @@ def build_trial(staff, site01, *, flip: bool):
             handed_over_to="Nurse Ava",
             opened_version=concurrency.version_of(preparation),
         )
+    # Issue 19: a suspected SUSAR in each randomized participant (one in each arm), each
+    # unblinded by the sponsor's safety physician: one is reported, the other closed as placebo.
+    # Nothing a blinded role sees (pages, PDFs, the outbox, e-mails) may differ.
+    physician = staff[Role.SAFETY_PHYSICIAN]
+    susars = [
+        report_susar(participant, staff[Role.COORDINATOR], aware_at=FROZEN - timedelta(hours=2))
+        for participant in people[:2]
+    ]
+    for ae in susars:
+        case_unblind(ae, physician)
     services.emergency_unblind(
         participant=people[0],
         user=staff[Role.INVESTIGATOR],
         password=PASSWORD,
         reason="Anaphylaxis during infusion",
-        sae_reference="SAE-0001",
+        adverse_event=susars[0],
     )
     return people
 
@@ -158,7 +170,12 @@ def record(client, staff, people, roles=BLINDED_ROLES) -> dict:
             ),
             (
                 f"/randomization/participant/{second.study_id}/unblind/",
-                {"sae_reference": "SAE-2", "reason": "Shock", "password": "wrong"},
+                {
+                    "adverse_event": "none",
+                    "no_event_justification": "AE not entered yet",
+                    "reason": "Shock",
+                    "password": "wrong",
+                },
             ),
             (f"/randomization/participant/{first.study_id}/unblind/", {}),
         ]
@@ -215,6 +232,18 @@ def capture(client, staff, site01, *, flip: bool, roles=BLINDED_ROLES):
             {k: v for k, v in call.kwargs.items() if k != "participant"}
             for call in alerts.call_args_list
         ]
+        # The safety e-mails in the outbox: those any blinded person receives or can read.
+        seen[("outbox",)] = [
+            (a.kind, a.subject, a.body, a.recipients)
+            for a in Alert.objects.exclude(kind__in=sorted(UNBLINDED_ALERT_KINDS)).order_by("pk")
+        ]
+        seen[("unblinded outbox recipients",)] = sorted(
+            {
+                r
+                for a in Alert.objects.filter(kind__in=sorted(UNBLINDED_ALERT_KINDS))
+                for r in a.recipients
+            }
+        )
         markers = leak_markers()
         transaction.set_rollback(True)
     return arms, seen, markers
@@ -257,7 +286,7 @@ def test_the_emergency_e_mail_names_the_event_not_the_arm(client, staff, site01)
     assert "01-0901" in mail["subject"]
     for word in ("xosome", "lacebo", "saline"):
         assert word not in mail["body"].lower().replace("exosome therapy", "")
-    assert "SAE-0001" in mail["body"]
+    assert "SAE 1: " in mail["body"]  # the triggering event, chosen (issue 19)
     assert sorted(mail["recipients"]) == sorted(
         [
             "u-investigator@example.org",

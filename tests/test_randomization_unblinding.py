@@ -11,6 +11,7 @@ from randomization.models import EmergencyUnblinding
 
 from .factories import PASSWORD, ParticipantFactory, UserFactory
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
+from .safety_factories import report_sae
 
 pytestmark = pytest.mark.django_db
 
@@ -29,25 +30,37 @@ def randomized(roles, site01):
     return randomized_participant(site=site01, support="none")
 
 
-def form(**overrides):
-    data = {"sae_reference": "SAE-0007", "reason": "Anaphylactic shock", "password": PASSWORD}
+@pytest.fixture
+def sae(randomized, investigator):
+    """The triggering event: SPEC §10, emergency unblinding names it (issue 19)."""
+    return report_sae(randomized.participant, investigator)
+
+
+def form(sae=None, **overrides):
+    data = {
+        "adverse_event": str(sae.pk) if sae is not None else "",
+        "reason": "Anaphylactic shock",
+        "password": PASSWORD,
+    }
     data.update(overrides)
     return data
 
 
 def test_the_investigator_sees_the_arm_once_the_event_is_recorded_and_alerted(
-    client, login, investigator, randomized
+    client, login, investigator, randomized, sae
 ):
     login(investigator)
     url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    assert f"SAE {sae.number}: " in client.get(url).content.decode()  # offered by name
     with mock.patch("randomization.services.alert_enqueue") as alert:
-        response = client.post(url, form())
+        response = client.post(url, form(sae))
     body = response.content.decode()
     assert 'data-testid="revealed-arm"' in body
     assert ">Exosome<" in body
     assert response["Cache-Control"] == "no-store"
     event = EmergencyUnblinding.objects.get()
-    assert (event.requested_by, event.sae_reference) == (investigator, "SAE-0007")
+    assert (event.requested_by, event.adverse_event) == (investigator, sae)
+    assert event.sae_reference.startswith(f"SAE {sae.number}: ")
     assert event.history.get().history_user == investigator
     alert.assert_called_once()
     assert alert.call_args.kwargs["participant"].pk == randomized.participant.pk
@@ -61,12 +74,12 @@ def test_the_investigator_sees_the_arm_once_the_event_is_recorded_and_alerted(
 
 
 def test_a_wrong_password_unblinds_nothing_and_keeps_what_was_typed(
-    client, login, investigator, randomized
+    client, login, investigator, randomized, sae
 ):
     login(investigator)
     url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
     with mock.patch("randomization.services.alert_enqueue") as alert:
-        response = client.post(url, form(password="wrong", reason="Severe bleeding, keep me"))
+        response = client.post(url, form(sae, password="wrong", reason="Severe bleeding, keep me"))
     body = response.content.decode()
     assert "The password is not correct; nothing was unblinded." in body
     assert "Severe bleeding, keep me" in body
@@ -74,16 +87,61 @@ def test_a_wrong_password_unblinds_nothing_and_keeps_what_was_typed(
     alert.assert_not_called()
 
 
-def test_reason_and_sae_are_required(client, login, investigator, randomized):
+def test_reason_and_event_are_required(client, login, investigator, randomized):
     login(investigator)
     url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
     body = client.post(url, {}).content.decode()
-    assert body.count("This field is required.") == 3
+    assert body.count("This field is required.") == 2  # reason, password
+    assert "Choose the triggering event, or “no event recorded yet”." in body
+    assert not EmergencyUnblinding.objects.exists()
+
+
+def test_no_event_yet_needs_a_justification_and_keeps_what_was_typed(
+    client, login, investigator, randomized
+):
+    login(investigator)
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    response = client.post(url, form(adverse_event="none", reason="Collapse, keep me"))
+    body = response.content.decode()
+    assert "No event is recorded yet: say why the arm is needed now." in body
+    assert "Collapse, keep me" in body
+    assert not EmergencyUnblinding.objects.exists()
+
+
+def test_no_event_yet_alerts_the_medical_monitor_at_once(
+    client, login, investigator, randomized, mailoutbox, django_capture_on_commit_callbacks
+):
+    login(investigator)
+    url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
+    data = form(adverse_event="none", no_event_justification="Arrest during transfer, AE not yet")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert 'data-testid="revealed-arm"' in response.content.decode()
+    event = EmergencyUnblinding.objects.get()
+    assert event.adverse_event is None
+    assert event.no_event_justification == "Arrest during transfer, AE not yet"
+    monitor_mail = [m for m in mailoutbox if "medical.monitor@example.org" in m.to]
+    assert len(monitor_mail) == 1  # TRIAL.medical_monitors, through the outbox
+    assert "Arrest during transfer" in monitor_mail[0].body
+    assert "xosome" not in monitor_mail[0].body
+    assert "lacebo" not in monitor_mail[0].body
+
+
+def test_another_participants_event_cannot_trigger_the_unblinding(investigator, randomized, site01):
+    other = report_sae(ParticipantFactory(site=site01), investigator)
+    with pytest.raises(UnblindingNotAllowed, match="not one of this participant"):
+        services.emergency_unblind(
+            participant=randomized.participant,
+            user=investigator,
+            password=PASSWORD,
+            reason="Shock",
+            adverse_event=other,
+        )
     assert not EmergencyUnblinding.objects.exists()
 
 
 def test_the_alert_e_mail_goes_to_the_pi_the_pharmacist_and_the_sponsor_without_the_arm(
-    investigator, randomized, site01, mailoutbox, django_capture_on_commit_callbacks
+    investigator, randomized, site01, sae, mailoutbox, django_capture_on_commit_callbacks
 ):
     pharmacist = UserFactory(username="ph", role=Role.PHARMACIST, sites=[site01])
     pharmacist.email = "pharmacy@example.org"
@@ -94,9 +152,9 @@ def test_the_alert_e_mail_goes_to_the_pi_the_pharmacist_and_the_sponsor_without_
             user=investigator,
             password=PASSWORD,
             reason="Shock",
-            sae_reference="SAE-1",
+            adverse_event=sae,
         )
-    (mail,) = mailoutbox
+    (mail,) = [m for m in mailoutbox if m.subject.startswith("Emergency")]
     assert mail.subject == f"Emergency unblinding: participant {randomized.participant.study_id}"
     assert sorted(mail.to) == [
         "pharmacy@example.org",
@@ -105,13 +163,15 @@ def test_the_alert_e_mail_goes_to_the_pi_the_pharmacist_and_the_sponsor_without_
     ]
     assert "xosome" not in mail.body
     assert "lacebo" not in mail.body
-    assert "SAE-1" in mail.body
+    assert f"SAE {sae.number}: " in mail.body
 
 
-def test_a_coordinator_cannot_ask_for_emergency_unblinding(client, login, make_user, randomized):
+def test_a_coordinator_cannot_ask_for_emergency_unblinding(
+    client, login, make_user, randomized, sae
+):
     login(make_user(Role.COORDINATOR))
     url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
-    assert client.post(url, form()).status_code == 403
+    assert client.post(url, form(sae)).status_code == 403
     assert not EmergencyUnblinding.objects.exists()
 
 
@@ -122,7 +182,7 @@ def test_an_unrandomized_participant_has_nothing_to_unblind(investigator, site01
             user=investigator,
             password=PASSWORD,
             reason="x",
-            sae_reference="y",
+            no_event_justification="y",
         )
 
 

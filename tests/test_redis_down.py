@@ -121,7 +121,13 @@ def test_an_emergency_unblinding_works_with_redis_and_the_broker_down(
     url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            url, {"sae_reference": "SAE-0007", "reason": "Anaphylactic shock", "password": PASSWORD}
+            url,
+            {
+                "adverse_event": "none",
+                "no_event_justification": "Arrest; the SAE is being entered",
+                "reason": "Anaphylactic shock",
+                "password": PASSWORD,
+            },
         )
     assert time.monotonic() - started < 10
 

@@ -105,17 +105,25 @@ def test_a_susar_clock_reminds_at_2_days_and_at_1_day_left(coordinator, particip
 
 
 def test_a_reported_susar_is_not_reminded(coordinator, participant, make_user):
-    investigator = make_user(Role.INVESTIGATOR)
+    # Issue 19: the safety physician unblinds the case (here made directly, the participant is
+    # not randomized) and records the expedited report; nobody is reminded after that.
+    from safety.models import SusarCase, SusarOutcome
+
+    physician = make_user(Role.SAFETY_PHYSICIAN)
     with time_machine.travel(START, tick=False):
         ae = report_susar(
             participant, coordinator, onset_date=START.date() - timedelta(days=1), aware_at=START
         )
-        services.susar_expedited_report_record(
-            ae=ae,
-            user=investigator,
-            submitted_at=START,
-            reference="EC-1",
-            opened_version=concurrency.version_of(ae),
+        SusarCase.objects.create(
+            adverse_event=ae,
+            outcome=SusarOutcome.REPORTABLE,
+            assessed_at=START,
+            assessed_by=physician,
+            second_factor="app",
+            expedited_report_submitted_at=START,
+            expedited_report_reference="EC-1",
+            completion_report_submitted_at=START,
+            completion_report_reference="EC-1b",
         )
     with time_machine.travel(START + timedelta(days=6, hours=12), tick=False):
         assert reminders.reminders_send()["susar_clock"] == 0

@@ -322,18 +322,22 @@ def test_a_later_change_voids_the_signature(investigator, participant):
     assert ae.causality_signed_at is None
 
 
-def test_recording_the_expedited_report_stops_the_clock(investigator, participant):
+def test_the_investigator_no_longer_records_the_expedited_report(investigator, participant):
+    # Issue 19 (ICH E2A III.C): whether a suspected SUSAR is reported follows its arm, so the
+    # sponsor's safety physician records it after unblinding the case
+    # (tests/test_safety_susar_cases.py); a blinded investigator cannot, and the clock stays.
     ae = report_susar(participant, investigator)
     assert ae.susar_clock_open
-    services.susar_expedited_report_record(
-        ae=ae,
-        user=investigator,
-        submitted_at=timezone.now(),
-        reference="IRFDA-2021-0042",
-        opened_version=concurrency.version_of(ae),
-    )
+    with pytest.raises(SafetyError, match="safety physician"):
+        services.susar_expedited_report_record(
+            ae=ae,
+            user=investigator,
+            submitted_at=timezone.now(),
+            reference="IRFDA-2021-0042",
+            opened_version=concurrency.version_of(ae),
+        )
     ae.refresh_from_db()
-    assert not ae.susar_clock_open
+    assert ae.susar_clock_open
 
 
 def test_a_coordinator_of_another_site_cannot_open_the_ae(

@@ -128,7 +128,12 @@ def test_an_emergency_unblinding_is_recorded_without_the_arm(client, make_user, 
     investigator = make_user(Role.INVESTIGATOR)
     client.force_login(investigator)
     url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
-    form = {"sae_reference": "SAE-0007", "reason": "Shock", "password": PASSWORD}
+    form = {
+        "adverse_event": "none",
+        "no_event_justification": "Arrest; the SAE is being entered",
+        "reason": "Shock",
+        "password": PASSWORD,
+    }
     with mock.patch("randomization.services.alert_enqueue"):
         client.post(url, form)
     event = SecurityEvent.objects.get(kind=K.EMERGENCY_UNBLINDING)
@@ -136,7 +141,7 @@ def test_an_emergency_unblinding_is_recorded_without_the_arm(client, make_user, 
     assert event.ip_address == "127.0.0.1"
     assert event.detail == {
         "participant": randomized.participant.study_id,
-        "sae_reference": "SAE-0007",
+        "sae_reference": "no event recorded yet",
     }
     assert "xosome" not in str(event.detail)
     assert "lacebo" not in str(event.detail)

@@ -39,6 +39,7 @@ REQUIRED = {
     Role.PHARMACIST,
     Role.STATISTICIAN,
     Role.DATA_MANAGER,
+    Role.SAFETY_PHYSICIAN,  # unblinded case by case (issue 19)
     # Identifying data (participants.view_identifyingdata):
     Role.COORDINATOR,
     Role.INVESTIGATOR,
@@ -403,7 +404,12 @@ def test_emergency_unblinding_asks_the_password_and_a_current_code(
     device = a_device(investigator)
     signed_in_with_code(client, investigator, device)
     url = f"/randomization/participant/{randomized.participant.study_id}/unblind/"
-    form = {"sae_reference": "SAE-0007", "reason": "Anaphylactic shock", "password": PASSWORD}
+    form = {
+        "adverse_event": "none",
+        "no_event_justification": "Arrest; the SAE is being entered",
+        "reason": "Anaphylactic shock",
+        "password": PASSWORD,
+    }
     assert 'name="otp_code"' in client.get(url).content.decode()
     with mock.patch("randomization.services.alert_enqueue"):
         missing = client.post(url, form)

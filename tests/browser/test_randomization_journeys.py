@@ -129,7 +129,11 @@ def test_an_investigator_unblinds_one_participant_in_an_emergency(demo, sign_in,
     page.goto(f"{live_server.url}/randomization/participant/{study_id}/")
     assert not ARM_WORDS.search(visible_text_without_the_title(page))
     page.get_by_role("link", name="Emergency unblinding").click()
-    page.get_by_label("SAE it concerns").fill("SAE-0001 anaphylaxis 2021-03-10")
+    # SPEC §10: the triggering event is chosen, or "no event recorded yet" with a justification.
+    page.get_by_label("Triggering adverse event").select_option("none")
+    page.get_by_label(re.compile("If no event is recorded yet")).fill(
+        "Anaphylaxis minutes ago; the SAE is being entered"
+    )
     page.get_by_label(re.compile("Reason")).fill("Anaphylactic shock during infusion")
     page.get_by_label("Your password").fill("wrong-password")
     page.get_by_role("button", name="Unblind this participant").click()

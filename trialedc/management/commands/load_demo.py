@@ -79,6 +79,7 @@ DEMO_USERS: list[tuple[str, Role, list[str], str]] = [
     ("datamanager", Role.DATA_MANAGER, ["01"], "Dara Datamanager"),
     ("statistician", Role.STATISTICIAN, ["01"], "Sam Statistician"),
     ("sponsor", Role.SPONSOR, ["01"], "Shirin Sponsor"),
+    ("safetyphysician", Role.SAFETY_PHYSICIAN, ["01"], "Nasrin Safetyphysician"),
     ("coordinator2", Role.COORDINATOR, ["02"], "Kian Coordinator"),
     ("investigator2", Role.INVESTIGATOR, ["02"], "Leila Investigator"),
     # Site 02's doses are prepared and handed over at site 02: its infusion CRFs need that.
