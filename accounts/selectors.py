@@ -10,11 +10,13 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from kernel.models import SecurityEvent, SecurityEventKind
+from kernel.services import SENSITIVE_READ_KINDS
 
 
 @dataclass(frozen=True)
 class SecurityFilters:
     kind: str = ""
+    reads: bool = False
     username: str = ""
     ip_address: str = ""
     date_from: date | None = None
@@ -26,6 +28,8 @@ def security_events(filters: SecurityFilters = SecurityFilters()) -> QuerySet[Se
     events = SecurityEvent.objects.select_related("user", "actor")
     if filters.kind:
         events = events.filter(kind=filters.kind)
+    if filters.reads:
+        events = events.filter(kind__in=SENSITIVE_READ_KINDS)
     if filters.username:
         events = events.filter(username__iexact=filters.username)
     if filters.ip_address:

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET
 
 from accounts import twofactor
 from kernel import concurrency
-from kernel.access import get_in_scope_or_403, require, sites_for
+from kernel.access import get_in_scope_or_404, require, sites_for
 from kernel.csv_download import csv_download
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.redirects import redirect_next
+from kernel.services import sensitive_read_record
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
@@ -43,13 +44,13 @@ VIEW_CRFS = "outcomes.view_visit"
 
 
 def _participant(request, study_id: str) -> Participant:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Participant.objects.select_related("site"), request.user, study_id=study_id
     )
 
 
 def _visit(request, study_id: str, code: str) -> Visit:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Visit.objects.select_related("participant__site"),
         request.user,
         site_path="participant__site",
@@ -136,7 +137,7 @@ def query_new(request, study_id: str):
 def query_detail(request, pk: int):
     """The query's thread and the steps the user may take. From the field widget (htmx) the
     answer is posted here and the widget is swapped in place."""
-    query = get_in_scope_or_403(
+    query = get_in_scope_or_404(
         concurrency.with_versions(
             Query.objects.select_related("participant__site", "visit", "raised_by")
         ),
@@ -476,6 +477,7 @@ def audit_log(request):
             **{k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
         )
     if request.GET.get("format") == "csv":
+        sensitive_read_record(request=request, what="audit_log_csv")
         return _audit_csv(selectors.audit_log(request.user, filters, limit=None))
     return render(
         request,

@@ -101,6 +101,7 @@ class SecurityEventKind(models.TextChoices):
     EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
     EXPORT_FAILED = "export_failed", _("Export failed")
     LIST_DOWNLOADED = "list_downloaded", _("Randomization list downloaded")
+    SENSITIVE_READ = "sensitive_read", _("Allocation or identifying data read")
     ROLES_CHANGED = "roles_changed", _("Roles or permissions changed")
     SITES_CHANGED = "sites_changed", _("Sites changed")
     PASSWORD_CHANGED = "password_changed", _("Password changed")

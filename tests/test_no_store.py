@@ -25,4 +25,3 @@ def test_a_refused_page_says_no_store_too(client, make_user, login):
     response = client.get("/data/locks/")
     assert response.status_code == 403
     assert "no-store" in response["Cache-Control"]
-
