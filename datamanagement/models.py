@@ -302,6 +302,9 @@ class Lock(models.Model):
     )
     crf_code = models.CharField(_("CRF"), max_length=30, blank=True)
     reason = models.TextField(_("reason for locking"), blank=True)
+    # Database lock only: the readiness checklist as it stood, each open item's waiver reason,
+    # and the data manager's e-signature (meaning, second factor) (issue 20).
+    readiness = models.JSONField(_("readiness at lock"), default=dict, blank=True)
     locked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -94,10 +94,16 @@ def lock_create(
     visit: Visit | None = None,
     crf_code: str = "",
     reason: str = "",
+    readiness: dict | None = None,
 ) -> Lock:
-    """Lock a CRF, a participant's casebook or the whole database (data manager)."""
+    """Lock a CRF or a participant's casebook (data manager), with the reason. The whole
+    database is locked through `database_lock`, with its readiness checklist and e-signature."""
     if not user.has_perm("datamanagement.lock_data"):
         raise RecordLocked(_("Your role does not allow locking data."))
+    if not (reason or "").strip():
+        raise NotLocked(_("Give the reason for locking."))
+    if level == LockLevel.DATABASE and readiness is None:
+        raise NotLocked(_("The database is locked from the locks page, with its checklist."))
     with transaction.atomic():
         if participant is not None:
             # Serialise with CRF saves, which lock the visit row (outcomes.services.crf_save).
@@ -110,6 +116,7 @@ def lock_create(
             visit=visit if level == LockLevel.CRF else None,
             crf_code=crf_code if level == LockLevel.CRF else "",
             reason=(reason or "").strip(),
+            readiness=readiness or {},
             locked_by=user,
         )
         lock.full_clean(validate_constraints=False)
@@ -119,6 +126,41 @@ def lock_create(
         except IntegrityError as error:
             raise AlreadyLocked(_("These data are already locked.")) from error
     return lock
+
+
+def database_lock(
+    *, user, password: str, reason: str, waivers: dict[str, str], second_factor: str = ""
+) -> Lock:
+    """Lock the whole database (issue 20; 21 CFR 11.10(g), 11.200): every item of the readiness
+    checklist is cleared or waived with a reason, the reason for locking is given, and the data
+    manager signs with the password (the view checks the second factor first and names it in
+    `second_factor`)."""
+    if not user.has_perm("datamanagement.lock_data"):
+        raise RecordLocked(_("Your role does not allow locking data."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise NotLocked(_("Give the reason for locking."))
+    items = selectors.database_lock_readiness()
+    waived = {k: (v or "").strip() for k, v in (waivers or {}).items() if (v or "").strip()}
+    unwaived = [item.label for item in items if not item.cleared and item.key not in waived]
+    if unwaived:
+        raise NotLocked(
+            _("Not ready to lock: clear these or waive them with a reason: %(items)s.")
+            % {"items": "; ".join(unwaived)}
+        )
+    if not user.check_password(password or ""):
+        raise NotLocked(_("The password is not correct; the database was not locked."))
+    readiness = {
+        "items": {item.key: item.count for item in items},
+        "waivers": {item.key: waived[item.key] for item in items if not item.cleared},
+        "signature": {
+            "signer": user.get_full_name() or user.get_username(),
+            "meaning": str(_("I lock the database for analysis")),
+            "second_factor": second_factor,
+            "signed_at": timezone.now().isoformat(timespec="seconds"),
+        },
+    }
+    return lock_create(user=user, level=LockLevel.DATABASE, reason=reason, readiness=readiness)
 
 
 def lock_release(*, user, lock: Lock, reason: str) -> Lock:

@@ -29,6 +29,7 @@ from . import selectors, services
 from .exceptions import SignatureAttemptsExhausted
 from .forms import (
     AuditFilterForm,
+    DatabaseLockForm,
     LockForm,
     QueryFilterForm,
     QueryRaiseForm,
@@ -401,13 +402,33 @@ def locks(request):
     """The data manager's locks: lock a CRF, a participant or the database; unlock with a
     reason."""
     form = LockForm(request.POST if request.POST.get("do") == "lock" else None)
+    readiness = selectors.database_lock_readiness()
+    database_form = DatabaseLockForm(
+        request.POST if request.POST.get("do") == "database" else None,
+        readiness=readiness,
+        user=request.user,
+    )
+    if request.method == "POST" and database_form.is_bound and database_form.is_valid():
+        if twofactor.confirm(request, database_form, purpose="database lock"):
+            try:
+                services.database_lock(
+                    user=request.user,
+                    password=database_form.cleaned_data["password"],
+                    reason=database_form.cleaned_data["reason"],
+                    waivers=database_form.waivers(),
+                    second_factor="code" if "otp_code" in database_form.fields else "",
+                )
+            except TrialEdcError as error:
+                database_form.add_error(None, str(error))
+            else:
+                messages.success(request, _("The database is locked and your signature recorded."))
+                return redirect("datamanagement:locks")
     unlock_form = UnlockForm(request.POST if request.POST.get("do") == "unlock" else None)
     if request.method == "POST" and form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             participant = visit = None
-            if data["level"] != LockLevel.DATABASE:
-                participant = _participant(request, data["study_id"])
+            participant = _participant(request, data["study_id"])
             if data["level"] == LockLevel.CRF:
                 visit = _visit(request, data["study_id"], data["visit_code"])
             services.lock_create(
@@ -446,6 +467,8 @@ def locks(request):
         {
             "form": form,
             "unlock_form": unlock_form,
+            "database_form": database_form,
+            "readiness": readiness,
             "unlock_pk": request.POST.get("lock"),
             "locks": selectors.active_locks(),
             "database_locked": selectors.database_is_locked(),

@@ -467,11 +467,6 @@ def trial_unblinding(request):
     form = PasswordConfirmForm(
         request.POST if "confirm" in request.POST else None, user=request.user
     )
-    if request.method == "POST" and "lock" in request.POST:
-        if request.user.has_perm("datamanagement.lock_data"):
-            services.database_lock(user=request.user)
-            messages.success(request, _("The database is locked."))
-        return redirect("randomization:trial_unblinding")
     if form.is_bound and form.is_valid():
         if not _password_confirmed(request, form.cleaned_data["password"]):
             form.add_error("password", _("The password is not correct; nothing was confirmed."))

@@ -616,9 +616,16 @@ def _locks(w):
     user = w.users[D]
     visit = Visit.objects.get(participant=w.one.participant, code="D0")
     services.lock_create(
-        user=user, level="crf", participant=w.one.participant, visit=visit, crf_code="crp"
+        user=user,
+        level="crf",
+        participant=w.one.participant,
+        visit=visit,
+        crf_code="crp",
+        reason="CRF signed",
     )
-    services.lock_create(user=user, level="participant", participant=w.two.participant)
+    services.lock_create(
+        user=user, level="participant", participant=w.two.participant, reason="Casebook signed"
+    )
 
 
 # Mass assignment: fields no form has, that a forger may add.

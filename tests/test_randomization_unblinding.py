@@ -9,7 +9,7 @@ from randomization import selectors, services
 from randomization.exceptions import NotRandomizable, PasswordMismatch, UnblindingNotAllowed
 from randomization.models import EmergencyUnblinding
 
-from .factories import PASSWORD, ParticipantFactory, UserFactory
+from .factories import PASSWORD, ParticipantFactory, UserFactory, lock_database
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
 
 pytestmark = pytest.mark.django_db
@@ -145,7 +145,7 @@ def test_trial_unblinding_needs_the_database_locked_first(pair):
 
 def test_trial_unblinding_needs_both_confirmations(pair):
     data_manager, statistician = pair
-    services.database_lock(user=data_manager)
+    lock_database(data_manager)
     services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
     assert not selectors.trial_unblinded()
     with pytest.raises(UnblindingNotAllowed, match="already confirmed"):
