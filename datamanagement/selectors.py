@@ -101,6 +101,16 @@ def database_lock_readiness() -> list[ReadinessItem]:
     ]
 
 
+def trial_is_unblinded() -> bool:
+    """Both trial-level unblinding confirmations are recorded (randomization.TrialUnblinding).
+
+    Randomization sits above this app: its model is named by string, not imported."""
+    unblinding = apps.get_model("randomization", "TrialUnblinding")
+    return unblinding.objects.filter(
+        data_manager_confirmed_at__isnull=False, statistician_confirmed_at__isnull=False
+    ).exists()
+
+
 def active_locks() -> QuerySet[Lock]:
     return Lock.objects.filter(unlocked_at__isnull=True).select_related(
         "participant", "visit", "locked_by"

@@ -174,6 +174,15 @@ def lock_release(*, user, lock: Lock, reason: str) -> Lock:
         lock = Lock.objects.select_for_update().get(pk=lock.pk)
         if not lock.is_active:
             raise NotLocked(_("This lock was already released."))
+        if lock.level == LockLevel.DATABASE and selectors.trial_is_unblinded():
+            # After unblinding, one person's unlock could change data knowing the arms
+            # (issue 20, finding 3): the database stays locked.
+            raise NotLocked(
+                _(
+                    "The trial is unblinded: the database stays locked. A correction needs a "
+                    "documented unlock requested by one person and approved by another."
+                )
+            )
         lock.unlocked_by = user
         lock.unlocked_at = timezone.now()
         lock.unlock_reason = reason
