@@ -140,6 +140,19 @@ class DatabaseLockForm(SecondFactorMixin, forms.Form):
         }
 
 
+class UnlockRequestForm(SecondFactorMixin, forms.Form):
+    """After unblinding: one data manager asks for the database unlock (re-authenticated)."""
+
+    reason = forms.CharField(label=_("Reason for unlocking after unblinding"), max_length=500)
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput())
+
+
+class UnlockApproveForm(SecondFactorMixin, forms.Form):
+    """After unblinding: another data manager approves the unlock (re-authenticated)."""
+
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput())
+
+
 class UnlockForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason for unlocking"), max_length=500, widget=forms.TextInput()

@@ -509,6 +509,16 @@ def signature_failures_since_last_success(user) -> int:
     return failures.count()
 
 
+def unblinded_unlock_recipients() -> list[str]:
+    """Who is told of an unlock after unblinding: the sponsor's contact, sponsor users and the
+    statisticians (issue 20)."""
+    users = User.objects.filter(
+        is_active=True, groups__name__in=[Role.SPONSOR.value, Role.STATISTICIAN.value]
+    )
+    emails = users.exclude(email="").values_list("email", flat=True)
+    return sorted({TRIAL.sponsor_safety_contact_email, *emails} - {""})
+
+
 def security_alert_recipients() -> list[str]:
     """Who hears of repeated failed signatures at once (21 CFR 11.300(d)): the configured
     security contacts (the "system security unit") and every active data manager."""

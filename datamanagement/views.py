@@ -36,9 +36,11 @@ from .forms import (
     QueryStepForm,
     SdvForm,
     SignatureForm,
+    UnlockApproveForm,
     UnlockForm,
+    UnlockRequestForm,
 )
-from .models import Lock, LockLevel, Notification, Query, SignatureLevel
+from .models import Lock, LockLevel, Notification, Query, SignatureLevel, UnlockRequest
 
 VIEW_QUERIES = "datamanagement.view_query"
 VIEW_CRFS = "outcomes.view_visit"
@@ -446,6 +448,54 @@ def locks(request):
         else:
             messages.success(request, _("Locked. Nobody can change these data until unlocked."))
             return redirect_next(request, default=reverse("datamanagement:locks"))
+    request_form = UnlockRequestForm(
+        request.POST if request.POST.get("do") == "unlock_request" else None, user=request.user
+    )
+    approve_form = UnlockApproveForm(
+        request.POST if request.POST.get("do") == "unlock_approve" else None, user=request.user
+    )
+    unblinded = selectors.trial_is_unblinded()
+    database_lock = selectors.active_locks().filter(level=LockLevel.DATABASE).first()
+    pending = (
+        UnlockRequest.objects.filter(lock=database_lock, approved_at__isnull=True)
+        .select_related("requested_by")
+        .first()
+        if database_lock
+        else None
+    )
+    if request.method == "POST" and request_form.is_bound and database_lock is not None:
+        if request_form.is_valid() and twofactor.confirm(
+            request, request_form, purpose="unlock after unblinding"
+        ):
+            try:
+                services.unlock_request_create(
+                    user=request.user,
+                    lock=database_lock,
+                    reason=request_form.cleaned_data["reason"],
+                    password=request_form.cleaned_data["password"],
+                )
+            except TrialEdcError as error:
+                request_form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, _("Requested; another data manager must approve. Sponsor told.")
+                )
+                return redirect("datamanagement:locks")
+    if request.method == "POST" and approve_form.is_bound and pending is not None:
+        if approve_form.is_valid() and twofactor.confirm(
+            request, approve_form, purpose="unlock after unblinding"
+        ):
+            try:
+                services.unlock_request_approve(
+                    user=request.user,
+                    unlock=pending,
+                    password=approve_form.cleaned_data["password"],
+                )
+            except TrialEdcError as error:
+                approve_form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Approved: the database is unlocked. Sponsor told."))
+                return redirect("datamanagement:locks")
     if request.method == "POST" and unlock_form.is_bound:
         lock_id = str(request.POST.get("lock", ""))
         lock = Lock.objects.filter(pk=lock_id).first() if lock_id.isdigit() else None
@@ -468,6 +518,10 @@ def locks(request):
             "form": form,
             "unlock_form": unlock_form,
             "database_form": database_form,
+            "unblinded": unblinded,
+            "request_form": request_form,
+            "approve_form": approve_form,
+            "pending_unlock": pending,
             "readiness": readiness,
             "unlock_pk": request.POST.get("lock"),
             "locks": selectors.active_locks(),

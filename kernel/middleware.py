@@ -87,6 +87,7 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            response["Cache-Control"] = "no-store, private"
+            if "no-store" not in response.get("Cache-Control", ""):
+                response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"
         return response

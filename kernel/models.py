@@ -195,6 +195,7 @@ class AlertKind(models.TextChoices):
     VISIT_DIGEST = "visit_digest", _("Daily visit digest")
     EMERGENCY_UNBLINDING = "emergency_unblinding", _("Emergency unblinding")
     SIGNATURE_ATTEMPTS = "signature_attempts", _("Failed e-signature attempts")
+    UNLOCK_AFTER_UNBLINDING = "unlock_after_unblinding", _("Database unlock after unblinding")
 
 
 class Alert(models.Model):

@@ -263,3 +263,11 @@ def trial_unblinded() -> bool:
     """True once both confirmations are recorded: sponsor exports may then carry the arm."""
     unblinding = trial_unblinding()
     return unblinding is not None and unblinding.complete
+
+
+def trial_unblinded_at():
+    """When the trial-level unblinding became complete (the later of the two confirmations)."""
+    unblinding = trial_unblinding()
+    if unblinding is None or not unblinding.complete:
+        return None
+    return max(unblinding.data_manager_confirmed_at, unblinding.statistician_confirmed_at)
