@@ -929,6 +929,7 @@ def test_locks_next_never_redirects_to_another_site(client, world):
             "do": "lock",
             "level": "participant",
             "study_id": _sid(world),
+            "reason": "Casebook signed",  # a reason is required for every lock (issue 20)
             "next": "https://evil.example/phish",
         },
     )
