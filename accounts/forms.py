@@ -63,6 +63,11 @@ class SecurityLogFilterForm(forms.Form):
     """Filters of the security log page (all optional)."""
 
     kind = forms.ChoiceField(label=_("Event"), required=False)
+    reads = forms.BooleanField(
+        label=_("Reads of the allocation or identifying data only"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input d-block"}),
+    )
     username = forms.CharField(label=_("User name"), required=False, max_length=150)
     ip_address = forms.GenericIPAddressField(label=_("IP address"), required=False)
     date_from = forms.DateField(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from kernel.models import SecurityEvent, SecurityEventKind, User
+from kernel.services import SENSITIVE_READ_KINDS
 
 # A name typed at sign-in that is no account's is kept only as this keyed hash (issue 20).
 UNKNOWN_NAME_PREFIX = "unknown:"
@@ -35,6 +36,7 @@ def username_logged(typed: str) -> str:
 @dataclass(frozen=True)
 class SecurityFilters:
     kind: str = ""
+    reads: bool = False
     username: str = ""
     ip_address: str = ""
     date_from: date | None = None
@@ -46,6 +48,8 @@ def security_events(filters: SecurityFilters = SecurityFilters()) -> QuerySet[Se
     events = SecurityEvent.objects.select_related("user", "actor")
     if filters.kind:
         events = events.filter(kind=filters.kind)
+    if filters.reads:
+        events = events.filter(kind__in=SENSITIVE_READ_KINDS)
     if filters.username:
         events = events.filter(
             Q(username__iexact=filters.username) | Q(username=username_logged(filters.username))

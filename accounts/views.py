@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from kernel.access import require
 from kernel.csv_download import csv_download
 from kernel.redirects import safe_next_url
+from kernel.services import sensitive_read_record
 
 from . import selectors, services, twofactor
 from .forms import NewPasswordForm, OneTimeCodeForm, PreferencesForm, SecurityLogFilterForm
@@ -105,6 +106,7 @@ def security_log(request):
         )
     events = selectors.security_events(filters)
     if request.GET.get("format") == "csv" and not form.errors:
+        sensitive_read_record(request=request, what="security_log_csv")
         return _security_csv(events)
     return render(
         request,

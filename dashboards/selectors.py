@@ -639,6 +639,14 @@ def report_access_error(user, *, kind: str, participant=None, site_code: str = "
     return None
 
 
+def prepared_report_in_scope(user, report) -> bool:
+    """Every site the report covers (and its participant's) is one of the user's."""
+    mine = set(sites_for(user).values_list("code", flat=True))
+    if report.participant is not None and report.participant.site.code not in mine:
+        return False
+    return set(report.sites) <= mine
+
+
 def prepared_report_access_error(user, report) -> str | None:
     """`report_access_error` for a report already made, plus: every site it covers must be
     one of the user's, and a report that shows the allocation never goes to a blinded user."""

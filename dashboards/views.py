@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
-from kernel.access import get_in_scope_or_403, require, scope_to_sites
+from kernel.access import get_in_scope_or_404, require, scope_to_sites
 from kernel.broker import BrokerUnavailable, task_publish
+from kernel.services import sensitive_read_record
 from participants.models import Participant
 from randomization import allocation
 
@@ -218,7 +219,8 @@ def _prepared_report(request, pk: int) -> PreparedReport:
         .filter(pk=pk)
         .first()
     )
-    if report is None:
+    if report is None or not selectors.prepared_report_in_scope(request.user, report):
+        # Another site's report answers exactly like one that does not exist (issue 20).
         raise Http404(_("No such report."))
     error = selectors.prepared_report_access_error(request.user, report)
     if error:
@@ -250,6 +252,9 @@ def report_download(request, pk: int):
     if report.status != ReportStatus.DONE:
         raise Http404(_("This report is not ready yet."))
     content = PreparedReport.objects.values_list("content", flat=True).get(pk=report.pk)
+    sensitive_read_record(
+        request=request, what="prepared_report", report=report.pk, kind=report.kind
+    )
     response = HttpResponse(bytes(content), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{report.filename}"'
     response["Cache-Control"] = "private, no-store"
@@ -265,7 +270,7 @@ def blank_crfs_pdf(request):
 @require_GET
 @require("dashboards.print_casebook", "outcomes.view_visit")
 def casebook_pdf(request, study_id: str):
-    participant = get_in_scope_or_403(
+    participant = get_in_scope_or_404(
         Participant.objects.select_related("site"), request.user, study_id=study_id
     )
     return _pdf(
@@ -289,4 +294,5 @@ def dsmb_closed_pdf(request):
         content = pdf.dsmb_pdf(scope=scope, user=request.user, closed=True)
     except BlindedViewerRefused as error:
         raise PermissionDenied(str(error)) from error
+    sensitive_read_record(request=request, what="dsmb_closed_report")
     return _pdf(content, "dsmb-closed-report.pdf")

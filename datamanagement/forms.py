@@ -92,7 +92,10 @@ class SignatureForm(EditVersionMixin, SecondFactorMixin, forms.Form):
 
 
 class LockForm(forms.Form):
-    level = forms.ChoiceField(label=_("Lock"), choices=LockLevel.choices)
+    # The database is locked with its own form (DatabaseLockForm): checklist and e-signature.
+    level = forms.ChoiceField(
+        label=_("Lock"), choices=[c for c in LockLevel.choices if c[0] != LockLevel.DATABASE]
+    )
     study_id = forms.CharField(
         label=_("Study ID (participant or CRF lock)"), required=False, max_length=20
     )
@@ -103,7 +106,51 @@ class LockForm(forms.Form):
         # A callable: the CRF names are translated when the form is shown, not at import.
         choices=lambda: [("", "—"), *TRIAL.crfs.items()],
     )
-    reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=500)
+    reason = forms.CharField(label=_("Reason for locking"), max_length=500)
+
+
+class DatabaseLockForm(SecondFactorMixin, forms.Form):
+    """The database lock: a waiver reason for each checklist item not cleared, the reason for
+    locking, and the data manager's e-signature (password and second factor)."""
+
+    reason = forms.CharField(label=_("Reason for locking the database"), max_length=500)
+    password = forms.CharField(
+        label=_("Your password (electronic signature)"), widget=forms.PasswordInput()
+    )
+
+    def __init__(self, *args, readiness, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.readiness = readiness
+        for item in readiness:
+            if not item.cleared:
+                self.fields[f"waive_{item.key}"] = forms.CharField(
+                    label=_("Waive “%(item)s” (%(n)s): reason")
+                    % {"item": item.label, "n": item.count},
+                    required=False,
+                    max_length=500,
+                )
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "form-control")
+
+    def waivers(self) -> dict[str, str]:
+        return {
+            item.key: self.cleaned_data.get(f"waive_{item.key}", "")
+            for item in self.readiness
+            if not item.cleared
+        }
+
+
+class UnlockRequestForm(SecondFactorMixin, forms.Form):
+    """After unblinding: one data manager asks for the database unlock (re-authenticated)."""
+
+    reason = forms.CharField(label=_("Reason for unlocking after unblinding"), max_length=500)
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput())
+
+
+class UnlockApproveForm(SecondFactorMixin, forms.Form):
+    """After unblinding: another data manager approves the unlock (re-authenticated)."""
+
+    password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput())
 
 
 class UnlockForm(forms.Form):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -302,6 +302,9 @@ class Lock(models.Model):
     )
     crf_code = models.CharField(_("CRF"), max_length=30, blank=True)
     reason = models.TextField(_("reason for locking"), blank=True)
+    # Database lock only: the readiness checklist as it stood, each open item's waiver reason,
+    # and the data manager's e-signature (meaning, second factor) (issue 20).
+    readiness = models.JSONField(_("readiness at lock"), default=dict, blank=True)
     locked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -364,6 +367,54 @@ class Lock(models.Model):
     @property
     def is_active(self) -> bool:
         return self.unlocked_at is None
+
+
+class UnlockRequest(models.Model):
+    """A request to release the database lock after trial-level unblinding (issue 20): asked by
+    one data manager with the reason, approved by another, each re-authenticated; the sponsor
+    and the statistician are told at each step."""
+
+    lock = models.ForeignKey(
+        Lock, on_delete=models.PROTECT, related_name="unlock_requests", verbose_name=_("lock")
+    )
+    reason = models.TextField(_("reason for unlocking"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("unlock request after unblinding")
+        verbose_name_plural = _("unlock requests after unblinding")
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="unlock_request_has_reason"),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("requested_by")),
+                name="unlock_request_two_people",
+            ),
+            models.UniqueConstraint(
+                fields=["lock"],
+                condition=Q(approved_at__isnull=True),
+                name="unlock_request_one_pending_per_lock",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lock} · {self.requested_by}"
 
 
 class Notification(models.Model):

@@ -13,8 +13,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kernel import audit, concurrency
 from kernel.access import scope_to_sites, sites_for
@@ -28,6 +29,7 @@ from .models import (
     LockLevel,
     Notification,
     Query,
+    QueryOrigin,
     QueryState,
     SdvMark,
     Signature,
@@ -40,6 +42,73 @@ from .models import (
 def database_is_locked() -> bool:
     """True while the database lock is active: the condition for trial-level unblinding."""
     return Lock.objects.filter(level=LockLevel.DATABASE, unlocked_at__isnull=True).exists()
+
+
+@dataclass(frozen=True)
+class ReadinessItem:
+    """One line of the database-lock checklist: what is not finished, and how many."""
+
+    key: str
+    label: str
+    count: int
+
+    @property
+    def cleared(self) -> bool:
+        return self.count == 0
+
+
+def database_lock_readiness() -> list[ReadinessItem]:
+    """What must be finished (or waived with a reason) before the database is locked (issue 20):
+    open or answered queries, voided signatures not signed again, CRFs not fully source-verified,
+    CRFs missing after their window, SAEs still followed up."""
+    from safety.models import AdverseEvent
+    from safety.rules import FINAL_OUTCOMES
+
+    queries = Query.objects.filter(state__in=[QueryState.OPEN, QueryState.ANSWERED]).count()
+    signed_again = Signature.objects.filter(
+        voided_at__isnull=True,
+        participant=OuterRef("participant"),
+        level=OuterRef("level"),
+        visit=OuterRef("visit"),
+        crf_code=OuterRef("crf_code"),
+    )
+    voided = (
+        Signature.objects.filter(voided_at__isnull=False)
+        .exclude(Exists(signed_again))
+        .values("participant", "level", "visit", "crf_code")
+        .distinct()
+        .count()
+    )
+    sdv_incomplete = 0
+    for visit in Visit.objects.filter(participant__isnull=False).order_by("pk"):
+        for code in visit.crf_codes:
+            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            if crf is not None and sdv_required_fields(code):
+                if not sdv_of_crf(visit, code, crf).is_verified:
+                    sdv_incomplete += 1
+    missing = Query.objects.filter(
+        origin=QueryOrigin.MISSING_CRF, state__in=[QueryState.OPEN, QueryState.ANSWERED]
+    ).count()
+    sae_open = AdverseEvent.objects.filter(serious=True).exclude(outcome__in=FINAL_OUTCOMES).count()
+    return [
+        ReadinessItem("queries", str(_("Open or answered queries")), queries),
+        ReadinessItem("voided_signatures", str(_("Voided signatures not signed again")), voided),
+        ReadinessItem(
+            "sdv", str(_("CRFs with source-data verification incomplete")), sdv_incomplete
+        ),
+        ReadinessItem("missing_crfs", str(_("CRFs missing after their window")), missing),
+        ReadinessItem("sae_follow_ups", str(_("SAE follow-ups still open")), sae_open),
+    ]
+
+
+def trial_is_unblinded() -> bool:
+    """Both trial-level unblinding confirmations are recorded (randomization.TrialUnblinding).
+
+    Randomization sits above this app: its model is named by string, not imported."""
+    unblinding = apps.get_model("randomization", "TrialUnblinding")
+    return unblinding.objects.filter(
+        data_manager_confirmed_at__isnull=False, statistician_confirmed_at__isnull=False
+    ).exists()
 
 
 def active_locks() -> QuerySet[Lock]:
@@ -440,6 +509,16 @@ def signature_failures_since_last_success(user) -> int:
     if last is not None:
         failures = failures.filter(at__gt=last.signed_at)
     return failures.count()
+
+
+def unblinded_unlock_recipients() -> list[str]:
+    """Who is told of an unlock after unblinding: the sponsor's contact, sponsor users and the
+    statisticians (issue 20)."""
+    users = User.objects.filter(
+        is_active=True, groups__name__in=[Role.SPONSOR.value, Role.STATISTICIAN.value]
+    )
+    emails = users.exclude(email="").values_list("email", flat=True)
+    return sorted({TRIAL.sponsor_safety_contact_email, *emails} - {""})
 
 
 def security_alert_recipients() -> list[str]:

@@ -57,6 +57,7 @@ from .models import (
     Signature,
     SignatureFailure,
     SignatureLevel,
+    UnlockRequest,
 )
 
 # -- locks -----------------------------------------------------------------------------------
@@ -95,10 +96,16 @@ def lock_create(
     visit: Visit | None = None,
     crf_code: str = "",
     reason: str = "",
+    readiness: dict | None = None,
 ) -> Lock:
-    """Lock a CRF, a participant's casebook or the whole database (data manager)."""
+    """Lock a CRF or a participant's casebook (data manager), with the reason. The whole
+    database is locked through `database_lock`, with its readiness checklist and e-signature."""
     if not user.has_perm("datamanagement.lock_data"):
         raise RecordLocked(_("Your role does not allow locking data."))
+    if not (reason or "").strip():
+        raise NotLocked(_("Give the reason for locking."))
+    if level == LockLevel.DATABASE and readiness is None:
+        raise NotLocked(_("The database is locked from the locks page, with its checklist."))
     with transaction.atomic():
         if participant is not None:
             # Serialise with CRF saves, which lock the visit row (outcomes.services.crf_save).
@@ -111,6 +118,7 @@ def lock_create(
             visit=visit if level == LockLevel.CRF else None,
             crf_code=crf_code if level == LockLevel.CRF else "",
             reason=(reason or "").strip(),
+            readiness=readiness or {},
             locked_by=user,
         )
         lock.full_clean(validate_constraints=False)
@@ -122,6 +130,113 @@ def lock_create(
     return lock
 
 
+def database_lock(
+    *, user, password: str, reason: str, waivers: dict[str, str], second_factor: str = ""
+) -> Lock:
+    """Lock the whole database (issue 20; 21 CFR 11.10(g), 11.200): every item of the readiness
+    checklist is cleared or waived with a reason, the reason for locking is given, and the data
+    manager signs with the password (the view checks the second factor first and names it in
+    `second_factor`)."""
+    if not user.has_perm("datamanagement.lock_data"):
+        raise RecordLocked(_("Your role does not allow locking data."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise NotLocked(_("Give the reason for locking."))
+    items = selectors.database_lock_readiness()
+    waived = {k: (v or "").strip() for k, v in (waivers or {}).items() if (v or "").strip()}
+    unwaived = [item.label for item in items if not item.cleared and item.key not in waived]
+    if unwaived:
+        raise NotLocked(
+            _("Not ready to lock: clear these or waive them with a reason: %(items)s.")
+            % {"items": "; ".join(unwaived)}
+        )
+    if not user.check_password(password or ""):
+        raise NotLocked(_("The password is not correct; the database was not locked."))
+    readiness = {
+        "items": {item.key: item.count for item in items},
+        "waivers": {item.key: waived[item.key] for item in items if not item.cleared},
+        "signature": {
+            "signer": user.get_full_name() or user.get_username(),
+            "meaning": str(_("I lock the database for analysis")),
+            "second_factor": second_factor,
+            "signed_at": timezone.now().isoformat(timespec="seconds"),
+        },
+    }
+    return lock_create(user=user, level=LockLevel.DATABASE, reason=reason, readiness=readiness)
+
+
+def _unlock_alert(*, unlock: UnlockRequest, what: str) -> None:
+    """Tell the sponsor and the statistician (the alert outbox: never lost) of a step of an unlock
+    after unblinding. No arm, no identifying data."""
+    step = unlock.approved_at is not None
+    body = "\n".join(
+        [
+            what,
+            _("Requested by %(who)s: %(reason)s")
+            % {"who": unlock.requested_by, "reason": unlock.reason},
+            _("Approved by: %(who)s") % {"who": unlock.approved_by or "—"},
+            _(
+                "Every export after this unlock lists the values changed after unblinding "
+                "(changes_after_unblinding.csv)."
+            ),
+        ]
+    )
+    alert_create(
+        kind=AlertKind.UNLOCK_AFTER_UNBLINDING,
+        subject=_("%(trial)s: %(what)s") % {"trial": TRIAL.acronym, "what": what},
+        body=body,
+        recipients=selectors.unblinded_unlock_recipients(),
+        dedupe_key=f"unlock-after-unblinding:{unlock.pk}:{'approved' if step else 'requested'}",
+    )
+
+
+def unlock_request_create(*, user, lock: Lock, reason: str, password: str) -> UnlockRequest:
+    """After unblinding: ask for the database lock to be released, with the reason and the
+    password (the view checks the second factor first). Another data manager approves."""
+    reason = (reason or "").strip()
+    if not user.has_perm("datamanagement.lock_data"):
+        raise NotLocked(_("Your role does not allow unlocking data."))
+    if not reason:
+        raise NotLocked(_("Give the reason for unlocking."))
+    if not user.check_password(password or ""):
+        raise NotLocked(_("The password is not correct; nothing was requested."))
+    with transaction.atomic():
+        lock = Lock.objects.select_for_update().get(pk=lock.pk)
+        if not lock.is_active or lock.level != LockLevel.DATABASE:
+            raise NotLocked(_("Only an active database lock needs a request to release."))
+        if lock.unlock_requests.filter(approved_at__isnull=True).exists():
+            raise NotLocked(_("An unlock request is already waiting for approval."))
+        unlock = UnlockRequest(lock=lock, reason=reason, requested_by=user)
+        unlock.full_clean(validate_constraints=False)
+        audit.save_with_reason(unlock, user=user, reason=reason)
+        _unlock_alert(unlock=unlock, what=str(_("Database unlock requested after unblinding")))
+    return unlock
+
+
+def unlock_request_approve(*, user, unlock: UnlockRequest, password: str) -> Lock:
+    """Approve (a second data manager, re-authenticated) and release the database lock."""
+    if not user.has_perm("datamanagement.lock_data"):
+        raise NotLocked(_("Your role does not allow unlocking data."))
+    if not user.check_password(password or ""):
+        raise NotLocked(_("The password is not correct; nothing was approved."))
+    with transaction.atomic():
+        unlock = UnlockRequest.objects.select_for_update().get(pk=unlock.pk)
+        if unlock.approved_at is not None:
+            raise NotLocked(_("This request was already approved."))
+        if unlock.requested_by_id == user.pk:
+            raise NotLocked(_("Another person must approve the request: two people unlock."))
+        unlock.approved_by, unlock.approved_at = user, timezone.now()
+        audit.save_with_reason(unlock, user=user, reason=_("Approved"))
+        lock = _release(
+            user=user,
+            lock=unlock.lock,
+            reason=_("After unblinding, requested by %(who)s, approved by %(approver)s: %(r)s")
+            % {"who": unlock.requested_by, "approver": user, "r": unlock.reason},
+        )
+        _unlock_alert(unlock=unlock, what=str(_("Database unlocked after unblinding")))
+    return lock
+
+
 def lock_release(*, user, lock: Lock, reason: str) -> Lock:
     """Unlock, with the reason; the investigators who signed the data are told."""
     reason = (reason or "").strip()
@@ -129,6 +244,19 @@ def lock_release(*, user, lock: Lock, reason: str) -> Lock:
         raise NotLocked(_("Your role does not allow unlocking data."))
     if not reason:
         raise NotLocked(_("Give the reason for unlocking."))
+    if lock.level == LockLevel.DATABASE and selectors.trial_is_unblinded():
+        # After unblinding, one person's unlock could change data knowing the arms
+        # (issue 20, finding 3): a request approved by a second person (unlock_request_*).
+        raise NotLocked(
+            _(
+                "The trial is unblinded: the database stays locked. A correction needs an "
+                "unlock requested by one data manager and approved by another."
+            )
+        )
+    return _release(user=user, lock=lock, reason=reason)
+
+
+def _release(*, user, lock: Lock, reason: str) -> Lock:
     with transaction.atomic():
         lock = Lock.objects.select_for_update().get(pk=lock.pk)
         if not lock.is_active:

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_GET
 
 from accounts import twofactor
 from kernel import concurrency
-from kernel.access import get_in_scope_or_403, require, sites_for
+from kernel.access import get_in_scope_or_404, require, sites_for
 from kernel.csv_download import csv_download
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.redirects import redirect_next
+from kernel.services import sensitive_read_record
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Visit
 from participants.models import Participant
@@ -28,28 +29,31 @@ from . import selectors, services
 from .exceptions import SignatureAttemptsExhausted
 from .forms import (
     AuditFilterForm,
+    DatabaseLockForm,
     LockForm,
     QueryFilterForm,
     QueryRaiseForm,
     QueryStepForm,
     SdvForm,
     SignatureForm,
+    UnlockApproveForm,
     UnlockForm,
+    UnlockRequestForm,
 )
-from .models import Lock, LockLevel, Notification, Query, SignatureLevel
+from .models import Lock, LockLevel, Notification, Query, SignatureLevel, UnlockRequest
 
 VIEW_QUERIES = "datamanagement.view_query"
 VIEW_CRFS = "outcomes.view_visit"
 
 
 def _participant(request, study_id: str) -> Participant:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Participant.objects.select_related("site"), request.user, study_id=study_id
     )
 
 
 def _visit(request, study_id: str, code: str) -> Visit:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Visit.objects.select_related("participant__site"),
         request.user,
         site_path="participant__site",
@@ -136,7 +140,7 @@ def query_new(request, study_id: str):
 def query_detail(request, pk: int):
     """The query's thread and the steps the user may take. From the field widget (htmx) the
     answer is posted here and the widget is swapped in place."""
-    query = get_in_scope_or_403(
+    query = get_in_scope_or_404(
         concurrency.with_versions(
             Query.objects.select_related("participant__site", "visit", "raised_by")
         ),
@@ -400,13 +404,33 @@ def locks(request):
     """The data manager's locks: lock a CRF, a participant or the database; unlock with a
     reason."""
     form = LockForm(request.POST if request.POST.get("do") == "lock" else None)
+    readiness = selectors.database_lock_readiness()
+    database_form = DatabaseLockForm(
+        request.POST if request.POST.get("do") == "database" else None,
+        readiness=readiness,
+        user=request.user,
+    )
+    if request.method == "POST" and database_form.is_bound and database_form.is_valid():
+        if twofactor.confirm(request, database_form, purpose="database lock"):
+            try:
+                services.database_lock(
+                    user=request.user,
+                    password=database_form.cleaned_data["password"],
+                    reason=database_form.cleaned_data["reason"],
+                    waivers=database_form.waivers(),
+                    second_factor="code" if "otp_code" in database_form.fields else "",
+                )
+            except TrialEdcError as error:
+                database_form.add_error(None, str(error))
+            else:
+                messages.success(request, _("The database is locked and your signature recorded."))
+                return redirect("datamanagement:locks")
     unlock_form = UnlockForm(request.POST if request.POST.get("do") == "unlock" else None)
     if request.method == "POST" and form.is_bound and form.is_valid():
         data = form.cleaned_data
         try:
             participant = visit = None
-            if data["level"] != LockLevel.DATABASE:
-                participant = _participant(request, data["study_id"])
+            participant = _participant(request, data["study_id"])
             if data["level"] == LockLevel.CRF:
                 visit = _visit(request, data["study_id"], data["visit_code"])
             services.lock_create(
@@ -424,6 +448,54 @@ def locks(request):
         else:
             messages.success(request, _("Locked. Nobody can change these data until unlocked."))
             return redirect_next(request, default=reverse("datamanagement:locks"))
+    request_form = UnlockRequestForm(
+        request.POST if request.POST.get("do") == "unlock_request" else None, user=request.user
+    )
+    approve_form = UnlockApproveForm(
+        request.POST if request.POST.get("do") == "unlock_approve" else None, user=request.user
+    )
+    unblinded = selectors.trial_is_unblinded()
+    database_lock = selectors.active_locks().filter(level=LockLevel.DATABASE).first()
+    pending = (
+        UnlockRequest.objects.filter(lock=database_lock, approved_at__isnull=True)
+        .select_related("requested_by")
+        .first()
+        if database_lock
+        else None
+    )
+    if request.method == "POST" and request_form.is_bound and database_lock is not None:
+        if request_form.is_valid() and twofactor.confirm(
+            request, request_form, purpose="unlock after unblinding"
+        ):
+            try:
+                services.unlock_request_create(
+                    user=request.user,
+                    lock=database_lock,
+                    reason=request_form.cleaned_data["reason"],
+                    password=request_form.cleaned_data["password"],
+                )
+            except TrialEdcError as error:
+                request_form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request, _("Requested; another data manager must approve. Sponsor told.")
+                )
+                return redirect("datamanagement:locks")
+    if request.method == "POST" and approve_form.is_bound and pending is not None:
+        if approve_form.is_valid() and twofactor.confirm(
+            request, approve_form, purpose="unlock after unblinding"
+        ):
+            try:
+                services.unlock_request_approve(
+                    user=request.user,
+                    unlock=pending,
+                    password=approve_form.cleaned_data["password"],
+                )
+            except TrialEdcError as error:
+                approve_form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Approved: the database is unlocked. Sponsor told."))
+                return redirect("datamanagement:locks")
     if request.method == "POST" and unlock_form.is_bound:
         lock_id = str(request.POST.get("lock", ""))
         lock = Lock.objects.filter(pk=lock_id).first() if lock_id.isdigit() else None
@@ -445,6 +517,12 @@ def locks(request):
         {
             "form": form,
             "unlock_form": unlock_form,
+            "database_form": database_form,
+            "unblinded": unblinded,
+            "request_form": request_form,
+            "approve_form": approve_form,
+            "pending_unlock": pending,
+            "readiness": readiness,
             "unlock_pk": request.POST.get("lock"),
             "locks": selectors.active_locks(),
             "database_locked": selectors.database_is_locked(),
@@ -476,6 +554,7 @@ def audit_log(request):
             **{k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
         )
     if request.GET.get("format") == "csv":
+        sensitive_read_record(request=request, what="audit_log_csv")
         return _audit_csv(selectors.audit_log(request.user, filters, limit=None))
     return render(
         request,

@@ -27,6 +27,29 @@ RULES = (
 )
 
 
+def _changes_lines(changes: list[dict] | None) -> list[str]:
+    """What changed after the trial-level unblinding (issue 20): said in every export after it."""
+    if changes is None:
+        return []
+    if not changes:
+        return [
+            "Changes after unblinding: none. No exported value was changed after the "
+            "trial-level unblinding (changes_after_unblinding.csv has its header only).",
+            "",
+        ]
+    lines = [
+        f"Changes after unblinding: {len(changes)} exported values were changed after the "
+        "trial-level unblinding, by people who could know the arms; each is a row of "
+        "changes_after_unblinding.csv (export ID, file, visit, variable, old and new value):",
+    ]
+    lines += [
+        f"  {c['export_id']} {c['file']} {c['visit']} {c['variable']}: "
+        f"{c['old_value']} -> {c['new_value']}"
+        for c in changes
+    ]
+    return [*lines, ""]
+
+
 def readme_text(
     *,
     run,
@@ -36,6 +59,7 @@ def readme_text(
     all_tables: list[Table],
     checksums: dict[str, str],
     row_counts: dict[str, int],
+    changes_after_unblinding: list[dict] | None = None,
 ) -> str:
     blinding = (
         "UNBLINDED: the trial-level unblinding is complete; participants.csv and odm.xml "
@@ -64,6 +88,7 @@ def readme_text(
         "  data_dictionary.csv      variable, label, type, unit and allowed values of every column",
         "  odm.xml                  the same data as CDISC ODM 1.3.2",
         "",
+        *_changes_lines(changes_after_unblinding),
         "De-identification rules applied:",
     ]
     top = TRIAL.export_age_top_code

@@ -673,6 +673,10 @@ def export_write(
     _heartbeat(run.pk)
     _write_dictionary(directory / DICTIONARY_FILE, all_tables)
     files = [t.filename for t in all_tables] + [DICTIONARY_FILE, ODM_FILE]
+    changes = changes_after_unblinding(release, all_tables)
+    if allocation.trial_unblinded_at() is not None:
+        _write_changes(directory / CHANGES_FILE, changes)
+        files.append(CHANGES_FILE)
     checksums = {name: sha256_of(directory / name) for name in files}
     (directory / README_FILE).write_text(
         readme.readme_text(
@@ -683,6 +687,9 @@ def export_write(
             all_tables=all_tables,
             checksums=checksums,
             row_counts=counts,
+            changes_after_unblinding=changes
+            if allocation.trial_unblinded_at() is not None
+            else None,
         ),
         encoding="utf-8",
     )
@@ -692,6 +699,65 @@ def export_write(
         unblinded=with_arm, row_counts=counts, file_checksums=checksums
     )
     return {"files": files, "checksums": checksums, "row_counts": counts}
+
+
+CHANGES_FILE = "changes_after_unblinding.csv"
+CHANGES_COLUMNS = ["export_id", "file", "visit", "variable", "old_value", "new_value"]
+
+
+def changes_after_unblinding(release, all_tables: list[Table]) -> list[dict]:
+    """Every exported CRF value changed after the trial-level unblinding, from the audit trail
+    (issue 20): a reader must know which values were changed by someone who could know the arms.
+    Only columns the export carries, as it carries them (study days, never dates)."""
+    since = allocation.trial_unblinded_at()
+    if since is None:
+        return []
+    pseudonyms = dict(
+        ExportPseudonym.objects.filter(release=release).values_list("participant_id", "export_id")
+    )
+    rows = []
+    for table in all_tables:
+        if table.code not in CRF_MODELS:
+            continue
+        columns = {c.source: c for c in table.columns if c.source}
+        model = CRF_MODELS[table.code]
+        changed = model.history.filter(history_date__gt=since, history_type="~").order_by(
+            "history_date", "history_id"
+        )
+        for new in changed:
+            old = new.prev_record
+            if old is None:
+                continue
+            visit = Visit.objects.select_related("participant__site").get(pk=new.visit_id)
+            day0 = (
+                Visit.objects.filter(participant=visit.participant, day=0)
+                .values_list("target_date", flat=True)
+                .first()
+            )
+            tz = visit.participant.site.time_zone
+            for change in new.diff_against(old).changes:
+                column = columns.get(change.field)
+                if column is None:
+                    continue
+                rows.append(
+                    {
+                        "export_id": pseudonyms.get(visit.participant_id, ""),
+                        "file": table.filename,
+                        "visit": visit.code,
+                        "variable": column.name,
+                        "old_value": _value(column, change.old, day0=day0, tz=tz),
+                        "new_value": _value(column, change.new, day0=day0, tz=tz),
+                    }
+                )
+    return sorted(rows, key=lambda r: (r["export_id"], r["file"], r["visit"], r["variable"]))
+
+
+def _write_changes(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CHANGES_COLUMNS)
+        for row in rows:
+            writer.writerow([neutralize(row[c]) for c in CHANGES_COLUMNS])
 
 
 def _write_dictionary(path: Path, all_tables: list[Table]) -> None:

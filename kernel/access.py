@@ -5,7 +5,8 @@
   (kernel.backends; issue 20).
 - `scope_to_sites(queryset, user, site_path=...)`: every query for participant data goes
   through here, so a coordinator of site 01 never receives a row of site 02.
-- `get_in_scope_or_403(...)`: one object, 404 if it does not exist, 403 if outside the scope.
+- `get_in_scope_or_404(...)`: one object, 404 if it does not exist or is outside the scope
+  (the same answer for both).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
@@ -59,10 +60,8 @@ def scope_to_sites(queryset: QuerySet, user, *, site_path: str = "site") -> Quer
     return queryset.filter(**{f"{site_path}__in": sites_for(user)})
 
 
-def get_in_scope_or_403(queryset: QuerySet, user, *, site_path: str = "site", **lookup) -> Model:
-    """The object, and whether it is in the user's scope, read in one query (EXISTS)."""
-    in_scope = scope_to_sites(queryset, user, site_path=site_path).filter(pk=OuterRef("pk"))
-    obj = get_object_or_404(queryset.annotate(in_user_scope=Exists(in_scope)), **lookup)
-    if not obj.in_user_scope:
-        raise PermissionDenied(_("This record belongs to a site you are not assigned to."))
-    return obj
+def get_in_scope_or_404(queryset: QuerySet, user, *, site_path: str = "site", **lookup) -> Model:
+    """The object if it exists within the user's sites; 404 otherwise, with the same answer for a
+    record of another site as for one that does not exist, so that site staff cannot count
+    another site's participants or events by trying numbers (issue 20, finding 7)."""
+    return get_object_or_404(scope_to_sites(queryset, user, site_path=site_path), **lookup)

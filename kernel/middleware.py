@@ -72,3 +72,22 @@ class PermissionsPolicyMiddleware:
         if self.header:
             response.headers.setdefault("Permissions-Policy", self.header)
         return response
+
+
+class NoStoreMiddleware:
+    """Send `Cache-Control: no-store` (and `Pragma: no-cache` for old proxies) on every response
+    to a signed-in user: pages, CSVs and PDFs may hold identifying data or the allocation, and a
+    browser or proxy must never keep a copy (issue 20, docs/security.md). Static files never get
+    here: WhiteNoise answers them before the session is read."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if "no-store" not in response.get("Cache-Control", ""):
+                response["Cache-Control"] = "no-store"
+            response["Pragma"] = "no-cache"
+        return response

@@ -122,6 +122,7 @@ class SecurityEventKind(models.TextChoices):
     EXPORT_DOWNLOADED = "export_downloaded", _("Export downloaded")
     EXPORT_FAILED = "export_failed", _("Export failed")
     LIST_DOWNLOADED = "list_downloaded", _("Randomization list downloaded")
+    SENSITIVE_READ = "sensitive_read", _("Allocation or identifying data read")
     ROLES_CHANGED = "roles_changed", _("Roles or permissions changed")
     SITES_CHANGED = "sites_changed", _("Sites changed")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
@@ -224,6 +225,7 @@ class AlertKind(models.TextChoices):
     # follows the arm, so blinded readers of the outbox never see them (UNBLINDED_ALERT_KINDS).
     SUSAR_CONFIRMED = "unblinded_susar_confirmed", _("SUSAR confirmed after case unblinding")
     SUSAR_CLOCK_UNBLINDED = "unblinded_susar_clock", _("SUSAR clock reminder (unblinded)")
+    UNLOCK_AFTER_UNBLINDING = "unlock_after_unblinding", _("Database unlock after unblinding")
 
 
 UNBLINDED_ALERT_KINDS = frozenset({AlertKind.SUSAR_CONFIRMED, AlertKind.SUSAR_CLOCK_UNBLINDED})

@@ -84,6 +84,26 @@ def user_set_up(
     return user
 
 
+# The events that are a read of the allocation or of identifying data: the security log page's
+# "reads" filter shows them together to the data manager (issue 20, 21 CFR 11.10(e)).
+SENSITIVE_READ_KINDS = (
+    SecurityEventKind.SENSITIVE_READ,
+    SecurityEventKind.LIST_DOWNLOADED,
+    SecurityEventKind.EXPORT_DOWNLOADED,
+    SecurityEventKind.EMERGENCY_UNBLINDING,
+)
+
+
+def sensitive_read_record(*, request, what: str, **detail) -> SecurityEvent:
+    """Log one read of the allocation or of identifying data: who (the signed-in user), what
+    (`what` and `detail`), when, and from where (address and browser of `request`)."""
+    return security_event_record(
+        kind=SecurityEventKind.SENSITIVE_READ,
+        request=request,
+        detail={"what": what, "path": request.get_full_path()[:300], **detail},
+    )
+
+
 def security_event_record(
     *,
     kind: SecurityEventKind | str,

@@ -3,7 +3,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from . import audit
-from .access import get_in_scope_or_403, require
+from .access import get_in_scope_or_404, require
 
 
 @require_GET
@@ -14,7 +14,7 @@ def audit_history(request, label: str, pk: int):
     if spec is None or not request.user.has_perm(spec.view_permission):
         # Unregistered models (e.g. allocations) have no history page for anyone here.
         return render(request, "403.html", {"message": _("No audit trail here.")}, status=403)
-    obj = get_in_scope_or_403(
+    obj = get_in_scope_or_404(
         spec.model.objects.all(), request.user, site_path=spec.site_path, pk=pk
     )
     return render(

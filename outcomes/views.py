@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from kernel import concurrency
-from kernel.access import get_in_scope_or_403, require
+from kernel.access import get_in_scope_or_404, require
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
@@ -43,13 +43,13 @@ ENTER = "outcomes.enter_outcome_data"
 
 
 def _participant(request, study_id: str) -> Participant:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Participant.objects.select_related("site"), request.user, study_id=study_id
     )
 
 
 def _visit(request, study_id: str, code: str) -> Visit:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Visit.objects.select_related("participant__site"),
         request.user,
         site_path="participant__site",
@@ -137,7 +137,7 @@ def _next_crf(visit: Visit, after: str) -> str | None:
 
 @require(VIEW, ENTER)
 def crf_edit(request, study_id: str, code: str, crf: str):
-    visit = get_in_scope_or_403(
+    visit = get_in_scope_or_404(
         Visit.objects.select_related("participant__site"),
         request.user,
         site_path="participant__site",
@@ -269,7 +269,7 @@ def icu_stay_edit(request, study_id: str, pk: int | None = None):
     participant = _participant(request, study_id)
     stay = None
     if pk is not None:
-        stay = get_in_scope_or_403(
+        stay = get_in_scope_or_404(
             IcuStay.objects.filter(participant=participant),
             request.user,
             site_path="participant__site",
@@ -309,7 +309,7 @@ def study_event_edit(request, study_id: str, pk: int | None = None):
     participant = _participant(request, study_id)
     event = None
     if pk is not None:
-        event = get_in_scope_or_403(
+        event = get_in_scope_or_404(
             StudyEvent.objects.filter(participant=participant),
             request.user,
             site_path="participant__site",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel import concurrency
-from kernel.access import get_in_scope_or_403, require, sites_for
+from kernel.access import get_in_scope_or_404, require, sites_for
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.roles import Role
 from kernel.trial import TRIAL
@@ -49,8 +49,8 @@ def _screening(request, key: str) -> Screening:
     """The screening a key names (screening number or study ID), within the user's sites."""
     queryset = Screening.objects.select_related("site", "screened_by")
     if key.startswith(TRIAL.screening_number_prefix):
-        return get_in_scope_or_403(queryset, request.user, screening_number=key)
-    return get_in_scope_or_403(queryset, request.user, participant__study_id=key)
+        return get_in_scope_or_404(queryset, request.user, screening_number=key)
+    return get_in_scope_or_404(queryset, request.user, participant__study_id=key)
 
 
 def _key(screening: Screening) -> str:
@@ -198,7 +198,7 @@ def participant_detail(request, study_id: str):
         screening = _screening(request, study_id)
         participant = getattr(screening, "participant", None)
     else:
-        participant = get_in_scope_or_403(
+        participant = get_in_scope_or_404(
             Participant.objects.select_related("site", "screening", "withdrawal"),
             request.user,
             study_id=study_id,

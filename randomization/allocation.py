@@ -36,6 +36,11 @@ def trial_unblinded() -> bool:
     return selectors.trial_unblinded()
 
 
+def trial_unblinded_at():
+    """When the trial-level unblinding was complete (the later confirmation), or None."""
+    return selectors.trial_unblinded_at()
+
+
 def may_see_arms(user) -> bool:
     """A page's two gates: the permission that shows an arm, and a role that is not blinded."""
     return user.has_perm("randomization.view_allocation") and not is_blinded(user)

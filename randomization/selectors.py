@@ -272,3 +272,11 @@ def arm_of_participant(participant) -> str | None:
         .values_list("slot__arm", flat=True)
         .first()
     )
+
+
+def trial_unblinded_at():
+    """When the trial-level unblinding became complete (the later of the two confirmations)."""
+    unblinding = trial_unblinding()
+    if unblinding is None or not unblinding.complete:
+        return None
+    return max(unblinding.data_manager_confirmed_at, unblinding.statistician_confirmed_at)

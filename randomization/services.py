@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from accounts import twofactor
 from accounts.models import BackupCodes
 from datamanagement import services as data_services
-from datamanagement.models import LockLevel, QueryOrigin
+from datamanagement.models import QueryOrigin
 from datamanagement.selectors import database_is_locked
 from kernel import audit, concurrency
 from kernel.access import sites_for
@@ -767,13 +767,6 @@ def emergency_recipients(participant: Participant) -> list[str]:
 
 
 # -- database lock and trial-level unblinding --------------------------------------------------
-
-
-def database_lock(*, user) -> None:
-    """Lock the database through the data-management app (the one database lock); idempotent."""
-
-    if not database_is_locked():
-        data_services.lock_create(user=user, level=LockLevel.DATABASE, reason=_("Database lock"))
 
 
 def trial_unblinding_confirm(*, user, password: str) -> TrialUnblinding:

@@ -14,11 +14,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import twofactor
 from accounts.ratelimit import rate_limit
-from kernel.access import get_in_scope_or_403, require
+from kernel.access import get_in_scope_or_404, require
 from kernel.csv_download import csv_attachment
 from kernel.exceptions import EditConflict
 from kernel.models import SecurityEventKind
-from kernel.services import security_event_record
+from kernel.services import security_event_record, sensitive_read_record
 from kernel.trial import TRIAL
 from participants.models import Participant, ParticipantStatus
 
@@ -41,7 +41,7 @@ _POST_OR_GET = require_http_methods(["GET", "POST"])
 
 
 def _participant(request, study_id: str) -> Participant:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Participant.objects.select_related("site"), request.user, study_id=study_id
     )
 
@@ -220,6 +220,7 @@ def list_index(request):
 @require("randomization.view_randomizationlist", "randomization.view_allocation")
 def list_detail(request, pk: int):
     rlist = get_object_or_404(RandomizationList, pk=pk)
+    sensitive_read_record(request=request, what="randomization_list", list=rlist.pk)
     slots = Slot.objects.filter(randomization_list=rlist).select_related(
         "randomization__participant"
     )
@@ -362,7 +363,7 @@ def pharmacy(request):
 
 
 def _pharmacy_randomization(request, study_id):
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Randomization.objects.select_related("participant__site", "slot"),
         request.user,
         site_path="participant__site",
@@ -458,7 +459,9 @@ def pharmacy_label(request, study_id: str):
 @require_GET
 @require("randomization.view_pharmacy", "randomization.view_allocation")
 def pharmacy_pdf(request):
-    body = pdf.pharmacy_list(rows=list(selectors.pharmacy_rows(request.user)), user=request.user)
+    rows = list(selectors.pharmacy_rows(request.user))
+    body = pdf.pharmacy_list(rows=rows, user=request.user)
+    sensitive_read_record(request=request, what="pharmacy_pdf", rows=len(rows))
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = 'attachment; filename="pharmacy-list.pdf"'
     response["Cache-Control"] = "no-store"
@@ -475,11 +478,6 @@ def trial_unblinding(request):
     form = PasswordConfirmForm(
         request.POST if "confirm" in request.POST else None, user=request.user
     )
-    if request.method == "POST" and "lock" in request.POST:
-        if request.user.has_perm("datamanagement.lock_data"):
-            services.database_lock(user=request.user)
-            messages.success(request, _("The database is locked."))
-        return redirect("randomization:trial_unblinding")
     if form.is_bound and form.is_valid():
         if not _password_confirmed(request, form.cleaned_data["password"]):
             form.add_error("password", _("The password is not correct; nothing was confirmed."))

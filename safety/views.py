@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts import twofactor
-from kernel.access import get_in_scope_or_403, require, scope_to_sites
+from kernel.access import get_in_scope_or_404, require, scope_to_sites
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.trial import AE_ASSESSMENT, TRIAL
 from participants.models import Participant
@@ -27,7 +27,7 @@ _AE_SITE = "participant__site"
 
 
 def _ae_or_403(request, pk: int) -> AdverseEvent:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         AdverseEvent.objects.select_related("participant__site", "causality_signed_by"),
         request.user,
         site_path=_AE_SITE,
@@ -36,7 +36,7 @@ def _ae_or_403(request, pk: int) -> AdverseEvent:
 
 
 def _participant_or_403(request, study_id: str) -> Participant:
-    return get_in_scope_or_403(
+    return get_in_scope_or_404(
         Participant.objects.select_related("site"), request.user, study_id=study_id
     )
 

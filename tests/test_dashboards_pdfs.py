@@ -154,7 +154,7 @@ def test_the_casebook_prints_each_signature_with_name_utc_time_and_meaning(
 def test_the_casebook_of_another_site_is_refused(client, make_user, login, site02, randomized):
     login(make_user(Role.INVESTIGATOR, sites=[site02]))
     response = client.get(f"/dashboards/reports/casebook/{randomized.study_id}.pdf")
-    assert response.status_code == 403
+    assert response.status_code == 404  # as for a participant that does not exist (issue 20)
 
 
 def test_the_open_dsmb_report_is_pooled(client, make_user, login, randomized):

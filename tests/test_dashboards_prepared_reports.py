@@ -159,7 +159,8 @@ def test_access_is_checked_again_at_every_look_and_download(
     assert client.get(download).status_code == 200
     investigator.sites.set([site02])  # moved to another hospital after asking
     for path in (download, f"/dashboards/reports/{report.pk}/"):
-        assert client.get(path).status_code == 403
+        # Another site's report answers as one that does not exist (issue 20).
+        assert client.get(path).status_code == 404
 
 
 def test_a_requester_who_lost_the_role_before_the_build_gets_no_pdf(

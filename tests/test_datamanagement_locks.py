@@ -17,7 +17,7 @@ from outcomes import services as outcome_services
 from outcomes.models import Murray, Visit
 
 from . import outcomes_factories as of
-from .factories import PASSWORD, ParticipantFactory
+from .factories import PASSWORD, ParticipantFactory, lock_database
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,7 @@ def lock_crf(murray, data_manager):
         participant=murray.visit.participant,
         visit=murray.visit,
         crf_code="murray",
+        reason="CRF reviewed and signed",
     )
 
 
@@ -137,7 +138,12 @@ def test_a_crf_lock_leaves_the_other_crfs_editable(participant, murray, data_man
 def test_a_participant_lock_refuses_crfs_icu_stays_events_and_missed_visits(
     participant, murray, data_manager
 ):
-    services.lock_create(user=data_manager, level=LockLevel.PARTICIPANT, participant=participant)
+    services.lock_create(
+        user=data_manager,
+        level=LockLevel.PARTICIPANT,
+        participant=participant,
+        reason="Casebook signed",
+    )
     user = of._entry_user(participant)
     with pytest.raises(RecordLocked):
         correct_fio2(murray, user)
@@ -154,7 +160,7 @@ def test_a_participant_lock_refuses_crfs_icu_stays_events_and_missed_visits(
 
 def test_a_database_lock_refuses_every_participant(site01, participant, murray, data_manager):
     other = ParticipantFactory(site=site01)
-    services.lock_create(user=data_manager, level=LockLevel.DATABASE)
+    lock_database(data_manager)
     with pytest.raises(RecordLocked):
         correct_fio2(murray, of._entry_user(participant))
     with pytest.raises(RecordLocked):
@@ -164,14 +170,19 @@ def test_a_database_lock_refuses_every_participant(site01, participant, murray, 
 def test_database_is_locked_gates_trial_level_unblinding(data_manager):
     """Randomization asks this selector before unblinding the trial (SPEC §1, §6)."""
     assert selectors.database_is_locked() is False
-    lock = services.lock_create(user=data_manager, level=LockLevel.DATABASE)
+    lock = lock_database(data_manager)
     assert selectors.database_is_locked() is True
     services.lock_release(user=data_manager, lock=lock, reason="Query found after lock")
     assert selectors.database_is_locked() is False
 
 
 def test_a_participant_or_crf_lock_is_not_a_database_lock(participant, murray, data_manager):
-    services.lock_create(user=data_manager, level=LockLevel.PARTICIPANT, participant=participant)
+    services.lock_create(
+        user=data_manager,
+        level=LockLevel.PARTICIPANT,
+        participant=participant,
+        reason="Casebook signed",
+    )
     lock_crf(murray, data_manager)
     assert selectors.database_is_locked() is False
 
@@ -213,9 +224,9 @@ def test_one_active_lock_per_target(participant, murray, data_manager):
     lock_crf(murray, data_manager)
     with pytest.raises(AlreadyLocked):
         lock_crf(murray, data_manager)
-    services.lock_create(user=data_manager, level=LockLevel.DATABASE)
+    lock_database(data_manager)
     with pytest.raises(AlreadyLocked):
-        services.lock_create(user=data_manager, level=LockLevel.DATABASE)
+        lock_database(data_manager)
 
 
 def test_the_database_refuses_a_second_active_database_lock(data_manager):
@@ -236,7 +247,7 @@ def test_the_data_manager_locks_and_unlocks_through_the_page(
     login(data_manager)
     response = client.post(
         "/data/locks/",
-        {"do": "lock", "level": "participant", "study_id": participant.study_id},
+        {"do": "lock", "level": "participant", "study_id": participant.study_id, "reason": "Done"},
     )
     assert response.status_code == 302
     lock = Lock.objects.get()
@@ -265,10 +276,18 @@ def test_after_locking_next_is_followed_only_to_a_page_of_ours(client, posted, g
 
     from .factories import UserFactory
 
-    Site.objects.get_or_create(code="01", defaults={"name": "Site 01"})
+    site, _ = Site.objects.get_or_create(code="01", defaults={"name": "Site 01"})
+    participant = ParticipantFactory(site=site)
     client.force_login(UserFactory(username="dm", role=Role.DATA_MANAGER))
     response = client.post(
-        "/data/locks/", {"do": "lock", "level": "database", "reason": "DB lock", "next": posted}
+        "/data/locks/",
+        {
+            "do": "lock",
+            "level": "participant",
+            "study_id": participant.study_id,
+            "reason": "Casebook signed",
+            "next": posted,
+        },
     )
     assert response.status_code == 302
     assert response["Location"] == goes_to

@@ -14,6 +14,7 @@ from kernel.trial import TRIAL
 from randomization import allocation
 
 from .exports_data import build_trial
+from .factories import lock_database
 
 pytestmark = pytest.mark.django_db
 
@@ -143,7 +144,7 @@ def test_after_the_real_trial_unblinding_the_arm_matches_the_allocation(demo_tri
 
     assert "arm" not in _csv(_export(tmp_path, "blinded") / "participants.csv")[0]
     data_manager = User.objects.get(username="datamanager")
-    randomization_services.database_lock(user=data_manager)
+    lock_database(data_manager)
     randomization_services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
     assert "arm" not in _csv(_export(tmp_path, "half") / "participants.csv")[0]  # one of two
     statistician = User.objects.get(username="statistician")

@@ -645,9 +645,16 @@ def _locks(w):
     user = w.users[D]
     visit = Visit.objects.get(participant=w.one.participant, code="D0")
     services.lock_create(
-        user=user, level="crf", participant=w.one.participant, visit=visit, crf_code="crp"
+        user=user,
+        level="crf",
+        participant=w.one.participant,
+        visit=visit,
+        crf_code="crp",
+        reason="CRF signed",
     )
-    services.lock_create(user=user, level="participant", participant=w.two.participant)
+    services.lock_create(
+        user=user, level="participant", participant=w.two.participant, reason="Casebook signed"
+    )
 
 
 # Mass assignment: fields no form has, that a forger may add.
@@ -951,6 +958,7 @@ def test_locks_next_never_redirects_to_another_site(client, world):
             "do": "lock",
             "level": "participant",
             "study_id": _sid(world),
+            "reason": "Casebook signed",  # a reason is required for every lock (issue 20)
             "next": "https://evil.example/phish",
         },
     )

@@ -383,8 +383,9 @@ def test_the_timeline_shows_windows_statuses_and_completed_crfs(client, coordina
 
 def test_a_coordinator_of_another_site_cannot_open_the_crf(client, make_user, login, participant):
     login(make_user(Role.COORDINATOR, sites=[SiteFactory(code="02")], username="c2"))
-    assert client.get(url(participant, "D3", "murray")).status_code == 403
-    assert client.get(f"/outcomes/participants/{participant.study_id}/visits/").status_code == 403
+    # 404, as for a record that does not exist (issue 20)
+    assert client.get(url(participant, "D3", "murray")).status_code == 404
+    assert client.get(f"/outcomes/participants/{participant.study_id}/visits/").status_code == 404
 
 
 def test_a_monitor_reads_but_cannot_post(client, make_user, login, participant):

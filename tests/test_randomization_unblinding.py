@@ -9,7 +9,7 @@ from randomization import selectors, services
 from randomization.exceptions import NotRandomizable, PasswordMismatch, UnblindingNotAllowed
 from randomization.models import EmergencyUnblinding
 
-from .factories import PASSWORD, ParticipantFactory, UserFactory
+from .factories import PASSWORD, ParticipantFactory, UserFactory, lock_database
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
 from .safety_factories import report_sae
 
@@ -205,7 +205,7 @@ def test_trial_unblinding_needs_the_database_locked_first(pair):
 
 def test_trial_unblinding_needs_both_confirmations(pair):
     data_manager, statistician = pair
-    services.database_lock(user=data_manager)
+    lock_database(data_manager)
     services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
     assert not selectors.trial_unblinded()
     with pytest.raises(UnblindingNotAllowed, match="already confirmed"):
@@ -219,7 +219,12 @@ def test_trial_unblinding_needs_both_confirmations(pair):
 def test_the_trial_unblinding_page_locks_and_confirms(client, login, pair):
     data_manager, statistician = pair
     login(data_manager)
+    # The page no longer locks in one click (issue 20): it links to the signed lock with its
+    # readiness checklist.
     client.post("/randomization/trial-unblinding/", {"lock": "1"})
+    assert not selectors.database_locked()
+    assert 'href="/data/locks/"' in client.get("/randomization/trial-unblinding/").content.decode()
+    lock_database(data_manager)
     assert selectors.database_locked()
     client.post("/randomization/trial-unblinding/", {"confirm": "1", "password": PASSWORD})
     client.logout()
@@ -241,3 +246,23 @@ def test_guessing_the_password_locks_the_unblinding_even_for_the_right_one_after
         response = client.post(url, form())
     assert ">Exosome<" not in response.content.decode()
     assert not EmergencyUnblinding.objects.exists()
+
+
+def test_after_trial_unblinding_the_database_stays_locked(client, login, pair):
+    """Issue 20, finding 3: after unblinding, the data manager unlocked with a one-line reason
+    and a coordinator changed a value knowing the arms. One person can no longer unlock."""
+    from datamanagement import services as dm_services
+    from datamanagement.exceptions import NotLocked
+
+    data_manager, statistician = pair
+    lock = lock_database(data_manager)
+    services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
+    services.trial_unblinding_confirm(user=statistician, password=PASSWORD)
+    with pytest.raises(NotLocked, match="stays locked"):
+        dm_services.lock_release(user=data_manager, lock=lock, reason="Correct a CRP value")
+    login(data_manager)
+    response = client.post(
+        "/data/locks/", {"do": "unlock", "lock": lock.pk, "reason": "Correct a CRP value"}
+    )
+    assert "stays locked" in response.content.decode()
+    assert selectors.database_locked()

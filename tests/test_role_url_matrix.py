@@ -59,6 +59,9 @@ def test_each_role_may_open_only_its_pages(client, make_user, login, world, page
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Referrer-Policy"] == "same-origin"
         assert "camera=()" in response["Permissions-Policy"]
+        # No browser or proxy keeps what a signed-in user received (issue 20, finding 6).
+        if "no-store" not in response.get("Cache-Control", ""):
+            wrong.append(f"{role.label}: Cache-Control is {response.get('Cache-Control')!r}")
         client.logout()
     # An IT superuser without a trial role (issue 20, finding 1): only the pages every role has
     # (the home page, one's own account); no trial data.

@@ -345,8 +345,9 @@ def test_a_coordinator_of_another_site_cannot_open_the_ae(
 ):
     ae = report_ae(participant, coordinator)
     login(make_user(Role.COORDINATOR, sites=[site02], username="coordinator2"))
-    assert client.get(f"/safety/ae/{ae.pk}/").status_code == 403
-    assert client.get(f"/safety/participants/{participant.study_id}/ae/new/").status_code == 403
+    # 404, as for a record that does not exist (issue 20)
+    assert client.get(f"/safety/ae/{ae.pk}/").status_code == 404
+    assert client.get(f"/safety/participants/{participant.study_id}/ae/new/").status_code == 404
 
 
 def test_the_safety_page_lists_open_clocks_colour_coded(client, login, coordinator, participant):

@@ -13,7 +13,7 @@ from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 from randomization import services as randomization_services
 
-from .factories import PASSWORD, UserFactory
+from .factories import PASSWORD, UserFactory, lock_database
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
 
 pytestmark = pytest.mark.django_db
@@ -150,7 +150,7 @@ def test_an_emergency_unblinding_is_recorded_without_the_arm(client, make_user, 
 def test_each_trial_unblinding_confirmation_is_recorded(roles):
     data_manager = UserFactory(username="dm", role=Role.DATA_MANAGER)
     statistician = UserFactory(username="st", role=Role.STATISTICIAN)
-    randomization_services.database_lock(user=data_manager)
+    lock_database(data_manager)
     randomization_services.trial_unblinding_confirm(user=data_manager, password=PASSWORD)
     randomization_services.trial_unblinding_confirm(user=statistician, password=PASSWORD)
     events = SecurityEvent.objects.filter(kind=K.TRIAL_UNBLINDING).order_by("pk")

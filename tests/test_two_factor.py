@@ -27,7 +27,7 @@ from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 
 from . import outcomes_factories as of
-from .factories import PASSWORD, ParticipantFactory, UserFactory
+from .factories import PASSWORD, ParticipantFactory, UserFactory, lock_database
 from .page_client import version_shown
 from .pages import PAGES, build_world
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
@@ -455,10 +455,9 @@ def test_an_e_signature_asks_a_current_code(clock, client, make_user, site01):
 
 
 def test_trial_level_unblinding_asks_a_current_code(clock, client, make_user):
-    from randomization import services as randomization_services
     from randomization.models import TrialUnblinding
 
-    randomization_services.database_lock(user=make_user(Role.DATA_MANAGER))
+    lock_database(make_user(Role.DATA_MANAGER))
     statistician = make_user(Role.STATISTICIAN)
     device = a_device(statistician)
     signed_in_with_code(client, statistician, device)
