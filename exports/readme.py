@@ -63,6 +63,14 @@ def readme_text(
     lines += [
         "  data_dictionary.csv      variable, label, type, unit and allowed values of every column",
         "  odm.xml                  the same data as CDISC ODM 1.3.2",
+        "  stata/<file>.dta         each table for Stata 14+ (coded text stored as 1, 2, … with",
+        "                           value labels 'code = label', in the dictionary's order)",
+        "  spss/<file>.sav          each table for SPSS, with variable and value labels",
+        "  sas/<file>.xpt           each table as SAS transport (version 8 where a name is",
+        "                           longer than 8 characters, else 5); sas/formats.sas reads",
+        "                           them and applies the formats and labels",
+        "  r/read_ipd.R             reads the CSVs into R with types, factors and labels",
+        "  The four packages' files hold the same cells as the CSVs, row for row.",
         "",
         "De-identification rules applied:",
     ]
