@@ -1,14 +1,65 @@
+"""The IT admin's pages for accounts (issue 20, finding 2; docs/security.md).
+
+- Authenticator keys are never shown or accepted: django-otp's device admin is unregistered;
+  a lost phone is the audited "Reset two-factor sign-in" action (reason, security log, e-mail).
+- A password set by an administrator needs a reason; it is in the security log, the user is
+  told by e-mail and must choose their own at the next sign-in.
+- The trial's role groups are read-only here (kernel.role_guard refuses any other change).
+"""
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.contrib.auth.models import Group
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from kernel.models import User
+from kernel.request_context import current_request
+from kernel.role_guard import ROLE_NAMES
 
-from . import twofactor
+from . import services, twofactor
+
+# An authenticator's key is the second factor itself: whoever reads it signs in as the user.
+if admin.site.is_registered(TOTPDevice):
+    admin.site.unregister(TOTPDevice)
+
+
+class AuditedPasswordSetForm(AdminPasswordChangeForm):
+    """The admin's "set password", through accounts.services.password_set_by_administrator."""
+
+    reason = forms.CharField(
+        label=_("Reason"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_(
+            "For example: password forgotten, identity checked in person. Kept in the security "
+            "log; the user is told by e-mail and chooses their own password at the next sign-in."
+        ),
+    )
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        # No "disable password sign-in" here: deactivate the account instead (it is logged).
+        self.fields.pop("usable_password", None)
+        self.fields["password1"].required = True
+        self.fields["password2"].required = True
+
+    def save(self, commit=True):
+        request = current_request()
+        self.user = services.password_set_by_administrator(
+            user=self.user,
+            password=self.cleaned_data["password1"],
+            actor=request.user,
+            reason=self.cleaned_data["reason"],
+            request=request,
+        )
+        return self.user
 
 
 class TwoFactorResetForm(forms.Form):
@@ -27,6 +78,8 @@ class TwoFactorResetForm(forms.Form):
 class UserAdmin(BaseUserAdmin):
     fieldsets = [*BaseUserAdmin.fieldsets, ("Trial", {"fields": ["sites"]})]
     filter_horizontal = ["groups", "user_permissions", "sites"]
+    change_password_form = AuditedPasswordSetForm
+    change_user_password_template = "admin/password_set.html"  # noqa: S105 - a template
     actions = ["reset_two_factor"]
     list_display = [*BaseUserAdmin.list_display, "is_active", "two_factor"]
 
@@ -79,3 +132,21 @@ class UserAdmin(BaseUserAdmin):
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             },
         )
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    """Other groups as Django has them; the trial's role groups read-only (kernel.role_guard)."""
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.name in ROLE_NAMES:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.name in ROLE_NAMES:
+            return False
+        return super().has_delete_permission(request, obj)

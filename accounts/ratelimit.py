@@ -142,10 +142,12 @@ def counted_keys(request, scope: str) -> list[tuple[str, str]]:
 
 def too_many_requests(request, *, scope: str, wait: int):
 
+    from .selectors import username_logged
+
     security_event_record(
         kind=SecurityEventKind.RATE_LIMITED,
         request=request,
-        username=typed_username(request) if not request.user.is_authenticated else "",
+        username="" if request.user.is_authenticated else username_logged(typed_username(request)),
         detail={"scope": scope, "path": request.path[:200]},
     )
     minutes = max(1, -(-wait // 60))

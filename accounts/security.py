@@ -13,6 +13,7 @@ from django.db.models.signals import m2m_changed, pre_save
 from kernel.models import SecurityEventKind, User
 from kernel.services import security_event_record
 
+from .selectors import username_logged
 from .services import user_session_forget, user_session_seen
 
 # The flags of an account whose change is a change of access.
@@ -40,12 +41,13 @@ def on_signed_out(sender, request, user, **kwargs):
 
 
 def on_sign_in_failed(sender, credentials, request=None, **kwargs):
-    # Django masks the password in `credentials`; only the username is kept.
+    # Django masks the password in `credentials`; only the username is kept (hashed when it is
+    # no account's: it may be a password typed into the wrong box).
     username = str(credentials.get("username", ""))
     security_event_record(
         kind=SecurityEventKind.SIGN_IN_FAILED,
         request=request,
-        username=username or "?",
+        username=username_logged(username) or "?",
         user=User.objects.filter(username=username).first(),
     )
 
@@ -54,7 +56,7 @@ def on_locked_out(sender, request, username, ip_address, **kwargs):
     security_event_record(
         kind=SecurityEventKind.LOCKED_OUT,
         request=request,
-        username=str(username or "?"),
+        username=username_logged(username) or "?",
         user=User.objects.filter(username=username).first(),
     )
 

@@ -6,10 +6,30 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
-from kernel.models import SecurityEvent, SecurityEventKind
+from kernel.models import SecurityEvent, SecurityEventKind, User
+
+# A name typed at sign-in that is no account's is kept only as this keyed hash (issue 20).
+UNKNOWN_NAME_PREFIX = "unknown:"
+_UNKNOWN_NAME_SALT = "trialedc.security-log.unknown-username"
+
+
+def username_logged(typed: str) -> str:
+    """The name typed at sign-in as the security log keeps it. An account's name as it is; any
+    other text only as an HMAC-SHA256 keyed with SECRET_KEY ("unknown:…"): it may be a password
+    typed into the wrong box, which the data manager must not read. The same text gives the same
+    hash, so repeated tries with one name are still seen together, and searching the log for the
+    name finds them (security_events)."""
+    typed = str(typed or "")[:150]
+    if not typed:
+        return ""
+    if User.objects.filter(username=typed).exists():
+        return typed
+    digest = salted_hmac(_UNKNOWN_NAME_SALT, typed, algorithm="sha256").hexdigest()
+    return UNKNOWN_NAME_PREFIX + digest[:32]
 
 
 @dataclass(frozen=True)
@@ -27,7 +47,9 @@ def security_events(filters: SecurityFilters = SecurityFilters()) -> QuerySet[Se
     if filters.kind:
         events = events.filter(kind=filters.kind)
     if filters.username:
-        events = events.filter(username__iexact=filters.username)
+        events = events.filter(
+            Q(username__iexact=filters.username) | Q(username=username_logged(filters.username))
+        )
     if filters.ip_address:
         events = events.filter(ip_address=filters.ip_address)
     if filters.date_from:

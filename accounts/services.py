@@ -31,6 +31,28 @@ def password_changed(*, user: User, request=None) -> User:
     return user
 
 
+def password_set_by_administrator(
+    *, user: User, password: str, actor: User, reason: str, request=None
+) -> User:
+    """An administrator sets a user's password (a forgotten one; issue 20). The password is an
+    initial one: the user must choose their own at the next sign-in. The reason and the
+    administrator are in the security log, and the user is told by e-mail (if it was not them,
+    they hear of it at once); their sessions elsewhere end (the password is part of them)."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        user.set_password(password)
+        user.must_change_password = True
+        user.save(update_fields=["password", "password_changed_at", "must_change_password"])
+        security_event_record(
+            kind=SecurityEventKind.PASSWORD_SET_BY_ADMIN,
+            request=request,
+            user=user,
+            actor=actor,
+            detail={"reason": reason},
+        )
+    return user
+
+
 # -- the list of one's sessions (ASVS 3.3.4) -----------------------------------------------------
 
 # Session keys: when this session was last recorded as used, and under which session key (Django

@@ -8,7 +8,8 @@
   locked, may mark that one save as checked (`_lock_checked`), which the guard consumes.
 - `install_history_triggers`: after every `migrate`, each simple-history table gets a trigger
   that refuses UPDATE and DELETE, so the application's database user cannot rewrite or remove
-  an audit row (docs/datamanagement.md, "Audit trail immutability").
+  an audit row (docs/datamanagement.md, "Audit trail immutability"), and a statement trigger
+  that refuses TRUNCATE (its function is the kernel's migration 0016: issue 20).
 """
 
 from __future__ import annotations
@@ -89,4 +90,9 @@ def install_history_triggers(sender, using="default", **kwargs) -> None:
             cursor.execute(
                 f"CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON {quoted} "  # noqa: S608
                 "FOR EACH ROW EXECUTE FUNCTION trialedc_audit_append_only()"
+            )
+            cursor.execute(f"DROP TRIGGER IF EXISTS audit_refuse_truncate ON {quoted}")
+            cursor.execute(
+                f"CREATE TRIGGER audit_refuse_truncate BEFORE TRUNCATE ON {quoted} "  # noqa: S608
+                "FOR EACH STATEMENT EXECUTE FUNCTION trialedc_refuse_truncate()"
             )

@@ -1,6 +1,8 @@
 """The one place that decides what a user may open.
 
-- `require(*perms)`: view decorator; a signed-in user without every permission gets 403.
+- `require(*perms)`: view decorator; a signed-in user without every permission gets 403. A
+  trial permission is held only through a trial role group, never by being a superuser
+  (kernel.backends; issue 20).
 - `scope_to_sites(queryset, user, site_path=...)`: every query for participant data goes
   through here, so a coordinator of site 01 never receives a row of site 02.
 - `get_in_scope_or_403(...)`: one object, 404 if it does not exist, 403 if outside the scope.

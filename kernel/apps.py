@@ -15,13 +15,14 @@ class KernelConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.translation import gettext
 
-        from . import audit, services, trial
+        from . import audit, role_guard, services, trial
 
         # The trial configuration and the pure rule modules import no Django: they translate
         # through the translator installed here.
         trial.translator_install(gettext)
 
         audit.connect_reason_guard()
+        role_guard.connect()
         # After every migrate, give each role the permissions the apps' permissions.py list, so
         # that permissions created by apps migrated later are attached too.
         post_migrate.connect(services.roles_sync_on_migrate, dispatch_uid="trialedc_roles_sync")

@@ -166,15 +166,19 @@ def history_of(obj: Model) -> list[AuditEntry]:
                 if getattr(record, field.attname) not in (None, "")
             ]
         else:
-            delta = record.diff_against(previous)
+            # Every kept field, computed ones too (P/F, Murray points): simple-history's
+            # diff_against reads fields through model_to_dict, which skips fields that are not
+            # editable, so a recomputed value was stored but not shown (issue 20).
             changes = [
                 FieldChange(
-                    str(fields[c.field].verbose_name),
-                    _shown(fields[c.field], c.old),
-                    _shown(fields[c.field], c.new),
+                    str(field.verbose_name),
+                    _shown(field, getattr(previous, field.attname)),
+                    _shown(field, getattr(record, field.attname)),
                 )
-                for c in delta.changes
-                if c.field in fields
+                for field in fields.values()
+                if getattr(previous, field.attname) != getattr(record, field.attname)
+                # A save's own time is the entry's time, not a change of the record.
+                and not getattr(field, "auto_now", False)
             ]
         entries.append(
             AuditEntry(

@@ -84,6 +84,26 @@ class User(AbstractUser):
         super().set_password(raw_password)
         self.password_changed_at = timezone.now()
 
+    # Trial permissions come only from trial role groups (kernel.backends; issue 20): Django's
+    # "an active superuser has every permission" holds here only for the others.
+    def has_perm(self, perm, obj=None) -> bool:
+        from django.contrib.auth.models import _user_has_perm
+
+        from .roles import is_trial_permission
+
+        if is_trial_permission(perm):
+            return self.is_active and _user_has_perm(self, perm, obj=obj)
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        from django.contrib.auth.models import _user_has_module_perms
+
+        from .roles import TRIAL_DATA_APPS
+
+        if app_label in TRIAL_DATA_APPS:
+            return self.is_active and _user_has_module_perms(self, app_label)
+        return super().has_module_perms(app_label)
+
     def __str__(self) -> str:
         full = self.get_full_name()
         return f"{full} ({self.username})" if full else self.username
@@ -104,6 +124,7 @@ class SecurityEventKind(models.TextChoices):
     ROLES_CHANGED = "roles_changed", _("Roles or permissions changed")
     SITES_CHANGED = "sites_changed", _("Sites changed")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
+    PASSWORD_SET_BY_ADMIN = "password_set_by_admin", _("Password set by an administrator")
     SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", _("Signed out everywhere")
     SESSION_EXPIRED = "session_expired", _("Session ended: absolute time limit")
     ACCOUNT_CHANGED = "account_changed", _("Account status changed")

@@ -7,6 +7,7 @@ later app adds joins its roles without a hand-written migration. docs/roles.md i
 
 from __future__ import annotations
 
+from functools import cache
 from importlib import import_module
 
 from django.db import models
@@ -57,6 +58,32 @@ def role_permissions() -> dict[Role, tuple[str, ...]]:
         for role, perms in module.ROLE_PERMISSIONS.items():
             merged[role].extend(p for p in perms if p not in merged[role])
     return {role: tuple(perms) for role, perms in merged.items()}
+
+
+# The apps that hold trial data: every permission of theirs is a trial permission.
+TRIAL_DATA_APPS: frozenset[str] = frozenset(
+    {
+        "participants",
+        "randomization",
+        "outcomes",
+        "safety",
+        "exports",
+        "dashboards",
+        "datamanagement",
+    }
+)
+
+
+@cache
+def _granted_to_a_role() -> frozenset[str]:
+    return frozenset(p for perms in role_permissions().values() for p in perms)
+
+
+def is_trial_permission(perm: str) -> bool:
+    """A permission on trial data: one of a data app's, or one any role is given (the kernel's
+    audit trail, security log and alerts). Held only through a role group (kernel.backends):
+    never by being a superuser, never as a user's own permission (issue 20, finding 1)."""
+    return perm.split(".", 1)[0] in TRIAL_DATA_APPS or perm in _granted_to_a_role()
 
 
 # The permission that marks a user as allowed to see identifying data at all.

@@ -39,9 +39,12 @@ def roles_sync() -> None:
     """Make each role group hold exactly the permissions the apps' permissions.py list.
 
     Permissions that do not exist yet (an app not migrated) are skipped; the next migrate's
-    post_migrate signal runs this again.
+    post_migrate signal runs this again. The only writer of the role groups (kernel.role_guard
+    refuses every other change to them).
     """
-    with transaction.atomic():
+    from . import role_guard
+
+    with transaction.atomic(), role_guard.syncing():
         for role, perm_names in role_permissions().items():
             group, _ = Group.objects.get_or_create(name=role.value)
             wanted = []
@@ -130,6 +133,9 @@ def security_event_record(
 # Keyed by the stored kind (a SecurityEventKind is its str value).
 ACCOUNT_CHANGE_NOTICES: dict[str, StrPromise] = {
     SecurityEventKind.PASSWORD_CHANGED: gettext_lazy("Your password was changed"),
+    SecurityEventKind.PASSWORD_SET_BY_ADMIN: gettext_lazy(
+        "Your password was set by an administrator"
+    ),
     SecurityEventKind.TWO_FACTOR_ENROLLED: gettext_lazy("Two-factor sign-in was set up"),
     SecurityEventKind.BACKUP_CODES_CREATED: gettext_lazy("New backup codes were made"),
     SecurityEventKind.TWO_FACTOR_REMOVED: gettext_lazy("Two-factor sign-in was turned off"),

@@ -11,6 +11,7 @@ so nothing is lost on an error.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from crispy_forms.bootstrap import AppendedText, InlineRadios
 from crispy_forms.helper import FormHelper
@@ -305,6 +306,16 @@ class MurrayForm(_Fio2Mixin, CrfForm):
         self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
 
+def crp_shown(value: Decimal | None) -> Decimal | None:
+    """A stored CRP as the form shows it again: without the trailing zeros of its storage (two
+    places, for mg/dL), so "42.6" mg/L, stored 42.60, is shown "42.6" and accepted when saved
+    again (mg/L keeps one decimal; issue 20). Never rounded."""
+    if value is None:
+        return None
+    text = format(value, "f")
+    return Decimal(text.rstrip("0").rstrip(".") if "." in text else text)
+
+
 class CrpForm(CrfForm):
     crp_value = forms.DecimalField(
         label=gettext_lazy("CRP"), required=False, widget=forms.TextInput(attrs=DECIMAL_ATTRS)
@@ -328,7 +339,7 @@ class CrpForm(CrfForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
-            self.initial["crp_value"] = self.instance.entered_value
+            self.initial["crp_value"] = crp_shown(self.instance.entered_value)
             self.initial["crp_unit"] = self.instance.entered_unit
         self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 

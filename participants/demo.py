@@ -73,12 +73,15 @@ def load(*, participants: int, seed: int, stdout) -> str:
     enrolled = []
     for i in range(missing):
         site = sites[i % len(sites)]
-        enrolled.append(_screen(rng, site, days_ago=missing - i + 1, enroll=True))
+        # Screened 31–65 days ago, spread, so that randomization (the next day: randomization.
+        # demo) leaves visits to fill and show, and nothing is dated before its screening.
+        days_ago = 31 + ((existing + i) * 9) % 35
+        enrolled.append(_screen(rng, site, days_ago=days_ago, enroll=True))
         if i % 3 == 1:
             _kind, override = FAILURES[(existing + i) % len(FAILURES)]
-            _screen(rng, site, days_ago=missing - i + 1, enroll=False, **override)
+            _screen(rng, site, days_ago=days_ago, enroll=False, **override)
         if i % 4 == 2:
-            _screen(rng, site, days_ago=missing - i + 1, enroll=False, decline=True)
+            _screen(rng, site, days_ago=days_ago, enroll=False, decline=True)
     if participants >= 8 and existing == 0:
         # One of the first eight withdraws consent, as happens in every trial.
         withdrawn = enrolled[3]

@@ -42,9 +42,11 @@ def load(*, participants: int, seed: int, stdout) -> str:
     rng = random.Random(seed)
     supports = list(TRIAL.respiratory_support_stratum)
     randomized = 0
-    enrolled = Participant.objects.filter(status=ParticipantStatus.ENROLLED).select_related("site")
+    enrolled = Participant.objects.filter(status=ParticipantStatus.ENROLLED).select_related(
+        "site", "screening"
+    )
     now = timezone.now()
-    for index, participant in enumerate(enrolled.order_by("study_id")):
+    for participant in enrolled.order_by("study_id"):
         coordinator = (
             User.objects.filter(groups__name=Role.COORDINATOR.value, sites=participant.site)
             .order_by("username")
@@ -52,13 +54,17 @@ def load(*, participants: int, seed: int, stdout) -> str:
         )
         if coordinator is None:
             continue
+        # The day after screening (participants.demo spreads screenings over the past
+        # 31–65 days), so the demo has visits to fill and show and nothing precedes screening.
+        zone = ZoneInfo(participant.site.time_zone)
+        day0 = participant.screening.screened_on + timedelta(days=1)
+        randomized_at = datetime.combine(day0, time(9 + rng.randint(0, 8), 0), tzinfo=zone)
         try:
-            # Day 0 spread over the past 30–64 days, so the demo has visits to fill and show.
             services.slot_assign(
                 participant=participant,
                 user=coordinator,
                 respiratory_support=rng.choice(supports),
-                randomized_at=now - timedelta(days=30 + (index * 9) % 35, hours=rng.randint(0, 8)),
+                randomized_at=min(randomized_at, now),
             )
         except RandomizationError:
             continue  # a full list or phase: the participant stays enrolled, as on the ward

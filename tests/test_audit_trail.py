@@ -147,3 +147,24 @@ def test_roles_without_audit_permission_cannot_read_the_trail(
 def test_models_not_registered_for_audit_have_no_history_page(client, coordinator, participant):
     response = client.get(f"/audit/trialedc.user/{coordinator.pk}/")
     assert response.status_code == 403
+
+
+def test_a_computed_value_recomputed_by_a_change_is_shown_in_the_trail(
+    client, coordinator, participant
+):
+    """Issue 20, finding 10: the P/F ratio is computed and stored with its inputs; a change of
+    FiO₂ changes it, and the trail shows that change too (it was stored but not shown)."""
+    from decimal import Decimal
+
+    from outcomes.models import BloodGas
+
+    from . import outcomes_factories as of
+
+    of.schedule(participant)
+    # P/F = PaO₂ / FiO₂: 100 / 0.5 = 200; 100 / 0.4 = 250.
+    of.crf(participant, "D0", BloodGas.crf_code, pao2_mmhg=Decimal("100"), fio2=Decimal("0.5"))
+    of.crf(participant, "D0", BloodGas.crf_code, pao2_mmhg=Decimal("100"), fio2=Decimal("0.4"))
+    record = BloodGas.objects.get()
+    assert record.pf_ratio == Decimal("250.0")
+    body = client.get(f"/audit/outcomes.bloodgas/{record.pk}/").content.decode()
+    assert "250.0" in body  # only in the change: the creation had 200.0

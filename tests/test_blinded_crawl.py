@@ -84,6 +84,33 @@ def test_a_blinded_role_reaches_no_error_no_leak_and_nothing_offsite(client, dem
     assert_offline(result)
 
 
+# The pages of one's own account: all a user without a trial role may open.
+OWN_ACCOUNT_PAGES = (
+    "/preferences/",
+    "/calendar/",
+    "/password/",
+    "/sign-out-everywhere/",
+    "/account/",
+)
+
+
+def test_a_superuser_without_a_trial_role_reaches_no_arm_and_no_trial_data(client, demo_trial):
+    """IT administration needs no trial data (issue 20, finding 1): a superuser who holds no
+    trial role opens the home page and their own account, and nothing of the trial."""
+    admin = User.objects.create_user("it-admin", password=PASSWORD, is_staff=True)
+    admin.is_superuser = True
+    admin.save()
+    client.force_login(admin)
+    result = crawl(client, start=listed_paths())
+    assert not result.errors, result.errors
+    opened = [path for path, status in result.pages.items() if status == 200]
+    trial_pages = [p for p in opened if p != "/" and not p.startswith(OWN_ACCOUNT_PAGES)]
+    assert not trial_pages, f"a superuser without a role opened {trial_pages[:10]}"
+    for path, body in result.bodies.items():
+        for marker in leak_markers():
+            assert marker not in body, f"a superuser saw {marker!r} on {path}"
+
+
 @pytest.mark.parametrize("role", sorted(UNBLINDED_ROLES, key=lambda r: r.value))
 def test_an_unblinded_role_is_warned_on_every_page_and_loads_nothing_offsite(
     client, demo_trial, role

@@ -551,3 +551,40 @@ def test_an_infusion_in_the_future_is_refused_and_a_volume_off_protocol_warns(
     assert "cannot be in the future" in body
     body = client.post(url(p, "D0", "infusion"), {**data, "volume_ml": "3"}).content.decode()
     assert "differs from the protocol" in body
+
+
+def test_a_crp_saved_with_one_decimal_is_shown_so_and_accepted_again(
+    client, coordinator, participant
+):
+    """Issue 20, finding 10: "42.6" mg/L is stored as entered_value 42.60 (two places, for
+    mg/dL); the form showed "42.60" and then refused it, once converted to mg/L, for having more
+    than one decimal. It shows the value with the decimals its unit allows."""
+    from .fuzz_http import form_fields
+
+    p = participant
+    path = url(p, "D0", "crp")
+    day0 = selectors.day0_of(p).isoformat()
+    client.post(
+        path, {"assessed_on": day0, "crp_value": "42.6", "crp_unit": "mg/L", "action": "complete"}
+    )
+    assert Crp.objects.get().entered_value == Decimal("42.60")
+    fields = form_fields(client.get(path).content.decode(), path)
+    assert fields["crp_value"].initial == ["42.6"]
+    shown = {name: field.initial[0] for name, field in fields.items() if field.initial}
+    response = client.post(
+        path,
+        {**shown, "crp_unit": "mg/L", "reason_for_change": "Checked", "action": "complete"},
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert Crp.objects.get().crp_mg_l == Decimal("42.6")
+
+
+def test_a_stored_crp_is_shown_without_the_zeros_of_its_storage():
+    from outcomes.forms import crp_shown
+
+    assert str(crp_shown(Decimal("42.60"))) == "42.6"
+    assert str(crp_shown(Decimal("12.50"))) == "12.5"  # 12.5 mg/dL: 125 mg/L, accepted
+    assert str(crp_shown(Decimal("40.00"))) == "40"
+    assert str(crp_shown(Decimal("120"))) == "120"
+    assert str(crp_shown(Decimal("4.26"))) == "4.26"  # never rounded
+    assert crp_shown(None) is None

@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from kernel.roles import Role
 
-from .factories import ParticipantFactory
+from .factories import ParticipantFactory, UserFactory
 from .pages import PAGES, build_world
 from .security_headers import csp_problems
 
@@ -60,6 +60,13 @@ def test_each_role_may_open_only_its_pages(client, make_user, login, world, page
         assert response["Referrer-Policy"] == "same-origin"
         assert "camera=()" in response["Permissions-Policy"]
         client.logout()
+    # An IT superuser without a trial role (issue 20, finding 1): only the pages every role has
+    # (the home page, one's own account); no trial data.
+    login(UserFactory(username="it-admin", is_staff=True, is_superuser=True))
+    expected = 200 if allowed == set(Role) else 403
+    if (status := client.get(path).status_code) != expected:
+        wrong.append(f"a superuser without a trial role got {status}, expected {expected}")
+    client.logout()
     assert not wrong, f"{page} ({path}): " + "; ".join(wrong)
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import DatabaseError, transaction
 
+from accounts.selectors import username_logged
 from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 from randomization import services as randomization_services
@@ -46,10 +47,34 @@ def test_failed_sign_ins_and_the_lock_out_are_recorded_even_for_unknown_accounts
     assert kinds(user=user).count(K.SIGN_IN_FAILED) == settings.AXES_FAILURE_LIMIT
     assert K.LOCKED_OUT in kinds(user=user)
     # The client had tried five wrong passwords: axes locks it out for any account now.
-    unknown = SecurityEvent.objects.get(username="no-such-person", kind=K.SIGN_IN_FAILED)
-    assert (unknown.kind, unknown.user) == (K.SIGN_IN_FAILED, None)
-    # The password typed is never kept.
+    unknown = SecurityEvent.objects.get(user=None, kind=K.SIGN_IN_FAILED)
+    # A name that is no account's is kept only as a keyed hash (issue 20): it may be a password
+    # typed into the wrong box. The same name gives the same hash.
+    assert unknown.username == username_logged("no-such-person")
+    assert unknown.username.startswith("unknown:")
+    # The password typed is never kept, nor an unknown name.
     assert "wrong" not in str(list(SecurityEvent.objects.values()))
+    assert "no-such-person" not in str(list(SecurityEvent.objects.values()))
+
+
+def test_a_password_typed_as_the_username_is_not_readable_in_the_log(
+    client, make_user, data_manager
+):
+    """Issue 20, finding 10: the data manager reads the log; the password typed into the
+    username box must not be in it, on the page, in its CSV or in the admin."""
+    user = make_user(Role.COORDINATOR)
+    client.post("/login/", {"username": "Tr1al-secret!", "password": user.username})
+    assert "Tr1al-secret!" not in str(list(SecurityEvent.objects.values()))
+    # An account's own name stays readable.
+    client.post("/login/", {"username": user.username, "password": "wrong"})
+    assert SecurityEvent.objects.filter(username=user.username, kind=K.SIGN_IN_FAILED).exists()
+    client.force_login(data_manager)
+    assert "Tr1al-secret!" not in client.get("/security-log/").content.decode()
+    csv_body = client.get("/security-log/", {"format": "csv"}).content.decode()
+    assert "Tr1al-secret!" not in csv_body
+    # Who knows the name can still find its tries: the search hashes it the same way.
+    found = client.get("/security-log/", {"username": "Tr1al-secret!"}).content.decode()
+    assert username_logged("Tr1al-secret!") in found
 
 
 def test_role_site_and_account_changes_are_recorded(make_user, site02):
@@ -144,7 +169,7 @@ def test_a_request_refused_by_a_rate_limit_is_recorded(client, settings):
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "login": "0/60"}
     client.post("/login/", {"username": "sprayer", "password": "x"})
     event = SecurityEvent.objects.get(kind=K.RATE_LIMITED)
-    assert (event.username, event.detail["scope"]) == ("sprayer", "login")
+    assert (event.username, event.detail["scope"]) == (username_logged("sprayer"), "login")
 
 
 def test_a_security_event_can_be_neither_changed_nor_deleted(make_user):
@@ -194,6 +219,7 @@ def test_a_bad_filter_is_explained_and_keeps_what_was_typed(client, data_manager
 
 
 def test_the_csv_has_every_matching_row_and_defuses_formulas(client, data_manager):
+    UserFactory(username='=HYPERLINK("http://x")')  # an account's name is kept as it is
     client.post("/login/", {"username": '=HYPERLINK("http://x")', "password": "wrong"})
     client.force_login(data_manager)
     response = client.get("/security-log/", {"format": "csv", "kind": K.SIGN_IN_FAILED})
@@ -205,6 +231,7 @@ def test_the_csv_has_every_matching_row_and_defuses_formulas(client, data_manage
 
 
 def test_names_and_details_are_escaped_on_the_page(client, data_manager):
+    UserFactory(username="<script>alert(1)</script>")  # an account's name is kept as it is
     client.post("/login/", {"username": "<script>alert(1)</script>", "password": "x"})
     client.force_login(data_manager)
     body = client.get("/security-log/").content.decode()

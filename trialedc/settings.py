@@ -37,7 +37,7 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "trialedc.admin_site.EdcAdminConfig",  # the admin, signing in through /login/ (issue 20)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -148,7 +148,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "trialedc.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, but trial permissions only through trial role groups (issue 20).
+    "kernel.backends.TrialRoleBackend",
 ]
 # Argon2id first (OWASP's recommendation); older hashes still verify and are upgraded on login.
 PASSWORD_HASHERS = [

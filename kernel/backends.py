@@ -1,0 +1,47 @@
+"""Where a user's permissions come from (issue 20, finding 1; docs/security.md).
+
+Trial permissions (kernel.roles.is_trial_permission: a data app's, or one a role is given) come
+only from the trial's role groups: not from `is_superuser`, not from a user's own permissions,
+not from any other group. An IT administrator is a superuser for accounts, sites and the admin,
+and sees no trial data unless they also hold a trial role, which the security log records.
+Other permissions (accounts, groups, the admin) follow Django's ModelBackend.
+`kernel.models.User.has_perm` skips Django's superuser short-cut for trial permissions, so
+every check goes through here.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
+
+from .roles import Role, is_trial_permission
+
+_ROLE_CACHE = "_trial_role_perm_cache"
+
+
+class TrialRoleBackend(ModelBackend):
+    def get_user_permissions(self, user_obj, obj=None) -> set[str]:
+        perms = super().get_user_permissions(user_obj, obj)
+        return {p for p in perms if not is_trial_permission(p)}
+
+    def get_group_permissions(self, user_obj, obj=None) -> set[str]:
+        perms = super().get_group_permissions(user_obj, obj)
+        other = {p for p in perms if not is_trial_permission(p)}
+        return other | self._role_permissions(user_obj, obj)
+
+    @staticmethod
+    def _role_permissions(user_obj, obj=None) -> set[str]:
+        """The trial permissions of the role groups the user is in."""
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, _ROLE_CACHE):
+            rows = (
+                Permission.objects.filter(
+                    group__user=user_obj, group__name__in=[role.value for role in Role]
+                )
+                .values_list("content_type__app_label", "codename")
+                .order_by()
+            )
+            perms = {f"{app_label}.{codename}" for app_label, codename in rows}
+            setattr(user_obj, _ROLE_CACHE, {p for p in perms if is_trial_permission(p)})
+        return getattr(user_obj, _ROLE_CACHE)
