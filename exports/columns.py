@@ -11,7 +11,7 @@ Labels and code lists are given in English, the language of the data dictionary.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import models
 from django.utils import translation
@@ -32,6 +32,15 @@ CRF_BOOKKEEPING = {"id", "visit", "entered_by", "entered_at", "updated_at", "ass
 # AE fields that are codes although they have no fixed list (kept only once coded).
 AE_CODED_TERMS = ("preferred_term", "system_organ_class")
 AE_BOOKKEEPING = {"id", "participant", "needs_coding", "reported_by", "causality_signed_by"}
+
+
+# Variable names are at most 32 characters, the limit of Stata and SAS (statfiles): the few
+# model fields whose export name would be longer are shortened here, in every file alike.
+SHORT_NAMES = {
+    "criterion_important_medical_event": "criterion_important_medical",
+    "expedited_report_submitted_at": "expedited_submitted_at",
+}
+NAME_LIMIT = 32
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,20 @@ def age_label() -> str:
 
 def _field_column(f: models.Field, *, coded_text: tuple[str, ...] = ()) -> Column | None:
     """The column for model field `f`, or None for free text (left out)."""
+    column = _field_column_named(f, coded_text=coded_text)
+    if column is None:
+        return None
+    short = SHORT_NAMES.get(f.name)
+    if short is not None:
+        column = replace(column, name=column.name.replace(f.name, short, 1))
+    if len(column.name) > NAME_LIMIT:
+        raise ValueError(
+            f"export name {column.name} is longer than {NAME_LIMIT}: add it to SHORT_NAMES"
+        )
+    return column
+
+
+def _field_column_named(f: models.Field, *, coded_text: tuple[str, ...] = ()) -> Column | None:
     label = str(f.verbose_name)
     if isinstance(f, models.DateTimeField):
         return Column(

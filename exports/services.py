@@ -42,7 +42,7 @@ from participants.models import Participant
 from randomization import allocation
 from safety.models import AdverseEvent
 
-from . import endpoints, readme
+from . import endpoints, readme, statfiles
 from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables
 from .exceptions import ExportDirectoryError, ExportFailed
 from .models import (
@@ -294,7 +294,10 @@ def export_to_directory(*, directory: Path, user=None, new_release: bool = False
     try:
         result = export_write(run=run, directory=staging)
         for name in result["files"]:
+            (directory / name).parent.mkdir(exist_ok=True)
             os.replace(staging / name, directory / name)
+        for folder in statfiles.FOLDERS:
+            (staging / folder).rmdir()
         staging.rmdir()
     except BaseException as error:
         _directory_discard(staging, made)
@@ -677,6 +680,9 @@ def export_write(
     if allocation.trial_unblinded_at() is not None:
         _write_changes(directory / CHANGES_FILE, changes)
         files.append(CHANGES_FILE)
+    # The same tables for Stata, SPSS, SAS and R, made from the CSVs just written (issue 22).
+    files += statfiles.write_statistical_files(directory, all_tables)
+    _heartbeat(run.pk)
     checksums = {name: sha256_of(directory / name) for name in files}
     (directory / README_FILE).write_text(
         readme.readme_text(

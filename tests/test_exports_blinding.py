@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 
+import pyreadstat
 import pytest
 from django.core.management import call_command
 from django.db.models import Case, CharField, Value, When
@@ -105,6 +106,24 @@ def demo_trial(db):
     call_command("load_demo", "--participants", "6", "--password", PASSWORD)
 
 
+_PACKAGE_READERS = {
+    ".dta": pyreadstat.read_dta,
+    ".sav": pyreadstat.read_sav,
+    ".xpt": pyreadstat.read_xport,
+}
+
+
+def _package_content(path):
+    """Everything a statistics package reads from the file: cells, names, labels, value labels."""
+    frame, meta = _PACKAGE_READERS[path.suffix](str(path))
+    return (
+        frame.to_csv(index=False),
+        meta.column_names_to_labels,
+        meta.variable_value_labels,
+        meta.file_label,
+    )
+
+
 def _strip_run_details(text: str) -> str:
     """What legitimately differs between two runs: the run number and the time."""
     import re
@@ -125,13 +144,22 @@ def test_swapping_every_arm_changes_no_byte_of_a_blinded_export(demo_trial, tmp_
     for pk, arm in arms.items():
         Slot.objects.filter(pk=pk).update(arm=placebo if arm == exosome else exosome)
     after = _export(tmp_path, "after")
-    for path in sorted(before.iterdir()):
-        if path.name == "README.txt":
+    files = sorted(p for p in before.rglob("*") if p.is_file())
+    assert {p.relative_to(before) for p in files} == {
+        p.relative_to(after) for p in after.rglob("*") if p.is_file()
+    }
+    for path in files:
+        name = path.relative_to(before).as_posix()
+        if name == "README.txt":
             continue
-        old, new = path.read_text(), (after / path.name).read_text()
-        if path.name == "odm.xml":
+        if path.suffix in _PACKAGE_READERS:
+            # Stata, SPSS and SAS files carry their creation time: compare what they hold.
+            old, new = _package_content(path), _package_content(after / name)
+        else:
+            old, new = path.read_text(), (after / name).read_text()
+        if name == "odm.xml":
             old, new = _strip_run_details(old), _strip_run_details(new)
-        assert old == new, f"{path.name} changed with the allocation"
+        assert old == new, f"{name} changed with the allocation"
 
 
 def test_after_the_real_trial_unblinding_the_arm_matches_the_allocation(demo_trial, tmp_path):

@@ -75,14 +75,23 @@ def test_a_failed_command_line_export_is_recorded_failed_and_leaves_no_folder(
     assert not (tmp_path / "ipd").exists()  # the folders it made are removed again
 
 
+def _files(folder) -> dict[str, bytes]:
+    """Every file in the folder and its sub-folders (stata/, spss/, sas/, r/), by path."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
+
+
 def test_a_failed_export_into_an_existing_folder_leaves_it_as_it_was(trial, tmp_path, monkeypatch):
     out = tmp_path / "ipd"
     call_command("export_ipd", "--out", str(out), stdout=io.StringIO())
-    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    before = _files(out)
     monkeypatch.setattr(services, "export_write", disk_full_after(files=3))
     with pytest.raises(CommandError, match="failed"):
         call_command("export_ipd", "--out", str(out), stdout=io.StringIO())
-    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert _files(out) == before
     assert list(ExportRun.objects.order_by("pk").values_list("status", flat=True)) == [
         ExportStatus.DONE,
         ExportStatus.FAILED,

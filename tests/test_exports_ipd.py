@@ -29,9 +29,14 @@ def trial(site01, roles):
 
 
 def export(tmp_path, name="out", *args) -> dict[str, bytes]:
+    """Every file of the export by its path in the folder (stata/participants.dta...)."""
     out = tmp_path / name
     call_command("export_ipd", "--out", str(out), *args)
-    return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
+    return {
+        path.relative_to(out).as_posix(): path.read_bytes()
+        for path in sorted(out.rglob("*"))
+        if path.is_file()
+    }
 
 
 def rows(files, name) -> list[dict]:
@@ -40,13 +45,17 @@ def rows(files, name) -> list[dict]:
 
 def test_it_writes_exactly_the_files_the_issue_lists(trial, tmp_path):
     files = export(tmp_path)
-    expected = {f"{code}.csv" for code in CRF_MODELS} | {
-        "participants.csv",
-        "adverse_events.csv",
+    tables = [*CRF_MODELS, "participants", "adverse_events"]
+    expected = {f"{code}.csv" for code in tables} | {
         "data_dictionary.csv",
         "README.txt",
         "odm.xml",
+        "sas/formats.sas",
+        "r/read_ipd.R",
     }
+    expected |= {f"stata/{code}.dta" for code in tables}
+    expected |= {f"spss/{code}.sav" for code in tables}
+    expected |= {f"sas/{code}.xpt" for code in tables}
     assert set(files) == expected
 
 
@@ -90,7 +99,8 @@ def test_icu_admission_before_day0_is_a_negative_study_day_and_stays_a_number(tr
 
 def test_no_exported_byte_carries_a_name_id_record_number_phone_address_or_date(trial, tmp_path):
     files = export(tmp_path)
-    blob = b"\n".join(files.values()).decode()
+    # The binary files (Stata, SPSS, SAS) too: their text is UTF-8 or ASCII inside.
+    blob = b"\n".join(files.values()).decode("utf-8", errors="replace")
     forbidden = []
     for identity in IdentifyingData.objects.all():
         forbidden += [identity.full_name, identity.national_id, identity.hospital_record_number]
