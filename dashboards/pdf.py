@@ -456,6 +456,29 @@ def _ae_grid(rows: list[dict]) -> list:
     return [grid(table, [_WIDTH / 4] * 4)]
 
 
+def _soc_grid(rows: list[dict], width: float) -> list:
+    if not rows:
+        return [para(_("No adverse event."), NORMAL)]
+    table = [
+        [
+            _("System organ class"),
+            *(_("Grade %(g)s") % {"g": g} for g in range(1, 6)),
+            _("Events"),
+            _("Participants"),
+        ]
+    ]
+    table += [
+        [
+            r["soc"] or _("not yet coded"),
+            *(str(n) for n in r["grades"]),
+            str(r["events"]),
+            str(r["participants"]),
+        ]
+        for r in rows
+    ]
+    return [grid(table, [width * 0.37] + [width * 0.07] * 5 + [width * 0.14] * 2)]
+
+
 def _trend_table(trends: dict) -> list:
     rows = [[_("Measure"), _("Study day"), _("Median [IQR]"), _("n")]]
     for name, points in trends.items():
@@ -592,6 +615,13 @@ class DsmbReport(Report):
                     NORMAL,
                 )
             )
+        story.append(Paragraph(_("Adverse events by system organ class and grade"), HEADING))
+        if self.closed:
+            for arm in TRIAL.arms:
+                story.append(Paragraph(arm.label, SUBHEADING))
+                story += _soc_grid(selectors.adverse_events_by_soc(scope, arm_code=arm.code), width)
+        else:
+            story += _soc_grid(selectors.adverse_events_by_soc(scope), width)
         story.append(Paragraph(_("Serious adverse events"), HEADING))
         header = [
             _("Study ID"),

@@ -510,6 +510,38 @@ def adverse_event_counts(scope: Scope) -> dict:
     return {"rows": rows, "totals": totals}
 
 
+def adverse_events_by_soc(scope: Scope, *, arm_code: str | None = None) -> list[dict]:
+    """AEs by system organ class (as coded; events not yet coded under "not yet coded") and
+    CTCAE grade: per class, the events of each grade 1–5, all events, and the participants with
+    at least one (one query). Pooled; `arm_code` narrows to one arm, for the closed DSMB report
+    only (a by-arm scope)."""
+    events = AdverseEvent.objects.filter(participant__site__in=scope.site_ids)
+    if arm_code is not None:
+        if not scope.by_arm:
+            raise ValueError("adverse_events_by_soc by arm needs a by-arm scope")
+        events = events.filter(**{allocation.arm_path("participant__"): arm_code})
+    classes: dict[str, dict] = {}
+    for row in (
+        events.values("system_organ_class", "ctcae_grade")
+        .annotate(events=Count("pk"))
+        .order_by("system_organ_class", "ctcae_grade")
+    ):
+        soc = row["system_organ_class"] or ""
+        entry = classes.setdefault(soc, {"soc": soc, "grades": [0] * 5, "events": 0})
+        entry["grades"][row["ctcae_grade"] - 1] += row["events"]
+        entry["events"] += row["events"]
+    participants = {
+        (row["system_organ_class"] or ""): row["n"]
+        for row in events.values("system_organ_class")
+        .annotate(n=Count("participant", distinct=True))
+        .order_by()
+    }
+    rows = sorted(classes.values(), key=lambda e: (e["soc"] == "", -e["events"], e["soc"]))
+    for entry in rows:
+        entry["participants"] = participants.get(entry["soc"], 0)
+    return rows
+
+
 def adverse_events_by_arm(scope: Scope) -> list[dict]:
     """For the closed DSMB report only: per arm, AEs by grade and seriousness (one query)."""
     if not scope.by_arm:

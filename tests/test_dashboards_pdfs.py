@@ -226,3 +226,40 @@ def test_the_closed_report_draws_the_consort_diagram_by_arm(client, make_user, l
     assert text.count("Analysed (n = 0)") == 1
     assert TRIAL.arm(arm).label in text
     assert boxes == 5 + 3 * len(TRIAL.arms)
+
+
+def test_the_dsmb_reports_count_aes_by_system_organ_class_and_grade(
+    client, make_user, login, randomized
+):
+    """ICH E3 12.2 / the DSMB charter's safety tables: AEs by system organ class and CTCAE
+    grade, pooled on the open report and per arm on the closed one."""
+    from dashboards import selectors
+
+    from .safety_factories import report_ae
+
+    coordinator = make_user(Role.COORDINATOR, username="soc-coordinator")
+    report_ae(randomized, coordinator, ctcae_grade=1)  # Pyrexia: General disorders…
+    report_ae(randomized, coordinator, ctcae_grade=2, preferred_term="")  # not yet coded
+    scope = selectors.scope_for(make_user(Role.SPONSOR, username="soc-sponsor"))
+    rows = {r["soc"]: r for r in selectors.adverse_events_by_soc(scope)}
+    respiratory = rows["Respiratory disorders"]
+    assert respiratory["grades"] == [0, 0, 0, 1, 0]  # the SAE of the fixture, grade 4
+    assert (respiratory["events"], respiratory["participants"]) == (1, 1)
+    assert rows[""]["grades"] == [0, 1, 0, 0, 0]
+    assert list(rows)[-1] == ""  # the uncoded events come last
+    login(make_user(Role.SPONSOR, username="soc-sponsor-2"))
+    text = _pdf_text(client.get("/dashboards/reports/dsmb-open.pdf"))
+    assert "Adverse events by system organ class and grade" in text
+    assert "Respiratory disorders" in text
+    assert "not yet coded" in text
+
+
+def test_the_closed_dsmb_report_counts_aes_by_class_and_grade_per_arm(
+    client, make_user, login, randomized
+):
+    login(make_user(Role.STATISTICIAN))
+    closed = _pdf_text(client.get("/dashboards/reports/dsmb-closed.pdf"))
+    assert "Adverse events by system organ class and grade" in closed
+    assert "Respiratory disorders" in closed  # under the arm the fixture's participant has
+    for arm in TRIAL.arms:
+        assert arm.label in closed
