@@ -4,9 +4,10 @@ before save, saved through the audit trail (a change to a saved record needs a r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,7 +15,18 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.physiology import pf_display
-from kernel.trial import BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
+from kernel.trial import (
+    BLOOD_GAS,
+    CRP,
+    DAY60_FOLLOW_UP,
+    INFUSION,
+    INFUSION_VITALS,
+    MURRAY,
+    SAFETY_LAB,
+    TRIAL,
+    VITALS_CRFS,
+    VITALS_PRE_INFUSION,
+)
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
@@ -36,7 +48,9 @@ from .models import (
     CrfStatus,
     EventKind,
     IcuStay,
+    Infusion,
     Murray,
+    SafetyLab,
     StudyEvent,
     Visit,
     VisitState,
@@ -102,6 +116,13 @@ _COMPUTED = {
         "n_components",
         "score",
     ),
+    # The site's normal range each result was judged against, and its CTCAE v5.0 grade.
+    SAFETY_LAB: tuple(
+        name
+        for a in TRIAL.lab_analytes
+        for name in (f"{a.code}_lln", f"{a.code}_uln")
+        + ((f"{a.code}_grade",) if a.ctcae_term else ())
+    ),
 }
 
 
@@ -117,16 +138,56 @@ CRF_LINKED: dict[str, tuple[frozenset[str], ...]] = {
         frozenset({"started_at", "ended_at"}),  # the infusion cannot end before it started
         frozenset({"reaction", "reaction_details"}),  # a reaction needs its details
     ),
+    # The diastolic pressure must stay below the systolic.
+    **dict.fromkeys(VITALS_CRFS, (frozenset({"systolic_mmhg", "diastolic_mmhg"}),)),
+    # Lymphocytes cannot exceed the white cells.
+    SAFETY_LAB: (frozenset({"wbc", "lymphocytes"}),),
 }
 # Fields written with, and only with, another: how a CRP value was typed follows the value.
 CRF_FOLLOWERS: dict[str, dict[str, tuple[str, ...]]] = {
     CRP: {"crp_mg_l": ("entered_value", "entered_unit")},
+    SAFETY_LAB: {a.code: (f"{a.code}_entered", f"{a.code}_unit") for a in TRIAL.lab_analytes},
 }
 
 
-def _derive(crf: Crf) -> None:
-    """Store the computed values beside the inputs (P/F; Murray components, sum, mean): the
-    fields `_COMPUTED` lists."""
+def lab_baseline_of(visit: Visit) -> SafetyLab | None | bool:
+    """The participant's baseline safety lab (TRIAL.lab_baseline_visit); False at the baseline
+    visit itself (its results have no baseline)."""
+    if visit.code == TRIAL.lab_baseline_visit:
+        return False
+    return SafetyLab.objects.filter(
+        visit__participant_id=visit.participant_id, visit__code=TRIAL.lab_baseline_visit
+    ).first()
+
+
+def _derive_lab(crf: SafetyLab, *, baseline: SafetyLab | None | bool) -> None:
+    """The site's normal range of each result and its CTCAE grade (outcomes.ctcae), against
+    the baseline values."""
+    site_code = crf.visit.participant.site.code
+    ranges = {a.code: TRIAL.lab_normal_range(site_code, a.code) for a in TRIAL.lab_analytes}
+    values = {a.code: getattr(crf, a.code) for a in TRIAL.lab_analytes}
+    baseline_values = (
+        {a.code: getattr(baseline, a.code) for a in TRIAL.lab_analytes} if baseline else {}
+    )
+    grades = checks.lab_grades(values, ranges=ranges, baseline=baseline_values)
+    for analyte in TRIAL.lab_analytes:
+        has_value = values[analyte.code] is not None
+        lln, uln = ranges[analyte.code]
+        setattr(crf, f"{analyte.code}_lln", lln if has_value else None)
+        setattr(crf, f"{analyte.code}_uln", uln if has_value else None)
+        if analyte.ctcae_term:
+            setattr(crf, f"{analyte.code}_grade", grades[analyte.code])
+
+
+def _derive(crf: Crf, *, lab_baseline: SafetyLab | None | bool = None) -> None:
+    """Store the computed values beside the inputs (P/F; Murray components, sum, mean; the
+    safety lab's ranges and grades): the fields `_COMPUTED` lists. `lab_baseline`: the
+    baseline safety lab when the caller has it (lab_baseline_of), else read here."""
+    if isinstance(crf, SafetyLab):
+        _derive_lab(
+            crf, baseline=lab_baseline if lab_baseline is not None else lab_baseline_of(crf.visit)
+        )
+        return
     if not isinstance(crf, BloodGas | Murray):
         return
     pf = None
@@ -310,7 +371,41 @@ def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
         window_end=visit.window_end,
         previous=previous,
         show_date=calendars.shown,
+        context=soft_check_context(visit=visit, crf=crf),
     )
+
+
+def soft_check_context(*, visit: Visit, crf: Crf) -> dict[str, Any]:
+    """What the soft checks of the safety data read besides the CRF (checks.soft_warnings):
+    for a D0 vital-signs time point, the minutes since the infusion started and the
+    pre-infusion values; for the safety lab, the baseline grades (None at baseline)."""
+    context: dict[str, Any] = {}
+    if crf.crf_code in INFUSION_VITALS:
+        infusion = Infusion.objects.filter(visit=visit).first()
+        measured = getattr(crf, "measured_at", None)
+        if infusion and infusion.started_at and measured and crf.assessed_on:
+            zone = ZoneInfo(visit.participant.site.time_zone)
+            moment = datetime.combine(crf.assessed_on, measured, tzinfo=zone)
+            context["minutes_after_start"] = int(
+                (moment - infusion.started_at).total_seconds() // 60
+            )
+        if crf.crf_code != VITALS_PRE_INFUSION:
+            pre = CRF_MODELS[VITALS_PRE_INFUSION].objects.filter(visit=visit).first()
+            if pre is not None:
+                context["pre_infusion"] = {
+                    name: getattr(pre, name) for name in TRIAL.infusion_reaction_changes
+                }
+    if crf.crf_code == SAFETY_LAB:
+        baseline = lab_baseline_of(visit)
+        if baseline is False:
+            context["baseline_grades"] = None
+        else:
+            context["baseline_grades"] = {
+                a.code: getattr(baseline, f"{a.code}_grade", None) if baseline else None
+                for a in TRIAL.lab_analytes
+                if a.ctcae_term
+            }
+    return context
 
 
 def _visit_refresh_state(*, visit: Visit, user) -> None:
