@@ -21,7 +21,7 @@ from kernel.access import scope_to_sites, sites_for
 from kernel.models import User
 from kernel.roles import Role
 from kernel.trial import TRIAL
-from outcomes.models import CRF_MODELS, IcuStay, StudyEvent, Visit
+from outcomes.models import CRF_MODELS, ConcomitantMedication, IcuStay, StudyEvent, Visit
 
 from .models import (
     Lock,
@@ -330,7 +330,7 @@ def _values(obj: Model) -> dict:
 
 def signed_records(level: str, *, participant, visit: Visit | None, crf_code: str) -> list[Model]:
     """The records a signature covers: one CRF; a visit and its CRFs; or the casebook (every
-    visit, CRF, ICU stay and study event of the participant)."""
+    visit, CRF, ICU stay, study event and medication of the participant)."""
     if level == SignatureLevel.CRF:
         crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
         return [crf] if crf is not None else []
@@ -343,6 +343,7 @@ def signed_records(level: str, *, participant, visit: Visit | None, crf_code: st
         records += [v, *(c for c in _crfs(v) if c is not None)]
     records += list(IcuStay.objects.filter(participant=participant).order_by("pk"))
     records += list(StudyEvent.objects.filter(participant=participant).order_by("pk"))
+    records += list(ConcomitantMedication.objects.filter(participant=participant).order_by("pk"))
     return records
 
 

@@ -19,7 +19,12 @@ class OutcomesConfig(AppConfig):
                 view_permission="outcomes.view_visit",
                 site_path="visit__participant__site",
             )
-        for label in ("outcomes.visit", "outcomes.icustay", "outcomes.studyevent"):
+        for label in (
+            "outcomes.visit",
+            "outcomes.icustay",
+            "outcomes.studyevent",
+            "outcomes.concomitantmedication",
+        ):
             audit.register(
                 label,
                 view_permission="outcomes.view_visit",

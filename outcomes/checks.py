@@ -575,3 +575,39 @@ def soft_warnings(
         grades = {a.code: values.get(f"{a.code}_grade") for a in TRIAL.lab_analytes}
         warnings += lab_ae_warnings(grades, context["baseline_grades"])
     return [w for w in warnings if w]
+
+
+# -- concomitant medications (issue 19) ----------------------------------------------------------
+
+
+def conmed_errors(
+    values: Values, *, today: date, show_date: ShowDate = date.isoformat
+) -> dict[str, str]:
+    """A medication record as entered: a drug (typed, or the quick pick's name), an indication,
+    a dose with its unit, a start not in the future, and either a stop date on or after it or
+    "ongoing" (not both)."""
+    errors: dict[str, str] = {}
+    if not (values.get("drug") or "").strip() and not values.get("category"):
+        errors["drug"] = _("Give the drug name, or pick a therapy of interest.")
+    if not (values.get("indication") or "").strip():
+        errors["indication"] = _("Give the indication.")
+    dose, unit = values.get("dose"), values.get("dose_unit")
+    if dose is not None and dose <= 0:
+        errors["dose"] = _("The dose must be above 0.")
+    elif dose is not None and not unit:
+        errors["dose_unit"] = _("Give the unit of the dose.")
+    start, stop, ongoing = values.get("started_on"), values.get("stopped_on"), values.get("ongoing")
+    for name, day in (("started_on", start), ("stopped_on", stop)):
+        if day is not None and day > today:
+            errors[name] = _("The date cannot be in the future (today is %(today)s).") % {
+                "today": show_date(today)
+            }
+    if start and stop and stop < start and "stopped_on" not in errors:
+        errors["stopped_on"] = _("The medication cannot stop before it started.")
+    if ongoing and stop:
+        errors["ongoing"] = _(
+            "A medication with a stop date is not ongoing: give one or the other."
+        )
+    elif not ongoing and not stop and "stopped_on" not in errors:
+        errors["stopped_on"] = _("Give the stop date, or tick 'ongoing'.")
+    return errors

@@ -29,6 +29,7 @@ from .models import (
     Baseline,
     BloodGas,
     ClinicalStatus,
+    ConcomitantMedication,
     Crp,
     CrpUnit,
     Day60FollowUp,
@@ -588,3 +589,60 @@ class StudyEventForm(EditVersionMixin, _EventDatesMixin, ReasonForChangeMixin, f
 
     def clean_occurred_on(self):
         return self.check_date("occurred_on", today=self.today, earliest=self.screened_on)
+
+
+class ConcomitantMedicationForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
+    """One line of the medications log. The checks are the service's (checks.conmed_errors),
+    shown on their fields; the form only parses."""
+
+    class Meta:
+        model = ConcomitantMedication
+        fields = [
+            "category",
+            "drug",
+            "indication",
+            "dose",
+            "dose_unit",
+            "route",
+            "frequency",
+            "started_on",
+            "stopped_on",
+            "ongoing",
+        ]
+        field_classes = dict.fromkeys(("started_on", "stopped_on"), EdcDateField)
+        widgets = {"category": forms.RadioSelect}
+        help_texts = {
+            "category": gettext_lazy(
+                "A COVID-19 therapy of interest; its name is the drug name if none is typed."
+            ),
+            "stopped_on": gettext_lazy("Leave empty and tick 'ongoing' while it is given."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [
+            ("", gettext_lazy("Other (type the drug name)")),
+            *((code, _(label)) for code, label in TRIAL.conmed_quick_picks.items()),  # noqa: INT001
+        ]
+        self.fields["drug"].required = False
+        self.fields["indication"].required = False
+        self.fields["dose"].widget = forms.TextInput(attrs=DECIMAL_ATTRS)
+        for name, labels in (
+            ("route", TRIAL.conmed_routes),
+            ("frequency", TRIAL.conmed_frequencies),
+        ):
+            self.fields[name].choices = [
+                ("", "—"),
+                *((code, _(label)) for code, label in labels.items()),  # noqa: INT001
+            ]
+
+    def _post_clean(self) -> None:
+        """Not here: the service checks and validates (outcomes.services.conmed_save)."""
+
+    def values(self) -> dict:
+        names = self._meta.fields
+        return {n: self.cleaned_data.get(n) for n in names}
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)

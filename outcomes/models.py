@@ -668,3 +668,65 @@ class StudyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant.study_id} {self.get_kind_display()} {self.occurred_on}"
+
+
+class ConcomitantMedication(models.Model):
+    """One medication a participant received during the trial (issue 19): the concomitant
+    medications log, per participant across the trial. The COVID-19 therapies of interest are
+    quick picks (TRIAL.conmed_quick_picks, `category`); any other drug is typed."""
+
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="concomitant_medications",
+        verbose_name=_("participant"),
+    )
+    category = models.CharField(
+        _("therapy of interest"),
+        max_length=20,
+        choices=list(TRIAL.conmed_quick_picks.items()),
+        blank=True,
+    )
+    drug = models.CharField(_("drug name"), max_length=120)
+    indication = models.CharField(_("indication"), max_length=200)
+    dose = models.DecimalField(_("dose"), max_digits=9, decimal_places=3, null=True, blank=True)
+    dose_unit = models.CharField(
+        _("dose unit"),
+        max_length=12,
+        choices=[(u, u) for u in TRIAL.conmed_dose_units],
+        blank=True,
+    )
+    route = models.CharField(
+        _("route"), max_length=8, choices=list(TRIAL.conmed_routes.items()), blank=True
+    )
+    frequency = models.CharField(
+        _("frequency"), max_length=12, choices=list(TRIAL.conmed_frequencies.items()), blank=True
+    )
+    started_on = models.DateField(_("start date"))
+    stopped_on = models.DateField(_("stop date"), null=True, blank=True)
+    ongoing = models.BooleanField(_("ongoing"), default=False)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "started_on", "pk"]
+        verbose_name = _("concomitant medication")
+        verbose_name_plural = _("concomitant medications")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stopped_on__isnull=True) | Q(stopped_on__gte=models.F("started_on")),
+                name="conmed_stop_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~(Q(ongoing=True) & Q(stopped_on__isnull=False)),
+                name="conmed_ongoing_or_stopped",
+            ),
+            models.CheckConstraint(
+                condition=Q(dose__isnull=True) | Q(dose__gt=0), name="conmed_dose_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} {self.drug} {self.started_on}"

@@ -21,6 +21,7 @@ from .models import (
     ENDING_EVENTS,
     BloodGas,
     ClinicalStatus,
+    ConcomitantMedication,
     Crf,
     CrfStatus,
     EventKind,
@@ -384,6 +385,13 @@ def icu_stays_of(participant) -> QuerySet[IcuStay]:
 
 def study_events_of(participant) -> QuerySet[StudyEvent]:
     return StudyEvent.objects.filter(participant=participant).order_by("occurred_on")
+
+
+def medications_of(participant) -> QuerySet[ConcomitantMedication]:
+    """The participant's concomitant-medications log, by start date."""
+    return ConcomitantMedication.objects.filter(participant=participant).order_by(
+        "started_on", "pk"
+    )
 
 
 # --- the safety window of the phase gate (SPEC §10) -----------------------------------------

@@ -44,6 +44,7 @@ from .exceptions import (
 from .models import (
     CRF_MODELS,
     BloodGas,
+    ConcomitantMedication,
     Crf,
     CrfStatus,
     EventKind,
@@ -546,3 +547,55 @@ def study_event_save(
             sender=type(event), participant=participant, visit=None, what=str(event)
         )
     return event
+
+
+CONMED_LINKED = (frozenset({"started_on", "stopped_on", "ongoing"}),)
+
+
+def conmed_save(
+    *,
+    participant,
+    values: Mapping[str, Any],
+    user,
+    medication: ConcomitantMedication | None = None,
+    opened_version: int | None = None,
+    reason: str = "",
+) -> ConcomitantMedication:
+    """Record a concomitant medication, or correct one (a correction needs a reason and the
+    version the form was opened on: kernel.concurrency). The checks are checks.conmed_errors
+    (HardLimitExceeded, field -> message); a quick pick with no drug name typed is named by
+    its label."""
+    values = dict(values)
+    if values.get("category") and not (values.get("drug") or "").strip():
+        values["drug"] = TRIAL.conmed_quick_picks[values["category"]]
+    errors = checks.conmed_errors(
+        values, today=selectors.site_today(participant.site), show_date=calendars.shown
+    )
+    if errors:
+        raise HardLimitExceeded(errors)
+    with transaction.atomic():
+        Participant.objects.select_for_update().get(pk=participant.pk)
+        signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
+        if medication is None:
+            medication = ConcomitantMedication(participant=participant, entered_by=user)
+        else:
+            medication = ConcomitantMedication.objects.select_for_update().get(
+                pk=medication.pk, participant=participant
+            )
+            values = concurrency.refuse_stale_edit(
+                record=medication,
+                opened_version=opened_version,
+                values=values,
+                linked=CONMED_LINKED,
+            )
+        for name, value in values.items():
+            setattr(medication, name, value)
+        refusal = data_entry_refusal(participant, medication.started_on, routine_records=False)
+        if refusal and medication.pk is None:
+            raise DataEntryRefused(refusal)
+        medication.full_clean()
+        audit.save_with_reason(medication, user=user, reason=reason)
+        signals.participant_data_changed.send(
+            sender=type(medication), participant=participant, visit=None, what=str(medication)
+        )
+    return medication

@@ -18,4 +18,6 @@ urlpatterns = [
     path(f"{_P}/icu-stays/<int:pk>/", views.icu_stay_edit, name="icu_stay_edit"),
     path(f"{_P}/events/new/", views.study_event_edit, name="event_new"),
     path(f"{_P}/events/<int:pk>/", views.study_event_edit, name="event_edit"),
+    path(f"{_P}/medications/new/", views.conmed_edit, name="conmed_new"),
+    path(f"{_P}/medications/<int:pk>/", views.conmed_edit, name="conmed_edit"),
 ]
