@@ -374,3 +374,16 @@ def test_a_correction_needs_a_reason(client, coordinator, participant):
     med.refresh_from_db()
     assert med.dose == Decimal("60")
     assert med.history.first().history_change_reason == "Weight"
+
+
+def test_the_visit_page_shows_the_results_with_their_range_and_grade(
+    client, coordinator, participant
+):
+    of.crf(participant, "D0", "safety_lab", platelets_entered=Decimal("210"))
+    of.crf(participant, "D3", "safety_lab", platelets_entered=Decimal("40"))
+    of.crf(participant, "D3", "vital_signs", measured_at=time(8, 5), **of.VITAL_SIGNS)
+    body = client.get(f"/outcomes/participants/{participant.study_id}/visits/D3/").content.decode()
+    assert "Platelets <strong>40</strong> 10⁹/L" in body
+    assert "[150–450]" in body
+    assert "grade 3" in body
+    assert "BP 120/70 mmHg" in body
