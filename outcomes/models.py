@@ -449,6 +449,8 @@ class VitalSignsBase(Crf):
 
 
 class VitalSigns(VitalSignsBase):
+    """Vital signs, daily to D7 and at each later visit (issue 19)."""
+
     crf_code = trial.VITAL_SIGNS
 
     class Meta(VitalSignsBase.Meta):
@@ -466,6 +468,8 @@ class InfusionVitalSigns(VitalSignsBase):
 
 
 class VitalSignsPreInfusion(InfusionVitalSigns):
+    """Vital signs on D0 before the infusion (issue 19)."""
+
     crf_code = trial.VITALS_PRE_INFUSION
 
     class Meta(InfusionVitalSigns.Meta):
@@ -474,6 +478,8 @@ class VitalSignsPreInfusion(InfusionVitalSigns):
 
 
 class VitalSigns15Min(InfusionVitalSigns):
+    """Vital signs 15 minutes after the infusion starts (issue 19)."""
+
     crf_code = trial.VITALS_15_MIN
 
     class Meta(InfusionVitalSigns.Meta):
@@ -482,6 +488,8 @@ class VitalSigns15Min(InfusionVitalSigns):
 
 
 class VitalSigns30Min(InfusionVitalSigns):
+    """Vital signs 30 minutes after the infusion starts (issue 19)."""
+
     crf_code = trial.VITALS_30_MIN
 
     class Meta(InfusionVitalSigns.Meta):
@@ -490,6 +498,8 @@ class VitalSigns30Min(InfusionVitalSigns):
 
 
 class VitalSigns60Min(InfusionVitalSigns):
+    """Vital signs 60 minutes after the infusion starts (issue 19)."""
+
     crf_code = trial.VITALS_60_MIN
 
     class Meta(InfusionVitalSigns.Meta):
@@ -498,6 +508,8 @@ class VitalSigns60Min(InfusionVitalSigns):
 
 
 class VitalSigns4H(InfusionVitalSigns):
+    """Vital signs 4 hours after the infusion starts (issue 19)."""
+
     crf_code = trial.VITALS_4_H
 
     class Meta(InfusionVitalSigns.Meta):
@@ -541,10 +553,12 @@ def _lab_fields() -> dict[str, models.Field]:
 
 
 class SafetyLab(Crf):
-    """The safety laboratory of a visit. Per analyte (TRIAL.lab_analytes, fields made by
-    _lab_fields): the value as entered and its unit, the value in the canonical unit (stored
-    by the service, an explicit conversion), the site's normal range it was judged against
-    (LLN, ULN) and its CTCAE v5.0 grade (outcomes.ctcae), computed and stored beside it."""
+    """Safety laboratory of a visit: each result as entered, canonical, ranged, CTCAE-graded.
+
+    Per analyte (TRIAL.lab_analytes, fields made by _lab_fields): the value as entered and its
+    unit, the value in the canonical unit (stored by the service, an explicit conversion), the
+    site's normal range it was judged against (LLN, ULN) and its CTCAE v5.0 grade
+    (outcomes.ctcae), computed and stored beside it."""
 
     crf_code = trial.SAFETY_LAB
     required_for_complete = ()
@@ -671,9 +685,10 @@ class StudyEvent(models.Model):
 
 
 class ConcomitantMedication(models.Model):
-    """One medication a participant received during the trial (issue 19): the concomitant
-    medications log, per participant across the trial. The COVID-19 therapies of interest are
-    quick picks (TRIAL.conmed_quick_picks, `category`); any other drug is typed."""
+    """One line of a participant's concomitant-medications log, across the trial (issue 19).
+
+    The COVID-19 therapies of interest are quick picks (TRIAL.conmed_quick_picks, `category`);
+    any other drug is typed."""
 
     participant = models.ForeignKey(
         "participants.Participant",
