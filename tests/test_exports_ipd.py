@@ -43,6 +43,7 @@ def test_it_writes_exactly_the_files_the_issue_lists(trial, tmp_path):
     expected = {f"{code}.csv" for code in CRF_MODELS} | {
         "participants.csv",
         "adverse_events.csv",
+        "concomitant_medications.csv",  # issue 19
         "data_dictionary.csv",
         "README.txt",
         "odm.xml",
@@ -85,6 +86,24 @@ def test_icu_admission_before_day0_is_a_negative_study_day_and_stays_a_number(tr
     header = files["adverse_events.csv"].decode().splitlines()[0]
     assert "verbatim_term" not in header
     assert "description" not in header
+
+
+def test_concomitant_medications_are_numbered_with_study_days_and_no_free_text(trial, tmp_path):
+    # Issue 19: the medications log is exported; SPEC §8: dates as study days, free text out.
+    files = export(tmp_path)
+    meds = rows(files, "concomitant_medications.csv")
+    assert len(meds) == 3
+    assert {m["medication_number"] for m in meds} == {"1"}
+    assert {(m["category"], m["dose"], m["dose_unit"], m["route"]) for m in meds} == {
+        ("corticosteroid", "6.000", "mg", "iv")  # decimal(9,3), as stored
+    }
+    assert {(m["started_on_day"], m["stopped_on_day"], m["ongoing"]) for m in meds} == {
+        ("1", "10", "0")
+    }
+    header = files["concomitant_medications.csv"].decode().splitlines()[0]
+    assert "drug" not in header.split(",")
+    assert "indication" not in header.split(",")
+    assert b"IG.concomitant_medications" in files["odm.xml"]
 
 
 def test_no_exported_byte_carries_a_name_id_record_number_phone_address_or_date(trial, tmp_path):
