@@ -640,7 +640,7 @@ class ConcomitantMedicationForm(EditVersionMixin, ReasonForChangeMixin, forms.Mo
         """Not here: the service checks and validates (outcomes.services.conmed_save)."""
 
     def values(self) -> dict:
-        names = self._meta.fields
+        names = list(self._meta.fields or ())
         return {n: self.cleaned_data.get(n) for n in names}
 
     def show_errors(self, errors: dict[str, str]) -> None:
