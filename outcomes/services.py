@@ -574,7 +574,9 @@ def conmed_save(
     if errors:
         raise HardLimitExceeded(errors)
     with transaction.atomic():
-        Participant.objects.select_for_update().get(pk=participant.pk)
+        # The participant row locked, and read afresh: its withdrawal (if any) is read from it,
+        # not from the caller's instance (whose cached relations it leaves alone).
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
         signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
         if medication is None:
             medication = ConcomitantMedication(participant=participant, entered_by=user)
@@ -590,7 +592,7 @@ def conmed_save(
             )
         for name, value in values.items():
             setattr(medication, name, value)
-        refusal = data_entry_refusal(participant, medication.started_on, routine_records=False)
+        refusal = data_entry_refusal(locked, medication.started_on, routine_records=False)
         if refusal and medication.pk is None:
             raise DataEntryRefused(refusal)
         medication.full_clean()
