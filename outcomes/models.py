@@ -699,7 +699,7 @@ class ConcomitantMedication(models.Model):
     category = models.CharField(
         _("therapy of interest"),
         max_length=20,
-        choices=list(TRIAL.conmed_quick_picks.items()),
+        choices=[(k, _(v)) for k, v in TRIAL.conmed_quick_picks.items()],  # noqa: INT001
         blank=True,
     )
     drug = models.CharField(_("drug name"), max_length=120)
@@ -712,16 +712,23 @@ class ConcomitantMedication(models.Model):
         blank=True,
     )
     route = models.CharField(
-        _("route"), max_length=8, choices=list(TRIAL.conmed_routes.items()), blank=True
+        _("route"),
+        max_length=8,
+        choices=[(k, _(v)) for k, v in TRIAL.conmed_routes.items()],  # noqa: INT001, blank=True
     )
     frequency = models.CharField(
-        _("frequency"), max_length=12, choices=list(TRIAL.conmed_frequencies.items()), blank=True
+        _("frequency"),
+        max_length=12,
+        choices=[(k, _(v)) for k, v in TRIAL.conmed_frequencies.items()],  # noqa: INT001, blank=True
     )
     started_on = models.DateField(_("start date"))
     stopped_on = models.DateField(_("stop date"), null=True, blank=True)
     ongoing = models.BooleanField(_("ongoing"), default=False)
     entered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("entered by"),
     )
     history = HistoricalRecords()
 
