@@ -26,7 +26,7 @@ from datamanagement.selectors import signatures_of_casebook
 from kernel.pdf import HEADING, NORMAL, SMALL, SUBHEADING, TITLE, Report, grid, para
 from kernel.roles import is_blinded
 from kernel.trial import TRIAL
-from outcomes.models import CRF_MODELS, Crf, IcuStay, StudyEvent, Visit
+from outcomes.models import CRF_MODELS, ConcomitantMedication, Crf, IcuStay, StudyEvent, Visit
 from randomization import allocation
 from safety.models import AdverseEvent
 
@@ -291,10 +291,14 @@ class CasebookReport(Report):
                 audit_rows.append(_audit_totals(f"{TRIAL.crfs[code]} [{code}]", history))
         events = list(StudyEvent.objects.filter(participant=p).order_by("occurred_on"))
         stays = list(IcuStay.objects.filter(participant=p).order_by("admitted_on"))
+        medications = list(
+            ConcomitantMedication.objects.filter(participant=p).order_by("started_on", "pk")
+        )
         for model, label, records in (
             (Visit, _("Visits"), visits),
             (IcuStay, _("ICU stays"), stays),
             (StudyEvent, _("Study events"), events),
+            (ConcomitantMedication, _("Concomitant medications"), medications),
         ):
             history = _audit_history(model, [r.pk for r in records])
             if history:
@@ -393,6 +397,35 @@ class CasebookReport(Report):
             for ae in aes
         ]
         story.append(grid(rows, [_WIDTH * 0.25, _WIDTH * 0.2, _WIDTH * 0.55]))
+        story.append(Paragraph(_("Concomitant medications"), HEADING))
+        rows = [[_("Drug"), _("Indication"), _("Dose, route, frequency"), _("Start – stop")]]
+        rows += [
+            [
+                m.drug + (f" ({m.get_category_display()})" if m.category else ""),
+                m.indication,
+                " · ".join(
+                    x
+                    for x in (
+                        f"{m.dose.normalize()} {m.dose_unit}" if m.dose else "",
+                        m.get_route_display(),
+                        m.get_frequency_display(),
+                    )
+                    if x
+                ),
+                f"{m.started_on.isoformat()} – "
+                + (
+                    str(_("ongoing"))
+                    if m.ongoing
+                    else m.stopped_on.isoformat()
+                    if m.stopped_on
+                    else ""
+                ),
+            ]
+            for m in medications
+        ]
+        if not medications:
+            rows.append([_("None recorded."), "", "", ""])
+        story.append(grid(rows, [_WIDTH * 0.3, _WIDTH * 0.25, _WIDTH * 0.25, _WIDTH * 0.2]))
         if signatures:
             story.append(Paragraph(_("Casebook signatures"), HEADING))
             story += [

@@ -22,7 +22,15 @@ from kernel.access import scope_to_sites, sites_for
 from kernel.models import User
 from kernel.roles import Role
 from kernel.trial import TRIAL
-from outcomes.models import CRF_MODELS, DailyStatus, Disposition, IcuStay, StudyEvent, Visit
+from outcomes.models import (
+    CRF_MODELS,
+    ConcomitantMedication,
+    DailyStatus,
+    Disposition,
+    IcuStay,
+    StudyEvent,
+    Visit,
+)
 
 from .models import (
     Lock,
@@ -399,7 +407,8 @@ def _values(obj: Model) -> dict:
 
 def signed_records(level: str, *, participant, visit: Visit | None, crf_code: str) -> list[Model]:
     """The records a signature covers: one CRF; a visit and its CRFs; or the casebook (every
-    visit, CRF, ICU stay, study event, daily status and the disposition of the participant)."""
+    visit, CRF, ICU stay, study event, daily status, medication and the disposition of the
+    participant)."""
     if level == SignatureLevel.CRF:
         crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
         return [crf] if crf is not None else []
@@ -414,6 +423,7 @@ def signed_records(level: str, *, participant, visit: Visit | None, crf_code: st
     records += list(StudyEvent.objects.filter(participant=participant).order_by("pk"))
     records += list(DailyStatus.objects.filter(participant=participant).order_by("day"))
     records += list(Disposition.objects.filter(participant=participant))
+    records += list(ConcomitantMedication.objects.filter(participant=participant).order_by("pk"))
     return records
 
 

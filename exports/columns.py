@@ -17,7 +17,7 @@ from django.db import models
 from django.utils import translation
 
 from kernel.trial import TRIAL
-from outcomes.models import CRF_MODELS, DispositionOutcome, VitalStatus
+from outcomes.models import CRF_MODELS, ConcomitantMedication, DispositionOutcome, VitalStatus
 from participants.models import ParticipantStatus
 from safety.models import AdverseEvent
 
@@ -173,6 +173,10 @@ def crf_table(crf_code: str) -> Table:
 
 PARTICIPANTS = "participants"
 ADVERSE_EVENTS = "adverse_events"
+CONCOMITANT_MEDICATIONS = "concomitant_medications"
+# Participant-level tables with a row per record (not per visit): numbered per participant.
+REPEATING = {ADVERSE_EVENTS: "ae_number", CONCOMITANT_MEDICATIONS: "medication_number"}
+CONMED_BOOKKEEPING = {"id", "participant", "entered_by"}
 
 
 def participants_table(*, with_arm: bool) -> Table:
@@ -286,10 +290,31 @@ def adverse_events_table() -> Table:
     )
 
 
+def concomitant_medications_table() -> Table:
+    """The medications log (issue 19): the therapy of interest, dose, unit, route, frequency
+    and the start and stop as study days; the drug name and indication typed are free text,
+    left out as every free text is (the therapy-of-interest code stays)."""
+    with translation.override("en"):
+        columns, left_out = _model_columns(ConcomitantMedication, skip=CONMED_BOOKKEEPING)
+    head = (
+        Column("export_id", "Export ID of the participant (random, per release)", TEXT),
+        Column("site", "Site code", TEXT),
+        Column("medication_number", "Medication number (per participant)", INTEGER),
+    )
+    return Table(
+        CONCOMITANT_MEDICATIONS,
+        "Concomitant medications",
+        (*head, *columns),
+        frozenset({"export_id", "site"}),
+        tuple(left_out),
+    )
+
+
 def tables(*, with_arm: bool) -> list[Table]:
     """Every data file, in the order of the README and the ODM."""
     return [
         participants_table(with_arm=with_arm),
         *(crf_table(code) for code in CRF_MODELS),
         adverse_events_table(),
+        concomitant_medications_table(),
     ]

@@ -13,7 +13,10 @@ from xml.sax.saxutils import XMLGenerator, quoteattr
 
 from kernel.trial import TRIAL
 
-from .columns import ADVERSE_EVENTS, FLOAT, INTEGER, PARTICIPANTS, Table
+from .columns import FLOAT, INTEGER, PARTICIPANTS, REPEATING, Table
+
+# The tables of the participant-level event (not of a visit).
+PARTICIPANT_LEVEL = (PARTICIPANTS, *REPEATING)
 
 NAMESPACE = "http://www.cdisc.org/ns/odm/v1.3"
 STUDY_OID = f"ST.{TRIAL.registry_id}"
@@ -80,7 +83,7 @@ class OdmWriter:
 
     @staticmethod
     def event_of(table: Table, row: dict) -> str:
-        return STUDY_EVENT if table.code in (PARTICIPANTS, ADVERSE_EVENTS) else row["visit"]
+        return STUDY_EVENT if table.code in PARTICIPANT_LEVEL else row["visit"]
 
     # -- metadata -----------------------------------------------------------------------------
     def start(self) -> None:
@@ -118,8 +121,8 @@ class OdmWriter:
         self._open("ClinicalData", StudyOID=STUDY_OID, MetaDataVersionOID=MDV_OID)
 
     def _events(self) -> list[tuple[str, list[str]]]:
-        crf_tables = [c for c in self.order if c not in (PARTICIPANTS, ADVERSE_EVENTS)]
-        events = [(STUDY_EVENT, [PARTICIPANTS, ADVERSE_EVENTS])]
+        crf_tables = [c for c in self.order if c not in PARTICIPANT_LEVEL]
+        events = [(STUDY_EVENT, [c for c in PARTICIPANT_LEVEL if c in self.order])]
         for visit in TRIAL.visits:
             events.append((visit.code, [c for c in visit.crfs if c in crf_tables]))
         return events
@@ -144,7 +147,7 @@ class OdmWriter:
             self._empty("ItemGroupRef", ItemGroupOID=f"IG.{table.code}", Mandatory="Yes")
             self._close("FormDef")
         for table in self.tables.values():
-            repeating = "Yes" if table.code == ADVERSE_EVENTS else "No"
+            repeating = "Yes" if table.code in REPEATING else "No"
             self._open("ItemGroupDef", OID=f"IG.{table.code}", Name=table.label,
                        Repeating=repeating)  # fmt: skip
             for number, column in enumerate(self.items(table), start=1):
@@ -191,8 +194,8 @@ class OdmWriter:
             self._open("FormData", FormOID=f"F.{table.code}")
             self._form = table.code
         attrs = {"ItemGroupOID": f"IG.{table.code}"}
-        if table.code == ADVERSE_EVENTS:
-            attrs["ItemGroupRepeatKey"] = row["ae_number"]
+        if table.code in REPEATING:
+            attrs["ItemGroupRepeatKey"] = row[REPEATING[table.code]]
         self._open("ItemGroupData", **attrs)
         for name, opening in self._items[table.code]:
             value = row.get(name)

@@ -37,13 +37,21 @@ from kernel.cells import neutralize
 from kernel.models import SecurityEventKind
 from kernel.services import security_event_record
 from kernel.trial import TRIAL
-from outcomes.models import CRF_MODELS, Baseline, Visit
+from outcomes.models import CRF_MODELS, Baseline, ConcomitantMedication, Visit
 from participants.models import Participant
 from randomization import allocation
 from safety.models import AdverseEvent
 
 from . import endpoints, readme, statfiles
-from .columns import ADVERSE_EVENTS, PARTICIPANTS, Column, Table, age_label, tables
+from .columns import (
+    ADVERSE_EVENTS,
+    CONCOMITANT_MEDICATIONS,
+    PARTICIPANTS,
+    Column,
+    Table,
+    age_label,
+    tables,
+)
 from .exceptions import ExportDirectoryError, ExportFailed
 from .models import (
     VIA_COMMAND_LINE,
@@ -589,6 +597,39 @@ def _ae_rows(release, table: Table) -> Iterator[dict]:
         yield row
 
 
+def conmed_queryset(release, table: Table):
+    """The medication rows, sorted by export ID, start date and entry (values())."""
+    sources = [c for c in table.columns if c.source]
+    return _by_export_id(
+        ConcomitantMedication.objects.annotate(
+            x_export_id=_export_id(release, "participant"),
+            x_site=F("participant__site__code"),
+            x_tz=F("participant__site__time_zone"),
+            x_day0=_day0("participant"),
+        ),
+        "started_on",
+        "pk",
+    ).values("x_export_id", "x_site", "x_tz", "x_day0", *{c.source for c in sources})
+
+
+def _conmed_rows(release, table: Table) -> Iterator[dict]:
+    sources = [c for c in table.columns if c.source]
+    number, previous = 0, None
+    for record in conmed_queryset(release, table).iterator(chunk_size=TRIAL.export_chunk_size):
+        number = number + 1 if record["x_export_id"] == previous else 1
+        previous = record["x_export_id"]
+        row = {
+            "export_id": record["x_export_id"],
+            "site": record["x_site"],
+            "medication_number": number,
+        }
+        for column in sources:
+            row[column.name] = _value(
+                column, record[column.source], day0=record["x_day0"], tz=record["x_tz"]
+            )
+        yield row
+
+
 def _keyed(rows: Iterator[dict], *, section: int, table_index: int, code: str, seq: str):
     for row in rows:
         order = row.get(seq) or 0
@@ -608,6 +649,11 @@ def _merged(release, all_tables: list[Table], *, with_arm: bool):
             streams.append(
                 _keyed(rows, section=1, table_index=index, code=table.code, seq="ae_number")
             )
+        elif table.code == CONCOMITANT_MEDICATIONS:
+            rows = _conmed_rows(release, table)
+            streams.append(
+                _keyed(rows, section=1, table_index=index, code=table.code, seq="medication_number")
+            )
         else:
             rows = _crf_rows(release, table)
             streams.append(
@@ -617,7 +663,11 @@ def _merged(release, all_tables: list[Table], *, with_arm: bool):
 
 
 def _row_total(all_tables: list[Table]) -> int:
-    total = Participant.objects.count() + AdverseEvent.objects.count()
+    total = (
+        Participant.objects.count()
+        + AdverseEvent.objects.count()
+        + ConcomitantMedication.objects.count()
+    )
     return total + sum(
         CRF_MODELS[t.code].objects.count() for t in all_tables if t.code in CRF_MODELS
     )

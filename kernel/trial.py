@@ -65,6 +65,31 @@ class Limit:
 
 
 @dataclass(frozen=True)
+class LabAnalyteConfig:
+    """One safety-laboratory analyte (issue 19): stored in one canonical `unit`; each unit a
+    site may report in, with its factor to the canonical one (value × factor); its hard limits
+    in the canonical unit; a default normal range (LLN, ULN) the site's own replaces
+    (TrialConfig.lab_normal_ranges); and the CTCAE v5.0 term graded from it ("" if CTCAE
+    grades none from a value: D-dimer, ferritin, LDH, troponin)."""
+
+    code: str  # the field of the safety-lab CRF holding the canonical value
+    label: str
+    unit: str
+    unit_factors: tuple[tuple[str, Decimal], ...]
+    minimum: Decimal
+    maximum: Decimal
+    normal_range: tuple[Decimal, Decimal]
+    ctcae_term: str = ""
+
+    def factor(self, unit: str) -> Decimal:
+        return dict(self.unit_factors)[unit]
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return tuple(unit for unit, _ in self.unit_factors)
+
+
+@dataclass(frozen=True)
 class CriterionConfig:
     """One eligibility criterion (SPEC §2; wording from the registry record's detailed list).
 
@@ -406,7 +431,44 @@ class TrialConfig:
     # The "system security unit" told at once when a signer reaches that limit (11.300(d)),
     # besides every active data manager with an e-mail address.
     security_contacts: tuple[str, ...] = ()
+    # --- safety data: vital signs, safety laboratory, medications, pregnancy (issue 19) ---
+    # Vital signs: hard limits are in hard_limits (refused); outside this (low, high) range a
+    # value asks for confirmation with a reason (None: no bound on that side).
+    vital_sign_soft_ranges: dict[str, tuple[Decimal | None, Decimal | None]] = field(
+        default_factory=dict
+    )
+    # Infusion-reaction monitoring: the D0 time points after the infusion starts (CRF code ->
+    # minutes after the start), the minutes a measurement may be off that time before it
+    # warns, and the changes from the pre-infusion values that suggest a reaction (field ->
+    # change; a negative change is a fall).
+    infusion_vital_timepoints: dict[str, int] = field(default_factory=dict)
+    infusion_vital_time_tolerance_minutes: int = 10
+    infusion_reaction_changes: dict[str, Decimal] = field(default_factory=dict)
+    # Safety laboratory: the analytes, each site's normal ranges (site code -> analyte ->
+    # (LLN, ULN), canonical units; an analyte not listed uses its default range), and the visit
+    # whose results are the baseline of the CTCAE shifts.
+    lab_analytes: tuple[LabAnalyteConfig, ...] = ()
+    lab_normal_ranges: dict[str, dict[str, tuple[Decimal, Decimal]]] = field(default_factory=dict)
+    lab_baseline_visit: str = "D0"
+    # A lab result prompts an AE (soft check with a query) at a new CTCAE grade of at least
+    # this, or a worsening of at least `lab_ae_worsening_grades` from the baseline grade.
+    lab_ae_grade: int = 3
+    lab_ae_worsening_grades: int = 2
+    # Concomitant medications: the COVID-19 therapies of interest offered as quick picks
+    # (code -> label), the dose units, routes and frequencies.
+    conmed_quick_picks: dict[str, str] = field(default_factory=dict)
+    conmed_dose_units: tuple[str, ...] = ()
+    conmed_routes: dict[str, str] = field(default_factory=dict)
+    conmed_frequencies: dict[str, str] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)
+
+    def lab_analyte(self, code: str) -> LabAnalyteConfig:
+        return _by_code(self.lab_analytes, code)
+
+    def lab_normal_range(self, site_code: str, analyte: str) -> tuple[Decimal, Decimal]:
+        """The site's (LLN, ULN) of an analyte, in its canonical unit."""
+        site = self.lab_normal_ranges.get(site_code, {})
+        return site.get(analyte) or self.lab_analyte(analyte).normal_range
 
     # -- lookups used across apps ---------------------------------------------------------
     def site(self, code: str) -> SiteConfig:
@@ -461,6 +523,81 @@ BLOOD_GAS = "blood_gas"
 CRP = "crp"
 CLINICAL_STATUS = "clinical_status"
 DAY60_FOLLOW_UP = "day60_follow_up"
+# Issue 19: vital signs (daily and at each visit; on D0 before the infusion and at 15, 30, 60
+# minutes and 4 hours after it starts) and the safety laboratory.
+VITAL_SIGNS = "vital_signs"
+VITALS_PRE_INFUSION = "vitals_pre"
+VITALS_15_MIN = "vitals_15m"
+VITALS_30_MIN = "vitals_30m"
+VITALS_60_MIN = "vitals_60m"
+VITALS_4_H = "vitals_4h"
+SAFETY_LAB = "safety_lab"
+INFUSION_VITALS = (VITALS_PRE_INFUSION, VITALS_15_MIN, VITALS_30_MIN, VITALS_60_MIN, VITALS_4_H)
+VITALS_CRFS = (VITAL_SIGNS, *INFUSION_VITALS)
+
+
+def _factor(text: str) -> Decimal:
+    """A conversion factor written as a number or as "1/<divisor>" (1 mg/dL = 88.42 µmol/L)."""
+    if text.startswith("1/"):
+        return Decimal(1) / Decimal(text[2:])
+    return Decimal(text)
+
+
+def _lab(
+    code: str,
+    label: str,
+    unit: str,
+    factors: dict[str, str],
+    limits: tuple[str, str],
+    normal: tuple[str, str],
+    ctcae: str = "",
+) -> LabAnalyteConfig:
+    return LabAnalyteConfig(
+        code=code,
+        label=label,
+        unit=unit,
+        unit_factors=((unit, Decimal(1)), *((u, _factor(f)) for u, f in factors.items())),
+        minimum=Decimal(limits[0]),
+        maximum=Decimal(limits[1]),
+        normal_range=(Decimal(normal[0]), Decimal(normal[1])),
+        ctcae_term=ctcae,
+    )
+
+
+# The safety laboratory (issue 19). Canonical units are those the CTCAE v5.0 thresholds are
+# written in (g/dL, 10⁹/L, mg/dL); factors convert a reported unit to the canonical one:
+# creatinine 1 mg/dL = 88.42 µmol/L, bilirubin 1 mg/dL = 17.1 µmol/L, haemoglobin
+# 1 g/dL = 10 g/L = 0.6206 mmol/L, enzymes 1 µkat/L = 60 U/L, fibrinogen 1 g/L = 100 mg/dL.
+# Default normal ranges are common adult ranges, placeholders until each site's are entered
+# (lab_normal_ranges).
+LAB_ANALYTES: tuple[LabAnalyteConfig, ...] = (
+    _lab("haemoglobin", gettext_noop("Haemoglobin"), "g/dL",
+         {"g/L": "0.1", "mmol/L": "1/0.6206"}, ("2", "25"), ("12.0", "17.5"), "Anemia"),
+    _lab("wbc", gettext_noop("White blood cells"), "10⁹/L",
+         {"/mm³": "0.001"}, ("0", "500"), ("4.0", "11.0"), "White blood cell decreased"),
+    _lab("lymphocytes", gettext_noop("Lymphocytes"), "10⁹/L",
+         {"/mm³": "0.001"}, ("0", "400"), ("1.0", "4.8"), "Lymphocyte count decreased"),
+    _lab("platelets", gettext_noop("Platelets"), "10⁹/L",
+         {"/mm³": "0.001"}, ("0", "3000"), ("150", "450"), "Platelet count decreased"),
+    _lab("creatinine", gettext_noop("Creatinine"), "mg/dL",
+         {"µmol/L": "1/88.42"}, ("0.1", "30"), ("0.6", "1.3"), "Creatinine increased"),
+    _lab("alt", gettext_noop("ALT"), "U/L",
+         {"µkat/L": "60"}, ("0", "20000"), ("0", "40"), "Alanine aminotransferase increased"),
+    _lab("ast", gettext_noop("AST"), "U/L",
+         {"µkat/L": "60"}, ("0", "30000"), ("0", "40"), "Aspartate aminotransferase increased"),
+    _lab("bilirubin", gettext_noop("Total bilirubin"), "mg/dL",
+         {"µmol/L": "1/17.1"}, ("0", "60"), ("0.1", "1.2"), "Blood bilirubin increased"),
+    _lab("d_dimer", gettext_noop("D-dimer"), "µg/mL FEU",
+         {"ng/mL FEU": "0.001", "mg/L FEU": "1"}, ("0", "200"), ("0", "0.5")),
+    _lab("ferritin", gettext_noop("Ferritin"), "ng/mL",
+         {"µg/L": "1"}, ("0", "200000"), ("20", "300")),
+    _lab("ldh", gettext_noop("LDH"), "U/L",
+         {"µkat/L": "60"}, ("0", "30000"), ("120", "246")),
+    _lab("troponin", gettext_noop("Troponin I (high-sensitivity)"), "ng/L",
+         {"ng/mL": "1000", "pg/mL": "1"}, ("0", "1000000"), ("0", "26")),
+    _lab("fibrinogen", gettext_noop("Fibrinogen"), "mg/dL",
+         {"g/L": "100"}, ("0", "2000"), ("200", "400"), "Fibrinogen decreased"),
+)  # fmt: skip
 
 
 def _visit(code: str, day: int, window: int, *crfs: str) -> VisitConfig:
@@ -529,19 +666,40 @@ TRIAL = TrialConfig(
     dose_volume_ml=Decimal("2"),
     visits=(
         _visit(
-            "D0", 0, 0, BASELINE, INFUSION, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CRP, CLINICAL_STATUS
+            "D0",
+            0,
+            0,
+            BASELINE,
+            VITALS_PRE_INFUSION,
+            SAFETY_LAB,
+            INFUSION,
+            VITALS_15_MIN,
+            VITALS_30_MIN,
+            VITALS_60_MIN,
+            VITALS_4_H,
+            AE_ASSESSMENT,
+            MURRAY,
+            BLOOD_GAS,
+            CRP,
+            CLINICAL_STATUS,
         ),
-        _visit("D1", 1, 0, MURRAY, CLINICAL_STATUS),
-        _visit("D2", 2, 0, AE_ASSESSMENT, MURRAY, CLINICAL_STATUS),
-        _visit("D3", 3, 0, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CLINICAL_STATUS),
-        _visit("D4", 4, 0, AE_ASSESSMENT, CLINICAL_STATUS),
-        _visit("D5", 5, 1, CRP, CLINICAL_STATUS),
-        _visit("D7", 7, 1, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CLINICAL_STATUS),
-        _visit("D10", 10, 1, CRP, CLINICAL_STATUS),
-        _visit("D14", 14, 2, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CLINICAL_STATUS),
-        _visit("D20", 20, 2, CRP, CLINICAL_STATUS),
-        _visit("D28", 28, 3, MURRAY, BLOOD_GAS, CLINICAL_STATUS),
-        _visit("D60", 60, 7, MURRAY, BLOOD_GAS, CLINICAL_STATUS, DAY60_FOLLOW_UP),
+        _visit("D1", 1, 0, VITAL_SIGNS, MURRAY, CLINICAL_STATUS),
+        _visit("D2", 2, 0, VITAL_SIGNS, AE_ASSESSMENT, MURRAY, CLINICAL_STATUS),
+        _visit(
+            "D3", 3, 0, VITAL_SIGNS, SAFETY_LAB, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CLINICAL_STATUS
+        ),
+        _visit("D4", 4, 0, VITAL_SIGNS, AE_ASSESSMENT, CLINICAL_STATUS),
+        _visit("D5", 5, 1, VITAL_SIGNS, CRP, CLINICAL_STATUS),
+        _visit(
+            "D7", 7, 1, VITAL_SIGNS, SAFETY_LAB, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CLINICAL_STATUS
+        ),
+        _visit("D10", 10, 1, VITAL_SIGNS, CRP, CLINICAL_STATUS),
+        _visit(
+            "D14", 14, 2, VITAL_SIGNS, SAFETY_LAB, AE_ASSESSMENT, MURRAY, BLOOD_GAS, CLINICAL_STATUS
+        ),
+        _visit("D20", 20, 2, VITAL_SIGNS, CRP, CLINICAL_STATUS),
+        _visit("D28", 28, 3, VITAL_SIGNS, SAFETY_LAB, MURRAY, BLOOD_GAS, CLINICAL_STATUS),
+        _visit("D60", 60, 7, VITAL_SIGNS, MURRAY, BLOOD_GAS, CLINICAL_STATUS, DAY60_FOLLOW_UP),
     ),
     crfs=TranslatedNames(
         {
@@ -553,6 +711,13 @@ TRIAL = TrialConfig(
             CRP: gettext_noop("C-reactive protein"),
             CLINICAL_STATUS: gettext_noop("Clinical status (6-point ordinal scale)"),
             DAY60_FOLLOW_UP: gettext_noop("Day-60 follow-up"),
+            VITAL_SIGNS: gettext_noop("Vital signs"),
+            VITALS_PRE_INFUSION: gettext_noop("Vital signs before the infusion"),
+            VITALS_15_MIN: gettext_noop("Vital signs 15 minutes after the infusion start"),
+            VITALS_30_MIN: gettext_noop("Vital signs 30 minutes after the infusion start"),
+            VITALS_60_MIN: gettext_noop("Vital signs 60 minutes after the infusion start"),
+            VITALS_4_H: gettext_noop("Vital signs 4 hours after the infusion start"),
+            SAFETY_LAB: gettext_noop("Safety laboratory"),
         }
     ),
     hard_limits={
@@ -562,6 +727,13 @@ TRIAL = TrialConfig(
         "compliance_ml_cmh2o": Limit("Static compliance", "ml/cmH2O", Decimal("5"), Decimal("150")),
         "crp_mg_l": Limit("CRP", "mg/L", Decimal("0"), Decimal("500")),
         "weight_kg": Limit("Weight", "kg", Decimal("30"), Decimal("250")),
+        # Vital signs (issue 19): beyond these a value is impossible in a living patient.
+        "temperature_c": Limit("Temperature", "°C", Decimal("25"), Decimal("45")),
+        "heart_rate_bpm": Limit("Heart rate", "/min", Decimal("20"), Decimal("250")),
+        "systolic_mmhg": Limit("Systolic pressure", "mmHg", Decimal("40"), Decimal("300")),
+        "diastolic_mmhg": Limit("Diastolic pressure", "mmHg", Decimal("15"), Decimal("200")),
+        "respiratory_rate": Limit("Respiratory rate", "/min", Decimal("4"), Decimal("80")),
+        "spo2_percent": Limit("SpO2", "%", Decimal("40"), Decimal("100")),
     },
     pf_ratio_soft_maximum=500,
     clinical_status_scale=TranslatedNames(
@@ -684,6 +856,11 @@ TRIAL = TrialConfig(
         CRP: "none",
         CLINICAL_STATUS: "all",
         DAY60_FOLLOW_UP: "all",
+        # Vital signs: the infusion-reaction monitoring fully; the daily ones not (bedside
+        # charts, reviewed by the monitor). Safety laboratory: a print-out filed as source.
+        VITAL_SIGNS: "none",
+        **dict.fromkeys(INFUSION_VITALS, "all"),
+        SAFETY_LAB: "none",
     },
     signature_meanings={
         "accurate_complete": "I confirm the data are accurate and complete",
@@ -692,4 +869,68 @@ TRIAL = TrialConfig(
     query_ageing_days=(7, 14, 30),
     signature_attempts_allowed=3,
     security_contacts=("security@sponsor.example.org",),
+    # --- safety data: vital signs, safety laboratory, medications, pregnancy (issue 19) ---
+    vital_sign_soft_ranges={
+        "temperature_c": (Decimal("35.0"), Decimal("39.0")),
+        "heart_rate_bpm": (Decimal("45"), Decimal("130")),
+        "systolic_mmhg": (Decimal("90"), Decimal("180")),
+        "diastolic_mmhg": (Decimal("40"), Decimal("110")),
+        "respiratory_rate": (Decimal("8"), Decimal("35")),
+        "spo2_percent": (Decimal("88"), None),
+    },
+    infusion_vital_timepoints={
+        VITALS_15_MIN: 15,
+        VITALS_30_MIN: 30,
+        VITALS_60_MIN: 60,
+        VITALS_4_H: 240,
+    },
+    infusion_vital_time_tolerance_minutes=10,
+    # A fall of systolic pressure of 20 mmHg, a rise of heart rate of 20/min or of temperature
+    # of 1 °C, a fall of SpO2 of 4 points since before the infusion.
+    infusion_reaction_changes={
+        "systolic_mmhg": Decimal("-20"),
+        "heart_rate_bpm": Decimal("20"),
+        "temperature_c": Decimal("1.0"),
+        "spo2_percent": Decimal("-4"),
+    },
+    lab_analytes=LAB_ANALYTES,
+    lab_normal_ranges={
+        "01": {
+            "haemoglobin": (Decimal("12.0"), Decimal("16.0")),
+            "alt": (Decimal("0"), Decimal("41")),
+        },
+    },
+    lab_baseline_visit="D0",
+    lab_ae_grade=3,
+    lab_ae_worsening_grades=2,
+    conmed_quick_picks={
+        "corticosteroid": gettext_noop("Corticosteroid (e.g. dexamethasone)"),
+        "tocilizumab": gettext_noop("Tocilizumab"),
+        "baricitinib": gettext_noop("Baricitinib"),
+        "remdesivir": gettext_noop("Remdesivir"),
+        "favipiravir": gettext_noop("Favipiravir"),
+        "anticoagulant": gettext_noop("Anticoagulant (e.g. enoxaparin, heparin)"),
+        "antibiotic": gettext_noop("Antibiotic"),
+        "vasopressor": gettext_noop("Vasopressor (e.g. norepinephrine)"),
+    },
+    conmed_dose_units=("mg", "g", "µg", "mg/kg", "IU", "mL", "µg/kg/min", "mg/h", "IU/h"),
+    conmed_routes={
+        "iv": gettext_noop("Intravenous"),
+        "po": gettext_noop("Oral"),
+        "sc": gettext_noop("Subcutaneous"),
+        "im": gettext_noop("Intramuscular"),
+        "inh": gettext_noop("Inhaled"),
+        "ng": gettext_noop("Nasogastric tube"),
+        "other": gettext_noop("Other"),
+    },
+    conmed_frequencies={
+        "once": gettext_noop("Once"),
+        "qd": gettext_noop("Once daily"),
+        "bid": gettext_noop("Twice daily"),
+        "tid": gettext_noop("Three times daily"),
+        "qid": gettext_noop("Four times daily"),
+        "continuous": gettext_noop("Continuous infusion"),
+        "prn": gettext_noop("As needed"),
+        "other": gettext_noop("Other"),
+    },
 )

@@ -25,6 +25,7 @@ class OutcomesConfig(AppConfig):
             "outcomes.studyevent",
             "outcomes.disposition",
             "outcomes.dailystatus",
+            "outcomes.concomitantmedication",
         ):
             audit.register(
                 label,

@@ -29,10 +29,15 @@ from kernel.trial import (
     DAY60_FOLLOW_UP,
     INFUSION,
     MURRAY,
+    SAFETY_LAB,
     TRIAL,
+    VITALS_CRFS,
+    VITALS_PRE_INFUSION,
     gettext_noop,
     translate,
 )
+
+from . import ctcae
 
 FRACTION, PERCENT = "fraction", "percent"
 
@@ -63,7 +68,15 @@ HARD_LIMITED = {
     "pao2_mmhg": "pao2_mmhg",
     "peep_cmh2o": "peep_cmh2o",
     "compliance_ml_cmh2o": "compliance_ml_cmh2o",
+    # Vital signs (issue 19).
+    "temperature_c": "temperature_c",
+    "heart_rate_bpm": "heart_rate_bpm",
+    "systolic_mmhg": "systolic_mmhg",
+    "diastolic_mmhg": "diastolic_mmhg",
+    "respiratory_rate": "respiratory_rate",
+    "spo2_percent": "spo2_percent",
 }
+LAB_PLACES = Decimal("0.0001")  # the canonical values' stored precision (SafetyLab)
 # The values of each CRF with a configured "moved more than" soft limit
 # (TRIAL.soft_limit_deltas key -> the CRF's field holding it).
 DELTA_FIELDS: dict[str, dict[str, str]] = {
@@ -133,7 +146,25 @@ def to_stored_units(values: Values) -> dict[str, Any]:
         stored["entered_value"] = None if entered is None else Decimal(entered)
         stored["entered_unit"] = unit
         stored["crp_mg_l"] = None if entered is None else crp_mg_l(Decimal(entered), unit)
+    for analyte in TRIAL.lab_analytes:
+        entered_name = f"{analyte.code}_entered"
+        if entered_name not in values:
+            continue
+        entered = values.get(entered_name)
+        unit = values.get(f"{analyte.code}_unit") or analyte.unit
+        stored[entered_name] = None if entered is None else Decimal(entered)
+        stored[f"{analyte.code}_unit"] = "" if entered is None else unit
+        stored[analyte.code] = (
+            None if entered is None else lab_canonical(analyte.code, entered, unit)
+        )
     return stored
+
+
+def lab_canonical(analyte: str, value: Decimal, unit: str) -> Decimal:
+    """A safety-lab result in its canonical unit (kernel.trial.LAB_ANALYTES): value × the
+    unit's factor, e.g. creatinine 88.42 µmol/L -> 1.0000 mg/dL; stored to 4 decimals."""
+    config = TRIAL.lab_analyte(analyte)
+    return (Decimal(value) * config.factor(unit)).quantize(LAB_PLACES)
 
 
 # -- hard limits: refused ----------------------------------------------------------------------
@@ -296,6 +327,17 @@ def hard_errors(
             check(name, message)
     if crf_code == INFUSION:
         errors.update(_infusion_errors(values, now=now))
+    if crf_code in VITALS_CRFS:
+        systolic, diastolic = values.get("systolic_mmhg"), values.get("diastolic_mmhg")
+        if systolic is not None and diastolic is not None and diastolic >= systolic:
+            check(
+                "diastolic_mmhg",
+                _("The diastolic pressure must be below the systolic (%(sys)s/%(dia)s mmHg).")
+                % {"sys": systolic, "dia": diastolic},
+            )
+    if crf_code == SAFETY_LAB:
+        for name, message in lab_errors(values).items():
+            check(name, message)
     if crf_code == DAY60_FOLLOW_UP:
         if values.get("vital_status") == DEAD and not death_recorded:
             check(
@@ -379,6 +421,51 @@ def infusion_after_assessments_error(
         "start": show(infusion_started_at),
         "later": "; ".join(f"{label} {show(at)}" for label, at in later),
     }
+
+
+def lab_errors(values: Values) -> dict[str, str]:
+    """Safety-lab results as entered: a known unit, and within the analyte's hard limits once
+    converted to its canonical unit (names the value as typed and as converted); lymphocytes
+    cannot exceed the white cells."""
+    errors: dict[str, str] = {}
+    canonical: dict[str, Decimal] = {}
+    for analyte in TRIAL.lab_analytes:
+        entered = values.get(f"{analyte.code}_entered")
+        if entered is None:
+            continue
+        unit = values.get(f"{analyte.code}_unit") or analyte.unit
+        if unit not in analyte.units:
+            errors[f"{analyte.code}_entered"] = _("%(field)s: unknown unit %(unit)s.") % {
+                "field": _(analyte.label),
+                "unit": unit,
+            }
+            continue
+        value = lab_canonical(analyte.code, entered, unit)
+        canonical[analyte.code] = value
+        if not analyte.minimum <= value <= analyte.maximum:
+            shown = f"{value.normalize():f} {analyte.unit}"
+            if unit != analyte.unit:
+                shown += f" ({entered} {unit})"
+            errors[f"{analyte.code}_entered"] = _(
+                "%(field)s must be between %(min)s and %(max)s %(unit)s; %(value)s is outside "
+                "this hard limit and cannot be saved."
+            ) % {
+                "field": _(analyte.label),
+                "min": analyte.minimum,
+                "max": analyte.maximum,
+                "unit": analyte.unit,
+                "value": shown,
+            }
+    if (
+        "wbc" in canonical
+        and "lymphocytes" in canonical
+        and canonical["lymphocytes"] > canonical["wbc"]
+        and "lymphocytes_entered" not in errors
+    ):
+        errors["lymphocytes_entered"] = _(
+            "Lymphocytes (%(lymph)s) cannot exceed the white cells (%(wbc)s) × 10⁹/L."
+        ) % {"lymph": canonical["lymphocytes"].normalize(), "wbc": canonical["wbc"].normalize()}
+    return errors
 
 
 def _infusion_errors(values: Values, *, now: datetime) -> dict[str, str]:
@@ -501,6 +588,128 @@ def volume_warning(volume: Decimal | None) -> str:
     }
 
 
+def vital_sign_warnings(values: Values) -> list[str]:
+    """Vital signs outside TRIAL.vital_sign_soft_ranges: possible, to confirm with a reason."""
+    warnings = []
+    for name, (low, high) in TRIAL.vital_sign_soft_ranges.items():
+        value = values.get(name)
+        if value is None:
+            continue
+        limit = TRIAL.hard_limits[name]
+        if (low is not None and value < low) or (high is not None and value > high):
+            warnings.append(
+                _("%(field)s %(value)s %(unit)s is outside %(low)s–%(high)s: check it.")
+                % {
+                    "field": _(limit.label),
+                    "value": value,
+                    "unit": limit.unit,
+                    "low": "" if low is None else low,
+                    "high": "" if high is None else high,
+                }
+            )
+    return warnings
+
+
+def infusion_time_warning(crf_code: str, minutes_after_start: int | None) -> str:
+    """A D0 vital-signs time point measured off its time (TRIAL.infusion_vital_timepoints),
+    or "before the infusion" measured after it started."""
+    if minutes_after_start is None:
+        return ""
+    if crf_code == VITALS_PRE_INFUSION:
+        if minutes_after_start > 0:
+            return _(
+                "The pre-infusion vital signs were measured %(minutes)s minutes after the "
+                "infusion started."
+            ) % {"minutes": minutes_after_start}
+        return ""
+    planned = TRIAL.infusion_vital_timepoints.get(crf_code)
+    if planned is None:
+        return ""
+    if abs(minutes_after_start - planned) > TRIAL.infusion_vital_time_tolerance_minutes:
+        return _(
+            "Measured %(minutes)s minutes after the infusion started; this time point is at "
+            "%(planned)s minutes (± %(tolerance)s)."
+        ) % {
+            "minutes": minutes_after_start,
+            "planned": planned,
+            "tolerance": TRIAL.infusion_vital_time_tolerance_minutes,
+        }
+    return ""
+
+
+def infusion_reaction_warnings(values: Values, pre_infusion: Mapping[str, Any]) -> list[str]:
+    """Changes since the pre-infusion vital signs that suggest an infusion reaction
+    (TRIAL.infusion_reaction_changes): confirm, and record the AE if it is one."""
+    warnings = []
+    for name, change in TRIAL.infusion_reaction_changes.items():
+        now, before = values.get(name), pre_infusion.get(name)
+        if now is None or before is None:
+            continue
+        moved = Decimal(now) - Decimal(before)
+        if (change < 0 and moved <= change) or (change > 0 and moved >= change):
+            limit = TRIAL.hard_limits[name]
+            warnings.append(
+                _(
+                    "%(field)s changed from %(before)s to %(now)s %(unit)s since before the "
+                    "infusion: a possible infusion reaction. Record it as an adverse event "
+                    "if it is one."
+                )
+                % {"field": _(limit.label), "before": before, "now": now, "unit": limit.unit}
+            )
+    return warnings
+
+
+def lab_grades(
+    values: Values, *, ranges: Mapping[str, tuple[Decimal, Decimal]], baseline: Values
+) -> dict[str, int | None]:
+    """The CTCAE v5.0 grade of each graded analyte of a safety-lab CRF (canonical values),
+    against the site's (LLN, ULN) and the participant's baseline values (outcomes.ctcae)."""
+    grades: dict[str, int | None] = {}
+    for analyte in TRIAL.lab_analytes:
+        if not analyte.ctcae_term:
+            continue
+        lln, uln = ranges[analyte.code]
+        grades[analyte.code] = ctcae.grade(
+            analyte.code,
+            values.get(analyte.code),
+            lln=lln,
+            uln=uln,
+            baseline=baseline.get(analyte.code),
+        )
+    return grades
+
+
+def lab_ae_warnings(
+    grades: Mapping[str, int | None], baseline_grades: Mapping[str, int | None]
+) -> list[str]:
+    """A new CTCAE grade ≥ TRIAL.lab_ae_grade, or a worsening of ≥ TRIAL.lab_ae_worsening_grades
+    from baseline: the coordinator is asked to record an AE (confirmed with a reason -> query)."""
+    warnings = []
+    for analyte in TRIAL.lab_analytes:
+        grade = grades.get(analyte.code)
+        before = baseline_grades.get(analyte.code)
+        if not ctcae.prompts_ae(
+            grade,
+            before,
+            new_grade=TRIAL.lab_ae_grade,
+            worsening=TRIAL.lab_ae_worsening_grades,
+        ):
+            continue
+        warnings.append(
+            _(
+                "%(field)s: CTCAE grade %(grade)s (%(term)s), grade %(before)s at baseline. "
+                "Record an adverse event, or say why it is not one."
+            )
+            % {
+                "field": _(analyte.label),
+                "grade": grade,
+                "term": analyte.ctcae_term,
+                "before": "—" if before is None else before,
+            }
+        )
+    return warnings
+
+
 def soft_warnings(
     crf_code: str,
     values: Values,
@@ -511,6 +720,7 @@ def soft_warnings(
     previous: Mapping[str, tuple[str, Decimal]],
     show_date: ShowDate = date.isoformat,
     same_day_pf: tuple[str, Decimal] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """The warnings of a CRF as stored (converted units; P/F and the Murray score computed):
     the window, the moves since the previous visit, then what is unusual for this CRF.
@@ -533,4 +743,52 @@ def soft_warnings(
         warnings.append(age_warning(values.get("age_years")))
     if crf_code == INFUSION:
         warnings.append(volume_warning(values.get("volume_ml")))
+    # Issue 19. `context` holds what the service read besides the CRF: for vital signs on D0
+    # the minutes since the infusion started and the pre-infusion values; for the safety lab
+    # the CTCAE grades at baseline (None at the baseline visit itself).
+    context = context or {}
+    if crf_code in VITALS_CRFS:
+        warnings += vital_sign_warnings(values)
+        warnings.append(infusion_time_warning(crf_code, context.get("minutes_after_start")))
+        if crf_code in TRIAL.infusion_vital_timepoints:
+            warnings += infusion_reaction_warnings(values, context.get("pre_infusion") or {})
+    if crf_code == SAFETY_LAB and context.get("baseline_grades") is not None:
+        grades = {a.code: values.get(f"{a.code}_grade") for a in TRIAL.lab_analytes}
+        warnings += lab_ae_warnings(grades, context["baseline_grades"])
     return [w for w in warnings if w]
+
+
+# -- concomitant medications (issue 19) ----------------------------------------------------------
+
+
+def conmed_errors(
+    values: Values, *, today: date, show_date: ShowDate = date.isoformat
+) -> dict[str, str]:
+    """A medication record as entered: a drug (typed, or the quick pick's name), an indication,
+    a dose with its unit, a start not in the future, and either a stop date on or after it or
+    "ongoing" (not both)."""
+    errors: dict[str, str] = {}
+    if not (values.get("drug") or "").strip() and not values.get("category"):
+        errors["drug"] = _("Give the drug name, or pick a therapy of interest.")
+    if not (values.get("indication") or "").strip():
+        errors["indication"] = _("Give the indication.")
+    dose, unit = values.get("dose"), values.get("dose_unit")
+    if dose is not None and dose <= 0:
+        errors["dose"] = _("The dose must be above 0.")
+    elif dose is not None and not unit:
+        errors["dose_unit"] = _("Give the unit of the dose.")
+    start, stop, ongoing = values.get("started_on"), values.get("stopped_on"), values.get("ongoing")
+    for name, day in (("started_on", start), ("stopped_on", stop)):
+        if day is not None and day > today:
+            errors[name] = _("The date cannot be in the future (today is %(today)s).") % {
+                "today": show_date(today)
+            }
+    if start and stop and stop < start and "stopped_on" not in errors:
+        errors["stopped_on"] = _("The medication cannot stop before it started.")
+    if ongoing and stop:
+        errors["ongoing"] = _(
+            "A medication with a stop date is not ongoing: give one or the other."
+        )
+    elif not ongoing and not stop and "stopped_on" not in errors:
+        errors["stopped_on"] = _("Give the stop date, or tick 'ongoing'.")
+    return errors

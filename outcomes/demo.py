@@ -33,7 +33,10 @@ from kernel.trial import (
     DAY60_FOLLOW_UP,
     INFUSION,
     MURRAY,
+    SAFETY_LAB,
     TRIAL,
+    VITAL_SIGNS,
+    VITALS_PRE_INFUSION,
 )
 from participants.demo import BULK_REASON
 from participants.models import Participant
@@ -51,6 +54,8 @@ from .models import (
 )
 
 COURSES = ("improving", "worsening", "slow", "withdrawal")
+# Minutes after the infusion start each D0 vital-signs time point is measured (-10: before).
+VITALS_MINUTES = {VITALS_PRE_INFUSION: -10, **TRIAL.infusion_vital_timepoints}
 # Why the demo's coordinator confirms a value that warns (stored with it, and in its query).
 WARNING_REASON = "Demo data: checked against the chart"
 # The time of the Day-0 baseline assessments: before the infusion, started at 10:30.
@@ -177,6 +182,9 @@ def _fill(
         start = datetime.combine(visit.target_date, time(10, 30), tzinfo=zone)
         values[INFUSION]["started_at"] = start
         values[INFUSION]["ended_at"] = start + timedelta(minutes=15)
+        values.update(
+            safety_values(rng, course=course, day=day, infusion_start=start, ventilated=ventilated)
+        )
         for code in visit.crf_codes:
             if code == INFUSION and before_infusion is not None:
                 before_infusion(participant)
@@ -414,6 +422,9 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
             CRP: {"entered_value": crp, "entered_unit": "mg/L"},
             CLINICAL_STATUS: {"status_score": now["status"]},
             DAY60_FOLLOW_UP: {"vital_status": "alive", "icu_stays_confirmed": True},
+            **safety_values(
+                rng, course=course, day=day, infusion_start=start, ventilated=ventilated
+            ),
         }
         participant = randomization.participant
         previous = previous_of.setdefault(participant.pk, {})
@@ -454,6 +465,61 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
             warning_reason=crf.warning_reason,
         )
     return len(visits), sum(len(rows) for rows in crfs.values())
+
+
+def safety_values(
+    rng: random.Random, *, course: str, day: int, infusion_start: datetime, ventilated: bool
+) -> dict[str, dict]:
+    """Vital signs and safety-lab values of one visit (issue 19), plausible for the course: a
+    worsening course loses platelets and lymphocytes and gains creatinine and fever."""
+    worse = course == "worsening"
+    fio2 = Decimal(rng.choice(("0.40", "0.50", "0.60")))
+    support = "invasive_ventilation" if ventilated else "face_mask"
+
+    def vitals(measured: time, *, febrile: bool = False) -> dict:
+        systolic = rng.randint(100, 135)
+        return {
+            "measured_at": measured,
+            "temperature_c": Decimal(
+                str(round(rng.uniform(38.2, 38.9) if febrile else rng.uniform(36.5, 37.6), 1))
+            ),
+            "heart_rate_bpm": rng.randint(70, 110),
+            "systolic_mmhg": systolic,
+            "diastolic_mmhg": systolic - rng.randint(35, 50),
+            "respiratory_rate": rng.randint(16, 28),
+            "spo2_percent": rng.randint(90, 97),
+            "fio2": fio2,
+            "respiratory_support": support,
+        }
+
+    values: dict[str, dict] = {VITAL_SIGNS: vitals(time(8, 0), febrile=worse and day >= 5)}
+    for code, minutes in VITALS_MINUTES.items():
+        moment = infusion_start + timedelta(minutes=minutes)
+        values[code] = vitals(moment.timetz().replace(tzinfo=None, second=0, microsecond=0))
+    platelets = 220 - (day * 20 if worse else rng.randint(-20, 20))
+    values[SAFETY_LAB] = {
+        "haemoglobin_entered": Decimal(
+            str(round(rng.uniform(10.5, 14.0) - (0.2 * day if worse else 0), 1))
+        ),
+        "wbc_entered": Decimal(str(round(rng.uniform(6.0, 13.0), 1))),
+        "lymphocytes_entered": Decimal(
+            str(round(rng.uniform(0.45, 0.9) if worse else rng.uniform(0.7, 1.6), 2))
+        ),
+        "platelets_entered": Decimal(max(platelets, 30)),
+        "creatinine_entered": Decimal(rng.randint(62, 106) + (day * 12 if worse else 0)),
+        "creatinine_unit": "µmol/L",
+        "alt_entered": Decimal(rng.randint(18, 70)),
+        "ast_entered": Decimal(rng.randint(20, 80)),
+        "bilirubin_entered": Decimal(str(round(rng.uniform(0.4, 1.1), 1))),
+        "d_dimer_entered": Decimal(rng.randint(600, 3500)),
+        "d_dimer_unit": "ng/mL FEU",
+        "ferritin_entered": Decimal(rng.randint(400, 1800)),
+        "ldh_entered": Decimal(rng.randint(250, 600)),
+        "troponin_entered": Decimal(rng.randint(3, 40)),
+        "fibrinogen_entered": Decimal(str(round(rng.uniform(3.5, 6.5), 1))),
+        "fibrinogen_unit": "g/L",
+    }
+    return values
 
 
 def _checked_crf(code: str, entered: dict, *, visit, day0, today, previous, user):

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from crispy_forms.bootstrap import AppendedText, InlineRadios
 from crispy_forms.helper import FormHelper
-from crispy_forms.layout import HTML, Field, Layout
+from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,6 +37,7 @@ from .models import (
     Baseline,
     BloodGas,
     ClinicalStatus,
+    ConcomitantMedication,
     Crp,
     CrpUnit,
     Day60FollowUp,
@@ -44,7 +45,14 @@ from .models import (
     IcuStay,
     Infusion,
     Murray,
+    SafetyLab,
     StudyEvent,
+    VitalSigns,
+    VitalSigns4H,
+    VitalSigns15Min,
+    VitalSigns30Min,
+    VitalSigns60Min,
+    VitalSignsPreInfusion,
     VitalStatus,
 )
 
@@ -58,6 +66,13 @@ UNITS = {
     "peep_cmh2o": "cmH₂O",
     "compliance_ml_cmh2o": "ml/cmH₂O",
     "cxr_quadrants": gettext_lazy("quadrants (0–4)"),
+    # Vital signs (issue 19): the units of TRIAL.hard_limits.
+    "temperature_c": "°C",
+    "heart_rate_bpm": gettext_lazy("/min"),
+    "systolic_mmhg": "mmHg",
+    "diastolic_mmhg": "mmHg",
+    "respiratory_rate": gettext_lazy("/min"),
+    "spo2_percent": "%",
 }
 DECIMAL_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
 QUERY_WIDGET = '{%% load datamanagement_tags %%}{%% field_queries "%s" %%}'
@@ -442,6 +457,106 @@ class Day60FollowUpForm(CrfForm):
         self.fields["vital_status"].choices = VitalStatus.choices
 
 
+VITALS_FIELDS = [
+    "assessed_on",
+    "measured_at",
+    "temperature_c",
+    "heart_rate_bpm",
+    "systolic_mmhg",
+    "diastolic_mmhg",
+    "respiratory_rate",
+    "spo2_percent",
+    "fio2",
+    "fio2_unit",
+    "respiratory_support",
+]
+
+
+class VitalSignsForm(_Fio2Mixin, CrfForm):
+    """Vital signs at one time point; FiO₂ (fraction or %) and the support the SpO₂ was
+    measured on. The same form for each time point (the model says which)."""
+
+    class Meta:
+        model = VitalSigns
+        fields = [n for n in VITALS_FIELDS if n != "fio2_unit"]
+        widgets = {"measured_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_fio2_unit()
+        self.fields["fio2"].label = gettext_lazy("FiO₂ at the SpO₂")
+        self.fields["fio2"].help_text = gettext_lazy("0.21 (21 %) on room air.")
+        self.order_fields(VITALS_FIELDS)
+        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
+
+
+def _vitals_form(model_class) -> type[VitalSignsForm]:
+    meta = type("Meta", (VitalSignsForm.Meta,), {"model": model_class})
+    return type(f"{model_class.__name__}Form", (VitalSignsForm,), {"Meta": meta})
+
+
+LAB_FIELDS = [
+    name
+    for analyte in TRIAL.lab_analytes
+    for name in (f"{analyte.code}_entered", f"{analyte.code}_unit")
+]
+
+
+class SafetyLabForm(CrfForm):
+    """Each result with the unit the laboratory reported it in; the service converts it to the
+    canonical unit, takes the site's normal range and computes the CTCAE grade (shown once
+    saved)."""
+
+    class Meta:
+        model = SafetyLab
+        fields = ["assessed_on", *LAB_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for analyte in TRIAL.lab_analytes:
+            value = self.fields[f"{analyte.code}_entered"]
+            value.label = _(analyte.label)  # noqa: INT001 (configured text)
+            unit = self.fields[f"{analyte.code}_unit"]
+            unit.label = gettext_lazy("Unit")
+            unit.choices = [(u, u) for u in analyte.units]
+            unit.required = False
+            if not self.is_bound and not self.initial.get(f"{analyte.code}_unit"):
+                self.initial[f"{analyte.code}_unit"] = analyte.unit
+            lln, uln = TRIAL.lab_normal_range(visit_site_code(self.visit), analyte.code)
+            value.help_text = _("Site normal range %(lln)s–%(uln)s %(unit)s.") % {
+                "lln": lln.normalize(),
+                "uln": uln.normalize(),
+                "unit": analyte.unit,
+            }
+        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
+
+    def layout_fields(self) -> list:
+        items: list = [Field("assessed_on")]
+        for analyte in TRIAL.lab_analytes:
+            items.append(
+                Div(
+                    Div(Field(f"{analyte.code}_entered"), css_class="col-md-8"),
+                    Div(Field(f"{analyte.code}_unit"), css_class="col-md-4"),
+                    css_class="row",
+                )
+            )
+        return items
+
+    def with_query_widgets(self, items: list) -> list:
+        out = []
+        for item in items:
+            out.append(item)
+            if isinstance(item, Div):
+                out.append(HTML(QUERY_WIDGET % item.fields[0].fields[0].fields[0]))
+            elif getattr(item, "fields", None) and item.fields[0] in self.fields:
+                out.append(HTML(QUERY_WIDGET % item.fields[0]))
+        return out
+
+
+def visit_site_code(visit) -> str:
+    return visit.participant.site.code
+
+
 CRF_FORMS: dict[str, type[CrfForm]] = {
     form._meta.model.crf_code: form
     for form in (
@@ -453,8 +568,18 @@ CRF_FORMS: dict[str, type[CrfForm]] = {
         CrpForm,
         ClinicalStatusForm,
         Day60FollowUpForm,
+        VitalSignsForm,
+        SafetyLabForm,
     )
 }
+for _model in (
+    VitalSignsPreInfusion,
+    VitalSigns15Min,
+    VitalSigns30Min,
+    VitalSigns60Min,
+    VitalSigns4H,
+):
+    CRF_FORMS[_model.crf_code] = _vitals_form(_model)
 
 
 class VisitMissedForm(EditVersionMixin, forms.Form):
@@ -525,6 +650,63 @@ class DispositionForm(
 
     def show_errors(self, errors: dict[str, str]) -> None:
         """The service's edit checks, beside their fields."""
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+
+
+class ConcomitantMedicationForm(EditVersionMixin, ReasonForChangeMixin, forms.ModelForm):
+    """One line of the medications log. The checks are the service's (checks.conmed_errors),
+    shown on their fields; the form only parses."""
+
+    class Meta:
+        model = ConcomitantMedication
+        fields = [
+            "category",
+            "drug",
+            "indication",
+            "dose",
+            "dose_unit",
+            "route",
+            "frequency",
+            "started_on",
+            "stopped_on",
+            "ongoing",
+        ]
+        field_classes = dict.fromkeys(("started_on", "stopped_on"), EdcDateField)
+        widgets = {"category": forms.RadioSelect}
+        help_texts = {
+            "category": gettext_lazy(
+                "A COVID-19 therapy of interest; its name is the drug name if none is typed."
+            ),
+            "stopped_on": gettext_lazy("Leave empty and tick 'ongoing' while it is given."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [
+            ("", gettext_lazy("Other (type the drug name)")),
+            *((code, _(label)) for code, label in TRIAL.conmed_quick_picks.items()),  # noqa: INT001
+        ]
+        self.fields["drug"].required = False
+        self.fields["indication"].required = False
+        self.fields["dose"].widget = forms.TextInput(attrs=DECIMAL_ATTRS)
+        for name, labels in (
+            ("route", TRIAL.conmed_routes),
+            ("frequency", TRIAL.conmed_frequencies),
+        ):
+            self.fields[name].choices = [
+                ("", "—"),
+                *((code, _(label)) for code, label in labels.items()),  # noqa: INT001
+            ]
+
+    def _post_clean(self) -> None:
+        """Not here: the service checks and validates (outcomes.services.conmed_save)."""
+
+    def values(self) -> dict:
+        names = list(self._meta.fields or ())
+        return {n: self.cleaned_data.get(n) for n in names}
+
+    def show_errors(self, errors: dict[str, str]) -> None:
         for name, message in errors.items():
             self.add_error(name if name in self.fields else None, message)
 

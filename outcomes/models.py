@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -407,10 +409,224 @@ class Day60FollowUp(Crf):
         verbose_name_plural = _("day-60 follow-up CRFs")
 
 
+# -- safety data (issue 19): vital signs, safety laboratory ------------------------------------
+
+
+class VitalSignsBase(Crf):
+    """Temperature, heart rate, blood pressure, respiratory rate and SpO₂ with the FiO₂ and
+    support it was measured on. One model per time point, so each is a CRF with its own SDV,
+    queries, signature and lock: daily and at each visit (VitalSigns), and on D0 before the
+    infusion and at 15, 30, 60 minutes and 4 hours after its start (infusion-reaction
+    monitoring). Limits: TRIAL.hard_limits (refused) and TRIAL.vital_sign_soft_ranges."""
+
+    required_for_complete = (
+        "temperature_c",
+        "heart_rate_bpm",
+        "systolic_mmhg",
+        "diastolic_mmhg",
+        "respiratory_rate",
+        "spo2_percent",
+        "respiratory_support",
+    )
+
+    measured_at = models.TimeField(_("time measured"), null=True, blank=True)
+    temperature_c = models.DecimalField(
+        _("temperature"), max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    heart_rate_bpm = models.PositiveSmallIntegerField(_("heart rate"), null=True, blank=True)
+    systolic_mmhg = models.PositiveSmallIntegerField(
+        _("systolic blood pressure"), null=True, blank=True
+    )
+    diastolic_mmhg = models.PositiveSmallIntegerField(
+        _("diastolic blood pressure"), null=True, blank=True
+    )
+    respiratory_rate = models.PositiveSmallIntegerField(
+        _("respiratory rate"), null=True, blank=True
+    )
+    spo2_percent = models.PositiveSmallIntegerField(_("SpO₂"), null=True, blank=True)
+    fio2 = models.DecimalField(
+        _("FiO₂ at the SpO₂"), max_digits=4, decimal_places=3, null=True, blank=True
+    )
+    respiratory_support = models.CharField(
+        _("respiratory support at the SpO₂"),
+        max_length=30,
+        choices=list(TRIAL.respiratory_support_labels.items()),
+        blank=True,
+    )
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.CheckConstraint(
+                condition=_within("temperature_c", "temperature_c"), name="%(class)s_temp"
+            ),
+            models.CheckConstraint(
+                condition=_within("heart_rate_bpm", "heart_rate_bpm"), name="%(class)s_hr"
+            ),
+            models.CheckConstraint(
+                condition=_within("systolic_mmhg", "systolic_mmhg"), name="%(class)s_sbp"
+            ),
+            models.CheckConstraint(
+                condition=_within("diastolic_mmhg", "diastolic_mmhg"), name="%(class)s_dbp"
+            ),
+            models.CheckConstraint(
+                condition=Q(systolic_mmhg__isnull=True)
+                | Q(diastolic_mmhg__isnull=True)
+                | Q(diastolic_mmhg__lt=models.F("systolic_mmhg")),
+                name="%(class)s_dbp_below_sbp",
+            ),
+            models.CheckConstraint(
+                condition=_within("respiratory_rate", "respiratory_rate"), name="%(class)s_rr"
+            ),
+            models.CheckConstraint(
+                condition=_within("spo2_percent", "spo2_percent"), name="%(class)s_spo2"
+            ),
+            models.CheckConstraint(condition=_within("fio2", "fio2"), name="%(class)s_fio2"),
+        ]
+
+
+class VitalSigns(VitalSignsBase):
+    """Vital signs, daily to D7 and at each later visit (issue 19)."""
+
+    crf_code = trial.VITAL_SIGNS
+
+    class Meta(VitalSignsBase.Meta):
+        verbose_name = _("vital signs CRF")
+        verbose_name_plural = _("vital signs CRFs")
+
+
+class InfusionVitalSigns(VitalSignsBase):
+    """A time point of the infusion-reaction monitoring: the time measured is required."""
+
+    required_for_complete = ("measured_at", *VitalSignsBase.required_for_complete)
+
+    class Meta(VitalSignsBase.Meta):
+        abstract = True
+
+
+class VitalSignsPreInfusion(InfusionVitalSigns):
+    """Vital signs on D0 before the infusion (issue 19)."""
+
+    crf_code = trial.VITALS_PRE_INFUSION
+
+    class Meta(InfusionVitalSigns.Meta):
+        verbose_name = _("pre-infusion vital signs CRF")
+        verbose_name_plural = _("pre-infusion vital signs CRFs")
+
+
+class VitalSigns15Min(InfusionVitalSigns):
+    """Vital signs 15 minutes after the infusion starts (issue 19)."""
+
+    crf_code = trial.VITALS_15_MIN
+
+    class Meta(InfusionVitalSigns.Meta):
+        verbose_name = _("15-minute vital signs CRF")
+        verbose_name_plural = _("15-minute vital signs CRFs")
+
+
+class VitalSigns30Min(InfusionVitalSigns):
+    """Vital signs 30 minutes after the infusion starts (issue 19)."""
+
+    crf_code = trial.VITALS_30_MIN
+
+    class Meta(InfusionVitalSigns.Meta):
+        verbose_name = _("30-minute vital signs CRF")
+        verbose_name_plural = _("30-minute vital signs CRFs")
+
+
+class VitalSigns60Min(InfusionVitalSigns):
+    """Vital signs 60 minutes after the infusion starts (issue 19)."""
+
+    crf_code = trial.VITALS_60_MIN
+
+    class Meta(InfusionVitalSigns.Meta):
+        verbose_name = _("60-minute vital signs CRF")
+        verbose_name_plural = _("60-minute vital signs CRFs")
+
+
+class VitalSigns4H(InfusionVitalSigns):
+    """Vital signs 4 hours after the infusion starts (issue 19)."""
+
+    crf_code = trial.VITALS_4_H
+
+    class Meta(InfusionVitalSigns.Meta):
+        verbose_name = _("4-hour vital signs CRF")
+        verbose_name_plural = _("4-hour vital signs CRFs")
+
+
+def _lab_number(label, *, editable: bool = True) -> models.DecimalField:
+    return models.DecimalField(
+        label, max_digits=12, decimal_places=4, null=True, blank=True, editable=editable
+    )
+
+
+def _lab_fields() -> dict[str, models.Field]:
+    """The fields of each analyte of TRIAL.lab_analytes (SafetyLab)."""
+    fields: dict[str, models.Field] = {}
+    for analyte in TRIAL.lab_analytes:
+        label = gettext_lazy(analyte.label)  # noqa: INT001 (configured text)
+        code = analyte.code
+        fields[code] = _lab_number(format_lazy("{} ({})", label, analyte.unit))
+        fields[f"{code}_entered"] = _lab_number(format_lazy("{}, {}", label, _("as entered")))
+        fields[f"{code}_unit"] = models.CharField(
+            format_lazy("{}, {}", label, _("unit as entered")),
+            max_length=12,
+            choices=[(unit, unit) for unit in analyte.units],
+            blank=True,
+        )
+        fields[f"{code}_lln"] = _lab_number(
+            format_lazy("{}, {}", label, _("lower limit of normal")), editable=False
+        )
+        fields[f"{code}_uln"] = _lab_number(
+            format_lazy("{}, {}", label, _("upper limit of normal")), editable=False
+        )
+        if analyte.ctcae_term:
+            fields[f"{code}_grade"] = models.PositiveSmallIntegerField(
+                format_lazy("{}, {} ({})", label, _("CTCAE v5.0 grade"), analyte.ctcae_term),
+                null=True,
+                editable=False,
+            )
+    return fields
+
+
+class SafetyLab(Crf):
+    """Safety laboratory of a visit: each result as entered, canonical, ranged, CTCAE-graded.
+
+    Per analyte (TRIAL.lab_analytes, fields made by _lab_fields): the value as entered and its
+    unit, the value in the canonical unit (stored by the service, an explicit conversion), the
+    site's normal range it was judged against (LLN, ULN) and its CTCAE v5.0 grade
+    (outcomes.ctcae), computed and stored beside it."""
+
+    crf_code = trial.SAFETY_LAB
+    required_for_complete = ()
+
+    # The analytes' fields, in the class body so that the audit trail's historical model
+    # (made when the class is created) has them too.
+    locals().update(_lab_fields())
+
+    class Meta:
+        verbose_name = _("safety laboratory CRF")
+        verbose_name_plural = _("safety laboratory CRFs")
+
+
 # A CRF model picked by its code is one of these: each has its table and its `objects` manager,
 # which the abstract `Crf` has not, so CRF_MODELS is typed with the union rather than `type[Crf]`.
 ConcreteCrf = (
-    Baseline | Infusion | AeAssessment | Murray | BloodGas | Crp | ClinicalStatus | Day60FollowUp
+    Baseline
+    | Infusion
+    | AeAssessment
+    | Murray
+    | BloodGas
+    | Crp
+    | ClinicalStatus
+    | Day60FollowUp
+    | VitalSigns
+    | VitalSignsPreInfusion
+    | VitalSigns15Min
+    | VitalSigns30Min
+    | VitalSigns60Min
+    | VitalSigns4H
+    | SafetyLab
 )
 
 CRF_MODELS: dict[str, type[ConcreteCrf]] = {
@@ -418,6 +634,17 @@ CRF_MODELS: dict[str, type[ConcreteCrf]] = {
     for model in (Baseline, Infusion, AeAssessment, Murray, BloodGas, Crp, ClinicalStatus)
 }
 CRF_MODELS[trial.DAY60_FOLLOW_UP] = Day60FollowUp
+for _model in (
+    VitalSigns,
+    VitalSignsPreInfusion,
+    VitalSigns15Min,
+    VitalSigns30Min,
+    VitalSigns60Min,
+    VitalSigns4H,
+    SafetyLab,
+):
+    CRF_MODELS[_model.crf_code] = _model
+VITALS_MODELS = tuple(CRF_MODELS[code] for code in trial.VITALS_CRFS)
 
 
 class IcuStay(models.Model):
@@ -492,6 +719,76 @@ class StudyEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant.study_id} {self.get_kind_display()} {self.occurred_on}"
+
+
+class ConcomitantMedication(models.Model):
+    """One line of a participant's concomitant-medications log, across the trial (issue 19).
+
+    The COVID-19 therapies of interest are quick picks (TRIAL.conmed_quick_picks, `category`);
+    any other drug is typed."""
+
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="concomitant_medications",
+        verbose_name=_("participant"),
+    )
+    category = models.CharField(
+        _("therapy of interest"),
+        max_length=20,
+        choices=[(k, _(v)) for k, v in TRIAL.conmed_quick_picks.items()],  # noqa: INT001
+        blank=True,
+    )
+    drug = models.CharField(_("drug name"), max_length=120)
+    indication = models.CharField(_("indication"), max_length=200)
+    dose = models.DecimalField(_("dose"), max_digits=9, decimal_places=3, null=True, blank=True)
+    dose_unit = models.CharField(
+        _("dose unit"),
+        max_length=12,
+        choices=[(u, u) for u in TRIAL.conmed_dose_units],
+        blank=True,
+    )
+    route = models.CharField(
+        _("route"),
+        max_length=8,
+        choices=[(k, _(v)) for k, v in TRIAL.conmed_routes.items()],  # noqa: INT001, blank=True
+    )
+    frequency = models.CharField(
+        _("frequency"),
+        max_length=12,
+        choices=[(k, _(v)) for k, v in TRIAL.conmed_frequencies.items()],  # noqa: INT001, blank=True
+    )
+    started_on = models.DateField(_("start date"))
+    stopped_on = models.DateField(_("stop date"), null=True, blank=True)
+    ongoing = models.BooleanField(_("ongoing"), default=False)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["participant", "started_on", "pk"]
+        verbose_name = _("concomitant medication")
+        verbose_name_plural = _("concomitant medications")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stopped_on__isnull=True) | Q(stopped_on__gte=models.F("started_on")),
+                name="conmed_stop_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~(Q(ongoing=True) & Q(stopped_on__isnull=False)),
+                name="conmed_ongoing_or_stopped",
+            ),
+            models.CheckConstraint(
+                condition=Q(dose__isnull=True) | Q(dose__gt=0), name="conmed_dose_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant.study_id} {self.drug} {self.started_on}"
 
 
 # --- end of study: disposition, vital status; the daily status (issue 18 points 2 and 3) ----

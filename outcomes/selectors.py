@@ -24,6 +24,7 @@ from .models import (
     Baseline,
     BloodGas,
     ClinicalStatus,
+    ConcomitantMedication,
     Crf,
     CrfStatus,
     DailyStatus,
@@ -503,6 +504,13 @@ def icu_stays_of(participant) -> QuerySet[IcuStay]:
 
 def study_events_of(participant) -> QuerySet[StudyEvent]:
     return StudyEvent.objects.filter(participant=participant).order_by("occurred_on")
+
+
+def medications_of(participant) -> QuerySet[ConcomitantMedication]:
+    """The participant's concomitant-medications log, by start date."""
+    return ConcomitantMedication.objects.filter(participant=participant).order_by(
+        "started_on", "pk"
+    )
 
 
 # --- the safety window of the phase gate (SPEC §10) -----------------------------------------

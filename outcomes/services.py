@@ -16,7 +16,19 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.physiology import pf_display
-from kernel.trial import BASELINE, BLOOD_GAS, CRP, DAY60_FOLLOW_UP, INFUSION, MURRAY, TRIAL
+from kernel.trial import (
+    BASELINE,
+    BLOOD_GAS,
+    CRP,
+    DAY60_FOLLOW_UP,
+    INFUSION,
+    INFUSION_VITALS,
+    MURRAY,
+    SAFETY_LAB,
+    TRIAL,
+    VITALS_CRFS,
+    VITALS_PRE_INFUSION,
+)
 from participants.models import Participant
 from participants.selectors import data_entry_refusal
 from participants.services import participant_death_sync
@@ -37,13 +49,16 @@ from .exceptions import (
 from .models import (
     CRF_MODELS,
     BloodGas,
+    ConcomitantMedication,
     Crf,
     CrfStatus,
     DailyStatus,
     Disposition,
     EventKind,
     IcuStay,
+    Infusion,
     Murray,
+    SafetyLab,
     StudyEvent,
     Visit,
     VisitState,
@@ -109,6 +124,13 @@ _COMPUTED = {
         "n_components",
         "score",
     ),
+    # The site's normal range each result was judged against, and its CTCAE v5.0 grade.
+    SAFETY_LAB: tuple(
+        name
+        for a in TRIAL.lab_analytes
+        for name in (f"{a.code}_lln", f"{a.code}_uln")
+        + ((f"{a.code}_grade",) if a.ctcae_term else ())
+    ),
 }
 
 
@@ -133,16 +155,56 @@ CRF_LINKED: dict[str, tuple[frozenset[str], ...]] = {
         frozenset({"started_at", "ended_at"}),  # the infusion cannot end before it started
         frozenset({"reaction", "reaction_details"}),  # a reaction needs its details
     ),
+    # The diastolic pressure must stay below the systolic.
+    **dict.fromkeys(VITALS_CRFS, (frozenset({"systolic_mmhg", "diastolic_mmhg"}),)),
+    # Lymphocytes cannot exceed the white cells.
+    SAFETY_LAB: (frozenset({"wbc", "lymphocytes"}),),
 }
 # Fields written with, and only with, another: how a CRP value was typed follows the value.
 CRF_FOLLOWERS: dict[str, dict[str, tuple[str, ...]]] = {
     CRP: {"crp_mg_l": ("entered_value", "entered_unit")},
+    SAFETY_LAB: {a.code: (f"{a.code}_entered", f"{a.code}_unit") for a in TRIAL.lab_analytes},
 }
 
 
-def _derive(crf: Crf) -> None:
-    """Store the computed values beside the inputs (P/F; Murray components, sum, mean): the
-    fields `_COMPUTED` lists."""
+def lab_baseline_of(visit: Visit) -> SafetyLab | None | bool:
+    """The participant's baseline safety lab (TRIAL.lab_baseline_visit); False at the baseline
+    visit itself (its results have no baseline)."""
+    if visit.code == TRIAL.lab_baseline_visit:
+        return False
+    return SafetyLab.objects.filter(
+        visit__participant_id=visit.participant_id, visit__code=TRIAL.lab_baseline_visit
+    ).first()
+
+
+def _derive_lab(crf: SafetyLab, *, baseline: SafetyLab | None | bool) -> None:
+    """The site's normal range of each result and its CTCAE grade (outcomes.ctcae), against
+    the baseline values."""
+    site_code = crf.visit.participant.site.code
+    ranges = {a.code: TRIAL.lab_normal_range(site_code, a.code) for a in TRIAL.lab_analytes}
+    values = {a.code: getattr(crf, a.code) for a in TRIAL.lab_analytes}
+    baseline_values = (
+        {a.code: getattr(baseline, a.code) for a in TRIAL.lab_analytes} if baseline else {}
+    )
+    grades = checks.lab_grades(values, ranges=ranges, baseline=baseline_values)
+    for analyte in TRIAL.lab_analytes:
+        has_value = values[analyte.code] is not None
+        lln, uln = ranges[analyte.code]
+        setattr(crf, f"{analyte.code}_lln", lln if has_value else None)
+        setattr(crf, f"{analyte.code}_uln", uln if has_value else None)
+        if analyte.ctcae_term:
+            setattr(crf, f"{analyte.code}_grade", grades[analyte.code])
+
+
+def _derive(crf: Crf, *, lab_baseline: SafetyLab | None | bool = None) -> None:
+    """Store the computed values beside the inputs (P/F; Murray components, sum, mean; the
+    safety lab's ranges and grades): the fields `_COMPUTED` lists. `lab_baseline`: the
+    baseline safety lab when the caller has it (lab_baseline_of), else read here."""
+    if isinstance(crf, SafetyLab):
+        _derive_lab(
+            crf, baseline=lab_baseline if lab_baseline is not None else lab_baseline_of(crf.visit)
+        )
+        return
     if not isinstance(crf, BloodGas | Murray):
         return
     pf = None
@@ -371,6 +433,39 @@ def _hard_errors(*, visit: Visit, crf_code: str, values: Mapping[str, Any], comp
     )
 
 
+def soft_check_context(*, visit: Visit, crf: Crf) -> dict[str, Any]:
+    """What the soft checks of the safety data read besides the CRF (checks.soft_warnings):
+    for a D0 vital-signs time point, the minutes since the infusion started and the
+    pre-infusion values; for the safety lab, the baseline grades (None at baseline)."""
+    context: dict[str, Any] = {}
+    if crf.crf_code in INFUSION_VITALS:
+        infusion = Infusion.objects.filter(visit=visit).first()
+        measured = getattr(crf, "measured_at", None)
+        if infusion and infusion.started_at and measured and crf.assessed_on:
+            zone = ZoneInfo(visit.participant.site.time_zone)
+            moment = datetime.combine(crf.assessed_on, measured, tzinfo=zone)
+            context["minutes_after_start"] = int(
+                (moment - infusion.started_at).total_seconds() // 60
+            )
+        if crf.crf_code != VITALS_PRE_INFUSION:
+            pre = CRF_MODELS[VITALS_PRE_INFUSION].objects.filter(visit=visit).first()
+            if pre is not None:
+                context["pre_infusion"] = {
+                    name: getattr(pre, name) for name in TRIAL.infusion_reaction_changes
+                }
+    if crf.crf_code == SAFETY_LAB:
+        baseline = lab_baseline_of(visit)
+        if baseline is False:
+            context["baseline_grades"] = None
+        else:
+            context["baseline_grades"] = {
+                a.code: getattr(baseline, f"{a.code}_grade", None) if baseline else None
+                for a in TRIAL.lab_analytes
+                if a.ctcae_term
+            }
+    return context
+
+
 def _show_moment(zone: ZoneInfo):
     def show(moment: datetime) -> str:
         local = moment.astimezone(zone)
@@ -437,6 +532,7 @@ def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
         previous=previous,
         show_date=calendars.shown,
         same_day_pf=selectors.same_day_pf(visit, crf.crf_code),
+        context=soft_check_context(visit=visit, crf=crf),
     )
 
 
@@ -534,6 +630,60 @@ def icu_stay_save(
             sender=type(stay), participant=participant, visit=None, what=str(stay)
         )
     return stay
+
+
+CONMED_LINKED = (frozenset({"started_on", "stopped_on", "ongoing"}),)
+
+
+def conmed_save(
+    *,
+    participant,
+    values: Mapping[str, Any],
+    user,
+    medication: ConcomitantMedication | None = None,
+    opened_version: int | None = None,
+    reason: str = "",
+) -> ConcomitantMedication:
+    """Record a concomitant medication, or correct one (a correction needs a reason and the
+    version the form was opened on: kernel.concurrency). The checks are checks.conmed_errors
+    (HardLimitExceeded, field -> message); a quick pick with no drug name typed is named by
+    its label."""
+    values = dict(values)
+    if values.get("category") and not (values.get("drug") or "").strip():
+        values["drug"] = TRIAL.conmed_quick_picks[values["category"]]
+    errors = checks.conmed_errors(
+        values, today=selectors.site_today(participant.site), show_date=calendars.shown
+    )
+    if errors:
+        raise HardLimitExceeded(errors)
+    with transaction.atomic():
+        # The participant row locked, and read afresh: its withdrawal (if any) is read from it,
+        # not from the caller's instance (whose cached relations it leaves alone).
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
+        if medication is None:
+            medication = ConcomitantMedication(participant=participant, entered_by=user)
+        else:
+            medication = ConcomitantMedication.objects.select_for_update().get(
+                pk=medication.pk, participant=participant
+            )
+            values = concurrency.refuse_stale_edit(
+                record=medication,
+                opened_version=opened_version,
+                values=values,
+                linked=CONMED_LINKED,
+            )
+        for name, value in values.items():
+            setattr(medication, name, value)
+        refusal = data_entry_refusal(locked, medication.started_on, routine_records=False)
+        if refusal and medication.pk is None:
+            raise DataEntryRefused(refusal)
+        medication.full_clean()
+        audit.save_with_reason(medication, user=user, reason=reason)
+        signals.participant_data_changed.send(
+            sender=type(medication), participant=participant, visit=None, what=str(medication)
+        )
+    return medication
 
 
 def study_event_save(

@@ -20,4 +20,6 @@ urlpatterns = [
     path(f"{_P}/events/<int:pk>/", views.study_event_edit, name="event_edit"),
     path(f"{_P}/disposition/", views.disposition_edit, name="disposition"),
     path(f"{_P}/daily-status/", views.daily_status, name="daily_status"),
+    path(f"{_P}/medications/new/", views.conmed_edit, name="conmed_new"),
+    path(f"{_P}/medications/<int:pk>/", views.conmed_edit, name="conmed_edit"),
 ]

@@ -24,13 +24,22 @@ from .checks import FRACTION
 from .exceptions import HardLimitExceeded, UnconfirmedWarnings
 from .forms import (
     CRF_FORMS,
+    ConcomitantMedicationForm,
     DispositionForm,
     IcuStayForm,
     StudyEventForm,
     VisitMissedForm,
     daily_status_choices,
 )
-from .models import CRF_MODELS, DailyStatus, Disposition, IcuStay, StudyEvent, Visit
+from .models import (
+    CRF_MODELS,
+    ConcomitantMedication,
+    DailyStatus,
+    Disposition,
+    IcuStay,
+    StudyEvent,
+    Visit,
+)
 
 VIEW = "outcomes.view_visit"
 COMPONENT_LABELS = {
@@ -79,6 +88,7 @@ def visit_list(request, study_id: str):
             "endpoints": selectors.participant_endpoints(participant, today=today),
             "icu_stays": selectors.icu_stays_of(participant),
             "events": selectors.study_events_of(participant),
+            "medications": selectors.medications_of(participant),
         },
     )
 
@@ -515,4 +525,47 @@ def daily_status(request, study_id: str):
             "reason": reason,
             "has_errors": bool(errors),
         },
+    )
+
+
+@require(VIEW, ENTER)
+def conmed_edit(request, study_id: str, pk: int | None = None):
+    """A line of the concomitant-medications log: new, or corrected with a reason."""
+    participant = _participant(request, study_id)
+    medication = None
+    if pk is not None:
+        medication = get_in_scope_or_404(
+            concurrency.with_versions(
+                ConcomitantMedication.objects.filter(participant=participant)
+            ),
+            request.user,
+            site_path="participant__site",
+            pk=pk,
+        )
+    form = ConcomitantMedicationForm(
+        request.POST or None, instance=medication, edited_by=request.user
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.conmed_save(
+                participant=participant,
+                values=form.values(),
+                user=request.user,
+                medication=medication,
+                opened_version=form.opened_version() if medication else None,
+                reason=form.reason_for_change if medication else "",
+            )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
+        except HardLimitExceeded as refused:
+            form.show_errors(refused.errors)
+        except (TrialEdcError, ValidationError) as error:
+            form.add_error(None, _error_text(error))
+        else:
+            messages.success(request, _("Medication saved; the entry is in the audit trail."))
+            return redirect(reverse("outcomes:visits", args=[study_id]) + "#medications-heading")
+    return render(
+        request,
+        "outcomes/event_form.html",
+        {"form": form, "participant": participant, "title": _("Concomitant medication")},
     )

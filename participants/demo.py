@@ -142,6 +142,15 @@ def _screen(
         fio2_entered=fio2 or Decimal("0.60"),
         fio2_unit="fraction",
         opened_version=None,  # a new form
+        # A woman: of childbearing potential with a negative test, or not of childbearing
+        # potential (issue 19).
+        **(
+            {"childbearing_potential": True, "pregnancy_test": "negative"}
+            if sex == "female" and born.year > 1975
+            else {"childbearing_potential": False}
+            if sex == "female"
+            else {}
+        ),
     )
     if not eligibility.eligible:
         return None
@@ -260,11 +269,15 @@ def _bulk_chunk(indexes, *, total, rng, sites, staff, counters) -> int:
                     sex=rng.choice([Sex.FEMALE, Sex.MALE]),
                 )
             )
+            woman = identities[-1].sex == Sex.FEMALE
             pao2 = Decimal(rng.randint(55, 75))
             eligibilities.append(
                 Eligibility(
                     screening=screening,
                     **ELIGIBLE_ANSWERS,
+                    # A woman: of childbearing potential, with a negative test (issue 19).
+                    childbearing_potential=True if woman else None,
+                    pregnancy_test="negative" if woman else "",
                     pao2_mmhg=pao2,
                     fio2_entered=Decimal("0.60"),
                     fio2_unit="fraction",

@@ -108,7 +108,13 @@ class EligibilityForm(
 
     class Meta:
         model = Eligibility
-        fields = [*Eligibility.ANSWER_FIELDS, "pao2_mmhg", "fio2_entered", "fio2_unit"]
+        fields = [
+            *Eligibility.ANSWER_FIELDS,
+            *Eligibility.PREGNANCY_FIELDS,
+            "pao2_mmhg",
+            "fio2_entered",
+            "fio2_unit",
+        ]
         widgets = {"fio2_unit": forms.RadioSelect}
 
     def __init__(self, *args, sex: str, **kwargs):
@@ -126,8 +132,36 @@ class EligibilityForm(
                 },
             )
         if sex != Sex.FEMALE:
-            # E2 is asked of women only (SPEC §2).
+            # E2 is asked of women only (SPEC §2), and so is the pregnancy test (issue 19).
             del self.fields["e2"]
+            del self.fields["childbearing_potential"]
+            del self.fields["pregnancy_test"]
+        else:
+            self.fields["childbearing_potential"] = forms.TypedChoiceField(
+                label=_("Is she a woman of childbearing potential?"),
+                help_text=_(
+                    "Not post-menopausal (12 months without menses) nor surgically sterile."
+                ),
+                choices=YES_NO,
+                coerce=_to_bool,
+                widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+                error_messages={"required": _("Answer whether she is of childbearing potential.")},
+            )
+            self.fields["pregnancy_test"] = forms.ChoiceField(
+                label=_("Pregnancy test at screening (serum or urine β-hCG)"),
+                help_text=_(
+                    "Required for a woman of childbearing potential: a positive test excludes "
+                    "her (E2); without a negative test she cannot be enrolled."
+                ),
+                choices=[
+                    ("negative", _("Negative")),
+                    ("positive", _("Positive")),
+                    ("not_done", _("Not done")),
+                ],
+                required=False,
+                widget=forms.RadioSelect(attrs={"class": "form-check-inline"}),
+            )
+            self.order_fields([*Eligibility.ANSWER_FIELDS[:4], *Eligibility.PREGNANCY_FIELDS])
         pao2 = TRIAL.hard_limits["pao2_mmhg"]
         self.fields["pao2_mmhg"] = forms.DecimalField(
             label=_("PaO2 (mmHg)"),
@@ -155,6 +189,13 @@ class EligibilityForm(
     def answers(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in Eligibility.ANSWER_FIELDS}
 
+    def pregnancy(self) -> dict:
+        """Childbearing potential and the pregnancy test (a woman's; empty for a man)."""
+        return {
+            "childbearing_potential": self.cleaned_data.get("childbearing_potential"),
+            "pregnancy_test": self.cleaned_data.get("pregnancy_test") or "",
+        }
+
 
 def eligibility_typed(data) -> dict:
     """The raw values of a (possibly incomplete) eligibility form, parsed for the live verdict
@@ -172,6 +213,8 @@ def eligibility_typed(data) -> dict:
         "pao2_mmhg": decimal("pao2_mmhg"),
         "fio2_entered": decimal("fio2_entered"),
         "fio2_unit": data.get("fio2_unit") or rules.FRACTION,
+        "childbearing_potential": _to_bool(data.get("childbearing_potential")),
+        "pregnancy_test": data.get("pregnancy_test") or "",
     }
 
 

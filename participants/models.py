@@ -180,6 +180,21 @@ class Eligibility(models.Model):
     e11 = models.BooleanField("E11", null=True)
     e12 = models.BooleanField("E12", null=True)
     e13 = models.BooleanField("E13", null=True)
+    # The pregnancy test at screening (issue 19), women only (None / "" for men): E2 reads them
+    # (participants.rules.pregnancy_met).
+    childbearing_potential = models.BooleanField(
+        _("woman of childbearing potential"), null=True, blank=True
+    )
+    pregnancy_test = models.CharField(
+        _("pregnancy test at screening"),
+        max_length=8,
+        choices=[
+            ("negative", _("Negative")),
+            ("positive", _("Positive")),
+            ("not_done", _("Not done")),
+        ],
+        blank=True,
+    )
     pao2_mmhg = models.DecimalField(_("PaO2 (mmHg)"), max_digits=4, decimal_places=1)
     fio2_entered = models.DecimalField(_("FiO2 as entered"), max_digits=5, decimal_places=2)
     fio2_unit = models.CharField(
@@ -213,6 +228,7 @@ class Eligibility(models.Model):
         "i1", "i3", "i5", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9", "e10", "e11",
         "e12", "e13",
     )  # fmt: skip
+    PREGNANCY_FIELDS = ("childbearing_potential", "pregnancy_test")
 
     class Meta:
         verbose_name = _("eligibility")

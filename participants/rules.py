@@ -17,6 +17,10 @@ from kernel.trial import EXCLUSION, TRIAL, TrialConfig
 
 FRACTION = "fraction"
 PERCENT = "percent"
+# The pregnancy test at screening (issue 19): asked of women of childbearing potential.
+NEGATIVE = "negative"
+POSITIVE = "positive"
+NOT_DONE = "not_done"
 
 
 def age_in_years(date_of_birth: date, on: date) -> int:
@@ -107,9 +111,16 @@ def assess(
     screening_date: date | None,
     pao2_mmhg: Decimal | None,
     fio2: Decimal | None,
+    childbearing_potential: bool | None = None,
+    pregnancy_test: str = "",
     trial: TrialConfig = TRIAL,
 ) -> Assessment:
-    """Assess the form's criteria. `answers` maps criterion codes ("I1", "E2") to yes/no."""
+    """Assess the form's criteria. `answers` maps criterion codes ("I1", "E2") to yes/no.
+
+    E2 (pregnancy) of a woman also reads the screening pregnancy test (issue 19): a positive
+    test excludes her whatever was answered; she is not excluded by E2 only once it is answered
+    "no" and she is either not of childbearing potential or has a negative test (a test not
+    done, or not recorded, leaves E2 open: she cannot be randomized)."""
     # The exact ratio is compared with the threshold; the value shown is cut down to 0.1, so
     # a shown 199.9 is always eligible and a shown 200.0 never is (kernel.physiology).
     ratio = pf_ratio(pao2_mmhg=pao2_mmhg, fio2=fio2) if pao2_mmhg is not None and fio2 else None
@@ -141,12 +152,34 @@ def assess(
                 met = not answer
             else:
                 met = answer
+            if criterion.women_only and sex == "female":
+                met, shown = pregnancy_met(met, childbearing_potential, pregnancy_test)
+                results.append(CriterionResult(criterion.code, met, value=shown))
+                continue
             results.append(CriterionResult(criterion.code, met))
     failed = tuple(r.code for r in results if r.met is False)
     missing = tuple(r.code for r in results if r.applicable and r.met is None)
     return Assessment(
         results=tuple(results), pf_ratio=ratio, age_years=age, failed=failed, missing=missing
     )
+
+
+def pregnancy_met(
+    met_by_answer: bool | None, childbearing_potential: bool | None, test: str
+) -> tuple[bool | None, str]:
+    """E2 for a woman: (met, what it was decided from). `met_by_answer` is E2 from its answer
+    (True: "not pregnant", the exclusion absent; None: not answered); a positive test excludes;
+    childbearing potential must be answered, and if yes, the test must be negative."""
+    if test == POSITIVE:
+        return False, "pregnancy test positive"
+    if met_by_answer is False:
+        return False, ""
+    if childbearing_potential is None:
+        return None, ""
+    if childbearing_potential and test != NEGATIVE:
+        return None, "pregnancy test required"
+    shown = "pregnancy test negative" if test == NEGATIVE else "not of childbearing potential"
+    return met_by_answer, shown if met_by_answer else ""
 
 
 def national_id_is_valid(code: str) -> bool:

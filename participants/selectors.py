@@ -180,6 +180,8 @@ def eligibility_preview(
     pao2_mmhg: Decimal | None,
     fio2_entered: Decimal | None,
     fio2_unit: str,
+    childbearing_potential: bool | None = None,
+    pregnancy_test: str = "",
 ) -> dict:
     """The live verdict for what is typed so far (nothing saved): computed by the same rule
     the service applies when the form is saved (participants.rules.assess), with values beyond
@@ -196,6 +198,8 @@ def eligibility_preview(
         screening_date=screening.screened_on,
         pao2_mmhg=entry.pao2_mmhg,
         fio2=entry.fio2,
+        childbearing_potential=childbearing_potential,
+        pregnancy_test=pregnancy_test,
     )
     return {
         "assessment": assessment,
@@ -217,5 +221,7 @@ def eligibility_criteria(eligibility: Eligibility) -> list[dict]:
         screening_date=eligibility.screening.screened_on,
         pao2_mmhg=eligibility.pao2_mmhg,
         fio2=eligibility.fio2,
+        childbearing_potential=eligibility.childbearing_potential,
+        pregnancy_test=eligibility.pregnancy_test,
     )
     return _labelled(assessment)

@@ -160,7 +160,16 @@ def screening_create(
     return screening
 
 
-def _assess(screening: Screening, identity: IdentifyingData, answers: dict, *, pao2, fio2):
+def _assess(
+    screening: Screening,
+    identity: IdentifyingData,
+    answers: dict,
+    *,
+    pao2,
+    fio2,
+    childbearing_potential: bool | None = None,
+    pregnancy_test: str = "",
+):
     return rules.assess(
         answers={name.upper(): value for name, value in answers.items()},
         sex=identity.sex,
@@ -168,6 +177,8 @@ def _assess(screening: Screening, identity: IdentifyingData, answers: dict, *, p
         screening_date=screening.screened_on,
         pao2_mmhg=pao2,
         fio2=fio2,
+        childbearing_potential=childbearing_potential,
+        pregnancy_test=pregnancy_test,
     )
 
 
@@ -205,7 +216,13 @@ def _blood_gas_errors(
 
 # The verdict and P/F are computed from every answer together: a change to one answer merged
 # silently with someone else's change to another would give a verdict neither saw.
-ELIGIBILITY_INPUTS = (*Eligibility.ANSWER_FIELDS, "pao2_mmhg", "fio2_entered", "fio2_unit")
+ELIGIBILITY_INPUTS = (
+    *Eligibility.ANSWER_FIELDS,
+    *Eligibility.PREGNANCY_FIELDS,
+    "pao2_mmhg",
+    "fio2_entered",
+    "fio2_unit",
+)
 
 
 def eligibility_save(
@@ -218,8 +235,14 @@ def eligibility_save(
     fio2_unit: str,
     opened_version: int | None,
     reason: str = "",
+    childbearing_potential: bool | None = None,
+    pregnancy_test: str = "",
 ) -> Eligibility:
     """Record (or correct, with a reason) the eligibility answers; compute I2, I4 and the verdict.
+
+    For a woman, whether she is of childbearing potential and her screening pregnancy test
+    (issue 19) decide E2 with its answer (participants.rules.pregnancy_met); for a man they
+    are not recorded.
 
     `opened_version` is the version of the eligibility form the user opened (None: not filled
     in yet); a save on a version changed since is refused or merged (kernel.concurrency).
@@ -235,7 +258,10 @@ def eligibility_save(
         identity = IdentifyingData.objects.get(screening=screening)
         if identity.sex != "female":
             answers = {**answers, "e2": None}
+            childbearing_potential, pregnancy_test = None, ""
         typed = {name: answers.get(name) for name in Eligibility.ANSWER_FIELDS} | {
+            "childbearing_potential": childbearing_potential,
+            "pregnancy_test": pregnancy_test or "",
             "pao2_mmhg": pao2_mmhg,
             "fio2_entered": fio2_entered,
             "fio2_unit": fio2_unit,
@@ -279,7 +305,13 @@ def _apply_assessment(
 ) -> None:
     answers = {name: getattr(eligibility, name) for name in Eligibility.ANSWER_FIELDS}
     assessment = _assess(
-        screening, identity, answers, pao2=eligibility.pao2_mmhg, fio2=eligibility.fio2
+        screening,
+        identity,
+        answers,
+        pao2=eligibility.pao2_mmhg,
+        fio2=eligibility.fio2,
+        childbearing_potential=eligibility.childbearing_potential,
+        pregnancy_test=eligibility.pregnancy_test,
     )
     if assessment.missing and not allow_missing:
         raise ScreeningError(
@@ -544,6 +576,7 @@ def identifying_data_update(
         if eligibility is not None and {"date_of_birth", "sex"} & set(changes):
             if identifying.sex != "female":
                 eligibility.e2 = None
+                eligibility.childbearing_potential, eligibility.pregnancy_test = None, ""
             before = (eligibility.eligible, eligibility.failed_criteria, eligibility.age_years)
             # A woman's E2 was never asked if she was recorded as a man: it stays unanswered,
             # and so not met, until the eligibility form is corrected.

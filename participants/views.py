@@ -259,6 +259,7 @@ def eligibility_edit(request, key: str):
                     fio2_unit=form.cleaned_data["fio2_unit"],
                     opened_version=form.opened_version(),
                     reason=form.reason_for_change,
+                    **form.pregnancy(),
                 )
             except EditConflict as conflict:
                 form.show_conflict(conflict)

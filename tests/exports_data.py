@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from kernel.roles import Role
+from outcomes.services import conmed_save
 from participants.models import Eligibility
 
 from .factories import ParticipantFactory, UserFactory
@@ -60,6 +61,17 @@ def build_trial(site, *, days_ago: int = 70) -> list:
         crf(participant, "D0", "ae_assessment", new_ae=True, notes=f"Called {phone}")
         icu_stay(participant, admitted_on=start - timedelta(days=1),
                  discharged_on=start + timedelta(days=9))  # fmt: skip
+        # A line of the medications log (issue 19), its free text naming the person.
+        conmed_save(
+            participant=participant,
+            values={
+                "category": "corticosteroid", "drug": f"Dexamethasone for {name}",
+                "indication": f"ARDS of {name}", "dose": Decimal("6"), "dose_unit": "mg",
+                "route": "iv", "frequency": "qd", "started_on": start + timedelta(days=1),
+                "stopped_on": start + timedelta(days=10),
+            },
+            user=coordinator,
+        )  # fmt: skip
         report_ae(participant, coordinator, onset_date=start + timedelta(days=1),
                   end_date=start + timedelta(days=2),
                   verbatim_term=f"Fever reported by {name}")  # fmt: skip

@@ -80,3 +80,16 @@ def event(participant, kind: str, occurred_on: date, *, user=None) -> StudyEvent
         details="",
         user=user or _entry_user(participant),
     )
+
+
+# Vital signs within every limit (issue 19), for the visits that now list them.
+VITAL_SIGNS = {
+    "temperature_c": "37.0",
+    "heart_rate_bpm": 90,
+    "systolic_mmhg": 120,
+    "diastolic_mmhg": 70,
+    "respiratory_rate": 20,
+    "spo2_percent": 94,
+    "fio2": "0.40",
+    "respiratory_support": "face_mask",
+}

@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 from kernel.trial import TRIAL
-from outcomes.models import IcuStay, Murray, StudyEvent
+from outcomes import services
+from outcomes.models import ConcomitantMedication, IcuStay, Murray, StudyEvent
 
 from . import outcomes_factories as of
 from .roles_short import C, D, I, M
@@ -34,6 +35,25 @@ def prepare(world):
             cxr_quadrants=3,
         )
     world.murray = murray
+    # A line of the medications log (issue 19).
+    medication = ConcomitantMedication.objects.filter(participant=p).first()
+    if medication is None:
+        medication = services.conmed_save(
+            participant=p,
+            values={
+                "category": "corticosteroid",
+                "drug": "Dexamethasone",
+                "indication": "COVID-19 ARDS",
+                "dose": Decimal("6"),
+                "dose_unit": "mg",
+                "route": "iv",
+                "frequency": "qd",
+                "started_on": day0,
+                "ongoing": True,
+            },
+            user=of._entry_user(p),
+        )
+    world.medication = medication
 
 
 def _crf_page(code, crf):
@@ -69,6 +89,23 @@ PAGES = {
     ),
     **{f"CRF D0 {crf}": _crf_page("D0", crf) for crf in TRIAL.visit("D0").crfs},
     "CRF D60 follow-up": _crf_page("D60", "day60_follow_up"),
+    "CRF D3 vital signs": _crf_page("D3", "vital_signs"),
+    "CRF D3 safety laboratory": _crf_page("D3", "safety_lab"),
+    "medication new": (
+        "outcomes:conmed_new",
+        lambda w: f"/outcomes/participants/{w.participant.study_id}/medications/new/",
+        ENTER,
+    ),
+    "medication edit": (
+        "outcomes:conmed_edit",
+        lambda w: f"/outcomes/participants/{w.participant.study_id}/medications/{w.medication.pk}/",
+        ENTER,
+    ),
+    "medication audit": (
+        "audit_history",
+        lambda w: f"/audit/outcomes.concomitantmedication/{w.medication.pk}/",
+        READ,
+    ),
     "ICU stay new": (
         "outcomes:icu_stay_new",
         lambda w: f"/outcomes/participants/{w.participant.study_id}/icu-stays/new/",

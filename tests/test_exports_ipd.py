@@ -45,7 +45,7 @@ def rows(files, name) -> list[dict]:
 
 def test_it_writes_exactly_the_files_the_issue_lists(trial, tmp_path):
     files = export(tmp_path)
-    tables = [*CRF_MODELS, "participants", "adverse_events"]
+    tables = [*CRF_MODELS, "participants", "adverse_events", "concomitant_medications"]
     expected = {f"{code}.csv" for code in tables} | {
         "data_dictionary.csv",
         "README.txt",
@@ -95,6 +95,24 @@ def test_icu_admission_before_day0_is_a_negative_study_day_and_stays_a_number(tr
     header = files["adverse_events.csv"].decode().splitlines()[0]
     assert "verbatim_term" not in header
     assert "description" not in header
+
+
+def test_concomitant_medications_are_numbered_with_study_days_and_no_free_text(trial, tmp_path):
+    # Issue 19: the medications log is exported; SPEC §8: dates as study days, free text out.
+    files = export(tmp_path)
+    meds = rows(files, "concomitant_medications.csv")
+    assert len(meds) == 3
+    assert {m["medication_number"] for m in meds} == {"1"}
+    assert {(m["category"], m["dose"], m["dose_unit"], m["route"]) for m in meds} == {
+        ("corticosteroid", "6.000", "mg", "iv")  # decimal(9,3), as stored
+    }
+    assert {(m["started_on_day"], m["stopped_on_day"], m["ongoing"]) for m in meds} == {
+        ("1", "10", "0")
+    }
+    header = files["concomitant_medications.csv"].decode().splitlines()[0]
+    assert "drug" not in header.split(",")
+    assert "indication" not in header.split(",")
+    assert b"IG.concomitant_medications" in files["odm.xml"]
 
 
 def test_no_exported_byte_carries_a_name_id_record_number_phone_address_or_date(trial, tmp_path):

@@ -415,6 +415,8 @@ TARGETS: dict[str, Target] = {
             ("D0", "murray"),
             ("D0", "crp"),
             ("D0", "clinical_status"),
+            ("D0", "vitals_pre"),
+            ("D0", "safety_lab"),
             ("D2", "ae_assessment"),
             ("D60", "day60_follow_up"),
         ]
@@ -478,6 +480,36 @@ TARGETS: dict[str, Target] = {
         },
         shows=lambda w: [f"{_oc(w)}/visits/", f"{_oc(w)}/disposition/"],
         text=("notes",),
+    ),
+    "medication new": Target(
+        C,
+        lambda w: f"{_oc(w)}/medications/new/",
+        lambda w: f"{_oc(w, _sid2(w))}/medications/new/",
+        valid=lambda w: {
+            "category": "remdesivir",
+            "drug": "Remdesivir",
+            "indication": "COVID-19",
+            "dose": "200",
+            "dose_unit": "mg",
+            "route": "iv",
+            "frequency": "qd",
+            "started_on": _today(),
+            "ongoing": "on",
+        },
+        shows=lambda w: [f"{_oc(w)}/visits/"],
+        text=("drug", "indication"),
+        pdfs=lambda w: [f"/dashboards/reports/casebook/{_sid(w)}.pdf"],
+    ),
+    "medication edit": Target(
+        C,
+        lambda w: f"{_oc(w)}/medications/{w.one.medication.pk}/",
+        lambda w: f"{_oc(w)}/medications/{w.two.medication.pk}/",
+        valid=lambda w: {"reason_for_change": "Wrong dose"},
+        shows=lambda w: [
+            f"{_oc(w)}/visits/",
+            f"/audit/outcomes.concomitantmedication/{w.one.medication.pk}/",
+        ],
+        text=("drug", "indication", "reason_for_change"),
     ),
     # safety
     "AE report": Target(

@@ -373,6 +373,8 @@ def test_a_new_ae_links_to_the_ae_report(client, coordinator, participant):
 def test_the_timeline_shows_windows_statuses_and_completed_crfs(client, coordinator, participant):
     of.crf(participant, "D1", "murray", cxr_quadrants=2, pao2_mmhg=80, fio2="0.5")
     of.crf(participant, "D1", "clinical_status", status_score=5)
+    # D1 lists the vital signs too since issue 19.
+    of.crf(participant, "D1", "vital_signs", **of.VITAL_SIGNS)
     body = client.get(f"/outcomes/participants/{participant.study_id}/visits/").content.decode()
     assert 'data-status="done"' in body  # D1
     assert 'data-status="due"' in body  # D3 today

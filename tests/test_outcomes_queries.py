@@ -127,7 +127,8 @@ def test_completing_the_last_crf_of_a_visit_marks_it_done_in_one_more_write(
 ):
     p = ParticipantFactory(site=site01)
     of.schedule(p)
-    visit = of.visit(p, "D1")  # Murray and clinical status
+    visit = of.visit(p, "D1")  # vital signs (issue 19), Murray and clinical status
+    of.crf(p, "D1", "vital_signs", **of.VITAL_SIGNS)
     of.crf(p, "D1", "clinical_status", status_score=3)
     opened = version_shown(client, url(p, "D1", "murray"))  # the form, opened (issue 26)
     with CaptureQueriesContext(connection) as save:
@@ -159,12 +160,14 @@ def test_the_visit_state_follows_every_crf_of_the_visit(site01, roles):
     """The one-query refresh still reopens a done visit when one of its CRFs goes back to draft."""
     p = ParticipantFactory(site=site01)
     of.schedule(p)
+    of.crf(p, "D1", "vital_signs", **of.VITAL_SIGNS)  # listed at D1 since issue 19
     of.crf(p, "D1", "clinical_status", status_score=3)
     of.crf(p, "D1", "murray", **COMPLETE_VALUES["murray"])
     assert Visit.objects.get(participant=p, code="D1").state == VisitState.DONE
     of.crf(p, "D1", "clinical_status", complete=False, status_score=3)
     assert Visit.objects.get(participant=p, code="D1").state == VisitState.SCHEDULED
     assert selectors.crf_progress(of.visit(p, "D1")) == {
+        "vital_signs": selectors.CrfProgress(CrfStatus.COMPLETE),
         "murray": selectors.CrfProgress(CrfStatus.COMPLETE),
         "clinical_status": selectors.CrfProgress(CrfStatus.DRAFT),
     }

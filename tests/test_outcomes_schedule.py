@@ -96,6 +96,8 @@ def test_a_visit_is_done_when_all_its_crfs_are_complete(participant):
     of.crf(participant, "D1", "murray", cxr_quadrants=2, pao2_mmhg=80, fio2="0.5")
     assert of.visit(participant, "D1").state == VisitState.SCHEDULED
     of.crf(participant, "D1", "clinical_status", status_score=5)
+    # D1 lists the vital signs too since issue 19.
+    of.crf(participant, "D1", "vital_signs", **of.VITAL_SIGNS)
     assert of.visit(participant, "D1").state == VisitState.DONE
 
 
@@ -118,6 +120,8 @@ def test_the_digest_lists_opening_due_and_overdue_visits_of_the_site(participant
     of.schedule(other_site, day0=DAY0)
     of.crf(participant, "D10", "crp", crp_mg_l=40, assessed_on=date(2026, 3, 11))
     of.crf(participant, "D10", "clinical_status", status_score=4, assessed_on=date(2026, 3, 11))
+    # D10 lists the vital signs too since issue 19.
+    of.crf(participant, "D10", "vital_signs", assessed_on=date(2026, 3, 11), **of.VITAL_SIGNS)
     # Today 2026-03-12 (study day 11): D14 opens tomorrow (03-13); D10 (03-10 ±1) done;
     # D7 (03-08 ±1) and D0-D5 overdue; nothing due today at site 01.
     digest = selectors.visit_digest(site=participant.site, today=date(2026, 3, 12))

@@ -28,6 +28,8 @@ def assess(**overrides):
         "screening_date": SCREENED,
         "pao2_mmhg": Decimal("60"),
         "fio2": Decimal("0.40"),
+        # Issue 19: a woman not of childbearing potential needs no pregnancy test.
+        "childbearing_potential": False,
     }
     values.update(overrides)
     return rules.assess(**values)
@@ -101,6 +103,39 @@ def test_e2_pregnancy_excludes_a_woman():
     result = assess(sex="female", answers={**ALL_MET, "E2": True})
     assert result.eligible is False
     assert result.failed == ("E2",)
+
+
+def test_a_positive_pregnancy_test_excludes_a_woman_whatever_e2_says():
+    # Issue 19: the screening pregnancy test is used by the rule for E2.
+    result = assess(childbearing_potential=True, pregnancy_test="positive")
+    assert result.eligible is False
+    assert result.failed == ("E2",)
+
+
+@pytest.mark.parametrize("test", ["", "not_done"])
+def test_a_woman_of_childbearing_potential_without_a_negative_test_is_not_decided(test):
+    result = assess(childbearing_potential=True, pregnancy_test=test)
+    assert result.eligible is None
+    assert result.missing == ("E2",)
+
+
+def test_childbearing_potential_must_be_answered_for_a_woman():
+    result = assess(childbearing_potential=None)
+    assert result.eligible is None
+    assert result.missing == ("E2",)
+
+
+def test_a_negative_test_or_no_childbearing_potential_leaves_her_eligible():
+    assert assess(childbearing_potential=True, pregnancy_test="negative").eligible is True
+    assert assess(childbearing_potential=False).eligible is True
+
+
+def test_the_pregnancy_test_does_not_apply_to_a_man():
+    answers = {k: v for k, v in ALL_MET.items() if k != "E2"}
+    result = assess(
+        sex="male", answers=answers, childbearing_potential=None, pregnancy_test="positive"
+    )
+    assert result.eligible is True
 
 
 def test_e2_must_be_answered_for_a_woman():

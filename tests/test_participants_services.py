@@ -266,11 +266,19 @@ def test_the_service_names_every_refused_field_at_once(site01, coordinator):
         {code: st.booleans() for code in ["I1", "I3", "I5"] + [f"E{n}" for n in range(1, 14)]}
     ),
     sex=st.sampled_from(["female", "male"]),
+    # Issue 19: a woman's childbearing potential and screening pregnancy test, drawn complete
+    # (of childbearing potential: a test result; not: any test, or none).
+    pregnancy=st.one_of(
+        st.tuples(st.just(True), st.sampled_from(["negative", "positive"])),
+        st.tuples(st.just(False), st.sampled_from(["", "negative", "positive", "not_done"])),
+    ),
 )
-def test_eligible_exactly_when_every_criterion_holds(pao2, fio2, age, answers, sex):
-    # SPEC §2: "all inclusion answers yes and all exclusion answers no".
+def test_eligible_exactly_when_every_criterion_holds(pao2, fio2, age, answers, sex, pregnancy):
+    # SPEC §2: "all inclusion answers yes and all exclusion answers no"; a woman with a
+    # positive pregnancy test is excluded whatever E2's answer (issue 19).
     screened = date(2026, 6, 15)
     born = screened.replace(year=screened.year - age)
+    potential, test = pregnancy
     result = rules.assess(
         answers=answers,
         sex=sex,
@@ -278,6 +286,8 @@ def test_eligible_exactly_when_every_criterion_holds(pao2, fio2, age, answers, s
         screening_date=screened,
         pao2_mmhg=pao2,
         fio2=fio2,
+        childbearing_potential=potential,
+        pregnancy_test=test,
     )
     expected = (
         pao2 / fio2 < 200
@@ -286,5 +296,6 @@ def test_eligible_exactly_when_every_criterion_holds(pao2, fio2, age, answers, s
         and not any(
             v for c, v in answers.items() if c.startswith("E") and (c != "E2" or sex == "female")
         )
+        and not (sex == "female" and test == "positive")
     )
     assert result.eligible is expected

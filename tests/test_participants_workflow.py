@@ -74,6 +74,8 @@ def screen_data(site, **overrides):
 def eligibility_data(**overrides):
     data = {name: "True" if value else "False" for name, value in ELIGIBLE_ANSWERS.items()}
     data.update(e2="False", pao2_mmhg="60", fio2_entered="0.40", fio2_unit="fraction")
+    # Asked of a woman only (issue 19); a man's form has no such field.
+    data.update(childbearing_potential="False")
     data.update(overrides)
     return data
 
@@ -219,6 +221,51 @@ def test_the_form_asks_a_woman_about_pregnancy_and_it_excludes(client, coordinat
     eligibility = Eligibility.objects.get(screening=woman)
     assert not eligibility.eligible
     assert eligibility.failed_codes == ["E2"]
+
+
+def test_a_woman_of_childbearing_potential_needs_a_negative_pregnancy_test(
+    client, coordinator, site01
+):
+    # Registry exclusion "Pregnant women or planning to become pregnant"; issue 19: a
+    # pregnancy test at screening for women of childbearing potential, used by the rule.
+    woman = _ScreeningFactory(site=site01, screened_by=coordinator, identity__sex="female")
+    body = client.get(eligibility_url(woman)).content.decode()
+    assert 'name="childbearing_potential"' in body
+    assert 'name="pregnancy_test"' in body
+    # Of childbearing potential, no test: E2 stays open, not saved as eligible.
+    response = client.post(eligibility_url(woman), eligibility_data(childbearing_potential="True"))
+    assert response.status_code == 200
+    assert "missing: E2" in response.content.decode()
+    assert not Eligibility.objects.filter(screening=woman).exists()
+    # A positive test excludes her, although E2 was answered "no".
+    client.post(
+        eligibility_url(woman),
+        eligibility_data(childbearing_potential="True", pregnancy_test="positive"),
+    )
+    eligibility = Eligibility.objects.get(screening=woman)
+    assert not eligibility.eligible
+    assert eligibility.failed_codes == ["E2"]
+    assert eligibility.pregnancy_test == "positive"
+
+
+def test_a_negative_pregnancy_test_lets_her_be_eligible(client, coordinator, site01):
+    woman = _ScreeningFactory(site=site01, screened_by=coordinator, identity__sex="female")
+    client.post(
+        eligibility_url(woman),
+        eligibility_data(childbearing_potential="True", pregnancy_test="negative"),
+    )
+    eligibility = Eligibility.objects.get(screening=woman)
+    assert eligibility.eligible
+    assert (eligibility.childbearing_potential, eligibility.pregnancy_test) == (True, "negative")
+
+
+def test_a_man_has_no_pregnancy_test(client, coordinator, screening):
+    body = client.get(eligibility_url(screening)).content.decode()
+    assert 'name="pregnancy_test"' not in body
+    client.post(eligibility_url(screening), eligibility_data(pregnancy_test="positive"))
+    eligibility = Eligibility.objects.get(screening=screening)
+    assert eligibility.eligible
+    assert (eligibility.childbearing_potential, eligibility.pregnancy_test) == (None, "")
 
 
 def test_each_criterion_is_labelled_in_the_registry_words(client, coordinator, screening):

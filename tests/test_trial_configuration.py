@@ -53,6 +53,13 @@ def test_hard_limits_are_those_of_spec_section_4():
         "compliance_ml_cmh2o": ("5", "150"),
         "crp_mg_l": ("0", "500"),
         "weight_kg": ("30", "250"),
+        # Vital signs (issue 19): impossible in a living patient beyond these.
+        "temperature_c": ("25", "45"),
+        "heart_rate_bpm": ("20", "250"),
+        "systolic_mmhg": ("40", "300"),
+        "diastolic_mmhg": ("15", "200"),
+        "respiratory_rate": ("4", "80"),
+        "spo2_percent": ("40", "100"),
     }
 
 

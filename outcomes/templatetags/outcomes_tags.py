@@ -45,3 +45,35 @@ def outcomes_summary(context, participant) -> dict:
 def model_label(obj) -> str:
     """'app_label.modelname' of a record, for the audit-trail URL."""
     return obj._meta.label_lower
+
+
+@register.simple_tag
+def lab_results(crf) -> list[dict]:
+    """The results of a safety-lab CRF that have a value: canonical value and unit, the site's
+    range it was judged against, its CTCAE v5.0 grade, and how it was entered if converted."""
+    from django.utils.translation import gettext
+
+    from kernel.trial import TRIAL
+
+    rows = []
+    for analyte in TRIAL.lab_analytes:
+        value = getattr(crf, analyte.code, None)
+        if value is None:
+            continue
+        unit = getattr(crf, f"{analyte.code}_unit", "") or analyte.unit
+        rows.append(
+            {
+                "label": gettext(analyte.label),
+                "value": value.normalize(),
+                "unit": analyte.unit,
+                "lln": getattr(crf, f"{analyte.code}_lln", None),
+                "uln": getattr(crf, f"{analyte.code}_uln", None),
+                "grade": getattr(crf, f"{analyte.code}_grade", None),
+                "entered": (
+                    f"{getattr(crf, f'{analyte.code}_entered').normalize()} {unit}"
+                    if unit != analyte.unit
+                    else ""
+                ),
+            }
+        )
+    return rows
