@@ -73,7 +73,9 @@ def load(*, participants: int, seed: int, stdout) -> str:
     enrolled = []
     for i in range(missing):
         site = sites[i % len(sites)]
-        enrolled.append(_screen(rng, site, days_ago=missing - i + 1, enroll=True))
+        # Screened before the earliest Day 0 the randomization demo gives (64 days ago), so that
+        # no visit, event or ICU stay falls before screening (the services refuse one).
+        enrolled.append(_screen(rng, site, days_ago=65 + missing - i, enroll=True))
         if i % 3 == 1:
             _kind, override = FAILURES[(existing + i) % len(FAILURES)]
             _screen(rng, site, days_ago=missing - i + 1, enroll=False, **override)
