@@ -59,6 +59,8 @@ DELTA_LABELS = {
     "murray_total": gettext_noop("Murray sum"),
     "clinical_status": gettext_noop("Clinical status"),
 }
+# Scales of whole numbers: a move on them is shown without a decimal ("from 4 to 1").
+INTEGER_DELTAS = frozenset({"murray_total", "clinical_status"})
 
 ShowDate = Callable[[date], str]
 Values = Mapping[str, Any]
@@ -333,7 +335,9 @@ def delta_warnings(
                     "field": _(DELTA_LABELS[key]),
                     "before": before,
                     "visit": code,
-                    "now": Decimal(value).quantize(Decimal("0.1")),
+                    "now": Decimal(value).quantize(
+                        Decimal("1") if key in INTEGER_DELTAS else Decimal("0.1")
+                    ),
                     "limit": limit,
                 }
             )
