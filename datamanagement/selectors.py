@@ -280,27 +280,6 @@ def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
     return result
 
 
-@dataclass
-class VisitCrfs:
-    visit: Visit
-    entered: list[tuple[str, str]]  # (code, name) of the CRFs entered
-
-
-def visits_with_entered_crfs(participant) -> list[VisitCrfs]:
-    """The participant's visits, each with the CRFs entered at it."""
-    return [
-        VisitCrfs(
-            visit=visit,
-            entered=[
-                (code, TRIAL.crfs[code])
-                for code in visit.crf_codes
-                if CRF_MODELS[code].objects.filter(visit=visit).exists()
-            ],
-        )
-        for visit in Visit.objects.filter(participant=participant).order_by("day")
-    ]
-
-
 def sdv_of_participant(participant) -> list[SdvCrf]:
     """Every saved CRF of the participant that needs verification, visit by visit."""
     rows = []
@@ -731,10 +710,10 @@ def record_status(participants: QuerySet) -> StatusGrid:
     visit_ids = [v.pk for v in visits]
     saved: dict[tuple[int, str], str] = {}  # (visit id, CRF code) -> draft / complete
     for code, model in CRF_MODELS.items():
-        for visit_id, status in model.objects.filter(visit_id__in=visit_ids).values_list(
+        for visit_id, crf_status in model.objects.filter(visit_id__in=visit_ids).values_list(
             "visit_id", "status"
         ):
-            saved[(visit_id, code)] = status
+            saved[(visit_id, code)] = crf_status
     queried = set(
         Query.objects.filter(
             visit_id__in=visit_ids, state__in=(QueryState.OPEN, QueryState.ANSWERED)
@@ -747,8 +726,8 @@ def record_status(participants: QuerySet) -> StatusGrid:
         marked.setdefault((visit_id, code), set()).add(field_name)
     required = {code: set(sdv_required_fields(code)) for code in CRF_MODELS}
     casebook_signed: set[int] = set()
-    visit_signature: dict[int, Signature] = {}
-    crf_signed: set[tuple[int, str]] = set()
+    visit_signature: dict[int | None, Signature] = {}
+    crf_signed: set[tuple[int | None, str]] = set()
     for signature in Signature.objects.filter(participant_id__in=ids, voided_at__isnull=True):
         if signature.level == SignatureLevel.CASEBOOK:
             casebook_signed.add(signature.participant_id)
@@ -762,7 +741,9 @@ def record_status(participants: QuerySet) -> StatusGrid:
         )
     )
     database_locked = any(lock.level == LockLevel.DATABASE for lock in locks)
-    participant_locked = {lock.participant_id for lock in locks if lock.level == LockLevel.PARTICIPANT}
+    participant_locked = {
+        lock.participant_id for lock in locks if lock.level == LockLevel.PARTICIPANT
+    }
     crf_locked = {(lock.visit_id, lock.crf_code) for lock in locks if lock.level == LockLevel.CRF}
 
     rows = {p.pk: ParticipantRow(participant=p, visits={}) for p in participant_list}
@@ -772,7 +753,7 @@ def record_status(participants: QuerySet) -> StatusGrid:
         for code in visit.crf_codes:
             key = (visit.pk, code)
             status = saved.get(key)
-            states = {CrfState.EMPTY if status is None else status}
+            states: set[str] = {CrfState.EMPTY if status is None else status}
             if status is not None:
                 if key in queried:
                     states.add(CrfState.QUERY)

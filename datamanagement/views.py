@@ -242,9 +242,9 @@ def casebook(request, study_id: str):
             "participant": participant,
             "queries": [{"query": q, "days": selectors.days_open(q, now=now)} for q in queries],
             "sdv": selectors.sdv_of_participant(participant),
-            "visits": selectors.record_status(
-                Participant.objects.filter(pk=participant.pk)
-            ).rows[0].visits.values(),
+            "visits": selectors.record_status(Participant.objects.filter(pk=participant.pk))
+            .rows[0]
+            .visits.values(),
             "lock": selectors.lock_for_participant(participant),
             "states": [(s, selectors.CrfState.LABELS[s]) for s in selectors.CrfState.ORDER],
         },

@@ -4,6 +4,7 @@ behind the toggler below 992 px and groups a role's many entries into dropdowns.
 
 Screenshots go to the test output directory (pytest-playwright's --output, per test)."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ ROLES = [
     "sponsor",
 ]
 WIDTHS = (768, 1280)
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
 @pytest.fixture
@@ -72,7 +74,8 @@ def test_every_page_of_a_role_fits_a_tablet_and_a_screen(
             expect(toggler).to_be_hidden()
             # Every entry of the menu bar, and Sign out, inside the viewport.
             sign_out = page.get_by_role("button", name="Sign out").bounding_box()
-            assert sign_out and sign_out["x"] + sign_out["width"] <= width
+            assert sign_out is not None
+            assert sign_out["x"] + sign_out["width"] <= width
             for box in page.locator("nav.navbar .navbar-nav > li").evaluate_all(
                 "items => items.map(i => i.getBoundingClientRect().right)"
             ):
@@ -80,11 +83,24 @@ def test_every_page_of_a_role_fits_a_tablet_and_a_screen(
         page.screenshot(path=str(out / f"{username}-{width}-menu.png"))
 
 
-def test_the_data_manager_opens_a_grouped_menu(demo, sign_in):
+def test_the_data_manager_opens_the_record_status_grid_from_a_grouped_menu(
+    demo, sign_in, output_path
+):
     page = sign_in("datamanager", PASSWORD)
     page.set_viewport_size({"width": 1280, "height": 900})
-    group = page.get_by_test_id("nav-group-data")
-    group.click()
-    page.get_by_role("link", name="Audit log").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
-    assert "audit" in page.url
+    page.get_by_test_id("nav-group-data").click()
+    page.get_by_role("link", name="Record status").click()
+    expect(page.get_by_role("heading", name="Record status")).to_be_visible()
+    expect(page.get_by_test_id("status-legend")).to_contain_text("open query")
+    icon = page.get_by_test_id("status-grid").locator("a.edc-rs").first
+    expect(icon).to_be_visible()
+    Path(output_path).mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(Path(output_path) / "record-status-1280.png"), full_page=True)
+    if os.environ.get("EDC_UPDATE_DOCS_IMAGES"):  # the README's copy (docs/img)
+        page.screenshot(path=str(DOCS_IMAGES / "record-status.png"))
+    label = icon.get_attribute("title")
+    icon.click()
+    page.wait_for_load_state()
+    # The icon opened the CRF it stands for (read-only review for the data manager).
+    crf_name = label.split(":")[0].split(" · ")[1]
+    expect(page.get_by_role("heading", level=1)).to_contain_text(crf_name)
