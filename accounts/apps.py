@@ -17,4 +17,5 @@ class AccountsConfig(AppConfig):
             url_name="security_log",
             permission="trialedc.view_securityevent",
             order=82,
+            group="data",
         )

@@ -14,6 +14,7 @@ class DashboardsConfig(AppConfig):
             url_name="dashboards:dashboard",
             permission="dashboards.view_dashboard",
             order=15,
+            group="reports",
         )
         home.card(
             title=_("Trial dashboard"),

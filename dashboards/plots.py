@@ -80,8 +80,15 @@ def consort_lines(data: Consort) -> dict:
         _("Excluded (n = %(n)s)") % {"n": s["excluded"]},
         "• " + _("Not meeting eligibility criteria (n = %(n)s)") % {"n": s["ineligible"]},
     ]
+    # An inclusion criterion excludes when it is not met, an exclusion criterion when present.
     excluded += [
-        "    ◦ " + _("criterion %(code)s not met: %(n)s") % {"code": code, "n": n}
+        "    ◦ "
+        + (
+            _("%(code)s present: %(n)s")
+            if TRIAL.criterion(code).kind == "exclusion"
+            else _("%(code)s not met: %(n)s")
+        )
+        % {"code": code, "n": n}
         for code, n in s["criteria"]
     ]
     excluded += [

@@ -43,18 +43,28 @@ class DataManagementConfig(AppConfig):
             url_name="datamanagement:queries",
             permission="datamanagement.view_query",
             order=50,
+            group="data",
+        )
+        home.nav(
+            label=_("Record status"),
+            url_name="datamanagement:record_status",
+            permission="datamanagement.view_query",
+            order=49,
+            group="data",
         )
         home.nav(
             label=_("Audit log"),
             url_name="datamanagement:audit_log",
             permission="datamanagement.view_trial_audit_log",
             order=80,
+            group="data",
         )
         home.nav(
             label=_("Locks"),
             url_name="datamanagement:locks",
             permission="datamanagement.lock_data",
             order=85,
+            group="data",
         )
         home.card(
             title=_("Open queries"),

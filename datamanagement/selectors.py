@@ -16,6 +16,7 @@ from django.apps import apps
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kernel import audit, concurrency
 from kernel.access import scope_to_sites, sites_for
@@ -31,6 +32,7 @@ from outcomes.models import (
     StudyEvent,
     Visit,
 )
+from participants.models import Participant
 
 from .models import (
     Lock,
@@ -353,27 +355,6 @@ def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
             )
         )
     return result
-
-
-@dataclass
-class VisitCrfs:
-    visit: Visit
-    entered: list[tuple[str, str]]  # (code, name) of the CRFs entered
-
-
-def visits_with_entered_crfs(participant) -> list[VisitCrfs]:
-    """The participant's visits, each with the CRFs entered at it."""
-    return [
-        VisitCrfs(
-            visit=visit,
-            entered=[
-                (code, TRIAL.crfs[code])
-                for code in visit.crf_codes
-                if CRF_MODELS[code].objects.filter(visit=visit).exists()
-            ],
-        )
-        for visit in Visit.objects.filter(participant=participant).order_by("day")
-    ]
 
 
 def sdv_of_participant(participant) -> list[SdvCrf]:
@@ -731,3 +712,166 @@ def query_actions(query: Query, user) -> list[tuple[str, str]]:
         for action, label in labels.items()
         if (query.state, action) in TRANSITIONS and user.has_perm(ACTION_PERMISSIONS[action])
     ]
+
+
+# -- the record status grid (REDCap's record status dashboard) -------------------------------
+
+
+class CrfState:
+    """The states a CRF shows in the grid and the casebook, strongest first: a cell shows the
+    first that applies (a locked CRF shows the lock even when it is signed and verified)."""
+
+    LOCKED = "locked"
+    SIGNED = "signed"
+    QUERY = "query"
+    SDV = "sdv"
+    COMPLETE = "complete"
+    DRAFT = "draft"
+    EMPTY = "empty"
+    ORDER = (LOCKED, SIGNED, QUERY, SDV, COMPLETE, DRAFT, EMPTY)
+    LABELS = {
+        LOCKED: gettext_lazy("locked"),
+        SIGNED: gettext_lazy("signed"),
+        QUERY: gettext_lazy("open query"),
+        SDV: gettext_lazy("source data verified"),
+        COMPLETE: gettext_lazy("complete"),
+        DRAFT: gettext_lazy("draft"),
+        EMPTY: gettext_lazy("not entered"),
+    }
+
+
+@dataclass
+class CrfCell:
+    visit: Visit
+    crf_code: str
+    states: set[str]  # every state that applies; `state` is the strongest
+
+    @property
+    def state(self) -> str:
+        return next(s for s in CrfState.ORDER if s in self.states)
+
+    @property
+    def name(self) -> str:
+        return TRIAL.crfs[self.crf_code]
+
+    @property
+    def label(self) -> str:
+        """The text alternative of the icon: the CRF and every state that applies."""
+        shown = ", ".join(str(CrfState.LABELS[s]) for s in CrfState.ORDER if s in self.states)
+        return f"{self.visit.code} · {self.name}: {shown}"
+
+
+@dataclass
+class VisitCells:
+    visit: Visit
+    cells: list[CrfCell]
+    signed: Signature | None  # the visit's own signature, not voided
+
+    @property
+    def entered(self) -> bool:
+        return any(CrfState.EMPTY not in c.states for c in self.cells)
+
+
+@dataclass
+class ParticipantRow:
+    participant: Any
+    visits: dict[str, VisitCells]  # by visit code
+
+    def states(self) -> set[str]:
+        return {c.state for v in self.visits.values() for c in v.cells}
+
+
+@dataclass
+class StatusGrid:
+    visit_codes: list[str]
+    rows: list[ParticipantRow]
+
+
+def record_status(participants: QuerySet) -> StatusGrid:
+    """Participants × visits × CRFs with the state of each CRF (empty, draft, complete, open
+    query, SDV done, signed, locked), read in a number of queries that does not grow with the
+    number of participants: the participants, their visits, one per CRF table, then the open
+    queries, SDV marks, signatures and locks of all of them at once.
+
+    A signature counts while it is not voided: a change to a signed record voids it (services);
+    the hash check of every version is left to the pages of one record."""
+    participant_list = list(participants.select_related("site").order_by("study_id"))
+    ids = [p.pk for p in participant_list]
+    visits = list(Visit.objects.filter(participant_id__in=ids).order_by("participant_id", "day"))
+    visit_ids = [v.pk for v in visits]
+    saved: dict[tuple[int, str], str] = {}  # (visit id, CRF code) -> draft / complete
+    for code, model in CRF_MODELS.items():
+        for visit_id, crf_status in model.objects.filter(visit_id__in=visit_ids).values_list(
+            "visit_id", "status"
+        ):
+            saved[(visit_id, code)] = crf_status
+    queried = set(
+        Query.objects.filter(
+            visit_id__in=visit_ids, state__in=(QueryState.OPEN, QueryState.ANSWERED)
+        ).values_list("visit_id", "crf_code")
+    )
+    marked: dict[tuple[int, str], set[str]] = {}
+    for visit_id, code, field_name in SdvMark.objects.filter(
+        visit_id__in=visit_ids, cleared_at__isnull=True
+    ).values_list("visit_id", "crf_code", "field_name"):
+        marked.setdefault((visit_id, code), set()).add(field_name)
+    required = {code: set(sdv_required_fields(code)) for code in CRF_MODELS}
+    casebook_signed: set[int] = set()
+    visit_signature: dict[int | None, Signature] = {}
+    crf_signed: set[tuple[int | None, str]] = set()
+    for signature in Signature.objects.filter(participant_id__in=ids, voided_at__isnull=True):
+        if signature.level == SignatureLevel.CASEBOOK:
+            casebook_signed.add(signature.participant_id)
+        elif signature.level == SignatureLevel.VISIT:
+            visit_signature.setdefault(signature.visit_id, signature)
+        else:
+            crf_signed.add((signature.visit_id, signature.crf_code))
+    locks = list(
+        Lock.objects.filter(unlocked_at__isnull=True).filter(
+            Q(level=LockLevel.DATABASE) | Q(participant_id__in=ids)
+        )
+    )
+    database_locked = any(lock.level == LockLevel.DATABASE for lock in locks)
+    participant_locked = {
+        lock.participant_id for lock in locks if lock.level == LockLevel.PARTICIPANT
+    }
+    crf_locked = {(lock.visit_id, lock.crf_code) for lock in locks if lock.level == LockLevel.CRF}
+
+    rows = {p.pk: ParticipantRow(participant=p, visits={}) for p in participant_list}
+    for visit in visits:
+        visit.participant = rows[visit.participant_id].participant  # no query per visit
+        cells = []
+        for code in visit.crf_codes:
+            key = (visit.pk, code)
+            status = saved.get(key)
+            states: set[str] = {CrfState.EMPTY if status is None else status}
+            if status is not None:
+                if key in queried:
+                    states.add(CrfState.QUERY)
+                if required[code] and required[code] <= marked.get(key, set()):
+                    states.add(CrfState.SDV)
+                if (
+                    visit.participant_id in casebook_signed
+                    or visit.pk in visit_signature
+                    or key in crf_signed
+                ):
+                    states.add(CrfState.SIGNED)
+            if database_locked or visit.participant_id in participant_locked or key in crf_locked:
+                states.add(CrfState.LOCKED)
+            cells.append(CrfCell(visit=visit, crf_code=code, states=states))
+        rows[visit.participant_id].visits[visit.code] = VisitCells(
+            visit=visit, cells=cells, signed=visit_signature.get(visit.pk)
+        )
+    return StatusGrid(visit_codes=[v.code for v in TRIAL.visits], rows=list(rows.values()))
+
+
+def record_status_for(user, *, site_code: str = "", state: str = "") -> StatusGrid:
+    """The grid of the participants `user` may see (site scope), of one site and with at least
+    one CRF in `state` when asked."""
+    participants = scope_to_sites(Participant.objects.all(), user)
+    if site_code:
+        participants = participants.filter(site__code=site_code)
+    grid = record_status(participants)
+    if state:
+        grid.rows = [row for row in grid.rows if state in row.states()]
+    return grid

@@ -7,6 +7,7 @@ app_name = "datamanagement"
 _P = "participants/<str:study_id>"
 
 urlpatterns = [
+    path("status/", views.record_status, name="record_status"),
     path("queries/", views.query_list, name="queries"),
     path("queries/<int:pk>/", views.query_detail, name="query_detail"),
     path(f"{_P}/queries/new/", views.query_new, name="query_new"),

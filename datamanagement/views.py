@@ -200,6 +200,35 @@ def query_detail(request, pk: int):
     )
 
 
+# -- the record status grid ------------------------------------------------------------------
+
+
+@require_GET
+@require(VIEW_QUERIES, VIEW_CRFS)
+def record_status(request):
+    """Participants × visits × CRFs, one icon per CRF with its state (REDCap's record status
+    dashboard), of the user's sites, filtered by site and by state."""
+    sites = list(sites_for(request.user).order_by("code").values_list("code", "name"))
+    site_code = request.GET.get("site", "")
+    if site_code not in {code for code, _name in sites}:
+        site_code = ""
+    state = request.GET.get("state", "")
+    if state not in selectors.CrfState.LABELS:
+        state = ""
+    grid = selectors.record_status_for(request.user, site_code=site_code, state=state)
+    return render(
+        request,
+        "datamanagement/record_status.html",
+        {
+            "grid": grid,
+            "sites": sites,
+            "site_code": site_code,
+            "state": state,
+            "states": [(s, selectors.CrfState.LABELS[s]) for s in selectors.CrfState.ORDER],
+        },
+    )
+
+
 # -- participant casebook, CRF review ----------------------------------------------------------
 
 
@@ -217,8 +246,11 @@ def casebook(request, study_id: str):
             "participant": participant,
             "queries": [{"query": q, "days": selectors.days_open(q, now=now)} for q in queries],
             "sdv": selectors.sdv_of_participant(participant),
-            "visits": selectors.visits_with_entered_crfs(participant),
+            "visits": selectors.record_status(Participant.objects.filter(pk=participant.pk))
+            .rows[0]
+            .visits.values(),
             "lock": selectors.lock_for_participant(participant),
+            "states": [(s, selectors.CrfState.LABELS[s]) for s in selectors.CrfState.ORDER],
         },
     )
 

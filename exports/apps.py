@@ -14,6 +14,7 @@ class ExportsConfig(AppConfig):
             url_name="exports:index",
             permission="exports.view_exportrun",
             order=80,
+            group="reports",
         )
         home.card(
             title=_("De-identified IPD export"),

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,9 @@ class HomeCard:
     action: str
     count: Callable | None = None  # count(user) -> int, shown as a badge
     order: int = 100
+    # Query string of the list the card opens, so the list shows what the card counted
+    # (e.g. {"status": "unconfirmed"}: "Eligibility to confirm (8)" opens those 8).
+    query: dict | None = None
 
     def visible_to(self, user) -> bool:
         return user.has_perm(self.permission)
@@ -30,7 +35,7 @@ class HomeCard:
         return {
             "title": self.title,
             "text": self.text,
-            "url": reverse(self.url_name),
+            "url": reverse(self.url_name) + (f"?{urlencode(self.query)}" if self.query else ""),
             "action": self.action,
             "count": self.count(user) if self.count else None,
         }
@@ -47,12 +52,24 @@ def cards_for(user) -> list[dict]:
     return [c.render_for(user) for c in sorted(_CARDS, key=lambda c: c.order) if c.visible_to(user)]
 
 
+# The top menu's groups: where a person holds two or more entries of a group, they fold into
+# one dropdown, so that the menu of a role with many entries (the data manager's) fits a
+# 1,280 px screen; below 992 px the whole menu collapses behind the toggler (templates/base.html).
+NAV_GROUPS = {
+    "participants": _("Participants"),
+    "randomization": _("Randomization"),
+    "data": _("Data management"),
+    "reports": _("Reports"),
+}
+
+
 @dataclass(frozen=True)
 class NavItem:
     label: str
     url_name: str
     permission: str
     order: int = 100
+    group: str = ""  # a key of NAV_GROUPS, or "" for an entry of its own
 
 
 _NAV: list[NavItem] = []
@@ -64,10 +81,27 @@ def nav(**kwargs) -> None:
 
 
 def nav_for(user) -> list[dict]:
+    """The user's menu: entries {"label", "url"}, and groups {"label", "children": [entries]}
+    where the user holds two or more entries of one group (in the order of their first entry)."""
     if not user.is_authenticated:
         return []
-    return [
-        {"label": item.label, "url": reverse(item.url_name)}
-        for item in sorted(_NAV, key=lambda i: i.order)
-        if user.has_perm(item.permission)
-    ]
+    items = [i for i in sorted(_NAV, key=lambda i: i.order) if user.has_perm(i.permission)]
+    sizes: dict[str, int] = {}
+    for item in items:
+        sizes[item.group] = sizes.get(item.group, 0) + 1
+    menu: list[dict] = []
+    groups: dict[str, dict] = {}
+    for item in items:
+        entry = {"label": item.label, "url": reverse(item.url_name)}
+        if not item.group or sizes[item.group] < 2:
+            menu.append(entry)
+        elif item.group in groups:
+            groups[item.group]["children"].append(entry)
+        else:
+            groups[item.group] = {
+                "label": NAV_GROUPS[item.group],
+                "key": item.group,
+                "children": [entry],
+            }
+            menu.append(groups[item.group])
+    return menu

@@ -43,6 +43,7 @@ class OutcomesConfig(AppConfig):
             url_name="outcomes:worklist",
             permission="outcomes.view_visit",
             order=30,
+            group="participants",
         )
         home.card(
             title=_("Visits to do"),

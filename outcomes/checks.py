@@ -94,6 +94,8 @@ DELTA_LABELS = {
     "murray_score": gettext_noop("Murray score (mean, 0–4)"),
     "clinical_status": gettext_noop("Clinical status"),
 }
+# Scales of whole numbers: a move on them is shown without a decimal ("from 4 to 1").
+INTEGER_DELTAS = frozenset({"clinical_status"})
 
 ShowDate = Callable[[date], str]
 Values = Mapping[str, Any]
@@ -532,7 +534,11 @@ def delta_warnings(
                     "field": _(DELTA_LABELS[key]),
                     "before": before,
                     "visit": code,
-                    "now": Decimal(value).quantize(DELTA_PLACES.get(key, Decimal("0.1"))),
+                    "now": Decimal(value).quantize(
+                        DELTA_PLACES.get(
+                            key, Decimal("1") if key in INTEGER_DELTAS else Decimal("0.1")
+                        )
+                    ),
                     "limit": limit,
                 }
             )

@@ -33,12 +33,14 @@ class ParticipantsConfig(AppConfig):
             url_name="participants:screening_log",
             permission="participants.view_screening",
             order=5,
+            group="participants",
         )
         home.nav(
             label=_("Participants"),
             url_name="participants:list",
             permission="participants.view_participant",
             order=10,
+            group="participants",
         )
         home.card(
             title=_("Screen a patient"),
@@ -55,6 +57,7 @@ class ParticipantsConfig(AppConfig):
             permission="participants.view_screening",
             action=_("Open the log"),
             count=lambda user: selectors.open_screening_count(user),
+            query={"outcome": "open"},
             order=6,
         )
         home.card(
@@ -64,6 +67,7 @@ class ParticipantsConfig(AppConfig):
             permission="participants.confirm_eligibility",
             action=_("Review"),
             count=lambda user: selectors.unconfirmed_eligibility_for(user).count(),
+            query={"outcome": "to_confirm"},
             order=7,
         )
         home.card(

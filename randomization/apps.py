@@ -40,18 +40,21 @@ class RandomizationConfig(AppConfig):
             url_name="randomization:overview",
             permission="randomization.view_randomization",
             order=30,
+            group="randomization",
         )
         home.nav(
             label=_("Lists"),
             url_name="randomization:list_index",
             permission="randomization.view_randomizationlist",
             order=31,
+            group="randomization",
         )
         home.nav(
             label=_("Pharmacy"),
             url_name="randomization:pharmacy",
             permission="randomization.view_pharmacy",
             order=32,
+            group="randomization",
         )
         home.card(
             title=_("Randomization"),

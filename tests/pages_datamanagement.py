@@ -48,6 +48,12 @@ def _p(w):
 
 
 PAGES = {
+    "record status": ("datamanagement:record_status", lambda w: "/data/status/", READ),
+    "record status filtered": (
+        "datamanagement:record_status",
+        lambda w: f"/data/status/?site={w.participant.site.code}&state=query",
+        READ,
+    ),
     "query list": ("datamanagement:queries", lambda w: "/data/queries/", READ),
     "query list filtered": (
         "datamanagement:queries",

@@ -131,5 +131,7 @@ def test_the_consort_page_draws_the_counts(client, trial, make_user, login):
     assert "<svg" in body
     assert "Assessed for eligibility (n = 12)" in body
     assert "Randomized (n = 5)" in body
-    assert "criterion E7 not met: 1" in body
+    # E7 is an exclusion criterion: it excluded because it was present (issue 21).
+    assert "E7 present: 1" in body
+    assert "E7 not met" not in body
     assert "Allocated (arms blinded, pooled)" in body

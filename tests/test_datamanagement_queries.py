@@ -366,7 +366,7 @@ def test_a_crf_saved_with_confirmed_warnings_raises_the_query(participant):
         warning_reason="Confirmed at the bedside",
     )
     query = Query.objects.get(origin=QueryOrigin.EDIT_CHECK, visit=visit)
-    assert "Clinical status moved from 5 at D0 to 2.0" in query.text
+    assert "Clinical status moved from 5 at D0 to 2," in query.text
 
 
 def test_missing_crfs_after_the_window_become_queries_once(participant):

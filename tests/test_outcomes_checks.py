@@ -258,7 +258,7 @@ def test_a_date_outside_the_window_warns_and_one_inside_does_not():
             "5",
             3,
             2,
-            "Clinical status moved from 5 at D0 to 2.0, more than 2 since the previous visit.",
+            "Clinical status moved from 5 at D0 to 2, more than 2 since the previous visit.",
         ),
     ],
 )
@@ -332,7 +332,7 @@ def test_the_service_refuses_an_unconfirmed_warning_without_a_form(participant):
     with pytest.raises(UnconfirmedWarnings) as refused:
         save(participant, "D3", "clinical_status", values={"status_score": 2})
     assert refused.value.warnings == [
-        "Clinical status moved from 5 at D0 to 2.0, more than 2 since the previous visit."
+        "Clinical status moved from 5 at D0 to 2, more than 2 since the previous visit."
     ]
     # Confirmed without a reason: refused too.
     with pytest.raises(UnconfirmedWarnings):

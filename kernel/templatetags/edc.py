@@ -4,6 +4,8 @@ from datetime import date, datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 
 from .. import calendars
 
@@ -28,11 +30,29 @@ def edc_date(value):
 @register.filter
 def edc_datetime(value, zone=""):
     """A datetime as date (active calendar) and local time; `|edc_datetime:"tz"` adds the time
-    zone's abbreviation or offset (UTC, +0330), as the `T` of Django's date filter does."""
+    zone's abbreviation or offset (UTC, +0330), as the `T` of Django's date filter does;
+    `|edc_datetime:"s"` the seconds (audit trails), `|edc_datetime:"s,tz"` both."""
     if value in (None, ""):
         return ""
     local = timezone.localtime(value) if timezone.is_aware(value) else value
-    time_part = local.strftime("%H:%M")
-    if zone == "tz" and local.tzinfo is not None:
+    options = set(str(zone).split(","))  # "tz", "s" (seconds, for audit trails), or both
+    time_part = local.strftime("%H:%M:%S" if "s" in options else "%H:%M")
+    if "tz" in options and local.tzinfo is not None:
         time_part = f"{time_part} {local.tzname()}"
     return f"{edc_date(local)} {calendars.digits_for_page(time_part)}"
+
+
+@register.filter(needs_autoescape=True)
+def bdi(value, autoescape=True):
+    """Isolate a left-to-right token (study ID, screening number, date, number) from the text
+    around it, so that a right-to-left page keeps its order: "01-0031", never "0031-01"."""
+    if value in (None, ""):
+        return ""
+    text = conditional_escape(value) if autoescape else value
+    return mark_safe(f'<bdi dir="ltr">{text}</bdi>')  # noqa: S308 - the value is escaped
+
+
+@register.filter
+def get_item(mapping, key):
+    """`mapping|get_item:key`: a dictionary entry by a key held in a variable."""
+    return mapping.get(key) if mapping else None

@@ -13,6 +13,7 @@ from kernel.models import Site, User
 
 from ..dashboards_factories import bulk_trial
 from ..factories import PASSWORD
+from .menu import follow_menu
 
 # Screenshots go to var/screenshots; EDC_UPDATE_DOCS_IMAGES=1 refreshes the README's docs/img copy
 # (a test run must not change tracked files).
@@ -40,7 +41,7 @@ def _shot(page, name):
 
 def test_the_investigator_reads_the_dashboard_and_opens_a_visit(demo, sign_in, page):
     sign_in("investigator", PASSWORD)
-    page.get_by_role("navigation").get_by_role("link", name="Dashboard").click()
+    follow_menu(page, "Dashboard")
     expect(page.get_by_role("heading", name="Trial dashboard")).to_be_visible()
     expect(page.get_by_test_id("completeness-matrix")).to_be_visible()
     expect(page.get_by_role("img", name="Cumulative enrollment against target")).to_be_visible()

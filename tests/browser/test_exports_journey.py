@@ -13,6 +13,7 @@ from exports import tasks, views
 from exports.models import ExportRun
 
 from ..factories import PASSWORD
+from .menu import follow_menu
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
@@ -40,7 +41,7 @@ def test_the_sponsor_starts_an_export_watches_it_build_and_opens_the_zip(
     demo, queued, sign_in, live_server, tmp_path
 ):
     page = sign_in("sponsor", PASSWORD)
-    page.get_by_role("navigation").get_by_role("link", name="Exports").click()
+    follow_menu(page, "Exports")
     expect(page.get_by_role("heading", name="De-identified IPD exports")).to_be_visible()
     page.get_by_role("link", name="New export").click()
     page.get_by_role("button", name="Start the export").click()

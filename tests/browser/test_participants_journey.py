@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from participants.models import Eligibility, Participant
 
 from ..factories import PASSWORD
+from .menu import follow_menu
 
 SCREENS = Path(os.environ.get("EDC_SCREENSHOTS", "var/screens"))
 
@@ -31,7 +32,7 @@ def shot(page, name):
 
 
 def screen(page, *, name, national_id, sex, born):
-    page.get_by_role("navigation").get_by_role("link", name="Screening log").click()
+    follow_menu(page, "Screening log")
     page.get_by_role("link", name="Screen a patient").click()
     page.get_by_label("Full name").fill(name)
     page.get_by_label("National ID").fill(national_id)
@@ -118,7 +119,7 @@ def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
     assert confirmed.confirmed_by.username == "investigator"
 
     # 4. The screening log shows both, the ineligible one with the reason.
-    page.get_by_role("link", name="Screening log").first.click()
+    follow_menu(page, "Screening log")
     log = page.get_by_test_id("screening-log")
     eligible_row = log.get_by_role("row").filter(has_text="Narges Tehrani")
     expect(eligible_row).to_contain_text(study_id)

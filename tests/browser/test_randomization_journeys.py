@@ -14,6 +14,7 @@ from randomization.models import Randomization
 
 from ..factories import PASSWORD, ParticipantFactory
 from ..randomization_factories import authenticator, code_now, phase_one_filled
+from .menu import follow_menu
 
 SHOTS = "var/screenshots"
 ARM_WORDS = re.compile(r"\b(exosome|placebo)\b", re.IGNORECASE)
@@ -78,7 +79,7 @@ def test_a_coordinator_randomizes_and_sees_number_envelope_and_day0_but_no_arm(
     page.screenshot(path=f"{SHOTS}/randomization-coordinator-status.png", full_page=True)
     assert not ARM_WORDS.search(visible_text_without_the_title(page))
     # Every page of the coordinator's menu and the randomized list: no arm word.
-    page.get_by_role("link", name="Randomization", exact=True).first.click()
+    follow_menu(page, "Randomization")
     page.screenshot(path=f"{SHOTS}/randomization-overview.png", full_page=True)
     assert not ARM_WORDS.search(visible_text_without_the_title(page))
     for link in page.get_by_test_id("randomized-list").get_by_role("link").all():
@@ -91,7 +92,7 @@ def test_a_coordinator_randomizes_and_sees_number_envelope_and_day0_but_no_arm(
 def test_the_pharmacist_sees_arm_and_dose_and_records_the_preparation(demo, sign_in, live_server):
     randomization = an_exosome_participant_at_site_01()
     page = sign_in("pharmacist", PASSWORD)
-    page.get_by_role("link", name="Pharmacy", exact=True).first.click()
+    follow_menu(page, "Pharmacy")
     expect(page.get_by_text("Unblinded view")).to_be_visible()
     page.get_by_role("link", name=randomization.participant.study_id).click()
     expect(page.get_by_test_id("pharmacy-arm")).to_contain_text("Exosome")
@@ -164,7 +165,7 @@ def test_the_statistician_imports_a_list_sees_line_errors_then_opens_the_gate(
     page = sign_in("statistician", PASSWORD)
     page.get_by_label("Code").fill(code_now(device))
     page.get_by_role("button", name="Continue").click()
-    page.get_by_role("link", name="Lists", exact=True).first.click()
+    follow_menu(page, "Lists")
     expect(page.get_by_test_id("lists")).to_contain_text("verified")
     page.screenshot(path=f"{SHOTS}/randomization-lists.png", full_page=True)
     page.get_by_role("link", name="Import a CSV list").click()

@@ -1,0 +1,214 @@
+"""The record status grid (issue 21; REDCap's record status dashboard, OpenClinica's subject
+matrix): participants × visits × CRFs, one icon per CRF for empty / draft / complete / open
+query / SDV done / signed / locked, in the user's sites, read in a bounded number of queries;
+and the casebook shows the same states and which visits are signed."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from datamanagement import selectors, services
+from datamanagement.models import LockLevel
+from datamanagement.selectors import CrfState
+from kernel import concurrency
+from kernel.roles import Role
+from participants.models import Participant
+
+from . import outcomes_factories as of
+from .factories import PASSWORD, ParticipantFactory
+from .page_client import PageClient
+
+pytestmark = pytest.mark.django_db
+
+MURRAY = {"pao2_mmhg": Decimal("70"), "fio2": Decimal("0.6"), "cxr_quadrants": 2}
+
+
+@pytest.fixture
+def client():
+    return PageClient()
+
+
+@pytest.fixture
+def participant(site01, roles):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    return p
+
+
+def cells(participant) -> dict[tuple[str, str], selectors.CrfCell]:
+    row = selectors.record_status(Participant.objects.filter(pk=participant.pk)).rows[0]
+    return {(c.visit.code, c.crf_code): c for v in row.visits.values() for c in v.cells}
+
+
+def sign_visit(investigator, participant, code):
+    visit = of.visit(participant, code)
+    return services.signature_sign(
+        user=investigator,
+        password=PASSWORD,
+        participant=participant,
+        level="visit",
+        visit=visit,
+        meaning="accurate_complete",
+        opened_versions=selectors.signed_versions(
+            "visit", participant=participant, visit=visit, crf_code=""
+        ),
+    )
+
+
+def test_each_crf_shows_its_state(participant, make_user):
+    monitor = make_user(Role.MONITOR)
+    dm = make_user(Role.DATA_MANAGER)
+    investigator = make_user(Role.INVESTIGATOR)
+    of.crf(participant, "D0", "murray", **MURRAY)
+    of.crf(participant, "D0", "clinical_status", complete=False, status_score=3)
+    crp = of.crf(participant, "D0", "crp", entered_value=Decimal("12"), entered_unit="mg/L")
+    murray_d1 = of.crf(participant, "D1", "murray", **MURRAY)
+    of.crf(participant, "D1", "clinical_status", status_score=3)
+    services.query_raise(
+        participant=participant,
+        visit=crp.visit,
+        crf_code="crp",
+        field_name="entered_value",
+        text="Units?",
+        user=monitor,
+    )
+    blood_gas = of.crf(participant, "D3", "blood_gas", pao2_mmhg=Decimal("80"), fio2=Decimal("0.5"))
+    services.sdv_mark(
+        user=monitor,
+        visit=blood_gas.visit,
+        crf_code="blood_gas",
+        opened_version=concurrency.version_of(blood_gas),
+    )
+    sign_visit(investigator, participant, "D1")
+    services.lock_create(
+        user=dm,
+        level=LockLevel.CRF,
+        participant=participant,
+        visit=murray_d1.visit,
+        crf_code="murray",
+        reason="Cleaned",
+    )
+
+    grid = cells(participant)
+    assert grid[("D0", "baseline")].state == CrfState.EMPTY
+    assert grid[("D0", "clinical_status")].state == CrfState.DRAFT
+    assert grid[("D0", "murray")].state == CrfState.COMPLETE
+    assert grid[("D0", "crp")].state == CrfState.QUERY
+    assert grid[("D3", "blood_gas")].state == CrfState.SDV
+    assert grid[("D1", "clinical_status")].state == CrfState.SIGNED
+    # Locked wins, and the text alternative still names every state.
+    assert grid[("D1", "murray")].state == CrfState.LOCKED
+    assert grid[("D1", "murray")].states == {"complete", "signed", "locked"}
+    assert "signed" in grid[("D1", "murray")].label
+    assert "locked" in grid[("D1", "murray")].label
+
+
+def test_a_void_signature_and_a_closed_query_no_longer_count(participant, make_user):
+    investigator = make_user(Role.INVESTIGATOR)
+    murray = of.crf(participant, "D1", "murray", **MURRAY)
+    sign_visit(investigator, participant, "D1")
+    assert cells(participant)[("D1", "murray")].state == CrfState.SIGNED
+    of.crf(participant, "D1", "murray", **{**MURRAY, "cxr_quadrants": 3})  # voids the signature
+    murray.refresh_from_db()
+    assert cells(participant)[("D1", "murray")].state == CrfState.COMPLETE
+
+
+def _crfs_for(participant):
+    of.crf(participant, "D0", "murray", **MURRAY)
+    of.crf(participant, "D1", "clinical_status", status_score=3)
+
+
+def test_the_grid_reads_in_a_number_of_queries_that_does_not_grow_with_participants(site01, roles):
+    first = ParticipantFactory(site=site01)
+    of.schedule(first)
+    _crfs_for(first)
+    with CaptureQueriesContext(connection) as one:
+        grid = selectors.record_status(Participant.objects.all())
+        [c.label for row in grid.rows for v in row.visits.values() for c in v.cells]
+    for _ in range(3):
+        p = ParticipantFactory(site=site01)
+        of.schedule(p)
+        _crfs_for(p)
+    with CaptureQueriesContext(connection) as four:
+        grid = selectors.record_status(Participant.objects.all())
+        [c.label for row in grid.rows for v in row.visits.values() for c in v.cells]
+    assert len(grid.rows) == 4
+    assert len(four.captured_queries) == len(one.captured_queries)
+
+
+def test_the_page_shows_the_users_sites_only_with_a_legend_and_words_for_each_icon(
+    client, participant, site02, make_user
+):
+    other = ParticipantFactory(site=site02)
+    of.schedule(other)
+    of.crf(participant, "D0", "murray", **MURRAY)
+    client.force_login(make_user(Role.COORDINATOR))
+    body = client.get("/data/status/").content.decode()
+    assert participant.study_id in body
+    assert other.study_id not in body
+    assert 'data-testid="status-legend"' in body
+    assert 'class="visually-hidden">D0 · ' in body
+    # Each icon opens the CRF.
+    assert f"/outcomes/participants/{participant.study_id}/visits/D0/murray/" in body
+
+
+def test_the_state_filter_keeps_the_participants_with_a_crf_in_that_state(
+    client, participant, site01, make_user
+):
+    idle = ParticipantFactory(site=site01)
+    of.schedule(idle)
+    of.crf(participant, "D0", "murray", complete=False, **MURRAY)
+    client.force_login(make_user(Role.MONITOR))
+    body = client.get("/data/status/?state=draft").content.decode()
+    assert participant.study_id in body
+    assert idle.study_id not in body
+    # An unknown state or site is ignored, never an error.
+    assert client.get("/data/status/?state=bogus&site=zz").status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.PHARMACIST, Role.STATISTICIAN, Role.SPONSOR])
+def test_roles_without_crf_pages_do_not_get_the_grid(client, make_user, role):
+    client.force_login(make_user(role))
+    assert client.get("/data/status/").status_code == 403
+
+
+def test_the_casebook_shows_which_visits_are_signed_and_offers_to_sign_only_entered_ones(
+    client, participant, make_user
+):
+    investigator = make_user(Role.INVESTIGATOR)
+    of.crf(participant, "D0", "murray", **MURRAY)
+    of.crf(participant, "D1", "murray", **MURRAY)
+    sign_visit(investigator, participant, "D0")
+    client.force_login(investigator)
+    body = client.get(f"/data/participants/{participant.study_id}/").content.decode()
+    d0 = body[body.index('data-testid="casebook-visit-D0"') : body.index('casebook-visit-D1"')]
+    d1 = body[body.index('data-testid="casebook-visit-D1"') : body.index('casebook-visit-D2"')]
+    d2 = body[body.index('data-testid="casebook-visit-D2"') : body.index('casebook-visit-D3"')]
+    assert "Visit signed by" in d0
+    assert "Sign this visit" not in d0
+    assert "Sign this visit" in d1
+    assert "Sign this visit" not in d2
+    assert "no CRF entered" in d2
+    assert 'data-state="signed"' in d0
+
+
+def test_a_jalali_user_reads_the_visit_tables_target_dates_in_jalali(
+    client, participant, make_user
+):
+    """Issue 21: the visit table's target dates follow the user's calendar, and the study ID in
+    the heading is isolated so that a right-to-left page does not reverse it."""
+    from kernel import calendars
+    from kernel.models import Calendar
+
+    coordinator = make_user(Role.COORDINATOR)
+    coordinator.calendar = Calendar.JALALI
+    coordinator.save()
+    client.force_login(coordinator)
+    body = client.get(f"/outcomes/participants/{participant.study_id}/visits/").content.decode()
+    day0 = of.visit(participant, "D0").target_date
+    year, month, day = calendars.to_jalali(day0)
+    assert f"{year:04d}/{month:02d}/{day:02d}" in body
+    assert day0.isoformat() not in body
+    assert f'<bdi dir="ltr">{participant.study_id}</bdi>' in body
