@@ -691,7 +691,11 @@ def same_day_respiratory_support(visit: Visit) -> tuple[str, str] | None:
 
 def same_day_pf(visit: Visit, crf_code: str) -> tuple[str, Decimal] | None:
     """(CRF name, P/F) of the other CRF of `visit` that holds a P/F (Murray <-> blood gas)."""
-    other = {trial_codes.MURRAY: BloodGas, trial_codes.BLOOD_GAS: Murray}.get(crf_code)
+    others: dict[str, type[Murray] | type[BloodGas]] = {
+        trial_codes.MURRAY: BloodGas,
+        trial_codes.BLOOD_GAS: Murray,
+    }
+    other = others.get(crf_code)
     if other is None:
         return None
     annotated = {Murray: "murray_pf", BloodGas: "blood_gas_pf"}[other]

@@ -505,7 +505,7 @@ def _pre_dose_check(*, visit: Visit, crf: Crf, crf_code: str) -> None:
             show=show,
         )
         if message:
-            started = crf.started_at
+            started = cast(Infusion, crf).started_at
             first_code = next(code for code, _name, moment in assessments if moment > started)
             raise PreDoseRefused(
                 {"started_at": message},

@@ -279,4 +279,5 @@ def trial_unblinded_at():
     unblinding = trial_unblinding()
     if unblinding is None or not unblinding.complete:
         return None
-    return max(unblinding.data_manager_confirmed_at, unblinding.statistician_confirmed_at)
+    confirmed = (unblinding.data_manager_confirmed_at, unblinding.statistician_confirmed_at)
+    return max(moment for moment in confirmed if moment is not None)
