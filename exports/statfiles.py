@@ -40,9 +40,20 @@ R_SCRIPT = f"{R}/read_ipd.R"
 STATA_VERSION = 14  # writes format 118: Unicode, names up to 32 characters
 
 
+# The longest variable label each format keeps (Stata 14+: 80; SAS transport: 40 in version 5,
+# 256 in version 8; SPSS: no limit that matters here). A longer label is cut with "…"; the data
+# dictionary and the SPSS file keep it whole.
+STATA_LABEL_LIMIT = 80
+SAS_LABEL_LIMITS = {5: 40, 8: 256}
+
+
 def label_of(column: Column) -> str:
     """The variable label: the data dictionary's label, with its unit."""
     return f"{column.label} ({column.unit})" if column.unit else column.label
+
+
+def clipped(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def read_table(path: Path, table: Table) -> pd.DataFrame:
@@ -69,6 +80,14 @@ def read_table(path: Path, table: Table) -> pd.DataFrame:
 
 def numeric_labels(column: Column) -> dict[float, str]:
     return {float(value): text for value, text in column.codes}
+
+
+def spss_text_labels(frame: pd.DataFrame, column: Column) -> dict[str, str]:
+    """The value labels of a coded text column for SPSS: those of the codes present. SPSS sizes
+    a string variable to its longest value, and ReadStat refuses a label for a longer code
+    (µkat/L on a column holding only U/L); every code stays in the data dictionary."""
+    present = set(frame[column.name])
+    return {value: text for value, text in column.codes if value in present}
 
 
 def stata_codes(column: Column) -> dict[str, int]:
@@ -125,7 +144,7 @@ def write_statistical_files(directory: Path, all_tables: Iterable[Table]) -> lis
             stata_frame,
             str(directory / STATA / f"{table.code}.dta"),
             file_label=table.label[:80],
-            column_labels=labels,
+            column_labels={n: clipped(t, STATA_LABEL_LIMIT) for n, t in labels.items()},
             variable_value_labels=stata_labels,
             version=STATA_VERSION,
         )
@@ -135,7 +154,7 @@ def write_statistical_files(directory: Path, all_tables: Iterable[Table]) -> lis
             file_label=table.label,
             column_labels=labels,
             variable_value_labels={
-                c.name: (numeric_labels(c) if c.numeric else dict(c.codes))
+                c.name: (numeric_labels(c) if c.numeric else spss_text_labels(frame, c))
                 for c in table.columns
                 if c.codes
             },
@@ -144,7 +163,9 @@ def write_statistical_files(directory: Path, all_tables: Iterable[Table]) -> lis
             frame,
             str(directory / SAS / f"{table.code}.xpt"),
             file_label=table.label[:40],
-            column_labels=labels,
+            column_labels={
+                n: clipped(t, SAS_LABEL_LIMITS[_sas_version(table)]) for n, t in labels.items()
+            },
             table_name=table.code[:32] if _sas_version(table) == 8 else table.code[:8],
             file_format_version=_sas_version(table),
         )

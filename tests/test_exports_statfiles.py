@@ -93,7 +93,10 @@ def test_variable_labels_and_value_labels_come_from_the_data_dictionary(out):
     _, spss = pyreadstat.read_sav(str(out / "spss" / "participants.sav"))
     assert spss.column_names_to_labels["ttic_day"] == statfiles.label_of(by_name["ttic_day"])
     assert "(day)" in spss.column_names_to_labels["ttic_day"]
-    assert spss.variable_value_labels["sex"] == dict(by_name["sex"].codes)
+    present = {"female", "male"}  # the codes the trial's three participants have
+    assert spss.variable_value_labels["sex"] == {
+        v: t for v, t in by_name["sex"].codes if v in present
+    }
     assert spss.variable_value_labels["ttic_event"] == {1.0: "Yes", 0.0: "No"}
     _, stata = pyreadstat.read_dta(str(out / "stata" / "participants.dta"))
     assert stata.column_names_to_labels["sex"] == "Sex"
@@ -148,6 +151,16 @@ def test_a_coded_text_cell_outside_its_codes_keeps_the_stata_column_as_text():
     sex = next(c for c in table.columns if c.name == "sex")
     assert statfiles.stata_encoded(pd.DataFrame({"sex": ["female", ""]}), sex)
     assert not statfiles.stata_encoded(pd.DataFrame({"sex": ["female", "'=1+1"]}), sex)
+
+
+def test_spss_labels_the_codes_present_and_long_labels_are_clipped(tmp_path):
+    """A code longer than every value of its column (µkat/L where only U/L was typed) cannot
+    be labelled in SPSS's narrower string; a label longer than Stata's 80 characters is cut."""
+    unit = columns.Column("alt_unit", "ALT unit", "text", codes=(("U/L", "U/L"), ("µkat/L", "x")))
+    frame = pd.DataFrame({"alt_unit": ["U/L", ""]})
+    assert statfiles.spss_text_labels(frame, unit) == {"U/L": "U/L"}
+    assert statfiles.clipped("a" * 90, 80) == "a" * 79 + "…"
+    assert statfiles.clipped("short", 80) == "short"
 
 
 def test_names_are_valid_in_every_package():
