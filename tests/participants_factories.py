@@ -27,7 +27,10 @@ def _next_screening_sequence(site) -> int:
 
 
 def _recent_day() -> date:
-    return timezone.now().astimezone(ZoneInfo("Asia/Tehran")).date() - timedelta(days=2)
+    """Four days ago at the site: before the Day 0 that outcomes_factories.schedule gives by
+    default (three days ago), as a patient is screened before being randomized; the services
+    refuse an event dated before screening."""
+    return timezone.now().astimezone(ZoneInfo("Asia/Tehran")).date() - timedelta(days=4)
 
 
 class ScreeningFactory(factory.django.DjangoModelFactory):

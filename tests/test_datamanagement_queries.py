@@ -376,6 +376,9 @@ def test_missing_crfs_after_the_window_become_queries_once(participant):
         len(v.crf_codes)
         for v in Visit.objects.filter(participant=participant, code__in=["D0", "D1", "D2"])
     )
+    # And the daily 6-point status of day 1, missing a whole day after it (issue 18 point 3).
+    assert Query.objects.filter(auto_key__startswith="missing-daily-status:").count() == 1
+    expected += 1
     assert first == expected
     assert services.missing_crf_queries_raise() == 0
     assert tasks.raise_missing_crf_queries() == 0

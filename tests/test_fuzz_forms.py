@@ -129,6 +129,7 @@ def builders() -> dict[str, callable]:
     """How to build each form of the product, with the context its view gives it."""
     from accounts import forms as te
     from datamanagement import forms as dm
+    from datamanagement.selectors import ReadinessItem
     from kernel import forms as kf
     from outcomes import forms as oc
     from participants import forms as pa
@@ -140,16 +141,16 @@ def builders() -> dict[str, callable]:
         dm.AuditFilterForm: lambda d, w: dm.AuditFilterForm(
             d, models=[("outcomes.bloodgas", "Blood gas")]
         ),
-        oc.IcuStayForm: lambda d, w: oc.IcuStayForm(
-            d, today=timezone.localdate(), edited_by=w["user"]
-        ),
-        oc.StudyEventForm: lambda d, w: oc.StudyEventForm(
+        # The dates' checks are the service's (issue 23): these forms only parse.
+        oc.IcuStayForm: lambda d, w: oc.IcuStayForm(d, edited_by=w["user"]),
+        oc.StudyEventForm: lambda d, w: oc.StudyEventForm(d, edited_by=w["user"]),
+        dm.DatabaseLockForm: lambda d, w: dm.DatabaseLockForm(
             d,
-            edited_by=w["user"],
-            today=timezone.localdate(),
-            screened_on=w["participant"].screening.screened_on
-            if hasattr(w["participant"], "screening")
-            else None,
+            user=w["user"],
+            readiness=[
+                ReadinessItem("open_queries", "Open queries", 2),
+                ReadinessItem("sdv", "SDV incomplete", 0),
+            ],
         ),
         pa.ScreeningForm: lambda d, w: pa.ScreeningForm(
             d, sites=Site.objects.all(), today=timezone.localdate()
@@ -180,7 +181,12 @@ def builders() -> dict[str, callable]:
     table = {}
     for app in APPS:
         for form_class in _forms_of(app):
-            if form_class in (kf.ReasonForChangeMixin, kf.EditVersionMixin, oc.CrfForm):
+            if form_class in (
+                kf.ReasonForChangeMixin,
+                kf.EditVersionMixin,
+                kf.ServiceValidatedMixin,
+                oc.CrfForm,
+            ):
                 continue  # mixins and the CRFs' base class: no page uses them alone
             if form_class in special:
                 table[form_class.__qualname__] = special[form_class]

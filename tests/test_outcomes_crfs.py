@@ -283,6 +283,7 @@ def test_crp_typed_in_mg_dl_with_two_decimals_is_saved(client, coordinator, part
         url(p, "D0", "crp"),
         {
             "assessed_on": selectors.day0_of(p).isoformat(),
+            "assessed_time": "00:05",  # Day 0: timed (issue 18)
             "crp_value": "4.26",
             "crp_unit": "mg/dL",
             "action": "complete",
@@ -587,7 +588,14 @@ def test_a_crp_saved_with_one_decimal_is_shown_so_and_accepted_again(
     path = url(p, "D0", "crp")
     day0 = selectors.day0_of(p).isoformat()
     client.post(
-        path, {"assessed_on": day0, "crp_value": "42.6", "crp_unit": "mg/L", "action": "complete"}
+        path,
+        {
+            "assessed_on": day0,
+            "assessed_time": "00:05",  # Day 0: timed (issue 18)
+            "crp_value": "42.6",
+            "crp_unit": "mg/L",
+            "action": "complete",
+        },
     )
     assert Crp.objects.get().entered_value == Decimal("42.60")
     fields = form_fields(client.get(path).content.decode(), path)
