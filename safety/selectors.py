@@ -31,6 +31,8 @@ def serious_events_for(user) -> QuerySet[AdverseEvent]:
     return (
         adverse_events_for(user)
         .filter(serious=True)
+        # The SUSAR case (issue 19) is read for each clock: with the event, not one by one.
+        .select_related("susar_case")
         .prefetch_related(Prefetch("reports", queryset=SAEReport.objects.order_by("number")))
     )
 

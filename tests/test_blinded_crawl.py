@@ -27,6 +27,7 @@ DEMO_USER_FOR_ROLE = {
     Role.DATA_MANAGER: "datamanager",
     Role.STATISTICIAN: "statistician",
     Role.SPONSOR: "sponsor",
+    Role.SAFETY_PHYSICIAN: "safetyphysician",
 }
 
 

@@ -7,6 +7,7 @@ that shows the allocation never reaches a blinded user.
 """
 
 import hashlib
+import re
 from io import BytesIO
 from unittest import mock
 
@@ -145,7 +146,8 @@ def test_the_old_casebook_shortcut_leads_to_its_preparation(client, make_user, l
         f"/dashboards/reports/prepare/casebook/?study_id={randomized.study_id}"
     )
     page = client.get(response["Location"]).content.decode()
-    assert f"Participant casebook · {randomized.study_id}" in page
+    # The study ID isolated for right-to-left headings (issue 21): <bdi dir="ltr">.
+    assert re.search(rf"Participant casebook · <bdi[^>]*>{randomized.study_id}</bdi>", page)
 
 
 def test_access_is_checked_again_at_every_look_and_download(

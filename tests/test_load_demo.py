@@ -19,6 +19,8 @@ EXPECTED = {
     "investigator2": (Role.INVESTIGATOR, ["02"]),
     # Issue 18: an infusion CRF is completed after the dose's hand-over, by the site's pharmacist.
     "pharmacist2": (Role.PHARMACIST, ["02"]),
+    # Issue 19: the sponsor's safety physician, who unblinds one suspected SUSAR at a time.
+    "safetyphysician": (Role.SAFETY_PHYSICIAN, ["01"]),
 }
 
 

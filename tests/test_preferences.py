@@ -32,14 +32,17 @@ def test_a_user_chooses_the_jalali_calendar_and_sees_jalali_dates(client, coordi
     assert f"Today is {calendars.format_date(today, calendar=calendars.JALALI)}." in body
 
 
-def test_the_audit_trail_stays_iso_gregorian_for_a_jalali_reader(client, coordinator, site01):
+def test_the_audit_trail_follows_the_readers_calendar(client, coordinator, site01):
+    """Issue 21: every date on every page follows the user's calendar, the audit trail's too
+    (with the time to the second, in the site's time zone)."""
     client.post("/preferences/", {"language": "fa", "calendar": "jalali"})
     participant = ParticipantFactory(site=site01)
     history = client.get(f"/audit/participants.participant/{participant.pk}/").content.decode()
     created = participant.history.earliest("history_date").history_date
     registered = created.astimezone(zoneinfo.ZoneInfo(site01.time_zone))
-    assert f">{registered:%Y-%m-%d %H:%M:%S}" in history
-    assert calendars.format_date(registered.date(), calendar=calendars.JALALI) not in history
+    assert calendars.format_date(registered.date(), calendar=calendars.JALALI) in history
+    assert f"{registered:%H:%M:%S}" in history
+    assert f">{registered:%Y-%m-%d %H:%M:%S}" not in history
 
 
 def test_a_user_chooses_persian_and_gets_a_right_to_left_page(client, coordinator):

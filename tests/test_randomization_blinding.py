@@ -28,6 +28,7 @@ from participants.models import ParticipantStatus
 from randomization import services
 from randomization.models import Randomization, RandomizationList
 
+from . import outcomes_factories
 from .blinding import leak_markers
 from .crawl import crawl
 from .factories import PASSWORD, ParticipantFactory, UserFactory
@@ -82,10 +83,13 @@ def build_trial(staff, site01, *, flip: bool):
         randomization = services.slot_assign(
             participant=participant, user=staff[Role.COORDINATOR], respiratory_support="none"
         )
+        # The dose's weight is the Baseline CRF's (issue 18), entered by the site.
+        outcomes_factories.crf(
+            participant, "D0", "baseline", complete=False, weight_kg=Decimal("70.0")
+        )
         preparation = services.preparation_record(
             randomization=randomization,
             user=staff[Role.PHARMACIST],
-            weight_kg=Decimal("70.0"),
             lot_number="LOT-7",
             concentration_million_per_ml=Decimal("5000"),
             lot_expiry=date(2030, 1, 1),

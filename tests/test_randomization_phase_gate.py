@@ -130,7 +130,8 @@ def test_death_or_withdrawal_ends_the_safety_window_and_the_gate_may_open(dsmb, 
     Visit.objects.filter(participant=ended, code="D14").update(state=VisitState.SCHEDULED)
     with pytest.raises(PhaseGateRefused, match="Nothing was recorded"):
         dsmb_decision(user=dsmb)  # refused before the code is checked: the same code serves
-    of.event(ended, kind, taken[0].day0 + timedelta(days=5))
+    # On Day 0 itself (randomized today here; an event cannot be dated in the future).
+    of.event(ended, kind, taken[0].day0)
     window = next(
         p for p in selectors.gate_readiness().participants if p.study_id == ended.study_id
     )
@@ -146,7 +147,7 @@ def test_loss_to_follow_up_does_not_end_the_safety_window(dsmb, site01):
     taken = phase_one_filled(site=site01)
     lost = taken[0].participant
     Visit.objects.filter(participant=lost, code="D14").update(state=VisitState.SCHEDULED)
-    of.event(lost, EventKind.LOST_TO_FOLLOW_UP, taken[0].day0 + timedelta(days=5))
+    of.event(lost, EventKind.LOST_TO_FOLLOW_UP, taken[0].day0)  # today: not in the future
     with pytest.raises(PhaseGateRefused, match="Nothing was recorded"):
         dsmb_decision(user=dsmb)
 

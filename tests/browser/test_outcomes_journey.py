@@ -65,6 +65,8 @@ def test_a_coordinator_enters_the_d3_visit(participant, sign_in, live_server):
 
     # Murray: FiO2 1.5 is refused, naming the field and the limit; nothing typed is lost.
     page.get_by_role("link", name="Murray lung injury score").click()
+    # Intubated since randomization: PEEP is scored for the ventilated only (issue 18).
+    page.get_by_label("Invasive mechanical ventilation", exact=True).check()
     page.get_by_label("PaO₂", exact=True).fill("88")
     page.get_by_label("FiO₂", exact=True).fill("1.5")
     page.get_by_label("PEEP").fill("12")

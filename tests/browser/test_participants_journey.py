@@ -49,6 +49,9 @@ def answer_all(page, *, sex):
         if n == 2 and sex == "Male":
             continue
         page.locator(f"label[for=id_e{n}_1]").click()  # No
+    if sex == "Female":
+        # Issue 19: asked of women; not of childbearing potential, so no pregnancy test.
+        page.locator("label[for=id_childbearing_potential_1]").click()  # No
 
 
 def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
@@ -87,13 +90,6 @@ def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
     page.get_by_role("button", name="Record consent").click()
     expect(page.get_by_text("Consent recorded (criterion I6 met).")).to_be_visible()
 
-    page.get_by_role("link", name="Enroll", exact=True).click()
-    page.get_by_role("button", name="Enroll and assign a study ID").click()
-    expect(page.get_by_role("heading", name="Participant 01-")).to_be_visible()
-    study_id = page.get_by_role("heading", level=1).inner_text().split()[-1].strip()
-    expect(page.get_by_test_id("timeline")).to_be_visible()
-    shot(page, "participant")
-
     # 2. An ineligible man: P/F 250 fails I2; the failing criterion is named live.
     screen(page, name="Kamran Shirazi", national_id="1234567891", sex="Male", born="1970-01-02")
     expect(page.locator("input[name=e2]")).to_have_count(0)  # not asked of men
@@ -106,17 +102,27 @@ def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
     page.get_by_role("button", name="Save eligibility").click()
     expect(page.get_by_test_id("eligibility-step")).to_contain_text("criteria not met: I2")
 
-    # 3. The investigator confirms the eligible patient's eligibility.
+    # 3. The investigator confirms the eligible patient's eligibility (enrollment needs it:
+    #    issue 18), then the coordinator enrolls her.
     page.context.clear_cookies()
     page = sign_in("investigator", PASSWORD)
-    page.goto(f"{live_server.url}/participants/{study_id}/")
+    page.goto(f"{live_server.url}/participants/{eligible_number}/")
     page.get_by_role("link", name="Confirm eligibility").click()
     page.get_by_role("button", name="I confirm this patient is eligible").click()
     expect(page.get_by_test_id("eligibility-step")).to_contain_text(
         "Confirmed by Reza Investigator"
     )
-    confirmed = Eligibility.objects.get(screening__participant__study_id=study_id)
+    confirmed = Eligibility.objects.get(screening__screening_number=eligible_number)
     assert confirmed.confirmed_by.username == "investigator"
+    page.context.clear_cookies()
+    page = sign_in("coordinator", PASSWORD)
+    page.goto(f"{live_server.url}/participants/{eligible_number}/")
+    page.get_by_role("link", name="Enroll", exact=True).click()
+    page.get_by_role("button", name="Enroll and assign a study ID").click()
+    expect(page.get_by_role("heading", name="Participant 01-")).to_be_visible()
+    study_id = page.get_by_role("heading", level=1).inner_text().split()[-1].strip()
+    expect(page.get_by_test_id("timeline")).to_be_visible()
+    shot(page, "participant")
 
     # 4. The screening log shows both, the ineligible one with the reason.
     follow_menu(page, "Screening log")

@@ -2,16 +2,19 @@
 unblinds in an emergency; the coordinator's pages never show an arm."""
 
 import re
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 from kernel.models import Site, User
+from outcomes.models import Baseline
 from participants.models import ParticipantStatus
 from randomization import selectors, services
 from randomization.models import Randomization
 
+from .. import outcomes_factories
 from ..factories import PASSWORD, ParticipantFactory
 from ..randomization_factories import authenticator, code_now, phase_one_filled
 from .menu import follow_menu
@@ -32,9 +35,13 @@ def demo(transactional_db):
 
 
 def an_exosome_participant_at_site_01():
+    """One in the exosome arm whose dose is not prepared yet (the demo prepares the doses of
+    the participants whose visits it fills)."""
     coordinator = User.objects.get(username="coordinator")
     site = Site.objects.get(code="01")
-    found = Randomization.objects.filter(participant__site=site, slot__arm="exosome").first()
+    found = Randomization.objects.filter(
+        participant__site=site, slot__arm="exosome", preparation__isnull=True
+    ).first()
     number = 60
     while found is None:
         participant = ParticipantFactory(
@@ -91,12 +98,20 @@ def test_a_coordinator_randomizes_and_sees_number_envelope_and_day0_but_no_arm(
 
 def test_the_pharmacist_sees_arm_and_dose_and_records_the_preparation(demo, sign_in, live_server):
     randomization = an_exosome_participant_at_site_01()
+    # The dose's weight is the Baseline CRF's, entered by the site (issue 18), not typed here.
+    participant = randomization.participant
+    if not Baseline.objects.filter(visit__participant=participant).update(
+        weight_kg=Decimal("72.5")
+    ):
+        outcomes_factories.crf(
+            participant, "D0", "baseline", complete=False, weight_kg=Decimal("72.5")
+        )
     page = sign_in("pharmacist", PASSWORD)
     follow_menu(page, "Pharmacy")
     expect(page.get_by_text("Unblinded view")).to_be_visible()
     page.get_by_role("link", name=randomization.participant.study_id).click()
     expect(page.get_by_test_id("pharmacy-arm")).to_contain_text("Exosome")
-    page.get_by_label("Weight (kg)").fill("72.5")
+    expect(page.get_by_test_id("dosing-weight")).to_contain_text("72.5 kg")
     page.get_by_label("Lot number").fill("EXO-2021-03")
     page.get_by_label("Lot concentration (million exosomes per ml)").fill("10000")
     page.get_by_label("Lot expiry date").fill("2030-12-31")
