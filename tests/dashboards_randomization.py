@@ -9,7 +9,7 @@ from django.db.models import Case, F, Max, Value, When
 
 from kernel.trial import TRIAL
 from outcomes.models import Visit
-from participants.models import Participant, ParticipantStatus
+from participants.models import Participant, ParticipantStatus, Screening
 from randomization import services
 from randomization.models import Randomization, RandomizationList, Slot
 
@@ -46,6 +46,10 @@ def randomize(participant, *, user, day0=None, support: str | None = None) -> Ra
     )
     if day0 is not None and day0 != randomization.day0:
         shift = randomization.day0 - day0
+        # Screened before that Day 0, as a patient is before being randomized.
+        if participant.screening.screened_on > day0:
+            Screening.objects.filter(pk=participant.screening_id).update(screened_on=day0)
+            participant.screening.screened_on = day0
         Randomization.objects.filter(pk=randomization.pk).update(day0=day0)
         Visit.objects.filter(participant=participant).update(
             target_date=F("target_date") - shift,

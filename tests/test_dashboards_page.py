@@ -59,6 +59,8 @@ def test_the_matrix_shows_each_visit_status_and_crfs_complete(three, make_user, 
         compliance_ml_cmh2o="40",
     )
     outcomes_factories.crf(three[0], "D1", "clinical_status", status_score=4)
+    # D1's vital signs too (issue 19): every CRF of the visit complete makes it done.
+    outcomes_factories.crf(three[0], "D1", "vital_signs", **outcomes_factories.VITAL_SIGNS)
     outcomes_factories.event(
         three[2], EventKind.DEATH, site_today(three[2].site) - timedelta(days=18)
     )
@@ -67,7 +69,7 @@ def test_the_matrix_shows_each_visit_status_and_crfs_complete(three, make_user, 
     assert [r.study_id for r in matrix.rows] == [p.study_id for p in three]
     first = {c.code: c for c in matrix.rows[0].cells}
     assert first["D1"].status == schedule.DONE
-    assert (first["D1"].complete, first["D1"].expected) == (2, 2)
+    assert (first["D1"].complete, first["D1"].expected) == (3, 3)
     assert first["D3"].status == schedule.OVERDUE
     assert first["D28"].status == schedule.UPCOMING
     dead = {c.code: c for c in matrix.rows[2].cells}
