@@ -83,8 +83,11 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 
 
 class _Shown(HTMLParser):
-    """Text nodes and reader-facing attributes, outside <script> and <style> and outside
-    elements marked as another language (`lang="en"`: e-mail subjects as sent, for instance)."""
+    """Text nodes and reader-facing attributes, outside <script> and <style>, outside
+    elements marked as another language (`lang="en"`: e-mail subjects as sent, for instance)
+    and outside elements marked `translate="no"` (HTML's own mark for content not to be
+    translated: text recorded as someone wrote it, such as the warnings a coordinator
+    confirmed, in the language the page had then)."""
 
     def __init__(self):
         super().__init__()
@@ -98,7 +101,12 @@ class _Shown(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         lang = (attrs.get("lang") or "fa").split("-")[0]
-        hidden = self._hidden or tag in ("script", "style", "template") or lang != "fa"
+        hidden = (
+            self._hidden
+            or tag in ("script", "style", "template")
+            or lang != "fa"
+            or attrs.get("translate") == "no"
+        )
         if not hidden:
             for name in SHOWN_ATTRIBUTES:
                 if attrs.get(name):
