@@ -20,6 +20,7 @@ import time_machine
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import AutoField
+from django.utils import timezone
 
 from kernel import concurrency
 from kernel.models import UNBLINDED_ALERT_KINDS, Alert
@@ -106,7 +107,10 @@ def build_trial(staff, site01, *, flip: bool):
     # Nothing a blinded role sees (pages, PDFs, the outbox, e-mails) may differ.
     physician = staff[Role.SAFETY_PHYSICIAN]
     susars = [
-        report_susar(participant, staff[Role.COORDINATOR], aware_at=FROZEN - timedelta(hours=2))
+        # timezone.now(): FROZEN inside capture(), the real clock when built outside it.
+        report_susar(
+            participant, staff[Role.COORDINATOR], aware_at=timezone.now() - timedelta(hours=2)
+        )
         for participant in people[:2]
     ]
     for ae in susars:
