@@ -17,6 +17,8 @@ from django.contrib.auth.models import Permission
 from .roles import Role, is_trial_permission
 
 _ROLE_CACHE = "_trial_role_perm_cache"
+_GROUP_CACHE = "_trial_group_perm_cache"
+_ROLE_NAMES = frozenset(role.value for role in Role)
 
 
 class TrialRoleBackend(ModelBackend):
@@ -25,20 +27,35 @@ class TrialRoleBackend(ModelBackend):
         return {p for p in perms if not is_trial_permission(p)}
 
     def get_group_permissions(self, user_obj, obj=None) -> set[str]:
-        perms = super().get_group_permissions(user_obj, obj)
-        other = {p for p in perms if not is_trial_permission(p)}
-        return other | self._role_permissions(user_obj, obj)
-
-    @staticmethod
-    def _role_permissions(user_obj, obj=None) -> set[str]:
-        """The trial permissions of the role groups the user is in."""
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
+        if user_obj.is_superuser:
+            # Every permission but the trial's (ModelBackend's superuser rule), and the trial
+            # permissions of the role groups the IT administrator may also be in.
+            perms = super().get_group_permissions(user_obj, obj)
+            other = {p for p in perms if not is_trial_permission(p)}
+            return other | self._role_permissions(user_obj)
+        if not hasattr(user_obj, _GROUP_CACHE):
+            # One query for both: each permission with the group it comes from.
+            rows = (
+                Permission.objects.filter(group__user=user_obj)
+                .values_list("content_type__app_label", "codename", "group__name")
+                .order_by()
+            )
+            perms = set()
+            for app_label, codename, group in rows:
+                name = f"{app_label}.{codename}"
+                if not is_trial_permission(name) or group in _ROLE_NAMES:
+                    perms.add(name)
+            setattr(user_obj, _GROUP_CACHE, perms)
+        return getattr(user_obj, _GROUP_CACHE)
+
+    @staticmethod
+    def _role_permissions(user_obj) -> set[str]:
+        """The trial permissions of the role groups the user is in."""
         if not hasattr(user_obj, _ROLE_CACHE):
             rows = (
-                Permission.objects.filter(
-                    group__user=user_obj, group__name__in=[role.value for role in Role]
-                )
+                Permission.objects.filter(group__user=user_obj, group__name__in=_ROLE_NAMES)
                 .values_list("content_type__app_label", "codename")
                 .order_by()
             )
