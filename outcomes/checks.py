@@ -664,16 +664,25 @@ def infusion_time_warning(crf_code: str, minutes_after_start: int | None) -> str
     return ""
 
 
+def suggests_infusion_reaction(name: str, *, now: Any, before: Any) -> bool:
+    """Whether a vital sign's change since before the infusion is one that suggests an
+    infusion reaction (TRIAL.infusion_reaction_changes: a fall as large as a negative change, a
+    rise as large as a positive one); False for a sign without such a change or a value
+    missing. The CRF's warning and the DSMB's count of warnings both use this rule."""
+    change = TRIAL.infusion_reaction_changes.get(name)
+    if change is None or now is None or before is None:
+        return False
+    moved = Decimal(now) - Decimal(before)
+    return (change < 0 and moved <= change) or (change > 0 and moved >= change)
+
+
 def infusion_reaction_warnings(values: Values, pre_infusion: Mapping[str, Any]) -> list[str]:
     """Changes since the pre-infusion vital signs that suggest an infusion reaction
     (TRIAL.infusion_reaction_changes): confirm, and record the AE if it is one."""
     warnings = []
-    for name, change in TRIAL.infusion_reaction_changes.items():
+    for name in TRIAL.infusion_reaction_changes:
         now, before = values.get(name), pre_infusion.get(name)
-        if now is None or before is None:
-            continue
-        moved = Decimal(now) - Decimal(before)
-        if (change < 0 and moved <= change) or (change > 0 and moved >= change):
+        if suggests_infusion_reaction(name, now=now, before=before):
             limit = TRIAL.hard_limits[name]
             warnings.append(
                 _(
