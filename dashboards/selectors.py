@@ -36,9 +36,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from datamanagement.selectors import open_queries_for
+from kernel import trial as trial_codes
 from kernel.access import scope_to_sites, sites_for
 from kernel.roles import is_blinded
-from kernel import trial as trial_codes
 from kernel.trial import TRIAL, PhaseConfig, StratumConfig
 from outcomes import checks, schedule
 from outcomes.models import (

@@ -534,9 +534,10 @@ def _bulk_follow_up(
         values: dict[str, Any] | None = None
         if participant.pk in end_of:
             end = day0 + timedelta(days=end_of[participant.pk])
+            kind = EventKind.WITHDRAWAL if course == "withdrawal" else EventKind.LOST_TO_FOLLOW_UP
             event = StudyEvent(
                 participant=participant,
-                kind=EventKind.WITHDRAWAL if course == "withdrawal" else EventKind.LOST_TO_FOLLOW_UP,
+                kind=kind,
                 occurred_on=end,
                 details="Demo data",
                 entered_by=user,
