@@ -118,7 +118,8 @@ def test_a_susar_is_unblinded_for_that_case_alone_and_the_site_sees_no_arm(
     expect(row).to_contain_text("to unblind")
     _shot(page, "susar-cases-to-unblind")
     row.get_by_role("link", name=f"AE {ae.number}").click()
-    expect(page.get_by_role("heading", name=re.compile("Suspected SUSAR · 01-0002"))).to_be_visible()
+    heading = page.get_by_role("heading", name=re.compile("Suspected SUSAR · 01-0002"))
+    expect(heading).to_be_visible()
     assert "data-arm=" not in page.content()  # nothing before the unblinding itself
     _shot(page, "susar-case-before-unblinding")
     # A wrong password unblinds nothing.
