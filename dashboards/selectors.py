@@ -602,26 +602,29 @@ def lab_shifts(scope: Scope, *, arm_code: str | None = None) -> list[dict]:
         aggregates[f"b_{analyte.code}"] = Max(f"{analyte.code}_grade", filter=at_baseline)
         aggregates[f"w_{analyte.code}"] = Max(f"{analyte.code}_grade", filter=~at_baseline)
     rows = labs.values("visit__participant_id").annotate(**aggregates).order_by()
-    tables = {
-        a.code: {
+    shifts = {a.code: [[0] * len(LAB_GRADES) for _ in LAB_GRADES] for a in graded}
+    for row in rows:
+        for code, grid in shifts.items():
+            baseline, worst = row[f"b_{code}"], row[f"w_{code}"]
+            if baseline is not None and worst is not None:
+                grid[baseline][worst] += 1
+    return [
+        {
             "analyte": a,
-            "shifts": [[0] * len(LAB_GRADES) for _ in LAB_GRADES],
-            "n": 0,
-            "worsened": 0,
-            "new_grade3": 0,
+            "shifts": shifts[a.code],
+            "n": sum(map(sum, shifts[a.code])),
+            "worsened": sum(
+                n for b, counts in enumerate(shifts[a.code]) for w, n in enumerate(counts) if w > b
+            ),
+            "new_grade3": sum(
+                n
+                for b, counts in enumerate(shifts[a.code])
+                for w, n in enumerate(counts)
+                if w >= 3 > b
+            ),
         }
         for a in graded
-    }
-    for row in rows:
-        for code, table in tables.items():
-            baseline, worst = row[f"b_{code}"], row[f"w_{code}"]
-            if baseline is None or worst is None:
-                continue
-            table["shifts"][baseline][worst] += 1
-            table["n"] += 1
-            table["worsened"] += worst > baseline
-            table["new_grade3"] += worst >= 3 > baseline
-    return list(tables.values())
+    ]
 
 
 # The vital signs of the infusion-reaction tables, in the CRF's order.

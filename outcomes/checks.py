@@ -353,10 +353,10 @@ def hard_errors(
 
 def murray_of(
     *,
-    pf_ratio: Decimal | None,
-    peep_cmh2o: Decimal | None,
-    compliance_ml_cmh2o: Decimal | None,
-    cxr_quadrants: Decimal | None,
+    pf_ratio: scores.Number | None,
+    peep_cmh2o: scores.Number | None,
+    compliance_ml_cmh2o: scores.Number | None,
+    cxr_quadrants: scores.Number | int | None,
     respiratory_support: str,
 ) -> scores.MurrayScore | None:
     """The Murray score of a CRF's values, PEEP and compliance counted for the ventilated only
