@@ -512,6 +512,92 @@ def _soc_grid(rows: list[dict], width: float) -> list:
     return [grid(table, [width * 0.37] + [width * 0.07] * 5 + [width * 0.14] * 2)]
 
 
+def _lab_shift_grid(tables: list[dict], width: float) -> list:
+    """Per CTCAE-graded analyte, the baseline grades seen (rows) × the worst grade after
+    baseline (columns): participants."""
+    header = [
+        _("Analyte (CTCAE v5.0 term)"),
+        _("Baseline grade"),
+        *(_("Worst %(g)s") % {"g": g} for g in selectors.LAB_GRADES),
+        _("n"),
+        _("Worse than baseline"),
+    ]
+    rows = []
+    for table in tables:
+        analyte = table["analyte"]
+        label = f"{_(analyte.label)} ({analyte.ctcae_term})"
+        if not table["n"]:
+            rows.append([label, "—", *("" for _ in selectors.LAB_GRADES), "0", ""])
+            continue
+        for baseline, counts in enumerate(table["shifts"]):
+            if not any(counts):
+                continue
+            rows.append(
+                [
+                    label,
+                    str(baseline),
+                    *(str(n) for n in counts),
+                    str(sum(counts)),
+                    str(sum(counts[baseline + 1 :])),
+                ]
+            )
+    fractions = [0.3, 0.1] + [0.07] * len(selectors.LAB_GRADES) + [0.08, 0.17]
+    return [grid([header, *rows], [width * f for f in fractions])]
+
+
+def _signed(value: Decimal | None) -> str:
+    """A change with its sign ("+20", "−0.5", "0"); "—" for none."""
+    if value is None:
+        return "—"
+    text = format(value.normalize(), "f")
+    if value > 0:
+        return f"+{text}"
+    return text.replace("-", "−")
+
+
+def _infusion_vitals_grid(changes: dict, width: float) -> list:
+    """Per time point after the infusion's start and vital sign: the change from before the
+    infusion (n, median, min–max) and the warnings of an infusion reaction."""
+    header = [
+        _("After the start"),
+        _("Vital sign"),
+        _("n"),
+        _("Median change"),
+        _("Min – max"),
+        _("Infusion-reaction warnings"),
+    ]
+    rows = []
+    for row in changes["rows"]:
+        minutes = row["minutes"]
+        when = (
+            _("%(h)s h") % {"h": minutes // 60}
+            if minutes % 60 == 0
+            else _("%(m)s min") % {"m": minutes}
+        )
+        rows.append(
+            [
+                when,
+                f"{_(row['label'])} ({row['unit']})",
+                str(row["n"]),
+                _signed(row["median"]),
+                f"{_signed(row['minimum'])} – {_signed(row['maximum'])}" if row["n"] else "—",
+                "—" if row["warnings"] is None else str(row["warnings"]),
+            ]
+        )
+    fractions = [0.14, 0.3, 0.08, 0.14, 0.16, 0.18]
+    return [
+        grid([header, *rows], [width * f for f in fractions]),
+        para(
+            _(
+                "%(w)s of %(p)s participants measured had at least one change that warned of "
+                "an infusion reaction."
+            )
+            % {"w": changes["participants_warned"], "p": changes["participants"]},
+            NORMAL,
+        ),
+    ]
+
+
 def _trend_table(trends: dict) -> list:
     rows = [[_("Measure"), _("Study day"), _("Median [IQR]"), _("n")]]
     for name, points in trends.items():
@@ -655,6 +741,31 @@ class DsmbReport(Report):
                 story += _soc_grid(selectors.adverse_events_by_soc(scope, arm_code=arm.code), width)
         else:
             story += _soc_grid(selectors.adverse_events_by_soc(scope), width)
+        # Laboratory shifts and infusion-reaction vital signs: pooled on the open report, per
+        # arm on the closed one, as the AEs by system organ class.
+        story.append(
+            Paragraph(
+                _("Laboratory shifts: CTCAE v5.0 grade at baseline → worst grade after baseline"),
+                HEADING,
+            )
+        )
+        if self.closed:
+            for arm in TRIAL.arms:
+                story.append(Paragraph(arm.label, SUBHEADING))
+                story += _lab_shift_grid(selectors.lab_shifts(scope, arm_code=arm.code), width)
+        else:
+            story += _lab_shift_grid(selectors.lab_shifts(scope), width)
+        story.append(
+            Paragraph(_("Infusion-reaction vital signs: change from before the infusion"), HEADING)
+        )
+        if self.closed:
+            for arm in TRIAL.arms:
+                story.append(Paragraph(arm.label, SUBHEADING))
+                story += _infusion_vitals_grid(
+                    selectors.infusion_vital_changes(scope, arm_code=arm.code), width
+                )
+        else:
+            story += _infusion_vitals_grid(selectors.infusion_vital_changes(scope), width)
         story.append(Paragraph(_("Serious adverse events"), HEADING))
         header = [
             _("Study ID"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import TypedDict
 
 from django.db.models import (
@@ -24,6 +25,7 @@ from django.db.models import (
     Exists,
     F,
     FloatField,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -34,10 +36,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from datamanagement.selectors import open_queries_for
+from kernel import trial as trial_codes
 from kernel.access import scope_to_sites, sites_for
 from kernel.roles import is_blinded
 from kernel.trial import TRIAL, PhaseConfig, StratumConfig
-from outcomes import schedule
+from outcomes import checks, schedule
 from outcomes.models import (
     CRF_MODELS,
     ENDING_EVENTS,
@@ -565,6 +568,142 @@ def adverse_events_by_arm(scope: Scope) -> list[dict]:
             rows.append({"grade": grade, "non_serious": non_serious, "serious": serious})
         result.append({"arm": arm_config, "rows": rows})
     return result
+
+
+# The grades a laboratory shift table counts: CTCAE v5.0 grades 0-4 of a value (outcomes.ctcae;
+# grade 5, death, is never a value's).
+LAB_GRADES = tuple(range(5))
+
+
+def _by_arm(queryset, scope: Scope, arm_code: str | None, prefix: str, what: str):
+    """`queryset` narrowed to one arm, for the closed DSMB report only (a by-arm scope)."""
+    if arm_code is None:
+        return queryset
+    if not scope.by_arm:
+        raise ValueError(f"{what} by arm needs a by-arm scope")
+    return queryset.filter(**{allocation.arm_path(prefix): arm_code})
+
+
+def lab_shifts(scope: Scope, *, arm_code: str | None = None) -> list[dict]:
+    """Laboratory shift tables (ICH E3 12.4.2.2): per CTCAE-graded analyte, participants by
+    their baseline grade (TRIAL.lab_baseline_visit) × their worst grade after it, from complete
+    safety-lab CRFs (one query). A participant counts for an analyte when both grades are
+    known. Per analyte: "shifts" (shifts[baseline][worst], grades 0-4), "n", "worsened"
+    (worst above baseline) and "new_grade3" (worst >= 3 from a baseline below 3). Pooled;
+    `arm_code` narrows to one arm, for the closed DSMB report only (a by-arm scope)."""
+    graded = [a for a in TRIAL.lab_analytes if a.ctcae_term]
+    labs = CRF_MODELS[trial_codes.SAFETY_LAB].objects.filter(
+        visit__participant__site__in=scope.site_ids, status=CrfStatus.COMPLETE
+    )
+    labs = _by_arm(labs, scope, arm_code, "visit__participant__", "lab_shifts")
+    at_baseline = Q(visit__code=TRIAL.lab_baseline_visit)
+    aggregates = {}
+    for analyte in graded:
+        aggregates[f"b_{analyte.code}"] = Max(f"{analyte.code}_grade", filter=at_baseline)
+        aggregates[f"w_{analyte.code}"] = Max(f"{analyte.code}_grade", filter=~at_baseline)
+    rows = labs.values("visit__participant_id").annotate(**aggregates).order_by()
+    shifts = {a.code: [[0] * len(LAB_GRADES) for _ in LAB_GRADES] for a in graded}
+    for row in rows:
+        for code, grid in shifts.items():
+            baseline, worst = row[f"b_{code}"], row[f"w_{code}"]
+            if baseline is not None and worst is not None:
+                grid[baseline][worst] += 1
+    return [
+        {
+            "analyte": a,
+            "shifts": shifts[a.code],
+            "n": sum(map(sum, shifts[a.code])),
+            "worsened": sum(
+                n for b, counts in enumerate(shifts[a.code]) for w, n in enumerate(counts) if w > b
+            ),
+            "new_grade3": sum(
+                n
+                for b, counts in enumerate(shifts[a.code])
+                for w, n in enumerate(counts)
+                if w >= 3 > b
+            ),
+        }
+        for a in graded
+    ]
+
+
+# The vital signs of the infusion-reaction tables, in the CRF's order.
+INFUSION_VITAL_SIGNS = (
+    "temperature_c",
+    "heart_rate_bpm",
+    "systolic_mmhg",
+    "diastolic_mmhg",
+    "respiratory_rate",
+    "spo2_percent",
+)
+
+
+def _median(values: list) -> Decimal:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return Decimal(ordered[middle])
+    return (Decimal(ordered[middle - 1]) + Decimal(ordered[middle])) / 2
+
+
+def infusion_vital_changes(scope: Scope, *, arm_code: str | None = None) -> dict:
+    """Infusion-reaction vital signs: per time point after the infusion's start
+    (TRIAL.infusion_vital_timepoints) and per vital sign, the change from the pre-infusion
+    value of the same participant, from complete CRFs with both values: n, median, minimum,
+    maximum, and the number of changes that warned of an infusion reaction (the CRF's own rule,
+    outcomes.checks.suggests_infusion_reaction; None for a sign without such a rule). Also the
+    participants with at least one such warning. One query per time point (five). Pooled;
+    `arm_code` narrows to one arm, for the closed DSMB report only (a by-arm scope).
+
+    {"rows": [{"crf", "minutes", "sign", "label", "unit", "n", "median", "minimum",
+    "maximum", "warnings"}], "participants_warned": int, "participants": int}"""
+
+    def values_of(crf_code: str) -> dict[int, dict]:
+        crfs = CRF_MODELS[crf_code].objects.filter(
+            visit__participant__site__in=scope.site_ids, status=CrfStatus.COMPLETE
+        )
+        crfs = _by_arm(crfs, scope, arm_code, "visit__participant__", "infusion_vital_changes")
+        return {
+            row["visit__participant_id"]: row
+            for row in crfs.values("visit__participant_id", *INFUSION_VITAL_SIGNS)
+        }
+
+    before = values_of(trial_codes.VITALS_PRE_INFUSION)
+    rows = []
+    warned: set[int] = set()
+    measured: set[int] = set()
+    for crf_code, minutes in sorted(
+        TRIAL.infusion_vital_timepoints.items(), key=lambda item: item[1]
+    ):
+        after = values_of(crf_code)
+        for sign in INFUSION_VITAL_SIGNS:
+            changes = []
+            warnings = 0
+            for participant_id, now in after.items():
+                pre = before.get(participant_id)
+                if pre is None or now[sign] is None or pre[sign] is None:
+                    continue
+                measured.add(participant_id)
+                changes.append(Decimal(now[sign]) - Decimal(pre[sign]))
+                if checks.suggests_infusion_reaction(sign, now=now[sign], before=pre[sign]):
+                    warnings += 1
+                    warned.add(participant_id)
+            limit = TRIAL.hard_limits[sign]
+            rows.append(
+                {
+                    "crf": crf_code,
+                    "minutes": minutes,
+                    "sign": sign,
+                    "label": limit.label,
+                    "unit": limit.unit,
+                    "n": len(changes),
+                    "median": _median(changes) if changes else None,
+                    "minimum": min(changes) if changes else None,
+                    "maximum": max(changes) if changes else None,
+                    "warnings": warnings if sign in TRIAL.infusion_reaction_changes else None,
+                }
+            )
+    return {"rows": rows, "participants_warned": len(warned), "participants": len(measured)}
 
 
 def open_safety_clocks(user, scope: Scope) -> list:

@@ -51,7 +51,7 @@ class Column:
     unit: str = ""
     codes: tuple[tuple[str, str], ...] = ()
     source: str = ""  # the model field it comes from ("" for key columns)
-    transform: str = ""  # "" | "day" | "datetime_day" | "bool" | "age"
+    transform: str = ""  # "" | "day" | "datetime_day" | "time" | "bool" | "age"
 
     @property
     def numeric(self) -> bool:
@@ -107,6 +107,13 @@ def _field_column_named(f: models.Field, *, coded_text: tuple[str, ...] = ()) ->
         return Column(
             f"{f.name}_day", f"{label} (study day)", INTEGER, "day", source=f.name, transform="day"
         )
+    if isinstance(f, models.TimeField):
+        # A time of day (the Day-0 assessment's, a vital sign's): the site's local time as
+        # HH:MM, 24-hour. Not identifying without its date, which is a study day.
+        return Column(
+            f.name, f"{label} (site local time, HH:MM)", TEXT, source=f.name,
+            transform="time",
+        )  # fmt: skip
     if isinstance(f, models.BooleanField):
         return Column(f.name, label, INTEGER, codes=YES_NO, source=f.name, transform="bool")
     if f.name.startswith("age"):

@@ -459,6 +459,8 @@ def _value(column: Column, raw, *, day0: date | None, tz: str):
         return None if day0 is None else (raw - day0).days
     if column.transform == "datetime_day":
         return None if day0 is None else (raw.astimezone(ZoneInfo(tz)).date() - day0).days
+    if column.transform == "time":
+        return raw.strftime("%H:%M")
     if column.transform == "bool":
         return 1 if raw else 0
     if column.transform == "age":

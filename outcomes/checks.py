@@ -37,7 +37,7 @@ from kernel.trial import (
     translate,
 )
 
-from . import ctcae
+from . import ctcae, scores
 
 FRACTION, PERCENT = "fraction", "percent"
 
@@ -86,16 +86,16 @@ DELTA_FIELDS: dict[str, dict[str, str]] = {
     CRP: {"crp_mg_l": "crp_mg_l"},
     CLINICAL_STATUS: {"clinical_status": "status_score"},
 }
-# Places a moved value is shown with (the Murray mean has two decimals; the others one).
-DELTA_PLACES = {"murray_score": Decimal("0.01")}
+# Places a moved value is shown with: the Murray mean has two decimals, the clinical status is a
+# scale of whole numbers ("from 4 to 1"), the others one decimal (DEFAULT_DELTA_PLACES).
+DELTA_PLACES = {"murray_score": Decimal("0.01"), "clinical_status": Decimal("1")}
+DEFAULT_DELTA_PLACES = Decimal("0.1")
 DELTA_LABELS = {
     "pf_ratio": gettext_noop("P/F ratio"),
     "crp_mg_l": gettext_noop("CRP (mg/L)"),
     "murray_score": gettext_noop("Murray score (mean, 0–4)"),
     "clinical_status": gettext_noop("Clinical status"),
 }
-# Scales of whole numbers: a move on them is shown without a decimal ("from 4 to 1").
-INTEGER_DELTAS = frozenset({"clinical_status"})
 
 ShowDate = Callable[[date], str]
 Values = Mapping[str, Any]
@@ -351,6 +351,31 @@ def hard_errors(
     return errors
 
 
+def murray_of(
+    *,
+    pf_ratio: scores.Number | None,
+    peep_cmh2o: scores.Number | None,
+    compliance_ml_cmh2o: scores.Number | None,
+    cxr_quadrants: scores.Number | int | None,
+    respiratory_support: str,
+) -> scores.MurrayScore | None:
+    """The Murray score of a CRF's values, PEEP and compliance counted for the ventilated only
+    (VENTILATED_SUPPORTS; scores.murray_score's `ventilated`): the score stored with the CRF and
+    the one shown as the coordinator types are this one. None when no component is given.
+    Raises ValueError for an impossible value (scores.murray_score)."""
+    ventilated = (respiratory_support or "") in VENTILATED_SUPPORTS
+    counted = (pf_ratio, cxr_quadrants) + ((peep_cmh2o, compliance_ml_cmh2o) if ventilated else ())
+    if all(value is None for value in counted):
+        return None
+    return scores.murray_score(
+        pf_ratio=pf_ratio,
+        peep_cmh2o=peep_cmh2o,
+        compliance_ml_cmh2o=compliance_ml_cmh2o,
+        cxr_quadrants=cxr_quadrants,
+        ventilated=ventilated,
+    )
+
+
 def murray_support_errors(values: Values) -> dict[str, str]:
     """PEEP or compliance typed for a patient who is not on invasive mechanical ventilation (or
     whose support is not recorded): refused, as Murray's table scores them for the ventilated
@@ -534,11 +559,7 @@ def delta_warnings(
                     "field": _(DELTA_LABELS[key]),
                     "before": before,
                     "visit": code,
-                    "now": Decimal(value).quantize(
-                        DELTA_PLACES.get(
-                            key, Decimal("1") if key in INTEGER_DELTAS else Decimal("0.1")
-                        )
-                    ),
+                    "now": Decimal(value).quantize(DELTA_PLACES.get(key, DEFAULT_DELTA_PLACES)),
                     "limit": limit,
                 }
             )
@@ -643,16 +664,25 @@ def infusion_time_warning(crf_code: str, minutes_after_start: int | None) -> str
     return ""
 
 
+def suggests_infusion_reaction(name: str, *, now: Any, before: Any) -> bool:
+    """Whether a vital sign's change since before the infusion is one that suggests an
+    infusion reaction (TRIAL.infusion_reaction_changes: a fall as large as a negative change, a
+    rise as large as a positive one); False for a sign without such a change or a value
+    missing. The CRF's warning and the DSMB's count of warnings both use this rule."""
+    change = TRIAL.infusion_reaction_changes.get(name)
+    if change is None or now is None or before is None:
+        return False
+    moved = Decimal(now) - Decimal(before)
+    return (change < 0 and moved <= change) or (change > 0 and moved >= change)
+
+
 def infusion_reaction_warnings(values: Values, pre_infusion: Mapping[str, Any]) -> list[str]:
     """Changes since the pre-infusion vital signs that suggest an infusion reaction
     (TRIAL.infusion_reaction_changes): confirm, and record the AE if it is one."""
     warnings = []
-    for name, change in TRIAL.infusion_reaction_changes.items():
+    for name in TRIAL.infusion_reaction_changes:
         now, before = values.get(name), pre_infusion.get(name)
-        if now is None or before is None:
-            continue
-        moved = Decimal(now) - Decimal(before)
-        if (change < 0 and moved <= change) or (change > 0 and moved >= change):
+        if suggests_infusion_reaction(name, now=now, before=before):
             limit = TRIAL.hard_limits[name]
             warnings.append(
                 _(

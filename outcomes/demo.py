@@ -44,6 +44,7 @@ from participants.models import Participant
 from . import checks, followup, schedule, selectors, services, signals
 from .models import (
     CRF_MODELS,
+    DailyStatus,
     Disposition,
     DispositionOutcome,
     EventKind,
@@ -325,16 +326,32 @@ def load_bulk(*, starts: list[Start], seed: int, stdout) -> str:
     return f"{visits_made} visits, {crfs_made} CRFs (bulk)"
 
 
+# The bulk demo's follow-up ended early alive (issue 18), as in `load` above: one participant
+# in ten withdraws consent on day 8, one in ten is lost to follow-up on day 6; the others
+# improve or improve slowly and are followed to day 60.
+BULK_ENDED_EARLY = {3: "withdrawal", 7: "lost"}
+BULK_END_DAY = {"withdrawal": 8, "lost": 6}
+
+
+def bulk_course(study_id: str) -> str:
+    number = int(study_id[-4:])
+    return BULK_ENDED_EARLY.get(number % 10) or ("improving", "slow")[number % 2]
+
+
 def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
     reason = BULK_REASON
     visits, icu_stays, plans = [], [], []
+    ended: list[tuple[Start, str, int]] = []  # (randomization, course, end day) ended by today
     for randomization in randomizations:
         participant = randomization.participant
         user = randomization.randomized_by
         today = selectors.site_today(participant.site)
         day0 = randomization.day0
         rng = random.Random(f"{seed}-{participant.study_id}")
-        course = ("improving", "slow")[int(participant.study_id[-4:]) % 2]
+        course = bulk_course(participant.study_id)
+        end_day = BULK_END_DAY.get(course)
+        if end_day is not None and day0 + timedelta(days=end_day) <= today:
+            ended.append((randomization, course, end_day))
         for config in TRIAL.visits:
             target, start, end = schedule.visit_dates(
                 day0=day0,
@@ -342,7 +359,8 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
                 window_before=config.window_before,
                 window_after=config.window_after,
             )
-            due = target < today
+            # No visit after follow-up ended (they stay scheduled, shown as ended).
+            due = target < today and (end_day is None or config.day < end_day)
             visit = Visit(
                 participant=participant,
                 code=config.code,
@@ -356,17 +374,22 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
             visits.append(visit)
             if due:
                 plans.append((visit, randomization, course, rng, user))
-        discharged = day0 + timedelta(days=rng.randint(6, 12) if course == "improving" else 14)
+        discharged: date | None = day0 + timedelta(
+            days={"improving": rng.randint(6, 12), "lost": 4}.get(course, 14)
+        )
+        if course == "withdrawal":
+            discharged = None  # still in the ICU when consent was withdrawn
         stay = IcuStay(
             participant=participant,
             admitted_on=day0 - timedelta(days=1),
-            discharged_on=discharged if discharged <= today else None,
+            discharged_on=discharged if discharged is not None and discharged <= today else None,
             entered_by=user,
         )
         stay._history_user = user
         icu_stays.append(stay)
     insert_with_history(Visit, visits, user=None, reason=reason)
     insert_with_history(IcuStay, icu_stays, user=None, reason=reason)
+    _bulk_follow_up(randomizations, ended=ended, reason=reason)
 
     crfs: dict[str, list] = {code: [] for code in CRF_MODELS}
     warned: list = []  # the CRFs whose confirmed warnings become queries
@@ -465,6 +488,104 @@ def _bulk_chunk(randomizations: list[Start], *, seed: int) -> tuple[int, int]:
             warning_reason=crf.warning_reason,
         )
     return len(visits), sum(len(rows) for rows in crfs.values())
+
+
+def _bulk_follow_up(
+    randomizations: list[Start], *, ended: list[tuple[Start, str, int]], reason: str
+) -> None:
+    """The daily statuses, ending events and dispositions of a bulk chunk, as `load` records
+    them through the services (issue 18): the 6-point status of each expected day (D1 to D28,
+    the end of follow-up or yesterday, whichever is first; followup.expected_days) without a
+    clinical-status visit CRF that day; for a participant who withdrew or was lost, the event
+    and the disposition (vital status unknown: TTIC censored at the last contact, ICU-free days
+    unknown); for one whose day-60 visit is done, the disposition "completed", alive at days 28
+    and 60 as seen at those visits. Each disposition passes followup.disposition_errors."""
+    end_of = {randomization.participant_id: end for randomization, _, end in ended}
+    statuses, events, dispositions = [], [], []
+    for randomization in randomizations:
+        participant = randomization.participant
+        user = randomization.randomized_by
+        day0 = randomization.day0
+        today = selectors.site_today(participant.site)
+        course = bulk_course(participant.study_id)
+        today_day = schedule.study_day(day0=day0, on=today)
+        visit_days = {
+            config.day
+            for config in TRIAL.visits
+            if CLINICAL_STATUS in config.crfs
+            and (participant.pk not in end_of or config.day < end_of[participant.pk])
+        }
+        for day in followup.expected_days(
+            today_day=today_day - 1,
+            horizon=TRIAL.ttic_horizon_day,
+            end_day=end_of.get(participant.pk),
+        ):
+            if day in visit_days:
+                continue
+            status = DailyStatus(
+                participant=participant,
+                day=day,
+                status_score=_status_on(course, day, 5),
+                entered_by=user,
+            )
+            status._history_user = user
+            statuses.append(status)
+        d28, d60 = (day0 + timedelta(days=TRIAL.visit(c).day) for c in ("D28", "D60"))
+        values: dict[str, Any] | None = None
+        if participant.pk in end_of:
+            end = day0 + timedelta(days=end_of[participant.pk])
+            kind = EventKind.WITHDRAWAL if course == "withdrawal" else EventKind.LOST_TO_FOLLOW_UP
+            event = StudyEvent(
+                participant=participant,
+                kind=kind,
+                occurred_on=end,
+                details="Demo data",
+                entered_by=user,
+            )
+            event._history_user = user
+            events.append(event)
+            values = {
+                "outcome": DispositionOutcome.WITHDREW_CONSENT
+                if course == "withdrawal"
+                else DispositionOutcome.LOST_TO_FOLLOW_UP,
+                "last_contact_on": end,
+                "vital_status_d28": "unknown",
+                "vital_status_d60": "unknown",
+                "notes": "Demo data",
+            }
+        elif d60 < today:
+            values = {
+                "outcome": DispositionOutcome.COMPLETED,
+                "last_contact_on": d60,
+                **{
+                    f"vital_status_d{day}{suffix}": value
+                    for day, on in ((28, d28), (60, d60))
+                    for suffix, value in (("", "alive"), ("_on", on), ("_source", "seen"))
+                },
+            }
+        if values is None:
+            continue
+        values = {name: values.get(name) for name in services.DISPOSITION_FIELDS}
+        for name in ("vital_status_d28_source", "vital_status_d60_source", "notes"):
+            values[name] = values[name] or ""
+        d60_config = TRIAL.visit("D60")
+        errors = followup.disposition_errors(
+            values,
+            day0=day0,
+            today=today,
+            death_on=None,
+            completed_from=day0 + timedelta(days=d60_config.day - d60_config.window_before),
+            show_date=calendars.shown,
+            last_data_on=None,
+        )
+        if errors:
+            raise ValueError(f"Demo disposition of {participant.study_id}: {errors}")
+        disposition = Disposition(participant=participant, entered_by=user, **values)
+        disposition._history_user = user
+        dispositions.append(disposition)
+    insert_with_history(StudyEvent, events, user=None, reason=reason)
+    insert_with_history(DailyStatus, statuses, user=None, reason=reason)
+    insert_with_history(Disposition, dispositions, user=None, reason=reason)
 
 
 def safety_values(

@@ -152,7 +152,16 @@ class PreDoseCrf(Crf):
     records the time of the assessment, needed at Day 0 to complete it, and checked against the
     infusion's start (outcomes.checks.pre_dose_errors, from either save)."""
 
-    assessed_time = models.TimeField(_("time of assessment"), null=True, blank=True)
+    assessed_time = models.TimeField(
+        _("time of assessment"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Day 0: the site's local time of the assessment, needed to complete; it must be "
+            "before the infusion starts (a later time is refused and queried). Exported as "
+            "HH:MM beside the study day."
+        ),
+    )
 
     class Meta:
         abstract = True

@@ -127,17 +127,22 @@ def murray_score(
     peep_cmh2o: Number | None = None,
     compliance_ml_cmh2o: Number | None = None,
     cxr_quadrants: Number | None = None,
+    ventilated: bool = True,
 ) -> MurrayScore:
     """Murray lung injury score (Murray et al., Am Rev Respir Dis 1988;138:720-3, Table 2).
 
     Each of the four components given scores 0-4; the score is the sum divided by the number of
     components used ("The final value is obtained by dividing the aggregate sum by the number
     of components that were used"). SPEC §4 and the registry also report the sum, 0-16.
+    PEEP and compliance are scored "when ventilated" only: with `ventilated` False they are
+    not components (a PEEP of 0 on a nasal cannula would lower the mean), whatever was typed.
     Raises ValueError when no component is given or a value is impossible.
     """
     components: dict[str, int] = {}
     if pf_ratio is not None:
         components["pf_ratio"] = pf_ratio_points(pf_ratio)
+    if not ventilated:
+        peep_cmh2o = compliance_ml_cmh2o = None
     if peep_cmh2o is not None:
         components["peep"] = peep_points(peep_cmh2o)
     if compliance_ml_cmh2o is not None:

@@ -275,10 +275,14 @@ def scores_as_typed(
     compliance_ml_cmh2o: Decimal | None,
     cxr_quadrants: Decimal | None,
     murray: bool,
+    respiratory_support: str = "",
 ) -> dict:
     """P/F and the Murray score of what is typed so far, shown beside the form as the person
     types (nothing saved): {"pf", "murray", "show_murray", "errors"}. FiO₂ is converted as the
-    service converts it (checks.fio2_fraction); what cannot be computed is said in `errors`."""
+    service converts it (checks.fio2_fraction), and the Murray score is the one the save stores
+    (checks.murray_of: PEEP and compliance count for a ventilated patient only, and the save's
+    message is shown when they are typed for another); what cannot be computed is said in
+    `errors`."""
     result: dict = {"errors": [], "pf": None}
     if fio2_unit not in (checks.FRACTION, checks.PERCENT):
         fio2_unit = checks.FRACTION
@@ -297,17 +301,28 @@ def scores_as_typed(
     # Shown as it will be stored; the Murray points are those of the exact ratio.
     result["pf"] = None if pf is None else pf_display(pf)
     if murray:
-        inputs = {
-            "pf_ratio": pf,
-            "peep_cmh2o": peep_cmh2o,
-            "compliance_ml_cmh2o": compliance_ml_cmh2o,
-            "cxr_quadrants": cxr_quadrants,
-        }
-        if any(v is not None for v in inputs.values()):
-            try:
-                result["murray"] = scores.murray_score(**inputs)
-            except ValueError as error:
-                result["errors"].append(_("Murray score cannot be computed: %s") % error)
+        support = respiratory_support or ""
+        if support and support not in trial_codes.TRIAL.respiratory_support_labels:
+            support = ""
+        result["errors"].extend(
+            checks.murray_support_errors(
+                {
+                    "respiratory_support": support,
+                    "peep_cmh2o": peep_cmh2o,
+                    "compliance_ml_cmh2o": compliance_ml_cmh2o,
+                }
+            ).values()
+        )
+        try:
+            result["murray"] = checks.murray_of(
+                pf_ratio=pf,
+                peep_cmh2o=peep_cmh2o,
+                compliance_ml_cmh2o=compliance_ml_cmh2o,
+                cxr_quadrants=cxr_quadrants,
+                respiratory_support=support,
+            )
+        except ValueError as error:
+            result["errors"].append(_("Murray score cannot be computed: %s") % error)
         result["show_murray"] = True
     return result
 

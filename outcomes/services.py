@@ -214,16 +214,14 @@ def _derive(crf: Crf, *, lab_baseline: SafetyLab | None | bool = None) -> None:
     crf.pf_ratio = None if pf is None else pf_display(pf)
     if not isinstance(crf, Murray):
         return
-    inputs = (pf, crf.peep_cmh2o, crf.compliance_ml_cmh2o, crf.cxr_quadrants)
-    if all(v is None for v in inputs):
-        result = None
-    else:
-        result = scores.murray_score(
-            pf_ratio=pf,
-            peep_cmh2o=crf.peep_cmh2o,
-            compliance_ml_cmh2o=crf.compliance_ml_cmh2o,
-            cxr_quadrants=crf.cxr_quadrants,
-        )
+    # PEEP and compliance count for the ventilated only, as in the preview (checks.murray_of).
+    result = checks.murray_of(
+        pf_ratio=pf,
+        peep_cmh2o=crf.peep_cmh2o,
+        compliance_ml_cmh2o=crf.compliance_ml_cmh2o,
+        cxr_quadrants=crf.cxr_quadrants,
+        respiratory_support=crf.respiratory_support,
+    )
     components = result.components if result else {}
     crf.pf_points = components.get("pf_ratio")
     crf.peep_points = components.get("peep")

@@ -270,6 +270,7 @@ def compute(request):
         compliance_ml_cmh2o=_num(q.get("compliance_ml_cmh2o")),
         cxr_quadrants=_num(q.get("cxr_quadrants")),
         murray="cxr_quadrants" in q or "peep_cmh2o" in q,
+        respiratory_support=q.get("respiratory_support") or "",
     )
     return render(request, "outcomes/_computed.html", {**context, "labels": COMPONENT_LABELS})
 

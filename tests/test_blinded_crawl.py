@@ -85,6 +85,38 @@ def test_a_blinded_role_reaches_no_error_no_leak_and_nothing_offsite(client, dem
     assert_offline(result)
 
 
+@pytest.mark.parametrize("role", sorted(BLINDED_ROLES, key=lambda r: r.value))
+def test_the_dsmb_report_a_blinded_role_opens_is_pooled_with_the_safety_tables(
+    client, demo_trial, role
+):
+    """The crawl does not read PDFs: the open DSMB report, with the demo's safety labs and
+    infusion vitals in its shift and infusion tables (issue 19), is read here as text, as each
+    blinded role that may open it gets it. The closed report stays refused to them."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from kernel.trial import TRIAL
+
+    client.force_login(User.objects.get(username=DEMO_USER_FOR_ROLE[role]))
+    assert client.get("/dashboards/reports/dsmb-closed.pdf").status_code in (403, 404)
+    response = client.get("/dashboards/reports/dsmb-open.pdf")
+    if response.status_code != 200:
+        assert response.status_code == 403
+        assert role != Role.SPONSOR  # the open report is the sponsor's to read
+        return
+    text = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(BytesIO(response.content)).pages).split()
+    )
+    assert "Laboratory shifts" in text
+    assert "Infusion-reaction vital signs" in text
+    assert re.search(r"15 min Heart rate \(/min\) [1-9]", text), "no infusion vitals counted"
+    for arm in TRIAL.arms:
+        assert arm.label not in text, f"{role.label} saw {arm.label} in the open DSMB report"
+    for marker in leak_markers():
+        assert marker not in text, f"{role.label} saw {marker!r} in the open DSMB report"
+
+
 # The pages of one's own account: all a user without a trial role may open.
 OWN_ACCOUNT_PAGES = (
     "/preferences/",

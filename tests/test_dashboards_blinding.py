@@ -6,7 +6,8 @@ pages, text for the PDFs. Unblinded viewers (the statistician) see the arms, and
 """
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
+from decimal import Decimal
 from io import BytesIO
 
 import pytest
@@ -55,6 +56,29 @@ def trial(site01, make_user):
     for participant, crp in zip(participants, ("30", "120", "250"), strict=True):
         outcomes_factories.crf(participant, "D0", "crp", crp_mg_l=crp, entered_value=crp)
     outcomes_factories.crf(participants[0], "D1", "clinical_status", status_score=3)
+    # The laboratory shift and infusion-vitals tables (issue 19) with something to count in
+    # both arms: platelets 210 -> 40 (grade 0 -> 3) and 100 -> 120 (1 -> 1); a systolic fall.
+    for participant, before, after in zip(
+        participants[:2], ("210", "100"), ("40", "120"), strict=True
+    ):
+        outcomes_factories.crf(participant, "D0", "safety_lab", platelets_entered=Decimal(before))
+        outcomes_factories.crf(
+            participant,
+            "D3",
+            "safety_lab",
+            assessed_on=day0 + timedelta(days=1),  # early: D3 is not due yet
+            platelets_entered=Decimal(after),
+        )
+    for participant, systolic in zip(participants[1:], (95, 118), strict=True):
+        for crf_code, values, at in (
+            ("vitals_pre", outcomes_factories.VITAL_SIGNS, time(0, 5)),
+            (
+                "vitals_15m",
+                {**outcomes_factories.VITAL_SIGNS, "systolic_mmhg": systolic},
+                time(0, 20),
+            ),
+        ):
+            outcomes_factories.crf(participant, "D0", crf_code, measured_at=at, **values)
     report_ae(participants[0], coordinator)
     report_sae(participants[1], coordinator)
     report_susar(participants[2], coordinator)
@@ -96,6 +120,14 @@ def test_the_blinded_dashboards_are_identical_whichever_arm(client, make_user, t
         for marker in leak_markers():
             assert marker not in body, f"{role.label} saw {marker!r} on {path}"
         assert "Allocated to" not in body, f"{role.label} saw a by-arm column on {path}"
+    # The open report's laboratory shifts and infusion vitals were read, pooled, with data, by
+    # the roles that may read it (the sponsor, the monitor...).
+    if "/dashboards/reports/dsmb-open.pdf" in before:
+        report = " ".join(before["/dashboards/reports/dsmb-open.pdf"].split())
+        assert "Platelets (Platelet count decreased) 0 0 0 0 1 0 1 1" in report
+        assert "15 min Systolic pressure (mmHg) 2" in report
+    else:
+        assert role != Role.SPONSOR
 
 
 def test_the_statistician_sees_the_flow_by_arm(client, make_user, trial):

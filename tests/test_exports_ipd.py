@@ -19,6 +19,7 @@ from outcomes.models import CRF_MODELS, Baseline, Visit
 from participants.models import IdentifyingData, Screening
 
 from .exports_data import PEOPLE, build_trial
+from .outcomes_factories import BEFORE_THE_DOSE
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +87,28 @@ def test_crf_rows_are_long_format_with_study_days(trial, tmp_path):
     assert {r["weight_kg"] for r in baseline} == {"71.5"}
     assert "other_comorbidities" not in baseline[0]  # free text left out
     assert "notes" not in rows(files, "ae_assessment.csv")[0]
+
+
+def test_the_day0_assessment_time_is_exported_with_its_dictionary_entry(trial, tmp_path):
+    """Issue 18: the time of each Day-0 baseline assessment (checked against the infusion's
+    start at entry) is exported as the site's local time HH:MM; later visits have none."""
+    files = export(tmp_path)
+    status = rows(files, "clinical_status.csv")
+    times = {(r["visit"], r["assessed_time"]) for r in status}
+    expected = BEFORE_THE_DOSE.strftime("%H:%M")
+    assert times == {("D0", expected), ("D7", "")}
+    assert {r["assessed_time"] for r in rows(files, "baseline.csv")} == {expected}
+    dictionary = [
+        r
+        for r in rows(files, "data_dictionary.csv")
+        if r["file"] == "clinical_status.csv" and r["variable"] == "assessed_time"
+    ]
+    assert len(dictionary) == 1
+    assert "site local time, HH:MM" in dictionary[0]["label"]
+    assert dictionary[0]["type"] == "text"
+    left_out = files["README.txt"].decode().split("Free-text fields left out:", 1)[1]
+    assert "assessed_time" not in left_out
+    assert "measured_at" not in left_out  # the vital signs' time, exported alike
 
 
 def test_icu_admission_before_day0_is_a_negative_study_day_and_stays_a_number(trial, tmp_path):

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 
@@ -95,11 +97,60 @@ def test_the_bulk_path_writes_a_whole_trial_with_its_audit_rows():
     assert murray.exists()
     assert all(m.history.count() == 1 for m in murray[:5])
     assert AdverseEvent.objects.exists()
+    _bulk_follow_up_is_consistent()
     # Idempotent, like the service path; and the services can go on numbering after it.
     call_command("load_demo", "--participants", "40", "--bulk")
     assert Participant.objects.count() == 40
     call_command("load_demo", "--participants", "41", "--no-bulk")
     assert Participant.objects.count() == 41
+
+
+def _bulk_follow_up_is_consistent():
+    """Issue 18 in the bulk demo: daily statuses on the expected days without a visit status,
+    the ending event and disposition of each participant whose follow-up ended early, and the
+    censoring the endpoints derive from them."""
+    from outcomes import demo, followup, selectors
+    from outcomes.models import DailyStatus, Disposition, EventKind, StudyEvent, VisitState
+
+    assert DailyStatus.objects.exists()
+    assert DailyStatus.history.filter(history_type="+").count() == DailyStatus.objects.count()
+    ended = 0
+    for p in Participant.objects.all():
+        day0 = selectors.day0_of(p)
+        page = selectors.daily_rows(p, today=selectors.site_today(p.site))
+        recorded = set(p.daily_statuses.values_list("day", flat=True))
+        # Every expected day up to yesterday has its status, from the daily page or a visit.
+        for row in page["rows"]:
+            if row.expected and row.day < page["today_day"]:
+                assert row.day in recorded or row.visit_status is not None, (p, row.day)
+            if row.day in recorded:
+                assert row.expected, (p, row.day)
+        course = demo.bulk_course(p.study_id)
+        disposition = Disposition.objects.filter(participant=p).first()
+        if course in demo.BULK_END_DAY and disposition is not None:
+            ended += 1
+            end_day = demo.BULK_END_DAY[course]
+            kind = EventKind.WITHDRAWAL if course == "withdrawal" else EventKind.LOST_TO_FOLLOW_UP
+            event = StudyEvent.objects.get(participant=p, kind=kind)
+            assert event.occurred_on == disposition.last_contact_on == day0 + timedelta(end_day)
+            assert disposition.vital_status_d60 == "unknown"
+            assert max(recorded) <= end_day
+            # No visit done after the end of follow-up.
+            assert not p.visits.filter(day__gte=end_day, state=VisitState.DONE).exists()
+            endpoints = selectors.participant_endpoints(p, today=selectors.site_today(p.site))
+            assert endpoints["last_contact_day"] == end_day
+            # Status 5, then 4 from day 7: never 2 points better, so censored at the last contact.
+            assert (endpoints["ttic"]["day"], endpoints["ttic"]["event"]) == (end_day, False)
+            assert endpoints["ttic_censored_at_last_contact"]
+            assert endpoints["icu_free_days"]["value"] is None
+        elif disposition is not None:
+            assert disposition.outcome == "completed"
+            assert p.visits.get(code="D60").state == VisitState.DONE
+        else:
+            assert not p.visits.filter(code="D60", state=VisitState.DONE).exists()
+            assert not StudyEvent.objects.filter(participant=p).exists()
+    assert followup.VITAL_DAYS  # the rules the dispositions were checked against
+    assert ended, "no bulk participant's follow-up ended early"
 
 
 def test_the_demo_shows_a_withdrawn_a_lost_and_a_dead_participant_censored(tmp_path):

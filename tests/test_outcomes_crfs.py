@@ -411,6 +411,52 @@ def test_the_live_computation_returns_pf_and_murray(client, coordinator):
     assert "3.50" in body
 
 
+def test_the_live_murray_counts_peep_for_a_ventilated_participant_only(
+    client, coordinator, participant
+):
+    """The preview is the score the save stores (checks.murray_of): PaO2 60 / FiO2 0.60 = 100 ->
+    3 points (Murray 1988: 100-174 -> 3), CXR 4 quadrants -> 4, PEEP 0 -> 0 (<= 5 -> 0).
+    Ventilated: (3 + 4 + 0) / 3 = 2.33; on a face mask the PEEP is not a component:
+    (3 + 4) / 2 = 3.50, and the save's refusal of the PEEP is said beside it."""
+    typed = {
+        "pao2_mmhg": "60",
+        "fio2": "60",
+        "fio2_unit": "percent",
+        "cxr_quadrants": "4",
+        "peep_cmh2o": "0",
+    }
+    ventilated = client.get(
+        "/outcomes/compute/", {**typed, "respiratory_support": "invasive_ventilation"}
+    ).content.decode()
+    assert "<strong>2.33</strong>" in ventilated
+    assert 'data-component="peep">0<' in ventilated
+    assert "sum 7/16, 3 components" in ventilated
+    masked = client.get(
+        "/outcomes/compute/", {**typed, "respiratory_support": "face_mask"}
+    ).content.decode()
+    assert "<strong>3.50</strong>" in masked
+    assert 'data-component="peep"' not in masked
+    assert "sum 7/16, 2 components" in masked
+    assert "invasive mechanical ventilation only" in masked
+    # No support recorded yet: not counted either, and the message asks for the support.
+    unknown = client.get("/outcomes/compute/", typed).content.decode()
+    assert "<strong>3.50</strong>" in unknown
+    assert "record the respiratory support first" in unknown
+    # The save stores what the preview showed (a PEEP on a face mask is refused there).
+    response = client.post(
+        url(participant, "D3", "murray"),
+        {
+            "assessed_on": today(participant).isoformat(),
+            "respiratory_support": "invasive_ventilation",
+            **typed,
+            "action": "complete",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    m = Murray.objects.get(visit__participant=participant)
+    assert (m.total, m.n_components, m.score, m.peep_points) == (7, 3, Decimal("2.33"), 0)
+
+
 def test_a_missed_visit_needs_a_reason(client, coordinator, participant):
     path = f"/outcomes/participants/{participant.study_id}/visits/D4/missed/"
     client.post(path, {"reason": ""})

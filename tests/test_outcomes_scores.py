@@ -180,6 +180,19 @@ def test_murray_score_divides_by_the_components_used():
     assert (result.total, result.n_components, result.score) == (3, 2, 1.5)
 
 
+def test_murray_score_counts_peep_and_compliance_when_ventilated_only():
+    # Murray 1988 Table 2 scores PEEP "(when ventilated)": P/F 150 -> 3, PEEP 0 -> 0,
+    # compliance 35 -> 3, CXR 3 -> 3. Ventilated: (3 + 0 + 3 + 3) / 4 = 2.25; not ventilated,
+    # PEEP and compliance are not components: (3 + 3) / 2 = 3.0.
+    typed = {"pf_ratio": 150, "peep_cmh2o": 0, "compliance_ml_cmh2o": 35, "cxr_quadrants": 3}
+    assert murray_score(**typed).score == 2.25
+    result = murray_score(**typed, ventilated=False)
+    assert result.components == {"pf_ratio": 3, "cxr": 3}
+    assert (result.total, result.n_components, result.score) == (6, 2, 3.0)
+    with pytest.raises(ValueError, match="component"):
+        murray_score(peep_cmh2o=0, ventilated=False)
+
+
 @given(
     pf=st.one_of(st.none(), st.floats(min_value=0.01, max_value=4000)),
     peep=st.one_of(st.none(), st.floats(min_value=0, max_value=60)),

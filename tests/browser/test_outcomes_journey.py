@@ -81,6 +81,15 @@ def test_a_coordinator_enters_the_d3_visit(participant, sign_in, live_server):
     page.get_by_label("FiO₂", exact=True).fill("0.55")
     # 88 / 0.55 = 160.0 -> 3; PEEP 12 -> 3; CXR 3 -> 3: (3+3+3)/3 = 3.00 (Murray 1988).
     expect(page.get_by_test_id("computed-pf")).to_contain_text("160.0")
+    expect(page.get_by_test_id("computed-murray")).to_contain_text("3 components")
+    # The live score follows the save's rule (issue 18): on a nasal cannula the PEEP is not a
+    # component (P/F 3 + CXR 3, 2 components), and its refusal is said beside the score.
+    page.get_by_label("Nasal cannula", exact=True).check()
+    expect(page.get_by_test_id("computed-murray")).to_contain_text("2 components")
+    expect(page.get_by_test_id("computed")).to_contain_text("invasive mechanical ventilation only")
+    shot(page, "outcomes-murray-live-not-ventilated")
+    page.get_by_label("Invasive mechanical ventilation", exact=True).check()
+    expect(page.get_by_test_id("computed-murray")).to_contain_text("3 components")
     expect(page.get_by_test_id("computed-murray")).to_contain_text("3.00")
     page.get_by_role("button", name="Save as complete").click()
     expect(page.get_by_text("Murray lung injury score saved (complete)")).to_be_visible()
