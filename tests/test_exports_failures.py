@@ -31,6 +31,7 @@ def stored_exports() -> list[str]:
     except FileNotFoundError:
         return []
 
+
 pytestmark = pytest.mark.django_db
 
 DISK_FULL = "No space left on device"
