@@ -106,6 +106,7 @@ def participant_list(request):
 
 
 @require(VIEW_SCREENING)
+@reading_from_replica()
 def screening_log(request):
     show_identity = request.user.has_perm(PHI)
     screenings = selectors.screenings_for(request.user)
