@@ -136,6 +136,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # PostgreSQL's max_connections.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True)
+# Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator(), the export's
+# streaming) may outlive the server connection it was opened on: turn them off there, and read
+# docs/scaling.md first (the export then holds each query's rows in memory).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 # A database host that drops packets must cost a request (and /health/) seconds, not the
 # operating system's minutes-long connect timeout.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -159,6 +165,10 @@ if DATABASE_REPLICA_URL:
     replica["ATOMIC_REQUESTS"] = False
     replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     replica["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_HEALTH_CHECKS"]
+    replica["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_REPLICA_DISABLE_SERVER_SIDE_CURSORS",
+        default=DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"],
+    )
     replica.setdefault("OPTIONS", {})["connect_timeout"] = DATABASES["default"]["OPTIONS"][
         "connect_timeout"
     ]
