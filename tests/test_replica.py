@@ -62,7 +62,10 @@ def writes(captured) -> list[str]:
     return [q["sql"] for q in captured.captured_queries if q["sql"].lstrip().startswith(WRITES)]
 
 
-def test_without_a_replica_url_every_query_goes_to_the_primary(client, make_user, login, site01):
+def test_without_a_replica_url_every_query_goes_to_the_primary(
+    client, make_user, login, site01, settings
+):
+    settings.DATABASE_REPLICA_ROUTING = False  # as trialedc/settings.py makes it without the URL
     ParticipantFactory(site=site01)
     login(make_user(Role.DATA_MANAGER))
     with queries_by_alias() as queries:
