@@ -75,11 +75,25 @@ def _in_transaction() -> bool:
     return connections[DEFAULT_DB_ALIAS].in_atomic_block
 
 
+# After the replica could not be reached, this process tries it again only this much later: a
+# replica host that drops packets must not cost every page the connect timeout.
+RETRY_AFTER_SECONDS = 30.0
+_unreachable_until = 0.0
+
+
 def _replica_reachable() -> bool:
+    global _unreachable_until
+    if time.monotonic() < _unreachable_until:
+        return False
     try:
         connections[REPLICA].ensure_connection()
     except DatabaseError:
-        logger.warning("the database replica cannot be reached: reading from the primary")
+        _unreachable_until = time.monotonic() + RETRY_AFTER_SECONDS
+        logger.warning(
+            "the database replica cannot be reached: reading from the primary, trying it again "
+            "in %s s",
+            RETRY_AFTER_SECONDS,
+        )
         return False
     return True
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 import errno
 import io
 import os
+import tempfile
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -185,11 +187,14 @@ def test_a_zip_left_half_written_is_removed(trial, monkeypatch):
         return real_write(archive, filename, *args, **kwargs)
 
     monkeypatch.setattr(zipfile.ZipFile, "write", write_one_then_fail)
+    before = stored_exports()  # a bucket set for the whole suite holds other tests' ZIPs
     run = services.export_run_start(user=None)
     with pytest.raises(OSError, match=DISK_FULL):
         services.export_run_build(run_id=run.pk)
     assert_failed(run, reason=f"A file could not be written (EXO-ARDS-ipd-r1-{run.pk}.zip)")
-    assert stored_exports() == []
+    assert stored_exports() == before
+    # The ZIP is built in a temporary folder, removed with what it held.
+    assert list(Path(tempfile.gettempdir()).glob(f"export-{run.pk}-*")) == []
 
 
 def test_a_broker_that_refuses_the_task_fails_the_run_at_once(
@@ -211,6 +216,7 @@ def test_a_broker_that_refuses_the_task_fails_the_run_at_once(
 
 
 def test_a_run_that_is_not_queued_is_left_alone_by_a_redelivered_task(trial):
+    stored = stored_exports()
     failed = services.export_run_start(user=None)
     services.export_run_fail(run_id=failed.pk, reason="stopped")
     building = services.export_run_start(user=None)
@@ -221,7 +227,7 @@ def test_a_run_that_is_not_queued_is_left_alone_by_a_redelivered_task(trial):
         before = ExportRun.objects.values().get(pk=run.pk)
         services.export_run_build(run_id=run.pk)
         assert ExportRun.objects.values().get(pk=run.pk) == before
-    assert stored_exports() == []
+    assert stored_exports() == stored
 
 
 def test_a_finished_run_is_never_marked_failed(trial):

@@ -162,10 +162,22 @@ def test_an_unreachable_replica_leaves_the_reads_on_the_primary(routing, site01,
     def refuse():
         raise OperationalError("connection refused")
 
+    replica.forget_writes()  # a new request: the site was written before it
     monkeypatch.setattr(connections["replica"], "ensure_connection", refuse)
+    monkeypatch.setattr(replica, "_unreachable_until", 0.0)
     with reading_from_replica():
         assert replica.current_alias() == "default"
         assert Site.objects.get(pk=site01.pk) == site01
+    # Not tried again at once (a host that drops packets would cost each page its timeout)...
+    retry_at = replica._unreachable_until
+    monkeypatch.undo()  # the replica answers again
+    monkeypatch.setattr(replica, "_unreachable_until", retry_at)
+    with reading_from_replica():
+        assert replica.current_alias() == "default"
+    # ... but after RETRY_AFTER_SECONDS.
+    monkeypatch.setattr(replica, "_unreachable_until", 0.0)
+    with reading_from_replica():
+        assert replica.current_alias() == "replica"
 
 
 def test_the_ipd_export_reads_from_a_replica_that_has_replayed_its_writes(
