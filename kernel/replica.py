@@ -14,7 +14,8 @@ and casebook PDFs, the IPD export and the long list pages run inside `reading_fr
   worker's export, started by a write, usually finds within milliseconds;
 - the request comes from a browser that wrote in the last `DATABASE_REPLICA_PIN_SECONDS`
   (`ReplicaMiddleware`'s cookie: the page after a form's redirect shows what was saved);
-- the replica cannot be reached (logged; the primary answers instead).
+- the replica cannot be reached (logged; the primary answers instead, and the process tries the
+  replica again after RETRY_AFTER_SECONDS).
 
 A write inside the block goes to the primary, as every write does, and sends the block's later
 reads there too, except writes made under `writes_not_read_back()` (an export's progress
