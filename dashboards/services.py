@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel.models import Site
+from kernel.replica import reading_from_replica
 
 from . import pdf, selectors
 from .exceptions import ReportRefused
@@ -93,7 +94,10 @@ def report_build(*, report_id: int) -> PreparedReport:
         error = selectors.prepared_report_access_error(report.requested_by, report)
         if error:
             raise ReportRefused(error)
-        content = _render(report)
+        # The reading, from the replica when there is one and it has replayed the report's
+        # row (kernel/replica.py).
+        with reading_from_replica(wait_seconds=2):
+            content = _render(report)
     except Exception as error:  # recorded on the report and shown to the user; logged here
         if not isinstance(error, ReportRefused):
             logger.exception("report %s could not be built", report.pk)

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from kernel.access import get_in_scope_or_404, require, scope_to_sites
 from kernel.broker import BrokerUnavailable, task_publish
+from kernel.replica import reading_from_replica
 from kernel.services import sensitive_read_record
 from participants.models import Participant
 from randomization import allocation
@@ -64,6 +65,7 @@ _BRIEFLY = cache_control(private=True, max_age=60)
 @require_GET
 @require("dashboards.view_dashboard")
 @_BRIEFLY
+@reading_from_replica()
 def dashboard(request):
     user = request.user
     scope = _scope(request, by_arm=True)
@@ -90,6 +92,7 @@ def dashboard(request):
 @require_GET
 @require("dashboards.view_dashboard")
 @_BRIEFLY
+@reading_from_replica()
 def consort(request):
     scope = _scope(request, by_arm=True)
     data = selectors.consort(scope)
@@ -269,6 +272,7 @@ def blank_crfs_pdf(request):
 
 @require_GET
 @require("dashboards.print_casebook", "outcomes.view_visit")
+@reading_from_replica()
 def casebook_pdf(request, study_id: str):
     participant = get_in_scope_or_404(
         Participant.objects.select_related("site"), request.user, study_id=study_id
@@ -281,6 +285,7 @@ def casebook_pdf(request, study_id: str):
 
 @require_GET
 @require("dashboards.view_dsmb_open_report")
+@reading_from_replica()
 def dsmb_open_pdf(request):
     scope = _scope(request)
     return _pdf(pdf.dsmb_pdf(scope=scope, user=request.user), "dsmb-open-report.pdf")
@@ -288,6 +293,7 @@ def dsmb_open_pdf(request):
 
 @require_GET
 @require("dashboards.view_dsmb_closed_report")
+@reading_from_replica()
 def dsmb_closed_pdf(request):
     try:
         scope = _scope(request, by_arm=True)

@@ -20,6 +20,7 @@ from kernel.access import get_in_scope_or_404, require, sites_for
 from kernel.csv_download import csv_download
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.redirects import redirect_next
+from kernel.replica import reading_from_replica
 from kernel.services import sensitive_read_record
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Visit
@@ -71,6 +72,7 @@ def _error_text(error: Exception) -> str:
 
 @require_GET
 @require(VIEW_QUERIES)
+@reading_from_replica()
 def query_list(request):
     """Queries trial-wide (in the user's sites), filtered by state, origin, site, participant
     and age; each with its days open."""
@@ -205,6 +207,7 @@ def query_detail(request, pk: int):
 
 @require_GET
 @require(VIEW_QUERIES, VIEW_CRFS)
+@reading_from_replica()
 def record_status(request):
     """Participants × visits × CRFs, one icon per CRF with its state (REDCap's record status
     dashboard), of the user's sites, filtered by site and by state."""
@@ -570,6 +573,7 @@ def locks(request):
 
 @require_GET
 @require("datamanagement.view_trial_audit_log")
+@reading_from_replica()
 def audit_log(request):
     """Every audit row the user may read (in their sites), filtered; `?format=csv` exports the
     filtered rows, every one, for inspectors."""

@@ -27,6 +27,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Collate
@@ -35,6 +37,7 @@ from django.utils.translation import gettext as _
 
 from kernel.cells import neutralize
 from kernel.models import SecurityEventKind
+from kernel.replica import reading_from_replica, writes_not_read_back
 from kernel.services import security_event_record
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Baseline, ConcomitantMedication, Visit
@@ -226,18 +229,40 @@ def _failed(*, run_id: int, error: BaseException) -> str:
 
 
 def _heartbeat(run_id: int, **progress) -> None:
-    ExportRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now(), **progress)
+    # The run's own bookkeeping: the export's reads (perhaps from the replica) never read it.
+    with writes_not_read_back():
+        ExportRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now(), **progress)
 
 
-def exports_dir() -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports"
+# The export ZIPs, in the file store (Django's default storage: MEDIA_ROOT on this machine, or
+# the object store every node shares when STORAGE_S3_BUCKET is set; docs/scaling.md).
+EXPORTS_FOLDER = "exports"
+
+
+def export_file_key(name: str) -> str:
+    """The storage name of an export's ZIP (`ExportRun.file_path` is its name in the folder)."""
+    return f"{EXPORTS_FOLDER}/{name}"
+
+
+def export_file_open(run: ExportRun):
+    """The run's ZIP, opened for reading from the file store; None if it is not there."""
+    if not run.file_path:
+        return None
+    key = export_file_key(run.file_path)
+    try:
+        return default_storage.open(key, "rb")
+    except FileNotFoundError:
+        return None
+    except OSError:
+        logger.exception("export %s: its file could not be opened", run.pk)
+        return None
 
 
 def export_run_build(*, run_id: int) -> ExportRun:
-    """Build the ZIP of a queued export run, updating its progress; a failure is recorded on it
-    (and its partial ZIP removed). A run that is not queued — a redelivered task, a run built,
-    failed or still building elsewhere — is left alone: two workers never build one run, and a
-    failed run stays failed (start a new one)."""
+    """Build the ZIP of a queued export run, updating its progress, and put it in the file store;
+    a failure is recorded on it (and its partial ZIP removed). A run that is not queued — a
+    redelivered task, a run built, failed or still building elsewhere — is left alone: two
+    workers never build one run, and a failed run stays failed (start a new one)."""
     now = timezone.now()
     claimed = ExportRun.objects.filter(pk=run_id, status=ExportStatus.QUEUED).update(
         status=ExportStatus.RUNNING, started_at=now, heartbeat_at=now, progress=0, error=""
@@ -246,30 +271,32 @@ def export_run_build(*, run_id: int) -> ExportRun:
     if not claimed:
         logger.info("export %s is %s, not queued: left alone", run.pk, run.status)
         return run
-    workdir = zip_path = None
+    workdir = stored = None
     try:
         workdir = Path(tempfile.mkdtemp(prefix=f"export-{run.pk}-"))
-        result = export_write(run=run, directory=workdir)
-        target = exports_dir()
-        target.mkdir(parents=True, exist_ok=True)
+        (workdir / "files").mkdir()
+        result = export_write(run=run, directory=workdir / "files")
         # The name says nothing about the data: trial, release, run.
         name = f"{TRIAL.acronym}-ipd-r{run.release.number}-{run.pk}.zip"
-        zip_path = target / name
+        zip_path = workdir / name
         with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for filename in result["files"]:
-                archive.write(workdir / filename, arcname=filename)
+                archive.write(workdir / "files" / filename, arcname=filename)
                 _heartbeat(run.pk)
+        checksum = sha256_of(zip_path)
+        with open(zip_path, "rb") as handle:
+            stored = default_storage.save(export_file_key(name), File(handle, name=name))
         ExportRun.objects.filter(pk=run.pk).update(
             status=ExportStatus.DONE,
             progress=100,
             finished_at=timezone.now(),
-            file_path=name,
-            checksum=sha256_of(zip_path),
+            file_path=stored.removeprefix(f"{EXPORTS_FOLDER}/"),
+            checksum=checksum,
         )
     except BaseException as error:
-        if zip_path is not None:
-            with contextlib.suppress(OSError):
-                zip_path.unlink(missing_ok=True)
+        if stored is not None:
+            with contextlib.suppress(Exception):
+                default_storage.delete(stored)
         _failed(run_id=run.pk, error=error)
         raise
     finally:
@@ -371,8 +398,9 @@ def _directory_discard(staging: Path | None, made: list[Path]) -> None:
 
 def exports_sweep(*, now=None) -> dict:
     """The beat job (every five minutes; migration exports.0002): fail exports whose worker or
-    command died, hand again to Celery the web exports no worker took, and fail those still
-    waiting after QUEUED_LIMIT (no worker runs)."""
+    command died, hand again to Celery the web exports no worker took, fail those still
+    waiting after QUEUED_LIMIT (no worker runs), and remove from the file store the ZIPs older
+    than EXPORT_FILE_RETENTION_DAYS (when set)."""
     from .tasks import export_build_task
 
     now = now or timezone.now()
@@ -416,7 +444,41 @@ def exports_sweep(*, now=None) -> dict:
             logger.exception("export %s could not be handed to Celery", pk)
         else:
             requeued += 1
-    return {"interrupted": interrupted, "abandoned": abandoned, "requeued": requeued}
+    removed = export_files_expire(now=now)
+    return {
+        "interrupted": interrupted,
+        "abandoned": abandoned,
+        "requeued": requeued,
+        "removed": removed,
+    }
+
+
+def export_files_expire(*, now=None) -> int:
+    """Delete from the file store (disk or object store) the ZIPs of the runs finished more than
+    EXPORT_FILE_RETENTION_DAYS ago; each run keeps its record, checksums and row counts, and
+    forgets its file. Returns how many were removed. A ZIP the store cannot delete now is tried
+    again at the next sweep."""
+    days = settings.EXPORT_FILE_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    now = now or timezone.now()
+    expired = (
+        ExportRun.objects.filter(
+            status=ExportStatus.DONE, finished_at__lt=now - timedelta(days=days)
+        )
+        .exclude(file_path="")
+        .values_list("pk", "file_path")
+    )
+    removed = 0
+    for pk, name in expired:
+        try:
+            default_storage.delete(export_file_key(name))
+        except Exception:  # noqa: BLE001 - the store is down: the next sweep tries again
+            logger.exception("export %s: its file could not be removed", pk)
+            continue
+        ExportRun.objects.filter(pk=pk, file_path=name).update(file_path="")
+        removed += 1
+    return removed
 
 
 def sha256_of(path: Path) -> str:
@@ -683,9 +745,23 @@ def export_write(
     Returns {"files": [names], "checksums": {name: sha256}, "row_counts": {name: n}}.
     """
     release = run.release
-    with_arm = allocation.trial_unblinded()
     pseudonyms_ensure(release=release)
     _heartbeat(run.pk)
+    # The reading, minutes of it for a large trial, from the replica when there is one and it
+    # has replayed the export IDs just written (kernel/replica.py).
+    with reading_from_replica(wait_seconds=REPLICA_WAIT_SECONDS):
+        return _export_files(run=run, directory=directory, on_progress=on_progress)
+
+
+# How long an export waits for the replica to replay its export IDs before reading the primary.
+REPLICA_WAIT_SECONDS = 5
+
+
+def _export_files(
+    *, run: ExportRun, directory: Path, on_progress: Callable[[int], None] | None
+) -> dict:
+    release = run.release
+    with_arm = allocation.trial_unblinded()
     all_tables = tables(with_arm=with_arm)
     created = timezone.now()
     total = max(_row_total(all_tables), 1)

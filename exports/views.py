@@ -83,8 +83,10 @@ def run_download(request, pk: int):
     run = _run_or_404(pk)
     if run.status != ExportStatus.DONE or not run.file_path:
         raise Http404(_("This export has no file to download."))
-    path = services.exports_dir() / run.file_path
-    if not path.is_file():
+    # From the file store (this machine's disk or the object store every node shares), streamed
+    # through this view: the store is private and gives no URL of its own (docs/scaling.md).
+    handle = services.export_file_open(run)
+    if handle is None:
         raise Http404(_("This export's file is no longer on the server."))
     security_event_record(
         kind=SecurityEventKind.EXPORT_DOWNLOADED,
@@ -92,7 +94,7 @@ def run_download(request, pk: int):
         detail={"run": run.pk, "checksum": run.checksum},
     )
     return FileResponse(
-        open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+        handle,  # FileResponse closes it
         as_attachment=True,
         filename=run.file_path,
         content_type="application/zip",

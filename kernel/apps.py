@@ -26,3 +26,9 @@ class KernelConfig(AppConfig):
         # After every migrate, give each role the permissions the apps' permissions.py list, so
         # that permissions created by apps migrated later are attached too.
         post_migrate.connect(services.roles_sync_on_migrate, dispatch_uid="trialedc_roles_sync")
+        # A worker's task starts having written nothing (kernel.replica, docs/scaling.md).
+        from celery.signals import task_prerun
+
+        from . import replica
+
+        task_prerun.connect(replica.forget_writes_before_task, dispatch_uid="trialedc_replica")

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from kernel import concurrency
 from kernel.access import get_in_scope_or_404, require, sites_for
 from kernel.exceptions import EditConflict, TrialEdcError
+from kernel.replica import reading_from_replica
 from kernel.roles import Role
 from kernel.trial import TRIAL
 
@@ -73,6 +74,7 @@ def _form_error(form, error: TrialEdcError) -> None:
 
 
 @require("participants.view_participant")
+@reading_from_replica()
 def participant_list(request):
     show_identity = request.user.has_perm(PHI)
     participants = selectors.participants_for(request.user)
@@ -104,6 +106,7 @@ def participant_list(request):
 
 
 @require(VIEW_SCREENING)
+@reading_from_replica()
 def screening_log(request):
     show_identity = request.user.has_perm(PHI)
     screenings = selectors.screenings_for(request.user)

@@ -24,6 +24,20 @@ def _allow_the_flush(sender, connection, **kwargs):
 connection_created.connect(_allow_the_flush, dispatch_uid="tests_allow_the_flush")
 
 
+def pytest_collection_modifyitems(items):
+    """With DATABASE_REPLICA_URL set (the suite run against a replica: docs/scaling.md), every
+    database test may read through the `replica` alias (a mirror of the test database)."""
+    from django.conf import settings
+
+    if not settings.DATABASE_REPLICA_ROUTING:
+        return
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and not marker.kwargs.get("databases"):
+            kwargs = {**marker.kwargs, "databases": ["default", "replica"]}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
     """Each test starts with no request counted (the role matrix signs in hundreds of times)."""

@@ -38,3 +38,15 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 (BASE_DIR / "var" / "static").mkdir(parents=True, exist_ok=True)  # noqa: F405
+# A `replica` alias always exists in the tests: a mirror of the test database (another connection
+# to the same rows). Reads go to it only when DATABASE_REPLICA_URL is set (then it is the one
+# trialedc/settings.py made) or a test turns DATABASE_REPLICA_ROUTING on (tests/test_replica.py).
+if "replica" not in DATABASES:  # noqa: F405
+    DATABASES["replica"] = {  # noqa: F405
+        **DATABASES["default"],  # noqa: F405
+        "OPTIONS": {
+            **DATABASES["default"]["OPTIONS"],  # noqa: F405
+            "options": "-c default_transaction_read_only=on",
+        },
+        "TEST": {"MIRROR": "default"},
+    }

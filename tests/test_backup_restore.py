@@ -86,7 +86,16 @@ def drill(django_db_setup, django_db_blocker, tmp_path_factory):
             copied = _create_source(admin, name=source, template=test_database)
         media, restored_media = tmp / "media", tmp / "restored-media"
         try:
-            with backup.database_in_use(source), override_settings(MEDIA_ROOT=media):
+            # The media folder on the local disk (backup_trial copies it; a bucket, when
+            # STORAGE_S3_BUCKET is set, is backed up with the store's tools: docs/scaling.md).
+            local_files = {
+                **settings.STORAGES,
+                "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+            }
+            with (
+                backup.database_in_use(source),
+                override_settings(MEDIA_ROOT=media, STORAGES=local_files),
+            ):
                 if not copied:
                     call_command("migrate", verbosity=0)
                 call_command("load_demo", "--participants", str(PARTICIPANTS), stdout=io.StringIO())

@@ -7,10 +7,14 @@ from __future__ import annotations
 import errno
 import io
 import os
+import tempfile
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -20,6 +24,15 @@ from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 
 from .exports_data import PEOPLE, build_trial
+
+
+def stored_exports() -> list[str]:
+    """The export ZIPs in the file store (disk or object store)."""
+    try:
+        return default_storage.listdir(services.EXPORTS_FOLDER)[1]
+    except FileNotFoundError:
+        return []
+
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +154,9 @@ def test_a_successful_command_line_export_leaves_only_its_files(trial, tmp_path)
 # -- the web page and the worker -------------------------------------------------------------
 
 
+@pytest.mark.skipif(
+    bool(django_settings.STORAGE_S3_BUCKET), reason="the files go to the object store"
+)
 def test_an_unwritable_media_folder_fails_the_web_export_with_its_reason(
     client, make_user, login, trial, settings, tmp_path
 ):
@@ -171,11 +187,14 @@ def test_a_zip_left_half_written_is_removed(trial, monkeypatch):
         return real_write(archive, filename, *args, **kwargs)
 
     monkeypatch.setattr(zipfile.ZipFile, "write", write_one_then_fail)
+    before = stored_exports()  # a bucket set for the whole suite holds other tests' ZIPs
     run = services.export_run_start(user=None)
     with pytest.raises(OSError, match=DISK_FULL):
         services.export_run_build(run_id=run.pk)
     assert_failed(run, reason=f"A file could not be written (EXO-ARDS-ipd-r1-{run.pk}.zip)")
-    assert list(services.exports_dir().iterdir()) == []
+    assert stored_exports() == before
+    # The ZIP is built in a temporary folder, removed with what it held.
+    assert list(Path(tempfile.gettempdir()).glob(f"export-{run.pk}-*")) == []
 
 
 def test_a_broker_that_refuses_the_task_fails_the_run_at_once(
@@ -197,6 +216,7 @@ def test_a_broker_that_refuses_the_task_fails_the_run_at_once(
 
 
 def test_a_run_that_is_not_queued_is_left_alone_by_a_redelivered_task(trial):
+    stored = stored_exports()
     failed = services.export_run_start(user=None)
     services.export_run_fail(run_id=failed.pk, reason="stopped")
     building = services.export_run_start(user=None)
@@ -207,7 +227,7 @@ def test_a_run_that_is_not_queued_is_left_alone_by_a_redelivered_task(trial):
         before = ExportRun.objects.values().get(pk=run.pk)
         services.export_run_build(run_id=run.pk)
         assert ExportRun.objects.values().get(pk=run.pk) == before
-    assert not services.exports_dir().exists()
+    assert stored_exports() == stored
 
 
 def test_a_finished_run_is_never_marked_failed(trial):
@@ -235,7 +255,12 @@ def test_the_sweep_fails_a_run_whose_worker_died_and_keeps_a_live_one(
         started_at=now - timedelta(hours=2),
         heartbeat_at=now - timedelta(minutes=1),
     )
-    assert services.exports_sweep(now=now) == {"interrupted": 1, "abandoned": 0, "requeued": 0}
+    assert services.exports_sweep(now=now) == {
+        "interrupted": 1,
+        "abandoned": 0,
+        "requeued": 0,
+        "removed": 0,
+    }
     dead.refresh_from_db()
     assert dead.status == ExportStatus.FAILED
     assert dead.finished_at == now
@@ -266,7 +291,12 @@ def test_the_sweep_requeues_a_web_export_no_worker_took_and_fails_it_after_an_ho
     command_line = services.export_run_start(user=None, via="command line")
     assert services.exports_sweep(now=now)["requeued"] == 0  # a worker may simply be busy
     later = now + timedelta(minutes=3)
-    assert services.exports_sweep(now=later) == {"interrupted": 0, "abandoned": 0, "requeued": 1}
+    assert services.exports_sweep(now=later) == {
+        "interrupted": 0,
+        "abandoned": 0,
+        "requeued": 1,
+        "removed": 0,
+    }
     assert handed == [waiting.pk]  # a command-line run is never built by a worker
     much_later = now + timedelta(hours=1, minutes=1)
     assert services.exports_sweep(now=much_later)["abandoned"] == 2

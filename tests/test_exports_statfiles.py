@@ -177,7 +177,8 @@ def test_the_web_export_zip_holds_the_package_files(site01, roles, settings, tmp
     user = UserFactory(role=Role.SPONSOR)
     run = services.export_run_start(user=user)
     run = services.export_run_build(run_id=run.pk)
-    names = ZipFile(services.exports_dir() / run.file_path).namelist()
+    with services.export_file_open(run) as handle:
+        names = ZipFile(handle).namelist()
     assert "stata/participants.dta" in names
     assert "spss/adverse_events.sav" in names
     assert "r/read_ipd.R" in names

