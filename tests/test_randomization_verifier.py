@@ -1,5 +1,6 @@
 """The verifier: the checksum recorded at creation against the stored list (SPEC §3)."""
 
+import io
 from datetime import date
 
 import pytest
@@ -138,3 +139,31 @@ def test_the_counters_follow_every_randomization_written(roles, site01):
     assert counts == {"": 4, "A": 2, "B": 2}
     written.delete()
     assert services.counters_lock("I", "A") == {"": 3, "A": 1}
+
+
+def test_the_periodic_check_and_the_command_name_a_list_tampered_behind_the_triggers(roles, caplog):
+    from importlib import import_module
+
+    from django.apps import apps as django_apps
+    from django.core.management import CommandError, call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from randomization.tasks import lists_verify_task
+
+    rlist = services.list_generate(phase="II", stratum="A", seed=9, user=statistician())
+    services.list_generate(phase="II", stratum="B", seed=10, user=statistician())
+    assert lists_verify_task() == 0
+    call_command("randomization_verify", stdout=io.StringIO())
+    with behind_the_triggers():
+        Slot.objects.filter(randomization_list=rlist, sequence=5).update(envelope_code="QQQQQQ")
+    assert lists_verify_task() == 1
+    assert "randomization list II/A" in caplog.text
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 2 randomization lists do not match"):
+        call_command("randomization_verify", stdout=out)
+    assert "phase II stratum A: The randomization list" in out.getvalue()
+    assert "phase II stratum B: verified" in out.getvalue()
+    # The nightly schedule (migration 0006), created if missing.
+    migration = import_module("randomization.migrations.0006_perf_lists_verify_schedule")
+    migration.create(django_apps, None)
+    assert PeriodicTask.objects.get(name=migration.NAME).task == "randomization.lists_verify"
