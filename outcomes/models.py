@@ -19,6 +19,7 @@ from simple_history.models import HistoricalRecords
 
 from kernel import trial
 from kernel.trial import TRIAL
+from kernel.validation import OneQueryCheckConstraints
 
 from .checks import VENTILATED_SUPPORTS
 
@@ -97,7 +98,7 @@ class CrfStatus(models.TextChoices):
     COMPLETE = "complete", _("Complete")
 
 
-class Crf(models.Model):
+class Crf(OneQueryCheckConstraints, models.Model):
     """What every CRF has: its visit, draft or complete, the assessment date, the soft-limit
     warnings the user confirmed and why, and its audit trail."""
 

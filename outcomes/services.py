@@ -71,13 +71,13 @@ def visit_schedule_create(*, participant, day0: date) -> None:
     Contract: randomization calls this inside its assignment transaction, with Day 0 = the day
     of randomization. Idempotent: visits that exist are left as they are.
 
-    Randomization holds every list of its phase locked while this runs, so the visits go in with
-    one INSERT and their audit rows with another (the same rows as `save_with_reason` writes one
-    by one: "+", no user, "Initial entry"), after one lock check for the participant: a new
-    visit can be covered only by a participant or database lock. The window and uniqueness
-    constraints are the database's (docs/performance.md, randomization).
+    The visits go in with one INSERT and their audit rows with another (the same rows as
+    `save_with_reason` writes one by one: "+", no user, "Initial entry"), after one lock check
+    for the participant: a new visit can be covered only by a participant or database lock.
+    The window and uniqueness constraints are the database's (docs/performance.md).
     """
-    with transaction.atomic():
+    # No savepoint: inside randomization's transaction a refusal undoes the whole assignment.
+    with transaction.atomic(savepoint=False):
         signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
         existing = set(Visit.objects.filter(participant=participant).values_list("code", flat=True))
         visits = []

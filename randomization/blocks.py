@@ -380,3 +380,13 @@ def to_csv(rows: Iterable[SlotRow]) -> str:
 def checksum(rows: Iterable[SlotRow]) -> str:
     """SHA-256 of the list's canonical CSV: any change to any slot changes it."""
     return hashlib.sha256(to_csv(rows).encode()).hexdigest()
+
+
+def slot_seal(*, checksum: str, number: str, row: SlotRow) -> str:
+    """SHA-256 of the list's checksum, the slot's number and its canonical CSV line.
+
+    Stored with each slot and checked for the slot an assignment takes: a slot edited behind
+    the database's immutability trigger, or a list checksum edited, no longer matches its seal.
+    The same text as the list's CSV line (to_csv), so both checks read the same fields."""
+    line = f"{row.sequence},{row.block},{row.block_size},{row.arm},{row.envelope_code}"
+    return hashlib.sha256(f"{checksum}|{number}|{line}".encode()).hexdigest()

@@ -57,7 +57,9 @@ class RandomizationList(models.Model):
 
 
 class Slot(models.Model):
-    """One line of a list. Immutable once stored: the list's checksum covers every field."""
+    """One line of a list. Immutable once stored: the list's checksum covers every field, and a
+    database trigger refuses any UPDATE, and any DELETE but the replacement of an unused list
+    (migration 0005; docs/randomization.md, the verifier)."""
 
     randomization_list = models.ForeignKey(
         RandomizationList, on_delete=models.CASCADE, related_name="slots"
@@ -68,6 +70,10 @@ class Slot(models.Model):
     arm = models.CharField(_("arm"), max_length=20, choices=ARM_CHOICES)
     envelope_code = models.CharField(_("envelope code"), max_length=12, unique=True)
     number = models.CharField(_("randomization number"), max_length=12, unique=True)
+    # SHA-256 of the list's checksum, the number and the slot's CSV line (blocks.slot_seal):
+    # checked for the slot an assignment takes, so a slot or checksum edited behind the trigger
+    # is refused there without re-hashing the whole list.
+    seal = models.CharField(_("seal (SHA-256)"), max_length=64, default="", editable=False)
 
     class Meta:
         verbose_name = _("slot")
@@ -87,6 +93,31 @@ class Slot(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+
+class AssignmentCounter(models.Model):
+    """How many slots are given: one row per phase (stratum blank) and one per (phase, stratum).
+
+    Kept by a database trigger on every insert or delete of a Randomization (migration 0005),
+    whatever inserts it. `services.slot_assign` locks its phase's row and its stratum's row as
+    the only serialization of assignments: the phase cap is the phase row's count, the next
+    slot is the stratum row's count + 1."""
+
+    phase = models.CharField(_("phase"), max_length=4, choices=PHASE_CHOICES)
+    stratum = models.CharField(_("stratum"), max_length=2, choices=STRATUM_CHOICES, blank=True)
+    assigned = models.PositiveIntegerField(_("slots given"), default=0)
+
+    class Meta:
+        verbose_name = _("assignment counter")
+        verbose_name_plural = _("assignment counters")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["phase", "stratum"], name="one_counter_per_phase_stratum"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phase} {self.stratum or '*'}: {self.assigned}"
 
 
 class Randomization(models.Model):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -135,6 +137,9 @@ def list_store(
     if errors:
         raise InvalidList(_("The list was not stored: it breaks the rules below."), errors)
     with transaction.atomic():
+        # The counters' lock first, as slot_assign takes it: no slot of the list is given
+        # while it is checked unused and replaced.
+        counters_lock(phase, stratum)
         existing = (
             RandomizationList.objects.select_for_update()
             .filter(phase=phase, stratum=stratum)
@@ -148,6 +153,12 @@ def list_store(
                         "assignments; it cannot be replaced."
                     )
                     % {"phase": phase, "stratum": stratum}
+                )
+            # The slots' immutability trigger lets this transaction delete the unused list's
+            # slots, and only them (migration 0005).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('trialedc.replacing_list', %s, true)", [str(existing.pk)]
                 )
             audit.delete_with_reason(existing, user=user, reason=_("Replaced before use"))
         rlist = RandomizationList(
@@ -168,7 +179,8 @@ def list_store(
                     block_size=r.block_size,
                     arm=r.arm,
                     envelope_code=r.envelope_code,
-                    number=_number(phase, stratum, r.sequence),
+                    number=(number := _number(phase, stratum, r.sequence)),
+                    seal=blocks.slot_seal(checksum=rlist.checksum, number=number, row=r),
                 )
                 for r in rows
             )
@@ -176,6 +188,7 @@ def list_store(
             raise InvalidList(
                 _("An envelope code of this list is already used by another list.")
             ) from error
+        list_verify(rlist)  # what was stored is what was validated and hashed
     return rlist
 
 
@@ -219,6 +232,29 @@ def list_verify(rlist: RandomizationList) -> None:
 # -- assignment --------------------------------------------------------------------------------
 
 
+_COUNTERS_LOCK = """
+    INSERT INTO randomization_assignmentcounter (phase, stratum, assigned)
+    SELECT phase, stratum, 0 FROM unnest(%s::varchar[], %s::varchar[]) AS k (phase, stratum)
+    ORDER BY phase, stratum
+    ON CONFLICT (phase, stratum) DO UPDATE SET assigned = randomization_assignmentcounter.assigned
+    RETURNING stratum, assigned
+"""
+
+
+def counters_lock(phase: str, stratum: str | None = None) -> dict[str, int]:
+    """Lock the phase's counter row (and its stratum's), creating them if need be: the one
+    lock that serializes what changes a phase's assignments (slot_assign, list_store replacing
+    a list, the phase gate). {"": slots given in the phase, stratum: slots given in it}.
+
+    Rows in (phase, stratum) order, the phase's row ('') first, as the counters' trigger takes
+    them (migration 0005): no deadlock. The trigger keeps the counts on every insert or delete
+    of a Randomization, so they are the database's, whoever wrote the rows."""
+    keys = [""] if stratum is None else ["", stratum]
+    with connection.cursor() as cursor:
+        cursor.execute(_COUNTERS_LOCK, [[phase] * len(keys), keys])
+        return dict(cursor.fetchall())
+
+
 def slot_assign(
     *, participant: Participant, user, respiratory_support: str, randomized_at=None
 ) -> Randomization:
@@ -228,10 +264,14 @@ def slot_assign(
     earlier, e.g. by sealed envelope while the system was down, and for the demo trial; the
     pages never offer it. Day 0 is its date at the participant's site.
 
-    Race-proof: the participant row, then every list of the phase, are locked for the whole
-    transaction, so two coordinators cannot take one slot, one participant cannot be randomized
-    twice, and the phase cap cannot be overrun by two strata at once. The unique columns of
-    Randomization are the backstop.
+    Race-proof: the participant row is locked for the whole transaction (one participant cannot
+    be randomized twice); then, last, the phase's and the stratum's counter rows
+    (`counters_lock`), so two coordinators cannot take one slot and the phase cap cannot be
+    overrun by two strata at once. Everything else (checks, status and audit row, visit
+    schedule) is done before those locks, so the assignments of a phase wait for each other
+    only for the last three statements and the commit. Slots cannot change once stored (a
+    trigger), and the slot taken is checked against its seal. The unique columns of
+    Randomization are the backstop (docs/randomization.md, assignment; docs/performance.md).
     """
     if respiratory_support not in TRIAL.respiratory_support_stratum:
         raise NotRandomizable(_("Choose the respiratory support at randomization."))
@@ -241,12 +281,27 @@ def slot_assign(
     randomized_at = randomized_at or now
     stratum = TRIAL.stratum_for_support(respiratory_support)
     with transaction.atomic():
+        # One query: the participant locked (its row only: the site is read, not written),
+        # whether the user works at its site, whether it was already randomized.
         participant = (
-            Participant.objects.select_for_update().select_related("site").get(pk=participant.pk)
+            Participant.objects.select_for_update(of=("self",))
+            .select_related("site")
+            .annotate(
+                _in_scope=Exists(sites_for(user).filter(pk=OuterRef("site_id"))),
+                _randomized=Exists(Randomization.objects.filter(participant=OuterRef("pk"))),
+                _gate_decision=selectors.latest_review_decision(),
+            )
+            .get(pk=participant.pk)
         )
-        if not sites_for(user).filter(pk=participant.site_id).exists():
+        if not participant._in_scope:
             raise NotRandomizable(_("This participant belongs to a site you are not assigned to."))
-        if Randomization.objects.filter(participant=participant).exists():
+        # The annotations are read in the snapshot from before the lock was granted; the
+        # row's own columns are the latest. A participant another coordinator randomized while
+        # this one waited is no longer enrolled: read again, as its own query, on that path.
+        if participant._randomized or (
+            participant.status != ParticipantStatus.ENROLLED
+            and Randomization.objects.filter(participant=participant).exists()
+        ):
             raise AlreadyRandomized(
                 _("Participant %(id)s is already randomized.") % {"id": participant.study_id}
             )
@@ -258,11 +313,40 @@ def slot_assign(
                 )
                 % {"id": participant.study_id, "status": participant.get_status_display()}
             )
-        phase = selectors.current_phase()
-        lists = list(
-            RandomizationList.objects.select_for_update().filter(phase=phase).order_by("pk")
+        # The phase, as selectors.current_phase reads it. Read before the counters' lock: a
+        # phase I review recorded meanwhile (under that lock) makes this a refusal (PhaseClosed,
+        # nothing changed), never an assignment past the cap.
+        phase = (
+            TRIAL.gated_phase
+            if participant._gate_decision in OPENING_DECISIONS
+            else TRIAL.gate_review_of_phase
         )
-        rlist = next((x for x in lists if x.stratum == stratum), None)
+        site_zone = zoneinfo.ZoneInfo(participant.site.time_zone)
+        day0 = timezone.localtime(randomized_at, site_zone).date()
+        # The writes that do not depend on the slot, before the counters' lock (same
+        # transaction: a refusal below undoes them).
+        # visit_schedule_create checks the locks covering the participant (database or
+        # participant lock) with its row locked; the participant's own save, the same target
+        # in the same transaction, is marked so its pre_save guard does not read them again
+        # (datamanagement.guards, as outcomes.services.crf_save does).
+        visit_schedule_create(participant=participant, day0=day0)
+        participant.status = ParticipantStatus.RANDOMIZED
+        participant.__dict__["_lock_checked"] = (participant.pk, None, "")
+        audit.save_with_reason(participant, user=user, reason=_("Randomized"))
+
+        counts = counters_lock(phase, stratum)
+        slot = (
+            Slot.objects.select_for_update(of=("self",))
+            .select_related("randomization_list")
+            .annotate(_taken=Exists(Randomization.objects.filter(slot=OuterRef("pk"))))
+            .filter(
+                randomization_list__phase=phase,
+                randomization_list__stratum=stratum,
+                sequence=counts[stratum] + 1,
+            )
+            .first()
+        )
+        rlist = slot.randomization_list if slot else _list_of(phase, stratum)
         if rlist is None:
             raise NoList(
                 _(
@@ -271,9 +355,10 @@ def slot_assign(
                 )
                 % {"phase": phase, "stratum": stratum}
             )
-        list_verify(rlist)
+        if slot is not None:
+            _slot_verify(slot, rlist, taken=cast(Any, slot)._taken)
         target = TRIAL.phase(phase).target_total
-        if selectors.randomized_count(phase=phase) >= target:
+        if counts[""] >= target:
             raise PhaseClosed(
                 _(
                     "Phase %(phase)s is full: %(target)s participants are randomized. "
@@ -281,16 +366,11 @@ def slot_assign(
                 )
                 % {"phase": phase, "target": target}
             )
-        slot = (
-            Slot.objects.select_for_update(of=("self",))
-            .filter(randomization_list=rlist, randomization__isnull=True)
-            .order_by("sequence")
-            .first()
-        )
         if slot is None:
+            # Past the last slot, or a slot missing from the middle of the list.
+            if rlist.slots.count() > counts[stratum]:
+                list_verify(rlist)  # raises ListTampered: a slot was deleted
             raise ListExhausted(_exhausted_message(phase, stratum))
-        site_zone = zoneinfo.ZoneInfo(participant.site.time_zone)
-        day0 = timezone.localtime(randomized_at, site_zone).date()
         randomization = Randomization(
             participant=participant,
             slot=slot,
@@ -299,12 +379,34 @@ def slot_assign(
             randomized_at=randomized_at,
             randomized_by=user,
         )
-        randomization.full_clean(exclude=["participant", "slot"])  # unique checks: the DB's job
+        # The unique checks and the foreign keys (participant and slot locked above, the user
+        # signed in) are the database's job.
+        randomization.full_clean(exclude=["participant", "slot", "randomized_by"])
         randomization.save()
-        participant.status = ParticipantStatus.RANDOMIZED
-        audit.save_with_reason(participant, user=user, reason=_("Randomized"))
-        visit_schedule_create(participant=participant, day0=day0)
     return randomization
+
+
+def _list_of(phase: str, stratum: str) -> RandomizationList | None:
+    return RandomizationList.objects.filter(phase=phase, stratum=stratum).first()
+
+
+def _slot_verify(slot: Slot, rlist: RandomizationList, *, taken: bool) -> None:
+    """The slot an assignment takes: free, and matching its seal (blocks.slot_seal) under the
+    list's recorded checksum. Slots cannot be changed once stored (the trigger of migration
+    0005); this catches one changed behind the trigger, or a changed checksum, without hashing
+    the whole list on every assignment (the whole list is verified when stored, on the lists
+    page, by `randomization_verify` and after a restore)."""
+    row = blocks.SlotRow(slot.sequence, slot.block, slot.block_size, slot.arm, slot.envelope_code)
+    expected = blocks.slot_seal(checksum=rlist.checksum, number=slot.number, row=row)
+    if taken or slot.seal != expected:
+        raise ListTampered(
+            _(
+                "The randomization list of phase %(phase)s, stratum %(stratum)s does not match "
+                "the checksum recorded when it was created. Randomization is stopped; call the "
+                "trial statistician."
+            )
+            % {"phase": rlist.phase, "stratum": rlist.stratum}
+        )
 
 
 def _exhausted_message(phase: str, stratum: str) -> str:
@@ -426,9 +528,9 @@ def phase_review_record(
     except twofactor.CodeRefused as refusal:
         raise SecondFactorRefused(str(refusal)) from refusal
     with transaction.atomic():
-        # The reviewed phase's lists locked, as slot_assign locks them: no participant is
+        # The reviewed phase's counter locked, as slot_assign locks it: no participant is
         # randomized into the phase between this check and the decision.
-        list(RandomizationList.objects.select_for_update().filter(phase=phase).order_by("pk"))
+        counters_lock(phase)
         readiness = selectors.gate_readiness()
         if opening and not readiness.ready:
             raise PhaseGateRefused(_("Nothing was recorded."), _readiness_refusals(readiness))

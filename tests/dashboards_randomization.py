@@ -13,7 +13,7 @@ from participants.models import Participant, ParticipantStatus, Screening
 from randomization import services
 from randomization.models import Randomization, RandomizationList, Slot
 
-from .randomization_factories import rows_with_arms
+from .randomization_factories import behind_the_triggers, rows_with_arms
 
 EXOSOME, PLACEBO = (a.code for a in TRIAL.arms)
 # A blinded-by-design alternation of supports, so both strata fill.
@@ -61,7 +61,10 @@ def randomize(participant, *, user, day0=None, support: str | None = None) -> Ra
 
 def swap_arms() -> None:
     """Give every slot the other arm (the same trial, the opposite allocation)."""
-    Slot.objects.update(arm=Case(When(arm=EXOSOME, then=Value(PLACEBO)), default=Value(EXOSOME)))
+    with behind_the_triggers():  # stored slots are immutable otherwise (migration 0005)
+        Slot.objects.update(
+            arm=Case(When(arm=EXOSOME, then=Value(PLACEBO)), default=Value(EXOSOME))
+        )
 
 
 def bulk_randomize(participants, *, user, today) -> None:

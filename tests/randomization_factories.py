@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import time
 from binascii import unhexlify
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
+from django.db import connection
 from django.test import RequestFactory
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -150,3 +153,18 @@ def dsmb_decision(*, user, decision="approved", minutes="DSMB minutes 3/2021", *
     if "second_factor_code" not in overrides:
         arguments["second_factor_code"] = code_now(authenticator(user))
     return services.phase_review_record(**(arguments | overrides))
+
+
+@contextmanager
+def behind_the_triggers() -> Iterator[None]:
+    """Edit stored slots or a list's checksum as only someone with the database's superuser
+    rights could: with the triggers off for this session (`session_replication_role =
+    replica`; migration 0005 refuses any other change). Tests use it to tamper, then prove the
+    verifier and the slot seals still catch it, or to give every slot the other arm."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = DEFAULT")

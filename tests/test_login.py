@@ -1,5 +1,10 @@
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from kernel.roles import Role
 
@@ -88,6 +93,34 @@ def test_the_session_expires_after_the_idle_time(client, make_user, login):
     client.get("/")
     assert client.session.get_expiry_age() == settings.SESSION_IDLE_MINUTES * 60
     assert client.session.get_expire_at_browser_close() is True
+
+
+def test_each_request_pushes_the_idle_expiry_saving_the_session_at_most_once_a_minute(
+    client, make_user, login
+):
+    """The idle timeout holds: 29 min 59 s after the last push the session is alive, 30 idle
+    minutes end it; requests within a minute of the last push do not save the session again."""
+    login(make_user(Role.COORDINATOR))
+    key = client.session.session_key
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        assert client.get("/").status_code == 200
+        first = expiry()
+        clock.shift(timedelta(seconds=30))
+        assert client.get("/").status_code == 200
+        assert expiry() == first  # within the minute: not saved again
+        clock.shift(timedelta(seconds=31))
+        assert client.get("/").status_code == 200
+        assert expiry() == first + timedelta(seconds=61)  # pushed forward
+        clock.shift(timedelta(minutes=29, seconds=59))
+        assert client.get("/").status_code == 200  # idle for less than 30 minutes
+        clock.shift(timedelta(minutes=30))
+        response = client.get("/participants/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
 
 
 def test_sign_out_is_a_post_and_ends_the_session(client, make_user, login):

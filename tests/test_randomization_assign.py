@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kernel.roles import Role
@@ -27,6 +28,7 @@ from .randomization_factories import (
     EXOSOME,
     PLACEBO,
     all_lists,
+    behind_the_triggers,
     coordinator,
     dsmb_decision,
     phase_two_opened,
@@ -230,7 +232,11 @@ def test_the_verifier_refuses_a_tampered_list(coord, site01):
     slot = Slot.objects.get(
         randomization_list__phase="I", randomization_list__stratum="B", sequence=1
     )
-    Slot.objects.filter(pk=slot.pk).update(arm=PLACEBO if slot.arm == EXOSOME else EXOSOME)
+    other = PLACEBO if slot.arm == EXOSOME else EXOSOME
+    with pytest.raises(IntegrityError, match="cannot be changed"), transaction.atomic():
+        Slot.objects.filter(pk=slot.pk).update(arm=other)  # the database refuses it
+    with behind_the_triggers():  # as only the database's superuser could
+        Slot.objects.filter(pk=slot.pk).update(arm=other)
     participant = enrolled(site01)
     with pytest.raises(ListTampered, match="does not match the checksum"):
         assign(participant, coord, "none")

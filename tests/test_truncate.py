@@ -17,7 +17,8 @@ from kernel.services import security_event_record
 
 pytestmark = pytest.mark.django_db
 
-APPEND_ONLY = ["trialedc_securityevent", "participants_historicalparticipant"]
+# The randomization slots too: immutable once stored (randomization migration 0005).
+APPEND_ONLY = ["trialedc_securityevent", "participants_historicalparticipant", "randomization_slot"]
 
 
 def test_the_audit_tables_are_among_the_guarded():

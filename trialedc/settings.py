@@ -253,7 +253,9 @@ SIGN_IN_KNOWN_ADDRESS_DAYS = env.int("SIGN_IN_KNOWN_ADDRESS_DAYS", default=30)
 # --- Sessions: expire after an idle period (21 CFR 11.300(d) habit) -------------------------
 SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True  # each request pushes expiry forward: an *idle* timeout
+# An *idle* timeout: a request pushes the expiry forward, saving the session at most once a
+# minute (accounts.middleware.SessionPolicyMiddleware._touch), not on every request.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
