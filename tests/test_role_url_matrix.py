@@ -11,6 +11,7 @@ from kernel.roles import Role
 
 from .factories import ParticipantFactory, UserFactory
 from .pages import PAGES, build_world
+from .pages_api import API_PREFIXES
 from .security_headers import csp_problems
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +44,12 @@ def test_each_role_may_open_only_its_pages(client, make_user, login, world, page
     path = build(world)
 
     response = client.get(path)
-    assert response.status_code == 302, f"a visitor on {page} got {response.status_code}"
-    assert response["Location"].startswith("/login/")
+    if path.startswith(API_PREFIXES):  # a script, not a browser: 401, asking for a token
+        assert response.status_code == 401, f"a visitor on {page} got {response.status_code}"
+        assert response["WWW-Authenticate"] == "Bearer"
+    else:
+        assert response.status_code == 302, f"a visitor on {page} got {response.status_code}"
+        assert response["Location"].startswith("/login/")
 
     wrong = []
     for role in Role:
