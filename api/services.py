@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import twofactor
 from kernel.models import SecurityEventKind, User
 from kernel.roles import roles_of
 from kernel.services import security_event_record
@@ -43,6 +44,11 @@ def token_create(*, user: User, name: str, days: int, request=None) -> tuple[Api
         )
     if not roles_of(user):
         raise TokenRefused(_("You hold no trial role: a token would open nothing."))
+    # A token is used without the second factor, so only a session that gave it may make one
+    # (TwoFactorMiddleware already keeps an unverified session off every page; this holds even
+    # for a caller that is not a page).
+    if twofactor.required(user) and not (request is not None and _verified(request)):
+        raise TokenRefused(_("Sign in with your second factor before making a token."))
     now = timezone.now()
     for _attempt in range(5):  # a prefix clash (1 in 4 billion) is tried again
         prefix = secrets.token_hex(4)
@@ -69,6 +75,11 @@ def token_create(*, user: User, name: str, days: int, request=None) -> tuple[Api
             continue
         return token, f"{TOKEN_START}{prefix}_{secret}"
     raise TokenRefused(_("No token could be made; try again."))
+
+
+def _verified(request) -> bool:
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified and is_verified())
 
 
 def token_find(raw: str) -> ApiToken | None:
