@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -23,7 +22,13 @@ from kernel.roles import PHI_PERMISSION
 from .models import ApiToken
 
 
+NULLABLE_INT = {"type": "integer", "nullable": True}
+NULLABLE_DATE = {"type": "string", "format": "date", "nullable": True}
+NULLABLE_STR = {"type": "string", "nullable": True}
+
+
 def shows_dates(context) -> bool:
+    """May the caller see identifying data (and so calendar dates and free text)?"""
     request = context.get("request")
     return bool(request is not None and request.user.has_perm(PHI_PERMISSION))
 
@@ -61,11 +66,11 @@ class ParticipantSerializer(serializers.Serializer):
         help_text="Calendar dates: only for roles that may see identifying data, else null."
     )
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(NULLABLE_INT)
     def get_enrolled_day(self, participant) -> int | None:
         return study_day(participant.enrolled_at, participant.day0)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(NULLABLE_INT)
     def get_withdrawn_day(self, participant) -> int | None:
         withdrawal = getattr(participant, "withdrawal", None)
         return study_day(withdrawal.withdrawn_on if withdrawal else None, participant.day0)
@@ -106,15 +111,15 @@ class VisitSerializer(serializers.Serializer):
     )
     crfs = CrfStateSerializer(many=True)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(NULLABLE_INT)
     def get_window_start_day(self, visit) -> int | None:
         return study_day(visit.window_start, visit.day0)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(NULLABLE_INT)
     def get_window_end_day(self, visit) -> int | None:
         return study_day(visit.window_end, visit.day0)
 
-    @extend_schema_field(OpenApiTypes.DATE)
+    @extend_schema_field(NULLABLE_DATE)
     def get_target_date(self, visit):
         return visit.target_date.isoformat() if shows_dates(self.context) else None
 
@@ -137,9 +142,16 @@ class AdverseEventSerializer(serializers.Serializer):
     site = serializers.CharField(source="participant.site.code")
     number = serializers.IntegerField()
     visit = serializers.CharField()
-    verbatim_term = serializers.CharField()
-    preferred_term = serializers.CharField()
-    system_organ_class = serializers.CharField()
+    verbatim_term = serializers.SerializerMethodField(
+        help_text="As the site typed it: only for roles that may see identifying data (free "
+        "text may name the patient), else null."
+    )
+    preferred_term = serializers.SerializerMethodField(
+        help_text="Coded term. Until coded it holds what the site typed, shown only to roles "
+        "that may see identifying data (null for the others, as in the IPD export)."
+    )
+    system_organ_class = serializers.SerializerMethodField()
+    needs_coding = serializers.BooleanField()
     onset_day = serializers.SerializerMethodField()
     end_day = serializers.SerializerMethodField()
     ongoing = serializers.BooleanField()
@@ -150,11 +162,26 @@ class AdverseEventSerializer(serializers.Serializer):
     action_taken = serializers.CharField()
     outcome = serializers.CharField()
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(NULLABLE_STR)
+    def get_verbatim_term(self, ae) -> str | None:
+        return ae.verbatim_term if shows_dates(self.context) else None
+
+    @extend_schema_field(NULLABLE_STR)
+    def get_preferred_term(self, ae) -> str | None:
+        return ae.preferred_term if self._coded_or_allowed(ae) else None
+
+    @extend_schema_field(NULLABLE_STR)
+    def get_system_organ_class(self, ae) -> str | None:
+        return ae.system_organ_class if self._coded_or_allowed(ae) else None
+
+    def _coded_or_allowed(self, ae) -> bool:
+        return not ae.needs_coding or shows_dates(self.context)
+
+    @extend_schema_field(NULLABLE_INT)
     def get_onset_day(self, ae) -> int | None:
         return study_day(ae.onset_date, ae.day0)
 
-    @extend_schema_field(OpenApiTypes.INT)
+    @extend_schema_field(NULLABLE_INT)
     def get_end_day(self, ae) -> int | None:
         return study_day(ae.end_date, ae.day0)
 
@@ -172,7 +199,7 @@ class QuerySerializer(serializers.Serializer):
     raised_at = serializers.DateTimeField()
     closed_at = serializers.DateTimeField(allow_null=True)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(NULLABLE_STR)
     def get_visit(self, query) -> str | None:
         return query.visit.code if query.visit_id else None
 
@@ -199,7 +226,7 @@ class ExportRunSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.URI)
+    @extend_schema_field({"type": "string", "format": "uri", "nullable": True})
     def get_download(self, run) -> str | None:
         if run.status != "done" or not run.file_path:
             return None
