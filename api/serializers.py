@@ -21,7 +21,6 @@ from kernel.roles import PHI_PERMISSION
 
 from .models import ApiToken
 
-
 NULLABLE_INT = {"type": "integer", "nullable": True}
 NULLABLE_DATE = {"type": "string", "format": "date", "nullable": True}
 NULLABLE_STR = {"type": "string", "nullable": True}
