@@ -365,7 +365,7 @@ def tokens(request):
                 # Shown in this response only: never stored, never in a redirect or a session.
                 return render(
                     request,
-                    "api/tokens.html",
+                    "api/token_created.html",
                     _tokens_context(request, TokenCreateForm(), created=token, whole=whole),
                 )
     return render(request, "api/tokens.html", _tokens_context(request, form))
