@@ -29,6 +29,7 @@ from exports.models import ExportRun, ExportStatus
 from exports.tasks import export_hand_over
 from kernel.access import get_in_scope_or_404, sites_for
 from kernel.models import SecurityEventKind
+from kernel.roles import roles_of
 from kernel.services import security_event_record
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Visit
@@ -47,14 +48,15 @@ from .throttling import ApiRateThrottle
 
 
 class RolePermission(permissions.BasePermission):
-    """The view's `required_permissions` (all of them), as `kernel.access.require` asks of a
-    page; `required_permissions_for_post` for a POST."""
+    """A trial role, and the view's `required_permissions` (all of them), as
+    `kernel.access.require` asks of a page; `required_permissions_for_post` for a POST. A user
+    with no trial role (an IT superuser) reads nothing of the trial (issue 20, finding 1)."""
 
     message = _("Your role does not allow this.")
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        if not user or not user.is_authenticated:
+        if not user or not user.is_authenticated or not roles_of(user):
             return False
         perms = getattr(view, "required_permissions", ())
         if request.method == "POST":
