@@ -17,6 +17,7 @@ COPY safety ./safety
 COPY exports ./exports
 COPY dashboards ./dashboards
 COPY datamanagement ./datamanagement
+COPY api ./api
 COPY locale ./locale
 COPY templates ./templates
 COPY static ./static

@@ -26,7 +26,8 @@ help:
 	@echo "make messages - collect new interface strings into locale/fa/.../django.po, compile it"
 	@echo "make bench   - the benchmarks (slow; 10,000 synthetic participants)"
 	@echo "make fuzz    - hostile input to every form, 20,000 new examples each, and 500 new"
-	@echo "               hostile posts to every form page through HTTP (slow)"
+	@echo "               hostile posts to every form page through HTTP, and 300 generated calls"
+	@echo "               to every REST API operation from its OpenAPI schema (slow)"
 
 install: $(VENV)/.installed
 
@@ -57,9 +58,9 @@ test: install
 	$(WITH_DB) $(PY) -m pytest -m "not bench" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 fuzz: install
-	$(WITH_DB) env FUZZ_EXAMPLES=20000 FUZZ_HTTP_EXAMPLES=500 FUZZ_RANDOM=1 $(PY) -m pytest \
-		-p no:randomly -n $(TEST_WORKERS) --dist loadfile \
-		tests/test_fuzz_forms.py tests/test_fuzz_http.py $(PYTEST_ARGS)
+	$(WITH_DB) env FUZZ_EXAMPLES=20000 FUZZ_HTTP_EXAMPLES=500 FUZZ_API_EXAMPLES=300 FUZZ_RANDOM=1 \
+		$(PY) -m pytest -p no:randomly -n $(TEST_WORKERS) --dist loadfile \
+		tests/test_fuzz_forms.py tests/test_fuzz_http.py tests/test_api_fuzz.py $(PYTEST_ARGS)
 
 bench: install
 	$(WITH_DB) bash -c '$(PY) -m pytest -m bench -p no:randomly $(PYTEST_ARGS); rc=$$?; \

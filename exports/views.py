@@ -5,14 +5,13 @@ from django.utils.translation import gettext as _
 
 from accounts.ratelimit import rate_limit
 from kernel.access import require
-from kernel.broker import BrokerUnavailable, task_publish
 from kernel.models import SecurityEventKind
 from kernel.services import security_event_record
 
 from . import selectors, services
 from .forms import ExportStartForm
 from .models import ExportRun, ExportStatus
-from .tasks import export_build_task
+from .tasks import export_hand_over
 
 
 def _run_or_404(pk: int) -> ExportRun:
@@ -37,29 +36,8 @@ def start(request):
             user=request.user, new_release=form.cleaned_data["new_release"]
         )
         # The run is committed; the worker (or, without a broker, this process) builds it.
-        try:
-            task_publish(export_build_task, run_id=run.pk)
-        except BrokerUnavailable:
-            services.export_run_fail(
-                run_id=run.pk,
-                reason=_("The background worker could not be reached (broker unreachable)."),
-            )
-            messages.error(
-                request,
-                _(
-                    "The background worker could not be reached, so the export was not started. "
-                    "Start it again in a few minutes."
-                ),
-            )
-        except Exception as error:  # noqa: BLE001 - the failure is recorded on the run and shown
-            # A build that ran here recorded its own failure; anything else that stopped the
-            # hand-over is recorded now (a no-op in the first case).
-            services.export_run_fail(
-                run_id=run.pk,
-                reason=_("The export could not be handed to a worker (%(kind)s).")
-                % {"kind": type(error).__name__},
-            )
-            messages.error(request, _("The export could not be built; see its status page."))
+        if problem := export_hand_over(run_id=run.pk):
+            messages.error(request, problem)
         else:
             messages.success(request, _("Export %(n)s started.") % {"n": run.pk})
         return redirect("exports:run_detail", pk=run.pk)

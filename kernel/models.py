@@ -140,6 +140,9 @@ class SecurityEventKind(models.TextChoices):
     SIGN_IN_DELAYED = "sign_in_delayed", _("Sign-in refused: wait after wrong passwords")
     SERVICE_DOWN = "service_down", _("Service unreachable: running without it")
     SERVICE_RESTORED = "service_restored", _("Service reachable again")
+    API_CALL = "api_call", _("API call")
+    API_TOKEN_CREATED = "api_token_created", _("API token created")
+    API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
 
 
 class SecurityEvent(models.Model):

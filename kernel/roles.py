@@ -50,6 +50,7 @@ PERMISSION_MODULES = (
     "exports.permissions",
     "dashboards.permissions",
     "datamanagement.permissions",
+    "api.permissions",
 )
 
 

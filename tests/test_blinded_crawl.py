@@ -124,6 +124,9 @@ OWN_ACCOUNT_PAGES = (
     "/password/",
     "/sign-out-everywhere/",
     "/account/",
+    # The API's schema and docs page describe the data, show none (issue 22).
+    "/api/schema/",
+    "/api/docs/",
 )
 
 

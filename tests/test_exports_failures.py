@@ -18,7 +18,7 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from exports import services, views
+from exports import services, tasks
 from exports.models import ExportRun, ExportStatus
 from kernel.models import SecurityEvent, SecurityEventKind
 from kernel.roles import Role
@@ -205,7 +205,7 @@ def test_a_broker_that_refuses_the_task_fails_the_run_at_once(
     def refuse(**kwargs):
         raise OperationalError("Error 111 connecting to localhost:6379. Connection refused.")
 
-    monkeypatch.setattr(views.export_build_task, "delay", refuse)
+    monkeypatch.setattr(tasks.export_build_task, "delay", refuse)
     login(make_user(Role.SPONSOR))
     client.post("/exports/new/", {})
     run = ExportRun.objects.get()
@@ -282,7 +282,6 @@ def test_the_sweep_fails_a_command_line_run_killed_before_its_first_heartbeat(tr
 def test_the_sweep_requeues_a_web_export_no_worker_took_and_fails_it_after_an_hour(
     trial, monkeypatch
 ):
-    from exports import tasks
 
     handed: list[int] = []
     monkeypatch.setattr(tasks.export_build_task, "delay", lambda *, run_id: handed.append(run_id))

@@ -666,6 +666,16 @@ TARGETS: dict[str, Target] = {
         success_template="registration/two_factor_backup_codes.html",
     ),
     "sessions": Target(C, lambda w: "/account/sessions/", extra=("end",)),
+    # API tokens (issue 22): a success shows the new token once, on the page itself.
+    "api tokens": Target(
+        C,
+        lambda w: "/account/api-tokens/",
+        valid=lambda w: {"action": "create", "name": "R on my laptop", "days": "30"},
+        extra=("token",),
+        shows=lambda w: ["/account/api-tokens/"],
+        success_template="api/token_created.html",
+        text=("name",),
+    ),
 }
 
 

@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "simple_history",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from our static files (no CDN)
     # ours: the kernel (app label "trialedc", decision 0019), the domain apps, the project
     "kernel",
     "accounts",
@@ -66,6 +69,7 @@ INSTALLED_APPS = [
     "exports",
     "dashboards",
     "datamanagement",
+    "api",
     "trialedc",
 ]
 
@@ -243,6 +247,8 @@ RATE_LIMITS = {
     "randomization": env.str("RATE_LIMIT_RANDOMIZATION", default="20/300"),
     "unblinding": env.str("RATE_LIMIT_UNBLINDING", default="5/3600"),
     "export": env.str("RATE_LIMIT_EXPORT", default="20/600"),
+    # Every /api/v1/ call, per user (per address before a token is accepted).
+    "api": env.str("RATE_LIMIT_API", default="600/60"),
 }
 # Past AXES_FAILURE_LIMIT wrong passwords for a username (from any addresses, within the
 # cool-off), each makes its next sign-in wait twice as long (1, 2, 4 ... s) up to this; never at
@@ -467,6 +473,40 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+}
+
+# --- REST API (api/, docs/api.md, decision 0021): read-only, per-user tokens -----------------
+# The longest a user may make a token live; each is revocable by its user and the data manager.
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=90)
+# Rows per page: `?page_size=` may ask for fewer or more, up to API_PAGE_SIZE_MAX.
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=100)
+API_PAGE_SIZE_MAX = env.int("API_PAGE_SIZE_MAX", default=1000)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        # The browsable docs' "Try it out", from a signed-in browser (CSRF-checked on POST).
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ApiRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trial EDC API",
+    "DESCRIPTION": "Read-only access to the trial's data, with the roles, site scope, blinding "
+    "and identifying-data rules of the pages (docs/api.md).",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

@@ -16,6 +16,7 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("dashboards/", include("dashboards.urls")),
     path("data/", include("datamanagement.urls")),
+    path("", include("api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from exports import tasks, views
+from exports import tasks
 from exports.models import ExportRun
 
 from ..factories import PASSWORD
@@ -28,7 +28,7 @@ def demo(transactional_db, settings, tmp_path):
 def queued(monkeypatch):
     """A broker that accepts the task; the test plays the worker."""
     runs: list[int] = []
-    monkeypatch.setattr(views.export_build_task, "delay", lambda *, run_id: runs.append(run_id))
+    monkeypatch.setattr(tasks.export_build_task, "delay", lambda *, run_id: runs.append(run_id))
     return runs
 
 

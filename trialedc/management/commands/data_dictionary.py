@@ -21,6 +21,7 @@ TRIAL_APPS = (
     "exports",
     "datamanagement",
     "dashboards",
+    "api",
 )
 
 
