@@ -304,7 +304,55 @@ def slot_assign(
         participant.status = ParticipantStatus.RANDOMIZED
         audit.save_with_reason(participant, user=user, reason=_("Randomized"))
         visit_schedule_create(participant=participant, day0=day0)
+        pharmacy_notify_randomized(randomization=randomization)
     return randomization
+
+
+def pharmacy_recipients(site) -> list:
+    """The site's active pharmacists."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, sites=site, groups__name=Role.PHARMACIST.value)
+        .order_by("username")
+        .distinct()
+    )
+
+
+def pharmacy_message(randomization: Randomization) -> str:
+    """What the pharmacist is told at a randomization. Built from the study ID, site and Day 0
+    only, never from the slot: the words are the same whatever the arm, so that an e-mail read
+    over a shoulder, or its length, says nothing about it (SPEC §3)."""
+    participant = randomization.participant
+    return _(
+        "Participant %(id)s was randomized at site %(site)s (Day 0: %(day0)s): a dose to "
+        "prepare. Open the pharmacy queue."
+    ) % {
+        "id": participant.study_id,
+        "site": participant.site.code,
+        "day0": randomization.day0.isoformat(),
+    }
+
+
+def pharmacy_notify_randomized(*, randomization: Randomization) -> None:
+    """Tell the site's pharmacists, in the product and by e-mail, that a dose is to prepare.
+    Written in the randomization's transaction: the e-mail goes through the outbox
+    (kernel.alerts), so it is sent even if the mail server is down at that moment."""
+    participant = randomization.participant
+    pharmacists = pharmacy_recipients(participant.site)
+    text = pharmacy_message(randomization)
+    link = reverse("randomization:pharmacy_queue")
+    for pharmacist in pharmacists:
+        data_services.notify(recipient=pharmacist, text=text, link=link, email=False)
+    emails = [p.email for p in pharmacists if p.email]
+    if emails:
+        alert_enqueue(
+            kind=AlertKind.DOSE_TO_PREPARE,
+            subject=_("Trial EDC: a dose to prepare at site %(site)s")
+            % {"site": participant.site.code},
+            body=text,
+            recipients=emails,
+            participant=participant,
+        )
 
 
 def _exhausted_message(phase: str, stratum: str) -> str:
