@@ -274,13 +274,7 @@ def slot_assign(
         list_verify(rlist)
         target = TRIAL.phase(phase).target_total
         if selectors.randomized_count(phase=phase) >= target:
-            raise PhaseClosed(
-                _(
-                    "Phase %(phase)s is full: %(target)s participants are randomized. "
-                    "Nothing was changed."
-                )
-                % {"phase": phase, "target": target}
-            )
+            raise PhaseClosed(_phase_full_message(phase, target))
         slot = (
             Slot.objects.select_for_update(of=("self",))
             .filter(randomization_list=rlist, randomization__isnull=True)
@@ -355,12 +349,28 @@ def pharmacy_notify_randomized(*, randomization: Randomization) -> None:
         )
 
 
+def _phase_full_message(phase: str, target: int) -> str:
+    """Why randomization is refused when the phase is full, and where it goes on from."""
+    if phase == TRIAL.gate_review_of_phase:
+        return _(
+            "Phase %(phase)s is full: %(target)s participants are randomized. Nothing was "
+            "changed. Randomization resumes in phase %(next)s once the DSMB gate is open: the "
+            "unblinded statistician (DSMB) records the DSMB's approval of the phase %(phase)s "
+            "safety review on the Phase gate page (Randomization menu)."
+        ) % {"phase": phase, "target": target, "next": TRIAL.gated_phase}
+    return _(
+        "Phase %(phase)s is full: %(target)s participants are randomized, the trial's target. "
+        "Nothing was changed."
+    ) % {"phase": phase, "target": target}
+
+
 def _exhausted_message(phase: str, stratum: str) -> str:
     if phase == TRIAL.gate_review_of_phase:
         return _(
             "Every slot of phase %(phase)s, stratum %(stratum)s is taken. Randomization resumes "
-            "in phase %(next)s once the DSMB records its approval of the phase %(phase)s safety "
-            "review. Nothing was changed."
+            "in phase %(next)s once the DSMB gate is open: the unblinded statistician (DSMB) "
+            "records the DSMB's approval of the phase %(phase)s safety review on the Phase gate "
+            "page (Randomization menu). Nothing was changed."
         ) % {"phase": phase, "stratum": stratum, "next": TRIAL.gated_phase}
     return _(
         "Every slot of phase %(phase)s, stratum %(stratum)s is taken. Ask the trial "

@@ -96,6 +96,7 @@ def participant_status(request, study_id: str):
             "participant": participant,
             "randomization": selectors.randomization_of(participant),
             "unblindings": selectors.emergency_unblindings_of(participant),
+            "day0_visit": next(v.code for v in TRIAL.visits if v.day == 0),
         },
     )
 
