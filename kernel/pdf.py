@@ -289,8 +289,6 @@ class Report:
         if rtl:
             register_rtl_font()
             story = right_to_left(story)
-        canvas_class = type(
-            "ReportCanvas", (NumberedCanvas,), {"header_lines": lines, "rtl": rtl}
-        )
+        canvas_class = type("ReportCanvas", (NumberedCanvas,), {"header_lines": lines, "rtl": rtl})
         doc.build(story, canvasmaker=canvas_class)
         return buffer.getvalue()

@@ -136,9 +136,11 @@ def visit_detail(request, study_id: str, code: str):
 
 def _visit_after(visit: Visit) -> Visit | None:
     """The participant's next scheduled visit: where to go once this one is entered."""
-    return Visit.objects.filter(participant_id=visit.participant_id, day__gt=visit.day).order_by(
-        "day"
-    ).first()
+    return (
+        Visit.objects.filter(participant_id=visit.participant_id, day__gt=visit.day)
+        .order_by("day")
+        .first()
+    )
 
 
 def _error_text(error: Exception) -> str:

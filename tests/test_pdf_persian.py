@@ -46,7 +46,8 @@ def persian(make_user):
 
 def test_a_persian_line_is_shaped_and_keeps_study_ids_and_dates_left_to_right():
     line = frame.visual("پرونده 01-0031 در 2026-12-07")
-    assert "01-0031" in line and "2026-12-07" in line  # never "0031-01"
+    assert "01-0031" in line
+    assert "2026-12-07" in line
     assert "\ufe8e" <= max(line) <= "\ufefc"  # joined forms (Arabic Presentation Forms-B)
     assert frame.visual("Casebook 01-0031") == "Casebook 01-0031"
 
@@ -64,7 +65,8 @@ def test_a_long_persian_paragraph_wraps_in_reading_order():
     lines = [line for line in text_of(content).splitlines() if "کلمه" in line]
     # Wrapped over several lines, the first word on the first line, the last on the last.
     assert len(lines) >= 2
-    assert "نخست" in lines[0] and "پایان" not in lines[0]
+    assert "نخست" in lines[0]
+    assert "پایان" not in lines[0]
     assert "پایان" in lines[-1]
     assert any("Vazirmatn" in f for f in fonts_of(content))
 
@@ -80,7 +82,8 @@ def test_the_casebook_pdf_of_a_persian_reader_is_in_persian(client, login, persi
     for words in ("پرونده", "ویزیت", "امضاهای الکترونیکی", "خلاصه سابقه ممیزی", "صفحه"):
         assert words in text, words
     assert participant.study_id in text  # left to right, as printed
-    assert "Casebook" not in text and "Audit trail summary" not in text
+    assert "Casebook" not in text
+    assert "Audit trail summary" not in text
     assert any("Vazirmatn" in f for f in fonts_of(response.content))
 
 
@@ -89,7 +92,8 @@ def test_the_blank_crfs_of_a_persian_reader_are_in_persian(client, login, persia
     response = client.get("/dashboards/reports/blank-crfs.pdf")
     assert response.status_code == 200
     text = text_of(response.content)
-    assert "حاشیه‌نویسی‌شده" in text and "Blank annotated CRFs" not in text
+    assert "حاشیه‌نویسی‌شده" in text
+    assert "Blank annotated CRFs" not in text
 
 
 def test_an_english_readers_pdf_stays_in_helvetica(client, login, make_user, site01):
@@ -124,5 +128,6 @@ def test_cioms_stays_in_english_for_a_persian_reader(client, login, persian, sit
     response = client.get(f"/safety/ae/{ae.pk}/reports/{report.number}/cioms.pdf")
     assert response.status_code == 200
     text = text_of(response.content)
-    assert "CIOMS FORM" in text and "Page 1 of" in text
+    assert "CIOMS FORM" in text
+    assert "Page 1 of" in text
     assert "صفحه" not in text

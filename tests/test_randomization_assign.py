@@ -175,7 +175,9 @@ def test_a_full_phase_one_stratum_waits_for_the_gate(coord, site01):
     for _ in range(6):
         assign(enrolled(site01), coord, "none")
     waiting = enrolled(site01)
-    with pytest.raises(ListExhausted, match="once the DSMB gate is open: the unblinded statistician"):
+    with pytest.raises(
+        ListExhausted, match="once the DSMB gate is open: the unblinded statistician"
+    ):
         assign(waiting, coord, "none")
     waiting.refresh_from_db()
     assert waiting.status == ParticipantStatus.ENROLLED

@@ -183,7 +183,8 @@ def test_the_site_answers_several_queries_at_once_each_in_its_own_thread(
     login(make_user(Role.COORDINATOR))
     body = page(client, "/data/worklists/queries/")
     assert all(f'data-testid="wq-{q.pk}"' in body for q in queries)
-    assert "Answer the ticked" in body and "Close the ticked" not in body
+    assert "Answer the ticked" in body
+    assert "Close the ticked" not in body
     response = client.post(
         "/data/worklists/queries/",
         {"query": [queries[0].pk, queries[1].pk], "action": "answer", "text": "Checked the chart."},
@@ -215,7 +216,8 @@ def test_the_data_manager_closes_answered_queries_in_bulk_from_the_filtered_card
     home = client.get("/").content.decode()
     assert "/data/worklists/queries/?state=answered" in home
     body = page(client, "/data/worklists/queries/?state=answered")
-    assert "Close the ticked" in body and "Answer the ticked" not in body
+    assert "Close the ticked" in body
+    assert "Answer the ticked" not in body
     response = client.post(
         "/data/worklists/queries/?state=answered",
         {"query": [q.pk for q in queries], "action": "close", "text": "Resolved."},
@@ -250,7 +252,8 @@ def test_a_bulk_step_on_a_query_that_moved_since_changes_none(client, login, mak
     )
     assert response.status_code == 200
     body = response.content.decode()
-    assert f"Query #{queries[1].pk}" in body and "Nothing was changed" in body
+    assert f"Query #{queries[1].pk}" in body
+    assert "Nothing was changed" in body
     assert Query.objects.get(pk=queries[0].pk).state == QueryState.OPEN
     assert "Both.</textarea>" in body  # what was typed stays
 
@@ -308,7 +311,8 @@ def test_each_randomization_tells_the_sites_pharmacist_in_the_same_words_whateve
     }
     assert len(texts) == 1
     for text in [*texts, *(a.subject for a in alerts)]:
-        assert "xosome" not in text and "lacebo" not in text
+        assert "xosome" not in text
+        assert "lacebo" not in text
     assert len(mail.outbox) == 2  # the outbox delivered them (one e-mail per randomization)
 
 
