@@ -53,6 +53,27 @@ class DataManagementConfig(AppConfig):
             group="data",
         )
         home.nav(
+            label=_("Awaiting my signature"),
+            url_name="datamanagement:worklist_signatures",
+            permission="datamanagement.sign_records",
+            order=47,
+            group="data",
+        )
+        home.nav(
+            label=_("SDV queue"),
+            url_name="datamanagement:worklist_sdv",
+            permission="datamanagement.verify_source_data",
+            order=48,
+            group="data",
+        )
+        home.nav(
+            label=_("Query worklist"),
+            url_name="datamanagement:worklist_queries",
+            permission="datamanagement.view_query",
+            order=51,
+            group="data",
+        )
+        home.nav(
             label=_("Audit log"),
             url_name="datamanagement:audit_log",
             permission="datamanagement.view_trial_audit_log",
@@ -69,11 +90,32 @@ class DataManagementConfig(AppConfig):
         home.card(
             title=_("Open queries"),
             text=_("Queries on CRF fields waiting for an answer or a close-out."),
-            url_name="datamanagement:queries",
+            url_name="datamanagement:worklist_queries",
             permission="datamanagement.view_query",
-            action=_("Open the query list"),
+            action=_("Open the query worklist"),
             count=selectors.queries_waiting_count,
+            # The list opens on what the card counts: answered ones for the data manager to
+            # close, open ones for the site to answer.
+            query=lambda user: {"state": selectors.query_worklist_state_for(user) or "waiting"},
             order=40,
+        )
+        home.card(
+            title=_("Awaiting your signature"),
+            text=_("Visits complete and not signed, and signatures a change voided."),
+            url_name="datamanagement:worklist_signatures",
+            permission="datamanagement.sign_records",
+            action=_("Review and sign"),
+            count=selectors.awaiting_signature_count,
+            order=38,
+        )
+        home.card(
+            title=_("SDV queue"),
+            text=_("Complete CRFs to verify against the source, in the monitoring plan's order."),
+            url_name="datamanagement:worklist_sdv",
+            permission="datamanagement.verify_source_data",
+            action=_("Open the SDV queue"),
+            count=selectors.sdv_queue_count,
+            order=39,
         )
         home.card(
             title=_("Notifications"),

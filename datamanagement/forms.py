@@ -40,6 +40,17 @@ class QueryStepForm(EditVersionMixin, forms.Form):
     )
 
 
+class QueryBulkForm(EditVersionMixin, forms.Form):
+    """One step with one text on the queries ticked in the worklist, on the versions of the
+    queries listed (`versioned`)."""
+
+    text = forms.CharField(
+        label=_("Your text (it goes into each query's thread)"),
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
+        max_length=2000,
+    )
+
+
 class QueryFilterForm(_BootstrapMixin, forms.Form):
     state = forms.ChoiceField(
         label=_("State"),

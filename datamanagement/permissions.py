@@ -3,7 +3,8 @@
 Monitors and data managers raise queries; coordinators and investigators answer them; the data
 manager closes and re-opens them and locks; the monitor marks source-data verification; the
 investigator signs. Data managers and monitors read the trial-wide audit log. The pharmacist,
-statistician and sponsor have no data-management pages.
+statistician and sponsor have no data-management pages (the pharmacist reads the notifications,
+granted in randomization/permissions.py: each randomization's dose to prepare).
 """
 
 from kernel.roles import Role

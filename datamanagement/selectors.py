@@ -875,3 +875,169 @@ def record_status_for(user, *, site_code: str = "", state: str = "") -> StatusGr
     if state:
         grid.rows = [row for row in grid.rows if state in row.states()]
     return grid
+
+
+# -- worklists: what each person has to do next (issue 21) -----------------------------------
+
+
+def _grid_of(user) -> StatusGrid:
+    return record_status(scope_to_sites(Participant.objects.all(), user))
+
+
+@dataclass
+class SignatureTask:
+    """A visit whose entered CRFs are all complete and not all signed; `voided` is the
+    signature a later change voided, when that is why it waits again."""
+
+    visit: Visit
+    cells: list[CrfCell]
+    voided: Signature | None = None
+
+    @property
+    def participant(self):
+        return self.visit.participant
+
+
+def awaiting_signature(user) -> list[SignatureTask]:
+    """The investigator's "awaiting my signature" list, at the user's sites: every visit with
+    at least one CRF entered, none left in draft, and a CRF not covered by a signature in
+    force. Visits whose signature a change voided come first (they were signed once and the
+    change is what to review), then the others by target date, oldest first."""
+    grid = _grid_of(user)
+    ids = [row.participant.pk for row in grid.rows]
+    voided_of_visit: dict[int, Signature] = {}
+    voided_of_casebook: dict[int, Signature] = {}
+    for signature in Signature.objects.filter(
+        participant_id__in=ids, voided_at__isnull=False
+    ).order_by("voided_at"):
+        if signature.level == SignatureLevel.CASEBOOK:
+            voided_of_casebook[signature.participant_id] = signature
+        elif signature.visit_id is not None:
+            voided_of_visit[signature.visit_id] = signature
+    tasks = []
+    for row in grid.rows:
+        for visit_cells in row.visits.values():
+            entered = [c for c in visit_cells.cells if CrfState.EMPTY not in c.states]
+            if not entered or any(CrfState.DRAFT in c.states for c in entered):
+                continue
+            if all(CrfState.SIGNED in c.states for c in entered):
+                continue
+            visit = visit_cells.visit
+            voided = voided_of_visit.get(visit.pk) or voided_of_casebook.get(visit.participant_id)
+            tasks.append(SignatureTask(visit=visit, cells=entered, voided=voided))
+    tasks.sort(
+        key=lambda t: (t.voided is None, t.visit.target_date, t.participant.study_id, t.visit.day)
+    )
+    return tasks
+
+
+def awaiting_signature_count(user) -> int:
+    return len(awaiting_signature(user))
+
+
+@dataclass
+class SdvTask:
+    """A complete CRF the monitoring plan asks to verify, not verified yet."""
+
+    visit: Visit
+    crf_code: str
+    required: int  # fields the plan asks for
+    verified: int  # of those, marked and in force
+    whole: bool  # the plan asks for every field of this CRF
+    reverify: bool  # a mark was cleared by a change since it was verified
+
+    @property
+    def participant(self):
+        return self.visit.participant
+
+    @property
+    def name(self) -> str:
+        return TRIAL.crfs[self.crf_code]
+
+
+def sdv_queue(user, *, site_code: str = "") -> list[SdvTask]:
+    """The monitor's SDV queue across the participants of the user's sites, in the order the
+    monitoring plan sets (`TRIAL.sdv_requirements`): first the CRFs it asks to verify in full,
+    in the order the plan lists them (eligibility and infusion before the endpoints), then the
+    partial ones; within a CRF, marks cleared by a change first, then the oldest visit. Only
+    complete CRFs: a draft is still being entered."""
+    participants = scope_to_sites(Participant.objects.all(), user)
+    if site_code:
+        participants = participants.filter(site__code=site_code)
+    grid = record_status(participants)
+    plan = list(TRIAL.sdv_requirements)
+    visit_ids = [v.visit.pk for row in grid.rows for v in row.visits.values()]
+    marked: dict[tuple[int, str], set[str]] = {}
+    cleared: set[tuple[int, str]] = set()
+    for visit_id, code, field_name, cleared_at in SdvMark.objects.filter(
+        visit_id__in=visit_ids
+    ).values_list("visit_id", "crf_code", "field_name", "cleared_at"):
+        if cleared_at is None:
+            marked.setdefault((visit_id, code), set()).add(field_name)
+        else:
+            cleared.add((visit_id, code))
+    tasks = []
+    for row in grid.rows:
+        for visit_cells in row.visits.values():
+            for cell in visit_cells.cells:
+                required = set(sdv_required_fields(cell.crf_code))
+                if not required or CrfState.COMPLETE not in cell.states:
+                    continue
+                if CrfState.SDV in cell.states:
+                    continue
+                key = (visit_cells.visit.pk, cell.crf_code)
+                tasks.append(
+                    SdvTask(
+                        visit=visit_cells.visit,
+                        crf_code=cell.crf_code,
+                        required=len(required),
+                        verified=len(required & marked.get(key, set())),
+                        whole=TRIAL.sdv_requirements.get(cell.crf_code, "all") == "all",
+                        reverify=key in cleared,
+                    )
+                )
+    tasks.sort(
+        key=lambda t: (
+            not t.whole,
+            plan.index(t.crf_code) if t.crf_code in plan else len(plan),
+            not t.reverify,
+            t.visit.target_date,
+            t.participant.study_id,
+        )
+    )
+    return tasks
+
+
+def sdv_queue_count(user) -> int:
+    return len(sdv_queue(user))
+
+
+def query_worklist(user, *, state: str = "", band: str = "") -> list[dict]:
+    """The queries waiting at the user's sites, oldest first, each with its days open and
+    ageing band; `state` narrows to open or answered, `band` to one ageing band."""
+    queries = concurrency.with_versions(queries_in_scope(user).exclude(state=QueryState.CLOSED))
+    if state in (QueryState.OPEN, QueryState.ANSWERED):
+        queries = queries.filter(state=state)
+    now = timezone.now()
+    rows = []
+    for query in queries.order_by("raised_at", "pk")[:500]:
+        days = days_open(query, now=now)
+        rows.append({"query": query, "days": days, "band": ageing_band(days)})
+    if band:
+        rows = [r for r in rows if r["band"] == band]
+    return rows
+
+
+def ageing_bands() -> list[str]:
+    bounds = (0, *TRIAL.query_ageing_days)
+    return [ageing_band(low) for low in bounds]
+
+
+def query_worklist_state_for(user) -> str:
+    """The queries waiting for this user's role: answered ones to close for the data manager,
+    open ones to answer for the site, all not closed for the others."""
+    if user.has_perm("datamanagement.close_query"):
+        return QueryState.ANSWERED
+    if user.has_perm("datamanagement.answer_query"):
+        return QueryState.OPEN
+    return ""

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, concurrency
 from kernel.alerts import alert_create
-from kernel.exceptions import EditConflict
+from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.models import AlertKind
 from kernel.trial import TRIAL
 from outcomes import selectors as outcome_selectors
@@ -292,12 +292,13 @@ def _release(*, user, lock: Lock, reason: str) -> Lock:
 # -- notifications ---------------------------------------------------------------------------
 
 
-def notify(*, recipient, text: str, link: str = "") -> Notification:
-    """A message in the product, and by e-mail after commit when the user has an address."""
+def notify(*, recipient, text: str, link: str = "", email: bool = True) -> Notification:
+    """A message in the product, and by e-mail after commit when the user has an address
+    (`email=False` where the caller sends the e-mail through the outbox itself)."""
     note = Notification(recipient=recipient, text=text, link=link)
     note.full_clean()
     note.save()
-    if recipient.email:
+    if email and recipient.email:
         transaction.on_commit(
             lambda: send_mail(
                 subject=_("Trial EDC: %(text)s") % {"text": text[:60]},
@@ -416,6 +417,35 @@ def query_step(*, query: Query, action: str, user, text: str, opened_version: in
         step = QueryStep(query=query, action=action, text=text, by=user, state_after=new_state)
         audit.save_with_reason(step, user=user)
     return query
+
+
+def query_step_many(
+    *, queries: list[Query], action: str, user, text: str, opened_versions: dict
+) -> int:
+    """The data manager's (or the site's) bulk step from the query worklist: the same step,
+    with the same text, on each query, each taken by `query_step` as if done one by one (its
+    own thread step, audit row and version check). All or nothing: if one is refused (moved
+    since the list was opened, or a state that does not allow the step) none is taken and the
+    refusal names that query."""
+    if not queries:
+        raise QueryTransitionRefused(_("Tick the queries to act on."))
+    with transaction.atomic():
+        for query in queries:
+            key = (concurrency.label_of(query), query.pk)
+            try:
+                query_step(
+                    query=query,
+                    action=action,
+                    user=user,
+                    text=text,
+                    opened_version=opened_versions.get(key, concurrency.UNKNOWN),
+                )
+            except TrialEdcError as error:
+                raise QueryTransitionRefused(
+                    _("Query #%(pk)s: %(error)s Nothing was changed.")
+                    % {"pk": query.pk, "error": error}
+                ) from error
+    return len(queries)
 
 
 def query_answer(*, query: Query, user, text: str, opened_version: int | None) -> Query:

@@ -8,6 +8,9 @@ _P = "participants/<str:study_id>"
 
 urlpatterns = [
     path("status/", views.record_status, name="record_status"),
+    path("worklists/signatures/", views.worklist_signatures, name="worklist_signatures"),
+    path("worklists/sdv/", views.worklist_sdv, name="worklist_sdv"),
+    path("worklists/queries/", views.worklist_queries, name="worklist_queries"),
     path("queries/", views.query_list, name="queries"),
     path("queries/<int:pk>/", views.query_detail, name="query_detail"),
     path(f"{_P}/queries/new/", views.query_new, name="query_new"),

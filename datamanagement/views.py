@@ -32,6 +32,7 @@ from .forms import (
     AuditFilterForm,
     DatabaseLockForm,
     LockForm,
+    QueryBulkForm,
     QueryFilterForm,
     QueryRaiseForm,
     QueryStepForm,
@@ -228,6 +229,92 @@ def record_status(request):
             "site_code": site_code,
             "state": state,
             "states": [(s, selectors.CrfState.LABELS[s]) for s in selectors.CrfState.ORDER],
+        },
+    )
+
+
+# -- worklists (issue 21) ----------------------------------------------------------------------
+
+
+@require_GET
+@require(VIEW_CRFS, "datamanagement.sign_records")
+def worklist_signatures(request):
+    """The investigator's visits awaiting a signature, those voided by a change first."""
+    return render(
+        request,
+        "datamanagement/worklist_signatures.html",
+        {"tasks": selectors.awaiting_signature(request.user)},
+    )
+
+
+@require_GET
+@require(VIEW_CRFS, "datamanagement.verify_source_data")
+def worklist_sdv(request):
+    """The monitor's SDV queue across participants, in the monitoring plan's order."""
+    sites = list(sites_for(request.user).order_by("code").values_list("code", "name"))
+    site_code = request.GET.get("site", "")
+    if site_code not in {code for code, _name in sites}:
+        site_code = ""
+    return render(
+        request,
+        "datamanagement/worklist_sdv.html",
+        {
+            "tasks": selectors.sdv_queue(request.user, site_code=site_code),
+            "sites": sites,
+            "site_code": site_code,
+        },
+    )
+
+
+@require(VIEW_QUERIES)
+def worklist_queries(request):
+    """Queries waiting, oldest first by ageing band; tick several and answer or close them in
+    one go (each step taken and audited as if one by one)."""
+    state = request.GET.get("state", "")
+    if state not in ("open", "answered", "waiting"):
+        state = selectors.query_worklist_state_for(request.user)
+    state = "" if state == "waiting" else state
+    band = request.GET.get("band", "")
+    if band not in selectors.ageing_bands():
+        band = ""
+    rows = selectors.query_worklist(request.user, state=state, band=band)
+    queries = [r["query"] for r in rows]
+    form = QueryBulkForm(request.POST or None, edited_by=request.user, versioned=queries)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        ticked = {str(pk) for pk in request.POST.getlist("query")}
+        chosen = [q for q in queries if str(q.pk) in ticked]
+        if form.is_valid():
+            try:
+                count = services.query_step_many(
+                    queries=chosen,
+                    action=action,
+                    user=request.user,
+                    text=form.cleaned_data["text"],
+                    opened_versions=form.opened_versions(),
+                )
+            except TrialEdcError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("%(n)s queries updated.") % {"n": count})
+                return redirect(request.get_full_path())
+        for row in rows:
+            row["ticked"] = str(row["query"].pk) in ticked
+    actions = [
+        (value, label)
+        for value, label in (("answer", _("Answer the ticked")), ("close", _("Close the ticked")))
+        if request.user.has_perm(f"datamanagement.{value}_query")
+    ]
+    return render(
+        request,
+        "datamanagement/worklist_queries.html",
+        {
+            "form": form,
+            "rows": rows,
+            "state": state or "waiting",
+            "band": band,
+            "bands": selectors.ageing_bands(),
+            "actions": actions,
         },
     )
 

@@ -25,17 +25,19 @@ class HomeCard:
     count: Callable | None = None  # count(user) -> int, shown as a badge
     order: int = 100
     # Query string of the list the card opens, so the list shows what the card counted
-    # (e.g. {"status": "unconfirmed"}: "Eligibility to confirm (8)" opens those 8).
-    query: dict | None = None
+    # (e.g. {"status": "unconfirmed"}: "Eligibility to confirm (8)" opens those 8); a
+    # function of the user where what the card counts depends on the role.
+    query: dict | Callable | None = None
 
     def visible_to(self, user) -> bool:
         return user.has_perm(self.permission)
 
     def render_for(self, user) -> dict:
+        query = self.query(user) if callable(self.query) else self.query
         return {
             "title": self.title,
             "text": self.text,
-            "url": reverse(self.url_name) + (f"?{urlencode(self.query)}" if self.query else ""),
+            "url": reverse(self.url_name) + (f"?{urlencode(query)}" if query else ""),
             "action": self.action,
             "count": self.count(user) if self.count else None,
         }

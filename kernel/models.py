@@ -229,6 +229,8 @@ class AlertKind(models.TextChoices):
     SUSAR_CONFIRMED = "unblinded_susar_confirmed", _("SUSAR confirmed after case unblinding")
     SUSAR_CLOCK_UNBLINDED = "unblinded_susar_clock", _("SUSAR clock reminder (unblinded)")
     UNLOCK_AFTER_UNBLINDING = "unlock_after_unblinding", _("Database unlock after unblinding")
+    # To the site's pharmacists at each randomization; the same words whatever the arm.
+    DOSE_TO_PREPARE = "dose_to_prepare", _("Dose to prepare")
 
 
 UNBLINDED_ALERT_KINDS = frozenset({AlertKind.SUSAR_CONFIRMED, AlertKind.SUSAR_CLOCK_UNBLINDED})

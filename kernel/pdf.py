@@ -11,17 +11,26 @@ what it is given (a participant's AE term or a user's name is text, never report
 
 from __future__ import annotations
 
+import html
+import re
+from functools import cache
 from io import BytesIO
 from xml.sax.saxutils import escape
 
-from django.utils import timezone
+import arabic_reshaper
+from bidi import get_display
+from django.conf import settings
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Table, TableStyle
 
 from .trial import TRIAL
 
@@ -74,10 +83,121 @@ def grid(
     return table
 
 
+# -- Persian: right-to-left PDFs (issue 21) ---------------------------------------------------
+# reportlab draws glyphs in the order it is given and does not join Arabic-script letters. For a
+# reader whose language is written right to left, every text is shaped (arabic-reshaper: the
+# joined letter forms) and put in visual order (python-bidi: the Unicode bidirectional
+# algorithm), line by line once the width is known, in Vazirmatn (OFL, shipped in
+# static/fonts/vazirmatn, the font of the Persian pages).
+RTL_FONT = "Vazirmatn"
+RTL_FONT_BOLD = "Vazirmatn-Bold"
+_ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
+
+
+@cache
+def register_rtl_font() -> None:
+    folder = settings.BASE_DIR / "static" / "fonts" / "vazirmatn"
+    pdfmetrics.registerFont(TTFont(RTL_FONT, str(folder / "Vazirmatn-Regular.ttf")))
+    pdfmetrics.registerFont(TTFont(RTL_FONT_BOLD, str(folder / "Vazirmatn-Bold.ttf")))
+    pdfmetrics.registerFontFamily(
+        RTL_FONT, normal=RTL_FONT, bold=RTL_FONT_BOLD, italic=RTL_FONT, boldItalic=RTL_FONT_BOLD
+    )
+
+
+# A study ID, date, time or code ("01-0031", "2026-12-07", "10:30"): kept left to right as
+# one token, as <bdi dir="ltr"> keeps it on the pages; after an Arabic letter the bidi
+# algorithm would otherwise read its numbers as Arabic numbers and reverse them ("0031-01").
+_LTR_TOKEN = re.compile(r"[0-9A-Za-z]+(?:[-/:.·][0-9A-Za-z]+)+")
+_ISOLATES = re.compile("[\u2066-\u2069]")
+
+
+def visual(text: str) -> str:
+    """One line of text as drawn: shaped and in visual order, right to left where it holds
+    Arabic script (a line of Latin letters and digits only stays as it is)."""
+    if not _ARABIC_SCRIPT.search(text):
+        return text
+    isolated = _LTR_TOKEN.sub(lambda m: f"\u2066{m.group(0)}\u2069", text)
+    return _ISOLATES.sub("", get_display(arabic_reshaper.reshape(isolated), base_dir="R"))
+
+
+def _lines_of(words: list[str], width: float | None, font: str, size: float) -> list[str]:
+    """Greedy wrapping of logical words into lines no wider than `width` (measured shaped)."""
+    if width is None:
+        return [" ".join(words)]
+    lines: list[str] = []
+    current: list[str] = []
+    for word in words:
+        trial = " ".join([*current, word])
+        if current and pdfmetrics.stringWidth(visual(trial), font, size) > width:
+            lines.append(" ".join(current))
+            current = [word]
+        else:
+            current.append(word)
+    lines.append(" ".join(current))
+    return lines
+
+
+@cache
+def _rtl_style(style: ParagraphStyle, bold: bool) -> ParagraphStyle:
+    heavy = bold or "Bold" in style.fontName
+    return ParagraphStyle(
+        f"{style.name}-rtl{'-bold' if heavy else ''}",
+        parent=style,
+        fontName=RTL_FONT_BOLD if heavy else RTL_FONT,
+        alignment=TA_CENTER if style.alignment == TA_CENTER else TA_RIGHT,
+    )
+
+
+class RtlParagraph(Paragraph):
+    """A paragraph of a right-to-left report: its logical lines are wrapped to the width it is
+    given, then each line is shaped and reordered for drawing (`visual`)."""
+
+    def __init__(self, markup: str, style: ParagraphStyle):
+        bold = "<b>" in markup
+        plain = re.sub(r"<br\s*/?>", "\n", markup)
+        plain = html.unescape(re.sub(r"<[^>]+>", "", plain))
+        self.logical_lines = plain.split("\n")
+        self.rtl_style = _rtl_style(style, bold)
+        super().__init__(self._markup(None), self.rtl_style)
+
+    def _markup(self, width: float | None) -> str:
+        font, size = self.rtl_style.fontName, self.rtl_style.fontSize
+        lines = [
+            escape(visual(line))
+            for logical in self.logical_lines
+            for line in _lines_of(logical.split(" "), width, font, size)
+        ]
+        return "<br/>".join(lines)
+
+    def wrap(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
+        width = availWidth - self.rtl_style.leftIndent - self.rtl_style.rightIndent
+        Paragraph.__init__(self, self._markup(width), self.rtl_style)
+        return super().wrap(availWidth, availHeight)
+
+
+def right_to_left(flowable):
+    """The flowable for a right-to-left report: paragraphs (in tables and groups too) become
+    RtlParagraphs; the rest (drawings, spacers) is kept as it is."""
+    if isinstance(flowable, RtlParagraph):
+        return flowable
+    if isinstance(flowable, Paragraph):
+        return RtlParagraph(flowable.text, flowable.style)
+    if isinstance(flowable, str):
+        return RtlParagraph(escape(flowable), SMALL)
+    if isinstance(flowable, list | tuple):
+        return [right_to_left(f) for f in flowable]
+    if isinstance(flowable, Table):
+        flowable._cellvalues = [[right_to_left(c) for c in row] for row in flowable._cellvalues]
+    elif isinstance(flowable, KeepTogether):
+        flowable._content = [right_to_left(f) for f in flowable._content]
+    return flowable
+
+
 class NumberedCanvas(Canvas):
     """Defers each page until the end, so that every header can say "page x of y"."""
 
     header_lines: tuple[str, str] = ("", "")
+    rtl: bool = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -98,16 +218,18 @@ class NumberedCanvas(Canvas):
     def _draw_header(self, total: int) -> None:
         width, height = self._pagesize
         left, right = self.header_lines
+        page = _("Page %(page)s of %(total)s") % {"page": self._pageNumber, "total": total}
         self.saveState()
-        self.setFont("Helvetica", 7)
+        self.setFont(RTL_FONT if self.rtl else "Helvetica", 7)
         self.setFillColor(colors.HexColor("#333333"))
-        self.drawString(MARGIN, height - 9 * mm, left)
-        self.drawRightString(
-            width - MARGIN,
-            height - 9 * mm,
-            _("Page %(page)s of %(total)s") % {"page": self._pageNumber, "total": total},
-        )
-        self.drawString(MARGIN, height - 12.5 * mm, right)
+        if self.rtl:  # the title on the right, the page number on the left
+            self.drawRightString(width - MARGIN, height - 9 * mm, visual(left))
+            self.drawString(MARGIN, height - 9 * mm, visual(page))
+            self.drawRightString(width - MARGIN, height - 12.5 * mm, visual(right))
+        else:
+            self.drawString(MARGIN, height - 9 * mm, left)
+            self.drawRightString(width - MARGIN, height - 9 * mm, page)
+            self.drawString(MARGIN, height - 12.5 * mm, right)
         self.setStrokeColor(colors.HexColor("#999999"))
         self.line(MARGIN, height - 14 * mm, width - MARGIN, height - 14 * mm)
         self.restoreState()
@@ -160,6 +282,13 @@ class Report:
             author="Trial EDC",
         )
         lines = self.header_lines()
-        canvas_class = type("ReportCanvas", (NumberedCanvas,), {"header_lines": lines})
-        doc.build(self.get_story(), canvasmaker=canvas_class)
+        # A reader whose language is written right to left (Persian) gets the report in it;
+        # a report kept in English (CIOMS I) is rendered under translation.override("en").
+        rtl = translation.get_language_bidi()
+        story = self.get_story()
+        if rtl:
+            register_rtl_font()
+            story = right_to_left(story)
+        canvas_class = type("ReportCanvas", (NumberedCanvas,), {"header_lines": lines, "rtl": rtl})
+        doc.build(story, canvasmaker=canvas_class)
         return buffer.getvalue()

@@ -128,7 +128,18 @@ def visit_detail(request, study_id: str, code: str):
             "ae_report_url": (
                 ae_report_url(study_id, visit.code) if ae is not None and ae.new_ae else None
             ),
+            "next_visit": _visit_after(visit),
+            "all_complete": all(crf is not None and crf.is_complete for crf in crfs.values()),
         },
+    )
+
+
+def _visit_after(visit: Visit) -> Visit | None:
+    """The participant's next scheduled visit: where to go once this one is entered."""
+    return (
+        Visit.objects.filter(participant_id=visit.participant_id, day__gt=visit.day)
+        .order_by("day")
+        .first()
     )
 
 
@@ -201,6 +212,14 @@ def crf_edit(request, study_id: str, code: str, crf: str):
             following = _next_crf(visit, crf)
             if following:
                 return redirect("outcomes:crf", study_id=study_id, code=code, crf=following)
+            after = _visit_after(visit)
+            if after is not None:
+                # Every CRF of the visit is complete: the visit page offers the visit after.
+                messages.info(
+                    request,
+                    _("Every CRF of %(visit)s is complete. Next: visit %(next)s.")
+                    % {"visit": visit.code, "next": after.code},
+                )
             return redirect("outcomes:visit", study_id=study_id, code=code)
     return render(
         request,

@@ -285,6 +285,14 @@ def eligibility_edit(request, key: str):
                             "codes": ", ".join(eligibility.failed_codes),
                         },
                     )
+                if (
+                    eligibility.eligible
+                    and request.user.has_perm("participants.add_consent")
+                    and not Consent.objects.filter(screening=screening).exists()
+                ):
+                    # The next step, not the overview: eligible and not yet consented.
+                    messages.info(request, _("Eligible. Next: record the consent."))
+                    return redirect("participants:consent", key=_key(screening))
                 return _to_page(screening)
     data = request.POST if request.method == "POST" else _instance_data(instance)
     return render(

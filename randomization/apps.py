@@ -81,15 +81,20 @@ class RandomizationConfig(AppConfig):
             action=_("Open"),
             order=32,
         )
+        home.nav(
+            label=_("Doses to prepare"),
+            url_name="randomization:pharmacy_queue",
+            permission="randomization.view_pharmacy",
+            order=33,
+            group="randomization",
+        )
         home.card(
-            title=_("Pharmacy"),
-            text=_("Doses to prepare and hand over for randomized participants."),
-            url_name="randomization:pharmacy",
+            title=_("Doses to prepare"),
+            text=_("Randomized participants not yet prepared, most urgent first."),
+            url_name="randomization:pharmacy_queue",
             permission="randomization.view_pharmacy",
             action=_("Open"),
-            count=lambda user: (
-                selectors.pharmacy_rows(user).filter(preparation__isnull=True).count()
-            ),
+            count=lambda user: selectors.pharmacy_queue(user).count(),
             order=33,
         )
         home.card(

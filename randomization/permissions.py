@@ -26,6 +26,8 @@ ROLE_PERMISSIONS = {
         "randomization.view_allocation",
         "randomization.view_pharmacy",
         "randomization.add_preparation",
+        # The in-product notice of each randomization at the site (a dose to prepare).
+        "datamanagement.view_notification",
     ),
     Role.STATISTICIAN: (
         "randomization.view_allocation",

@@ -260,6 +260,16 @@ def pharmacy_rows(user) -> QuerySet[Randomization]:
     ).order_by("participant__study_id")
 
 
+def pharmacy_queue(user) -> QuerySet[Randomization]:
+    """The pharmacist's queue: randomized participants of the user's sites with no preparation
+    yet, most urgent first (the earliest Day 0, then the longest waiting)."""
+    return scope_to_sites(
+        Randomization.objects.filter(preparation__isnull=True).select_related("participant__site"),
+        user,
+        site_path="participant__site",
+    ).order_by("day0", "randomized_at", "participant__study_id")
+
+
 def database_locked() -> bool:
 
     return database_is_locked()

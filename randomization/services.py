@@ -359,13 +359,7 @@ def slot_assign(
             _slot_verify(slot, rlist, taken=cast(Any, slot)._taken)
         target = TRIAL.phase(phase).target_total
         if counts[""] >= target:
-            raise PhaseClosed(
-                _(
-                    "Phase %(phase)s is full: %(target)s participants are randomized. "
-                    "Nothing was changed."
-                )
-                % {"phase": phase, "target": target}
-            )
+            raise PhaseClosed(_phase_full_message(phase, target))
         if slot is None:
             # Past the last slot, or a slot missing from the middle of the list.
             if rlist.slots.count() > counts[stratum]:
@@ -383,6 +377,7 @@ def slot_assign(
         # signed in) are the database's job.
         randomization.full_clean(exclude=["participant", "slot", "randomized_by"])
         randomization.save()
+        pharmacy_notify_randomized(randomization=randomization)
     return randomization
 
 
@@ -409,12 +404,75 @@ def _slot_verify(slot: Slot, rlist: RandomizationList, *, taken: bool) -> None:
         )
 
 
+def pharmacy_recipients(site) -> list:
+    """The site's active pharmacists."""
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True, sites=site, groups__name=Role.PHARMACIST.value)
+        .order_by("username")
+        .distinct()
+    )
+
+
+def pharmacy_message(randomization: Randomization) -> str:
+    """What the pharmacist is told at a randomization. Built from the study ID, site and Day 0
+    only, never from the slot: the words are the same whatever the arm, so that an e-mail read
+    over a shoulder, or its length, says nothing about it (SPEC §3)."""
+    participant = randomization.participant
+    return _(
+        "Participant %(id)s was randomized at site %(site)s (Day 0: %(day0)s): a dose to "
+        "prepare. Open the pharmacy queue."
+    ) % {
+        "id": participant.study_id,
+        "site": participant.site.code,
+        "day0": randomization.day0.isoformat(),
+    }
+
+
+def pharmacy_notify_randomized(*, randomization: Randomization) -> None:
+    """Tell the site's pharmacists, in the product and by e-mail, that a dose is to prepare.
+    Written in the randomization's transaction: the e-mail goes through the outbox
+    (kernel.alerts), so it is sent even if the mail server is down at that moment."""
+    participant = randomization.participant
+    pharmacists = pharmacy_recipients(participant.site)
+    text = pharmacy_message(randomization)
+    link = reverse("randomization:pharmacy_queue")
+    for pharmacist in pharmacists:
+        data_services.notify(recipient=pharmacist, text=text, link=link, email=False)
+    emails = [p.email for p in pharmacists if p.email]
+    if emails:
+        alert_enqueue(
+            kind=AlertKind.DOSE_TO_PREPARE,
+            subject=_("Trial EDC: a dose to prepare at site %(site)s")
+            % {"site": participant.site.code},
+            body=text,
+            recipients=emails,
+            participant=participant,
+        )
+
+
+def _phase_full_message(phase: str, target: int) -> str:
+    """Why randomization is refused when the phase is full, and where it goes on from."""
+    if phase == TRIAL.gate_review_of_phase:
+        return _(
+            "Phase %(phase)s is full: %(target)s participants are randomized. Nothing was "
+            "changed. Randomization resumes in phase %(next)s once the DSMB gate is open: the "
+            "unblinded statistician (DSMB) records the DSMB's approval of the phase %(phase)s "
+            "safety review on the Phase gate page (Randomization menu)."
+        ) % {"phase": phase, "target": target, "next": TRIAL.gated_phase}
+    return _(
+        "Phase %(phase)s is full: %(target)s participants are randomized, the trial's target. "
+        "Nothing was changed."
+    ) % {"phase": phase, "target": target}
+
+
 def _exhausted_message(phase: str, stratum: str) -> str:
     if phase == TRIAL.gate_review_of_phase:
         return _(
             "Every slot of phase %(phase)s, stratum %(stratum)s is taken. Randomization resumes "
-            "in phase %(next)s once the DSMB records its approval of the phase %(phase)s safety "
-            "review. Nothing was changed."
+            "in phase %(next)s once the DSMB gate is open: the unblinded statistician (DSMB) "
+            "records the DSMB's approval of the phase %(phase)s safety review on the Phase gate "
+            "page (Randomization menu). Nothing was changed."
         ) % {"phase": phase, "stratum": stratum, "next": TRIAL.gated_phase}
     return _(
         "Every slot of phase %(phase)s, stratum %(stratum)s is taken. Ask the trial "

@@ -16,6 +16,7 @@ urlpatterns = [
     path("lists/<int:pk>/csv/", views.list_csv, name="list_csv"),
     path("phase-gate/", views.phase_gate, name="phase_gate"),
     path("pharmacy/", views.pharmacy, name="pharmacy"),
+    path("pharmacy/to-prepare/", views.pharmacy_queue, name="pharmacy_queue"),
     path("pharmacy/list.pdf", views.pharmacy_pdf, name="pharmacy_pdf"),
     path("pharmacy/<str:study_id>/", views.pharmacy_prepare, name="pharmacy_prepare"),
     path("pharmacy/<str:study_id>/label/", views.pharmacy_label, name="pharmacy_label"),

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -95,6 +96,7 @@ def participant_status(request, study_id: str):
             "participant": participant,
             "randomization": selectors.randomization_of(participant),
             "unblindings": selectors.emergency_unblindings_of(participant),
+            "day0_visit": next(v.code for v in TRIAL.visits if v.day == 0),
         },
     )
 
@@ -359,6 +361,17 @@ def pharmacy(request):
         request,
         "randomization/pharmacy.html",
         {"rows": selectors.pharmacy_rows(request.user)},
+    )
+
+
+@require_GET
+@require("randomization.view_pharmacy")
+def pharmacy_queue(request):
+    """Randomized participants not yet prepared, most urgent first; no arm on this page."""
+    return render(
+        request,
+        "randomization/pharmacy_queue.html",
+        {"rows": selectors.pharmacy_queue(request.user), "now": timezone.now()},
     )
 
 

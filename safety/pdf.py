@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
@@ -234,7 +235,9 @@ class CiomsReport(Report):
 
 
 def cioms_pdf(*, report: SAEReport, user=None, case: SusarCase | None = None) -> bytes:
-    return CiomsReport(report, user=user, case=case).render()
+    # CIOMS I is an international form: English whatever the reader's language (issue 21).
+    with translation.override("en"):
+        return CiomsReport(report, user=user, case=case).render()
 
 
 class AeListingReport(Report):

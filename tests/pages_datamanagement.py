@@ -7,7 +7,7 @@ from datamanagement.models import Query
 from outcomes.models import Murray
 
 from . import outcomes_factories as of
-from .roles_short import C, D, I, M
+from .roles_short import C, D, I, M, P
 
 READ = {C, I, M, D}
 
@@ -78,5 +78,31 @@ PAGES = {
     "locks": ("datamanagement:locks", lambda w: "/data/locks/", {D}),
     "audit log": ("datamanagement:audit_log", lambda w: "/data/audit/", {M, D}),
     "audit log CSV": ("datamanagement:audit_log", lambda w: "/data/audit/?format=csv", {M, D}),
-    "notifications": ("datamanagement:notifications", lambda w: "/data/notifications/", READ),
+    # The pharmacist reads the notice of each randomization at the site (a dose to prepare).
+    "notifications": (
+        "datamanagement:notifications",
+        lambda w: "/data/notifications/",
+        READ | {P},
+    ),
+    "worklist signatures": (
+        "datamanagement:worklist_signatures",
+        lambda w: "/data/worklists/signatures/",
+        {I},
+    ),
+    "worklist SDV": ("datamanagement:worklist_sdv", lambda w: "/data/worklists/sdv/", {M}),
+    "worklist SDV filtered": (
+        "datamanagement:worklist_sdv",
+        lambda w: f"/data/worklists/sdv/?site={w.participant.site.code}",
+        {M},
+    ),
+    "worklist queries": (
+        "datamanagement:worklist_queries",
+        lambda w: "/data/worklists/queries/",
+        READ,
+    ),
+    "worklist queries filtered": (
+        "datamanagement:worklist_queries",
+        lambda w: "/data/worklists/queries/?state=open&band=0%E2%80%936",
+        READ,
+    ),
 }

@@ -78,6 +78,11 @@ PAGES = {
     ),
     "phase gate": ("randomization:phase_gate", lambda w: "/randomization/phase-gate/", {S}),
     "pharmacy": ("randomization:pharmacy", lambda w: "/randomization/pharmacy/", {P}),
+    "pharmacy queue": (
+        "randomization:pharmacy_queue",
+        lambda w: "/randomization/pharmacy/to-prepare/",
+        {P},
+    ),
     "pharmacy pdf": (
         "randomization:pharmacy_pdf",
         lambda w: "/randomization/pharmacy/list.pdf",

@@ -44,6 +44,19 @@ def test_a_saved_date_is_shown_back_in_jalali_with_its_gregorian_echo(jalali):
     assert 'type="text"' in html
 
 
+def test_the_picker_button_draws_its_icon_and_needs_no_font_that_has_one(jalali):
+    """Issue 21: the calendar emoji showed as an empty box without a font that had it. The
+    icon is drawn (inline SVG, no style attribute, no external file: the CSP allows it)."""
+    html = str(OnsetForm()["onset"])
+    button = html[html.index("<button") : html.index("</button>")]
+    assert "<svg" in button
+    assert 'aria-hidden="true"' in button
+    assert "\U0001f4c5" not in html
+    assert "&#x1F4C5;" not in html
+    assert "style=" not in button
+    assert 'aria-label="Choose a date"' in button
+
+
 def test_a_gregorian_reader_gets_the_browsers_date_input():
     html = str(OnsetForm(initial={"onset": date(2021, 3, 5)})["onset"])
     assert 'type="date"' in html

@@ -208,6 +208,12 @@ def test_eligibility_is_computed_and_stored_with_the_answers(client, coordinator
     assert eligibility.assessed_by == coordinator
 
 
+def test_an_eligible_screening_goes_on_to_the_consent(client, coordinator, screening):
+    response = client.post(eligibility_url(screening), eligibility_data())
+    assert response["Location"] == f"/participants/{screening.screening_number}/consent/"
+    assert "Next: record the consent." in client.get(response["Location"]).content.decode()
+
+
 def test_the_form_does_not_ask_a_man_about_pregnancy(client, coordinator, screening):
     body = client.get(eligibility_url(screening)).content.decode()
     assert 'name="e1"' in body

@@ -177,7 +177,9 @@ def test_a_full_phase_one_stratum_waits_for_the_gate(coord, site01):
     for _ in range(6):
         assign(enrolled(site01), coord, "none")
     waiting = enrolled(site01)
-    with pytest.raises(ListExhausted, match="once the DSMB records its approval"):
+    with pytest.raises(
+        ListExhausted, match="once the DSMB gate is open: the unblinded statistician"
+    ):
         assign(waiting, coord, "none")
     waiting.refresh_from_db()
     assert waiting.status == ParticipantStatus.ENROLLED
@@ -214,7 +216,11 @@ def test_phase_one_closes_at_twelve(coord, site01):
     all_lists()
     for support in ["none"] * 6 + ["invasive_ventilation"] * 6:
         assign(enrolled(site01), coord, support)
-    with pytest.raises((PhaseClosed, ListExhausted)):
+    # The refusal says why and where randomization goes on from: the DSMB gate, and who opens it.
+    with pytest.raises(
+        (PhaseClosed, ListExhausted),
+        match=r"DSMB gate is open: the unblinded statistician \(DSMB\) records .* Phase gate page",
+    ):
         assign(enrolled(site01), coord, "none")
 
 
