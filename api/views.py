@@ -315,8 +315,10 @@ class ExportDownload(ApiView, APIView):
         run = _run_or_404(pk)
         if run.status != ExportStatus.DONE or not run.file_path:
             raise Http404(_("This export has no file to download."))
-        path = export_services.exports_dir() / run.file_path
-        if not path.is_file():
+        # From the file store (this machine's disk or the shared object store), as the page
+        # streams it (exports.views.run_download).
+        handle = export_services.export_file_open(run)
+        if handle is None:
             raise Http404(_("This export's file is no longer on the server."))
         security_event_record(
             kind=SecurityEventKind.EXPORT_DOWNLOADED,
@@ -324,7 +326,7 @@ class ExportDownload(ApiView, APIView):
             detail={"run": run.pk, "checksum": run.checksum},
         )
         return FileResponse(
-            open(path, "rb"),  # noqa: SIM115 - FileResponse closes it
+            handle,  # FileResponse closes it
             as_attachment=True,
             filename=run.file_path,
             content_type="application/zip",

@@ -74,9 +74,13 @@ def test_coordinator_screens_consents_enrolls_and_investigator_confirms(
     expect(result.get_by_test_id("pf-ratio")).to_have_text("130.0")
     shot(page, "eligibility-eligible")
     page.get_by_role("button", name="Save eligibility").click()
+    # Eligible and not consented: the next step, the consent, opens at once (issue 21).
+    expect(page.get_by_text("Eligible. Next: record the consent.")).to_be_visible()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Written informed consent (I6)")
+    eligible_number = heading.inner_text().split()[-1]
+    page.get_by_role("link", name=eligible_number).click()
     expect(page.get_by_test_id("eligibility-step")).to_contain_text("Eligible")
-    eligible_number = page.get_by_role("heading", level=1).inner_text().split()[-1]
-
     page.get_by_role("link", name="Record consent").click()
     now = timezone.localtime(timezone=timezone.get_fixed_timezone(210))
     page.get_by_label("Date and time of consent").fill(now.strftime("%Y-%m-%dT%H:%M"))
