@@ -605,6 +605,20 @@ TARGETS: dict[str, Target] = {
         shows=lambda w: ["/data/queries/"],
         text=("q{query}-text",),
     ),
+    "query worklist bulk": Target(
+        D,
+        lambda w: "/data/worklists/queries/?state=waiting",
+        # One page for every site: a site-02 query is simply not listed (ticking it changes
+        # nothing), tested in tests/test_worklists.py.
+        valid=lambda w: {
+            "query": str(w.one.query.pk),
+            "action": "close",
+            "text": "Closed after the source review",
+        },
+        extra=("action", "query"),
+        shows=lambda w: [f"/data/queries/{w.one.query.pk}/"],
+        text=("text",),
+    ),
     "SDV": Target(
         M,
         lambda w: f"/data/participants/{_sid(w)}/sdv/",
