@@ -78,7 +78,7 @@ def test_an_approval_at_six_of_twelve_is_refused_and_phase_two_stays_closed(dsmb
     assert refusal.value.errors == ["Stratum A: 0 of 6 phase I slots are used."]
     assert not PhaseReview.objects.exists()
     assert not selectors.gated_phase_open()
-    with pytest.raises(ListExhausted, match="once the DSMB gate is open: the unblinded statistician"):
+    with pytest.raises(ListExhausted, match="once the DSMB gate is open: the unblinded"):
         randomized_participant(site=site01, support="none")
 
 
