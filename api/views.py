@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.db.models import BooleanField, Case, OuterRef, Subquery, Value, When
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 from datamanagement.selectors import crf_data_fields, queries_in_scope
 from exports import selectors as export_selectors
 from exports import services as export_services
-from exports.models import ExportRun, ExportStatus
+from exports.models import ExportRun
 from exports.tasks import export_hand_over
 from kernel.access import get_in_scope_or_404, sites_for
 from kernel.models import SecurityEventKind
@@ -313,24 +313,11 @@ class ExportDownload(ApiView, APIView):
     )
     def get(self, request, pk: int):
         run = _run_or_404(pk)
-        if run.status != ExportStatus.DONE or not run.file_path:
+        # The page's download (exports.views.run_download), after this view's checks.
+        response = export_services.export_file_response(run, request=request._request)
+        if response is None:
             raise Http404(_("This export has no file to download."))
-        # From the file store (this machine's disk or the shared object store), as the page
-        # streams it (exports.views.run_download).
-        handle = export_services.export_file_open(run)
-        if handle is None:
-            raise Http404(_("This export's file is no longer on the server."))
-        security_event_record(
-            kind=SecurityEventKind.EXPORT_DOWNLOADED,
-            request=request._request,
-            detail={"run": run.pk, "checksum": run.checksum},
-        )
-        return FileResponse(
-            handle,  # FileResponse closes it
-            as_attachment=True,
-            filename=run.file_path,
-            content_type="application/zip",
-        )
+        return response
 
 
 # --- the token page (HTML) ----------------------------------------------------------------------

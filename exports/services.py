@@ -32,6 +32,7 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError, transaction
 from django.db.models import F, Max, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Collate
+from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -242,6 +243,29 @@ EXPORTS_FOLDER = "exports"
 def export_file_key(name: str) -> str:
     """The storage name of an export's ZIP (`ExportRun.file_path` is its name in the folder)."""
     return f"{EXPORTS_FOLDER}/{name}"
+
+
+def export_file_response(run: ExportRun, *, request) -> FileResponse | None:
+    """The run's ZIP as a download, streamed from the file store (this machine's disk or the
+    object store every node shares: the store is private and gives no URL of its own,
+    docs/scaling.md), with its line in the security log; None if there is no file. The one
+    download of the page and of the API, after their own permission checks."""
+    if run.status != ExportStatus.DONE or not run.file_path:
+        return None
+    handle = export_file_open(run)
+    if handle is None:
+        return None
+    security_event_record(
+        kind=SecurityEventKind.EXPORT_DOWNLOADED,
+        request=request,
+        detail={"run": run.pk, "checksum": run.checksum},
+    )
+    return FileResponse(
+        handle,  # FileResponse closes it
+        as_attachment=True,
+        filename=run.file_path,
+        content_type="application/zip",
+    )
 
 
 def export_file_open(run: ExportRun):

@@ -1,16 +1,14 @@
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from accounts.ratelimit import rate_limit
 from kernel.access import require
-from kernel.models import SecurityEventKind
-from kernel.services import security_event_record
 
 from . import selectors, services
 from .forms import ExportStartForm
-from .models import ExportRun, ExportStatus
+from .models import ExportRun
 from .tasks import export_hand_over
 
 
@@ -59,21 +57,7 @@ def run_progress(request, pk: int):
 @rate_limit("export", methods=("GET",))
 def run_download(request, pk: int):
     run = _run_or_404(pk)
-    if run.status != ExportStatus.DONE or not run.file_path:
+    response = services.export_file_response(run, request=request)
+    if response is None:
         raise Http404(_("This export has no file to download."))
-    # From the file store (this machine's disk or the object store every node shares), streamed
-    # through this view: the store is private and gives no URL of its own (docs/scaling.md).
-    handle = services.export_file_open(run)
-    if handle is None:
-        raise Http404(_("This export's file is no longer on the server."))
-    security_event_record(
-        kind=SecurityEventKind.EXPORT_DOWNLOADED,
-        request=request,
-        detail={"run": run.pk, "checksum": run.checksum},
-    )
-    return FileResponse(
-        handle,  # FileResponse closes it
-        as_attachment=True,
-        filename=run.file_path,
-        content_type="application/zip",
-    )
+    return response
