@@ -44,6 +44,7 @@ from outcomes import checks, schedule
 from outcomes.models import (
     CRF_MODELS,
     ENDING_EVENTS,
+    VITAL_SIGN_MEASURES,
     CrfStatus,
     EventKind,
     Infusion,
@@ -627,15 +628,8 @@ def lab_shifts(scope: Scope, *, arm_code: str | None = None) -> list[dict]:
     ]
 
 
-# The vital signs of the infusion-reaction tables, in the CRF's order.
-INFUSION_VITAL_SIGNS = (
-    "temperature_c",
-    "heart_rate_bpm",
-    "systolic_mmhg",
-    "diastolic_mmhg",
-    "respiratory_rate",
-    "spo2_percent",
-)
+# The vital signs of the infusion-reaction tables: the CRF's measures, in its order.
+INFUSION_VITAL_SIGNS = VITAL_SIGN_MEASURES
 
 
 def _median(values: list) -> Decimal:

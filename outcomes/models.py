@@ -422,6 +422,17 @@ class Day60FollowUp(Crf):
 # -- safety data (issue 19): vital signs, safety laboratory ------------------------------------
 
 
+# The measures of every vital-signs CRF, in the CRF's order (the DSMB's infusion tables read them).
+VITAL_SIGN_MEASURES = (
+    "temperature_c",
+    "heart_rate_bpm",
+    "systolic_mmhg",
+    "diastolic_mmhg",
+    "respiratory_rate",
+    "spo2_percent",
+)
+
+
 class VitalSignsBase(Crf):
     """Temperature, heart rate, blood pressure, respiratory rate and SpO₂ with the FiO₂ and
     support it was measured on. One model per time point, so each is a CRF with its own SDV,
@@ -429,15 +440,7 @@ class VitalSignsBase(Crf):
     infusion and at 15, 30, 60 minutes and 4 hours after its start (infusion-reaction
     monitoring). Limits: TRIAL.hard_limits (refused) and TRIAL.vital_sign_soft_ranges."""
 
-    required_for_complete = (
-        "temperature_c",
-        "heart_rate_bpm",
-        "systolic_mmhg",
-        "diastolic_mmhg",
-        "respiratory_rate",
-        "spo2_percent",
-        "respiratory_support",
-    )
+    required_for_complete = (*VITAL_SIGN_MEASURES, "respiratory_support")
 
     measured_at = models.TimeField(_("time measured"), null=True, blank=True)
     temperature_c = models.DecimalField(
