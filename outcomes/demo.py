@@ -264,6 +264,20 @@ def _daily(participant, *, day0: date, course: str, first: int, user) -> None:
         )
 
 
+def _followup_ended(course: str, end) -> dict[str, Any]:
+    """The end-of-study CRF of a participant who withdrew consent or was lost to follow-up on
+    `end`: vital status unknown at day 28 and day 60."""
+    return {
+        "outcome": DispositionOutcome.WITHDREW_CONSENT
+        if course == "withdrawal"
+        else DispositionOutcome.LOST_TO_FOLLOW_UP,
+        "last_contact_on": end,
+        "vital_status_d28": "unknown",
+        "vital_status_d60": "unknown",
+        "notes": "Demo data",
+    }
+
+
 def _disposition(participant, *, day0: date, course: str, end_day: int, user) -> None:
     """The end-of-study CRF of a participant whose follow-up ended: died (known from the
     medical record), withdrew consent or lost to follow-up (vital status unknown)."""
@@ -281,15 +295,7 @@ def _disposition(participant, *, day0: date, course: str, end_day: int, user) ->
             },
         }
     else:
-        values = {
-            "outcome": DispositionOutcome.WITHDREW_CONSENT
-            if course == "withdrawal"
-            else DispositionOutcome.LOST_TO_FOLLOW_UP,
-            "last_contact_on": end,
-            "vital_status_d28": "unknown",
-            "vital_status_d60": "unknown",
-            "notes": "Demo data",
-        }
+        values = _followup_ended(course, end)
     services.disposition_save(
         participant=participant, values=values, user=user, opened_version=None
     )
@@ -544,15 +550,7 @@ def _bulk_follow_up(
             )
             event._history_user = user
             events.append(event)
-            values = {
-                "outcome": DispositionOutcome.WITHDREW_CONSENT
-                if course == "withdrawal"
-                else DispositionOutcome.LOST_TO_FOLLOW_UP,
-                "last_contact_on": end,
-                "vital_status_d28": "unknown",
-                "vital_status_d60": "unknown",
-                "notes": "Demo data",
-            }
+            values = _followup_ended(course, end)
         elif d60 < today:
             values = {
                 "outcome": DispositionOutcome.COMPLETED,
