@@ -86,6 +86,8 @@ def test_it_answers_200_with_every_component_ok_when_all_is_up(client, all_up):
         "worker": "ok",
         "beat": "ok",
         "alert_outbox": "ok",
+        "file_store": "ok",
+        "replica": "not used",
     }
     assert body["components"]["worker"]["heartbeat_age_seconds"] <= 5
     assert body["components"]["beat"]["last_run_age_seconds"] <= 5
@@ -103,6 +105,8 @@ def test_in_process_mode_answers_200_with_broker_worker_and_beat_not_used(client
         "worker": "not used",
         "beat": "not used",
         "alert_outbox": "ok",
+        "file_store": "ok",
+        "replica": "not used",
     }
 
 
@@ -361,6 +365,110 @@ def test_liveness_answers_200_while_the_process_serves_even_with_everything_else
     assert client.head("/health/live/").status_code == 200
     assert client.head("/health/").status_code == 503
     assert client.post("/health/live/").status_code == 405
+
+
+# --- Where the files are, and the replica (issue 25) -----------------------------------------
+
+
+def test_a_media_folder_that_cannot_be_written_answers_503_with_the_file_store_down(
+    client, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path / "media"  # not there yet: made at the first write
+    response, body = get_health(client)
+    assert (response.status_code, statuses(body)["file_store"]) == (200, "ok")
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the media folder's parent should be")
+    settings.MEDIA_ROOT = blocker / "media"
+    response, body = get_health(client)
+    assert response.status_code == 503
+    assert body["components"]["file_store"] == {"status": "down", "reason": "not writable"}
+    assert str(tmp_path) not in response.content.decode()
+
+
+@pytest.fixture
+def object_store(settings):
+    from .object_store import OwnObjectStore
+
+    server = OwnObjectStore()
+    store = server.start()
+    settings.STORAGES = store.storages()
+    try:
+        yield store
+    finally:
+        server.stop()
+
+
+def test_an_object_store_that_answers_is_ok_and_a_missing_bucket_is_down(
+    client, settings, object_store
+):
+    response, body = get_health(client)
+    assert (response.status_code, statuses(body)["file_store"]) == (200, "ok")
+    assert isinstance(body["components"]["file_store"]["latency_ms"], float)
+
+    storages = object_store.storages()
+    storages["default"]["OPTIONS"]["bucket_name"] = "no-such-bucket"
+    settings.STORAGES = storages
+    response, body = get_health(client)
+    assert response.status_code == 503
+    assert body["components"]["file_store"] == {"status": "down", "reason": "ClientError"}
+    assert "no-such-bucket" not in response.content.decode()
+
+
+def test_an_object_store_that_never_answers_costs_the_probe_only_the_timeout(
+    client, settings, silent_broker
+):
+    from .object_store import ObjectStore
+
+    endpoint = silent_broker.replace("redis://", "http://").removesuffix("/0")
+    settings.STORAGES = ObjectStore(endpoint=endpoint, bucket="edc-silent").storages()
+    settings.HEALTH_STORE_TIMEOUT_SECONDS = 0.5
+    started = time.monotonic()
+    response, body = get_health(client)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 503
+    assert body["components"]["file_store"]["status"] == "down"
+
+
+@pytest.mark.django_db(databases=["default", "replica"])
+def test_a_replica_is_checked_when_configured_and_one_that_fails_is_degraded_not_down(
+    client, settings, monkeypatch
+):
+    from django.db import connections
+
+    settings.DATABASE_REPLICA_ROUTING = True
+    response, body = get_health(client)
+    # The tests' replica is a mirror of the test database, no standby: nothing to measure.
+    assert response.status_code == 200
+    assert body["components"]["replica"] == {
+        "status": "ok",
+        "lag_bytes": None,
+        "replay_age_seconds": None,
+        "limit_seconds": 120,
+    }
+
+    def refuse(*args, **kwargs):
+        raise OperationalError('connection to server at "10.9.9.9", port 5432 failed')
+
+    monkeypatch.setattr(connections["replica"], "cursor", refuse)
+    response, body = get_health(client)
+    # Reads go to the primary meanwhile (kernel/replica.py): the trial works, slower.
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
+    assert body["components"]["replica"] == {"status": "degraded", "reason": "OperationalError"}
+    assert "10.9.9.9" not in response.content.decode()
+    with pytest.raises(CommandError, match=r"^health: replica degraded \(see above\)$"):
+        call_command("health", "--component", "replica")
+    call_command("health", "--component", "database")
+
+
+def test_a_standby_behind_and_replaying_nothing_past_the_limit_is_degraded():
+    check = health.replica_check
+    assert check(lag_bytes=0, replay_age=86_400, limit=120).status == "ok"  # idle primary
+    assert check(lag_bytes=4096, replay_age=120, limit=120).status == "ok"
+    assert check(lag_bytes=4096, replay_age=121, limit=120).status == "degraded"
+    assert check(lag_bytes=4096, replay_age=None, limit=120).status == "degraded"
+    assert check(lag_bytes=None, replay_age=None, limit=120).status == "ok"  # not a standby
 
 
 # --- The command line -----------------------------------------------------------------------

@@ -7,10 +7,14 @@
 | `worker` | the row the heartbeat task writes (beat sends it every minute) | none, or too old |
 | `beat` | the newest `last_run_at` of django-celery-beat's schedules | none, or too old |
 | `alert_outbox` | the oldest alert not yet delivered (kernel.models.Alert) | older than its limit |
+| `file_store` | local disk: MEDIA_ROOT writable; object store: a HEAD of the bucket, short timeout | not writable, or the store fails or times out |
+| `replica` | `SELECT` on the replica: its WAL replay position against the primary's | (degraded) unreachable, or behind and replaying nothing for longer than its limit |
 
 In-process mode (no `REDIS_URL`: tasks run eagerly) has no broker, worker or beat: they are
-"not used". When the database is down, what is read from it is "unknown". The report is down
-(HTTP 503) when any component is down. The answer is open to anyone, so it holds statuses,
+"not used"; without `DATABASE_REPLICA_URL` the replica is "not used". When the database is down,
+what is read from it is "unknown". The report is down (HTTP 503) when any component is down. A
+replica that fails is "degraded", not down: every read then goes to the primary
+(kernel/replica.py), so the trial works, slower; the report says "degraded" with HTTP 200. The answer is open to anyone, so it holds statuses,
 ages, counts and latencies only: no participant, alert, host or error message (those go to the
 log). Limits: the HEALTH_* settings (docs/configuration.md).
 """
@@ -18,10 +22,12 @@ log). Limits: the HEALTH_* settings (docs/configuration.md).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -30,15 +36,17 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from kernel.models import Alert, Heartbeat, HeartbeatProcess
+from kernel.replica import replica_configured
 
 logger = logging.getLogger(__name__)
 
 OK = "ok"
 DOWN = "down"
+DEGRADED = "degraded"
 NOT_USED = "not used"
 UNKNOWN = "unknown"
 
-COMPONENTS = ("database", "broker", "worker", "beat", "alert_outbox")
+COMPONENTS = ("database", "broker", "worker", "beat", "alert_outbox", "file_store", "replica")
 REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 Fact = int | float | str | None
@@ -60,17 +68,24 @@ class Report:
     def ok(self) -> bool:
         return all(component.status != DOWN for component in self.components.values())
 
+    @property
+    def status(self) -> str:
+        """down (a component the trial needs is down), degraded (one that only speeds it up),
+        or ok."""
+        statuses = {component.status for component in self.components.values()}
+        return DOWN if DOWN in statuses else DEGRADED if DEGRADED in statuses else OK
+
     def failing(self, names=COMPONENTS) -> list[str]:
-        """`name status` of those of `names` not known to work (down, or unknown)."""
+        """`name status` of those of `names` not known to work (down, degraded or unknown)."""
         return [
             f"{name} {self.components[name].status}"
             for name in names
-            if self.components[name].status in (DOWN, UNKNOWN)
+            if self.components[name].status in (DOWN, DEGRADED, UNKNOWN)
         ]
 
     def as_json(self) -> dict:
         return {
-            "status": OK if self.ok else DOWN,
+            "status": self.status,
             "checked_at": self.checked_at.isoformat(timespec="seconds"),
             "duration_ms": self.duration_ms,
             "components": {
@@ -87,7 +102,7 @@ class Report:
             return f"{name} {component.status}" + (f" ({facts})" if facts else "")
 
         parts = "; ".join(one(name, component) for name, component in self.components.items())
-        return f"{OK if self.ok else DOWN}: {parts}"
+        return f"{self.status}: {parts}"
 
 
 # --- Pure rules: from what was read to a status ----------------------------------------------
@@ -117,6 +132,21 @@ def alert_outbox_check(
         DOWN if age is not None and age > limit else OK,
         {"undelivered": undelivered, "oldest_undelivered_age_seconds": age, "limit_seconds": limit},
     )
+
+
+def replica_check(*, lag_bytes: int | None, replay_age: int | None, limit: int) -> Component:
+    """A standby behind the primary (`lag_bytes` > 0) that has replayed nothing for more than
+    `limit` seconds is stuck: degraded (the router's reads after a write already go to the
+    primary until it catches up; the long reads still go to it and would show old data). A
+    standby that is caught up is ok however long ago it last replayed (an idle primary sends
+    nothing). `lag_bytes` None: not a standby (a copy of another kind), nothing to measure."""
+    facts: dict[str, Fact] = {
+        "lag_bytes": lag_bytes,
+        "replay_age_seconds": replay_age,
+        "limit_seconds": limit,
+    }
+    stuck = bool(lag_bytes) and (replay_age is None or replay_age > limit)
+    return Component(DEGRADED if stuck else OK, facts)
 
 
 # --- Readings: each one query or one ping, each quick ----------------------------------------
@@ -152,6 +182,68 @@ def broker_check(*, url: str, timeout: float) -> Component:
     finally:
         client.close()
     return Component(OK, {"latency_ms": _ms_since(started)})
+
+
+def file_store_check(*, timeout: float) -> Component:
+    """Where the EDC writes its files (export ZIPs, prepared PDFs): on this host's disk,
+    MEDIA_ROOT (or the folder that will hold it) is writable; in an object store, the bucket
+    answers a HEAD within `timeout` seconds, no retry. Nothing is written by the probe."""
+    from django.core.files.storage import default_storage
+
+    started = time.perf_counter()
+    bucket = getattr(default_storage, "bucket_name", None)
+    if bucket:
+        import boto3
+        from botocore.config import Config
+
+        client = boto3.client(
+            "s3",
+            endpoint_url=default_storage.endpoint_url,
+            region_name=default_storage.region_name,
+            aws_access_key_id=default_storage.access_key,
+            aws_secret_access_key=default_storage.secret_key,
+            verify=default_storage.verify,
+            config=Config(
+                connect_timeout=timeout,
+                read_timeout=timeout,
+                retries={"max_attempts": 1, "mode": "standard"},
+                s3={"addressing_style": default_storage.addressing_style},
+                signature_version=default_storage.signature_version,
+            ),
+        )
+        try:
+            client.head_bucket(Bucket=bucket)
+        finally:
+            client.close()
+        return Component(OK, {"latency_ms": _ms_since(started)})
+    folder = Path(settings.MEDIA_ROOT)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # MEDIA_ROOT is made at the first write, under a writable parent
+    if not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        return Component(DOWN, {"reason": "not writable"})
+    return Component(OK, {"latency_ms": _ms_since(started)})
+
+
+def replica_reading() -> tuple[int | None, int | None]:
+    """How many bytes of WAL the replica has still to replay (None: not a standby), and how
+    many seconds ago it replayed its last transaction (None: never, or not a standby)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    from kernel.replica import REPLICA
+
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        (position,) = cursor.fetchone()
+    with connections[REPLICA].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_wal_lsn_diff(%s::pg_lsn, pg_last_wal_replay_lsn())::bigint,"
+            " extract(epoch FROM now() - pg_last_xact_replay_timestamp())::bigint",
+            [position],
+        )
+        lag, age = cursor.fetchone()
+    if lag is None:
+        return None, None
+    return max(0, int(lag)), None if age is None else max(0, int(age))
 
 
 def worker_heartbeat_at() -> datetime | None:
@@ -212,6 +304,10 @@ def health_report() -> Report:
             components["worker"] = _guarded("worker", lambda: _worker(now))
             components["beat"] = _guarded("beat", lambda: _beat(now))
         components["alert_outbox"] = _guarded("alert_outbox", lambda: _alert_outbox(now))
+    components["file_store"] = _guarded(
+        "file_store", lambda: file_store_check(timeout=settings.HEALTH_STORE_TIMEOUT_SECONDS)
+    )
+    components["replica"] = _replica() if replica_configured() else not_used
     return Report(
         components={name: components[name] for name in COMPONENTS},
         checked_at=timezone.now(),
@@ -246,6 +342,17 @@ def _alert_outbox(now: datetime) -> Component:
         oldest=oldest,
         now=now,
         limit=settings.HEALTH_ALERT_MAX_AGE_SECONDS,
+    )
+
+
+def _replica() -> Component:
+    try:
+        lag, age = replica_reading()
+    except Exception as error:  # the router reads from the primary meanwhile: degraded
+        logger.warning("health: replica degraded: %s: %s", type(error).__name__, error)
+        return Component(DEGRADED, {"reason": type(error).__name__})
+    return replica_check(
+        lag_bytes=lag, replay_age=age, limit=settings.HEALTH_REPLICA_MAX_STUCK_SECONDS
     )
 
 

@@ -425,6 +425,10 @@ HEALTH_BEAT_MAX_AGE_SECONDS = env.int("HEALTH_BEAT_MAX_AGE_SECONDS", default=600
 # An alert still undelivered this long after it was written: the mail path is broken. Retries
 # (1, 2, 4 ... 15 minutes) cover a short mail outage first; an SAE must reach the sponsor in 24 h.
 HEALTH_ALERT_MAX_AGE_SECONDS = env.int("HEALTH_ALERT_MAX_AGE_SECONDS", default=1800)
+# /health/'s file store: an object store gets this long to answer a HEAD of the bucket, no retry.
+HEALTH_STORE_TIMEOUT_SECONDS = env.float("HEALTH_STORE_TIMEOUT_SECONDS", default=2.0)
+# /health/ says "degraded" when the replica is behind and has replayed nothing for this long.
+HEALTH_REPLICA_MAX_STUCK_SECONDS = env.int("HEALTH_REPLICA_MAX_STUCK_SECONDS", default=120)
 
 # --- Cache: rate-limit counters. Shared by every worker through Redis when there is one; without
 # it each process counts alone (one process under `make run`). Redis down must not take the EDC

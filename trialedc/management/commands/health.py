@@ -1,6 +1,7 @@
 """The health report on the command line, for a container's healthcheck or a monitoring agent.
 
-    python manage.py health                    # one line; exit status 1 when a component is down
+    python manage.py health                    # one line; exit 1 when a component is not ok
+                                               # (down, degraded or unknown)
     python manage.py health --component beat   # only beat decides the exit status
     python manage.py health --json             # the JSON /health/ answers
 
@@ -15,7 +16,10 @@ from trialedc.health import COMPONENTS, health_report
 
 
 class Command(BaseCommand):
-    help = "Check the database, broker, worker, beat and alert outbox; exit 1 if one is not ok."
+    help = (
+        "Check the database, broker, worker, beat, alert outbox, file store and replica; "
+        "exit 1 if one is not ok."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
