@@ -7,16 +7,17 @@
 | `worker` | the row the heartbeat task writes (beat sends it every minute) | none, or too old |
 | `beat` | the newest `last_run_at` of django-celery-beat's schedules | none, or too old |
 | `alert_outbox` | the oldest alert not yet delivered (kernel.models.Alert) | older than its limit |
-| `file_store` | local disk: MEDIA_ROOT writable; object store: a HEAD of the bucket, short timeout | not writable, or the store fails or times out |
-| `replica` | `SELECT` on the replica: its WAL replay position against the primary's | (degraded) unreachable, or behind and replaying nothing for longer than its limit |
+| `file_store` | MEDIA_ROOT writable; in an object store, a HEAD of the bucket | it fails |
+| `replica` | its WAL replay position against the primary's | (degraded) unreachable, stuck |
 
 In-process mode (no `REDIS_URL`: tasks run eagerly) has no broker, worker or beat: they are
 "not used"; without `DATABASE_REPLICA_URL` the replica is "not used". When the database is down,
 what is read from it is "unknown". The report is down (HTTP 503) when any component is down. A
 replica that fails is "degraded", not down: every read then goes to the primary
-(kernel/replica.py), so the trial works, slower; the report says "degraded" with HTTP 200. The answer is open to anyone, so it holds statuses,
-ages, counts and latencies only: no participant, alert, host or error message (those go to the
-log). Limits: the HEALTH_* settings (docs/configuration.md).
+(kernel/replica.py), so the trial works, slower; the report says "degraded" with HTTP 200.
+The answer is open to anyone, so it holds statuses, ages, counts and latencies only: no
+participant, alert, host or error message (those go to the log). Limits: the HEALTH_*
+settings (docs/configuration.md).
 """
 
 from __future__ import annotations
