@@ -7,9 +7,17 @@ those who leave it, and below randomization one column pooled or one column per 
 Plain Python and reportlab, no Django import. Sizes are in points; the layout is computed from
 the text itself (`stringWidth`) and the whole drawing is then scaled down, never up, to the
 space it is given, so long reasons or many criteria never run off the page.
+
+A reader whose language is written right to left (Persian) gets the mirror image: the flow runs
+from the right, the stage names stand on the right, each line is right-aligned in its box, in
+the script's own font and shaped by the caller's function (`Script`: kernel.pdf gives Vazirmatn
+and `visual`, arabic-reshaper and python-bidi).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from reportlab.graphics.shapes import Drawing, Group, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
@@ -29,25 +37,40 @@ BOX_FILL = colors.HexColor("#f4f7f9")
 _PRINTABLE = str.maketrans({"◦": "-", "\u2009": " "})
 
 
-def _text(line: str) -> str:
-    return line.translate(_PRINTABLE)
+@dataclass(frozen=True)
+class Script:
+    """How the words are drawn: the fonts, the shaping of a line, and the reading direction."""
+
+    font: str = FONT
+    bold: str = BOLD
+    shape: Callable[[str], str] = str
+    rtl: bool = False
+
+    def text(self, line: str) -> str:
+        return self.shape(line.translate(_PRINTABLE))
 
 
-def _box_size(lines: tuple[str, ...]) -> tuple[float, float]:
+LATIN = Script()
+
+
+def _box_size(lines: tuple[str, ...], script: Script = LATIN) -> tuple[float, float]:
     width = max(
-        stringWidth(_text(line), BOLD if i == 0 else FONT, SIZE) for i, line in enumerate(lines)
+        stringWidth(script.text(line), script.bold if i == 0 else script.font, SIZE)
+        for i, line in enumerate(lines)
     )
     return width + 2 * PAD, len(lines) * LEADING + 2 * PAD - (LEADING - SIZE)
 
 
 class _Canvas:
-    """Collects shapes in top-down coordinates (as the SVG is drawn) and flips them at the end."""
+    """Collects shapes in top-down coordinates (as the SVG is drawn) and flips them at the end
+    (and mirrors them, right to left)."""
 
-    def __init__(self):
+    def __init__(self, script: Script = LATIN):
+        self.script = script
         self.shapes: list = []
 
     def box(self, x: float, y: float, lines: tuple[str, ...], width: float) -> float:
-        _w, height = _box_size(lines)
+        _w, height = _box_size(lines, self.script)
         self.shapes.append(("rect", x, y, width, height))
         for i, line in enumerate(lines):
             self.shapes.append(
@@ -55,8 +78,8 @@ class _Canvas:
                     "text",
                     x + PAD,
                     y + PAD + SIZE + i * LEADING,
-                    _text(line),
-                    BOLD if i == 0 else FONT,
+                    self.script.text(line),
+                    self.script.bold if i == 0 else self.script.font,
                 )
             )
         return height
@@ -65,14 +88,23 @@ class _Canvas:
         self.shapes.append(("arrow", points))
 
     def label(self, x: float, y: float, text: str) -> None:
-        self.shapes.append(("label", x, y, _text(text)))
+        self.shapes.append(("label", x, y, self.script.text(text)))
 
     def title(self, text: str) -> None:
-        self.shapes.append(("title", 0, SIZE + 3, _text(text)))
+        self.shapes.append(("title", 0, SIZE + 3, self.script.text(text)))
 
     def render(self, width: float, height: float, scale: float) -> Drawing:
         group = Group()
         flip = height  # reportlab's y grows upwards
+        rtl = self.script.rtl
+
+        def across(x: float) -> float:
+            return width - x if rtl else x
+
+        def words(x: float, y: float, text: str, **style) -> String:
+            # Right to left, a line starts at the box's right edge: its end is the mirror of
+            # where a left-to-right line would begin.
+            return String(across(x), flip - y, text, textAnchor="end" if rtl else "start", **style)
 
         for shape in self.shapes:
             kind = shape[0]
@@ -80,27 +112,34 @@ class _Canvas:
                 _, x, y, w, h = shape
                 group.add(
                     Rect(
-                        x, flip - y - h, w, h, fillColor=BOX_FILL, strokeColor=INK, strokeWidth=0.7
+                        width - x - w if rtl else x,
+                        flip - y - h,
+                        w,
+                        h,
+                        fillColor=BOX_FILL,
+                        strokeColor=INK,
+                        strokeWidth=0.7,
                     )
                 )
             elif kind == "text":
                 _, x, y, text, font = shape
-                group.add(
-                    String(x, flip - y, text, fontName=font, fontSize=SIZE, fillColor=colors.black)
-                )
+                group.add(words(x, y, text, fontName=font, fontSize=SIZE, fillColor=colors.black))
             elif kind == "label":
                 _, x, y, text = shape
-                group.add(String(x, flip - y, text, fontName=BOLD, fontSize=SIZE, fillColor=GREY))
+                group.add(
+                    words(x, y, text, fontName=self.script.bold, fontSize=SIZE, fillColor=GREY)
+                )
             elif kind == "title":
                 _, x, y, text = shape
-                group.add(String(x, flip - y, text, fontName=BOLD, fontSize=SIZE + 3))
+                group.add(words(x, y, text, fontName=self.script.bold, fontSize=SIZE + 3))
             else:
-                points = [(px, flip - py) for px, py in shape[1]]
+                points = [(across(px), flip - py) for px, py in shape[1]]
                 flat = [c for point in points for c in point]
                 group.add(PolyLine(flat, strokeColor=INK, strokeWidth=0.8))
                 group.add(_arrow_head(points[-2], points[-1]))
         group.transform = (scale, 0, 0, scale, 0, 0)
         drawing = Drawing(width * scale, height * scale)
+        drawing.hAlign = "RIGHT" if rtl else "LEFT"  # against the reader's first margin
         drawing.add(group)
         return drawing
 
@@ -126,17 +165,18 @@ def consort_drawing(
     stages: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...],
     max_width: float,
     max_height: float,
+    script: Script = LATIN,
 ) -> Drawing:
     """The CONSORT flow drawn with boxes and arrows, fitted into max_width × max_height."""
-    canvas = _Canvas()
+    canvas = _Canvas(script)
     canvas.title(title)
     columns = max((len(boxes) for _, boxes in stages), default=1)
     # Every column as wide as its widest box, every main box as wide as the widest main box.
     col_w = max(
-        [_box_size(lines)[0] for _, boxes in stages for lines in boxes] + [110.0],
+        [_box_size(lines, script)[0] for _, boxes in stages for lines in boxes] + [110.0],
     )
-    main_w = max(_box_size(lines)[0] for lines in (top, enrolled, randomized))
-    side_w = max(_box_size(excluded)[0], _box_size(not_randomized)[0])
+    main_w = max(_box_size(lines, script)[0] for lines in (top, enrolled, randomized))
+    side_w = max(_box_size(excluded, script)[0], _box_size(not_randomized, script)[0])
     flow_w = columns * col_w + (columns - 1) * COLUMN_GAP
     main_x = LABEL_WIDTH
     centre = main_x + max(flow_w, main_w) / 2

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from kernel import calendars
+from kernel import calendars, pdf
 from kernel.trial import TRIAL
 
 from . import drawing, svg
@@ -171,10 +172,18 @@ def consort_svg(data: Consort) -> str:
 
 
 def consort_drawing(data: Consort, *, max_width: float, max_height: float):
-    """The same diagram as the page's SVG, drawn for the PDF (a reportlab Drawing)."""
+    """The same diagram as the page's SVG, drawn for the PDF (a reportlab Drawing); right to
+    left, in Vazirmatn and shaped, for a reader of a language written right to left."""
+    script = drawing.LATIN
+    if translation.get_language_bidi():
+        pdf.register_rtl_font()
+        script = drawing.Script(
+            font=pdf.RTL_FONT, bold=pdf.RTL_FONT_BOLD, shape=pdf.visual, rtl=True
+        )
     return drawing.consort_drawing(
         title=consort_title(data),
         **consort_lines(data),
         max_width=max_width,
         max_height=max_height,
+        script=script,
     )

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 
 import arabic_reshaper
 from bidi import get_display
+from bidi.mirror import MIRRORED
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -117,7 +118,47 @@ def visual(text: str) -> str:
     if not _ARABIC_SCRIPT.search(text):
         return text
     isolated = _LTR_TOKEN.sub(lambda m: f"\u2066{m.group(0)}\u2069", text)
-    return _ISOLATES.sub("", get_display(arabic_reshaper.reshape(isolated), base_dir="R"))
+    return _ISOLATES.sub("", bidi_line(arabic_reshaper.reshape(isolated)))
+
+
+# python-bidi's get_display (unicode-bidi, in Rust) resolves the levels, brackets included (N0),
+# and reorders, but does not mirror (rule L4): "(n = 1)" after Persian words came out as
+# ")n = 1(". So the levels are taken from it and the line is reordered (L1, L2) and mirrored
+# (L4) here; tests/test_pdf_persian.py checks the order against get_display's own.
+_DEBUG_LEVEL = re.compile(r"Level\(\s*(\d+),?\s*\)")
+_LINE_END_WHITESPACE = re.compile(r"[\s\u2066-\u2069]*$")
+
+
+def bidi_levels(text: str) -> list[int]:
+    """The resolved embedding level of each character of one right-to-left paragraph."""
+    info = get_display(text, base_dir="R", debug=True)
+    block = info.split("levels: [", 1)[1].split("paragraphs:", 1)[0]
+    per_byte = [int(level) for level in _DEBUG_LEVEL.findall(block)]
+    levels, offset = [], 0
+    for char in text:  # unicode-bidi gives one level per byte of the UTF-8 text
+        levels.append(per_byte[offset])
+        offset += len(char.encode("utf-8"))
+    if offset != len(per_byte):
+        raise ValueError("python-bidi's levels do not match the text")
+    return levels
+
+
+def bidi_line(text: str) -> str:
+    """One right-to-left line in visual order (UAX #9 L1, L2) with mirrored glyphs (L4)."""
+    levels = bidi_levels(text)
+    trailing = _LINE_END_WHITESPACE.search(text).start()  # L1: back to the paragraph level
+    levels[trailing:] = [1] * (len(text) - trailing)
+    order = list(range(len(text)))
+    for level in range(max(levels, default=1), 0, -1):  # L2: reverse each run at >= level
+        start = None
+        for i in range(len(order) + 1):
+            inside = i < len(order) and levels[order[i]] >= level
+            if inside and start is None:
+                start = i
+            elif not inside and start is not None:
+                order[start:i] = order[start:i][::-1]
+                start = None
+    return "".join(MIRRORED.get(text[i], text[i]) if levels[i] % 2 else text[i] for i in order)
 
 
 def _lines_of(words: list[str], width: float | None, font: str, size: float) -> list[str]:
