@@ -33,6 +33,7 @@ from kernel.trial import TRIAL
 from . import selectors
 from .checks import FRACTION, PERCENT
 from .models import (
+    DISPOSITION_FIELDS,
     AeAssessment,
     Baseline,
     BloodGas,
@@ -621,17 +622,7 @@ class DispositionForm(
 
     class Meta:
         model = Disposition
-        fields = [
-            "outcome",
-            "last_contact_on",
-            "vital_status_d28",
-            "vital_status_d28_on",
-            "vital_status_d28_source",
-            "vital_status_d60",
-            "vital_status_d60_on",
-            "vital_status_d60_source",
-            "notes",
-        ]
+        fields = list(DISPOSITION_FIELDS)
         field_classes = dict.fromkeys(
             ("last_contact_on", "vital_status_d28_on", "vital_status_d60_on"), EdcDateField
         )

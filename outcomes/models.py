@@ -833,6 +833,20 @@ class VitalStatusSource(models.TextChoices):
     OTHER = "other", _("Other source (say which in the notes)")
 
 
+# What the coordinator enters on the end-of-study CRF (its form's fields, the service's values).
+DISPOSITION_FIELDS = (
+    "outcome",
+    "last_contact_on",
+    "vital_status_d28",
+    "vital_status_d28_on",
+    "vital_status_d28_source",
+    "vital_status_d60",
+    "vital_status_d60_on",
+    "vital_status_d60_source",
+    "notes",
+)
+
+
 class Disposition(models.Model):
     """The end-of-study CRF: one per participant (not per visit: follow-up can end on any day,
     before any visit), filled when follow-up ends — at the day-60 visit, or when the participant

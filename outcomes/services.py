@@ -48,6 +48,7 @@ from .exceptions import (
 )
 from .models import (
     CRF_MODELS,
+    DISPOSITION_FIELDS,
     BloodGas,
     ConcomitantMedication,
     Crf,
@@ -767,17 +768,6 @@ DISPOSITION_LINKED = (
             "vital_status_d60_on",
         }
     ),
-)
-DISPOSITION_FIELDS = (
-    "outcome",
-    "last_contact_on",
-    "vital_status_d28",
-    "vital_status_d28_on",
-    "vital_status_d28_source",
-    "vital_status_d60",
-    "vital_status_d60_on",
-    "vital_status_d60_source",
-    "notes",
 )
 
 

@@ -113,3 +113,27 @@ def broker():
     app.conf.update(saved)
     app._pool = None
     app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def participant(site01, roles):
+    """A participant of site 01 with the visit schedule made (Day 0 three days ago: D3 is due
+    today). A test module that needs another participant defines its own."""
+    from . import outcomes_factories
+    from .factories import ParticipantFactory
+
+    p = ParticipantFactory(site=site01)
+    outcomes_factories.schedule(p)
+    return p
+
+
+@pytest.fixture
+def murray(participant):
+    """The participant's Day 0 Murray CRF, complete (PaO2 70 mmHg, FiO2 0.6, two quadrants)."""
+    from decimal import Decimal
+
+    from . import outcomes_factories
+
+    return outcomes_factories.crf(
+        participant, "D0", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"), cxr_quadrants=2
+    )

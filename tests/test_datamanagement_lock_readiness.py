@@ -2,8 +2,6 @@
 a locked CRF is shown read-only (issue 20, finding 4; 21 CFR 11.10(f) operational checks,
 11.50/11.200 signature components, 11.10(e) the reason in the audit trail)."""
 
-from decimal import Decimal
-
 import pytest
 
 from datamanagement import selectors, services
@@ -11,24 +9,9 @@ from datamanagement.exceptions import NotLocked
 from datamanagement.models import Lock, LockLevel
 from kernel.roles import Role
 
-from . import outcomes_factories as of
-from .factories import PASSWORD, ParticipantFactory
+from .factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    return p
-
-
-@pytest.fixture
-def murray(participant):
-    return of.crf(
-        participant, "D0", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"), cxr_quadrants=2
-    )
 
 
 @pytest.fixture

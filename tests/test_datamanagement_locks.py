@@ -23,20 +23,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    return p
-
-
-@pytest.fixture
-def murray(participant):
-    return of.crf(
-        participant, "D0", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"), cxr_quadrants=2
-    )
-
-
-@pytest.fixture
 def data_manager(make_user):
     return make_user(Role.DATA_MANAGER)
 

@@ -35,20 +35,6 @@ def client():
 
 
 @pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    return p
-
-
-@pytest.fixture
-def murray(participant):
-    return of.crf(
-        participant, "D0", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"), cxr_quadrants=2
-    )
-
-
-@pytest.fixture
 def users(make_user):
     return {role: make_user(role) for role in Role}
 

@@ -30,13 +30,6 @@ def client():
     return PageClient()
 
 
-@pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    return p
-
-
 def cells(participant) -> dict[tuple[str, str], selectors.CrfCell]:
     row = selectors.record_status(Participant.objects.filter(pk=participant.pk)).rows[0]
     return {(c.visit.code, c.crf_code): c for v in row.visits.values() for c in v.cells}

@@ -15,7 +15,6 @@ from kernel.trial import TRIAL
 from outcomes import services as outcome_services
 
 from . import outcomes_factories as of
-from .factories import ParticipantFactory
 from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.django_db
 def client():
     """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
     return PageClient()
-
-
-@pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    return p
 
 
 @pytest.fixture

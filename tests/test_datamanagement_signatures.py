@@ -17,7 +17,7 @@ from outcomes import services as outcome_services
 from outcomes.models import Murray
 
 from . import outcomes_factories as of
-from .factories import PASSWORD, ParticipantFactory
+from .factories import PASSWORD
 from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
@@ -30,20 +30,6 @@ def client():
 
 
 MEANING = "accurate_complete"
-
-
-@pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    return p
-
-
-@pytest.fixture
-def murray(participant):
-    return of.crf(
-        participant, "D0", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"), cxr_quadrants=2
-    )
 
 
 @pytest.fixture

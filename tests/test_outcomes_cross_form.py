@@ -24,7 +24,7 @@ from outcomes.models import Baseline, BloodGas, Infusion, Murray
 from randomization import services as randomization_services
 
 from . import outcomes_factories as of
-from .factories import ParticipantFactory, UserFactory
+from .factories import UserFactory
 from .page_client import PageClient
 from .randomization_factories import EXOSOME, PLACEBO, randomized_participant, store_list
 
@@ -35,13 +35,6 @@ pytestmark = pytest.mark.django_db
 def client():
     """Posts carry the version their page showed, as a browser's do (tests/page_client.py)."""
     return PageClient()
-
-
-@pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)  # Day 0 three days ago: D3 is due today
-    return p
 
 
 @pytest.fixture

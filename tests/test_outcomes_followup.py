@@ -20,7 +20,6 @@ from outcomes.exceptions import DailyStatusRefused, HardLimitExceeded
 from outcomes.models import DailyStatus, Disposition
 
 from . import outcomes_factories as of
-from .factories import ParticipantFactory
 from .page_client import PageClient
 
 pytestmark = pytest.mark.django_db
@@ -175,13 +174,6 @@ def test_the_worse_status_counts_where_the_daily_page_and_a_visit_crf_give_the_s
 @pytest.fixture
 def client():
     return PageClient()
-
-
-@pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)  # Day 0 three days ago: D3 is today
-    return p
 
 
 @pytest.fixture

@@ -27,20 +27,6 @@ def client():
     return PageClient()
 
 
-@pytest.fixture
-def participant(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    return p
-
-
-@pytest.fixture
-def murray(participant):
-    return of.crf(
-        participant, "D0", "murray", pao2_mmhg=Decimal("70"), fio2=Decimal("0.6"), cxr_quadrants=2
-    )
-
-
 def page(client, path) -> str:
     response = client.get(path)
     assert response.status_code == 200, path

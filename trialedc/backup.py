@@ -7,7 +7,8 @@ A backup is one folder that describes itself:
                         the append-only triggers, each randomization list's checksum, and the
                         SHA-256 of every other file
         database.dump   pg_dump, custom format, taken in the same snapshot as the manifest's counts
-        media/…         a copy of MEDIA_ROOT (the export ZIPs)
+        media/…         a copy of the files the EDC wrote (the export ZIPs): MEDIA_ROOT, or the
+                        object store's bucket when STORAGE_S3_BUCKET is set
 
 `backup_create` writes one; `backup_restore` puts one into a new or empty database and a media
 folder, then runs `restore_verify`, which proves the result equals the manifest: migrations, row
@@ -370,6 +371,98 @@ def _copy(source: Path, target: Path, *, replace: bool = False) -> dict[str, Any
     return {"sha256": digest.hexdigest(), "bytes": size}
 
 
+class MediaFolder:
+    """Where the EDC's files are: a folder of this machine (MEDIA_ROOT, or --media-root)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def __str__(self) -> str:
+        return str(self.root)
+
+    def names(self) -> Iterator[str]:
+        for path in _media_files(self.root):
+            yield path.relative_to(self.root).as_posix()
+
+    def copy_out(self, name: str, target: Path) -> dict[str, Any]:
+        return _copy(self.root / name, target)
+
+    def sha256(self, name: str) -> str | None:
+        path = self.root / name
+        return file_sha256(path) if path.is_file() else None
+
+    def put(self, name: str, source: Path) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Run as root (a container's backup service), the files take the media folder's owner,
+        # so the web server and worker can still write beside them.
+        owner = self.root.stat() if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+        _copy(source, self.root / name, replace=True)
+        if owner is not None:
+            relative = PurePosixPath(name)
+            for part in [relative, *list(relative.parents)[:-1]]:
+                os.chown(self.root / part, owner.st_uid, owner.st_gid)
+
+
+class MediaStore:
+    """Where the EDC's files are: an object store's bucket (Django's default storage, when
+    STORAGE_S3_BUCKET is set), read and written through the storage API as the EDC does."""
+
+    def __init__(self, storage):
+        self.storage = storage
+
+    def __str__(self) -> str:
+        prefix = getattr(self.storage, "location", "")
+        return f"bucket {self.storage.bucket_name}" + (f" (prefix {prefix})" if prefix else "")
+
+    def names(self, folder: str = "") -> Iterator[str]:
+        folders, files = self.storage.listdir(folder)
+        base = f"{folder}/" if folder else ""
+        for name in sorted(files):
+            yield base + name
+        for sub in sorted(folders):
+            yield from self.names(base + sub)
+
+    def copy_out(self, name: str, target: Path) -> dict[str, Any]:
+        digest = hashlib.sha256()
+        size = 0
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with self.storage.open(name, "rb") as src, open(target, "xb") as dst:
+            for block in iter(lambda: src.read(1 << 20), b""):
+                digest.update(block)
+                dst.write(block)
+                size += len(block)
+        return {"sha256": digest.hexdigest(), "bytes": size}
+
+    def sha256(self, name: str) -> str | None:
+        if not self.storage.exists(name):
+            return None
+        digest = hashlib.sha256()
+        with self.storage.open(name, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+    def put(self, name: str, source: Path) -> None:
+        from django.core.files import File
+
+        if self.storage.exists(name):
+            self.storage.delete(name)  # the store never overwrites: a same name gets a new one
+        with open(source, "rb") as handle:
+            saved = self.storage.save(name, File(handle, name=PurePosixPath(name).name))
+        if saved != name:
+            raise BackupError(f"the object store saved {name} as {saved}")
+
+
+def media_place(media_root: Path | None = None) -> MediaFolder | MediaStore:
+    """The folder given, or else where the EDC writes its files: the object store when one is
+    configured, otherwise MEDIA_ROOT."""
+    from django.core.files.storage import FileSystemStorage, default_storage
+
+    if media_root is None and not isinstance(default_storage, FileSystemStorage):
+        return MediaStore(default_storage)
+    return MediaFolder(Path(media_root or settings.MEDIA_ROOT))
+
+
 def _media_files(media_root: Path) -> Iterator[Path]:
     """Regular files under MEDIA_ROOT, in a stable order (symbolic links are not followed)."""
     if not media_root.is_dir():
@@ -382,7 +475,7 @@ def _media_files(media_root: Path) -> Iterator[Path]:
                 yield path
 
 
-def _media_key(relative: Path) -> str:
+def _media_key(relative: PurePosixPath) -> str:
     return str(PurePosixPath(MEDIA, *relative.parts))
 
 
@@ -444,7 +537,7 @@ def backup_create(*, out: Path, media_root: Path | None = None) -> Backup:
     dump is taken from (pg_export_snapshot), so a backup taken while the EDC is in use is
     consistent with its own manifest. The folder appears under its final name only when
     complete; its files are readable by their owner only (they hold identifying data)."""
-    media_root = Path(media_root or settings.MEDIA_ROOT)
+    media = media_place(media_root)
     connection = connections[DEFAULT_DB_ALIAS]
     server = Server.of()
     dbname = connection.settings_dict["NAME"]
@@ -500,9 +593,8 @@ def backup_create(*, out: Path, media_root: Path | None = None) -> Backup:
         files = {
             DUMP: {"sha256": file_sha256(partial / DUMP), "bytes": (partial / DUMP).stat().st_size}
         }
-        for source in _media_files(media_root):
-            relative = source.relative_to(media_root)
-            files[_media_key(relative)] = _copy(source, partial / MEDIA / relative)
+        for name in media.names():
+            files[_media_key(PurePosixPath(name))] = media.copy_out(name, partial / MEDIA / name)
         manifest = {
             "format": FORMAT,
             "created_at": created.isoformat().replace("+00:00", "Z"),
@@ -516,7 +608,7 @@ def backup_create(*, out: Path, media_root: Path | None = None) -> Backup:
                 "pg_dump_version": pg_dump.version,
                 "pg_dump_major": pg_dump.major,
             },
-            "media_root": str(media_root),
+            "media_root": str(media),
             **facts,
             "files": files,
         }
@@ -629,7 +721,7 @@ class Check:
 class Report:
     backup: Path
     database: str
-    media_root: Path
+    media_root: MediaFolder | MediaStore
     checks: list[Check]
 
     @property
@@ -780,18 +872,22 @@ def _randomization_check(manifest: dict[str, Any]) -> Check:
     )
 
 
-def _media_check(media_root: Path, manifest: dict[str, Any]) -> Check:
+def _media_check(media: MediaFolder | MediaStore, manifest: dict[str, Any]) -> Check:
     expected = _media_entries(manifest)
-    problems = _checked_files(media_root, expected)
-    extra = [
-        p for p in _media_files(media_root) if p.relative_to(media_root).as_posix() not in expected
-    ]
+    problems = []
+    for name, sha256 in sorted(expected.items()):
+        found = media.sha256(name)
+        if found is None:
+            problems.append(f"{name}: missing")
+        elif found != sha256:
+            problems.append(f"{name}: SHA-256 differs from the manifest (changed or damaged)")
+    extra = [name for name in media.names() if name not in expected]
     note = f" ({counted(len(extra), 'other file')} there, not in the backup)" if extra else ""
     return _check(
         "media files",
         problems,
-        f"{counted(len(expected), 'file')} in {media_root} match their SHA-256{note}",
-        f"{len(problems)} of {len(expected)} media files are missing or changed in {media_root}",
+        f"{counted(len(expected), 'file')} in {media} match their SHA-256{note}",
+        f"{len(problems)} of {len(expected)} media files are missing or changed in {media}",
     )
 
 
@@ -827,7 +923,7 @@ def restore_verify(
     """Compare a restored database and media folder with a backup's manifest. Changes nothing:
     the database checks run in one transaction that is rolled back."""
     manifest = manifest if manifest is not None else manifest_read(path)
-    media_root = Path(media_root or settings.MEDIA_ROOT)
+    media = media_place(media_root)
     checks = [backup_files_check(path, manifest)]
     with database_in_use(database) as name:
         connection = connections[DEFAULT_DB_ALIAS]
@@ -844,8 +940,8 @@ def restore_verify(
             checks.append(_triggers_check(cursor, manifest))
             checks.append(_randomization_check(manifest))
             transaction.set_rollback(True)
-    checks.append(_media_check(media_root, manifest))
-    return Report(backup=path, database=name, media_root=media_root, checks=checks)
+    checks.append(_media_check(media, manifest))
+    return Report(backup=path, database=name, media_root=media, checks=checks)
 
 
 # --- restore --------------------------------------------------------------------------------
@@ -864,10 +960,6 @@ def _user_relations(server: Server, database: str) -> tuple[int, int]:
         ).fetchone()
 
 
-def _has_files(folder: Path) -> bool:
-    return next(_media_files(folder), None) is not None
-
-
 def backup_restore(
     *, path: Path, database: str, media_root: Path | None = None, force: bool = False
 ) -> Report:
@@ -880,7 +972,7 @@ def backup_restore(
     damaged = backup_files_check(path, manifest)
     if not damaged.passed:
         raise BackupError(f"backup {path} is damaged, nothing restored: {damaged.problems[0]}")
-    media_root = Path(media_root or settings.MEDIA_ROOT)
+    media = media_place(media_root)
     server = Server.of()
     database_facts = manifest["database"]
     # Our own connection must not hold the target open (DROP DATABASE would wait on it).
@@ -906,10 +998,10 @@ def backup_restore(
                 f"database {database!r} at {server.describe()} is not empty ({tables} tables): "
                 "restore into a new database, or add --force to replace it"
             )
-        if _has_files(media_root) and not force:
+        if next(media.names(), None) is not None and not force:
             raise BackupError(
-                f"media folder {media_root} is not empty: restore into an empty folder "
-                "(--media-root DIR), or add --force to write over it"
+                f"media folder {media} is not empty: restore into an empty folder "
+                "(--media-root DIR) or an empty bucket, or add --force to write over it"
             )
         if exists and relations:
             try:
@@ -947,21 +1039,9 @@ def backup_restore(
     )
     with server.connect(database, autocommit=True) as conn:
         conn.execute("ANALYZE")  # fresh planner statistics: a restore brings none
-    _restore_media(path, manifest, media_root)
-    return restore_verify(path=path, database=database, media_root=media_root, manifest=manifest)
-
-
-def _restore_media(path: Path, manifest: dict[str, Any], media_root: Path) -> None:
-    media_root.mkdir(parents=True, exist_ok=True)
-    # Run as root (a container's backup service), the files take the media folder's owner, so
-    # the web server and worker can still write beside them.
-    owner = media_root.stat() if hasattr(os, "geteuid") and os.geteuid() == 0 else None
     for name in _media_entries(manifest):
-        _copy(path / MEDIA / name, media_root / name, replace=True)
-        if owner is not None:
-            relative = PurePosixPath(name)
-            for part in [relative, *list(relative.parents)[:-1]]:
-                os.chown(media_root / part, owner.st_uid, owner.st_gid)
+        media.put(name, path / MEDIA / name)
+    return restore_verify(path=path, database=database, media_root=media_root, manifest=manifest)
 
 
 def summary_counts(manifest: dict[str, Any]) -> dict[str, int]:

@@ -2,15 +2,16 @@
 
     python manage.py backup_trial --out DIR
 
-Writes DIR/trialedc-backup-<UTC time>/ with database.dump (pg_dump, custom format), media/ (a
-copy of MEDIA_ROOT) and manifest.json (time, code version, migrations, row counts, the
-append-only triggers, randomization list checksums, SHA-256 of every file). Restore it with
-`restore_trial`, check it with `verify_restore`; docs/deployment.md, "Backup and restore".
+Writes DIR/trialedc-backup-<UTC time>/ with database.dump (pg_dump, custom format), media/
+(a copy of the files the EDC wrote: MEDIA_ROOT, or the object store's bucket when
+STORAGE_S3_BUCKET is set, read through the storage API) and manifest.json (time, code version,
+migrations, row counts, the append-only triggers, randomization list checksums, SHA-256 of every
+file). Restore it with `restore_trial`, check it with `verify_restore`; docs/deployment.md,
+"Backup and restore".
 """
 
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from kernel.exceptions import BackupError
@@ -25,7 +26,9 @@ class Command(BaseCommand):
             "--out", required=True, type=Path, help="folder to write the backup folder into"
         )
         parser.add_argument(
-            "--media-root", type=Path, help="media folder to back up (default: MEDIA_ROOT)"
+            "--media-root",
+            type=Path,
+            help="media folder to back up (default: the object store if set, else MEDIA_ROOT)",
         )
 
     def handle(self, *args, out: Path, media_root: Path | None, **options):
@@ -52,14 +55,6 @@ class Command(BaseCommand):
             f"  media     {backup.counted(len(media), 'file')}, {_size(media_bytes)}, "
             f"from {manifest['media_root']}"
         )
-        if settings.STORAGE_S3_BUCKET:
-            self.stderr.write(
-                self.style.WARNING(
-                    f"NOTE: the export ZIPs are in the object store (bucket "
-                    f"{settings.STORAGE_S3_BUCKET}), not in this backup: copy the bucket with "
-                    "the store's own tools at the same time (docs/scaling.md)"
-                )
-            )
         migrations = len(backup.ungrouped(manifest["migrations"]))
         self.stdout.write(
             f"  manifest  {backup.MANIFEST}: {migrations} migrations, "

@@ -35,7 +35,12 @@ class Command(BaseCommand):
             help="database to restore into, on the server of DATABASE_URL (created if absent)",
         )
         parser.add_argument(
-            "--media-root", type=Path, help="media folder to restore into (default: MEDIA_ROOT)"
+            "--media-root",
+            type=Path,
+            help=(
+                "media folder to restore into (default: the object store's bucket if configured, "
+                "else MEDIA_ROOT)"
+            ),
         )
         parser.add_argument(
             "--force",

@@ -58,7 +58,9 @@ class Command(BaseCommand):
             help="database to verify, on the server of DATABASE_URL (default: DATABASE_URL's)",
         )
         parser.add_argument(
-            "--media-root", type=Path, help="media folder to verify (default: MEDIA_ROOT)"
+            "--media-root",
+            type=Path,
+            help="media folder to verify (default: the object store if set, else MEDIA_ROOT)",
         )
 
     def handle(
