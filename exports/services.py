@@ -1,9 +1,11 @@
 """Writes of the exports app: releases, export IDs, export runs, and the one export writer.
 
-The writer reads every table once, as streams sorted by export ID (`QuerySet.iterator`, so
-memory stays flat however large the trial), merges them per participant, and writes each row to
-its CSV file and to the ODM file in the same pass. Then the README with the SHA-256 of every
-file, and the ZIP.
+The writer has PostgreSQL write the record-level CSVs (each CRF, the AEs, the medications) with
+COPY of their de-identifying query, streamed to disk in chunks (exports.copysql); then, in one
+pass sorted by export ID, the participants (endpoints computed in Python, from streams read with
+`QuerySet.iterator`) and the ODM from the participants and the CSVs just written, so memory
+stays flat however large the trial. Then the dictionary, the statistical files, the README with
+the SHA-256 of every file, and the ZIP.
 """
 
 from __future__ import annotations
@@ -26,17 +28,18 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, transaction
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F, Max, Model, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Collate
 from django.http import FileResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kernel.cells import neutralize
+from kernel.cells import FORMULA_STARTS, neutralize
 from kernel.models import SecurityEventKind
 from kernel.replica import reading_from_replica, writes_not_read_back
 from kernel.services import security_event_record
@@ -46,11 +49,12 @@ from participants.models import Participant
 from randomization import allocation
 from safety.models import AdverseEvent
 
-from . import endpoints, readme, statfiles
+from . import copysql, endpoints, readme, statfiles
 from .columns import (
     ADVERSE_EVENTS,
     CONCOMITANT_MEDICATIONS,
     PARTICIPANTS,
+    REPEATING,
     Column,
     Table,
     age_label,
@@ -617,105 +621,90 @@ def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict
         yield row
 
 
-def crf_queryset(release, table: Table):
-    """The rows of one CRF's file, sorted by export ID and visit day (values())."""
-    model = CRF_MODELS[table.code]
-    sources = [c for c in table.columns if c.source]
-    return _by_export_id(
-        model.objects.annotate(
-            x_export_id=_export_id(release, "visit__participant"),
-            x_site=F("visit__participant__site__code"),
-            x_tz=F("visit__participant__site__time_zone"),
-            x_visit=F("visit__code"),
-            x_visit_day=F("visit__day"),
-            x_day0=_day0("visit__participant"),
-        ),
-        "visit__day",
-    ).values(
-        "x_export_id", "x_site", "x_tz", "x_visit", "x_visit_day", "x_day0",
-        *{c.source for c in sources},
-    )  # fmt: skip
-
-
-def _crf_rows(release, table: Table) -> Iterator[dict]:
-    sources = [c for c in table.columns if c.source]
-    queryset = crf_queryset(release, table)
-    for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
-        row = {
-            "export_id": record["x_export_id"],
-            "site": record["x_site"],
-            "visit": record["x_visit"],
-            "visit_day": record["x_visit_day"],
-        }
-        for column in sources:
-            row[column.name] = _value(
-                column, record[column.source], day0=record["x_day0"], tz=record["x_tz"]
-            )
-        yield row
-
-
-def ae_queryset(release, table: Table):
-    """The adverse-event rows, sorted by export ID and AE number (values())."""
-    sources = [c for c in table.columns if c.source]
-    return _by_export_id(
-        AdverseEvent.objects.annotate(
-            x_export_id=_export_id(release, "participant"),
-            x_site=F("participant__site__code"),
-            x_tz=F("participant__site__time_zone"),
-            x_day0=_day0("participant"),
-        ),
-        "number",
-    ).values(
-        "x_export_id", "x_site", "x_tz", "x_day0", "needs_coding", *{c.source for c in sources}
+def record_queryset(release, table: Table):
+    """The inner query of a record-level table (a CRF, the adverse events, the medications):
+    one row per record of a participant with an export ID, its raw values named for
+    `copysql.select_sql` (the export ID, site, time zone, Day 0, and `x_c<i>` for the field of
+    column i), unsorted; and the names it is sorted by after the export ID."""
+    model: type[Model]
+    if table.code in CRF_MODELS:
+        model, participant, order = CRF_MODELS[table.code], "visit__participant", ["visit__day"]
+    elif table.code == ADVERSE_EVENTS:
+        model, participant, order = AdverseEvent, "participant", ["number"]
+    elif table.code == CONCOMITANT_MEDICATIONS:
+        model, participant, order = ConcomitantMedication, "participant", ["started_on", "pk"]
+    else:
+        raise ValueError(f"{table.code} is not a record-level table")
+    values = {
+        copysql.EXPORT_ID: _export_id(release, participant),
+        copysql.SITE: F(f"{participant}__site__code"),
+        copysql.TZ: F(f"{participant}__site__time_zone"),
+        copysql.DAY0: _day0(participant),
+        **{
+            copysql.source_alias(index): F(column.source)
+            for index, column in enumerate(table.columns)
+            if column.source
+        },
+    }
+    if table.code in CRF_MODELS:
+        values[copysql.VISIT] = F("visit__code")
+        values[copysql.VISIT_DAY] = F("visit__day")
+    if table.code == ADVERSE_EVENTS:
+        values[copysql.NEEDS_CODING] = F("needs_coding")
+    values.update({copysql.order_alias(i): F(name) for i, name in enumerate(order)})
+    ordering = [copysql.order_alias(i) for i in range(len(order))]
+    queryset = (
+        model.objects.annotate(**values)
+        .filter(**{f"{copysql.EXPORT_ID}__isnull": False})
+        .order_by()
+        .values(*values)
     )
+    return queryset, ordering
 
 
-def _ae_rows(release, table: Table) -> Iterator[dict]:
-    sources = [c for c in table.columns if c.source]
-    queryset = ae_queryset(release, table)
-    for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
-        row = {"export_id": record["x_export_id"], "site": record["x_site"]}
-        for column in sources:
-            row[column.name] = _value(
-                column, record[column.source], day0=record["x_day0"], tz=record["x_tz"]
-            )
-        if record["needs_coding"]:
-            # Not coded yet: the term is the reporter's free text, so it is left out.
-            row["preferred_term"] = row["system_organ_class"] = None
-        yield row
+def record_statement(release, table: Table) -> tuple[str, str]:
+    """(database alias, SQL) of a record-level table's de-identifying query: its columns are
+    the file's cells, its rows the file's rows in order (exports.copysql)."""
+    queryset, ordering = record_queryset(release, table)
+    connection = connections[queryset.db]
+    connection.ensure_connection()
+    sql, params = queryset.query.sql_with_params()
+    inner = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
+    statement = copysql.select_sql(
+        table,
+        inner,
+        order=ordering,
+        # The AEs have their number; the medications are numbered in their order.
+        numbered="medication_number" if table.code == CONCOMITANT_MEDICATIONS else "",
+        coded_terms=table.code == ADVERSE_EVENTS,
+    )
+    return queryset.db, statement
 
 
-def conmed_queryset(release, table: Table):
-    """The medication rows, sorted by export ID, start date and entry (values())."""
-    sources = [c for c in table.columns if c.source]
-    return _by_export_id(
-        ConcomitantMedication.objects.annotate(
-            x_export_id=_export_id(release, "participant"),
-            x_site=F("participant__site__code"),
-            x_tz=F("participant__site__time_zone"),
-            x_day0=_day0("participant"),
-        ),
-        "started_on",
-        "pk",
-    ).values("x_export_id", "x_site", "x_tz", "x_day0", *{c.source for c in sources})
+def _record_tables(all_tables: list[Table]) -> list[Table]:
+    return [t for t in all_tables if t.code != PARTICIPANTS]
 
 
-def _conmed_rows(release, table: Table) -> Iterator[dict]:
-    sources = [c for c in table.columns if c.source]
-    number, previous = 0, None
-    for record in conmed_queryset(release, table).iterator(chunk_size=TRIAL.export_chunk_size):
-        number = number + 1 if record["x_export_id"] == previous else 1
-        previous = record["x_export_id"]
-        row = {
-            "export_id": record["x_export_id"],
-            "site": record["x_site"],
-            "medication_number": number,
-        }
-        for column in sources:
-            row[column.name] = _value(
-                column, record[column.source], day0=record["x_day0"], tz=record["x_tz"]
-            )
-        yield row
+def _record_rows(path: Path, table: Table, *, section: int, table_index: int):
+    """The rows of a table's CSV just written by COPY, keyed for the ODM's merge; the values as
+    the ODM wants them (kernel.cells.neutralize undone on text cells: the leading ' of a
+    neutralised formula is the CSV's, not the value's)."""
+    seq = "visit_day" if section == 2 else REPEATING[table.code]
+    text = [not c.numeric for c in table.columns]
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        names = next(reader)
+        for cells in reader:
+            row = {
+                name: cell[1:] if is_text and cell[1:2] in _FORMULA_STARTS_SET and cell[:1] == "'"
+                else cell
+                for name, cell, is_text in zip(names, cells, text, strict=True)
+            }  # fmt: skip
+            order = int(row[seq]) if row[seq] else 0
+            yield (row["export_id"], section, order, table_index), table.code, row
+
+
+_FORMULA_STARTS_SET = frozenset(FORMULA_STARTS)
 
 
 def _keyed(rows: Iterator[dict], *, section: int, table_index: int, code: str, seq: str):
@@ -724,28 +713,20 @@ def _keyed(rows: Iterator[dict], *, section: int, table_index: int, code: str, s
         yield (row["export_id"], section, order, table_index), code, row
 
 
-def _merged(release, all_tables: list[Table], *, with_arm: bool):
+def _merged(release, all_tables: list[Table], directory: Path, *, with_arm: bool):
     """One stream of (key, table code, row) over every table, sorted by export ID; within a
-    participant: the participant row, the AEs, then the visits in day order."""
+    participant: the participant row, the AEs and medications, then the visits in day order.
+    The participants from the database (their endpoints are computed here), every other table
+    from its CSV, so the ODM holds the very values of the files."""
     streams = []
     for index, table in enumerate(all_tables):
         if table.code == PARTICIPANTS:
             rows = _participant_rows(release, table, with_arm=with_arm)
             streams.append(_keyed(rows, section=0, table_index=index, code=table.code, seq=""))
-        elif table.code == ADVERSE_EVENTS:
-            rows = _ae_rows(release, table)
-            streams.append(
-                _keyed(rows, section=1, table_index=index, code=table.code, seq="ae_number")
-            )
-        elif table.code == CONCOMITANT_MEDICATIONS:
-            rows = _conmed_rows(release, table)
-            streams.append(
-                _keyed(rows, section=1, table_index=index, code=table.code, seq="medication_number")
-            )
         else:
-            rows = _crf_rows(release, table)
+            section = 1 if table.code in REPEATING else 2
             streams.append(
-                _keyed(rows, section=2, table_index=index, code=table.code, seq="visit_day")
+                _record_rows(directory / table.filename, table, section=section, table_index=index)
             )
     return heapq.merge(*streams, key=lambda item: item[0])
 
@@ -790,41 +771,46 @@ def _export_files(
     created = timezone.now()
     total = max(_row_total(all_tables), 1)
     counts = {t.filename: 0 for t in all_tables}
-    handles = {
-        t.code: open(directory / t.filename, "w", newline="", encoding="utf-8")  # noqa: SIM115
-        for t in all_tables
-    }
-    by_code = {t.code: t for t in all_tables}
-    try:
-        writers = {code: csv.writer(handle) for code, handle in handles.items()}
-        for table in all_tables:
-            writers[table.code].writerow([c.name for c in table.columns])
-        with open(directory / ODM_FILE, "wb") as odm_handle:
-            odm = OdmWriter(
-                odm_handle,
-                tables=all_tables,
-                file_oid=f"{TRIAL.acronym}.IPD.R{release.number}.{run.pk}",
-                created=created,
-            )
-            odm.start()
-            done = 0
-            for _key, code, row in _merged(release, all_tables, with_arm=with_arm):
-                table = by_code[code]
-                writers[code].writerow(
-                    [neutralize(row.get(c.name), numeric=c.numeric) for c in table.columns]
+    # The record-level tables: PostgreSQL writes each file with COPY of its de-identifying
+    # query (exports.copysql), streamed to disk in chunks.
+    done = 0
+    for table in _record_tables(all_tables):
+        alias, statement = record_statement(release, table)
+        counts[table.filename] = copysql.copy_to_file(
+            connections[alias], statement, directory / table.filename
+        )
+        done += counts[table.filename]
+        _heartbeat(run.pk, progress=min(99, done * 50 // total))
+    # The participants (their endpoints computed by the rules of outcomes.scores) and the ODM,
+    # in one pass over the participants and the files just written, merged by export ID.
+    participants = next(t for t in all_tables if t.code == PARTICIPANTS)
+    with (
+        open(directory / participants.filename, "w", newline="", encoding="utf-8") as handle,
+        open(directory / ODM_FILE, "wb") as odm_handle,
+    ):
+        writer = csv.writer(handle)
+        writer.writerow([c.name for c in participants.columns])
+        odm = OdmWriter(
+            odm_handle,
+            tables=all_tables,
+            file_oid=f"{TRIAL.acronym}.IPD.R{release.number}.{run.pk}",
+            created=created,
+        )
+        odm.start()
+        for _key, code, row in _merged(release, all_tables, directory, with_arm=with_arm):
+            if code == PARTICIPANTS:
+                writer.writerow(
+                    [neutralize(row.get(c.name), numeric=c.numeric) for c in participants.columns]
                 )
-                odm.row(code, row)
-                counts[table.filename] += 1
-                done += 1
-                if done % PROGRESS_EVERY == 0:
-                    percent = min(99, done * 100 // total)
-                    _heartbeat(run.pk, progress=percent)
-                    if on_progress:
-                        on_progress(percent)
-            odm.finish()
-    finally:
-        for handle in handles.values():
-            handle.close()
+                counts[participants.filename] += 1
+            odm.row(code, row)
+            done += 1
+            if done % PROGRESS_EVERY == 0:
+                percent = min(99, done * 50 // total)
+                _heartbeat(run.pk, progress=percent)
+                if on_progress:
+                    on_progress(percent)
+        odm.finish()
     _heartbeat(run.pk)
     _write_dictionary(directory / DICTIONARY_FILE, all_tables)
     files = [t.filename for t in all_tables] + [DICTIONARY_FILE, ODM_FILE]

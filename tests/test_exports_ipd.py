@@ -270,19 +270,33 @@ def test_the_dictionary_describes_every_column_with_units_and_codes(trial, tmp_p
     assert "6 = Death" in status["allowed_values"]
 
 
-def test_the_writer_streams_every_table_with_iterator(trial, tmp_path, monkeypatch):
-    calls = []
-    original = QuerySet.iterator
+def test_the_writer_streams_every_table_with_iterator_or_copy(trial, tmp_path, monkeypatch):
+    # Issue 24: the record-level tables are written by PostgreSQL's COPY, streamed to the file
+    # in chunks (exports.copysql); the participants (endpoints computed in Python) and the
+    # endpoint streams are read with iterator.
+    from exports import copysql
+
+    calls, copied = [], []
+    original, original_copy = QuerySet.iterator, copysql.copy_to_file
 
     def spy(self, *args, **kwargs):
         calls.append((self.model.__name__, kwargs.get("chunk_size")))
         return original(self, *args, **kwargs)
 
+    def copy_spy(connection, statement, path):
+        copied.append(path.name)
+        return original_copy(connection, statement, path)
+
     monkeypatch.setattr(QuerySet, "iterator", spy)
+    monkeypatch.setattr(copysql, "copy_to_file", copy_spy)
     export(tmp_path)
     streamed = {model for model, chunk in calls if chunk}
-    assert {"Participant", "AdverseEvent"} <= streamed
-    assert {m.__name__ for m in CRF_MODELS.values()} <= streamed
+    assert "Participant" in streamed
+    assert {"ClinicalStatus", "StudyEvent", "IcuStay"} <= streamed
+    assert set(copied) == {f"{code}.csv" for code in CRF_MODELS} | {
+        "adverse_events.csv",
+        "concomitant_medications.csv",
+    }
 
 
 def test_the_number_of_queries_does_not_grow_with_the_trial(site01, roles, tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 
 from exports import services
-from exports.columns import ADVERSE_EVENTS, PARTICIPANTS, tables
+from exports.columns import PARTICIPANTS, tables
 
 from .conftest import LARGE, SMALL, subprocess_env
 
@@ -50,22 +50,18 @@ def _export_peak_rss_mib(tmp_path, name: str) -> float:
 
 
 def _copy_same_rows() -> tuple[int, float]:
-    """The writer's own queries, each run as COPY (...) TO STDOUT: rows and seconds."""
+    """The writer's own queries, each run as COPY (...) TO STDOUT: rows and seconds. Since
+    issue 24 the record-level tables are COPY of their de-identifying query (the very statement
+    the writer runs); the participants are the query the writer reads them with."""
     release = services.release_current(user=None)
-    querysets = []
-    for table in tables(with_arm=False):
-        if table.code == PARTICIPANTS:
-            querysets.append(services.participants_queryset(release, with_arm=False))
-        elif table.code == ADVERSE_EVENTS:
-            querysets.append(services.ae_queryset(release, table))
-        else:
-            querysets.append(services.crf_queryset(release, table))
     connection.ensure_connection()
     raw = connection.connection
-    statements = []
-    for queryset in querysets:
-        sql, params = queryset.query.sql_with_params()
-        statements.append(psycopg.ClientCursor(raw).mogrify(sql, params))
+    participants = services.participants_queryset(release, with_arm=False)
+    sql, params = participants.query.sql_with_params()
+    statements = [psycopg.ClientCursor(raw).mogrify(sql, params)]
+    for table in tables(with_arm=False):
+        if table.code != PARTICIPANTS:
+            statements.append(services.record_statement(release, table)[1])
     rows = 0
     started = time.perf_counter()
     with raw.cursor() as cursor:
@@ -104,9 +100,14 @@ def test_export_speed_against_copy_and_memory_at_1000_vs_10000(
         baseline=copy_rate,
         unit="rows/s",
         ratio=export_rate / copy_rate,
-        goal=">= 0.25 of COPY",
-        met=export_rate / copy_rate >= 0.25,
-        details={"rows": rows, "seconds": seconds, "copy_seconds": copy_seconds},
+        goal=">= 0.5 of COPY",
+        met=export_rate / copy_rate >= 0.5,
+        details={
+            "rows": rows,
+            "seconds": seconds,
+            "copy_seconds": copy_seconds,
+            "load_average": os.getloadavg(),
+        },
     )
     bench_record(
         measure=f"IPD export peak RSS, {LARGE:,} vs {SMALL:,} participants",
