@@ -78,6 +78,38 @@ def bench_record():
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's set-up, plus the default database whatever the marks: pytest-django sets up
+    only the databases its `django_db`-marked tests name, and the benchmarks that read the
+    committed trial (`bench_trial`, `bench_db`) carry no such mark (they must not run inside a
+    test transaction), so one of them run alone found no test database."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    aliases, serialized = _get_databases_for_setup(request.session.items)
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases=aliases | {"default"},
+            serialized_aliases=serialized,
+            keepdb=keepdb,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+@pytest.fixture(scope="session")
 def bench_trial(django_db_setup, django_db_blocker):
     """bench_trial(n): the test database holds the demo trial with exactly n participants,
     made by `load_demo --participants n --bulk` (flushed first when it held another size).

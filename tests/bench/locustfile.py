@@ -18,7 +18,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 POOL = json.loads(Path(os.environ["BENCH_POOL"]).read_text())
 PASSWORD = os.environ["BENCH_PASSWORD"]
@@ -26,6 +26,18 @@ USERNAME = os.environ.get("BENCH_USERNAME", "coordinator")
 USER_ID = os.environ.get("BENCH_USER_ID", "1")
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VERSION = re.compile(r'name="edit_version" value="([^"]+)"')
+# Every request as locust timed it (start, name, ms), beside the server's own timing of it
+# (tests/bench/timing.py), when the benchmark asks for it.
+TIMING = os.environ.get("BENCH_TIMING")
+if TIMING:
+    _timing = (Path(TIMING) / f"locust-{os.getpid()}.jsonl").open("a", buffering=1)
+
+    @events.request.add_listener
+    def _timed(request_type, name, response_time, start_time=None, **kwargs):
+        _timing.write(
+            json.dumps({"t": start_time, "method": request_type, "name": name, "ms": response_time})
+            + "\n"
+        )
 
 
 def _values(visit: dict) -> dict:

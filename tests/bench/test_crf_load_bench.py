@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import statistics
 import socket
 import subprocess
 import sys
@@ -20,7 +23,7 @@ from kernel.models import User
 from outcomes.models import BloodGas
 from trialedc.management.commands.load_demo import DEMO_PASSWORD
 
-from .conftest import LARGE, subprocess_env
+from .conftest import LARGE, RESULTS_DIR, subprocess_env
 
 pytestmark = [pytest.mark.bench]
 
@@ -59,9 +62,63 @@ def _pool(path: Path) -> None:
     )
 
 
+def _pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+def _lines(folder: Path, pattern: str) -> list[dict]:
+    return [json.loads(line) for f in folder.glob(pattern) for line in f.read_text().splitlines()]
+
+
+def _where_the_time_goes(timing: Path, user_class: str) -> dict:
+    """The saves as locust timed them against the same saves timed inside Django
+    (tests/bench/timing.py): wall, CPU of the thread, database, connection set-up, queries;
+    and when the slow ones happened (seconds after the first request of the run)."""
+    client = [r for r in _lines(timing / user_class, "locust-*.jsonl") if r["name"] == "crf save"]
+    if not client:
+        return {}
+    first, last = min(r["t"] for r in client), max(r["t"] for r in client)
+    bare = user_class == "BareClient"
+    server = [
+        r
+        for r in _lines(timing, "server-*.jsonl")
+        if r["method"] == "POST"
+        and r["path"].startswith("/bench/") == bare
+        and not r["path"].startswith("/login")
+        and first - 1 <= r["t"] <= last + 60
+    ]
+    slow = [r for r in client if r["ms"] > 1000]
+    summary = {
+        "client_median_ms": _pct([r["ms"] for r in client], 50),
+        "client_p95_ms": _pct([r["ms"] for r in client], 95),
+        "slow_saves_over_1s": len(slow),
+        "slow_saves_seconds_after_start": sorted(round(r["t"] - first, 1) for r in slow),
+    }
+    for key in ("ms", "cpu_ms", "db_ms", "connect_ms", "queries", "slowest_ms"):
+        values = [r[key] for r in server]
+        summary[f"server_{key}_median"] = round(_pct(values, 50), 1)
+        summary[f"server_{key}_p95"] = round(_pct(values, 95), 1)
+        summary[f"server_{key}_max"] = round(max(values, default=0), 1)
+    logins = [
+        r for r in _lines(timing / user_class, "locust-*.jsonl") if r["name"].startswith("login")
+    ]
+    if logins:
+        summary["logins_done_seconds_after_first_save"] = round(
+            max(r["t"] + r["ms"] / 1000 for r in logins) - first, 1
+        )
+    summary["server_requests"] = len(server)
+    summary["server_queries_per_save"] = statistics.mode([r["queries"] for r in server] or [0])
+    return summary
+
+
 def _locust(user_class: str, *, host: str, env: dict, out: Path) -> dict:
     """Run one headless locust session; the 'crf save' row of its statistics."""
     prefix = out / user_class
+    timing = Path(env["BENCH_TIMING"]) / user_class
+    timing.mkdir(parents=True, exist_ok=True)
     subprocess.run(  # noqa: S603 — our own locustfile, fixed arguments
         [
             str(BIN / "locust"),
@@ -83,7 +140,7 @@ def _locust(user_class: str, *, host: str, env: dict, out: Path) -> dict:
             "WARNING",
             user_class,
         ],
-        env=env,
+        env={**env, "BENCH_TIMING": str(timing)},
         check=False,  # locust exits 1 when a request failed; the counts say how many
         stdout=subprocess.DEVNULL,
         timeout=SECONDS + 120,
@@ -95,7 +152,11 @@ def _locust(user_class: str, *, host: str, env: dict, out: Path) -> dict:
         "failures": int(row["Failure Count"]),
         "median_ms": float(row["50%"]),
         "p95_ms": float(row["95%"]),
+        "p75_ms": float(row["75%"]),
+        "p80_ms": float(row["80%"]),
+        "p90_ms": float(row["90%"]),
         "rps": float(row["Requests/s"]),
+        "load_average_after": os.getloadavg(),
     }
 
 
@@ -107,12 +168,15 @@ def test_crf_save_under_50_coordinators_against_a_bare_insert(
     _pool(pool)
     coordinator = User.objects.get(username="coordinator")
     port = _free_port()
+    timing = tmp_path / "timing"
+    timing.mkdir()
     env = {
         **subprocess_env(),
         "DJANGO_SETTINGS_MODULE": "tests.bench.server_settings",
         "BENCH_POOL": str(pool),
         "BENCH_PASSWORD": DEMO_PASSWORD,
         "BENCH_USER_ID": str(coordinator.pk),
+        "BENCH_TIMING": str(timing),
     }
     server = subprocess.Popen(  # noqa: S603 — the project's WSGI app on loopback
         [
@@ -138,12 +202,18 @@ def test_crf_save_under_50_coordinators_against_a_bare_insert(
                 break
             except OSError:
                 time.sleep(0.5)
+        load_before = os.getloadavg()
         form = _locust("FormCoordinator", host=host, env=env, out=tmp_path)
         bare = _locust("BareClient", host=host, env=env, out=tmp_path)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    print(f"\nCRF save, {USERS} users, {SECONDS} s: form {form}\nbare {bare}")
+    form["where"] = _where_the_time_goes(timing, "FormCoordinator")
+    bare["where"] = _where_the_time_goes(timing, "BareClient")
+    form["load_average_before"] = load_before
+    kept = RESULTS_DIR / f"crf-timing-{time.strftime('%Y%m%dT%H%M%S')}"
+    shutil.copytree(timing, kept)  # the raw timings, for a closer look (not committed)
+    print(f"\nCRF save, {USERS} users, {SECONDS} s: form {form}\nbare {bare}\nraw: {kept}")
     assert form["requests"] > 0
     assert bare["requests"] > 0
     assert form["failures"] == 0, form
