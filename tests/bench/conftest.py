@@ -58,8 +58,9 @@ class BenchRow:
     unit: str
     ratio: float  # ours relative to the baseline, in the direction the goal is stated
     goal: str
-    met: bool
+    met: bool | None  # None: no goal to meet (a figure recorded)
     details: dict
+    measured: bool = True  # False: "not measured" in the table (details say why)
 
 
 _ROWS: list[BenchRow] = []
@@ -165,8 +166,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"{_cell(row.baseline)} {row.unit}",
             f"{row.ratio:.2f}",
             row.goal,
-            "yes" if row.met else "NO",
+            "n/a" if row.met is None else "yes" if row.met else "NO",
         )
+        if row.measured
+        else (row.measure, "not measured", "-", "-", row.goal, "not measured")
         for row in _ROWS
     ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]
