@@ -213,9 +213,7 @@ def crf_edit(request, study_id: str, code: str, crf: str):
             if crf == AE_ASSESSMENT and saved.new_ae:
                 return redirect("outcomes:visit", study_id=study_id, code=code)
             # The statuses the save read, in its transaction, after this CRF was saved.
-            following = _next_crf(
-                visit, crf, getattr(saved.visit, "crf_progress_after_save", None)
-            )
+            following = _next_crf(visit, crf, getattr(saved.visit, "crf_progress_after_save", None))
             if following:
                 return redirect("outcomes:crf", study_id=study_id, code=code, crf=following)
             after = _visit_after(visit)

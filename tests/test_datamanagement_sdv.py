@@ -149,12 +149,11 @@ def test_a_change_after_verification_clears_the_mark_and_tells_the_monitor(murra
     assert "verify it again" in note.text
 
 
-def test_the_marks_cleared_are_those_of_the_fields_the_audit_trail_shows_changed(
-    murray, monitor
-):
+def test_the_marks_cleared_are_those_of_the_fields_the_audit_trail_shows_changed(murray, monitor):
     """crf_save hands the values it read under its lock to crf_changed (no read-back of the
     audit trail): the fields whose marks are cleared are exactly those the audit trail's diff of
-    the two versions names; a value typed differently but equal (70 for the stored 70.0) clears nothing."""
+    the two versions names; a value typed differently but equal (70 for the stored 70.0) clears
+    nothing."""
     services.sdv_mark(
         user=monitor,
         visit=murray.visit,

@@ -9,8 +9,8 @@ import csv
 import json
 import os
 import shutil
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import time
