@@ -18,6 +18,7 @@ from datetime import UTC, date
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -603,19 +604,38 @@ def crf_changed(*, crf, user) -> None:
     """After a CRF was saved: clear the SDV marks of the fields that changed (telling the
     monitor) and void the signatures that covered the earlier version."""
     visit = crf.visit
-    # The version just saved and the one before it, in one query.
-    latest, previous = [*crf.history.order_by("-history_date", "-history_id")[:2], None, None][:2]
+    latest = None
+    changed: set[str] | None = None  # None: the CRF had no earlier version
+    if "values_before_save" in crf.__dict__:
+        # outcomes.services.crf_save passes the values it read under its row lock before the
+        # save: the changed fields are those the audit trail's diff would give (the tracked,
+        # editable fields), without reading its two last versions back.
+        before = crf.__dict__["values_before_save"]
+        if before is not None:
+            fields = {f.name for f in crf.history.model.tracked_fields if f.editable}
+            after = model_to_dict(crf, fields=fields)
+            changed = {name for name in fields if before.get(name) != after[name]}
+    else:
+        # The version just saved and the one before it, in one query.
+        latest, previous = [
+            *crf.history.order_by("-history_date", "-history_id")[:2],
+            None,
+            None,
+        ][:2]
+        if previous is not None:
+            changed = {c.field for c in latest.diff_against(previous).changes}
     what = f"{visit.code} {TRIAL.crfs[crf.crf_code]}"
     # All or nothing with the save it follows (crf_save's transaction): no savepoint of its own.
     with transaction.atomic(savepoint=False):
-        if previous is not None:
-            changed = {c.field for c in latest.diff_against(previous).changes}
+        if changed is not None:
             for mark in SdvMark.objects.select_for_update().filter(
                 visit=visit,
                 crf_code=crf.crf_code,
                 field_name__in=changed,
                 cleared_at__isnull=True,
             ):
+                if latest is None:  # the version just saved, for its reason for change
+                    latest = crf.history.order_by("-history_date", "-history_id").first()
                 mark.cleared_at = timezone.now()
                 mark.cleared_because = _("changed by %(who)s after verification: %(reason)s") % {
                     "who": user.username if user else "-",

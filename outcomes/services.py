@@ -10,6 +10,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -343,6 +344,9 @@ def _crf_save(
             linked=CRF_LINKED.get(crf_code, ()),
             followers=CRF_FOLLOWERS.get(crf_code),
         )
+        # The values before this save, read under the lock above: what crf_changed compares the
+        # saved values with to clear the SDV marks of changed fields (None: a new CRF).
+        values_before = model_to_dict(crf) if crf.pk else None
         for name, value in written.items():
             setattr(crf, name, value)
         # After a withdrawal of consent nothing dated on or after it is collected; with scope
@@ -400,14 +404,20 @@ def _crf_save(
         finally:
             crf.__dict__.pop("_lock_checked", None)
         # Data management: SDV marks of changed fields cleared, signatures voided, confirmed
-        # warnings queried (its receivers of crf_saved).
-        signals.crf_saved.send(
-            sender=type(crf),
-            crf=crf,
-            user=user,
-            warnings=list(warnings),
-            warning_reason=crf.warning_reason,
-        )
+        # warnings queried (its receivers of crf_saved). The values before the save go with the
+        # CRF (`values_before_save`), so the receiver need not read them back from the audit
+        # trail; only for this signal.
+        cast(Any, crf).values_before_save = values_before
+        try:
+            signals.crf_saved.send(
+                sender=type(crf),
+                crf=crf,
+                user=user,
+                warnings=list(warnings),
+                warning_reason=crf.warning_reason,
+            )
+        finally:
+            crf.__dict__.pop("values_before_save", None)
         _visit_refresh_state(visit=visit, user=user)
     return crf
 
@@ -538,6 +548,8 @@ def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
 def _visit_refresh_state(*, visit: Visit, user) -> None:
     """A visit is done when every CRF its configuration lists is complete."""
     progress = selectors.crf_progress(visit)  # one query, however many CRFs the visit has
+    # Kept with the visit for the caller (the form view's next CRF to open): not read again.
+    cast(Any, visit).crf_progress_after_save = progress
     done = all(p is not None and p.is_complete for p in progress.values())
     if done and visit.state == VisitState.SCHEDULED:
         visit.state = VisitState.DONE

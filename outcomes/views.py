@@ -147,9 +147,12 @@ def _error_text(error: Exception) -> str:
     return "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
 
 
-def _next_crf(visit: Visit, after: str) -> str | None:
+def _next_crf(visit: Visit, after: str, progress=None) -> str | None:
+    """The next CRF of the visit still to complete, after `after`; `progress`: the visit's CRF
+    statuses when the caller has them (the save just read them), else read here."""
     codes = list(visit.crf_codes)
-    progress = selectors.crf_progress(visit)
+    if progress is None:
+        progress = selectors.crf_progress(visit)
     for code in codes[codes.index(after) + 1 :] + codes[: codes.index(after)]:
         if progress[code] is None or not progress[code].is_complete:
             return code
@@ -209,7 +212,8 @@ def crf_edit(request, study_id: str, code: str, crf: str):
             )
             if crf == AE_ASSESSMENT and saved.new_ae:
                 return redirect("outcomes:visit", study_id=study_id, code=code)
-            following = _next_crf(visit, crf)
+            # The statuses the save read, in its transaction, after this CRF was saved.
+            following = _next_crf(visit, crf, getattr(saved.visit, "crf_progress_after_save", None))
             if following:
                 return redirect("outcomes:crf", study_id=study_id, code=code, crf=following)
             after = _visit_after(visit)

@@ -1,4 +1,7 @@
+import os
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -8,8 +11,36 @@ from kernel.roles import Role
 from kernel.services import roles_sync
 from trialedc.celery import app
 
+from . import run_record
 from .factories import PASSWORD, SiteFactory, UserFactory
 from .own_redis import OwnRedis
+
+# When the run started (this file is imported while pytest starts, before collection).
+_STARTED = time.time()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """`make test` (the whole suite) asks for a record of the run: tests/run_record.py. Written
+    by the controlling process only (an xdist worker has `workerinput`)."""
+    target = os.environ.get(run_record.ENV)
+    if not target or hasattr(session.config, "workerinput"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    stats = getattr(reporter, "stats", {})
+    counts = {outcome: len(stats.get(outcome, [])) for outcome in run_record.OUTCOMES}
+    path = Path(target)
+    if not path.is_absolute():
+        path = Path(session.config.rootpath) / path
+    run_record.write(
+        path,
+        started=_STARTED,
+        ended=time.time(),
+        counts=counts,
+        workers=getattr(session.config.option, "numprocesses", None),
+        exitstatus=exitstatus,
+        commit=run_record.head_commit(),
+        dirty=run_record.tree_dirty(),
+    )
 
 
 def _allow_the_flush(sender, connection, **kwargs):

@@ -63,6 +63,56 @@ def test_a_trial_permission_counts_only_through_a_trial_role(make_user):
     assert pharmacist.has_perm("randomization.view_allocation")
 
 
+def test_a_users_permissions_and_roles_are_read_in_one_query_with_the_same_answers(make_user):
+    """kernel.backends reads the user's own permissions, each group's permissions and the
+    groups' names (roles_of) in one query: the same answers as reading them apart, a group
+    without permissions included, a trial permission given outside a role still ignored."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kernel.roles import is_trial_permission, roles_of
+
+    coordinator = make_user(Role.COORDINATOR)
+    coordinator.user_permissions.add(_permission("randomization.view_allocation"))
+    coordinator.user_permissions.add(_permission("auth.view_group"))
+    helpers = Group.objects.create(name="helpers")
+    helpers.permissions.add(_permission("randomization.view_allocation"))
+    coordinator.groups.add(helpers, Group.objects.create(name="no permissions at all"))
+    monitors = Group.objects.get(name=Role.MONITOR.value)
+    coordinator.groups.add(monitors)
+
+    # What the three reads apart give (the rule of kernel.backends, written out again).
+    role_names = {r.value for r in Role}
+    expected_names = set(Group.objects.filter(user=coordinator).values_list("name", flat=True))
+    expected_perms = {
+        f"{app}.{code}"
+        for app, code, group in Permission.objects.filter(group__user=coordinator).values_list(
+            "content_type__app_label", "codename", "group__name"
+        )
+        if not is_trial_permission(f"{app}.{code}") or group in role_names
+    } | {
+        f"{app}.{code}"
+        for app, code in Permission.objects.filter(user=coordinator).values_list(
+            "content_type__app_label", "codename"
+        )
+        if not is_trial_permission(f"{app}.{code}")
+    }
+
+    together = User.objects.get(pk=coordinator.pk)
+    with CaptureQueriesContext(connection) as read:
+        perms = together.get_all_permissions()
+        roles = roles_of(together)
+    assert len(read) == 1
+    assert roles == {Role.COORDINATOR, Role.MONITOR}
+    assert together._trial_role_names == expected_names
+    assert "no permissions at all" in together._trial_role_names
+    assert "auth.view_group" in perms  # an own permission outside the trial's
+    assert "randomization.view_allocation" not in perms  # never outside a role
+    assert perms == expected_perms
+    assert together.has_perm("outcomes.view_visit")
+    assert together.has_perm("datamanagement.verify_source_data")  # through the monitor role
+
+
 def test_a_superuser_opens_no_list_and_no_pharmacy_page(client, it_admin):
     rlist = store_list(phase="I", stratum="B", arms=[EXOSOME, PLACEBO] * 3)
     client.force_login(it_admin)

@@ -141,6 +141,45 @@ def test_a_change_after_verification_clears_the_mark_and_tells_the_monitor(murra
     assert "verify it again" in note.text
 
 
+def test_the_marks_cleared_are_those_of_the_fields_the_audit_trail_shows_changed(murray, monitor):
+    """crf_save hands the values it read under its lock to crf_changed (no read-back of the
+    audit trail): the fields whose marks are cleared are exactly those the audit trail's diff of
+    the two versions names; a value typed differently but equal (70 for the stored 70.0) clears
+    nothing."""
+    services.sdv_mark(
+        user=monitor,
+        visit=murray.visit,
+        crf_code="murray",
+        opened_version=concurrency.version_of(murray),
+    )
+    marked = set(SdvMark.objects.values_list("field_name", flat=True))
+    outcome_services.crf_save(
+        visit=murray.visit,
+        crf_code="murray",
+        values={
+            "pao2_mmhg": Decimal("70"),  # stored as 70.0: the same value
+            "fio2": Decimal("0.5"),
+            "cxr_quadrants": 3,
+        },
+        complete=True,
+        user=of._entry_user(murray.visit.participant),
+        opened_version=concurrency.version_of(murray),
+        reason="Transcription error",
+    )
+    latest, previous = murray.history.order_by("-history_date", "-history_id")[:2]
+    diff = {c.field for c in latest.diff_against(previous).changes}
+    cleared = set(
+        SdvMark.objects.filter(cleared_at__isnull=False).values_list("field_name", flat=True)
+    )
+    assert cleared == diff & marked
+    assert {"fio2", "cxr_quadrants"} <= diff
+    assert "pao2_mmhg" not in cleared
+    assert all(
+        "Transcription error" in m.cleared_because
+        for m in SdvMark.objects.filter(cleared_at__isnull=False)
+    )
+
+
 def test_bulk_verification_on_the_page(client, login, participant, murray, monitor):
     crs = of.crf(participant, "D0", "clinical_status", status_score=4)
     login(monitor)

@@ -26,7 +26,11 @@ pytestmark = pytest.mark.django_db
 # more (accounts.middleware.SessionPolicyMiddleware._touch; tests/test_login.py proves the idle
 # timeout). Such a request, once a minute per session, still runs those 3 more; the `coordinator`
 # fixture below pushes the expiry once and keeps the minute from running out during the test.
-CRF_FORM_QUERIES = 16
+# 16 -> 12 (issue 24, second pass): the user's own permissions, their groups' permissions and
+# their groups' names (roles_of) in one query, not three (kernel.backends._load); the CRF's lock
+# read once for the page, not by the status box and the read-only switch each; the SDV box shows
+# the CRF the view read, not a second read of it (datamanagement_tags).
+CRF_FORM_QUERIES = 12
 # Django 5.2 (decision 0004) checked each of the blood gas's two check constraints with a query in
 # a savepoint (3 statements) in the service's full_clean(): 6 of these 32 (3 now, below).
 # Since issue 23 the form validates no model (the edit checks and the model's validation are
@@ -38,7 +42,12 @@ CRF_FORM_QUERIES = 16
 # 29 -> 26 (issue 24): the two check constraints are still evaluated by the database in
 # full_clean, in one SELECT inside one savepoint (3 statements) instead of a SELECT and a
 # savepoint each (6): kernel.validation.OneQueryCheckConstraints, on every CRF model.
-BLOOD_GAS_SAVE_QUERIES = 26
+# 26 -> 22 (issue 24, second pass): the permissions and role names in one query (2 fewer, as
+# for the form); the SDV marks of the changed fields found from the values crf_save read under
+# its row lock, not from the audit trail's two last versions read back (the newest is read
+# only when a mark is cleared, for its reason); the next CRF to open found from the visit's
+# CRF statuses the save read in its transaction, not read again after it.
+BLOOD_GAS_SAVE_QUERIES = 22
 
 
 def url(p, visit, crf):

@@ -7,6 +7,7 @@ monitor of site 02 never sees site 01's. A coordinator of site 01 does (the sear
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 
 from kernel.models import Site, User
 from kernel.roles import Role
@@ -20,10 +21,17 @@ from .pages import PAGES, build_world
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def demo_trial():
-    call_command("load_demo", "--participants", "6", "--password", PASSWORD)
-    user_set_up(username="monitor2", password=PASSWORD, role=Role.MONITOR, site_codes=["02"])
+@pytest.fixture(scope="module")
+def demo_trial(django_db_setup, django_db_blocker):
+    """The demo trial and a monitor of site 02, made once for the module's six crawls (as
+    tests/test_blinded_crawl.py does) inside a transaction rolled back at the end; each test
+    runs in a savepoint within it, so what one crawl's page worlds add is gone before the next.
+    (It was made again for each crawl: load_demo was most of a test's set-up.)"""
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_demo", "--participants", "6", "--password", PASSWORD)
+        user_set_up(username="monitor2", password=PASSWORD, role=Role.MONITOR, site_codes=["02"])
+        yield
+        transaction.set_rollback(True)
 
 
 def seeds() -> list[str]:
@@ -70,16 +78,3 @@ def test_a_coordinator_of_site_01_sees_its_own_patients_and_no_others(client, de
     seen = {value for value, _ in seen_phi(client, "coordinator")}
     assert set(phi_of("01")) <= seen
     assert not seen & set(phi_of("02"))
-
-
-def test_the_demo_screens_some_who_fail_or_decline():
-    call_command("load_demo", "--participants", "8", "--password", PASSWORD)
-    reasons = {s.not_enrolled_reason for s in Screening.objects.all()}
-    assert "declined" in reasons
-    ineligible = Screening.objects.filter(eligibility__eligible=False)
-    assert ineligible.exists()
-    assert all(s.eligibility.failed_codes for s in ineligible)
-    from participants.models import Participant
-
-    assert Participant.objects.count() == 8
-    assert Participant.objects.filter(status="withdrawn").count() == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 from django import template
 
 from datamanagement import selectors
+from outcomes.models import CRF_MODELS
 
 register = template.Library()
 
@@ -33,6 +34,34 @@ def _crf_queries(request, visit, crf_code) -> dict:
     if key not in cache:
         cache[key] = selectors.queries_on_crf(visit, crf_code)
     return cache[key]
+
+
+def _lock_for_crf(request, visit, crf_code):
+    """The lock covering a CRF, read once per page (the status box and the read-only switch
+    both ask)."""
+    if request is None:
+        return selectors.lock_for_crf(visit, crf_code)
+    cache = getattr(request, "_dm_crf_locks", None)
+    if cache is None:
+        cache = request._dm_crf_locks = {}
+    key = (visit.pk, crf_code)
+    if key not in cache:
+        cache[key] = selectors.lock_for_crf(visit, crf_code)
+    return cache[key]
+
+
+def _crf_shown(context, visit, crf_code):
+    """The CRF the page already read (the form view's `crf`), if it is this one and the page is
+    a GET (a form posted back holds the typed values in its instance, not the stored ones);
+    else None and the SDV box reads it."""
+    request = context.get("request")
+    if request is None or request.method != "GET":
+        return None
+    crf = context.get("crf")
+    model = CRF_MODELS.get(crf_code)
+    if model is not None and isinstance(crf, model) and crf.pk and crf.visit_id == visit.pk:
+        return crf
+    return None
 
 
 @register.inclusion_tag("datamanagement/_field_queries.html", takes_context=True)
@@ -83,11 +112,11 @@ def crf_record_status(context, visit, crf_code: str) -> dict:
         "visit": visit,
         "participant": visit.participant,
         "crf_code": crf_code,
-        "lock": selectors.lock_for_crf(visit, crf_code),
+        "lock": _lock_for_crf(request, visit, crf_code),
         "signatures": selectors.signatures_shown_with(
             visit.participant, visit=visit, crf_code=crf_code, intact=_intact_cache(request)
         ),
-        "sdv": selectors.sdv_of_crf(visit, crf_code)
+        "sdv": selectors.sdv_of_crf(visit, crf_code, crf=_crf_shown(context, visit, crf_code))
         if selectors.sdv_required_fields(crf_code)
         else None,
         "perms": context.get("perms"),
@@ -113,9 +142,9 @@ def casebook_status(context, participant) -> dict:
     }
 
 
-@register.simple_tag
-def crf_lock(visit, crf_code: str):
-    return selectors.lock_for_crf(visit, crf_code)
+@register.simple_tag(takes_context=True)
+def crf_lock(context, visit, crf_code: str):
+    return _lock_for_crf(context.get("request"), visit, crf_code)
 
 
 @register.filter

@@ -58,8 +58,9 @@ class BenchRow:
     unit: str
     ratio: float  # ours relative to the baseline, in the direction the goal is stated
     goal: str
-    met: bool
+    met: bool | None  # None: no goal to meet (a figure recorded)
     details: dict
+    measured: bool = True  # False: "not measured" in the table (details say why)
 
 
 _ROWS: list[BenchRow] = []
@@ -75,6 +76,38 @@ def bench_record():
         return row
 
     return record
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's set-up, plus the default database whatever the marks: pytest-django sets up
+    only the databases its `django_db`-marked tests name, and the benchmarks that read the
+    committed trial (`bench_trial`, `bench_db`) carry no such mark (they must not run inside a
+    test transaction), so one of them run alone found no test database."""
+    from django.test.utils import setup_databases, teardown_databases
+    from pytest_django.fixtures import _get_databases_for_setup
+
+    aliases, serialized = _get_databases_for_setup(request.session.items)
+    keepdb = django_db_keepdb and not django_db_createdb
+    with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=request.config.option.verbose,
+            interactive=False,
+            aliases=aliases | {"default"},
+            serialized_aliases=serialized,
+            keepdb=keepdb,
+        )
+    yield
+    if not django_db_keepdb:
+        with django_db_blocker.unblock():
+            teardown_databases(config, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(scope="session")
@@ -133,8 +166,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             f"{_cell(row.baseline)} {row.unit}",
             f"{row.ratio:.2f}",
             row.goal,
-            "yes" if row.met else "NO",
+            "n/a" if row.met is None else "yes" if row.met else "NO",
         )
+        if row.measured
+        else (row.measure, "not measured", "-", "-", row.goal, "not measured")
         for row in _ROWS
     ]
     widths = [max(len(str(x)) for x in column) for column in zip(header, *lines, strict=False)]

@@ -1,6 +1,8 @@
 """Settings of the gunicorn server of the CRF-save benchmark: the test settings, plus the bare
 view (tests/bench/urls.py) beside the real ones, so both are measured on one server."""
 
+import os
+
 from tests.settings import *  # noqa: F403
 
 ROOT_URLCONF = "tests.bench.urls"
@@ -10,3 +12,6 @@ WHITENOISE_AUTOREFRESH = False
 # their own: the per-address login limit would refuse some of them (HTTP 429), and those would
 # then "save" without a session, measuring a redirect to the login page.
 RATE_LIMITS = {**RATE_LIMITS, "login": "1000/300"}  # noqa: F405
+# Where each request's time goes (tests/bench/timing.py), when the benchmark asks for it.
+if os.environ.get("BENCH_TIMING"):
+    MIDDLEWARE = ["tests.bench.timing.RequestTimingMiddleware", *MIDDLEWARE]  # noqa: F405
