@@ -617,6 +617,21 @@ def suggests_infusion_reaction(name: str, *, now: Any, before: Any) -> bool:
     return (change < 0 and moved <= change) or (change > 0 and moved >= change)
 
 
+def infusion_reaction_suspected(
+    crf_code: str, values: Values, context: Mapping[str, Any] | None
+) -> bool:
+    """Whether a D0 time point after the infusion start has a change from the pre-infusion
+    values that suggests an infusion reaction (suggests_infusion_reaction): the CRF page then
+    offers the next step, reporting the adverse event (`context` as for soft_warnings)."""
+    if crf_code not in TRIAL.infusion_vital_timepoints:
+        return False
+    pre_infusion = (context or {}).get("pre_infusion") or {}
+    return any(
+        suggests_infusion_reaction(name, now=values.get(name), before=pre_infusion.get(name))
+        for name in TRIAL.infusion_reaction_changes
+    )
+
+
 def infusion_reaction_warnings(values: Values, pre_infusion: Mapping[str, Any]) -> list[str]:
     """Changes since the pre-infusion vital signs that suggest an infusion reaction
     (TRIAL.infusion_reaction_changes): confirm, and record the AE if it is one."""
