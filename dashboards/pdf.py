@@ -27,6 +27,7 @@ from kernel.pdf import HEADING, NORMAL, SMALL, SUBHEADING, TITLE, Report, grid, 
 from kernel.roles import is_blinded
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, ConcomitantMedication, Crf, IcuStay, StudyEvent, Visit
+from participants.models import ScreeningVitalSigns
 from randomization import allocation
 from safety.models import AdverseEvent
 
@@ -294,7 +295,13 @@ class CasebookReport(Report):
         medications = list(
             ConcomitantMedication.objects.filter(participant=p).order_by("started_on", "pk")
         )
+        screening_vitals = ScreeningVitalSigns.objects.filter(screening_id=p.screening_id).first()
         for model, label, records in (
+            (
+                ScreeningVitalSigns,
+                _("Vital signs at screening"),
+                [screening_vitals] if screening_vitals else [],
+            ),
             (Visit, _("Visits"), visits),
             (IcuStay, _("ICU stays"), stays),
             (StudyEvent, _("Study events"), events),
@@ -327,6 +334,7 @@ class CasebookReport(Report):
         for shown in signatures or ():
             if shown.signature.level != "casebook":
                 signed_here[(shown.signature.visit_id, shown.signature.crf_code)].append(shown)
+        story += _screening_vitals_story(screening_vitals)
         if not visits:
             story.append(para(_("No visit scheduled (not randomized)."), NORMAL))
         for visit in visits:
@@ -434,6 +442,31 @@ class CasebookReport(Report):
                 if s.signature.level == "casebook"
             ] or [para(_("The casebook as a whole is not signed."), NORMAL)]
         return story
+
+
+def _screening_vitals_story(record: ScreeningVitalSigns | None) -> list:
+    """The vital signs at screening (issue 19), before Day 0's: field by field as the CRFs."""
+    story: list = [Paragraph(_("Vital signs at screening"), HEADING)]
+    if record is None:
+        return [*story, para(_("Not recorded."), SMALL)]
+    if record.warnings_confirmed:
+        story.append(
+            para(
+                _("warnings confirmed: %(w)s") % {"w": record.warnings_confirmed}
+                + f" — {record.warning_reason}",
+                SMALL,
+            )
+        )
+    rows = [[_("Field"), _("Variable"), _("Value")]]
+    rows += [
+        [
+            str(f.verbose_name).capitalize(),
+            f"screening.{f.name}",
+            _value(record, f),  # type: ignore[arg-type]
+        ]
+        for f in (ScreeningVitalSigns._meta.get_field(n) for n in ScreeningVitalSigns.VALUE_FIELDS)
+    ]
+    return [*story, grid(rows, [_WIDTH * 0.4, _WIDTH * 0.25, _WIDTH * 0.35])]
 
 
 def _audit_table(rows: list[list[str]]) -> list:

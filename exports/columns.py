@@ -18,7 +18,7 @@ from django.utils import translation
 
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, ConcomitantMedication, DispositionOutcome, VitalStatus
-from participants.models import ParticipantStatus
+from participants.models import ParticipantStatus, ScreeningVitalSigns
 from safety.models import AdverseEvent
 
 INTEGER = "integer"
@@ -186,6 +186,29 @@ REPEATING = {ADVERSE_EVENTS: "ae_number", CONCOMITANT_MEDICATIONS: "medication_n
 CONMED_BOOKKEEPING = {"id", "participant", "entered_by"}
 
 
+SCREENING_VITALS = "screening_"  # prefix of the vital signs at screening in participants.csv
+
+
+def screening_vital_columns() -> list[Column]:
+    """The vital signs at screening (issue 19), one set per participant: the columns of the
+    visits' vital-signs CRFs (same names, units and codes) prefixed `screening_`, the date as
+    a study day (before Day 0, so negative). `source` is the ScreeningVitalSigns field."""
+    columns = []
+    with translation.override("en"):
+        for name in ScreeningVitalSigns.VALUE_FIELDS:
+            column = _field_column(ScreeningVitalSigns._meta.get_field(name))
+            if column is None:  # pragma: no cover - every value field is exported
+                continue
+            columns.append(
+                replace(
+                    column,
+                    name=f"{SCREENING_VITALS}{column.name}",
+                    label=f"Vital signs at screening: {column.label}",
+                )
+            )
+    return columns
+
+
 def participants_table(*, with_arm: bool) -> Table:
 
     with translation.override("en"):
@@ -210,6 +233,7 @@ def participants_table(*, with_arm: bool) -> Table:
             transform="age",
         ),
         Column("sex", "Sex", TEXT, codes=sex_codes),
+        *screening_vital_columns(),
         Column("status", "Status in the trial", TEXT, codes=status_codes),
         Column(
             "emergency_unblinded",

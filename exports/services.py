@@ -45,7 +45,7 @@ from kernel.replica import reading_from_replica, writes_not_read_back
 from kernel.services import security_event_record
 from kernel.trial import TRIAL
 from outcomes.models import CRF_MODELS, Baseline, ConcomitantMedication, Visit
-from participants.models import Participant
+from participants.models import Participant, ScreeningVitalSigns
 from randomization import allocation
 from safety.models import AdverseEvent
 
@@ -55,6 +55,7 @@ from .columns import (
     CONCOMITANT_MEDICATIONS,
     PARTICIPANTS,
     REPEATING,
+    SCREENING_VITALS,
     Column,
     Table,
     age_label,
@@ -572,6 +573,11 @@ def participants_queryset(release, *, with_arm: bool):
             x_age=F("screening__eligibility__age_years"),
             x_sex=Subquery(sex.values("sex")[:1]),
             x_day0=_day0("pk"),
+            x_tz=F("site__time_zone"),
+            **{
+                f"x_sv_{name}": F(f"screening__vital_signs__{name}")
+                for name in ScreeningVitalSigns.VALUE_FIELDS
+            },
             **{
                 f"x_{name}": expression
                 for name, expression in allocation.participant_annotations(
@@ -580,7 +586,8 @@ def participants_queryset(release, *, with_arm: bool):
             },
         )
     )
-    fields = ["x_export_id", "x_site", "x_age", "x_sex", "x_day0", "status"]
+    fields = ["x_export_id", "x_site", "x_age", "x_sex", "x_day0", "x_tz", "status"]
+    fields += [f"x_sv_{name}" for name in ScreeningVitalSigns.VALUE_FIELDS]
     if with_arm:
         fields.append("x_arm")
     if "x_phase" in queryset.query.annotations:
@@ -594,6 +601,7 @@ def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict
         _by_export_id, lambda path: _export_id(release, path)
     )
     age = next(c for c in table.columns if c.name == "age_years")
+    screening_vitals = [c for c in table.columns if c.name.startswith(SCREENING_VITALS)]
     for record in queryset.iterator(chunk_size=TRIAL.export_chunk_size):
         export_id = record["x_export_id"]
         derived = endpoints.endpoints(
@@ -612,6 +620,15 @@ def _participant_rows(release, table: Table, *, with_arm: bool) -> Iterator[dict
             "stratum": record.get("x_stratum"),
             "age_years": _value(age, record["x_age"], day0=None, tz="UTC"),
             "sex": record["x_sex"],
+            **{
+                column.name: _value(
+                    column,
+                    record[f"x_sv_{column.source}"],
+                    day0=record["x_day0"],
+                    tz=record["x_tz"],
+                )
+                for column in screening_vitals
+            },
             "status": record["status"],
             "emergency_unblinded": _flag(record.get("x_emergency_unblinded")),
             **derived,

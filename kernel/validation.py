@@ -22,7 +22,18 @@ from django.db.models.functions import Coalesce
 from django.db.models.sql import Query
 from django.db.models.sql.constants import SINGLE
 
+from kernel.trial import TRIAL
+
 logger = logging.getLogger(__name__)
+
+
+def within_hard_limit(field_name: str, limit_key: str) -> Q:
+    """A check constraint's condition: `field_name` empty or within TRIAL.hard_limits[limit_key]
+    (the database's backstop behind kernel.limits.hard_limit_error, from the same numbers)."""
+    limit = TRIAL.hard_limits[limit_key]
+    return Q(**{f"{field_name}__isnull": True}) | Q(
+        **{f"{field_name}__gte": limit.minimum, f"{field_name}__lte": limit.maximum}
+    )
 
 
 class OneQueryCheckConstraints:

@@ -21,6 +21,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from kernel.limits import (
+    FRACTION,
+    fio2_error,
+    fio2_fraction,
+    hard_limit_error,
+    vital_sign_errors,
+    vital_sign_warnings,
+)
+from kernel.limits import (
+    PERCENT as PERCENT,  # re-exported: the CRF forms' unit choices
+)
 from kernel.trial import (
     BASELINE,
     BLOOD_GAS,
@@ -39,7 +50,9 @@ from kernel.trial import (
 
 from . import ctcae, scores
 
-FRACTION, PERCENT = "fraction", "percent"
+# FRACTION, PERCENT, fio2_fraction, fio2_error, hard_limit_error and the vital-sign rules are
+# kernel.limits' (imported here for this module and its callers): the screening (participants)
+# checks its values with the same functions.
 
 # Murray 1988, Table 2 scores PEEP "(when ventilated)" and the respiratory system compliance
 # "(when available)", both read on the ventilator of an intubated patient (static compliance
@@ -68,13 +81,6 @@ HARD_LIMITED = {
     "pao2_mmhg": "pao2_mmhg",
     "peep_cmh2o": "peep_cmh2o",
     "compliance_ml_cmh2o": "compliance_ml_cmh2o",
-    # Vital signs (issue 19).
-    "temperature_c": "temperature_c",
-    "heart_rate_bpm": "heart_rate_bpm",
-    "systolic_mmhg": "systolic_mmhg",
-    "diastolic_mmhg": "diastolic_mmhg",
-    "respiratory_rate": "respiratory_rate",
-    "spo2_percent": "spo2_percent",
 }
 LAB_PLACES = Decimal("0.0001")  # the canonical values' stored precision (SafetyLab)
 # The values of each CRF with a configured "moved more than" soft limit
@@ -108,15 +114,6 @@ def _(message: str) -> str:
 
 
 # -- unit conversions ------------------------------------------------------------------------
-
-
-def fio2_fraction(value: Decimal, unit: str) -> Decimal:
-    """FiO₂ as a fraction: a % entry is divided by 100, explicitly (SPEC §4: never guessed)."""
-    if unit == PERCENT:
-        return value / Decimal(100)
-    if unit == FRACTION:
-        return value
-    raise ValueError(f"unknown FiO2 unit {unit!r}")
 
 
 def crp_mg_l(value: Decimal, unit: str) -> Decimal:
@@ -170,23 +167,6 @@ def lab_canonical(analyte: str, value: Decimal, unit: str) -> Decimal:
 
 
 # -- hard limits: refused ----------------------------------------------------------------------
-
-
-def hard_limit_error(key: str, value: Decimal, *, entered: str = "") -> str | None:
-    """The message for a value outside its hard limit, naming the field and the limit."""
-    limit = TRIAL.hard_limits[key]
-    if limit.minimum <= value <= limit.maximum:
-        return None
-    return _(
-        "%(field)s must be between %(min)s and %(max)s %(unit)s; %(value)s is outside this "
-        "hard limit and cannot be saved."
-    ) % {
-        "field": limit.label,
-        "min": limit.minimum,
-        "max": limit.maximum,
-        "unit": limit.unit,
-        "value": entered or f"{value} {limit.unit}",
-    }
 
 
 def assessment_date_error(on: date | None, *, today: date, day0: date, show_date: ShowDate) -> str:
@@ -247,18 +227,6 @@ def icu_stay_errors(
     if discharged_on is not None and discharged_on < admitted_on and not errors:
         errors["discharged_on"] = _("Discharge cannot be before admission.")
     return errors
-
-
-def fio2_error(value: Decimal, unit: str) -> str:
-    """FiO₂ as typed (a fraction or a %) against its limit, converted explicitly."""
-    fraction = fio2_fraction(value, unit)
-    entered = f"{value} %" if unit == PERCENT else f"{value}"
-    error = hard_limit_error("fio2", fraction, entered=entered)
-    if error:
-        return error
-    if fraction != fraction.quantize(Decimal("0.001")):
-        return _("FiO₂ has at most three decimals as a fraction.")
-    return ""
 
 
 def crp_error(value: Decimal, unit: str) -> str:
@@ -330,13 +298,8 @@ def hard_errors(
     if crf_code == INFUSION:
         errors.update(_infusion_errors(values, now=now))
     if crf_code in VITALS_CRFS:
-        systolic, diastolic = values.get("systolic_mmhg"), values.get("diastolic_mmhg")
-        if systolic is not None and diastolic is not None and diastolic >= systolic:
-            check(
-                "diastolic_mmhg",
-                _("The diastolic pressure must be below the systolic (%(sys)s/%(dia)s mmHg).")
-                % {"sys": systolic, "dia": diastolic},
-            )
+        for name, message in vital_sign_errors(values).items():
+            check(name, message)
     if crf_code == SAFETY_LAB:
         for name, message in lab_errors(values).items():
             check(name, message)
@@ -615,28 +578,6 @@ def volume_warning(volume: Decimal | None) -> str:
     }
 
 
-def vital_sign_warnings(values: Values) -> list[str]:
-    """Vital signs outside TRIAL.vital_sign_soft_ranges: possible, to confirm with a reason."""
-    warnings = []
-    for name, (low, high) in TRIAL.vital_sign_soft_ranges.items():
-        value = values.get(name)
-        if value is None:
-            continue
-        limit = TRIAL.hard_limits[name]
-        if (low is not None and value < low) or (high is not None and value > high):
-            warnings.append(
-                _("%(field)s %(value)s %(unit)s is outside %(low)s–%(high)s: check it.")
-                % {
-                    "field": _(limit.label),
-                    "value": value,
-                    "unit": limit.unit,
-                    "low": "" if low is None else low,
-                    "high": "" if high is None else high,
-                }
-            )
-    return warnings
-
-
 def infusion_time_warning(crf_code: str, minutes_after_start: int | None) -> str:
     """A D0 vital-signs time point measured off its time (TRIAL.infusion_vital_timepoints),
     or "before the infusion" measured after it started."""
@@ -674,6 +615,21 @@ def suggests_infusion_reaction(name: str, *, now: Any, before: Any) -> bool:
         return False
     moved = Decimal(now) - Decimal(before)
     return (change < 0 and moved <= change) or (change > 0 and moved >= change)
+
+
+def infusion_reaction_suspected(
+    crf_code: str, values: Values, context: Mapping[str, Any] | None
+) -> bool:
+    """Whether a D0 time point after the infusion start has a change from the pre-infusion
+    values that suggests an infusion reaction (suggests_infusion_reaction): the CRF page then
+    offers the next step, reporting the adverse event (`context` as for soft_warnings)."""
+    if crf_code not in TRIAL.infusion_vital_timepoints:
+        return False
+    pre_infusion = (context or {}).get("pre_infusion") or {}
+    return any(
+        suggests_infusion_reaction(name, now=values.get(name), before=pre_infusion.get(name))
+        for name in TRIAL.infusion_reaction_changes
+    )
 
 
 def infusion_reaction_warnings(values: Values, pre_infusion: Mapping[str, Any]) -> list[str]:

@@ -49,11 +49,14 @@ class PreDoseRefused(HardLimitExceeded):
 
 class UnconfirmedWarnings(OutcomesError):
     """Soft warnings (outcomes.checks.soft_warnings) not confirmed with a reason: nothing was
-    saved. `warnings` are every warning of the values, to show and confirm."""
+    saved. `warnings` are every warning of the values, to show and confirm; `ae_suggested`
+    says that they include a possible infusion reaction (checks.infusion_reaction_suspected),
+    whose next step is reporting the adverse event."""
 
-    def __init__(self, warnings: list[str]) -> None:
+    def __init__(self, warnings: list[str], *, ae_suggested: bool = False) -> None:
         super().__init__("; ".join(warnings))
         self.warnings = list(warnings)
+        self.ae_suggested = ae_suggested
 
 
 class DuplicateEvent(OutcomesError):

@@ -117,6 +117,7 @@ class CrfForm(ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, for
         self.today = today
         # The soft warnings the service refused to save without a confirmation (show_warnings).
         self.warnings: list[str] = []
+        self.ae_suggested = False
         for field in self.fields.values():
             if isinstance(field, forms.DecimalField | forms.IntegerField):
                 field.widget = forms.TextInput(attrs=DECIMAL_ATTRS)
@@ -201,9 +202,11 @@ class CrfForm(ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, for
             name = self.error_fields.get(name, name)
             self.add_error(name if name in self.fields else None, message)
 
-    def show_warnings(self, warnings: list[str]) -> None:
-        """outcomes.exceptions.UnconfirmedWarnings: the confirmation box, with the warnings."""
+    def show_warnings(self, warnings: list[str], *, ae_suggested: bool = False) -> None:
+        """outcomes.exceptions.UnconfirmedWarnings: the confirmation box, with the warnings
+        (and, for a possible infusion reaction, the next step: report the AE)."""
         self.warnings = list(warnings)
+        self.ae_suggested = ae_suggested
         self.add_error(
             "confirm_warnings",
             _("Check the warnings above; correct the values, or confirm them and give a reason."),

@@ -18,19 +18,13 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from kernel import trial
+from kernel.limits import VITAL_SIGN_MEASURES
 from kernel.trial import TRIAL
-from kernel.validation import OneQueryCheckConstraints
+from kernel.validation import OneQueryCheckConstraints, within_hard_limit
 
 from .checks import VENTILATED_SUPPORTS
 
-_LIMITS = TRIAL.hard_limits
-
-
-def _within(field_name: str, limit_key: str) -> Q:
-    limit = _LIMITS[limit_key]
-    return Q(**{f"{field_name}__isnull": True}) | Q(
-        **{f"{field_name}__gte": limit.minimum, f"{field_name}__lte": limit.maximum}
-    )
+_within = within_hard_limit
 
 
 class VisitState(models.TextChoices):
@@ -422,15 +416,8 @@ class Day60FollowUp(Crf):
 # -- safety data (issue 19): vital signs, safety laboratory ------------------------------------
 
 
-# The measures of every vital-signs CRF, in the CRF's order (the DSMB's infusion tables read them).
-VITAL_SIGN_MEASURES = (
-    "temperature_c",
-    "heart_rate_bpm",
-    "systolic_mmhg",
-    "diastolic_mmhg",
-    "respiratory_rate",
-    "spo2_percent",
-)
+# The measures of every vital-signs CRF, in the CRF's order: kernel.limits.VITAL_SIGN_MEASURES
+# (the screening's vital signs have the same; the DSMB's infusion tables read them from here).
 
 
 class VitalSignsBase(Crf):

@@ -393,7 +393,14 @@ def _crf_save(
         # them clears them here (the earlier ones stay in the audit trail).
         warnings = _soft_warnings(visit=visit, crf=crf)
         if warnings and not (confirm_warnings and warning_reason.strip()):
-            raise UnconfirmedWarnings(warnings)
+            raise UnconfirmedWarnings(
+                warnings,
+                ae_suggested=checks.infusion_reaction_suspected(
+                    crf_code,
+                    {f.name: getattr(crf, f.attname) for f in crf._meta.concrete_fields},
+                    soft_check_context(visit=visit, crf=crf),
+                ),
+            )
         crf.warnings_confirmed = "\n".join(warnings)
         crf.warning_reason = warning_reason.strip() if warnings else ""
         # The lock was checked above, in this transaction, with the visit row locked: the

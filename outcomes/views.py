@@ -67,6 +67,9 @@ def _visit(request, study_id: str, code: str) -> Visit:
     )
 
 
+REPORT_AE = "complete_report_ae"
+
+
 def ae_report_url(study_id: str, visit_code: str) -> str:
     """The safety app's AE report page, told which AE-assessment visit the event comes from."""
     return reverse("safety:ae_report", kwargs={"study_id": study_id}) + f"?visit={visit_code}"
@@ -180,7 +183,10 @@ def crf_edit(request, study_id: str, code: str, crf: str):
         request.POST or None, instance=instance, visit=visit, today=today, edited_by=request.user
     )
     if request.method == "POST" and form.is_valid():
-        complete = request.POST.get("action") == "complete"
+        action = request.POST.get("action")
+        # "complete_report_ae": saved as complete, then the AE report (a possible infusion
+        # reaction's next step: the values typed are saved first, never lost).
+        complete = action in ("complete", REPORT_AE)
         try:
             saved = services.crf_save(
                 visit=visit,
@@ -198,7 +204,7 @@ def crf_edit(request, study_id: str, code: str, crf: str):
         except HardLimitExceeded as refused:
             form.show_hard_errors(refused.errors)
         except UnconfirmedWarnings as unconfirmed:
-            form.show_warnings(unconfirmed.warnings)
+            form.show_warnings(unconfirmed.warnings, ae_suggested=unconfirmed.ae_suggested)
         except TrialEdcError as error:
             form.add_error(None, str(error))
         except ValidationError as error:
@@ -212,6 +218,12 @@ def crf_edit(request, study_id: str, code: str, crf: str):
             )
             if crf == AE_ASSESSMENT and saved.new_ae:
                 return redirect("outcomes:visit", study_id=study_id, code=code)
+            if action == REPORT_AE and request.user.has_perm("safety.add_adverseevent"):
+                messages.info(
+                    request,
+                    _("Next: report the possible infusion reaction as an adverse event."),
+                )
+                return redirect(ae_report_url(study_id, code))
             # The statuses the save read, in its transaction, after this CRF was saved.
             following = _next_crf(visit, crf, getattr(saved.visit, "crf_progress_after_save", None))
             if following:

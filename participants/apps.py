@@ -20,6 +20,11 @@ class ParticipantsConfig(AppConfig):
             ),
             ("participants.eligibility", "participants.view_screening", "screening__site"),
             ("participants.consent", "participants.view_screening", "screening__site"),
+            (
+                "participants.screeningvitalsigns",
+                "participants.view_screening",
+                "screening__site",
+            ),
             ("participants.participant", "participants.view_participant", "site"),
             (
                 "participants.consentwithdrawal",

@@ -31,6 +31,7 @@ from .models import (
     NotEnrolledReason,
     Participant,
     Screening,
+    ScreeningVitalSigns,
     Sex,
     SiteSequence,
     WithdrawalScope,
@@ -134,6 +135,12 @@ def _screen(
             "address": f"No. {rng.randint(1, 200)}, Tehran",
         },
     )
+    services.screening_vital_signs_save(
+        screening=screening,
+        user=coordinator,
+        values=_screening_vitals(screening),
+        opened_version=None,  # a new form
+    )
     eligibility = services.eligibility_save(
         screening=screening,
         user=coordinator,
@@ -179,6 +186,26 @@ def _screen(
         scanned_form_reference=f"ISF/ICF/{screening.screening_number}.pdf",
     )
     return services.participant_enroll(screening=screening, user=coordinator) if enroll else None
+
+
+def _screening_vitals(screening: Screening) -> dict:
+    """Vital signs at screening of a patient with COVID-19 ARDS on oxygen, within every usual
+    range (TRIAL.vital_sign_soft_ranges). Drawn from the screening number, not the demo's
+    random stream, so adding them changed no other demo value."""
+    rng = random.Random(screening.screening_number)
+    systolic = rng.randint(100, 150)
+    return {
+        "measured_on": screening.screened_on,
+        "measured_at": time(rng.randint(8, 12), rng.choice((0, 15, 30, 45))),
+        "temperature_c": Decimal(rng.randint(366, 388)) / 10,
+        "heart_rate_bpm": rng.randint(80, 120),
+        "systolic_mmhg": systolic,
+        "diastolic_mmhg": rng.randint(55, min(95, systolic - 30)),
+        "respiratory_rate": rng.randint(22, 34),
+        "spo2_percent": rng.randint(88, 95),
+        "fio2": Decimal("0.60"),
+        "respiratory_support": rng.choice(("face_mask", "high_flow_nasal_oxygen")),
+    }
 
 
 # -- the large demo: bulk inserts (load_demo --participants 10000) ---------------------------
@@ -302,6 +329,15 @@ def _bulk_chunk(indexes, *, total, rng, sites, staff, counters) -> int:
         row._history_user = row.screening.screened_by
     insert_with_history(IdentifyingData, identities, user=None, reason=BULK_REASON)
     insert_with_history(Eligibility, eligibilities, user=None, reason=BULK_REASON)
+    vital_signs = [
+        ScreeningVitalSigns(
+            screening=screening, recorded_by=screening.screened_by, **_screening_vitals(screening)
+        )
+        for screening in screenings
+    ]
+    for row in vital_signs:
+        row._history_user = row.recorded_by
+    insert_with_history(ScreeningVitalSigns, vital_signs, user=None, reason=BULK_REASON)
 
     consents, participants = [], []
     for screening, identity in zip(screenings, identities, strict=True):

@@ -55,3 +55,13 @@ class AlreadyEnrolled(AlreadyRecorded):
 
 class ConsentWithdrawn(TrialEdcError):
     """The participant withdrew consent: no study data after the withdrawal date."""
+
+
+class UnconfirmedVitalSigns(ScreeningError):
+    """Vital signs at screening outside their soft range (kernel.limits.vital_sign_warnings),
+    not confirmed with a reason: nothing was saved. `warnings` are every warning of the values,
+    to show and confirm."""
+
+    def __init__(self, warnings: list[str]) -> None:
+        super().__init__("; ".join(warnings), field="confirm_warnings")
+        self.warnings = list(warnings)

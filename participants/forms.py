@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -27,6 +28,7 @@ from .models import (
     Eligibility,
     IdentifyingData,
     NotEnrolledReason,
+    ScreeningVitalSigns,
     Sex,
     WithdrawalScope,
 )
@@ -288,3 +290,78 @@ class WithdrawalForm(EditVersionMixin, forms.Form):
         label=_("Scope"), choices=WithdrawalScope.choices, widget=forms.RadioSelect
     )
     reason = forms.CharField(label=_("Reason (optional)"), required=False, max_length=300)
+
+
+class ScreeningVitalSignsForm(
+    ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, forms.ModelForm
+):
+    """The vital signs at screening (issue 19), as typed: the service checks them with the
+    visits' own rules (kernel.limits) and the form shows its refusals and warnings. FiO2 is
+    typed as a fraction or a percentage, the unit chosen explicitly."""
+
+    fio2_unit = forms.ChoiceField(
+        label=_("FiO₂ entered as"),
+        choices=[
+            (rules.FRACTION, _("fraction (0.21–1.00)")),
+            (rules.PERCENT, _("percent (21–100 %)")),
+        ],
+        initial=rules.FRACTION,
+        widget=forms.RadioSelect,
+    )
+    confirm_warnings = forms.BooleanField(
+        label=_("I have checked these values and confirm them"), required=False
+    )
+    warning_reason = forms.CharField(
+        label=_("Reason for confirming"),
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = ScreeningVitalSigns
+        fields = list(ScreeningVitalSigns.VALUE_FIELDS)
+        field_classes = {"measured_on": EdcDateField}
+        widgets = {"measured_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+
+    def __init__(self, *args, today=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None and today is not None:
+            self.initial.setdefault("measured_on", today)
+        for name in (*ScreeningVitalSigns.MEASURES, "fio2"):
+            self.fields[name].widget = forms.TextInput(
+                attrs={"inputmode": "decimal", "autocomplete": "off"}
+            )
+        for name in ScreeningVitalSigns.MEASURES:
+            # The unit of the trial configuration, the visits' vital signs' own.
+            field = self.fields[name]
+            field.label = f"{capfirst(field.label)} ({TRIAL.hard_limits[name].unit})"
+        # Typed as a fraction or a percentage (40): the model field's 0.000 format would refuse
+        # a percentage before the service converts it.
+        self.fields["fio2"] = forms.DecimalField(
+            label=_("FiO₂ at the SpO₂"),
+            required=False,
+            help_text=_("0.21 (21 %) on room air."),
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+        )
+        self.fields["respiratory_support"].help_text = _(
+            "The support the patient was on when the SpO₂ was measured."
+        )
+        # The warnings the service refused to save without a confirmation.
+        self.warnings: list[str] = []
+        self.order_fields([*ScreeningVitalSigns.VALUE_FIELDS[:-2], "fio2", "fio2_unit"])
+
+    def take_theirs(self, cleaned, name, value) -> None:
+        super().take_theirs(cleaned, name, value)
+        if name == "fio2":
+            cleaned["fio2_unit"] = rules.FRACTION  # stored as a fraction
+
+    def typed_values(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in ScreeningVitalSigns.VALUE_FIELDS}
+
+    def show_warnings(self, warnings: list[str]) -> None:
+        """The soft warnings to confirm, with the reason asked for; every value typed stays."""
+        self.warnings = list(warnings)
+        if not self.cleaned_data.get("confirm_warnings"):
+            self.add_error("confirm_warnings", _("Confirm the values, or correct them."))
+        elif not (self.cleaned_data.get("warning_reason") or "").strip():
+            self.add_error("warning_reason", _("Give the reason for confirming the values."))

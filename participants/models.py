@@ -15,7 +15,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from kernel.limits import VITAL_SIGN_MEASURES
 from kernel.trial import TRIAL
+from kernel.validation import OneQueryCheckConstraints, within_hard_limit
 
 STUDY_ID_PATTERN = r"^\d{2}-\d{4}$"
 SCREENING_NUMBER_PATTERN = rf"^{TRIAL.screening_number_prefix}\d{{2}}-\d{{4}}$"
@@ -255,6 +257,82 @@ class Eligibility(models.Model):
     @property
     def failed_codes(self) -> list[str]:
         return [c for c in self.failed_criteria.split(",") if c]
+
+
+class ScreeningVitalSigns(OneQueryCheckConstraints, models.Model):
+    """Vital signs at screening (issue 19), one record per screening, audited.
+
+    The same measures, units and limits as the visits' vital-signs CRFs (kernel.limits checks
+    both; TRIAL.hard_limits also bounds the columns here), recorded with the screening, before
+    the person is a participant. For a randomized participant they are the first vital signs
+    of the casebook and of participants.csv in the export, before Day 0's."""
+
+    screening = models.OneToOneField(
+        Screening, on_delete=models.PROTECT, related_name="vital_signs", verbose_name=_("screening")
+    )
+    measured_on = models.DateField(_("date measured"))
+    measured_at = models.TimeField(_("time measured"), null=True, blank=True)
+    temperature_c = models.DecimalField(
+        _("temperature"), max_digits=3, decimal_places=1, null=True, blank=True
+    )
+    heart_rate_bpm = models.PositiveSmallIntegerField(_("heart rate"), null=True, blank=True)
+    systolic_mmhg = models.PositiveSmallIntegerField(
+        _("systolic blood pressure"), null=True, blank=True
+    )
+    diastolic_mmhg = models.PositiveSmallIntegerField(
+        _("diastolic blood pressure"), null=True, blank=True
+    )
+    respiratory_rate = models.PositiveSmallIntegerField(
+        _("respiratory rate"), null=True, blank=True
+    )
+    spo2_percent = models.PositiveSmallIntegerField(_("SpO₂"), null=True, blank=True)
+    fio2 = models.DecimalField(
+        _("FiO₂ at the SpO₂"), max_digits=4, decimal_places=3, null=True, blank=True
+    )
+    respiratory_support = models.CharField(
+        _("respiratory support at the SpO₂"),
+        max_length=30,
+        choices=list(TRIAL.respiratory_support_labels.items()),
+        blank=True,
+    )
+    # Values outside TRIAL.vital_sign_soft_ranges, saved once confirmed with a reason.
+    warnings_confirmed = models.TextField(_("soft-limit warnings confirmed"), blank=True)
+    warning_reason = models.TextField(_("reason the warnings were confirmed"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
+    history = HistoricalRecords()
+
+    MEASURES = VITAL_SIGN_MEASURES
+    VALUE_FIELDS = (
+        "measured_on",
+        "measured_at",
+        *VITAL_SIGN_MEASURES,
+        "fio2",
+        "respiratory_support",
+    )
+
+    class Meta:
+        verbose_name = _("vital signs at screening")
+        verbose_name_plural = _("vital signs at screening")
+        constraints = [
+            *(
+                models.CheckConstraint(
+                    condition=within_hard_limit(name, name), name=f"screening_vitals_{name}"
+                )
+                for name in (*VITAL_SIGN_MEASURES, "fio2")
+            ),
+            models.CheckConstraint(
+                condition=models.Q(systolic_mmhg__isnull=True)
+                | models.Q(diastolic_mmhg__isnull=True)
+                | models.Q(diastolic_mmhg__lt=models.F("systolic_mmhg")),
+                name="screening_vitals_dbp_below_sbp",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.screening.screening_number} vital signs"
 
 
 class ConsentSigner(models.TextChoices):

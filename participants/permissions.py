@@ -14,6 +14,8 @@ _SITE_WORK = (
     "participants.add_eligibility",
     "participants.change_eligibility",
     "participants.add_consent",
+    "participants.add_screeningvitalsigns",
+    "participants.change_screeningvitalsigns",
     "participants.enroll_participant",
     "participants.add_consentwithdrawal",
     "participants.change_identifyingdata",

@@ -12,11 +12,13 @@ from datetime import date
 from decimal import Decimal
 from fractions import Fraction
 
+from kernel.limits import FRACTION, PERCENT, fio2_fraction
 from kernel.physiology import pf_display, pf_ratio
 from kernel.trial import EXCLUSION, TRIAL, TrialConfig
 
-FRACTION = "fraction"
-PERCENT = "percent"
+# FiO2's units and their conversion (FRACTION, PERCENT, fio2_fraction) are kernel.limits': the
+# CRFs convert with the same rule.
+
 # The pregnancy test at screening (issue 19): asked of women of childbearing potential.
 NEGATIVE = "negative"
 POSITIVE = "positive"
@@ -29,15 +31,6 @@ def age_in_years(date_of_birth: date, on: date) -> int:
     if (on.month, on.day) < (date_of_birth.month, date_of_birth.day):
         years -= 1
     return years
-
-
-def fio2_fraction(value: Decimal, unit: str) -> Decimal:
-    """FiO2 as a fraction. A percentage is converted explicitly (40 % -> 0.40), never guessed."""
-    if unit == PERCENT:
-        return value / Decimal(100)
-    if unit == FRACTION:
-        return value
-    raise ValueError(f"unknown FiO2 unit {unit!r}")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,13 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.access import sites_for
+from kernel.limits import (
+    VITAL_SIGN_MEASURES,
+    fio2_error,
+    fio2_fraction,
+    vital_sign_errors,
+    vital_sign_warnings,
+)
 from kernel.models import Site
 from kernel.physiology import pf_display
 from kernel.trial import TRIAL
@@ -31,6 +38,7 @@ from .exceptions import (
     PossibleRescreen,
     ScreeningError,
     SiteNotAllowed,
+    UnconfirmedVitalSigns,
 )
 from .models import (
     Consent,
@@ -42,6 +50,7 @@ from .models import (
     Participant,
     ParticipantStatus,
     Screening,
+    ScreeningVitalSigns,
     SiteSequence,
 )
 
@@ -429,6 +438,100 @@ def consent_record(
         consent.full_clean()
         audit.save_with_reason(consent, user=user)
     return consent
+
+
+def _vital_signs_errors(
+    values: dict, *, screening: Screening, today: date, fio2_unit: str
+) -> dict[str | None, str]:
+    """The screening's vital signs as typed: the same hard limits as the visits' vital signs
+    (kernel.limits, TRIAL.hard_limits), a date from the screening's to today, and at least one
+    measure."""
+    errors: dict[str | None, str] = {}
+    measured_on = values.get("measured_on")
+    if measured_on is not None and measured_on > today:
+        errors["measured_on"] = _(
+            "Date measured %(day)s is in the future; it must be today (%(today)s) or earlier."
+        ) % {"day": calendars.shown(measured_on), "today": calendars.shown(today)}
+    elif measured_on is not None and measured_on < screening.screened_on:
+        errors["measured_on"] = _(
+            "Date measured %(day)s is before the screening date %(screened)s."
+        ) % {
+            "day": calendars.shown(measured_on),
+            "screened": calendars.shown(screening.screened_on),
+        }
+    errors.update(dict(vital_sign_errors(values)))
+    if values.get("fio2") is not None:
+        if fio2_unit not in (rules.FRACTION, rules.PERCENT):
+            errors["fio2_unit"] = _("Say whether FiO2 is a fraction or a percentage.")
+        else:
+            message = fio2_error(Decimal(values["fio2"]), fio2_unit)
+            if message:
+                errors["fio2"] = message
+    if all(values.get(name) is None for name in VITAL_SIGN_MEASURES):
+        errors[None] = _("Give at least one vital sign; leave empty only those not measured.")
+    return errors
+
+
+def screening_vital_signs_save(
+    *,
+    screening: Screening,
+    user,
+    values: dict,
+    fio2_unit: str = rules.FRACTION,
+    opened_version: int | None,
+    reason: str = "",
+    confirm_warnings: bool = False,
+    warning_reason: str = "",
+) -> ScreeningVitalSigns:
+    """Record (or correct, with a reason) the vital signs at screening (issue 19).
+
+    `values` are ScreeningVitalSigns.VALUE_FIELDS as typed, FiO2 in `fio2_unit` (stored as a
+    fraction, converted explicitly). A value beyond its hard limit is refused (ScreeningError,
+    every field named); values outside their soft range are saved only when
+    `confirm_warnings` with a `warning_reason` (else UnconfirmedVitalSigns): the checks are
+    kernel.limits', the visits' vital-signs CRFs' own. `opened_version` is the version the form
+    showed (kernel.concurrency): every value is read with the others by the checks, so a
+    change made meanwhile is never merged silently.
+    """
+    _check_site(user, screening.site)
+    typed = {name: values.get(name) for name in ScreeningVitalSigns.VALUE_FIELDS}
+    typed["respiratory_support"] = typed["respiratory_support"] or ""
+    errors = _vital_signs_errors(
+        typed, screening=screening, today=_site_today(screening.site), fio2_unit=fio2_unit
+    )
+    if typed["measured_on"] is None and "measured_on" not in errors:
+        errors["measured_on"] = _("Give the date the vital signs were measured.")
+    _refuse(errors)
+    if typed["fio2"] is not None:
+        typed["fio2"] = fio2_fraction(Decimal(typed["fio2"]), fio2_unit)
+    warnings = vital_sign_warnings(typed)
+    warning_reason = (warning_reason or "").strip()
+    if warnings and not (confirm_warnings and warning_reason):
+        raise UnconfirmedVitalSigns(warnings)
+    with transaction.atomic():
+        screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        record = ScreeningVitalSigns.objects.select_for_update().filter(screening=screening).first()
+        if record is None:
+            record = ScreeningVitalSigns(screening=screening)
+        written = concurrency.refuse_stale_edit(
+            record=record,
+            opened_version=opened_version,
+            values=typed,
+            linked=(frozenset(ScreeningVitalSigns.VALUE_FIELDS),),
+        )
+        if record.pk is not None and not reason:
+            raise AlreadyRecorded(
+                _("The vital signs at screening of %(number)s are recorded already.")
+                % {"number": screening.screening_number}
+            )
+        for name, value in written.items():
+            setattr(record, name, value)
+        record.warnings_confirmed = "\n".join(warnings)
+        record.warning_reason = warning_reason if warnings else ""
+        record.recorded_by = user
+        record.full_clean()
+        audit.save_with_reason(record, user=user, reason=reason)
+    return record
 
 
 def _span(version) -> str:

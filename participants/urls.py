@@ -15,6 +15,7 @@ urlpatterns = [
     path("<pkey:key>/eligibility/", views.eligibility_edit, name="eligibility"),
     path("<pkey:key>/eligibility/check/", views.eligibility_check, name="eligibility_check"),
     path("<pkey:key>/eligibility/confirm/", views.eligibility_confirm, name="eligibility_confirm"),
+    path("<pkey:key>/vital-signs/", views.screening_vital_signs_edit, name="vital_signs"),
     path("<pkey:key>/consent/", views.consent_record, name="consent"),
     path("<pkey:key>/enroll/", views.participant_enroll, name="enroll"),
     path("<pkey:key>/not-enrolled/", views.screening_close, name="close"),

@@ -20,7 +20,12 @@ from kernel.roles import Role
 from kernel.trial import TRIAL
 
 from . import selectors, services, timeline
-from .exceptions import AlreadyRecorded, PossibleRescreen, ScreeningError
+from .exceptions import (
+    AlreadyRecorded,
+    PossibleRescreen,
+    ScreeningError,
+    UnconfirmedVitalSigns,
+)
 from .forms import (
     ConsentForm,
     EligibilityConfirmForm,
@@ -28,6 +33,7 @@ from .forms import (
     IdentifyingDataForm,
     ScreeningCloseForm,
     ScreeningForm,
+    ScreeningVitalSignsForm,
     WithdrawalForm,
     eligibility_typed,
 )
@@ -40,6 +46,7 @@ from .models import (
     Participant,
     ParticipantStatus,
     Screening,
+    ScreeningVitalSigns,
 )
 
 VIEW_SCREENING = "participants.view_screening"
@@ -221,6 +228,9 @@ def participant_detail(request, study_id: str):
             .select_related("assessed_by", "confirmed_by")
             .first(),
             consent=getattr(screening, "consent", None),
+            vital_signs=ScreeningVitalSigns.objects.filter(screening=screening)
+            .select_related("recorded_by")
+            .first(),
         )
     if request.user.has_perm(PHI):
         context["identity"] = IdentifyingData.objects.filter(screening=screening).first()
@@ -305,6 +315,47 @@ def eligibility_edit(request, key: str):
             "identity_sex": identity.get_sex_display(),
             **_criteria_rows(screening, data, identity),
         },
+    )
+
+
+@require("participants.add_screeningvitalsigns", "participants.change_screeningvitalsigns")
+def screening_vital_signs_edit(request, key: str):
+    """The vital signs at screening (issue 19): recorded, or corrected with a reason."""
+    screening = _screening(request, key)
+    instance = concurrency.with_versions(
+        ScreeningVitalSigns.objects.filter(screening=screening)
+    ).first()
+    form = ScreeningVitalSignsForm(
+        request.POST or None, instance=instance, edited_by=request.user, today=_today()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.screening_vital_signs_save(
+                screening=screening,
+                user=request.user,
+                values=form.typed_values(),
+                fio2_unit=form.cleaned_data["fio2_unit"],
+                opened_version=form.opened_version(),
+                reason=form.reason_for_change,
+                confirm_warnings=form.cleaned_data["confirm_warnings"],
+                warning_reason=form.cleaned_data["warning_reason"],
+            )
+        except EditConflict as conflict:
+            form.show_conflict(conflict)
+        except UnconfirmedVitalSigns as unconfirmed:
+            form.show_warnings(unconfirmed.warnings)
+        except AlreadyRecorded as error:
+            messages.info(request, str(error))
+            return _to_page(screening)
+        except TrialEdcError as error:
+            _form_error(form, error)
+        else:
+            messages.success(request, _("Vital signs at screening saved."))
+            return _to_page(screening)
+    return render(
+        request,
+        "participants/screening_vitals.html",
+        {"form": form, "screening": screening, "key": _key(screening)},
     )
 
 

@@ -14,6 +14,7 @@ from participants.models import Eligibility
 
 from .factories import ParticipantFactory, UserFactory
 from .outcomes_factories import crf, icu_stay, schedule
+from .participants_factories import ScreeningVitalSignsFactory
 from .safety_factories import report_ae, report_sae
 
 PEOPLE = [
@@ -45,6 +46,8 @@ def build_trial(site, *, days_ago: int = 70) -> list:
             identity__sex="female" if index != 1 else "male",  # the Baseline's source (issue 18)
         )
         schedule(participant, day0=start)
+        if index < 2:  # the third has no vital signs at screening: its columns are empty
+            ScreeningVitalSignsFactory(screening=participant.screening, heart_rate_bpm=100 + index)
         # The Baseline's age is the eligibility form's, on the screening date (issue 18).
         Eligibility.objects.filter(screening=participant.screening).update(
             age_years=40 + index * 25

@@ -1,7 +1,8 @@
 """Pages of the participants app (see tests/pages_trialedc.py for the format).
 
 `prepare` adds `world.screening`: a consented, not yet enrolled screening at site 01, so the
-consent, enrollment and closing pages open on a record where the step is possible.
+consent, enrollment and closing pages open on a record where the step is possible; and the
+participant's vital signs at screening, so its record shows them to every role crawling it.
 """
 
 from .roles_short import C, D, I, M, P
@@ -41,6 +42,16 @@ PAGES = {
         lambda w: f"/participants/{w.screening.screening_number}/eligibility/confirm/",
         {I},
     ),
+    "screening vital signs": (
+        "participants:vital_signs",
+        lambda w: f"/participants/{w.screening.screening_number}/vital-signs/",
+        SITE_WORK,
+    ),
+    "screening vital signs audit": (
+        "audit_history",
+        lambda w: f"/audit/participants.screeningvitalsigns/{_vital_signs_pk(w)}/",
+        {C, I, M, D},
+    ),
     "consent": (
         "participants:consent",
         lambda w: f"/participants/{w.screening.screening_number}/consent/",
@@ -69,10 +80,21 @@ PAGES = {
 }
 
 
-def prepare(world) -> None:
-    from participants.models import Screening
+def _vital_signs_pk(world) -> int:
+    from participants.models import ScreeningVitalSigns
 
-    from .participants_factories import ConsentFactory, EligibilityFactory, ScreeningFactory
+    return ScreeningVitalSigns.objects.get(screening_id=world.participant.screening_id).pk
+
+
+def prepare(world) -> None:
+    from participants.models import Screening, ScreeningVitalSigns
+
+    from .participants_factories import (
+        ConsentFactory,
+        EligibilityFactory,
+        ScreeningFactory,
+        ScreeningVitalSignsFactory,
+    )
 
     site = world.participant.site
     screening = (
@@ -85,3 +107,5 @@ def prepare(world) -> None:
         EligibilityFactory(screening=screening, confirmed=True)
         ConsentFactory(screening=screening)
     world.screening = screening
+    if not ScreeningVitalSigns.objects.filter(screening=world.participant.screening).exists():
+        ScreeningVitalSignsFactory(screening=world.participant.screening)

@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 import factory
 from django.utils import timezone
 
-from participants.models import Consent, Eligibility, IdentifyingData, Screening, SiteSequence
+from participants.models import (
+    Consent,
+    Eligibility,
+    IdentifyingData,
+    Screening,
+    ScreeningVitalSigns,
+    SiteSequence,
+)
 
 from .factories import SiteFactory, UserFactory
 
@@ -121,4 +128,24 @@ class ConsentFactory(factory.django.DjangoModelFactory):
     scanned_form_reference = factory.LazyAttribute(
         lambda o: f"ISF/ICF/{o.screening.screening_number}.pdf"
     )
+    recorded_by = factory.SelfAttribute("screening.screened_by")
+
+
+class ScreeningVitalSignsFactory(factory.django.DjangoModelFactory):
+    """Vital signs at screening within every usual range (issue 19)."""
+
+    class Meta:
+        model = ScreeningVitalSigns
+
+    screening = factory.SubFactory(ScreeningFactory)
+    measured_on = factory.SelfAttribute("screening.screened_on")
+    measured_at = time(9, 30)
+    temperature_c = Decimal("37.2")
+    heart_rate_bpm = 96
+    systolic_mmhg = 118
+    diastolic_mmhg = 72
+    respiratory_rate = 26
+    spo2_percent = 91
+    fio2 = Decimal("0.400")
+    respiratory_support = "face_mask"
     recorded_by = factory.SelfAttribute("screening.screened_by")

@@ -14,6 +14,7 @@ from outcomes.models import CRF_MODELS
 from . import outcomes_factories
 from .dashboards_randomization import randomize
 from .factories import PASSWORD, ParticipantFactory
+from .participants_factories import ScreeningVitalSignsFactory
 from .safety_factories import report_sae
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,19 @@ def test_the_casebook_prints_every_visit_crf_and_audit_summary(
     assert "No electronic signature has been given on this casebook." in text
     assert "Audit trail summary" in text
     assert randomized.identity.full_name not in text
+
+
+def test_the_casebook_prints_the_vital_signs_at_screening(client, make_user, login, randomized):
+    """Issue 19: a randomized participant's screening vitals, before the visits."""
+    login(make_user(Role.INVESTIGATOR))
+    url = f"/dashboards/reports/casebook/{randomized.study_id}.pdf"
+    text = " ".join(_pdf_text(client.get(url)).split())
+    assert "Vital signs at screening Not recorded." in text
+    ScreeningVitalSignsFactory(screening=randomized.screening, systolic_mmhg=131)
+    text = " ".join(_pdf_text(client.get(url)).split())
+    assert text.index("Vital signs at screening") < text.index("Visit D0 ")
+    assert "screening.systolic_mmhg 131" in text
+    assert "screening.respiratory_support face_mask (Face mask)" in text
 
 
 def test_the_casebook_prints_each_signature_with_name_utc_time_and_meaning(

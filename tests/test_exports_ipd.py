@@ -74,6 +74,35 @@ def test_participants_csv_has_one_row_per_participant_with_endpoints(trial, tmp_
     assert "arm" not in participants[0]
 
 
+def test_the_vital_signs_at_screening_are_columns_of_participants_csv(trial, tmp_path):
+    """Issue 19: one set per participant, the vital-signs CRFs' columns prefixed `screening_`,
+    the date as a study day (the day before Day 0: -1), empty where none were recorded."""
+    files = export(tmp_path)
+    participants = rows(files, "participants.csv")
+    recorded = sorted(
+        (p for p in participants if p["screening_heart_rate_bpm"]),
+        key=lambda p: p["screening_heart_rate_bpm"],
+    )
+    assert [p["screening_heart_rate_bpm"] for p in recorded] == ["100", "101"]
+    first = recorded[0]
+    assert first["screening_measured_on_day"] == "-1"
+    assert first["screening_measured_at"] == "09:30"
+    assert first["screening_systolic_mmhg"] == "118"
+    assert first["screening_fio2"] == "0.400"
+    assert first["screening_respiratory_support"] == "face_mask"
+    missing = next(p for p in participants if not p["screening_heart_rate_bpm"])
+    assert all(v == "" for k, v in missing.items() if k.startswith("screening_"))
+    dictionary = {
+        r["variable"]: r
+        for r in rows(files, "data_dictionary.csv")
+        if r["file"] == "participants.csv" and r["variable"].startswith("screening_")
+    }
+    assert dictionary["screening_temperature_c"]["unit"] == "°C"
+    assert dictionary["screening_spo2_percent"]["unit"] == "%"
+    assert "Vital signs at screening" in dictionary["screening_heart_rate_bpm"]["label"]
+    assert "face_mask" in dictionary["screening_respiratory_support"]["allowed_values"]
+
+
 def test_crf_rows_are_long_format_with_study_days(trial, tmp_path):
     files = export(tmp_path)
     status = rows(files, "clinical_status.csv")

@@ -61,6 +61,22 @@ def test_demo_participants_have_valid_study_ids_and_a_history():
         assert all(h.history_change_reason for h in history)
         # enrolled; then randomized; then died, for the demo courses that end in death.
         assert len(history) == {"randomized": 2, "died": 3}.get(p.status, 1)
+    _every_screening_has_its_vital_signs()
+
+
+def _every_screening_has_its_vital_signs():
+    """Issue 19: the demo records the vital signs at screening of every screening (through the
+    service's checks: within every usual range, so none asked for a confirmation)."""
+    from kernel.limits import vital_sign_warnings
+    from participants.models import ScreeningVitalSigns
+
+    assert ScreeningVitalSigns.objects.count() == Screening.objects.count()
+    for record in ScreeningVitalSigns.objects.select_related("screening"):
+        assert record.measured_on == record.screening.screened_on
+        assert not vital_sign_warnings(
+            {f.name: getattr(record, f.name) for f in record._meta.fields}
+        )
+        assert record.history.filter(history_type="+").count() == 1
 
 
 def test_the_bulk_path_writes_a_whole_trial_with_its_audit_rows():
@@ -97,6 +113,7 @@ def test_the_bulk_path_writes_a_whole_trial_with_its_audit_rows():
     assert murray.exists()
     assert all(m.history.count() == 1 for m in murray[:5])
     assert AdverseEvent.objects.exists()
+    _every_screening_has_its_vital_signs()
     _bulk_follow_up_is_consistent()
     # Idempotent, like the service path; and the services can go on numbering after it.
     call_command("load_demo", "--participants", "40", "--bulk")

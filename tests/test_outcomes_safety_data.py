@@ -173,6 +173,64 @@ def test_the_15_minute_vitals_warn_of_an_infusion_reaction(client, coordinator, 
     assert not VitalSigns15Min.objects.exists()
 
 
+def test_a_possible_infusion_reaction_offers_the_next_step_reporting_the_ae(
+    client, coordinator, participant
+):
+    """The warning's next step: the values saved (confirmed), then the AE report page; a
+    warning that is not a reaction (a low SpO2 alone at the daily vitals) offers no such step."""
+    day0 = of.visit(participant, "D0").target_date
+    zone = ZoneInfo(participant.site.time_zone)
+    _infusion_at(participant, datetime.combine(day0, time(10, 30), tzinfo=zone))
+    of.crf(
+        participant,
+        "D0",
+        "vitals_pre",
+        measured_at=time(10, 20),
+        temperature_c=Decimal("37.0"),
+        heart_rate_bpm=90,
+        systolic_mmhg=120,
+        diastolic_mmhg=70,
+        respiratory_rate=20,
+        spo2_percent=94,
+        respiratory_support="face_mask",
+    )
+    data = {
+        **VITALS,
+        "assessed_on": day0.isoformat(),
+        "measured_at": "10:45",
+        "heart_rate_bpm": "115",  # +25/min: a rise of 20 warns
+        "systolic_mmhg": "118",
+        "diastolic_mmhg": "60",
+    }
+    response = client.post(url(participant, "D0", "vitals_15m"), data)
+    body = response.content.decode()
+    assert 'data-testid="next-step-ae"' in body
+    assert "Save and report an adverse event" in body
+    response = client.post(
+        url(participant, "D0", "vitals_15m"),
+        {
+            **data,
+            "action": "complete_report_ae",
+            "confirm_warnings": "on",
+            "warning_reason": "Rechecked",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/safety/participants/{participant.study_id}/ae/new/?visit=D0"
+    saved = VitalSigns15Min.objects.get()
+    assert saved.is_complete
+    assert "possible infusion reaction" in saved.warnings_confirmed
+    # Not a reaction: no next step offered.
+    response = client.post(
+        url(participant, "D1", "vital_signs"),
+        {**VITALS, "assessed_on": of.visit(participant, "D1").target_date.isoformat(),
+         "spo2_percent": "84"},
+    )  # fmt: skip
+    body = response.content.decode()
+    assert 'data-testid="soft-warnings"' in body
+    assert 'data-testid="next-step-ae"' not in body
+
+
 def test_the_infusion_time_points_need_the_time_measured(client, coordinator, participant):
     day0 = of.visit(participant, "D0").target_date
     data = {**VITALS, "assessed_on": day0.isoformat(), "measured_at": ""}
