@@ -297,6 +297,9 @@ def slot_assign(
         "support": respiratory_support,
         "stratum": stratum,
         "randomized_at": randomized_at,
+        # The audit rows' and notices' time from the application's clock, as simple-history
+        # and auto_now_add take it (not the database's).
+        "now": now,
         "review_phase": TRIAL.gate_review_of_phase,
         "gated_phase": TRIAL.gated_phase,
         "opening_decisions": [str(d) for d in OPENING_DECISIONS],
@@ -346,7 +349,7 @@ def slot_assign(
 _ASSIGN = """
     SELECT randomization_assign(
         %(participant)s, %(user)s, %(site_scope)s, %(support)s, %(stratum)s, %(randomized_at)s,
-        %(review_phase)s, %(gated_phase)s, %(opening_decisions)s, %(phase_targets)s,
+        %(now)s, %(review_phase)s, %(gated_phase)s, %(opening_decisions)s, %(phase_targets)s,
         %(enrolled)s, %(randomized)s, %(reason)s, %(visit_codes)s, %(visit_days)s,
         %(visit_before)s, %(visit_after)s, %(visit_state)s, %(visit_reason)s,
         %(pharmacist_group)s, %(note_text)s, %(note_link)s, %(alert_kind)s, %(alert_subject)s

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone, translation
 
@@ -215,6 +216,24 @@ def test_the_audit_rows_are_the_rows_simple_history_writes(roles, site01):
         )
         for field in Visit._meta.concrete_fields:
             assert getattr(h, field.attname) == getattr(visits[h.id], field.attname), field.name
+
+
+def test_the_audit_rows_and_notices_take_the_applications_clock(roles, site01):
+    """As simple-history and auto_now_add do (timezone.now()), not the database's clock: the
+    audit trail reads one clock, and tests that freeze time see the same rows."""
+    UserFactory(username="ph", role=Role.PHARMACIST, sites=[site01], email="ph@example.org")
+    coord = coordinator(site01)
+    all_lists()
+    participant = enrolled(site01)
+    frozen = datetime(2021, 3, 1, 9, 30, tzinfo=ZoneInfo("UTC"))
+    with time_machine.travel(frozen, tick=False):
+        randomization = assign(participant, coord)
+    assert randomization.randomized_at == frozen
+    assert participant.history.order_by("-history_id").first().history_date == frozen
+    assert {h.history_date for h in Visit.history.filter(participant_id=participant.pk)} == {frozen}
+    assert Notification.objects.get().created_at == frozen
+    alert = Alert.objects.get()
+    assert (alert.created_at, alert.next_attempt_at) == (frozen, frozen)
 
 
 def test_the_visit_schedule_is_outcomes_schedule_from_the_day0_at_the_site(roles, site01):

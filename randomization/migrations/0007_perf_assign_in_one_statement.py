@@ -31,6 +31,7 @@ CREATE FUNCTION randomization_assign(
     p_support varchar,
     p_stratum varchar,
     p_randomized_at timestamptz,
+    p_now timestamptz,              -- the application's clock: the audit rows' and notices' time
     p_review_phase varchar,         -- TRIAL.gate_review_of_phase
     p_gated_phase varchar,          -- TRIAL.gated_phase
     p_opening_decisions varchar[],  -- models.OPENING_DECISIONS
@@ -98,6 +99,9 @@ BEGIN
     v_phase := CASE WHEN v_decision = ANY (p_opening_decisions)
                     THEN p_gated_phase ELSE p_review_phase END;
     v_target := (p_phase_targets ->> v_phase)::int;
+    IF v_target IS NULL THEN  -- fail closed: no assignment without a cap
+        RAISE EXCEPTION 'no target for phase %', v_phase;
+    END IF;
 
     -- Day 0: the date of the randomization at the participant's site.
     SELECT * INTO v_site FROM trialedc_site WHERE id = v_participant.site_id;
@@ -135,7 +139,7 @@ BEGIN
         id, code, day, target_date, window_start, window_end, state, missed_reason,
         participant_id, history_date, history_change_reason, history_type, history_user_id)
     SELECT id, code, day, target_date, window_start, window_end, state, missed_reason,
-           participant_id, clock_timestamp(), p_visit_reason, '+', NULL
+           participant_id, p_now, p_visit_reason, '+', NULL
     FROM visits ORDER BY id;
 
     -- The participant randomized, and its audit row "~" with the user and the reason.
@@ -148,7 +152,7 @@ BEGIN
         v_participant.id, v_participant.study_id, v_participant.status,
         v_participant.enrolled_at, v_participant.site_id, v_participant.screening_id,
         v_participant.identity_id, v_participant.enrolled_by_id,
-        clock_timestamp(), p_reason, '~', p_user);
+        p_now, p_reason, '~', p_user);
 
     -- The pharmacy (services.pharmacy_message): a notice in the product to every
     -- active pharmacist of the site, in username order, and one e-mail through the outbox
@@ -166,7 +170,7 @@ BEGIN
         WHERE u.is_active
     ), notes AS (
         INSERT INTO datamanagement_notification (recipient_id, text, link, created_at, read_at)
-        SELECT id, v_text, p_note_link, clock_timestamp(), NULL FROM pharmacists
+        SELECT id, v_text, p_note_link, p_now, NULL FROM pharmacists
         ORDER BY username
     )
     SELECT jsonb_agg(e ORDER BY e COLLATE "C") INTO v_emails
@@ -180,7 +184,7 @@ BEGIN
             p_alert_kind,
             left(replace(replace(p_alert_subject, '%(site)s', v_site.code), '%%', '%'), 250),
             v_text, v_emails, p_participant, NULL, NULL,
-            clock_timestamp(), 0, NULL, '', clock_timestamp(), NULL)
+            p_now, 0, NULL, '', p_now, NULL)
         RETURNING id INTO v_alert;
     END IF;
 
