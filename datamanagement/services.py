@@ -76,7 +76,13 @@ def assert_editable(*, participant=None, visit: Visit | None = None, crf_code: s
     )
     if lock is None:
         return
-    raise RecordLocked(
+    raise lock_refusal(lock)
+
+
+def lock_refusal(lock: Lock) -> RecordLocked:
+    """The refusal of a change that `lock` covers (also raised for a check the database made,
+    e.g. randomization's `randomization_assign`)."""
+    return RecordLocked(
         _(
             "These data are locked (%(level)s lock by %(who)s on %(when)s); they cannot be "
             "changed. Ask the data manager to unlock them, with a reason."

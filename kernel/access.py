@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
@@ -44,15 +45,26 @@ def require(*perms: str) -> Callable:
 
 def sites_for(user) -> QuerySet[Site]:
     """The sites whose participant data `user` may see."""
-    if not user.is_authenticated:
+    scope = site_scope(user)
+    if scope == "none":
         return Site.objects.none()
-    roles = roles_of(user)
-    if not roles:
-        return Site.objects.none()
-    # Fail closed: a user holding any site-bound role is bound to their own sites.
-    if roles & SITE_SCOPED_ROLES:
+    if scope == "own":
         return user.sites.all()
     return Site.objects.all()
+
+
+def site_scope(user) -> Literal["none", "own", "all"]:
+    """Which sites `user` may see, as `sites_for` reads it: none, their own, or all (for a
+    check done in the database, e.g. randomization's `randomization_assign`)."""
+    if not user.is_authenticated:
+        return "none"
+    roles = roles_of(user)
+    if not roles:
+        return "none"
+    # Fail closed: a user holding any site-bound role is bound to their own sites.
+    if roles & SITE_SCOPED_ROLES:
+        return "own"
+    return "all"
 
 
 def scope_to_sites(queryset: QuerySet, user, *, site_path: str = "site") -> QuerySet:

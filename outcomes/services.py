@@ -70,15 +70,17 @@ from .models import (
 def visit_schedule_create(*, participant, day0: date) -> None:
     """Create the participant's scheduled visits from Day 0 (SPEC §4).
 
-    Contract: randomization calls this inside its assignment transaction, with Day 0 = the day
-    of randomization. Idempotent: visits that exist are left as they are.
+    Day 0 = the day of randomization. Idempotent: visits that exist are left as they are.
+    Randomization writes the same rows in its assignment statement (the database function
+    `randomization_assign`, migration randomization/0007), with these dates
+    (`schedule.visit_dates`), this state and these audit rows; a test compares them.
 
     The visits go in with one INSERT and their audit rows with another (the same rows as
     `save_with_reason` writes one by one: "+", no user, "Initial entry"), after one lock check
     for the participant: a new visit can be covered only by a participant or database lock.
     The window and uniqueness constraints are the database's (docs/performance.md).
     """
-    # No savepoint: inside randomization's transaction a refusal undoes the whole assignment.
+    # No savepoint: inside a caller's transaction a refusal undoes the whole of it.
     with transaction.atomic(savepoint=False):
         signals.data_changing.send(sender=Visit, participant=participant, visit=None, crf_code="")
         existing = set(Visit.objects.filter(participant=participant).values_list("code", flat=True))

@@ -99,8 +99,9 @@ class AssignmentCounter(models.Model):
     """How many slots are given: one row per phase (stratum blank) and one per (phase, stratum).
 
     Kept by a database trigger on every insert or delete of a Randomization (migration 0005),
-    whatever inserts it. `services.slot_assign` locks its phase's row and its stratum's row as
-    the only serialization of assignments: the phase cap is the phase row's count, the next
+    whatever inserts it. An assignment (`services.slot_assign`, in its database function
+    `randomization_assign`) locks its phase's row and its stratum's row as the only
+    serialization of assignments: the phase cap is the phase row's count, the next
     slot is the stratum row's count + 1."""
 
     phase = models.CharField(_("phase"), max_length=4, choices=PHASE_CHOICES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet, Subquery
+from django.db.models import QuerySet
 
 from datamanagement.selectors import database_is_locked
 from kernel.access import scope_to_sites
@@ -92,16 +92,6 @@ def assigned_by_arm() -> list[dict]:
 
 def latest_review(phase: str) -> PhaseReview | None:
     return PhaseReview.objects.filter(phase=phase).order_by("-recorded_at", "-pk").first()
-
-
-def latest_review_decision() -> Subquery:
-    """The decision of the latest review of the gate's phase, as a subquery (an annotation of
-    services.slot_assign's one query for the participant)."""
-    return Subquery(
-        PhaseReview.objects.filter(phase=TRIAL.gate_review_of_phase)
-        .order_by("-recorded_at", "-pk")
-        .values("decision")[:1]
-    )
 
 
 def gated_phase_open() -> bool:

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, cast
+from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from psycopg.types.json import Jsonb
 
 from accounts import twofactor
 from accounts.models import BackupCodes
 from datamanagement import services as data_services
-from datamanagement.models import QueryOrigin
+from datamanagement.models import Lock, QueryOrigin
 from datamanagement.selectors import database_is_locked
 from kernel import audit, concurrency
-from kernel.access import sites_for
-from kernel.alerts import alert_enqueue
-from kernel.models import AlertKind, SecurityEventKind
+from kernel.access import site_scope, sites_for
+from kernel.alerts import alert_dispatch, alert_enqueue
+from kernel.models import AlertKind, SecurityEventKind, Site
 from kernel.roles import Role, roles_of
 from kernel.services import security_event_record
 from kernel.trial import BASELINE, INFUSION, TRIAL
-from outcomes.models import Baseline
-from outcomes.services import visit_schedule_create
+from outcomes.models import Baseline, VisitState
 from participants.models import Participant, ParticipantStatus
 from safety.models import AdverseEvent
 
@@ -264,14 +265,18 @@ def slot_assign(
     earlier, e.g. by sealed envelope while the system was down, and for the demo trial; the
     pages never offer it. Day 0 is its date at the participant's site.
 
-    Race-proof: the participant row is locked for the whole transaction (one participant cannot
-    be randomized twice); then, last, the phase's and the stratum's counter rows
-    (`counters_lock`), so two coordinators cannot take one slot and the phase cap cannot be
-    overrun by two strata at once. Everything else (checks, status and audit row, visit
-    schedule) is done before those locks, so the assignments of a phase wait for each other
-    only for the last three statements and the commit. Slots cannot change once stored (a
-    trigger), and the slot taken is checked against its seal. The unique columns of
-    Randomization are the backstop (docs/randomization.md, assignment; docs/performance.md).
+    One statement: the database function `randomization_assign` (migration 0007) does, in one
+    transaction and in this order, what this service did through the ORM until issue 24:
+    locks the participant row (one participant cannot be randomized twice), checks the user's
+    sites, "already randomized", the status, the phase (its latest DSMB review) and the data
+    manager's locks; writes the visit schedule with its audit rows and the participant's new
+    status with its audit row; then, last, locks the phase's and the stratum's counter rows
+    (`counters_lock`: two coordinators cannot take one slot, the phase cap cannot be overrun by
+    two strata at once), takes the next slot (locked, free, matching its seal), checks the phase
+    cap, stores the Randomization (unique participant and slot: the backstop) and tells the
+    site's pharmacists (`pharmacy_message`, in the product and through the outbox). Each refusal
+    comes back as its own SQLSTATE and becomes the same exception, with the same words, as
+    before (`_refusal`). docs/randomization.md, "Assignment"; docs/performance.md, issue 24.
     """
     if respiratory_support not in TRIAL.respiratory_support_stratum:
         raise NotRandomizable(_("Choose the respiratory support at randomization."))
@@ -280,175 +285,186 @@ def slot_assign(
         raise NotRandomizable(_("A randomization cannot be dated in the future."))
     randomized_at = randomized_at or now
     stratum = TRIAL.stratum_for_support(respiratory_support)
-    with transaction.atomic():
-        # One query: the participant locked (its row only: the site is read, not written),
-        # whether the user works at its site, whether it was already randomized.
-        participant = (
-            Participant.objects.select_for_update(of=("self",))
-            .select_related("site")
-            .annotate(
-                _in_scope=Exists(sites_for(user).filter(pk=OuterRef("site_id"))),
-                _randomized=Exists(Randomization.objects.filter(participant=OuterRef("pk"))),
-                _gate_decision=selectors.latest_review_decision(),
+    # The coordinator's values, as the ORM save validated them; the foreign keys, Day 0 (the
+    # function's) and the unique columns are the database's.
+    Randomization(respiratory_support=respiratory_support, randomized_at=randomized_at).full_clean(
+        exclude=["participant", "slot", "randomized_by", "day0"]
+    )
+    arguments = {
+        "participant": participant.pk,
+        "user": user.pk,
+        "site_scope": site_scope(user),
+        "support": respiratory_support,
+        "stratum": stratum,
+        "randomized_at": randomized_at,
+        # The audit rows' and notices' time from the application's clock, as simple-history
+        # and auto_now_add take it (not the database's).
+        "now": now,
+        "review_phase": TRIAL.gate_review_of_phase,
+        "gated_phase": TRIAL.gated_phase,
+        "opening_decisions": [str(d) for d in OPENING_DECISIONS],
+        "phase_targets": Jsonb({p.code: p.target_total for p in TRIAL.phases}),
+        "enrolled": str(ParticipantStatus.ENROLLED),
+        "randomized": str(ParticipantStatus.RANDOMIZED),
+        "reason": _("Randomized"),
+        "visit_codes": [v.code for v in TRIAL.visits],
+        "visit_days": [v.day for v in TRIAL.visits],
+        "visit_before": [v.window_before for v in TRIAL.visits],
+        "visit_after": [v.window_after for v in TRIAL.visits],
+        "visit_state": str(VisitState.SCHEDULED),
+        "visit_reason": _("Initial entry"),
+        "pharmacist_group": Role.PHARMACIST.value,
+        "note_text": _pharmacy_words(),
+        "note_link": reverse("randomization:pharmacy_queue"),
+        "alert_kind": str(AlertKind.DOSE_TO_PREPARE),
+        "alert_subject": _pharmacy_subject_words(),
+    }
+    try:
+        if connection.in_atomic_block:
+            # Inside the caller's transaction: a savepoint, so a refusal leaves it usable.
+            with transaction.atomic():
+                row = _assign(arguments)
+        else:
+            # Its own transaction: the statement commits as it ends, so the counters' lock is
+            # released by the database, not after this thread gets the interpreter back.
+            row = _assign(arguments)
+    except DatabaseError as error:
+        refusal = _refusal(error)
+        if refusal is None:
+            raise
+        raise refusal from None
+    randomization = _loaded(Randomization, row["randomization"])
+    randomization.participant = _loaded(Participant, row["participant"])
+    randomization.participant.site = _loaded(Site, row["site"])
+    randomization.slot = _loaded(Slot, row["slot"])
+    randomization.slot.randomization_list = _loaded(RandomizationList, row["list"])
+    randomization.randomized_by = user
+    if row["alert"] is not None:
+        # As kernel.alerts.alert_create: the e-mail leaves after the commit (now, outside a
+        # transaction).
+        transaction.on_commit(partial(alert_dispatch, alert_id=row["alert"]), robust=True)
+    return randomization
+
+
+_ASSIGN = """
+    SELECT randomization_assign(
+        %(participant)s, %(user)s, %(site_scope)s, %(support)s, %(stratum)s, %(randomized_at)s,
+        %(now)s, %(review_phase)s, %(gated_phase)s, %(opening_decisions)s, %(phase_targets)s,
+        %(enrolled)s, %(randomized)s, %(reason)s, %(visit_codes)s, %(visit_days)s,
+        %(visit_before)s, %(visit_after)s, %(visit_state)s, %(visit_reason)s,
+        %(pharmacist_group)s, %(note_text)s, %(note_link)s, %(alert_kind)s, %(alert_subject)s
+    )
+"""
+
+
+def _assign(arguments: dict[str, Any]) -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute(_ASSIGN, arguments)
+        return json.loads(cursor.fetchone()[0])  # Django reads jsonb as text
+
+
+def _loaded(model, row: dict[str, Any]):
+    """A model instance from a row the database function returned as JSON (its columns)."""
+    fields = model._meta.concrete_fields
+    return model.from_db(
+        connection.alias,
+        [f.attname for f in fields],
+        [f.to_python(row[f.column]) for f in fields],
+    )
+
+
+def _refusal(error: DatabaseError) -> Exception | None:
+    """The exception slot_assign raised before issue 24 for a refusal of `randomization_assign`
+    (SQLSTATE class RZ, migration 0007), with the same words; None for any other error."""
+    cause = error.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or ""
+    if not sqlstate.startswith("RZ"):
+        return None
+    detail = json.loads(getattr(cause, "diag").message_detail or "{}")  # noqa: B009
+    match sqlstate:
+        case "RZ000":
+            return Participant.DoesNotExist("Participant matching query does not exist.")
+        case "RZ001":
+            return NotRandomizable(_("This participant belongs to a site you are not assigned to."))
+        case "RZ002":
+            return AlreadyRandomized(
+                _("Participant %(id)s is already randomized.") % {"id": detail["study_id"]}
             )
-            .get(pk=participant.pk)
-        )
-        if not participant._in_scope:
-            raise NotRandomizable(_("This participant belongs to a site you are not assigned to."))
-        # The annotations are read in the snapshot from before the lock was granted; the
-        # row's own columns are the latest. A participant another coordinator randomized while
-        # this one waited is no longer enrolled: read again, as its own query, on that path.
-        if participant._randomized or (
-            participant.status != ParticipantStatus.ENROLLED
-            and Randomization.objects.filter(participant=participant).exists()
-        ):
-            raise AlreadyRandomized(
-                _("Participant %(id)s is already randomized.") % {"id": participant.study_id}
-            )
-        if participant.status != ParticipantStatus.ENROLLED:
-            raise NotRandomizable(
+        case "RZ003":
+            return NotRandomizable(
                 _(
                     "Participant %(id)s cannot be randomized: status is “%(status)s”; only an "
                     "enrolled participant (eligible, consented, not withdrawn) can be."
                 )
-                % {"id": participant.study_id, "status": participant.get_status_display()}
+                % {
+                    "id": detail["study_id"],
+                    "status": ParticipantStatus(detail["status"]).label,
+                }
             )
-        # The phase, as selectors.current_phase reads it. Read before the counters' lock: a
-        # phase I review recorded meanwhile (under that lock) makes this a refusal (PhaseClosed,
-        # nothing changed), never an assignment past the cap.
-        phase = (
-            TRIAL.gated_phase
-            if participant._gate_decision in OPENING_DECISIONS
-            else TRIAL.gate_review_of_phase
-        )
-        site_zone = zoneinfo.ZoneInfo(participant.site.time_zone)
-        day0 = timezone.localtime(randomized_at, site_zone).date()
-        # The writes that do not depend on the slot, before the counters' lock (same
-        # transaction: a refusal below undoes them).
-        # visit_schedule_create checks the locks covering the participant (database or
-        # participant lock) with its row locked; the participant's own save, the same target
-        # in the same transaction, is marked so its pre_save guard does not read them again
-        # (datamanagement.guards, as outcomes.services.crf_save does).
-        visit_schedule_create(participant=participant, day0=day0)
-        participant.status = ParticipantStatus.RANDOMIZED
-        participant.__dict__["_lock_checked"] = (participant.pk, None, "")
-        audit.save_with_reason(participant, user=user, reason=_("Randomized"))
-
-        counts = counters_lock(phase, stratum)
-        slot = (
-            Slot.objects.select_for_update(of=("self",))
-            .select_related("randomization_list")
-            .annotate(_taken=Exists(Randomization.objects.filter(slot=OuterRef("pk"))))
-            .filter(
-                randomization_list__phase=phase,
-                randomization_list__stratum=stratum,
-                sequence=counts[stratum] + 1,
+        case "RZ004":
+            return data_services.lock_refusal(
+                Lock.objects.select_related("locked_by").get(pk=detail["lock"])
             )
-            .first()
-        )
-        rlist = slot.randomization_list if slot else _list_of(phase, stratum)
-        if rlist is None:
-            raise NoList(
+        case "RZ005":
+            return NoList(
                 _(
                     "There is no randomization list for phase %(phase)s, stratum %(stratum)s "
                     "yet. Ask the trial statistician to create it; nothing was changed."
                 )
-                % {"phase": phase, "stratum": stratum}
+                % {"phase": detail["phase"], "stratum": detail["stratum"]}
             )
-        if slot is not None:
-            _slot_verify(slot, rlist, taken=cast(Any, slot)._taken)
-        target = TRIAL.phase(phase).target_total
-        if counts[""] >= target:
-            raise PhaseClosed(_phase_full_message(phase, target))
-        if slot is None:
-            # Past the last slot, or a slot missing from the middle of the list.
-            if rlist.slots.count() > counts[stratum]:
-                list_verify(rlist)  # raises ListTampered: a slot was deleted
-            raise ListExhausted(_exhausted_message(phase, stratum))
-        randomization = Randomization(
-            participant=participant,
-            slot=slot,
-            respiratory_support=respiratory_support,
-            day0=day0,
-            randomized_at=randomized_at,
-            randomized_by=user,
+        case "RZ006":
+            return _tampered(detail["phase"], detail["stratum"])
+        case "RZ007":
+            return PhaseClosed(_phase_full_message(detail["phase"], detail["target"]))
+        case "RZ008":
+            if detail["missing"]:
+                # A slot missing from the middle of the list: the whole list is verified.
+                try:
+                    list_verify(RandomizationList.objects.get(pk=detail["list"]))
+                except ListTampered as tampered:
+                    return tampered
+            return ListExhausted(_exhausted_message(detail["phase"], detail["stratum"]))
+    return None
+
+
+def _tampered(phase: str, stratum: str) -> ListTampered:
+    return ListTampered(
+        _(
+            "The randomization list of phase %(phase)s, stratum %(stratum)s does not match "
+            "the checksum recorded when it was created. Randomization is stopped; call the "
+            "trial statistician."
         )
-        # The unique checks and the foreign keys (participant and slot locked above, the user
-        # signed in) are the database's job.
-        randomization.full_clean(exclude=["participant", "slot", "randomized_by"])
-        randomization.save()
-        pharmacy_notify_randomized(randomization=randomization)
-    return randomization
-
-
-def _list_of(phase: str, stratum: str) -> RandomizationList | None:
-    return RandomizationList.objects.filter(phase=phase, stratum=stratum).first()
-
-
-def _slot_verify(slot: Slot, rlist: RandomizationList, *, taken: bool) -> None:
-    """The slot an assignment takes: free, and matching its seal (blocks.slot_seal) under the
-    list's recorded checksum. Slots cannot be changed once stored (the trigger of migration
-    0005); this catches one changed behind the trigger, or a changed checksum, without hashing
-    the whole list on every assignment (the whole list is verified when stored, on the lists
-    page, by `randomization_verify` and after a restore)."""
-    row = blocks.SlotRow(slot.sequence, slot.block, slot.block_size, slot.arm, slot.envelope_code)
-    expected = blocks.slot_seal(checksum=rlist.checksum, number=slot.number, row=row)
-    if taken or slot.seal != expected:
-        raise ListTampered(
-            _(
-                "The randomization list of phase %(phase)s, stratum %(stratum)s does not match "
-                "the checksum recorded when it was created. Randomization is stopped; call the "
-                "trial statistician."
-            )
-            % {"phase": rlist.phase, "stratum": rlist.stratum}
-        )
-
-
-def pharmacy_recipients(site) -> list:
-    """The site's active pharmacists."""
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True, sites=site, groups__name=Role.PHARMACIST.value)
-        .order_by("username")
-        .distinct()
+        % {"phase": phase, "stratum": stratum}
     )
+
+
+def _pharmacy_words() -> str:
+    """What the pharmacist is told at a randomization, before the study ID, site and Day 0 are
+    put in (`pharmacy_message`; `randomization_assign` puts them in the same way)."""
+    return _(
+        "Participant %(id)s was randomized at site %(site)s (Day 0: %(day0)s): a dose to "
+        "prepare. Open the pharmacy queue."
+    )
+
+
+def _pharmacy_subject_words() -> str:
+    return _("Trial EDC: a dose to prepare at site %(site)s")
 
 
 def pharmacy_message(randomization: Randomization) -> str:
     """What the pharmacist is told at a randomization. Built from the study ID, site and Day 0
     only, never from the slot: the words are the same whatever the arm, so that an e-mail read
-    over a shoulder, or its length, says nothing about it (SPEC §3)."""
+    over a shoulder, or its length, says nothing about it (SPEC §3). Written by
+    `randomization_assign` in the assignment's transaction, to every active pharmacist of the
+    site in the product and in one e-mail through the outbox (kernel.alerts), so it is sent
+    even if the mail server is down at that moment."""
     participant = randomization.participant
-    return _(
-        "Participant %(id)s was randomized at site %(site)s (Day 0: %(day0)s): a dose to "
-        "prepare. Open the pharmacy queue."
-    ) % {
+    return _pharmacy_words() % {
         "id": participant.study_id,
         "site": participant.site.code,
         "day0": randomization.day0.isoformat(),
     }
-
-
-def pharmacy_notify_randomized(*, randomization: Randomization) -> None:
-    """Tell the site's pharmacists, in the product and by e-mail, that a dose is to prepare.
-    Written in the randomization's transaction: the e-mail goes through the outbox
-    (kernel.alerts), so it is sent even if the mail server is down at that moment."""
-    participant = randomization.participant
-    pharmacists = pharmacy_recipients(participant.site)
-    text = pharmacy_message(randomization)
-    link = reverse("randomization:pharmacy_queue")
-    for pharmacist in pharmacists:
-        data_services.notify(recipient=pharmacist, text=text, link=link, email=False)
-    emails = [p.email for p in pharmacists if p.email]
-    if emails:
-        alert_enqueue(
-            kind=AlertKind.DOSE_TO_PREPARE,
-            subject=_("Trial EDC: a dose to prepare at site %(site)s")
-            % {"site": participant.site.code},
-            body=text,
-            recipients=emails,
-            participant=participant,
-        )
 
 
 def _phase_full_message(phase: str, target: int) -> str:

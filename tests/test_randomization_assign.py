@@ -10,6 +10,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from kernel.roles import Role
+from kernel.trial import TRIAL
+from outcomes.models import Visit
+from outcomes.schedule import visit_dates
 from participants.models import ParticipantStatus
 from randomization import services
 from randomization.exceptions import (
@@ -98,14 +101,20 @@ def test_day0_is_the_date_at_the_site_and_the_visit_schedule_is_created(coord, s
     participant = enrolled(site01)
     # 22:00 UTC on 1 March is already 2 March in Tehran (UTC+3:30).
     late_evening = datetime(2021, 3, 1, 22, 0, tzinfo=ZoneInfo("UTC"))
-    with (
-        mock.patch.object(timezone, "now", return_value=late_evening),
-        mock.patch("randomization.services.visit_schedule_create") as schedule,
-    ):
+    with mock.patch.object(timezone, "now", return_value=late_evening):
         randomization = assign(participant, coord)
     assert randomization.day0 == date(2021, 3, 2)
-    schedule.assert_called_once_with(participant=mock.ANY, day0=date(2021, 3, 2))
-    assert schedule.call_args.kwargs["participant"].pk == participant.pk
+    # The schedule is made from that Day 0 (in the database since issue 24: it no longer goes
+    # through outcomes.services.visit_schedule_create; the dates are outcomes.schedule's).
+    visits = list(Visit.objects.filter(participant=participant).order_by("day"))
+    assert [v.code for v in visits] == [c.code for c in TRIAL.visits]
+    for visit, config in zip(visits, TRIAL.visits, strict=True):
+        assert (visit.target_date, visit.window_start, visit.window_end) == visit_dates(
+            day0=date(2021, 3, 2),
+            day=config.day,
+            window_before=config.window_before,
+            window_after=config.window_after,
+        )
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from django.db.models import AutoField
 from django.utils import timezone
 
 from kernel import concurrency
-from kernel.models import UNBLINDED_ALERT_KINDS, Alert
+from kernel.models import UNBLINDED_ALERT_KINDS, Alert, AlertKind
 from kernel.roles import BLINDED_ROLES, Role, role_permissions
 from participants.models import ParticipantStatus
 from randomization import services
@@ -236,7 +236,12 @@ def capture(client, staff, site01, *, flip: bool, roles=BLINDED_ROLES):
         people = build_trial(staff, site01, flip=flip)
         arms = [Randomization.objects.get(participant=p).slot.arm for p in people[:2]]
         seen = record(client, staff, people, roles) if roles else {}
+        # The pharmacist's e-mail of each randomization is written to the outbox by the
+        # assignment's database function (issue 24), not through alert_enqueue: read there.
         seen[("e-mails",)] = [
+            {"kind": a.kind, "subject": a.subject, "body": a.body, "recipients": a.recipients}
+            for a in Alert.objects.filter(kind=AlertKind.DOSE_TO_PREPARE).order_by("pk")
+        ] + [
             {k: v for k, v in call.kwargs.items() if k != "participant"}
             for call in alerts.call_args_list
         ]

@@ -1,27 +1,40 @@
 """`make bench`: randomization under contention, through the service, against the physical floor.
 
 20 threads × 50 assignments through `randomization.services.slot_assign` (participant row lock,
-every list of the phase locked, checksum verification, phase cap, audit row, visit schedule),
-against 20 threads × 50 of the minimal raw psycopg loop: `SELECT ... FOR UPDATE` of the next
-free slot, `UPDATE` it, commit. After each run: zero duplicates, zero gaps (the used slots of
-each list are exactly its first ones, in sequence order).
+the phase's counter rows locked, the slot's seal, phase cap, audit rows, visit schedule, the
+pharmacists' notices and e-mail), against 20 threads × 50 of the minimal raw psycopg loop:
+`SELECT ... FOR UPDATE` of the next free slot, `UPDATE` it, commit. After each run: zero
+duplicates, zero gaps (the used slots of each list are exactly its first ones, in sequence
+order); after the service's, every participant randomized with its 12 visits, their audit rows,
+the participant's audit row, a notice to the site's pharmacist and an e-mail in the outbox.
+
+The outbox e-mail's delivery runs after each commit as the tests' Celery runs every task
+without a broker: eagerly, in the assigning thread (lock the outbox row, send, update, commit),
+as when this benchmark was first recorded. Besides the rates, each run records the CPU it
+cost per assignment, in this process (Python, all threads) and in the database server (the
+threads' backends, from /proc when the server is on this machine): on a shared machine the
+rates follow the load, the CPU per assignment much less (docs/performance.md, issue 24).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
 from django.db import connection
 
-from kernel.models import User
+from datamanagement.models import Notification
+from kernel.models import Alert, AlertKind, User
 from kernel.services import roles_sync, sites_sync, user_set_up
 from kernel.trial import TRIAL
+from outcomes.models import Visit
 from participants import demo as participants_demo
-from participants.models import Participant
+from participants.models import Participant, ParticipantStatus
 from randomization import services
 from randomization.models import Randomization, RandomizationList
 from trialedc.management.commands.load_demo import DEMO_PASSWORD, DEMO_USERS
@@ -41,8 +54,49 @@ class _Null:
         pass
 
 
-def _run_threads(work) -> float:
-    """Run work(thread_index) in THREADS threads at once; the wall-clock seconds they took."""
+@dataclasses.dataclass
+class Run:
+    """One run's wall-clock seconds, the CPU seconds it cost in this process (all threads) and
+    in the database server (its backends; None when the server is not on this machine), and
+    the load average (1 minute) before and after it: the machine is shared."""
+
+    seconds: float
+    python_cpu: float
+    server_cpu: float | None
+    load: tuple[float, float]
+
+    def per_assignment_ms(self) -> dict[str, float | None]:
+        server = None if self.server_cpu is None else 1000 * self.server_cpu / TOTAL
+        return {"python_cpu_ms": 1000 * self.python_cpu / TOTAL, "server_cpu_ms": server}
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) a database backend has used, from /proc/<pid>/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _ServerCpu:
+    """The CPU the threads' backends used, each measured from its first to its last query."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total: float | None = 0.0
+
+    def add(self, before: float | None, after: float | None) -> None:
+        with self._lock:
+            if before is None or after is None or self.total is None:
+                self.total = None
+            else:
+                self.total += after - before
+
+
+def _run_threads(work, server: _ServerCpu) -> Run:
+    """Run work(thread_index) in THREADS threads at once."""
+    load_before = os.getloadavg()[0]
     errors: list[BaseException] = []
     start = threading.Barrier(THREADS + 1)
 
@@ -57,12 +111,12 @@ def _run_threads(work) -> float:
     for thread in threads:
         thread.start()
     start.wait()
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     for thread in threads:
         thread.join()
-    seconds = time.perf_counter() - began
+    seconds, python_cpu = time.perf_counter() - began, time.process_time() - began_cpu
     assert not errors, errors[:3]
-    return seconds
+    return Run(seconds, python_cpu, server.total, (load_before, os.getloadavg()[0]))
 
 
 def _assert_no_duplicates_no_gaps(rows: list[tuple[int, int, int]]) -> None:
@@ -76,7 +130,7 @@ def _assert_no_duplicates_no_gaps(rows: list[tuple[int, int, int]]) -> None:
         assert used == list(range(1, len(used) + 1)), f"gap in list {lst}"
 
 
-def _service_run(monkeypatch) -> float:
+def _service_run(monkeypatch) -> Run:
     # The demo's sites and users without its participants (load_demo refuses 0 participants).
     roles_sync()
     sites_sync()
@@ -113,8 +167,14 @@ def _service_run(monkeypatch) -> float:
     }
     participants = list(Participant.objects.order_by("pk"))
 
+    server = _ServerCpu()
+
     def work(index: int) -> None:
         try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            before = _backend_cpu(pid)
             for k in range(EACH):
                 participant = participants[index * EACH + k]
                 services.slot_assign(
@@ -122,10 +182,11 @@ def _service_run(monkeypatch) -> float:
                     user=coordinators[participant.site_id],
                     respiratory_support=SUPPORTS[k % 2],
                 )
+            server.add(before, _backend_cpu(pid))
         finally:
             connection.close()
 
-    seconds = _run_threads(work)
+    run = _run_threads(work, server)
     _assert_no_duplicates_no_gaps(
         list(
             Randomization.objects.values_list(
@@ -134,7 +195,19 @@ def _service_run(monkeypatch) -> float:
         )
     )
     assert RandomizationList.objects.filter(phase=TRIAL.gated_phase).count() == 2
-    return seconds
+    randomized = Participant.objects.filter(status=ParticipantStatus.RANDOMIZED)
+    assert randomized.count() == TOTAL
+    assert Visit.objects.count() == Visit.history.filter(history_type="+").count()
+    assert Visit.objects.count() == TOTAL * len(TRIAL.visits)
+    assert (
+        Participant.history.filter(
+            status=ParticipantStatus.RANDOMIZED, history_change_reason="Randomized"
+        ).count()
+        == TOTAL
+    )
+    assert Notification.objects.filter(link="/randomization/pharmacy/to-prepare/").count() == TOTAL
+    assert Alert.objects.filter(kind=AlertKind.DOSE_TO_PREPARE).count() == TOTAL
+    return run
 
 
 def _conninfo() -> str:
@@ -144,7 +217,7 @@ def _conninfo() -> str:
     )
 
 
-def _raw_run() -> float:
+def _raw_run() -> Run:
     with psycopg.connect(_conninfo(), autocommit=True) as setup:
         setup.execute(
             "CREATE TABLE bench_raw_slot (id serial PRIMARY KEY, list_id int NOT NULL, "
@@ -156,8 +229,13 @@ def _raw_run() -> float:
             [TOTAL],
         )
 
+    server = _ServerCpu()
+
     def work(index: int) -> None:
         with psycopg.connect(_conninfo()) as db:
+            pid = db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            db.commit()
+            before = _backend_cpu(pid)
             for k in range(EACH):
                 while True:  # a waiter that finds its row taken gets no row: try again
                     row = db.execute(
@@ -173,9 +251,10 @@ def _raw_run() -> float:
                     [index * EACH + k, row[0]],
                 )
                 db.commit()
+            server.add(before, _backend_cpu(pid))
 
     try:
-        seconds = _run_threads(work)
+        run = _run_threads(work, server)
         with psycopg.connect(_conninfo()) as check:
             rows = check.execute(
                 "SELECT list_id, sequence, participant_id FROM bench_raw_slot "
@@ -185,17 +264,19 @@ def _raw_run() -> float:
     finally:
         with psycopg.connect(_conninfo(), autocommit=True) as setup:
             setup.execute("DROP TABLE bench_raw_slot")
-    return seconds
+    return run
 
 
 def test_slot_assign_under_20_threads_against_a_raw_locking_loop(monkeypatch, bench_record):
-    service_seconds = _service_run(monkeypatch)
-    raw_seconds = _raw_run()
-    ours, raw = TOTAL / service_seconds, TOTAL / raw_seconds
+    service, raw_run = _service_run(monkeypatch), _raw_run()
+    ours, raw = TOTAL / service.seconds, TOTAL / raw_run.seconds
     print(
         f"\nrandomization, {THREADS} threads × {EACH}: slot_assign {ours:,.0f}/s "
-        f"({service_seconds:.1f} s), raw SELECT FOR UPDATE + UPDATE {raw:,.0f}/s "
-        f"({raw_seconds:.1f} s); no duplicates, no gaps in either"
+        f"({service.seconds:.1f} s, load {service.load[0]:.1f}-{service.load[1]:.1f}), "
+        f"raw SELECT FOR UPDATE + UPDATE {raw:,.0f}/s ({raw_run.seconds:.1f} s, load "
+        f"{raw_run.load[0]:.1f}-{raw_run.load[1]:.1f}); no duplicates, no gaps in either; "
+        f"CPU per assignment: slot_assign {service.per_assignment_ms()}, "
+        f"raw {raw_run.per_assignment_ms()}"
     )
     bench_record(
         measure=f"randomization, {THREADS} threads x {EACH} (assignments/s)",
@@ -205,5 +286,12 @@ def test_slot_assign_under_20_threads_against_a_raw_locking_loop(monkeypatch, be
         ratio=ours / raw,
         goal=">= 0.50 of raw",
         met=ours / raw >= 0.5,
-        details={"service_seconds": service_seconds, "raw_seconds": raw_seconds},
+        details={
+            "service_seconds": service.seconds,
+            "raw_seconds": raw_run.seconds,
+            "service_load_average": service.load,
+            "raw_load_average": raw_run.load,
+            "service_cpu_per_assignment": service.per_assignment_ms(),
+            "raw_cpu_per_assignment": raw_run.per_assignment_ms(),
+        },
     )
