@@ -28,6 +28,7 @@ from kernel.forms import (
     ReasonForChangeMixin,
     ServiceValidatedMixin,
 )
+from kernel.limits import VITAL_SIGN_MEASURES
 from kernel.trial import TRIAL
 
 from . import selectors
@@ -464,12 +465,7 @@ class Day60FollowUpForm(CrfForm):
 VITALS_FIELDS = [
     "assessed_on",
     "measured_at",
-    "temperature_c",
-    "heart_rate_bpm",
-    "systolic_mmhg",
-    "diastolic_mmhg",
-    "respiratory_rate",
-    "spo2_percent",
+    *VITAL_SIGN_MEASURES,
     "fio2",
     "fio2_unit",
     "respiratory_support",
