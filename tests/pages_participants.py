@@ -83,7 +83,14 @@ PAGES = {
 def _vital_signs_pk(world) -> int:
     from participants.models import ScreeningVitalSigns
 
-    return ScreeningVitalSigns.objects.get(screening_id=world.participant.screening_id).pk
+    pk = (
+        ScreeningVitalSigns.objects.filter(screening_id=world.participant.screening_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:  # a world made without prepare(): the page is not among its pages
+        raise AttributeError("this world's participant has no vital signs at screening")
+    return pk
 
 
 def prepare(world) -> None:

@@ -4,7 +4,7 @@ import pytest
 
 from kernel.roles import Role
 
-from .test_datamanagement_queries import murray, participant, raise_query, users  # noqa: F401
+from .test_datamanagement_queries import raise_query, users  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
