@@ -76,7 +76,8 @@ def statuses(body) -> dict[str, str]:
 # --- All green, in both modes ---------------------------------------------------------------
 
 
-def test_it_answers_200_with_every_component_ok_when_all_is_up(client, all_up):
+def test_it_answers_200_with_every_component_ok_when_all_is_up(client, all_up, settings):
+    settings.DATABASE_REPLICA_ROUTING = False  # no replica (one is checked further down)
     response, body = get_health(client)
     assert response.status_code == 200
     assert body["status"] == "ok"
@@ -95,7 +96,8 @@ def test_it_answers_200_with_every_component_ok_when_all_is_up(client, all_up):
     assert "no-cache" in response["Cache-Control"]
 
 
-def test_in_process_mode_answers_200_with_broker_worker_and_beat_not_used(client):
+def test_in_process_mode_answers_200_with_broker_worker_and_beat_not_used(client, settings):
+    settings.DATABASE_REPLICA_ROUTING = False  # no replica (one is checked further down)
     assert app.conf.task_always_eager  # the tests' default: no REDIS_URL
     response, body = get_health(client)
     assert response.status_code == 200
@@ -373,6 +375,10 @@ def test_liveness_answers_200_while_the_process_serves_even_with_everything_else
 def test_a_media_folder_that_cannot_be_written_answers_503_with_the_file_store_down(
     client, settings, tmp_path
 ):
+    settings.STORAGES = {  # this host's disk, even where the suite runs with an object store
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    }
     settings.MEDIA_ROOT = tmp_path / "media"  # not there yet: made at the first write
     response, body = get_health(client)
     assert (response.status_code, statuses(body)["file_store"]) == (200, "ok")

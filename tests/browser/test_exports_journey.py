@@ -37,6 +37,8 @@ def _shot(page, name):
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
+# The export reads from the replica when DATABASE_REPLICA_URL is set (issue 25): allowed here.
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
 def test_the_sponsor_starts_an_export_watches_it_build_and_opens_the_zip(
     demo, queued, sign_in, live_server, tmp_path
 ):
