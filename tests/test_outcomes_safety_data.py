@@ -132,7 +132,9 @@ def _infusion_at(participant, start: datetime):
     )
 
 
-def test_the_15_minute_vitals_warn_of_an_infusion_reaction(client, coordinator, participant):
+def _infused_at_10_30_after_pre_dose_vitals(participant):
+    """Day 0: the pre-infusion vitals at 10:20 (HR 90, BP 120/70), the infusion started at
+    10:30, site time. Returns Day 0's date."""
     day0 = of.visit(participant, "D0").target_date
     zone = ZoneInfo(participant.site.time_zone)
     _infusion_at(participant, datetime.combine(day0, time(10, 30), tzinfo=zone))
@@ -149,6 +151,11 @@ def test_the_15_minute_vitals_warn_of_an_infusion_reaction(client, coordinator, 
         spo2_percent=94,
         respiratory_support="face_mask",
     )
+    return day0
+
+
+def test_the_15_minute_vitals_warn_of_an_infusion_reaction(client, coordinator, participant):
+    day0 = _infused_at_10_30_after_pre_dose_vitals(participant)
     # 15 minutes after the start, systolic pressure down 25 mmHg (a fall of 20 warns).
     data = {
         **VITALS,
@@ -178,22 +185,7 @@ def test_a_possible_infusion_reaction_offers_the_next_step_reporting_the_ae(
 ):
     """The warning's next step: the values saved (confirmed), then the AE report page; a
     warning that is not a reaction (a low SpO2 alone at the daily vitals) offers no such step."""
-    day0 = of.visit(participant, "D0").target_date
-    zone = ZoneInfo(participant.site.time_zone)
-    _infusion_at(participant, datetime.combine(day0, time(10, 30), tzinfo=zone))
-    of.crf(
-        participant,
-        "D0",
-        "vitals_pre",
-        measured_at=time(10, 20),
-        temperature_c=Decimal("37.0"),
-        heart_rate_bpm=90,
-        systolic_mmhg=120,
-        diastolic_mmhg=70,
-        respiratory_rate=20,
-        spo2_percent=94,
-        respiratory_support="face_mask",
-    )
+    day0 = _infused_at_10_30_after_pre_dose_vitals(participant)
     data = {
         **VITALS,
         "assessed_on": day0.isoformat(),
