@@ -21,7 +21,7 @@ from accounts.ratelimit import cache_retry_now
 from dashboards.models import PreparedReport, ReportStatus
 from exports.models import ExportRun, ExportStatus
 from kernel import outages
-from kernel.broker import BrokerUnavailable, task_publish
+from kernel.broker import BrokerUnavailable, kept_connections_close, task_publish
 from kernel.models import Alert, SecurityEvent, SecurityEventKind
 from kernel.roles import Role
 from randomization.models import EmergencyUnblinding, Randomization
@@ -43,6 +43,7 @@ def _use_broker(url: str | None) -> None:
     # Forget pooled connections made for another broker URL.
     app._pool = None
     app.amqp._producer_pool = None
+    kept_connections_close()
 
 
 @pytest.fixture
@@ -242,6 +243,56 @@ def test_another_process_that_finds_the_outage_logged_does_not_log_it_again(
     cache_retry_now()
     _sign_in(user)
     assert _outages() == ["cache"]
+
+
+# -- the kept connection (issue 24): one per process, never stale, never hung for long ---------
+
+
+def _connections_received(server) -> int:
+    return server.client().info("stats")["total_connections_received"]
+
+
+def test_publishes_go_through_one_kept_connection(redis_everywhere):
+    before = _connections_received(redis_everywhere)
+    for _ in range(20):
+        task_publish(_probe_task())
+    # One kept connection for the twenty: two sockets (kombu's channel checks the broker on one
+    # and publishes on the other), opened once; and one for the count itself. A connection per
+    # publish was 2 × 20 + 1.
+    assert _connections_received(redis_everywhere) - before == 2 + 1
+    assert redis_everywhere.client().llen("celery") == 20
+
+
+def test_a_broker_restart_does_not_fail_the_next_publish(redis_everywhere):
+    """The kept connection's socket is closed by the restart: it is opened again before use."""
+    task_publish(_probe_task())
+    redis_everywhere.stop()
+    redis_everywhere.start()  # same port, empty: the first task went with the old server
+    started = time.monotonic()
+    task_publish(_probe_task())
+    assert time.monotonic() - started < 1
+    assert redis_everywhere.client().llen("celery") == 1
+    assert _outages() == []  # no request saw the broker down
+
+
+def test_a_kept_connection_to_a_broker_that_hangs_costs_one_timeout_and_is_dropped(
+    redis_everywhere, settings
+):
+    settings.TASK_PUBLISH_TIMEOUT_SECONDS = 0.5
+    task_publish(_probe_task())
+    redis = redis_everywhere.client()
+    redis.client_pause(5000, all=False)  # writes hang: the broker stops taking tasks
+    try:
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable):
+            task_publish(_probe_task())
+        hung = time.monotonic() - started
+    finally:
+        redis.client_unpause()
+    task_publish(_probe_task())  # a fresh connection: the one that timed out was not kept
+    assert hung < settings.TASK_PUBLISH_TIMEOUT_SECONDS + 1  # one try, no retry loop
+    assert _outages() == ["broker"]
+    assert _outages(SecurityEventKind.SERVICE_RESTORED) == ["broker"]
 
 
 # -- a hung Redis (accepts, never answers) costs milliseconds, not seconds -------------------------
