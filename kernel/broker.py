@@ -7,9 +7,10 @@ from __future__ import annotations
 import os
 import threading
 
-# Connections kept per process and broker, idle between publishes: one per request thread that
-# published at the same time, at most this many (more are closed after their publish).
-KEPT_CONNECTIONS = 8
+# Connections kept per process and broker, idle between publishes: one per thread that published
+# at the same time (a gunicorn worker's threads, the benchmark's 20), at most this many; more are
+# closed after their publish.
+KEPT_CONNECTIONS = 32
 
 
 class BrokerUnavailable(Exception):
