@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from kernel.limits import VITAL_SIGN_MEASURES
-from kernel.trial import TRIAL
+from kernel.trial import SCREENING_VITALS, TRIAL
 from kernel.validation import OneQueryCheckConstraints, within_hard_limit
 
 STUDY_ID_PATTERN = r"^\d{2}-\d{4}$"
@@ -304,6 +304,9 @@ class ScreeningVitalSigns(OneQueryCheckConstraints, models.Model):
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
     history = HistoricalRecords()
 
+    # Its code where data management names records (queries, SDV marks, signatures, locks):
+    # the casebook's record of no visit (datamanagement.selectors.VISITLESS_RECORDS).
+    crf_code = SCREENING_VITALS
     MEASURES = VITAL_SIGN_MEASURES
     VALUE_FIELDS = (
         "measured_on",
