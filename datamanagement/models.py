@@ -154,10 +154,10 @@ class QueryStep(models.Model):
 
 
 class SdvMark(models.Model):
-    """The monitor verified one field of one CRF against the source, as it was then.
+    """A field of a CRF (or of a record of no visit) verified against the source, as it was then.
 
-    A CRF's mark names its visit; a mark on a casebook record of no visit (the vital signs at
-    screening, issue 19) names the participant instead."""
+    A CRF's mark names its visit; a mark on a record of no visit (the vital signs at screening)
+    names the participant instead."""
 
     visit = models.ForeignKey(
         "outcomes.Visit",

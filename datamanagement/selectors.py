@@ -65,7 +65,7 @@ class VisitlessRecord:
         return str(self.model._meta.verbose_name).capitalize()
 
     def of(self, participant) -> Model | None:
-        return self.model.objects.filter(**{self.participant_path: participant}).first()
+        return self.model._default_manager.filter(**{self.participant_path: participant}).first()
 
 
 VISITLESS_RECORDS: dict[str, VisitlessRecord] = {

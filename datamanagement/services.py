@@ -125,7 +125,11 @@ def lock_create(
             or selectors.visitless_record(participant, crf_code) is None
         ):
             raise NotLocked(_("Choose a CRF of the visit to lock."))
-        if level == LockLevel.CRF and not visitless and crf_code not in visit.crf_codes:
+        if (
+            level == LockLevel.CRF
+            and not visitless
+            and (visit is None or crf_code not in visit.crf_codes)
+        ):
             raise NotLocked(_("Choose a CRF of the visit to lock."))
         lock = Lock(
             level=level,

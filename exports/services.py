@@ -929,15 +929,13 @@ def _screening_vitals_changes(since, all_tables: list[Table], pseudonyms: dict) 
         c.source: c for c in table.columns if c.source and c.name.startswith(SCREENING_VITALS)
     }
     rows = []
-    changed = ScreeningVitalSigns.history.filter(
-        history_date__gt=since, history_type="~"
-    ).order_by("history_date", "history_id")
+    changed = ScreeningVitalSigns.history.filter(history_date__gt=since, history_type="~").order_by(
+        "history_date", "history_id"
+    )
     for new in changed:
         old = new.prev_record
         participant = (
-            Participant.objects.filter(screening_id=new.screening_id)
-            .select_related("site")
-            .first()
+            Participant.objects.filter(screening_id=new.screening_id).select_related("site").first()
         )
         if old is None or participant is None:
             continue

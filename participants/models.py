@@ -260,12 +260,16 @@ class Eligibility(models.Model):
 
 
 class ScreeningVitalSigns(OneQueryCheckConstraints, models.Model):
-    """Vital signs at screening (issue 19), one record per screening, audited.
+    """Vital signs at screening (issue 19), one per screening: audited, SDV, queried, signed, locked.
+
+    Once the screening is enrolled, a record of its casebook with no visit (`screening_vitals`).
 
     The same measures, units and limits as the visits' vital-signs CRFs (kernel.limits checks
     both; TRIAL.hard_limits also bounds the columns here), recorded with the screening, before
     the person is a participant. For a randomized participant they are the first vital signs
-    of the casebook and of participants.csv in the export, before Day 0's."""
+    of the casebook and of participants.csv in the export, before Day 0's. Data management
+    names the record by its participant and `crf_code` (no visit): SDV marks, queries,
+    signatures and locks as a CRF's (datamanagement.selectors.VISITLESS_RECORDS)."""
 
     screening = models.OneToOneField(
         Screening, on_delete=models.PROTECT, related_name="vital_signs", verbose_name=_("screening")

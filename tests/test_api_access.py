@@ -177,7 +177,8 @@ def test_the_vital_signs_at_screening_as_a_crf(client, make_user, site02, two_si
     measured = here.screening.screened_on
     assert body["data"]["measured_on"] == (measured - day0).days  # a study day, not a date
     assert body["measured_day"] == (measured - day0).days
-    assert "recorded_by" not in body["data"] and "warning_reason" not in body["data"]
+    assert "recorded_by" not in body["data"]
+    assert "warning_reason" not in body["data"]
     dated = get(client, make_user(Role.INVESTIGATOR), path).json()
     assert dated["data"]["measured_on"] == measured.isoformat()
     # Another site's is a 404; the pharmacist and the sponsor are refused; no other record.

@@ -95,11 +95,10 @@ def test_the_monitor_verifies_the_fields_and_a_change_clears_the_mark(
     # The whole record, then a correction of the heart rate: only its mark is cleared.
     assert client.post(sdv, {f"crf::{CODE}": "1"}).status_code == 302
     required = selectors.sdv_required_fields(CODE)
-    assert "respiratory_support" in required and "warning_reason" not in required
+    assert "respiratory_support" in required
+    assert "warning_reason" not in required
     assert selectors.sdv_of_crf(None, CODE, participant=enrolled).is_verified
-    record(
-        client, login, coordinator, enrolled, heart_rate_bpm="104", reason_for_change="Misread"
-    )
+    record(client, login, coordinator, enrolled, heart_rate_bpm="104", reason_for_change="Misread")
     status = selectors.sdv_of_crf(None, CODE, participant=enrolled)
     assert [f.name for f in status.fields if f.mark is None] == ["heart_rate_bpm"]
     cleared = SdvMark.objects.get(field_name="heart_rate_bpm", cleared_at__isnull=False)
@@ -123,11 +122,14 @@ def test_a_confirmed_soft_limit_warning_opens_a_query_answered_and_closed(
         warning_reason="Known hypoxaemia",
     )
     query = Query.objects.get(participant=enrolled, crf_code=CODE)
-    assert query.visit is None and query.origin == "edit_check"
-    assert "SpO2 82 %" in query.text and "Known hypoxaemia" in query.text
+    assert query.visit is None
+    assert query.origin == "edit_check"
+    assert "SpO2 82 %" in query.text
+    assert "Known hypoxaemia" in query.text
     # Shown on the page where the site enters the data, and answered there.
     page = client.get(vitals_url(enrolled)).content.decode()
-    assert 'data-testid="record-queries"' in page and f'data-testid="query-{query.pk}"' in page
+    assert 'data-testid="record-queries"' in page
+    assert f'data-testid="query-{query.pk}"' in page
     response = client.post(
         f"/data/queries/{query.pk}/", {f"q{query.pk}-text": "Confirmed", "action": "answer"}
     )
@@ -175,7 +177,9 @@ def test_a_warning_confirmed_before_enrollment_is_queried_at_enrollment(
     assert "Temperature 39.6" in query.text
 
 
-def test_a_monitor_raises_a_query_on_a_field_by_hand(client, login, make_user, coordinator, enrolled):
+def test_a_monitor_raises_a_query_on_a_field_by_hand(
+    client, login, make_user, coordinator, enrolled
+):
     record(client, login, coordinator, enrolled)
     client.logout()
     login(make_user(Role.MONITOR))
@@ -183,9 +187,11 @@ def test_a_monitor_raises_a_query_on_a_field_by_hand(client, login, make_user, c
     page = client.get(url).content.decode()
     assert "Systolic blood pressure" in page or "systolic blood pressure" in page
     response = client.post(url, {"text": "Please check against the chart"})
-    assert response.status_code == 302 and response.url == review_url(enrolled)
+    assert response.status_code == 302
+    assert response.url == review_url(enrolled)
     query = Query.objects.get(crf_code=CODE, field_name="systolic_mmhg")
-    assert query.origin == "manual" and query.visit is None
+    assert query.origin == "manual"
+    assert query.visit is None
     page = client.get(f"/data/queries/{query.pk}/").content.decode()
     assert review_url(enrolled) in page
     # A field the record does not have is refused.
@@ -204,9 +210,11 @@ def test_the_signature_is_voided_by_a_change(client, login, make_user, coordinat
     response = client.post(
         url, {"level": "crf", "crf": CODE, "meaning": "accurate_complete", "password": PASSWORD}
     )
-    assert response.status_code == 302 and response.url == review_url(enrolled)
+    assert response.status_code == 302
+    assert response.url == review_url(enrolled)
     signature = Signature.objects.get(crf_code=CODE)
-    assert signature.visit is None and signature.level == "crf"
+    assert signature.visit is None
+    assert signature.level == "crf"
     vitals = ScreeningVitalSigns.objects.get(screening=enrolled.screening)
     assert signature.manifest == [
         ["participants.screeningvitalsigns", vitals.pk, concurrency.version_of(vitals)]
@@ -245,7 +253,8 @@ def test_a_locked_record_refuses_a_post_clearly_and_loses_nothing(
     )
     assert response.status_code == 302
     lock = Lock.objects.get(level="crf", crf_code=CODE)
-    assert lock.visit is None and lock.participant == enrolled
+    assert lock.visit is None
+    assert lock.participant == enrolled
     assert "lock-banner" in client.get(review_url(enrolled)).content.decode()
     client.logout()
     login(coordinator)

@@ -150,9 +150,7 @@ def test_the_vital_signs_at_screening_changed_after_unblinding_are_listed(unblin
         return participant_services.screening_vital_signs_save(
             screening=participant.screening,
             user=coordinator,
-            values={
-                name: getattr(vitals, name) for name in ScreeningVitalSigns.VALUE_FIELDS
-            }
+            values={name: getattr(vitals, name) for name in ScreeningVitalSigns.VALUE_FIELDS}
             | {"heart_rate_bpm": vitals.heart_rate_bpm + 1},
             opened_version=concurrency.version_of(vitals),
             reason="Misread after unblinding",
@@ -170,6 +168,7 @@ def test_the_vital_signs_at_screening_changed_after_unblinding_are_listed(unblin
     rows = list(csv.DictReader((out / "changes_after_unblinding.csv").read_text().splitlines()))
     listed = [r for r in rows if r["variable"] == "screening_heart_rate_bpm"]
     assert len(listed) == 1
-    assert listed[0]["file"] == "participants.csv" and listed[0]["visit"] == "screening"
+    assert listed[0]["file"] == "participants.csv"
+    assert listed[0]["visit"] == "screening"
     assert (listed[0]["old_value"], listed[0]["new_value"]) == (before, str(int(before) + 1))
     assert listed[0]["export_id"]
