@@ -260,7 +260,7 @@ class Eligibility(models.Model):
 
 
 class ScreeningVitalSigns(OneQueryCheckConstraints, models.Model):
-    """Vital signs at screening (issue 19), one per screening: audited, SDV, queried, signed, locked.
+    """Vital signs at screening (issue 19), one per screening; audited, verified, queried, signed.
 
     Once the screening is enrolled, a record of its casebook with no visit (`screening_vitals`).
 
