@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -133,11 +134,13 @@ def database_lock_readiness() -> list[ReadinessItem]:
     from safety.rules import FINAL_OUTCOMES
 
     queries = Query.objects.filter(state__in=[QueryState.OPEN, QueryState.ANSWERED]).count()
-    signed_again = Signature.objects.filter(
+    # The visit compared with NULL equal to NULL: a casebook signature and a record of no
+    # visit's have none, and signing them again must clear them too.
+    signed_again = Signature.objects.annotate(visit_key=Coalesce("visit", Value(0))).filter(
         voided_at__isnull=True,
         participant=OuterRef("participant"),
         level=OuterRef("level"),
-        visit=OuterRef("visit"),
+        visit_key=Coalesce(OuterRef("visit"), Value(0)),
         crf_code=OuterRef("crf_code"),
     )
     voided = (
@@ -154,6 +157,16 @@ def database_lock_readiness() -> list[ReadinessItem]:
             if crf is not None and sdv_required_fields(code):
                 if not sdv_of_crf(visit, code, crf).is_verified:
                     sdv_incomplete += 1
+    # And the casebook records of no visit (the vital signs at screening of the enrolled).
+    for code, kind in VISITLESS_RECORDS.items():
+        if not sdv_required_fields(code):
+            continue
+        for record in kind.model._default_manager.filter(
+            **{f"{kind.participant_path}__isnull": False}
+        ).order_by("pk"):
+            participant = participant_of_record(record)
+            if not sdv_of_crf(None, code, record, participant=participant).is_verified:
+                sdv_incomplete += 1
     missing = Query.objects.filter(
         origin=QueryOrigin.MISSING_CRF, state__in=[QueryState.OPEN, QueryState.ANSWERED]
     ).count()

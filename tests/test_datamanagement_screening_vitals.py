@@ -318,3 +318,43 @@ def test_values_are_shown_as_the_monitor_compares_them(coordinator, enrolled):
     )
     status = selectors.sdv_of_crf(None, CODE, participant=enrolled)
     assert {f.name: f.value for f in status.fields}["temperature_c"] == "37.5"
+
+
+def test_the_database_lock_checklist_counts_them_until_verified(
+    client, login, make_user, coordinator, enrolled
+):
+    record(client, login, coordinator, enrolled)
+
+    def unverified() -> int:
+        return next(i for i in selectors.database_lock_readiness() if i.key == "sdv").count
+
+    before = unverified()
+    assert before >= 1
+    client.logout()
+    login(make_user(Role.MONITOR))
+    sdv = f"/data/participants/{enrolled.study_id}/sdv/"
+    assert client.post(sdv, {f"crf::{CODE}": "1"}).status_code == 302
+    assert unverified() == before - 1
+
+
+def test_a_voided_signature_signed_again_leaves_the_checklist(
+    client, login, make_user, coordinator, enrolled
+):
+    record(client, login, coordinator, enrolled)
+    investigator = make_user(Role.INVESTIGATOR)
+    url = f"/data/participants/{enrolled.study_id}/sign/?level=crf&crf={CODE}"
+    data = {"level": "crf", "crf": CODE, "meaning": "accurate_complete", "password": PASSWORD}
+
+    def voided() -> int:
+        items = selectors.database_lock_readiness()
+        return next(i for i in items if i.key == "voided_signatures").count
+
+    client.logout()
+    login(investigator)
+    assert client.post(url, data).status_code == 302
+    record(client, login, coordinator, enrolled, heart_rate_bpm="90", reason_for_change="Misread")
+    assert voided() == 1
+    client.logout()
+    login(investigator)
+    assert client.post(url, data).status_code == 302
+    assert voided() == 0
