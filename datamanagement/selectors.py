@@ -1074,22 +1074,72 @@ def awaiting_signature_count(user) -> int:
 
 @dataclass
 class SdvTask:
-    """A complete CRF the monitoring plan asks to verify, not verified yet."""
+    """A complete CRF (or a record of no visit) the monitoring plan asks to verify, not
+    verified yet."""
 
-    visit: Visit
+    visit: Visit | None  # None: a casebook record of no visit (VISITLESS_RECORDS)
     crf_code: str
     required: int  # fields the plan asks for
     verified: int  # of those, marked and in force
     whole: bool  # the plan asks for every field of this CRF
     reverify: bool  # a mark was cleared by a change since it was verified
+    of_participant: Participant | None = None  # a record of no visit's participant
+    on: date | None = None  # a record of no visit's date (the visit's target date otherwise)
 
     @property
     def participant(self):
-        return self.visit.participant
+        return self.visit.participant if self.visit is not None else self.of_participant
 
     @property
     def name(self) -> str:
-        return TRIAL.crfs[self.crf_code]
+        return record_name(self.crf_code)
+
+    @property
+    def day(self) -> date:
+        return self.visit.target_date if self.visit is not None else (self.on or date.min)
+
+
+def _visitless_sdv_tasks(participants: QuerySet) -> list[SdvTask]:
+    """The records of no visit of `participants` the plan asks to verify, not verified yet."""
+    tasks = []
+    for code, kind in VISITLESS_RECORDS.items():
+        required = set(sdv_required_fields(code))
+        if not required:
+            continue
+        marked: dict[int, set[str]] = {}
+        cleared: set[int] = set()
+        for participant_id, field_name, cleared_at in SdvMark.objects.filter(
+            visit__isnull=True, crf_code=code, participant__in=participants
+        ).values_list("participant_id", "field_name", "cleared_at"):
+            if cleared_at is None:
+                marked.setdefault(participant_id, set()).add(field_name)
+            else:
+                cleared.add(participant_id)
+        records = (
+            kind.model._default_manager.filter(**{f"{kind.participant_path}__in": participants})
+            .select_related(kind.participant_path)
+            .order_by("pk")
+        )
+        for record in records:
+            participant: Any = record
+            for step in kind.participant_path.split("__"):
+                participant = getattr(participant, step)
+            verified = len(required & marked.get(participant.pk, set()))
+            if verified == len(required):
+                continue
+            tasks.append(
+                SdvTask(
+                    visit=None,
+                    crf_code=code,
+                    required=len(required),
+                    verified=verified,
+                    whole=TRIAL.sdv_requirements.get(code, "all") == "all",
+                    reverify=participant.pk in cleared,
+                    of_participant=participant,
+                    on=getattr(record, "measured_on", None),
+                )
+            )
+    return tasks
 
 
 def sdv_queue(user, *, site_code: str = "") -> list[SdvTask]:
@@ -1133,12 +1183,13 @@ def sdv_queue(user, *, site_code: str = "") -> list[SdvTask]:
                         reverify=key in cleared,
                     )
                 )
+    tasks += _visitless_sdv_tasks(participants)
     tasks.sort(
         key=lambda t: (
             not t.whole,
             plan.index(t.crf_code) if t.crf_code in plan else len(plan),
             not t.reverify,
-            t.visit.target_date,
+            t.day,
             t.participant.study_id,
         )
     )

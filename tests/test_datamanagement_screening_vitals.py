@@ -358,3 +358,16 @@ def test_a_voided_signature_signed_again_leaves_the_checklist(
     login(investigator)
     assert client.post(url, data).status_code == 302
     assert voided() == 0
+
+
+def test_the_sdv_queue_lists_them_until_verified(client, login, make_user, coordinator, enrolled):
+    record(client, login, coordinator, enrolled)
+    client.logout()
+    login(make_user(Role.MONITOR))
+    queue = client.get("/data/worklists/sdv/").content.decode()
+    assert f'data-testid="sdv-{enrolled.study_id}--{CODE}"' in queue
+    assert review_url(enrolled) in queue
+    sdv = f"/data/participants/{enrolled.study_id}/sdv/"
+    assert client.post(sdv, {f"crf::{CODE}": "1"}).status_code == 302
+    queue = client.get("/data/worklists/sdv/").content.decode()
+    assert f'data-testid="sdv-{enrolled.study_id}--{CODE}"' not in queue
