@@ -136,6 +136,20 @@ class CrfDataSerializer(serializers.Serializer):
     )
 
 
+class RecordDataSerializer(serializers.Serializer):
+    participant = serializers.CharField()
+    record = serializers.CharField(help_text="Its code: screening_vitals.")
+    name = serializers.CharField()
+    measured_day = serializers.IntegerField(
+        allow_null=True, help_text="Study day measured (negative: before Day 0)."
+    )
+    data = serializers.DictField(
+        child=serializers.JSONField(allow_null=True),
+        help_text="Every field a person enters on the record; dates as study days for roles "
+        "that may not see identifying data.",
+    )
+
+
 class AdverseEventSerializer(serializers.Serializer):
     participant = serializers.CharField(source="participant.study_id")
     site = serializers.CharField(source="participant.site.code")

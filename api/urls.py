@@ -37,6 +37,11 @@ urlpatterns = [
         _open(views.CrfDetail),
         name="crf",
     ),
+    path(
+        "api/v1/participants/<str:study_id>/records/<str:crf>/",
+        _open(views.RecordDetail),
+        name="record",
+    ),
     path("api/v1/adverse-events/", _open(views.AdverseEventList), name="adverse_events"),
     path("api/v1/queries/", _open(views.QueryList), name="queries"),
     path("api/v1/exports/", _open(views.ExportList), name="exports"),

@@ -22,7 +22,13 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datamanagement.selectors import crf_data_fields, queries_in_scope
+from datamanagement.selectors import (
+    VISITLESS_RECORDS,
+    crf_data_fields,
+    queries_in_scope,
+    record_name,
+    visitless_record,
+)
 from exports import selectors as export_selectors
 from exports import services as export_services
 from exports.models import ExportRun
@@ -199,6 +205,40 @@ class CrfDetail(ApiView, generics.GenericAPIView):
             "status": record.status,
             "assessed_day": serializers.study_day(record.assessed_on, visit_row.day0),
             "data": data,
+        }
+        return Response(self.get_serializer(body).data)
+
+
+class RecordDetail(ApiView, generics.GenericAPIView):
+    """A casebook record of no visit: `screening_vitals`, the vital signs at screening (404 if
+    not recorded). Its data as a CRF's: dates as study days (negative: before Day 0) unless
+    your role sees identifying data."""
+
+    required_permissions = (
+        "participants.view_participant",
+        "participants.view_screening",
+        "outcomes.view_visit",
+    )
+    serializer_class = serializers.RecordDataSerializer
+
+    def get(self, request, study_id: str, crf: str):
+        participant = _participant_or_404(request.user, study_id)
+        if crf not in VISITLESS_RECORDS:
+            raise Http404(_("No such record."))
+        record = visitless_record(participant, crf)
+        if record is None:
+            raise Http404(_("This record has not been entered."))
+        shows_dates = serializers.shows_dates({"request": request})
+        day0 = participant.day0
+        body = {
+            "participant": participant.study_id,
+            "record": crf,
+            "name": record_name(crf),
+            "measured_day": serializers.study_day(getattr(record, "measured_on", None), day0),
+            "data": {
+                name: _json_value(getattr(record, name), day0, shows_dates)
+                for name in crf_data_fields(crf)
+            },
         }
         return Response(self.get_serializer(body).data)
 

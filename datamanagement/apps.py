@@ -11,6 +11,7 @@ class DataManagementConfig(AppConfig):
 
         from kernel import home
         from outcomes import signals as outcomes_signals
+        from participants import signals as participants_signals
         from participants import timeline
 
         from . import guards, selectors, services
@@ -25,6 +26,16 @@ class DataManagementConfig(AppConfig):
         )
         outcomes_signals.check_refused.connect(
             services.on_check_refused, dispatch_uid="dm_check_refused"
+        )
+        # And on the casebook's records of no visit the participants services save (issue 19).
+        participants_signals.record_changing.connect(
+            services.on_record_changing, dispatch_uid="dm_record_changing"
+        )
+        participants_signals.record_saved.connect(
+            services.on_record_saved, dispatch_uid="dm_record_saved"
+        )
+        participants_signals.participant_enrolled.connect(
+            services.on_participant_enrolled, dispatch_uid="dm_participant_enrolled"
         )
         # Backstop of the locks for every audited model, whatever code path saves it.
         pre_save.connect(guards.refuse_change_to_locked_data, dispatch_uid="dm_lock_guard_save")

@@ -9,6 +9,7 @@ from accounts.forms import SecondFactorMixin
 from kernel.forms import EdcDateField, EditVersionMixin
 from kernel.trial import TRIAL
 
+from . import selectors
 from .models import LockLevel, QueryOrigin, QueryState
 
 
@@ -115,7 +116,12 @@ class LockForm(forms.Form):
         label=_("CRF (CRF lock)"),
         required=False,
         # A callable: the CRF names are translated when the form is shown, not at import.
-        choices=lambda: [("", "—"), *TRIAL.crfs.items()],
+        # The casebook's records of no visit (the vital signs at screening) lock without one.
+        choices=lambda: [
+            ("", "—"),
+            *((code, record.name) for code, record in selectors.VISITLESS_RECORDS.items()),
+            *TRIAL.crfs.items(),
+        ],
     )
     reason = forms.CharField(label=_("Reason for locking"), max_length=500)
 

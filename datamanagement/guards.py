@@ -36,6 +36,16 @@ def lock_target_of(instance) -> tuple[int | None, int | None, str]:
     participant_id = getattr(instance, "participant_id", None)
     if participant_id is None and visit_id is not None:
         participant_id = instance.visit.participant_id
+    if participant_id is None and crf_code and getattr(instance, "screening_id", None):
+        # A casebook record of no visit (the vital signs at screening): its participant, once
+        # the screening was enrolled.
+        from participants.models import Participant
+
+        participant_id = (
+            Participant.objects.filter(screening_id=instance.screening_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
     return participant_id, visit_id, crf_code
 
 

@@ -113,7 +113,9 @@ class Query(models.Model):
 
     @property
     def crf_name(self) -> str:
-        return TRIAL.crfs.get(self.crf_code, "")
+        from .selectors import record_name
+
+        return record_name(self.crf_code)
 
     @property
     def field_label(self) -> str:
@@ -152,13 +154,26 @@ class QueryStep(models.Model):
 
 
 class SdvMark(models.Model):
-    """The monitor verified one field of one CRF against the source, as it was then."""
+    """A field of a CRF (or of a record of no visit) verified against the source, as it was then.
+
+    A CRF's mark names its visit; a mark on a record of no visit (the vital signs at screening)
+    names the participant instead."""
 
     visit = models.ForeignKey(
         "outcomes.Visit",
         on_delete=models.PROTECT,
         related_name="sdv_marks",
+        null=True,
+        blank=True,
         verbose_name=_("visit"),
+    )
+    participant = models.ForeignKey(
+        "participants.Participant",
+        on_delete=models.PROTECT,
+        related_name="sdv_marks",
+        null=True,
+        blank=True,
+        verbose_name=_("participant"),
     )
     crf_code = models.CharField(_("CRF"), max_length=30)
     field_name = models.CharField(_("field"), max_length=60)
@@ -187,10 +202,19 @@ class SdvMark(models.Model):
                 condition=Q(cleared_at__isnull=True),
                 name="sdv_one_active_mark_per_field",
             ),
+            models.UniqueConstraint(
+                fields=["participant", "crf_code", "field_name"],
+                condition=Q(cleared_at__isnull=True, visit__isnull=True),
+                name="sdv_one_active_mark_per_visitless_field",
+            ),
+            models.CheckConstraint(
+                condition=Q(visit__isnull=False) | Q(participant__isnull=False),
+                name="sdv_mark_names_visit_or_participant",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.visit} {self.crf_code}.{self.field_name}"
+        return f"{self.visit or self.participant} {self.crf_code}.{self.field_name}"
 
 
 class SignatureLevel(models.TextChoices):
@@ -345,6 +369,12 @@ class Lock(models.Model):
                 condition=Q(level="crf", unlocked_at__isnull=True),
                 name="lock_one_active_crf_lock",
             ),
+            # A casebook record of no visit (the vital signs at screening): one lock at a time.
+            models.UniqueConstraint(
+                fields=["participant", "crf_code"],
+                condition=Q(level="crf", unlocked_at__isnull=True, visit__isnull=True),
+                name="lock_one_active_visitless_record_lock",
+            ),
             models.CheckConstraint(
                 condition=Q(unlocked_at__isnull=True) | ~Q(unlock_reason=""),
                 name="lock_unlock_has_reason",
@@ -352,7 +382,7 @@ class Lock(models.Model):
             models.CheckConstraint(
                 condition=Q(level="database", participant__isnull=True)
                 | Q(level="participant", participant__isnull=False, visit__isnull=True)
-                | Q(level="crf", participant__isnull=False, visit__isnull=False) & ~Q(crf_code=""),
+                | Q(level="crf", participant__isnull=False) & ~Q(crf_code=""),
                 name="lock_target_matches_level",
             ),
         ]
@@ -362,6 +392,10 @@ class Lock(models.Model):
             return str(_("Database lock"))
         if self.level == LockLevel.PARTICIPANT:
             return f"{self.participant.study_id}"
+        if self.visit is None:
+            from .selectors import record_name
+
+            return f"{self.participant.study_id} {record_name(self.crf_code)}"
         return f"{self.visit} {TRIAL.crfs.get(self.crf_code, self.crf_code)}"
 
     @property

@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -32,7 +33,7 @@ from outcomes.models import (
     StudyEvent,
     Visit,
 )
-from participants.models import Participant
+from participants.models import Participant, ScreeningVitalSigns
 
 from .models import (
     Lock,
@@ -45,6 +46,64 @@ from .models import (
     Signature,
     SignatureLevel,
 )
+
+# -- the casebook's records of no visit --------------------------------------------------------
+# A CRF is named by its visit and its code (outcomes.models.CRF_MODELS). A record of the
+# casebook that belongs to no visit is named by its participant and its code: the vital signs at
+# screening (issue 19), recorded before the person was enrolled. Queries, SDV marks, signatures
+# and locks name it with `visit` empty and `crf_code` its code; every helper below that takes a
+# CRF code takes these codes too.
+
+
+@dataclass(frozen=True)
+class VisitlessRecord:
+    code: str
+    model: type[Model]
+    participant_path: str  # the lookup from the record to its participant
+
+    @property
+    def name(self) -> str:
+        return str(self.model._meta.verbose_name).capitalize()
+
+    def of(self, participant) -> Model | None:
+        return self.model._default_manager.filter(**{self.participant_path: participant}).first()
+
+
+VISITLESS_RECORDS: dict[str, VisitlessRecord] = {
+    ScreeningVitalSigns.crf_code: VisitlessRecord(
+        code=ScreeningVitalSigns.crf_code,
+        model=ScreeningVitalSigns,
+        participant_path="screening__participant",
+    ),
+}
+SCREENING_VITALS = ScreeningVitalSigns.crf_code
+
+
+def record_model(crf_code: str) -> type[Model] | None:
+    """The model of a CRF code or of a casebook record of no visit."""
+    if crf_code in CRF_MODELS:
+        return CRF_MODELS[crf_code]
+    record = VISITLESS_RECORDS.get(crf_code)
+    return record.model if record is not None else None
+
+
+def record_name(crf_code: str) -> str:
+    if crf_code in VISITLESS_RECORDS:
+        return VISITLESS_RECORDS[crf_code].name
+    return str(TRIAL.crfs.get(crf_code, ""))
+
+
+def visitless_record(participant, crf_code: str) -> Model | None:
+    """The participant's record of no visit with this code (None if not recorded)."""
+    return VISITLESS_RECORDS[crf_code].of(participant)
+
+
+def participant_of_record(record) -> Participant | None:
+    """The participant a casebook record of no visit belongs to (None before enrollment)."""
+    if isinstance(record, ScreeningVitalSigns):
+        return Participant.objects.filter(screening_id=record.screening_id).first()
+    return None
+
 
 # -- locks ---------------------------------------------------------------------------------
 
@@ -75,11 +134,13 @@ def database_lock_readiness() -> list[ReadinessItem]:
     from safety.rules import FINAL_OUTCOMES
 
     queries = Query.objects.filter(state__in=[QueryState.OPEN, QueryState.ANSWERED]).count()
-    signed_again = Signature.objects.filter(
+    # The visit compared with NULL equal to NULL: a casebook signature and a record of no
+    # visit's have none, and signing them again must clear them too.
+    signed_again = Signature.objects.annotate(visit_key=Coalesce("visit", Value(0))).filter(
         voided_at__isnull=True,
         participant=OuterRef("participant"),
         level=OuterRef("level"),
-        visit=OuterRef("visit"),
+        visit_key=Coalesce(OuterRef("visit"), Value(0)),
         crf_code=OuterRef("crf_code"),
     )
     voided = (
@@ -96,6 +157,16 @@ def database_lock_readiness() -> list[ReadinessItem]:
             if crf is not None and sdv_required_fields(code):
                 if not sdv_of_crf(visit, code, crf).is_verified:
                     sdv_incomplete += 1
+    # And the casebook records of no visit (the vital signs at screening of the enrolled).
+    for code, kind in VISITLESS_RECORDS.items():
+        if not sdv_required_fields(code):
+            continue
+        for record in kind.model._default_manager.filter(
+            **{f"{kind.participant_path}__isnull": False}
+        ).order_by("pk"):
+            participant = participant_of_record(record)
+            if not sdv_of_crf(None, code, record, participant=participant).is_verified:
+                sdv_incomplete += 1
     missing = Query.objects.filter(
         origin=QueryOrigin.MISSING_CRF, state__in=[QueryState.OPEN, QueryState.ANSWERED]
     ).count()
@@ -136,6 +207,13 @@ def lock_covering(
         covering |= Q(level=LockLevel.PARTICIPANT, participant_id=participant_id)
     if visit_id is not None and crf_code:
         covering |= Q(level=LockLevel.CRF, visit_id=visit_id, crf_code=crf_code)
+    elif participant_id is not None and crf_code in VISITLESS_RECORDS:
+        covering |= Q(
+            level=LockLevel.CRF,
+            participant_id=participant_id,
+            visit__isnull=True,
+            crf_code=crf_code,
+        )
     order = {LockLevel.DATABASE.value: 0, LockLevel.PARTICIPANT.value: 1, LockLevel.CRF.value: 2}
     locks = list(active_locks().filter(covering))
     return min(locks, key=lambda lock: order[lock.level]) if locks else None
@@ -149,13 +227,18 @@ def lock_for_participant(participant) -> Lock | None:
     return lock_covering(participant_id=participant.pk)
 
 
+def lock_for_record(participant, crf_code: str) -> Lock | None:
+    """The lock covering a casebook record of no visit (database, participant, or its own)."""
+    return lock_covering(participant_id=participant.pk, crf_code=crf_code)
+
+
 # -- queries -------------------------------------------------------------------------------
 
 
 def field_label(crf_code: str, field_name: str) -> str:
     if not field_name:
         return ""
-    model = CRF_MODELS.get(crf_code)
+    model = record_model(crf_code)
     if model is None:
         return field_name
     try:
@@ -243,6 +326,21 @@ def queries_on_crf(visit: Visit, crf_code: str) -> dict[str, list[Query]]:
     return by_field
 
 
+def queries_on_record(participant, crf_code: str) -> dict[str, list[Query]]:
+    """The queries on a casebook record of no visit, by field name ('' for the whole record)."""
+    by_field: dict[str, list[Query]] = {}
+    for query in (
+        concurrency.with_versions(
+            Query.objects.filter(participant=participant, visit__isnull=True, crf_code=crf_code)
+        )
+        .select_related("raised_by")
+        .prefetch_related("steps__by")
+        .order_by("raised_at", "pk")
+    ):
+        by_field.setdefault(query.field_name, []).append(query)
+    return by_field
+
+
 def unread_notifications_count(user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
@@ -251,9 +349,21 @@ def unread_notifications_count(user) -> int:
 
 
 def crf_data_fields(crf_code: str) -> list[str]:
-    """The fields a person enters on a CRF (not the computed or bookkeeping ones)."""
-    model = CRF_MODELS[crf_code]
-    skip = {"id", "visit", "status", "warnings_confirmed", "warning_reason", "entered_by"}
+    """The fields a person enters on a CRF or a casebook record of no visit (not the computed
+    or bookkeeping ones)."""
+    model = record_model(crf_code)
+    if model is None:
+        raise KeyError(crf_code)
+    skip = {
+        "id",
+        "visit",
+        "screening",
+        "status",
+        "warnings_confirmed",
+        "warning_reason",
+        "entered_by",
+        "recorded_by",
+    }
     return [
         f.name
         for f in model._meta.concrete_fields
@@ -308,7 +418,7 @@ class SdvField:
 
 @dataclass
 class SdvCrf:
-    visit: Visit
+    visit: Visit | None  # None: a casebook record of no visit (VISITLESS_RECORDS)
     crf_code: str
     crf: object
     requirement: str
@@ -316,7 +426,12 @@ class SdvCrf:
 
     @property
     def name(self) -> str:
-        return TRIAL.crfs[self.crf_code]
+        return record_name(self.crf_code)
+
+    @property
+    def key(self) -> str:
+        """Its name in the SDV page's ticks: "<visit code>:<CRF code>" (no visit: ":<code>")."""
+        return f"{self.visit.code if self.visit is not None else ''}:{self.crf_code}"
 
     @property
     def verified_count(self) -> int:
@@ -327,9 +442,19 @@ class SdvCrf:
         return bool(self.fields) and self.verified_count == len(self.fields)
 
 
-def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
+def sdv_of_crf(visit: Visit | None, crf_code: str, crf=None, *, participant=None) -> SdvCrf:
+    """The SDV state of one CRF of `visit`, or (visit None) of the `participant`'s casebook
+    record of no visit with this code."""
     if crf is None:
-        crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
+        if visit is None:
+            crf = visitless_record(participant, crf_code)
+        else:
+            crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
+    marks_of = (
+        SdvMark.objects.filter(visit=visit, crf_code=crf_code)
+        if visit is not None
+        else SdvMark.objects.filter(participant=participant, visit__isnull=True, crf_code=crf_code)
+    )
     requirement = TRIAL.sdv_requirements.get(crf_code, "all")
     label = requirement if isinstance(requirement, str) else "partial"
     result = SdvCrf(visit=visit, crf_code=crf_code, crf=crf, requirement=label)
@@ -337,9 +462,7 @@ def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
         return result
     marks: dict[str, SdvMark] = {}
     cleared: dict[str, tuple[datetime, SdvMark]] = {}  # the latest cleared mark of each field
-    for mark in SdvMark.objects.filter(visit=visit, crf_code=crf_code).select_related(
-        "verified_by"
-    ):
+    for mark in marks_of.select_related("verified_by"):
         if mark.cleared_at is None:
             marks[mark.field_name] = mark
         elif mark.field_name not in cleared or mark.cleared_at > cleared[mark.field_name][0]:
@@ -358,8 +481,13 @@ def sdv_of_crf(visit: Visit, crf_code: str, crf=None) -> SdvCrf:
 
 
 def sdv_of_participant(participant) -> list[SdvCrf]:
-    """Every saved CRF of the participant that needs verification, visit by visit."""
+    """Every saved CRF of the participant that needs verification: first the records of no
+    visit (the vital signs at screening), then visit by visit."""
     rows = []
+    for code in VISITLESS_RECORDS:
+        record = visitless_record(participant, code)
+        if record is not None and sdv_required_fields(code):
+            rows.append(sdv_of_crf(None, code, record, participant=participant))
     for visit in Visit.objects.filter(participant=participant).order_by("day"):
         for code in visit.crf_codes:
             if not sdv_required_fields(code):
@@ -387,10 +515,13 @@ def _values(obj: Model) -> dict:
 
 
 def signed_records(level: str, *, participant, visit: Visit | None, crf_code: str) -> list[Model]:
-    """The records a signature covers: one CRF; a visit and its CRFs; or the casebook (every
-    visit, CRF, ICU stay, study event, daily status, medication and the disposition of the
-    participant)."""
+    """The records a signature covers: one CRF (or one record of no visit, `visit` None); a
+    visit and its CRFs; or the casebook (the vital signs at screening, every visit, CRF, ICU
+    stay, study event, daily status, medication and the disposition of the participant)."""
     if level == SignatureLevel.CRF:
+        if visit is None:
+            record = visitless_record(participant, crf_code)
+            return [record] if record is not None else []
         crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
         return [crf] if crf is not None else []
     if level == SignatureLevel.VISIT:
@@ -398,6 +529,10 @@ def signed_records(level: str, *, participant, visit: Visit | None, crf_code: st
             raise ValueError("A visit signature needs its visit.")
         return [visit, *(c for c in _crfs(visit) if c is not None)]
     records: list[Model] = []
+    for code in VISITLESS_RECORDS:
+        record = visitless_record(participant, code)
+        if record is not None:
+            records.append(record)
     for v in Visit.objects.filter(participant=participant).order_by("day"):
         records += [v, *(c for c in _crfs(v) if c is not None)]
     records += list(IcuStay.objects.filter(participant=participant).order_by("pk"))
@@ -462,6 +597,8 @@ def signatures_shown_with(
         covering |= Q(level=SignatureLevel.VISIT, visit=visit)
         if crf_code:
             covering |= Q(level=SignatureLevel.CRF, visit=visit, crf_code=crf_code)
+    elif crf_code in VISITLESS_RECORDS:
+        covering |= Q(level=SignatureLevel.CRF, visit__isnull=True, crf_code=crf_code)
     shown = []
     for signature in (
         Signature.objects.filter(participant=participant)
@@ -937,22 +1074,72 @@ def awaiting_signature_count(user) -> int:
 
 @dataclass
 class SdvTask:
-    """A complete CRF the monitoring plan asks to verify, not verified yet."""
+    """A complete CRF (or a record of no visit) the monitoring plan asks to verify, not
+    verified yet."""
 
-    visit: Visit
+    visit: Visit | None  # None: a casebook record of no visit (VISITLESS_RECORDS)
     crf_code: str
     required: int  # fields the plan asks for
     verified: int  # of those, marked and in force
     whole: bool  # the plan asks for every field of this CRF
     reverify: bool  # a mark was cleared by a change since it was verified
+    of_participant: Participant | None = None  # a record of no visit's participant
+    on: date | None = None  # a record of no visit's date (the visit's target date otherwise)
 
     @property
     def participant(self):
-        return self.visit.participant
+        return self.visit.participant if self.visit is not None else self.of_participant
 
     @property
     def name(self) -> str:
-        return TRIAL.crfs[self.crf_code]
+        return record_name(self.crf_code)
+
+    @property
+    def day(self) -> date:
+        return self.visit.target_date if self.visit is not None else (self.on or date.min)
+
+
+def _visitless_sdv_tasks(participants: QuerySet) -> list[SdvTask]:
+    """The records of no visit of `participants` the plan asks to verify, not verified yet."""
+    tasks = []
+    for code, kind in VISITLESS_RECORDS.items():
+        required = set(sdv_required_fields(code))
+        if not required:
+            continue
+        marked: dict[int, set[str]] = {}
+        cleared: set[int] = set()
+        for participant_id, field_name, cleared_at in SdvMark.objects.filter(
+            visit__isnull=True, crf_code=code, participant__in=participants
+        ).values_list("participant_id", "field_name", "cleared_at"):
+            if cleared_at is None:
+                marked.setdefault(participant_id, set()).add(field_name)
+            else:
+                cleared.add(participant_id)
+        records = (
+            kind.model._default_manager.filter(**{f"{kind.participant_path}__in": participants})
+            .select_related(kind.participant_path)
+            .order_by("pk")
+        )
+        for record in records:
+            participant: Any = record
+            for step in kind.participant_path.split("__"):
+                participant = getattr(participant, step)
+            verified = len(required & marked.get(participant.pk, set()))
+            if verified == len(required):
+                continue
+            tasks.append(
+                SdvTask(
+                    visit=None,
+                    crf_code=code,
+                    required=len(required),
+                    verified=verified,
+                    whole=TRIAL.sdv_requirements.get(code, "all") == "all",
+                    reverify=participant.pk in cleared,
+                    of_participant=participant,
+                    on=getattr(record, "measured_on", None),
+                )
+            )
+    return tasks
 
 
 def sdv_queue(user, *, site_code: str = "") -> list[SdvTask]:
@@ -996,12 +1183,13 @@ def sdv_queue(user, *, site_code: str = "") -> list[SdvTask]:
                         reverify=key in cleared,
                     )
                 )
+    tasks += _visitless_sdv_tasks(participants)
     tasks.sort(
         key=lambda t: (
             not t.whole,
             plan.index(t.crf_code) if t.crf_code in plan else len(plan),
             not t.reverify,
-            t.visit.target_date,
+            t.day,
             t.participant.study_id,
         )
     )

@@ -115,9 +115,21 @@ def lock_create(
         raise NotLocked(_("The database is locked from the locks page, with its checklist."))
     with transaction.atomic():
         if participant is not None:
-            # Serialise with CRF saves, which lock the visit row (outcomes.services.crf_save).
+            # Serialise with CRF saves, which lock the visit row (outcomes.services.crf_save),
+            # and with the saves of its records of no visit, which lock the participant row.
+            type(participant).objects.select_for_update().get(pk=participant.pk)
             list(Visit.objects.select_for_update().filter(participant=participant))
-        if level == LockLevel.CRF and (visit is None or crf_code not in visit.crf_codes):
+        visitless = level == LockLevel.CRF and visit is None
+        if visitless and (
+            crf_code not in selectors.VISITLESS_RECORDS
+            or selectors.visitless_record(participant, crf_code) is None
+        ):
+            raise NotLocked(_("Choose a CRF of the visit to lock."))
+        if (
+            level == LockLevel.CRF
+            and not visitless
+            and (visit is None or crf_code not in visit.crf_codes)
+        ):
             raise NotLocked(_("Choose a CRF of the visit to lock."))
         lock = Lock(
             level=level,
@@ -328,12 +340,12 @@ def notifications_mark_read(*, user) -> int:
 
 
 def _check_field(crf_code: str, field_name: str) -> None:
-    if crf_code and crf_code not in CRF_MODELS:
+    if crf_code and selectors.record_model(crf_code) is None:
         raise QueryTransitionRefused(_("There is no CRF %(crf)s.") % {"crf": crf_code})
     if field_name and field_name not in selectors.crf_data_fields(crf_code):
         raise QueryTransitionRefused(
             _("%(crf)s has no field %(field)s.")
-            % {"crf": TRIAL.crfs.get(crf_code, crf_code), "field": field_name}
+            % {"crf": selectors.record_name(crf_code) or crf_code, "field": field_name}
         )
 
 
@@ -359,6 +371,8 @@ def query_raise(
         raise QueryTransitionRefused(_("Your role does not allow raising queries."))
     if visit is not None and visit.participant_id != participant.pk:
         raise QueryTransitionRefused(_("The visit is not this participant's."))
+    if visit is not None and crf_code in selectors.VISITLESS_RECORDS:
+        raise QueryTransitionRefused(_("This record belongs to no visit."))
     _check_field(crf_code, field_name)
     with transaction.atomic():
         if auto_key:
@@ -674,6 +688,104 @@ def crf_changed(*, crf, user) -> None:
         )
 
 
+def visitless_record_changed(*, record, user, warnings, warning_reason: str = "") -> None:
+    """After a casebook record of no visit was saved (the vital signs at screening): as
+    `crf_changed` and `edit_check_queries_raise` do for a CRF, clear the SDV marks of the
+    fields that changed (telling the monitor), void the signatures that covered the earlier
+    version, and raise a query for each soft-limit warning confirmed. Before enrollment there
+    is no casebook yet: nothing to clear or void, and the queries are raised at enrollment
+    (`visitless_queries_raise`)."""
+    participant = selectors.participant_of_record(record)
+    if participant is None:
+        return
+    code = type(record).crf_code
+    what = selectors.record_name(code)
+    latest, previous = [
+        *record.history.order_by("-history_date", "-history_id")[:2],
+        None,
+        None,
+    ][:2]
+    changed = (
+        {c.field for c in latest.diff_against(previous).changes}
+        if latest is not None and previous is not None
+        else set()
+    )
+    with transaction.atomic(savepoint=False):
+        for mark in (
+            SdvMark.objects.select_for_update()
+            .filter(
+                participant=participant,
+                visit__isnull=True,
+                crf_code=code,
+                field_name__in=changed,
+                cleared_at__isnull=True,
+            )
+            .order_by("pk")  # not the model's order, through the (empty) visit
+        ):
+            mark.cleared_at = timezone.now()
+            mark.cleared_because = _("changed by %(who)s after verification: %(reason)s") % {
+                "who": user.username if user else "-",
+                "reason": latest.history_change_reason or "",
+            }
+            audit.save_with_reason(mark, user=user, reason=_("Value changed after SDV"))
+            notify(
+                recipient=mark.verified_by,
+                text=_(
+                    "%(participant)s %(what)s: %(field)s changed after you verified it; "
+                    "verify it again."
+                )
+                % {
+                    "participant": participant.study_id,
+                    "what": what,
+                    "field": selectors.field_label(code, mark.field_name),
+                },
+                link=reverse("datamanagement:sdv", kwargs={"study_id": participant.study_id}),
+            )
+        _void(
+            Signature.objects.filter(participant=participant).filter(
+                Q(level=SignatureLevel.CASEBOOK)
+                | Q(level=SignatureLevel.CRF, visit__isnull=True, crf_code=code)
+            ),
+            reason=_("%(what)s changed after signing") % {"what": what},
+        )
+        visitless_queries_raise(participant=participant, record=record)
+
+
+def visitless_queries_raise(*, participant, record=None) -> list[Query]:
+    """A soft-limit warning confirmed on a casebook record of no visit becomes a query for the
+    data manager to review, as a CRF's does (each warning once per record). Run after each
+    save of the record, and at enrollment for the warnings confirmed before it."""
+    raised = []
+    records = (
+        [record]
+        if record is not None
+        else [
+            r
+            for code in selectors.VISITLESS_RECORDS
+            if (r := selectors.visitless_record(participant, code)) is not None
+        ]
+    )
+    for rec in records:
+        reason = getattr(rec, "warning_reason", "")
+        for warning in (getattr(rec, "warnings_confirmed", "") or "").splitlines():
+            if not warning.strip():
+                continue
+            digest = hashlib.sha256(warning.encode()).hexdigest()[:16]
+            text = warning
+            if reason:
+                text += " " + _("Confirmed at entry: %(reason)s") % {"reason": reason}
+            raised.append(
+                query_raise(
+                    participant=participant,
+                    crf_code=type(rec).crf_code,
+                    text=text,
+                    origin=QueryOrigin.EDIT_CHECK,
+                    auto_key=f"edit-check:{rec._meta.label_lower}:{rec.pk}:{digest}",
+                )
+            )
+    return raised
+
+
 def participant_data_changed(*, participant, visit: Visit | None = None, what: str) -> None:
     """After a visit, ICU stay or study event changed: void the visit and casebook signatures."""
     covering = Q(level=SignatureLevel.CASEBOOK)
@@ -692,13 +804,16 @@ def participant_data_changed(*, participant, visit: Visit | None = None, what: s
 def sdv_mark(
     *,
     user,
-    visit: Visit,
+    visit: Visit | None,
     crf_code: str,
     opened_version: int | None,
     fields: list[str] | None = None,
+    participant=None,
 ) -> int:
     """Mark fields of one CRF verified against the source (all required ones if `fields` is
     None). Fields already verified are left as they are. Returns how many were marked.
+    `visit` None: the `participant`'s casebook record of no visit with this code (the vital
+    signs at screening, selectors.VISITLESS_RECORDS).
 
     The marks are of the CRF's version the monitor was shown (`opened_version`, kept in each
     mark): if the CRF changed since, nothing is marked (kernel.concurrency)."""
@@ -714,8 +829,18 @@ def sdv_mark(
         )
     marked = 0
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().get(pk=visit.pk)
-        crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
+        if visit is None:
+            if participant is None or crf_code not in selectors.VISITLESS_RECORDS:
+                raise SdvNotRequired(_("Choose the record to verify."))
+            # Hold the participant still: a change to the record locks it first (services
+            # below: on_screening_vitals_changing).
+            participant = Participant.objects.select_for_update().get(pk=participant.pk)
+            crf = selectors.visitless_record(participant, crf_code)
+            existing = SdvMark.objects.filter(participant=participant, visit__isnull=True)
+        else:
+            visit = Visit.objects.select_for_update().get(pk=visit.pk)
+            crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
+            existing = SdvMark.objects.filter(visit=visit)
         if crf is None:
             raise SdvNotRequired(_("This CRF has not been entered yet."))
         concurrency.refuse_changed_since(
@@ -726,15 +851,16 @@ def sdv_mark(
         )
         crf_version = concurrency.version_of(crf)
         active = set(
-            SdvMark.objects.filter(
-                visit=visit, crf_code=crf_code, cleared_at__isnull=True
-            ).values_list("field_name", flat=True)
+            existing.filter(crf_code=crf_code, cleared_at__isnull=True).values_list(
+                "field_name", flat=True
+            )
         )
         for name in wanted:
             if name in active:
                 continue
             mark = SdvMark(
                 visit=visit,
+                participant=participant if visit is None else None,
                 crf_code=crf_code,
                 field_name=name,
                 value=selectors.shown_value(crf, name),
@@ -748,21 +874,30 @@ def sdv_mark(
 
 
 def sdv_mark_many(
-    *, user, items: list[tuple[Visit, str, list[str] | None]], opened_versions: dict
+    *,
+    user,
+    items: list[tuple[Visit | None, str, list[str] | None]],
+    opened_versions: dict,
+    participant=None,
 ) -> int:
     """Bulk verification: several CRFs (whole, or chosen fields) in one transaction.
     `opened_versions`: (CRF label, pk) -> the version the page showed. If any CRF changed
-    since, nothing is marked, and every change is reported at once."""
+    since, nothing is marked, and every change is reported at once. An item of no visit is
+    the `participant`'s record of no visit with that code."""
     conflicts: list[EditConflict] = []
     marked = 0
     with transaction.atomic():
         for visit, code, fields in items:
-            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            if visit is None:
+                crf = selectors.visitless_record(participant, code)
+            else:
+                crf = CRF_MODELS[code].objects.filter(visit=visit).first()
             key = (crf._meta.label_lower, crf.pk) if crf is not None else None
             try:
                 marked += sdv_mark(
                     user=user,
                     visit=visit,
+                    participant=participant,
                     crf_code=code,
                     fields=fields,
                     opened_version=opened_versions.get(key, concurrency.UNKNOWN),
@@ -820,7 +955,13 @@ def signature_sign(
                 % {"n": allowed}
             )
         raise SignatureRefused(_("The password is not correct; nothing was signed."))
+    if level == SignatureLevel.CRF and visit is None:
+        if crf_code not in selectors.VISITLESS_RECORDS:
+            raise SignatureRefused(_("Choose what to sign."))
     with transaction.atomic():
+        if level == SignatureLevel.CRF and visit is None:
+            # A record of no visit: its changes lock the participant row first.
+            type(participant).objects.select_for_update().get(pk=participant.pk)
         # Hold the visits still while the versions are read (crf_save locks the visit row).
         visits = Visit.objects.select_for_update().filter(participant=participant)
         if level != SignatureLevel.CASEBOOK:
@@ -937,3 +1078,33 @@ def on_check_refused(sender, *, participant, visit, crf_code, field_name, text, 
 
 def on_participant_data_changed(sender, *, participant, visit, what, **kwargs) -> None:
     participant_data_changed(participant=participant, visit=visit, what=what)
+
+
+# -- receivers of the participants app's signals (connected in apps.py) -----------------------
+
+
+def on_record_changing(sender, *, screening, crf_code, **kwargs) -> None:
+    """Before a casebook record of no visit changes: refused if a lock covers it (the
+    database's; once enrolled, the participant's or the record's own). The participant row is
+    locked, so that SDV marks and signatures read a record that holds still."""
+    participant = (
+        Participant.objects.select_for_update(of=("self",))
+        .filter(screening_id=screening.pk)
+        .order_by()
+        .first()
+    )
+    lock = selectors.lock_covering(
+        participant_id=participant.pk if participant is not None else None, crf_code=crf_code
+    )
+    if lock is not None:
+        raise lock_refusal(lock)
+
+
+def on_record_saved(sender, *, record, user, warnings, warning_reason, **kwargs) -> None:
+    visitless_record_changed(
+        record=record, user=user, warnings=warnings, warning_reason=warning_reason
+    )
+
+
+def on_participant_enrolled(sender, *, participant, **kwargs) -> None:
+    visitless_queries_raise(participant=participant)

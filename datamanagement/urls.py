@@ -16,6 +16,7 @@ urlpatterns = [
     path(f"{_P}/queries/new/", views.query_new, name="query_new"),
     path(f"{_P}/", views.casebook, name="casebook"),
     path(f"{_P}/visits/<str:code>/<str:crf>/", views.crf_review, name="crf_review"),
+    path(f"{_P}/records/<str:crf>/", views.visitless_review, name="visitless_review"),
     path(f"{_P}/sdv/", views.sdv, name="sdv"),
     path(f"{_P}/sign/", views.sign, name="sign"),
     path("locks/", views.locks, name="locks"),

@@ -103,7 +103,10 @@ def query_new(request, study_id: str):
     crf_code = request.GET.get("crf", "")
     field_name = request.GET.get("field", "")
     visit = _visit(request, study_id, visit_code) if visit_code else None
-    if crf_code and (visit is None or crf_code not in visit.crf_codes):
+    visitless = visit is None and crf_code in selectors.VISITLESS_RECORDS
+    if visitless and selectors.visitless_record(participant, crf_code) is None:
+        raise Http404(_("This record has not been entered yet."))
+    if crf_code and not visitless and (visit is None or crf_code not in visit.crf_codes):
         raise Http404(_("This visit has no such CRF."))
     form = QueryRaiseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -125,6 +128,8 @@ def query_new(request, study_id: str):
             )
             if visit is not None and crf_code:
                 return redirect("datamanagement:crf_review", study_id, visit.code, crf_code)
+            if visitless:
+                return redirect("datamanagement:visitless_review", study_id, crf_code)
             return redirect("datamanagement:query_detail", query.pk)
     return render(
         request,
@@ -133,7 +138,8 @@ def query_new(request, study_id: str):
             "form": form,
             "participant": participant,
             "visit": visit,
-            "crf_name": TRIAL.crfs.get(crf_code, ""),
+            "crf_code": crf_code,
+            "crf_name": selectors.record_name(crf_code),
             "field_label": selectors.field_label(crf_code, field_name),
         },
     )
@@ -387,6 +393,41 @@ def crf_review(request, study_id: str, code: str, crf: str):
     )
 
 
+@require_GET
+@require(VIEW_QUERIES, VIEW_CRFS)
+def visitless_review(request, study_id: str, crf: str):
+    """A casebook record of no visit (the vital signs at screening) read-only, field by field,
+    with its queries, SDV marks, signatures and lock, as `crf_review` shows a CRF."""
+    participant = _participant(request, study_id)
+    if crf not in selectors.VISITLESS_RECORDS:
+        raise Http404(_("There is no such record."))
+    record = selectors.visitless_record(participant, crf)
+    sdv = selectors.sdv_of_crf(None, crf, record, participant=participant)
+    sdv_fields = {f.name: f for f in sdv.fields}
+    rows = [
+        {
+            "name": name,
+            "label": selectors.field_label(crf, name),
+            "value": selectors.shown_value(record, name),
+            "sdv": sdv_fields.get(name),
+        }
+        for name in (selectors.crf_data_fields(crf) if record is not None else [])
+    ]
+    return render(
+        request,
+        "datamanagement/visitless_review.html",
+        {
+            "participant": participant,
+            "visit": None,
+            "crf_code": crf,
+            "crf_name": selectors.record_name(crf),
+            "crf": record,
+            "rows": rows,
+            "lock": selectors.lock_for_record(participant, crf),
+        },
+    )
+
+
 # -- source-data verification ----------------------------------------------------------------
 
 
@@ -400,7 +441,7 @@ def sdv(request, study_id: str):
     if request.method == "POST":
         items = []
         for row in crfs:
-            key = f"{row.visit.code}:{row.crf_code}"
+            key = row.key
             if request.POST.get(f"crf:{key}"):
                 items.append((row.visit, row.crf_code, None))
                 continue
@@ -412,7 +453,10 @@ def sdv(request, study_id: str):
         else:
             try:
                 count = services.sdv_mark_many(
-                    user=request.user, items=items, opened_versions=form.opened_versions()
+                    user=request.user,
+                    items=items,
+                    opened_versions=form.opened_versions(),
+                    participant=participant,
                 )
             except EditConflict as conflict:
                 form.show_conflict(conflict)
@@ -436,7 +480,7 @@ def _keep_ticks(crfs, posted, *, conflict) -> None:
     must be compared with the source again."""
     changed = {(row.record, row.name) for row in conflict.fields}
     for row in crfs:
-        key = f"{row.visit.code}:{row.crf_code}"
+        key = row.key
         where = str(row.crf)
         row.ticked = bool(posted.get(f"crf:{key}")) and not any(r == where for r, _n in changed)
         for f in row.fields:
@@ -458,11 +502,14 @@ def sign(request, study_id: str):
         raise Http404(_("Nothing to sign here."))
     visit = None
     crf_code = ""
-    if level in (SignatureLevel.VISIT, SignatureLevel.CRF):
+    visitless = level == SignatureLevel.CRF and source.get("crf", "") in (
+        selectors.VISITLESS_RECORDS
+    )
+    if level == SignatureLevel.VISIT or (level == SignatureLevel.CRF and not visitless):
         visit = _visit(request, study_id, source.get("visit", ""))
     if level == SignatureLevel.CRF:
         crf_code = source.get("crf", "")
-        if crf_code not in visit.crf_codes:
+        if visit is not None and crf_code not in visit.crf_codes:
             raise Http404(_("This visit has no such CRF."))
     records = selectors.signed_records(
         level, participant=participant, visit=visit, crf_code=crf_code
@@ -499,6 +546,8 @@ def sign(request, study_id: str):
             form.add_error("password", str(error))
         else:
             messages.success(request, _("Signed. Your signature is shown with the record."))
+            if visitless:
+                return redirect("datamanagement:visitless_review", study_id, crf_code)
             if level == SignatureLevel.CRF:
                 return redirect("datamanagement:crf_review", study_id, visit.code, crf_code)
             return redirect("datamanagement:casebook", study_id)
@@ -512,7 +561,7 @@ def sign(request, study_id: str):
             "level_label": SignatureLevel(level).label,
             "visit": visit,
             "crf_code": crf_code,
-            "crf_name": TRIAL.crfs.get(crf_code, ""),
+            "crf_name": selectors.record_name(crf_code),
             "records": records,
         },
     )
@@ -553,7 +602,9 @@ def locks(request):
         try:
             participant = visit = None
             participant = _participant(request, data["study_id"])
-            if data["level"] == LockLevel.CRF:
+            if data["level"] == LockLevel.CRF and not (
+                data["crf_code"] in selectors.VISITLESS_RECORDS and not data["visit_code"]
+            ):
                 visit = _visit(request, data["study_id"], data["visit_code"])
             services.lock_create(
                 user=request.user,

@@ -869,7 +869,8 @@ CHANGES_COLUMNS = ["export_id", "file", "visit", "variable", "old_value", "new_v
 def changes_after_unblinding(release, all_tables: list[Table]) -> list[dict]:
     """Every exported CRF value changed after the trial-level unblinding, from the audit trail
     (issue 20): a reader must know which values were changed by someone who could know the arms.
-    Only columns the export carries, as it carries them (study days, never dates)."""
+    Only columns the export carries, as it carries them (study days, never dates). The vital
+    signs at screening (in participants.csv) too."""
     since = allocation.trial_unblinded_at()
     if since is None:
         return []
@@ -910,7 +911,55 @@ def changes_after_unblinding(release, all_tables: list[Table]) -> list[dict]:
                         "new_value": _value(column, change.new, day0=day0, tz=tz),
                     }
                 )
+    rows += _screening_vitals_changes(since, all_tables, pseudonyms)
     return sorted(rows, key=lambda r: (r["export_id"], r["file"], r["visit"], r["variable"]))
+
+
+def _screening_vitals_changes(since, all_tables: list[Table], pseudonyms: dict) -> list[dict]:
+    """The vital signs at screening changed after unblinding (issue 19): exported in
+    participants.csv (`screening_` columns), listed as the CRFs' changes are, with the visit
+    "screening". A screening never enrolled is in no export, nor here."""
+    table = next(
+        (t for t in all_tables if any(c.name.startswith(SCREENING_VITALS) for c in t.columns)),
+        None,
+    )
+    if table is None:
+        return []
+    columns = {
+        c.source: c for c in table.columns if c.source and c.name.startswith(SCREENING_VITALS)
+    }
+    rows = []
+    changed = ScreeningVitalSigns.history.filter(history_date__gt=since, history_type="~").order_by(
+        "history_date", "history_id"
+    )
+    for new in changed:
+        old = new.prev_record
+        participant = (
+            Participant.objects.filter(screening_id=new.screening_id).select_related("site").first()
+        )
+        if old is None or participant is None:
+            continue
+        day0 = (
+            Visit.objects.filter(participant=participant, day=0)
+            .values_list("target_date", flat=True)
+            .first()
+        )
+        tz = participant.site.time_zone
+        for change in new.diff_against(old).changes:
+            column = columns.get(change.field)
+            if column is None:
+                continue
+            rows.append(
+                {
+                    "export_id": pseudonyms.get(participant.pk, ""),
+                    "file": table.filename,
+                    "visit": "screening",
+                    "variable": column.name,
+                    "old_value": _value(column, change.old, day0=day0, tz=tz),
+                    "new_value": _value(column, change.new, day0=day0, tz=tz),
+                }
+            )
+    return rows
 
 
 def _write_changes(path: Path, rows: list[dict]) -> None:

@@ -534,6 +534,10 @@ VITALS_4_H = "vitals_4h"
 SAFETY_LAB = "safety_lab"
 INFUSION_VITALS = (VITALS_PRE_INFUSION, VITALS_15_MIN, VITALS_30_MIN, VITALS_60_MIN, VITALS_4_H)
 VITALS_CRFS = (VITAL_SIGNS, *INFUSION_VITALS)
+# The vital signs at screening: no CRF of a visit but a record of the screening
+# (participants.ScreeningVitalSigns), named by this code in queries, SDV marks, signatures and
+# locks once the screening is enrolled.
+SCREENING_VITALS = "screening_vitals"
 
 
 def _factor(text: str) -> Decimal:
@@ -861,6 +865,8 @@ TRIAL = TrialConfig(
         VITAL_SIGNS: "none",
         **dict.fromkeys(INFUSION_VITALS, "all"),
         SAFETY_LAB: "none",
+        # At screening: eligibility's context, verified in full like the infusion monitoring.
+        SCREENING_VITALS: "all",
     },
     signature_meanings={
         "accurate_complete": "I confirm the data are accurate and complete",

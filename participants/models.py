@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from kernel.limits import VITAL_SIGN_MEASURES
-from kernel.trial import TRIAL
+from kernel.trial import SCREENING_VITALS, TRIAL
 from kernel.validation import OneQueryCheckConstraints, within_hard_limit
 
 STUDY_ID_PATTERN = r"^\d{2}-\d{4}$"
@@ -260,12 +260,16 @@ class Eligibility(models.Model):
 
 
 class ScreeningVitalSigns(OneQueryCheckConstraints, models.Model):
-    """Vital signs at screening (issue 19), one record per screening, audited.
+    """Vital signs at screening (issue 19), one per screening; audited, verified, queried, signed.
+
+    Once the screening is enrolled, a record of its casebook with no visit (`screening_vitals`).
 
     The same measures, units and limits as the visits' vital-signs CRFs (kernel.limits checks
     both; TRIAL.hard_limits also bounds the columns here), recorded with the screening, before
     the person is a participant. For a randomized participant they are the first vital signs
-    of the casebook and of participants.csv in the export, before Day 0's."""
+    of the casebook and of participants.csv in the export, before Day 0's. Data management
+    names the record by its participant and `crf_code` (no visit): SDV marks, queries,
+    signatures and locks as a CRF's (datamanagement.selectors.VISITLESS_RECORDS)."""
 
     screening = models.OneToOneField(
         Screening, on_delete=models.PROTECT, related_name="vital_signs", verbose_name=_("screening")
@@ -304,6 +308,9 @@ class ScreeningVitalSigns(OneQueryCheckConstraints, models.Model):
     recorded_at = models.DateTimeField(_("recorded at"), auto_now=True)
     history = HistoricalRecords()
 
+    # Its code where data management names records (queries, SDV marks, signatures, locks):
+    # the casebook's record of no visit (datamanagement.selectors.VISITLESS_RECORDS).
+    crf_code = SCREENING_VITALS
     MEASURES = VITAL_SIGN_MEASURES
     VALUE_FIELDS = (
         "measured_on",

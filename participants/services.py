@@ -29,7 +29,7 @@ from kernel.models import Site
 from kernel.physiology import pf_display
 from kernel.trial import TRIAL
 
-from . import rules, selectors
+from . import rules, selectors, signals
 from .exceptions import (
     AlreadyEnrolled,
     AlreadyRecorded,
@@ -510,6 +510,10 @@ def screening_vital_signs_save(
         raise UnconfirmedVitalSigns(warnings)
     with transaction.atomic():
         screening = Screening.objects.select_for_update().get(pk=screening.pk)
+        # A lock covering the record refuses here, before anything is written.
+        signals.record_changing.send(
+            sender=ScreeningVitalSigns, screening=screening, crf_code=ScreeningVitalSigns.crf_code
+        )
         record = ScreeningVitalSigns.objects.select_for_update().filter(screening=screening).first()
         if record is None:
             record = ScreeningVitalSigns(screening=screening)
@@ -531,6 +535,14 @@ def screening_vital_signs_save(
         record.recorded_by = user
         record.full_clean()
         audit.save_with_reason(record, user=user, reason=reason)
+        # SDV marks cleared, signatures voided, confirmed warnings queried (data management).
+        signals.record_saved.send(
+            sender=ScreeningVitalSigns,
+            record=record,
+            user=user,
+            warnings=warnings,
+            warning_reason=record.warning_reason,
+        )
     return record
 
 
@@ -598,6 +610,8 @@ def participant_enroll(*, screening: Screening, user) -> Participant:
         )
         participant.full_clean()
         audit.save_with_reason(participant, user=user)
+        # The queries on the screening's records confirmed before enrollment (data management).
+        signals.participant_enrolled.send(sender=Participant, participant=participant, user=user)
     return participant
 
 

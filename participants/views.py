@@ -355,7 +355,13 @@ def screening_vital_signs_edit(request, key: str):
     return render(
         request,
         "participants/screening_vitals.html",
-        {"form": form, "screening": screening, "key": _key(screening)},
+        {
+            "form": form,
+            "screening": screening,
+            "key": _key(screening),
+            # Once enrolled, the record's queries, lock, signatures and SDV are shown with it.
+            "participant": Participant.objects.filter(screening=screening).first(),
+        },
     )
 
 

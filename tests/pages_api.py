@@ -16,6 +16,14 @@ def _crf(world) -> str:
     return f"/api/v1/participants/{world.participant.study_id}/visits/D0/crfs/murray/"
 
 
+def _record(world) -> str:
+    from participants.models import ScreeningVitalSigns
+
+    if not ScreeningVitalSigns.objects.filter(screening_id=world.participant.screening_id):
+        raise AttributeError("this world's participant has no vital signs at screening")
+    return f"/api/v1/participants/{world.participant.study_id}/records/screening_vitals/"
+
+
 PAGES = {
     "api sites": ("api:sites", lambda w: "/api/v1/sites/", _ALL),
     "api participants": ("api:participants", lambda w: "/api/v1/participants/", _PARTICIPANTS),
@@ -30,6 +38,7 @@ PAGES = {
         _VISITS,
     ),
     "api crf": ("api:crf", _crf, _VISITS),
+    "api screening vitals": ("api:record", _record, _VISITS),
     "api adverse events": (
         "api:adverse_events",
         lambda w: "/api/v1/adverse-events/",

@@ -47,6 +47,15 @@ def _p(w):
     return f"/data/participants/{w.participant.study_id}"
 
 
+def _vitals(w) -> str:
+    """The participant's vital signs at screening (pages_participants.prepare records them)."""
+    from participants.models import ScreeningVitalSigns
+
+    if not ScreeningVitalSigns.objects.filter(screening_id=w.participant.screening_id):
+        raise AttributeError("this world's participant has no vital signs at screening")
+    return _p(w)
+
+
 PAGES = {
     "record status": ("datamanagement:record_status", lambda w: "/data/status/", READ),
     "record status filtered": (
@@ -68,6 +77,21 @@ PAGES = {
     ),
     "casebook": ("datamanagement:casebook", lambda w: f"{_p(w)}/", READ),
     "CRF review": ("datamanagement:crf_review", lambda w: f"{_p(w)}/visits/D0/murray/", READ),
+    "screening vitals review": (
+        "datamanagement:visitless_review",
+        lambda w: f"{_vitals(w)}/records/screening_vitals/",
+        READ,
+    ),
+    "query new on screening vitals": (
+        "datamanagement:query_new",
+        lambda w: f"{_vitals(w)}/queries/new/?crf=screening_vitals&field=spo2_percent",
+        {M, D},
+    ),
+    "sign screening vitals": (
+        "datamanagement:sign",
+        lambda w: f"{_vitals(w)}/sign/?level=crf&crf=screening_vitals",
+        {I},
+    ),
     "SDV": ("datamanagement:sdv", lambda w: f"{_p(w)}/sdv/", {M}),
     "sign casebook": ("datamanagement:sign", lambda w: f"{_p(w)}/sign/?level=casebook", {I}),
     "sign CRF": (

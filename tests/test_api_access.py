@@ -159,3 +159,32 @@ def test_a_session_post_without_its_csrf_token_is_refused(make_user, two_sites):
     response = browser.post("/api/v1/exports/", {}, content_type="application/json")
     assert response.status_code == 403
     assert not SecurityEvent.objects.filter(kind=SecurityEventKind.EXPORT_STARTED).exists()
+
+
+def test_the_vital_signs_at_screening_as_a_crf(client, make_user, site02, two_sites):
+    """Issue 19: the record of no visit, with the CRFs' permission, scope and date rules."""
+    from .participants_factories import ScreeningVitalSignsFactory
+
+    here, there = two_sites
+    for participant in (here, there):
+        ScreeningVitalSignsFactory(screening=participant.screening)
+    path = "/api/v1/participants/01-0001/records/screening_vitals/"
+    body = get(client, make_user(Role.DATA_MANAGER), path).json()
+    assert body["record"] == "screening_vitals"
+    assert body["data"]["heart_rate_bpm"] == 96
+    assert body["data"]["fio2"] == "0.400"
+    day0 = of.selectors.day0_of(here)
+    measured = here.screening.screened_on
+    assert body["data"]["measured_on"] == (measured - day0).days  # a study day, not a date
+    assert body["measured_day"] == (measured - day0).days
+    assert "recorded_by" not in body["data"]
+    assert "warning_reason" not in body["data"]
+    dated = get(client, make_user(Role.INVESTIGATOR), path).json()
+    assert dated["data"]["measured_on"] == measured.isoformat()
+    # Another site's is a 404; the pharmacist and the sponsor are refused; no other record.
+    elsewhere = make_user(Role.COORDINATOR, sites=[site02])
+    assert get(client, elsewhere, path).status_code == 404
+    assert get(client, make_user(Role.PHARMACIST), path).status_code == 403
+    assert get(client, make_user(Role.SPONSOR), path).status_code == 403
+    nonsense = "/api/v1/participants/01-0001/records/murray/"
+    assert get(client, make_user(Role.MONITOR), nonsense).status_code == 404

@@ -28,6 +28,7 @@ def test_the_schema_validates_with_no_warning(tmp_path):
         "/api/v1/participants/{study_id}/",
         "/api/v1/participants/{study_id}/visits/",
         "/api/v1/participants/{study_id}/visits/{visit}/crfs/{crf}/",
+        "/api/v1/participants/{study_id}/records/{crf}/",
         "/api/v1/adverse-events/",
         "/api/v1/queries/",
         "/api/v1/exports/",

@@ -647,6 +647,27 @@ TARGETS: dict[str, Target] = {
         lambda w: f"/data/participants/{_sid(w)}/sdv/",
         lambda w: f"/data/participants/{_sid2(w)}/sdv/",
     ),
+    # Issue 19: the vital signs at screening, queried and signed as a CRF is.
+    "query new on screening vitals": Target(
+        M,
+        lambda w: f"/data/participants/{_sid(w)}/queries/new/?crf=screening_vitals&field=fio2",
+        lambda w: f"/data/participants/{_sid2(w)}/queries/new/?crf=screening_vitals&field=fio2",
+        valid=lambda w: {"text": "Please check the FiO2 at screening"},
+        shows=lambda w: [
+            "/data/queries/",
+            f"/data/participants/{_sid(w)}/records/screening_vitals/",
+        ],
+        setup=lambda w: _screening_vitals(w),
+        text=("text",),
+    ),
+    "signature on screening vitals": Target(
+        I,
+        lambda w: f"/data/participants/{_sid(w)}/sign/?level=crf&crf=screening_vitals",
+        lambda w: f"/data/participants/{_sid2(w)}/sign/?level=crf&crf=screening_vitals",
+        valid=lambda w: {"password": PASSWORD},
+        extra=("level", "visit", "crf"),
+        setup=lambda w: _screening_vitals(w),
+    ),
     "signature": Target(
         I,
         lambda w: f"/data/participants/{_sid(w)}/sign/?level=crf&visit=D0&crf=murray",
@@ -714,6 +735,17 @@ TARGETS: dict[str, Target] = {
         text=("name",),
     ),
 }
+
+
+def _screening_vitals(w):
+    """The vital signs at screening of the site-01 and site-02 participants."""
+    from participants.models import ScreeningVitalSigns
+
+    from .participants_factories import ScreeningVitalSignsFactory
+
+    for participant in (w.one.participant, w.two.participant):
+        if not ScreeningVitalSigns.objects.filter(screening=participant.screening).exists():
+            ScreeningVitalSignsFactory(screening=participant.screening)
 
 
 def _locks(w):

@@ -128,3 +128,47 @@ def test_every_export_after_it_lists_the_values_changed_after_unblinding(unblind
         k: rows[0][k] for k in ("file", "variable", "old_value")
     }.items()
     assert rows[0]["new_value"] == "12.5"
+
+
+def test_the_vital_signs_at_screening_changed_after_unblinding_are_listed(unblinded, tmp_path):
+    """Issue 19: the record of no visit, exported in participants.csv, is listed as a CRF is;
+    and the database lock refused the change until the two-person unlock."""
+    from datamanagement.exceptions import RecordLocked
+    from kernel import concurrency
+    from participants import services as participant_services
+    from participants.models import ScreeningVitalSigns
+
+    participants, lock, first, second = unblinded
+    participant = participants[0]
+    vitals = ScreeningVitalSigns.objects.get(screening=participant.screening)  # build_trial's
+    before = str(vitals.heart_rate_bpm)
+    coordinator = UserFactory(
+        username="coordinator01", role=Role.COORDINATOR, sites=[participant.site]
+    )
+
+    def correct():
+        return participant_services.screening_vital_signs_save(
+            screening=participant.screening,
+            user=coordinator,
+            values={name: getattr(vitals, name) for name in ScreeningVitalSigns.VALUE_FIELDS}
+            | {"heart_rate_bpm": vitals.heart_rate_bpm + 1},
+            opened_version=concurrency.version_of(vitals),
+            reason="Misread after unblinding",
+        )
+
+    with pytest.raises(RecordLocked, match="Database lock"):
+        correct()
+    unlock = dm_services.unlock_request_create(
+        user=first, lock=lock, reason="Heart rate misread", password=PASSWORD
+    )
+    dm_services.unlock_request_approve(user=second, unlock=unlock, password=PASSWORD)
+    correct()
+    out = tmp_path / "after"
+    call_command("export_ipd", "--out", str(out))
+    rows = list(csv.DictReader((out / "changes_after_unblinding.csv").read_text().splitlines()))
+    listed = [r for r in rows if r["variable"] == "screening_heart_rate_bpm"]
+    assert len(listed) == 1
+    assert listed[0]["file"] == "participants.csv"
+    assert listed[0]["visit"] == "screening"
+    assert (listed[0]["old_value"], listed[0]["new_value"]) == (before, str(int(before) + 1))
+    assert listed[0]["export_id"]

@@ -6,7 +6,12 @@
 - `{% crf_record_status visit crf_code %}`: lock, signatures (name, date/time, meaning; voided
   visibly) and SDV progress of one CRF;
 - `{% casebook_status participant %}`: the same for a participant's casebook;
-- `{% crf_lock visit crf_code as lock %}`: the active lock covering a CRF, or None.
+- `{% crf_lock visit crf_code as lock %}`: the active lock covering a CRF, or None;
+- `{% record_status participant crf_code %}`: lock, signatures and SDV progress of a casebook
+  record of no visit (the vital signs at screening); `{% field_queries %}` works on such a
+  record too when the context has `participant` and `crf_code` but no `visit`;
+- `{% record_queries participant crf_code %}`: every query on such a record, field by field,
+  answered in place (the page where the site enters it).
 """
 
 from __future__ import annotations
@@ -26,13 +31,17 @@ def _intact_cache(request) -> dict:
     return cache
 
 
-def _crf_queries(request, visit, crf_code) -> dict:
+def _crf_queries(request, visit, crf_code, participant=None) -> dict:
     cache = getattr(request, "_dm_queries", None)
     if cache is None:
         cache = request._dm_queries = {}
-    key = (visit.pk, crf_code)
+    key = (visit.pk, crf_code) if visit is not None else ("participant", participant.pk, crf_code)
     if key not in cache:
-        cache[key] = selectors.queries_on_crf(visit, crf_code)
+        cache[key] = (
+            selectors.queries_on_crf(visit, crf_code)
+            if visit is not None
+            else selectors.queries_on_record(participant, crf_code)
+        )
     return cache[key]
 
 
@@ -68,19 +77,22 @@ def _crf_shown(context, visit, crf_code):
 def field_queries(context, field_name: str = "") -> dict:
     request = context.get("request")
     visit, crf_code = context.get("visit"), context.get("crf_code")
+    participant = visit.participant if visit is not None else context.get("participant")
     user = getattr(request, "user", None)
     if (
         request is None
-        or visit is None
+        or participant is None
         or not crf_code
+        or (visit is None and crf_code not in selectors.VISITLESS_RECORDS)
         or not user.has_perm("datamanagement.view_query")
     ):
         return {"show": False}
     return {
         "show": True,
-        "queries": _crf_queries(request, visit, crf_code).get(field_name, []),
+        "queries": _crf_queries(request, visit, crf_code, participant).get(field_name, []),
         "field_name": field_name,
         "field_label": selectors.field_label(crf_code, field_name),
+        "participant": participant,
         "visit": visit,
         "crf_code": crf_code,
         "request": request,
@@ -120,6 +132,59 @@ def crf_record_status(context, visit, crf_code: str) -> dict:
         if selectors.sdv_required_fields(crf_code)
         else None,
         "perms": context.get("perms"),
+    }
+
+
+@register.inclusion_tag("datamanagement/_record_status.html", takes_context=True)
+def record_status(context, participant, crf_code: str) -> dict:
+    """`crf_record_status` for a casebook record of no visit (the vital signs at screening)."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if (
+        user is None
+        or participant is None
+        or crf_code not in selectors.VISITLESS_RECORDS
+        or not user.has_perm("datamanagement.view_signature")
+    ):
+        return {"show": False}
+    return {
+        "show": True,
+        "participant": participant,
+        "crf_code": crf_code,
+        "lock": selectors.lock_for_record(participant, crf_code),
+        "signatures": selectors.signatures_shown_with(
+            participant, crf_code=crf_code, intact=_intact_cache(request)
+        ),
+        "sdv": selectors.sdv_of_crf(None, crf_code, participant=participant)
+        if selectors.sdv_required_fields(crf_code)
+        else None,
+        "perms": context.get("perms"),
+    }
+
+
+@register.inclusion_tag("datamanagement/_record_queries.html", takes_context=True)
+def record_queries(context, participant, crf_code: str) -> dict:
+    """Every query on a casebook record of no visit, with the field each is on: shown on the
+    page where the site enters the record, answered there in place."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if (
+        user is None
+        or participant is None
+        or crf_code not in selectors.VISITLESS_RECORDS
+        or not user.has_perm("datamanagement.view_query")
+    ):
+        return {"show": False}
+    by_field = _crf_queries(request, None, crf_code, participant)
+    return {
+        "show": True,
+        "fields": [
+            {"label": selectors.field_label(crf_code, name), "queries": queries}
+            for name, queries in by_field.items()
+        ],
+        "participant": participant,
+        "crf_code": crf_code,
+        "request": request,
     }
 
 
