@@ -15,6 +15,7 @@ list of CRF tables, is another `PreparedRows` or another key).
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
@@ -67,6 +68,9 @@ class PreparedRows(Generic[M]):
         for base in _MARKER_SETS:
             markers = [_marker(kind, base, i) for i, kind in enumerate(self.kinds)]
             queryset = self.build(key, *markers)
+            if queryset._prefetch_related_lookups:
+                # Not run by a statement of its own here: it would be silently left out.
+                raise ValueError(f"{self.build!r}: prefetch_related_objects() after, instead")
             if queryset._for_write != self.for_write:
                 raise ValueError(f"{self.build!r}: for_write={queryset._for_write} expected")
             compiler = queryset.query.get_compiler(using=alias)
@@ -102,9 +106,12 @@ class PreparedRows(Generic[M]):
             with self._lock:
                 compiled = self._compiled.get((alias, key)) or self._compile(alias, key)
                 self._compiled[(alias, key)] = compiled
-        sql, slots, compiler = compiled
+        sql, slots, compiled_by = compiled
         params = [args[s.index] if isinstance(s, _Argument) else s for s in slots]
-        with connections[alias].cursor() as cursor:
+        # The compiler kept (its columns and converters), bound to this thread's connection.
+        compiler = copy.copy(compiled_by)
+        compiler.connection = connections[alias]
+        with compiler.connection.cursor() as cursor:
             cursor.execute(sql, params)
             return alias, compiler, cursor.fetchall()
 
