@@ -11,11 +11,11 @@ every check goes through here.
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.db.models import CharField, QuerySet, Value
 
+from .models import User
 from .prepared import PreparedRows
 from .roles import Role, is_trial_permission
 
@@ -76,19 +76,18 @@ def _loadable(user_obj) -> bool:
 
 
 def _user(_key, user_id) -> QuerySet:
-    return get_user_model()._default_manager.filter(pk=user_id)
+    return User._default_manager.filter(pk=user_id)
 
 
 # The signed-in user, read on every request (issue 24): compiled once.
-_USER = PreparedRows(Permission, _user, ("int",))
+_USER = PreparedRows(User, _user, ("int",))
 
 
 class TrialRoleBackend(ModelBackend):
     def get_user(self, user_id):
         """ModelBackend's: the session's user if they may still sign in, else None; its
         statement compiled once (`_USER`)."""
-        model = get_user_model()
-        found = _USER.objects(None, model._meta.pk.to_python(user_id))
+        found = _USER.objects(None, User._meta.pk.to_python(user_id))
         if not found:
             return None
         return found[0] if self.user_can_authenticate(found[0]) else None

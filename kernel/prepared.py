@@ -3,14 +3,16 @@
 Django builds and compiles a queryset's SQL again on every call: for a `UNION ALL` over a
 visit's CRF tables or a user's permissions, that Python work costs several times the database's
 own (issue 24, docs/performance.md). A `PreparedRows` builds its queryset once, with marker
-values where the arguments go, keeps the SQL, and then runs it with each call's arguments: the
-same statement, on the database the router gives for the model, through the connection's
-cursor (so query capture and execute wrappers see it as any other).
+values where the arguments go, keeps the SQL and the compiler, and then runs it with each
+call's arguments: the same statement, on the database the router gives for the model, through
+the connection's cursor (so query capture and execute wrappers see it as any other); the rows
+(a `values_list` queryset) or the model instances, with their `select_related` objects and
+annotations, converted by the kept compiler as Django converts them.
 
-Only for `values_list` querysets whose values need no conversion from the database (text,
-integers, booleans, dates and decimals as psycopg returns them), and whose shape does not
-depend on the arguments (each argument only a parameter value; a different shape, e.g. another
-list of CRF tables, is another `PreparedRows` or another key).
+Only for a queryset whose shape does not depend on its arguments (each argument only a
+parameter value, never None; a different shape, e.g. another list of CRF tables, is another
+key), without `prefetch_related` (call `prefetch_related_objects` on the instances), and with
+`for_write=True` when it locks (`select_for_update`).
 """
 
 from __future__ import annotations
