@@ -13,7 +13,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet, Value
+from django.db.models import (
+    Exists,
+    F,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    prefetch_related_objects,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +31,7 @@ from django.utils.translation import gettext_lazy
 from kernel import audit, concurrency
 from kernel.access import scope_to_sites, sites_for
 from kernel.models import User
+from kernel.prepared import PreparedRows
 from kernel.roles import Role
 from kernel.trial import TRIAL
 from outcomes.models import (
@@ -201,22 +211,40 @@ def active_locks() -> QuerySet[Lock]:
 def lock_covering(
     *, participant_id: int | None = None, visit_id: int | None = None, crf_code: str = ""
 ) -> Lock | None:
-    """The active lock that covers a record, the widest first (database, participant, CRF)."""
+    """The active lock that covers a record, the widest first (database, participant, CRF;
+    for a casebook record of no visit, its own CRF-level lock by participant and code).
+
+    Asked on every CRF page and save: one statement, compiled once per process for each of its
+    shapes (`_COVERING_LOCKS`, issue 24)."""
+    order = {LockLevel.DATABASE.value: 0, LockLevel.PARTICIPANT.value: 1, LockLevel.CRF.value: 2}
+    by_participant, by_crf = participant_id is not None, visit_id is not None and bool(crf_code)
+    visitless = not by_crf and by_participant and crf_code in VISITLESS_RECORDS
+    locks = _COVERING_LOCKS.objects(
+        (by_participant, by_crf, visitless), participant_id or 0, visit_id or 0, crf_code or ""
+    )
+    return min(locks, key=lambda lock: order[lock.level]) if locks else None
+
+
+def _covering_locks(
+    shape: tuple[bool, bool, bool], participant_id, visit_id, crf_code
+) -> QuerySet:
+    by_participant, by_crf, visitless = shape
     covering = Q(level=LockLevel.DATABASE)
-    if participant_id is not None:
+    if by_participant:
         covering |= Q(level=LockLevel.PARTICIPANT, participant_id=participant_id)
-    if visit_id is not None and crf_code:
+    if by_crf:
         covering |= Q(level=LockLevel.CRF, visit_id=visit_id, crf_code=crf_code)
-    elif participant_id is not None and crf_code in VISITLESS_RECORDS:
+    elif visitless:
         covering |= Q(
             level=LockLevel.CRF,
             participant_id=participant_id,
             visit__isnull=True,
             crf_code=crf_code,
         )
-    order = {LockLevel.DATABASE.value: 0, LockLevel.PARTICIPANT.value: 1, LockLevel.CRF.value: 2}
-    locks = list(active_locks().filter(covering))
-    return min(locks, key=lambda lock: order[lock.level]) if locks else None
+    return active_locks().filter(covering)
+
+
+_COVERING_LOCKS = PreparedRows(Lock, _covering_locks, ("int", "int", "text"))
 
 
 def lock_for_crf(visit: Visit, crf_code: str) -> Lock | None:
@@ -316,12 +344,11 @@ def queries_waiting_count(user) -> int:
 def queries_on_crf(visit: Visit, crf_code: str) -> dict[str, list[Query]]:
     """The queries on one CRF of a visit, by field name ('' for the whole CRF)."""
     by_field: dict[str, list[Query]] = {}
-    for query in (
-        concurrency.with_versions(Query.objects.filter(visit=visit, crf_code=crf_code))
-        .select_related("raised_by")
-        .prefetch_related("steps__by")
-        .order_by("raised_at", "pk")
-    ):
+    # One statement compiled once (issue 24: every CRF page asks); the steps only when there
+    # are queries, as prefetch_related would read them.
+    queries = _QUERIES_ON_CRF.objects(None, visit.pk, crf_code)
+    prefetch_related_objects(queries, "steps__by")
+    for query in queries:
         by_field.setdefault(query.field_name, []).append(query)
     return by_field
 
@@ -339,6 +366,17 @@ def queries_on_record(participant, crf_code: str) -> dict[str, list[Query]]:
     ):
         by_field.setdefault(query.field_name, []).append(query)
     return by_field
+
+
+def _queries_on_crf(_key, visit_id, crf_code) -> QuerySet:
+    return (
+        concurrency.with_versions(Query.objects.filter(visit_id=visit_id, crf_code=crf_code))
+        .select_related("raised_by")
+        .order_by("raised_at", "pk")
+    )
+
+
+_QUERIES_ON_CRF = PreparedRows(Query, _queries_on_crf, ("int", "text"))
 
 
 def unread_notifications_count(user) -> int:
@@ -442,6 +480,16 @@ class SdvCrf:
         return bool(self.fields) and self.verified_count == len(self.fields)
 
 
+def _sdv_marks(_key, visit_id, crf_code) -> QuerySet:
+    return SdvMark.objects.filter(visit_id=visit_id, crf_code=crf_code).select_related(
+        "verified_by"
+    )
+
+
+# Compiled once (issue 24): every CRF page asks.
+_SDV_MARKS = PreparedRows(SdvMark, _sdv_marks, ("int", "text"))
+
+
 def sdv_of_crf(visit: Visit | None, crf_code: str, crf=None, *, participant=None) -> SdvCrf:
     """The SDV state of one CRF of `visit`, or (visit None) of the `participant`'s casebook
     record of no visit with this code."""
@@ -450,11 +498,6 @@ def sdv_of_crf(visit: Visit | None, crf_code: str, crf=None, *, participant=None
             crf = visitless_record(participant, crf_code)
         else:
             crf = CRF_MODELS[crf_code].objects.filter(visit=visit).first()
-    marks_of = (
-        SdvMark.objects.filter(visit=visit, crf_code=crf_code)
-        if visit is not None
-        else SdvMark.objects.filter(participant=participant, visit__isnull=True, crf_code=crf_code)
-    )
     requirement = TRIAL.sdv_requirements.get(crf_code, "all")
     label = requirement if isinstance(requirement, str) else "partial"
     result = SdvCrf(visit=visit, crf_code=crf_code, crf=crf, requirement=label)
@@ -462,7 +505,14 @@ def sdv_of_crf(visit: Visit | None, crf_code: str, crf=None, *, participant=None
         return result
     marks: dict[str, SdvMark] = {}
     cleared: dict[str, tuple[datetime, SdvMark]] = {}  # the latest cleared mark of each field
-    for mark in marks_of.select_related("verified_by"):
+    marks_of = (
+        _SDV_MARKS.objects(None, visit.pk, crf_code)
+        if visit is not None
+        else SdvMark.objects.filter(
+            participant=participant, visit__isnull=True, crf_code=crf_code
+        ).select_related("verified_by")
+    )
+    for mark in marks_of:
         if mark.cleared_at is None:
             marks[mark.field_name] = mark
         elif mark.field_name not in cleared or mark.cleared_at > cleared[mark.field_name][0]:
@@ -585,6 +635,25 @@ class ShownSignature:
         return self.signature.get_level_display()
 
 
+def _signatures_covering(shape: tuple[bool, bool, bool], participant_id, visit_id, crf_code):
+    by_visit, by_crf, visitless = shape
+    covering = Q(level=SignatureLevel.CASEBOOK)
+    if by_visit:
+        covering |= Q(level=SignatureLevel.VISIT, visit_id=visit_id)
+    if by_crf:
+        covering |= Q(level=SignatureLevel.CRF, visit_id=visit_id, crf_code=crf_code)
+    elif visitless:
+        covering |= Q(level=SignatureLevel.CRF, visit__isnull=True, crf_code=crf_code)
+    return (
+        Signature.objects.filter(participant_id=participant_id)
+        .filter(covering)
+        .select_related("signed_by", "visit", "participant")
+    )
+
+
+_SIGNATURES_COVERING = PreparedRows(Signature, _signatures_covering, ("int", "int", "text"))
+
+
 def signatures_shown_with(
     participant, *, visit=None, crf_code: str = "", intact: dict | None = None
 ) -> list[ShownSignature]:
@@ -592,18 +661,17 @@ def signatures_shown_with(
     first; each valid only if not voided and its content unchanged. `intact` memoises the hash
     check per signature within one page (a visit page shows the casebook signature per CRF)."""
     intact = {} if intact is None else intact
-    covering = Q(level=SignatureLevel.CASEBOOK)
-    if visit is not None:
-        covering |= Q(level=SignatureLevel.VISIT, visit=visit)
-        if crf_code:
-            covering |= Q(level=SignatureLevel.CRF, visit=visit, crf_code=crf_code)
-    elif crf_code in VISITLESS_RECORDS:
-        covering |= Q(level=SignatureLevel.CRF, visit__isnull=True, crf_code=crf_code)
     shown = []
-    for signature in (
-        Signature.objects.filter(participant=participant)
-        .filter(covering)
-        .select_related("signed_by", "visit", "participant")
+    # One statement compiled once per shape (issue 24): every CRF page and save asks.
+    for signature in _SIGNATURES_COVERING.objects(
+        (
+            visit is not None,
+            visit is not None and bool(crf_code),
+            visit is None and crf_code in VISITLESS_RECORDS,
+        ),
+        participant.pk,
+        visit.pk if visit is not None else 0,
+        crf_code or "",
     ):
         if not signature.is_void and signature.pk not in intact:
             intact[signature.pk] = signature_is_intact(signature)

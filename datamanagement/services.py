@@ -17,7 +17,7 @@ from datetime import UTC, date
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +27,7 @@ from kernel import audit, concurrency
 from kernel.alerts import alert_create
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.models import AlertKind
+from kernel.prepared import PreparedRows
 from kernel.trial import TRIAL
 from outcomes import selectors as outcome_selectors
 from outcomes.models import CRF_MODELS, CrfStatus, Visit, VisitState
@@ -596,8 +597,12 @@ def _crf_review_link(visit: Visit, crf_code: str) -> str:
 
 
 def _void(signatures, *, reason: str) -> int:
+    """Void the signatures of `signatures` (a queryset) not voided yet, each row locked; or
+    of `signatures` already so read (a list, e.g. from _SIGNATURES_TO_VOID)."""
+    if isinstance(signatures, QuerySet):
+        signatures = signatures.select_for_update().filter(voided_at__isnull=True)
     voided = 0
-    for signature in signatures.select_for_update().filter(voided_at__isnull=True):
+    for signature in signatures:
         signature.voided_at = timezone.now()
         signature.void_reason = reason
         audit.save_with_reason(signature, user=None, reason=reason[:100])
@@ -679,11 +684,7 @@ def crf_changed(*, crf, user) -> None:
                 )
         reason = _("%(what)s changed after signing") % {"what": what}
         _void(
-            Signature.objects.filter(participant=visit.participant).filter(
-                Q(level=SignatureLevel.CASEBOOK)
-                | Q(level=SignatureLevel.VISIT, visit=visit)
-                | Q(level=SignatureLevel.CRF, visit=visit, crf_code=crf.crf_code)
-            ),
+            _SIGNATURES_TO_VOID.objects(None, visit.participant_id, visit.pk, crf.crf_code),
             reason=reason,
         )
 
@@ -784,6 +785,26 @@ def visitless_queries_raise(*, participant, record=None) -> list[Query]:
                 )
             )
     return raised
+
+
+def _signatures_to_void(_key, participant_id, visit_id, crf_code) -> QuerySet:
+    """The signatures covering a CRF, not voided yet, locked: what a change of it voids."""
+    return (
+        Signature.objects.filter(participant_id=participant_id)
+        .filter(
+            Q(level=SignatureLevel.CASEBOOK)
+            | Q(level=SignatureLevel.VISIT, visit_id=visit_id)
+            | Q(level=SignatureLevel.CRF, visit_id=visit_id, crf_code=crf_code)
+        )
+        .select_for_update()
+        .filter(voided_at__isnull=True)
+    )
+
+
+# Compiled once (issue 24): every CRF save asks.
+_SIGNATURES_TO_VOID = PreparedRows(
+    Signature, _signatures_to_void, ("int", "int", "text"), for_write=True
+)
 
 
 def participant_data_changed(*, participant, visit: Visit | None = None, what: str) -> None:

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db.models import CharField, Value
+from django.db.models import CharField, QuerySet, Value
 
+from .models import User
+from .prepared import PreparedRows
 from .roles import Role, is_trial_permission
 
 _ROLE_CACHE = "_trial_role_perm_cache"
@@ -25,27 +27,35 @@ _USER_CACHE = "_user_perm_cache"
 _ROLE_NAMES_CACHE = "_trial_role_names"
 
 
+def _permissions(_key, user_id) -> QuerySet:
+    own = (
+        Permission.objects.filter(user=user_id)
+        .annotate(group_name=Value(None, output_field=CharField()))
+        .values_list("content_type__app_label", "codename", "group_name")
+        .order_by()
+    )
+    groups = (
+        Group.objects.filter(user=user_id)
+        .values_list("permissions__content_type__app_label", "permissions__codename", "name")
+        .order_by()
+    )
+    return own.union(groups, all=True)
+
+
+# Compiled once (issue 24): every request of a signed-in user runs it, only the user varies.
+_PERMISSIONS = PreparedRows(Permission, _permissions, ("int",))
+
+
 def _load(user_obj) -> None:
     """A user's own permissions, their groups' names and each group's permissions, in one query
     (a UNION ALL), into the three caches that would otherwise each take a query of every
     request: ModelBackend's `_user_perm_cache` (filtered by get_user_permissions as before),
     this backend's group permissions, and roles_of's group names. A group without permissions
     still gives its name (LEFT JOIN). For an active user who is not a superuser."""
-    own = (
-        Permission.objects.filter(user=user_obj)
-        .annotate(group_name=Value(None, output_field=CharField()))
-        .values_list("content_type__app_label", "codename", "group_name")
-        .order_by()
-    )
-    groups = (
-        Group.objects.filter(user=user_obj)
-        .values_list("permissions__content_type__app_label", "permissions__codename", "name")
-        .order_by()
-    )
     user_perms: set[str] = set()
     group_perms: set[str] = set()
     names: set[str] = set()
-    for app_label, codename, group in own.union(groups, all=True):
+    for app_label, codename, group in _PERMISSIONS.rows(None, user_obj.pk):
         if group is None:
             user_perms.add(f"{app_label}.{codename}")
             continue
@@ -65,7 +75,23 @@ def _loadable(user_obj) -> bool:
     return user_obj.is_active and not user_obj.is_anonymous and not user_obj.is_superuser
 
 
+def _user(_key, user_id) -> QuerySet:
+    return User._default_manager.filter(pk=user_id)
+
+
+# The signed-in user, read on every request (issue 24): compiled once.
+_USER = PreparedRows(User, _user, ("int",))
+
+
 class TrialRoleBackend(ModelBackend):
+    def get_user(self, user_id):
+        """ModelBackend's: the session's user if they may still sign in, else None; its
+        statement compiled once (`_USER`)."""
+        found = _USER.objects(None, User._meta.pk.to_python(user_id))
+        if not found:
+            return None
+        return found[0] if self.user_can_authenticate(found[0]) else None
+
     def get_user_permissions(self, user_obj, obj=None) -> set[str]:
         if obj is None and _loadable(user_obj) and not hasattr(user_obj, _USER_CACHE):
             _load(user_obj)

@@ -46,10 +46,12 @@ from django.db.models import Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from simple_history.utils import get_app_model_primary_key_name
 
 from . import calendars
 from .audit import reason_shown
 from .exceptions import EditConflict
+from .prepared import PreparedRows
 
 FIELD = "edit_version"  # the hidden field's name (with the form's prefix)
 UNKNOWN = -1  # the version of a form that did not say, or could not prove, what it showed
@@ -65,7 +67,20 @@ def version_of(record: Model | None) -> int | None:
     from the database every time: services call it with the record's row locked."""
     if record is None or record.pk is None:
         return None
-    return record.history.order_by("-history_id").values_list("history_id", flat=True).first()
+    rows = _NEWEST_AUDIT_ROW.rows(type(record), record.pk)
+    return rows[0][0] if rows else None
+
+
+def _newest_audit_row(model: type[Model], pk) -> QuerySet:
+    """`record.history.order_by("-history_id").values_list("history_id")[:1]`, as a
+    queryset of the model's history table (simple_history's manager filters it so)."""
+    history = model.history.model
+    key = get_app_model_primary_key_name(model)
+    return history.objects.filter(**{key: pk}).order_by("-history_id").values_list("history_id")[:1]
+
+
+# Compiled once per model (issue 24): every save of a versioned record reads it.
+_NEWEST_AUDIT_ROW = PreparedRows(Model, _newest_audit_row, ("int",))
 
 
 def versions_of(records: Iterable[Model]) -> dict[tuple[str, int | None], int | None]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import F, OuterRef, QuerySet, Subquery, Value
@@ -15,6 +16,7 @@ from kernel import concurrency
 from kernel import trial as trial_codes
 from kernel.access import scope_to_sites
 from kernel.physiology import pf_display
+from kernel.prepared import PreparedRows
 from kernel.trial import TRIAL
 
 from . import checks, followup, hooks, schedule, scores
@@ -107,17 +109,41 @@ class CrfProgress:
         return self.status == CrfStatus.COMPLETE
 
 
+def _crf_statuses(codes: tuple[str, ...], visit_id) -> QuerySet:
+    parts = [
+        CRF_MODELS[code]
+        .objects.filter(visit_id=visit_id)
+        .annotate(crf=Value(code))
+        .values_list("crf", "status")
+        for code in codes
+    ]
+    return parts[0].union(*parts[1:], all=True)
+
+
+# Compiled once per list of CRFs (a visit's CRFs are one of a few lists): building and
+# compiling this UNION ALL cost 3 ms of Python per call, the database a fraction of it (issue 24).
+_CRF_STATUSES = PreparedRows(Visit, _crf_statuses, ("int",))
+
+
+def _crf_with_version(crf_code: str, visit_id) -> QuerySet:
+    queryset = CRF_MODELS[crf_code].objects.filter(visit_id=visit_id)
+    return concurrency.with_versions(queryset).order_by("pk")[:1]
+
+
+# Compiled once per CRF (issue 24): every CRF page and save reads its CRF so.
+_CRF_WITH_VERSION: PreparedRows[Any] = PreparedRows(Visit, _crf_with_version, ("int",))
+
+
+def crf_with_version(visit: Visit, crf_code: str):
+    """The visit's CRF `crf_code` read with its version (concurrency.with_versions), or None."""
+    found = _CRF_WITH_VERSION.objects(crf_code, visit.pk)
+    return found[0] if found else None
+
+
 def crf_progress(visit: Visit) -> dict[str, CrfProgress | None]:
     """The status of each CRF of the visit, by code in the configuration's order (None where
     not started): one query (UNION ALL over the CRF tables), whatever the number of CRFs."""
-    parts = [
-        CRF_MODELS[code]
-        .objects.filter(visit_id=visit.pk)
-        .annotate(crf=Value(code))
-        .values_list("crf", "status")
-        for code in visit.crf_codes
-    ]
-    found = dict(parts[0].union(*parts[1:], all=True))
+    found = dict(_CRF_STATUSES.rows(tuple(visit.crf_codes), visit.pk))
     return {code: CrfProgress(found[code]) if code in found else None for code in visit.crf_codes}
 
 
@@ -240,27 +266,36 @@ _DELTA_SOURCES = {
 }
 
 
+_DELTA_ROWS = [(key, model, name) for key, pairs in _DELTA_SOURCES.items() for model, name in pairs]
+
+
+def _previous_values(_key, participant_id, day) -> QuerySet:
+    parts = [
+        model.objects.filter(
+            visit__participant_id=participant_id,
+            visit__day__lt=day,
+            **{f"{name}__isnull": False},
+        )
+        .annotate(source=Value(rank), value=F(name))
+        .values_list("source", "visit__day", "visit__code", "value")
+        for rank, (_key, model, name) in enumerate(_DELTA_ROWS)
+    ]
+    return parts[0].union(*parts[1:], all=True)
+
+
+# Compiled once (issue 24): the same UNION ALL for every save, only the participant and day vary.
+_PREVIOUS_VALUES = PreparedRows(Visit, _previous_values, ("int", "int"))
+
+
 def previous_values(visit: Visit) -> dict[str, tuple[str, Decimal]]:
     """For each soft-limit delta, the latest value at an earlier visit: {key: (visit, value)}.
 
     One query (UNION ALL of one SELECT per source); where two sources hold a value on the same
     day, the one listed first in `_DELTA_SOURCES` is kept."""
-    sources = [(key, model, name) for key, pairs in _DELTA_SOURCES.items() for model, name in pairs]
-    parts = [
-        model.objects.filter(
-            visit__participant_id=visit.participant_id,
-            visit__day__lt=visit.day,
-            **{f"{name}__isnull": False},
-        )
-        .annotate(source=Value(rank), value=F(name))
-        .values_list("source", "visit__day", "visit__code", "value")
-        for rank, (_key, model, name) in enumerate(sources)
-    ]
     found: dict[str, tuple[int, str, Decimal]] = {}
-    for rank, day, code, value in sorted(
-        parts[0].union(*parts[1:], all=True), key=lambda row: (row[0], -row[1])
-    ):
-        key = sources[rank][0]
+    rows = _PREVIOUS_VALUES.rows(None, visit.participant_id, visit.day)
+    for rank, day, code, value in sorted(rows, key=lambda row: (row[0], -row[1])):
+        key = _DELTA_ROWS[rank][0]
         if key not in found or day > found[key][0]:
             found[key] = (day, code, Decimal(value))
     return {key: (code, value) for key, (_, code, value) in found.items()}

@@ -10,6 +10,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -17,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.physiology import pf_display
+from kernel.prepared import PreparedRows
 from kernel.trial import (
     BASELINE,
     BLOOD_GAS,
@@ -276,6 +278,28 @@ def crf_save(
         raise
 
 
+def _locked_visit(_key, visit_id) -> QuerySet:
+    return selectors.with_same_day(
+        selectors.with_day0(
+            Visit.objects.select_for_update(of=("self", "participant")).select_related(
+                "participant__withdrawal", "participant__site"
+            )
+        )
+    ).filter(pk=visit_id)
+
+
+def _locked_crf(crf_code: str, visit_id) -> QuerySet:
+    model = CRF_MODELS[crf_code]
+    return model.objects.select_for_update().filter(visit_id=visit_id).order_by("pk")[:1]
+
+
+# The save's two locking reads, their SQL compiled once per process (kernel.prepared; issue 24):
+# the same statements as the querysets above, without building them again on every save.
+_LOCKED_VISIT = PreparedRows(Visit, _locked_visit, ("int",), for_write=True)
+# (Of the CRF model `crf_code` names; Visit only tells the router where it reads.)
+_LOCKED_CRF: PreparedRows[Any] = PreparedRows(Visit, _locked_crf, ("int",), for_write=True)
+
+
 def _crf_save(
     *,
     visit: Visit,
@@ -309,13 +333,11 @@ def _crf_save(
         # Day 0, for the edit checks, read in the same query (selectors.with_day0).
         # What the CRF is compared with on the same visit (the infusion's start, the other P/F)
         # in the same query too (selectors.with_same_day).
-        visit = selectors.with_same_day(
-            selectors.with_day0(
-                Visit.objects.select_for_update(of=("self", "participant")).select_related(
-                    "participant__withdrawal", "participant__site"
-                )
-            )
-        ).get(pk=visit.pk)
+        # (Its SQL compiled once per process: _LOCKED_VISIT, issue 24.)
+        locked = _LOCKED_VISIT.objects(None, visit.pk)
+        if not locked:
+            raise Visit.DoesNotExist(f"Visit {visit.pk} does not exist.")
+        visit = locked[0]
         if crf_code not in visit.crf_codes:
             raise CrfNotExpected(
                 _("Visit %(visit)s has no %(crf)s CRF.")
@@ -333,9 +355,8 @@ def _crf_save(
             raise HardLimitExceeded(errors)
         values = checks.to_stored_units(values)
         model = CRF_MODELS[crf_code]
-        crf = model.objects.select_for_update().filter(visit=visit).first() or model(
-            entered_by=user
-        )
+        locked_crf = _LOCKED_CRF.objects(crf_code, visit.pk)
+        crf = locked_crf[0] if locked_crf else model(entered_by=user)
         crf.visit = visit  # the locked row, with its participant: not read again on save
         # Draft or complete is part of what the person saves: compared like the values.
         typed = {**values, "status": CrfStatus.COMPLETE if complete else CrfStatus.DRAFT}

@@ -175,9 +175,7 @@ def crf_edit(request, study_id: str, code: str, crf: str):
         raise Http404(_("This visit has no such CRF."))
     model, form_class = CRF_MODELS[crf], CRF_FORMS[crf]
     # Read with its version: the form carries it, and the save is refused if it changed.
-    instance = concurrency.with_versions(model.objects.filter(visit=visit)).first() or model(
-        visit=visit
-    )
+    instance = selectors.crf_with_version(visit, crf) or model(visit=visit)
     today = selectors.site_today(visit.participant.site)
     form = form_class(
         request.POST or None, instance=instance, visit=visit, today=today, edited_by=request.user

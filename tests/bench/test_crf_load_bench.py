@@ -1,6 +1,7 @@
 """`make bench`: saving a CRF under load. 50 simulated coordinators (locust, headless, loopback,
-45 s) save blood-gas CRFs through the real form view, then 50 post the same values to a bare
-view that writes the same row; one gunicorn server serves both (tests/bench/server_settings.py).
+45 s) open and save blood-gas CRFs through the real form view, then 50 open the same rows
+through a bare view (one SELECT) and post the same values to it, which writes the same row; one
+gunicorn server serves both (tests/bench/server_settings.py).
 Goal: the real save's 95th percentile within twice the bare one's."""
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 `bare_blood_gas` writes the same row the real form view writes (one INSERT ... ON CONFLICT
 UPDATE of outcomes_bloodgas), with no sign-in, CSRF, form, edit checks, lock checks or audit
-row. Served only by tests/bench/server_settings.py, never by the project.
+row; its GET reads that row (one SELECT), the floor of opening the form. Served only by
+tests/bench/server_settings.py, never by the project.
 """
 
 from decimal import Decimal
@@ -12,7 +13,7 @@ from django.http import HttpResponse
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from kernel.physiology import pf_display, pf_ratio
 from outcomes.models import BloodGas
@@ -21,8 +22,18 @@ from trialedc.urls import urlpatterns as project_urlpatterns
 
 @login_not_required
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def bare_blood_gas(request, visit_id: int):
+    if request.method == "GET":
+        # The floor of opening the CRF: its row read (one SELECT), its values sent back. The
+        # real coordinator opens the form before each save; so does the bare client, so that
+        # both runs put the same requests in front of the server's threads.
+        row = (
+            BloodGas.objects.filter(visit_id=visit_id)
+            .values_list("pao2_mmhg", "fio2", "assessed_on", "updated_at")
+            .first()
+        )
+        return HttpResponse(repr(row), content_type="text/plain")
     pao2, fio2 = Decimal(request.POST["pao2_mmhg"]), Decimal(request.POST["fio2"])
     now = timezone.now()
     BloodGas.objects.bulk_create(

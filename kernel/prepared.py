@@ -1,0 +1,148 @@
+"""Querysets whose SQL is compiled once per process, for the few reads every request makes.
+
+Django builds and compiles a queryset's SQL again on every call: for a `UNION ALL` over a
+visit's CRF tables or a user's permissions, that Python work costs several times the database's
+own (issue 24, docs/performance.md). A `PreparedRows` builds its queryset once, with marker
+values where the arguments go, keeps the SQL and the compiler, and then runs it with each
+call's arguments: the same statement, on the database the router gives for the model, through
+the connection's cursor (so query capture and execute wrappers see it as any other); the rows
+(a `values_list` queryset) or the model instances, with their `select_related` objects and
+annotations, converted by the kept compiler as Django converts them.
+
+Only for a queryset whose shape does not depend on its arguments (each argument only a
+parameter value, never None; a different shape, e.g. another list of CRF tables, is another
+key), without `prefetch_related` (call `prefetch_related_objects` on the instances), and with
+`for_write=True` when it locks (`select_for_update`).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+from django.db import connections, router
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+# The values standing for the arguments while the SQL is compiled: two sets, compiled apart, so
+# that the parameters where the two compilations differ are exactly the arguments' places (a
+# literal of the query equal to a marker cannot be mistaken for one). Integers within a small
+# integer column's range (Django refuses a value out of the column's range before the database
+# sees it).
+_MARKER_SETS = (30_011, 31_013)
+
+
+def _marker(kind: str, base: int, index: int) -> int | str:
+    return base + index if kind == "int" else f"\x1fprepared-{base}-{index}"
+
+
+M = TypeVar("M", bound=Model)
+
+
+class PreparedRows(Generic[M]):
+    """`build(key, *markers)` returns the queryset for the shape `key`; `rows(key, *args)` runs
+    its SQL with `args` in the markers' places and returns its rows (a `values_list`
+    queryset), `objects(key, *args)` its model instances (a queryset of the model, with its
+    `select_related` and annotations), each converted from the database's values as Django
+    does (the compiler kept from the compilation converts them)."""
+
+    def __init__(
+        self,
+        model: type[M],
+        build: Callable[..., QuerySet],
+        kinds: tuple[str, ...],
+        *,
+        for_write: bool = False,
+    ) -> None:
+        self.model = model
+        # A select_for_update() queryset: its database is the router's for writes, as Django's.
+        self.for_write = for_write
+        self.build = build
+        self.kinds = kinds  # "int" or "text", one per argument
+        self._compiled: dict[tuple[str, Hashable], tuple[str, list[Any], SQLCompiler]] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, alias: str, key: Hashable) -> tuple[str, list[Any], SQLCompiler]:
+        compiled = []
+        for base in _MARKER_SETS:
+            markers = [_marker(kind, base, i) for i, kind in enumerate(self.kinds)]
+            queryset = self.build(key, *markers)
+            if queryset._prefetch_related_lookups:
+                # Not run by a statement of its own here: it would be silently left out.
+                raise ValueError(f"{self.build!r}: prefetch_related_objects() after, instead")
+            if queryset._for_write != self.for_write:
+                raise ValueError(f"{self.build!r}: for_write={queryset._for_write} expected")
+            compiler = queryset.query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+            compiled.append((sql, list(params), markers, compiler))
+        (sql, params, markers, compiler), (other_sql, other_params, other_markers, _) = compiled
+        if sql != other_sql or len(params) != len(other_params):
+            raise ValueError(f"{self.build!r}: the SQL's shape depends on its arguments")
+        slots: list[Any] = []
+        for param, other in zip(params, other_params, strict=True):
+            if param == other:
+                slots.append(param)
+                continue
+            if param not in markers or markers.index(param) != other_markers.index(other):
+                raise ValueError(f"{self.build!r}: a parameter that is not an argument varies")
+            slots.append(_Argument(markers.index(param)))
+        # An argument the shape `key` does not use is simply not among the parameters; one
+        # written into the SQL's text rather than passed as a parameter made the two texts
+        # differ, refused above.
+        return sql, slots, compiler
+
+    def _run(self, key: Hashable, args: tuple, using: str | None) -> tuple[str, SQLCompiler, list]:
+        if len(args) != len(self.kinds):
+            raise TypeError(f"{len(self.kinds)} arguments expected, {len(args)} given")
+        if using is not None:
+            alias = using
+        elif self.for_write:
+            alias = router.db_for_write(self.model)
+        else:
+            alias = router.db_for_read(self.model)
+        compiled = self._compiled.get((alias, key))
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get((alias, key)) or self._compile(alias, key)
+                self._compiled[(alias, key)] = compiled
+        sql, slots, compiled_by = compiled
+        params = [args[s.index] if isinstance(s, _Argument) else s for s in slots]
+        # The compiler kept (its columns and converters), bound to this thread's connection.
+        compiler = copy.copy(compiled_by)
+        compiler.connection = connections[alias]
+        with compiler.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return alias, compiler, cursor.fetchall()
+
+    def rows(self, key: Hashable, *args: Any, using: str | None = None) -> list[tuple]:
+        _alias, compiler, fetched = self._run(key, args, using)
+        return list(compiler.results_iter([fetched], tuple_expected=True))
+
+    def objects(self, key: Hashable, *args: Any, using: str | None = None) -> list[M]:
+        """As Django's ModelIterable makes them (select_related objects and annotations)."""
+        alias, compiler, fetched = self._run(key, args, using)
+        select, klass_info = compiler.select, compiler.klass_info
+        annotations = compiler.annotation_col_map
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        names = [f[0].target.attname for f in select[start:end]]
+        populators = get_related_populators(klass_info, select, alias)
+        found: list[M] = []
+        for row in compiler.results_iter([fetched]):
+            obj = klass_info["model"].from_db(alias, names, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for name, position in (annotations or {}).items():
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found
+
+
+class _Argument:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
