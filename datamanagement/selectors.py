@@ -225,9 +225,7 @@ def lock_covering(
     return min(locks, key=lambda lock: order[lock.level]) if locks else None
 
 
-def _covering_locks(
-    shape: tuple[bool, bool, bool], participant_id, visit_id, crf_code
-) -> QuerySet:
+def _covering_locks(shape: tuple[bool, bool, bool], participant_id, visit_id, crf_code) -> QuerySet:
     by_participant, by_crf, visitless = shape
     covering = Q(level=LockLevel.DATABASE)
     if by_participant:
