@@ -976,12 +976,36 @@ class VisitCells:
 
 
 @dataclass
+class RecordCell:
+    """The state of a casebook record of no visit (the vital signs at screening) in the grid."""
+
+    crf_code: str
+    states: set[str]
+
+    @property
+    def state(self) -> str:
+        return next(s for s in CrfState.ORDER if s in self.states)
+
+    @property
+    def name(self) -> str:
+        return record_name(self.crf_code)
+
+    @property
+    def label(self) -> str:
+        shown = ", ".join(str(CrfState.LABELS[s]) for s in CrfState.ORDER if s in self.states)
+        return f"{self.name}: {shown}"
+
+
+@dataclass
 class ParticipantRow:
     participant: Any
     visits: dict[str, VisitCells]  # by visit code
+    records: list[RecordCell] = field(default_factory=list)  # of no visit, VISITLESS_RECORDS order
 
     def states(self) -> set[str]:
-        return {c.state for v in self.visits.values() for c in v.cells}
+        return {c.state for v in self.visits.values() for c in v.cells} | {
+            c.state for c in self.records
+        }
 
 
 @dataclass
@@ -1041,6 +1065,7 @@ def record_status(participants: QuerySet) -> StatusGrid:
     crf_locked = {(lock.visit_id, lock.crf_code) for lock in locks if lock.level == LockLevel.CRF}
 
     rows = {p.pk: ParticipantRow(participant=p, visits={}) for p in participant_list}
+    _record_cells(rows, locks=locks, casebook_signed=casebook_signed)
     for visit in visits:
         visit.participant = rows[visit.participant_id].participant  # no query per visit
         cells = []
@@ -1066,6 +1091,56 @@ def record_status(participants: QuerySet) -> StatusGrid:
             visit=visit, cells=cells, signed=visit_signature.get(visit.pk)
         )
     return StatusGrid(visit_codes=[v.code for v in TRIAL.visits], rows=list(rows.values()))
+
+
+def _record_cells(rows: dict[int, ParticipantRow], *, locks, casebook_signed: set[int]) -> None:
+    """Each participant's cells for the casebook records of no visit, in a number of queries
+    that does not grow with the participants (five per kind of record)."""
+    ids = list(rows)
+    database_locked = any(lock.level == LockLevel.DATABASE for lock in locks)
+    participant_locked = {
+        lock.participant_id for lock in locks if lock.level == LockLevel.PARTICIPANT
+    }
+    for code, kind in VISITLESS_RECORDS.items():
+        saved = set(
+            kind.model._default_manager.filter(**{f"{kind.participant_path}__in": ids}).values_list(
+                kind.participant_path, flat=True
+            )
+        )
+        of_record = {"participant_id__in": ids, "visit__isnull": True, "crf_code": code}
+        queried = set(
+            Query.objects.filter(
+                **of_record, state__in=(QueryState.OPEN, QueryState.ANSWERED)
+            ).values_list("participant_id", flat=True)
+        )
+        marked: dict[int, set[str]] = {}
+        for participant_id, field_name in SdvMark.objects.filter(
+            **of_record, cleared_at__isnull=True
+        ).values_list("participant_id", "field_name"):
+            marked.setdefault(participant_id, set()).add(field_name)
+        signed = set(
+            Signature.objects.filter(
+                **of_record, level=SignatureLevel.CRF, voided_at__isnull=True
+            ).values_list("participant_id", flat=True)
+        )
+        locked = {
+            lock.participant_id
+            for lock in locks
+            if lock.level == LockLevel.CRF and lock.visit_id is None and lock.crf_code == code
+        }
+        required = set(sdv_required_fields(code))
+        for participant_id, row in rows.items():
+            states: set[str] = {CrfState.COMPLETE if participant_id in saved else CrfState.EMPTY}
+            if participant_id in saved:
+                if participant_id in queried:
+                    states.add(CrfState.QUERY)
+                if required and required <= marked.get(participant_id, set()):
+                    states.add(CrfState.SDV)
+                if participant_id in casebook_signed or participant_id in signed:
+                    states.add(CrfState.SIGNED)
+            if database_locked or participant_id in participant_locked or participant_id in locked:
+                states.add(CrfState.LOCKED)
+            row.records.append(RecordCell(crf_code=code, states=states))
 
 
 def record_status_for(user, *, site_code: str = "", state: str = "") -> StatusGrid:

@@ -3,6 +3,7 @@ matrix): participants × visits × CRFs, one icon per CRF for empty / draft / co
 query / SDV done / signed / locked, in the user's sites, read in a bounded number of queries;
 and the casebook shows the same states and which visits are signed."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -205,3 +206,67 @@ def test_a_jalali_user_reads_the_visit_tables_target_dates_in_jalali(
     assert f"{year:04d}/{month:02d}/{day:02d}" in body
     assert day0.isoformat() not in body
     assert f'<bdi dir="ltr">{participant.study_id}</bdi>' in body
+
+
+def test_the_vital_signs_at_screening_have_their_own_cell_with_the_same_states(
+    client, participant, make_user
+):
+    """The casebook's record of no visit (issue 19) is a cell of the grid too: not entered,
+    complete, queried, verified, signed, locked, as a CRF's; the page links it to its review."""
+    from participants.models import ScreeningVitalSigns
+
+    monitor = make_user(Role.MONITOR)
+    dm = make_user(Role.DATA_MANAGER)
+
+    def cell():
+        row = selectors.record_status(Participant.objects.filter(pk=participant.pk)).rows[0]
+        (only,) = row.records
+        return only
+
+    assert cell().state == CrfState.EMPTY
+    vitals = ScreeningVitalSigns.objects.create(
+        screening=participant.screening,
+        measured_on=participant.screening.screened_on,
+        heart_rate_bpm=96,
+        recorded_by=make_user(Role.COORDINATOR),
+    )
+    assert cell().state == CrfState.COMPLETE
+    query = services.query_raise(
+        participant=participant,
+        crf_code="screening_vitals",
+        field_name="heart_rate_bpm",
+        text="Source says 69?",
+        user=monitor,
+    )
+    assert cell().state == CrfState.QUERY
+    services.query_close(
+        query=query, user=dm, text="Checked", opened_version=concurrency.version_of(query)
+    )
+    assert cell().state == CrfState.COMPLETE
+    services.sdv_mark(
+        user=monitor,
+        visit=None,
+        participant=participant,
+        crf_code="screening_vitals",
+        opened_version=concurrency.version_of(vitals),
+    )
+    assert cell().state == CrfState.SDV
+    services.lock_create(
+        user=dm,
+        level=LockLevel.CRF,
+        participant=participant,
+        crf_code="screening_vitals",
+        reason="Cleaned",
+    )
+    assert cell().state == CrfState.LOCKED
+    assert "Vital signs" in cell().label or "vital signs" in cell().label
+
+    client.force_login(dm)
+    page = client.get("/data/status/")
+    body = page.content.decode()
+    link = re.search(r'<a [^>]*data-testid="status-record-screening_vitals"[^>]*>', body)
+    assert link is not None
+    assert f'href="/data/participants/{participant.study_id}/records/screening_vitals/"' in (
+        link.group(0)
+    )
+    assert f'data-state="{CrfState.LOCKED}"' in link.group(0)
