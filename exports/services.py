@@ -70,7 +70,7 @@ from .models import (
     ExportRun,
     ExportStatus,
 )
-from .odm import OdmWriter
+from .odm import STUDY_EVENT, OdmWriter
 
 logger = logging.getLogger(__name__)
 
@@ -702,50 +702,72 @@ def _record_tables(all_tables: list[Table]) -> list[Table]:
     return [t for t in all_tables if t.code != PARTICIPANTS]
 
 
-def _record_rows(path: Path, table: Table, *, section: int, table_index: int):
-    """The rows of a table's CSV just written by COPY, keyed for the ODM's merge; the values as
-    the ODM wants them (kernel.cells.neutralize undone on text cells: the leading ' of a
-    neutralised formula is the CSV's, not the value's)."""
-    seq = "visit_day" if section == 2 else REPEATING[table.code]
-    text = [not c.numeric for c in table.columns]
+def _record_groups(path: Path, table: Table, odm: OdmWriter, *, section: int, table_index: int):
+    """The rows of a table's CSV just written by COPY, as the ODM's ItemGroupData strings keyed
+    for the merge by export ID: (export ID, section, order, table index, row number, event,
+    table code, ItemGroupData, None). The values as the ODM wants them (kernel.cells.neutralize
+    undone on text cells: the leading ' of a neutralised formula is the CSV's, not the value's)."""
+    code = table.code
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         names = next(reader)
-        for cells in reader:
-            row = {
-                name: cell[1:] if is_text and cell[1:2] in _FORMULA_STARTS_SET and cell[:1] == "'"
-                else cell
-                for name, cell, is_text in zip(names, cells, text, strict=True)
-            }  # fmt: skip
-            order = int(row[seq]) if row[seq] else 0
-            yield (row["export_id"], section, order, table_index), table.code, row
+        place = {name: index for index, name in enumerate(names)}
+        subject = place["export_id"]
+        seq = place["visit_day" if section == 2 else REPEATING[code]]
+        visit = place.get("visit")
+        text = {place[c.name] for c in table.columns if not c.numeric}
+        items = [(place[c.name], place[c.name] in text) for c in odm.items(table)]
+        for number, cells in enumerate(reader):
+            values = [
+                _unneutralized(cells[i]) if is_text and cells[i][:1] == "'" else cells[i]
+                for i, is_text in items
+            ]
+            if section == 2:
+                event = cells[visit]  # type: ignore[index]
+                if visit in text:
+                    event = _unneutralized(event)
+                key = ""
+            else:
+                event, key = STUDY_EVENT, cells[seq]
+            order = int(cells[seq]) if cells[seq] else 0
+            group = odm.item_group(code, values, key)
+            yield cells[subject], section, order, table_index, number, event, code, group, None
 
 
 _FORMULA_STARTS_SET = frozenset(FORMULA_STARTS)
 
 
-def _keyed(rows: Iterator[dict], *, section: int, table_index: int, code: str, seq: str):
-    for row in rows:
-        order = row.get(seq) or 0
-        yield (row["export_id"], section, order, table_index), code, row
+def _unneutralized(cell: str) -> str:
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in _FORMULA_STARTS_SET else cell
 
 
-def _merged(release, all_tables: list[Table], directory: Path, *, with_arm: bool):
-    """One stream of (key, table code, row) over every table, sorted by export ID; within a
-    participant: the participant row, the AEs and medications, then the visits in day order.
+def _participant_groups(release, table: Table, odm: OdmWriter, *, table_index: int, with_arm: bool):
+    """The participant rows (a dict each, for participants.csv) keyed like `_record_groups`."""
+    for number, row in enumerate(_participant_rows(release, table, with_arm=with_arm)):
+        group = odm.item_group(table.code, odm.row_values(table.code, row))
+        yield row["export_id"], 0, 0, table_index, number, STUDY_EVENT, table.code, group, row
+
+
+def _merged(release, all_tables: list[Table], directory: Path, odm: OdmWriter, *, with_arm: bool):
+    """One stream over every table, sorted by export ID; within a participant: the participant
+    row, the AEs and medications, then the visits in day order (the key's first five items;
+    the table index and row number make every key distinct, so the rest is never compared).
     The participants from the database (their endpoints are computed here), every other table
     from its CSV, so the ODM holds the very values of the files."""
     streams = []
     for index, table in enumerate(all_tables):
         if table.code == PARTICIPANTS:
-            rows = _participant_rows(release, table, with_arm=with_arm)
-            streams.append(_keyed(rows, section=0, table_index=index, code=table.code, seq=""))
+            streams.append(
+                _participant_groups(release, table, odm, table_index=index, with_arm=with_arm)
+            )
         else:
             section = 1 if table.code in REPEATING else 2
             streams.append(
-                _record_rows(directory / table.filename, table, section=section, table_index=index)
+                _record_groups(
+                    directory / table.filename, table, odm, section=section, table_index=index
+                )
             )
-    return heapq.merge(*streams, key=lambda item: item[0])
+    return heapq.merge(*streams)
 
 
 def _row_total(all_tables: list[Table]) -> int:
@@ -814,13 +836,14 @@ def _export_files(
             created=created,
         )
         odm.start()
-        for _key, code, row in _merged(release, all_tables, directory, with_arm=with_arm):
-            if code == PARTICIPANTS:
+        merged = _merged(release, all_tables, directory, odm, with_arm=with_arm)
+        for subject, _section, _order, _index, _number, event, code, group, row in merged:
+            if row is not None:  # a participant
                 writer.writerow(
                     [neutralize(row.get(c.name), numeric=c.numeric) for c in participants.columns]
                 )
                 counts[participants.filename] += 1
-            odm.row(code, row)
+            odm.group(subject, event, code, group)
             done += 1
             if done % PROGRESS_EVERY == 0:
                 percent = min(99, done * 50 // total)

@@ -23,7 +23,6 @@ pyreadstat (ReadStat) writes the files; nothing here writes a binary format by h
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,24 +57,24 @@ def clipped(text: str, limit: int) -> str:
 
 def read_table(path: Path, table: Table) -> pd.DataFrame:
     """A CSV of the export as a DataFrame: numeric columns as floats (an empty cell is NaN),
-    text columns as the strings written (an empty cell is "")."""
+    text columns as the strings written (an empty cell is ""), object dtype. Read by pandas'
+    C parser (issue 24), whose numbers since pandas 3 are correctly rounded: every number is the
+    value `float(cell)` gives (tests/test_exports_statfiles.py checks it)."""
     with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    header, body = rows[0], rows[1:]
+        header = next(csv.reader(handle), [])
     names = [c.name for c in table.columns]
     if header != names:
         raise ValueError(f"{path.name}: columns {header} differ from the dictionary's {names}")
-    data: dict[str, list] = {}
-    for index, column in enumerate(table.columns):
-        cells = [row[index] for row in body]
-        if column.numeric:
-            data[column.name] = [float(cell) if cell != "" else math.nan for cell in cells]
-        else:
-            data[column.name] = cells
-    frame = pd.DataFrame(data, columns=names)
-    for column in table.columns:
-        frame[column.name] = frame[column.name].astype(float if column.numeric else object)
-    return frame
+    return pd.read_csv(
+        path,
+        encoding="utf-8",
+        dtype={c.name: float if c.numeric else object for c in table.columns},
+        # Only an empty numeric cell is missing: "NA", "null", "" … in a text column are text.
+        keep_default_na=False,
+        na_values={c.name: [""] for c in table.columns if c.numeric},
+        skip_blank_lines=False,
+        engine="c",
+    )
 
 
 def numeric_labels(column: Column) -> dict[float, str]:
@@ -86,7 +85,7 @@ def spss_text_labels(frame: pd.DataFrame, column: Column) -> dict[str, str]:
     """The value labels of a coded text column for SPSS: those of the codes present. SPSS sizes
     a string variable to its longest value, and ReadStat refuses a label for a longer code
     (µkat/L on a column holding only U/L); every code stays in the data dictionary."""
-    present = set(frame[column.name])
+    present = set(frame[column.name].unique())
     return {value: text for value, text in column.codes if value in present}
 
 
@@ -99,8 +98,7 @@ def stata_encoded(frame: pd.DataFrame, column: Column) -> bool:
     """Whether Stata stores the coded text column as labelled integers: only if every cell is
     one of its codes (or empty). A cell outside them (a correction typed by hand, a value
     neutralised for spreadsheets) keeps the column as text, unlabelled, rather than lose it."""
-    codes = stata_codes(column)
-    return all(cell == "" or cell in codes for cell in frame[column.name])
+    return bool(frame[column.name].isin(["", *stata_codes(column)]).all())
 
 
 def _stata_frame(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, dict]:
@@ -115,10 +113,8 @@ def _stata_frame(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, dict]
         if not stata_encoded(frame, column):
             continue
         codes = stata_codes(column)
-        frame[column.name] = [
-            float(codes[cell]) if cell in codes else math.nan for cell in frame[column.name]
-        ]
-        frame[column.name] = frame[column.name].astype(float)
+        # "" (and nothing else: stata_encoded) is not a code: missing.
+        frame[column.name] = frame[column.name].map(codes).astype(float)
         value_labels[column.name] = {
             codes[value]: f"{value} = {text}" for value, text in column.codes
         }
