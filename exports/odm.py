@@ -8,7 +8,7 @@ against the official XSD shipped by odmlib.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
 from xml.sax.saxutils import XMLGenerator, quoteattr
 
@@ -59,9 +59,16 @@ class OdmWriter:
             ]
             for t in tables
         }
+        self._item_openings = {
+            code: [item for _n, item in items] for code, items in self._items.items()
+        }
         self._group_opening = {
             t.code: f"<ItemGroupData ItemGroupOID={quoteattr(f'IG.{t.code}')}" for t in tables
         }
+        self._form_openings = {
+            t.code: f"<FormData FormOID={quoteattr(f'F.{t.code}')}>" for t in tables
+        }
+        self._event_openings: dict[str, str] = {}
         self._pending: list[str] = []  # clinical data not yet handed to the stream
         self.order = [t.code for t in tables]
         self.file_oid = file_oid
@@ -192,19 +199,19 @@ class OdmWriter:
     # reference): one ItemGroupData string per row, the SubjectData, StudyEventData and
     # FormData elements opened and closed around them as the subject, event and form change.
 
-    def item_group(self, table_code: str, values: Iterable[str], repeat_key: str = "") -> str:
+    def item_group(self, table_code: str, values: Sequence[str], repeat_key: str = "") -> str:
         """The ItemGroupData element of one row: `values` are the table's item values in the
         order of `items(table)`, each a string, "" for no value (no ItemData)."""
         opening = self._group_opening[table_code]
         if table_code in REPEATING:
             opening = f"{opening} ItemGroupRepeatKey={quoteattr(repeat_key)}"
-        data = "".join(
-            [
-                f"{item}{attribute(value)}/>"
-                for (_name, item), value in zip(self._items[table_code], values, strict=True)
-                if value
-            ]
-        )
+        items = self._item_openings[table_code]
+        if _ESCAPED.search("".join(values)):  # a value to escape: each through quoteattr
+            data = "".join(
+                [f"{i}{attribute(v)}/>" for i, v in zip(items, values, strict=True) if v]
+            )
+        else:  # none (most rows): every value as it is, in double quotes
+            data = "".join([f'{i}"{v}"/>' for i, v in zip(items, values, strict=True) if v])
         return f"{opening}>{data}</ItemGroupData>" if data else f"{opening}/>"
 
     def row_values(self, table_code: str, row: dict) -> list[str]:
@@ -228,11 +235,15 @@ class OdmWriter:
             self._subject = subject
         if event != self._event:
             self._end_event(out)
-            out.append(f"<StudyEventData StudyEventOID={quoteattr(f'SE.{event}')}>")
+            opening = self._event_openings.get(event)
+            if opening is None:
+                opening = f"<StudyEventData StudyEventOID={quoteattr(f'SE.{event}')}>"
+                self._event_openings[event] = opening
+            out.append(opening)
             self._event = event
         if table_code != self._form:
             self._end_form(out)
-            out.append(f"<FormData FormOID={quoteattr(f'F.{table_code}')}>")
+            out.append(self._form_openings[table_code])
             self._form = table_code
         out.append(item_group)
         if len(out) >= _FLUSH_EVERY:

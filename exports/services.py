@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -716,12 +717,15 @@ def _record_groups(path: Path, table: Table, odm: OdmWriter, *, section: int, ta
         seq = place["visit_day" if section == 2 else REPEATING[code]]
         visit = place.get("visit")
         text = {place[c.name] for c in table.columns if not c.numeric}
-        items = [(place[c.name], place[c.name] in text) for c in odm.items(table)]
+        items = [place[c.name] for c in odm.items(table)]
+        texts = [i in text for i in items]
         for number, cells in enumerate(reader):
-            values = [
-                _unneutralized(cells[i]) if is_text and cells[i][:1] == "'" else cells[i]
-                for i, is_text in items
-            ]
+            values = [cells[i] for i in items]
+            if "'" in "".join(values):  # perhaps a neutralised formula (rare)
+                values = [
+                    _unneutralized(v) if is_text else v
+                    for v, is_text in zip(values, texts, strict=True)
+                ]
             if section == 2:
                 event = cells[visit]  # type: ignore[index]
                 if visit in text:
@@ -801,15 +805,20 @@ def export_write(
 REPLICA_WAIT_SECONDS = 5
 
 
-def _export_files(
-    *, run: ExportRun, directory: Path, on_progress: Callable[[int], None] | None
-) -> dict:
+def _write_tables(
+    *,
+    run: ExportRun,
+    directory: Path,
+    on_progress: Callable[[int], None] | None,
+    all_tables: list[Table],
+    counts: dict[str, int],
+    total: int,
+    created,
+    with_arm: bool,
+    written: Callable[[Table], object],
+) -> None:
+    """Write every table's CSV and the ODM; `written(table)` as soon as a CSV is complete."""
     release = run.release
-    with_arm = allocation.trial_unblinded()
-    all_tables = tables(with_arm=with_arm)
-    created = timezone.now()
-    total = max(_row_total(all_tables), 1)
-    counts = {t.filename: 0 for t in all_tables}
     # The record-level tables: PostgreSQL writes each file with COPY of its de-identifying
     # query (exports.copysql), streamed to disk in chunks.
     done = 0
@@ -819,6 +828,7 @@ def _export_files(
             connections[alias], statement, directory / table.filename
         )
         done += counts[table.filename]
+        written(table)
         _heartbeat(run.pk, progress=min(99, done * 50 // total))
     # The participants (their endpoints computed by the rules of outcomes.scores) and the ODM,
     # in one pass over the participants and the files just written, merged by export ID.
@@ -851,7 +861,39 @@ def _export_files(
                 if on_progress:
                     on_progress(percent)
         odm.finish()
+    written(participants)
     _heartbeat(run.pk)
+
+
+def _export_files(
+    *, run: ExportRun, directory: Path, on_progress: Callable[[int], None] | None
+) -> dict:
+    release = run.release
+    with_arm = allocation.trial_unblinded()
+    all_tables = tables(with_arm=with_arm)
+    created = timezone.now()
+    total = max(_row_total(all_tables), 1)
+    counts = {t.filename: 0 for t in all_tables}
+    # The Stata, SPSS and SAS files of a table (issue 22) are made from its CSV once written,
+    # in one thread of their own (exports.statfiles): those of the record-level tables while
+    # PostgreSQL runs the next COPY (the writer then only waits for the server), the
+    # participants' after the pass that writes them.
+    statfiles.make_folders(directory)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-statfiles") as pool:
+        made: list[Future] = []
+        try:
+            _write_tables(
+                run=run, directory=directory, on_progress=on_progress, all_tables=all_tables,
+                counts=counts, total=total, created=created, with_arm=with_arm,
+                written=lambda table: made.append(
+                    pool.submit(statfiles.write_table_files, directory, table)
+                ),
+            )  # fmt: skip
+            for future in made:
+                future.result()
+        finally:
+            for future in made:
+                future.cancel()
     _write_dictionary(directory / DICTIONARY_FILE, all_tables)
     files = [t.filename for t in all_tables] + [DICTIONARY_FILE, ODM_FILE]
     changes = changes_after_unblinding(release, all_tables)
@@ -859,7 +901,8 @@ def _export_files(
         _write_changes(directory / CHANGES_FILE, changes)
         files.append(CHANGES_FILE)
     # The same tables for Stata, SPSS, SAS and R, made from the CSVs just written (issue 22).
-    files += statfiles.write_statistical_files(directory, all_tables)
+    files += [name for table in all_tables for name in statfiles.table_files(table)]
+    files += statfiles.write_programs(directory, all_tables)
     _heartbeat(run.pk)
     checksums = {name: sha256_of(directory / name) for name in files}
     (directory / README_FILE).write_text(

@@ -129,46 +129,67 @@ def write_statistical_files(directory: Path, all_tables: Iterable[Table]) -> lis
     """Write every table's .dta, .sav and .xpt, the SAS program and the R script into
     sub-folders of `directory`, from the CSVs there. Returns the files' paths relative to it."""
     all_tables = list(all_tables)
-    for folder in FOLDERS:
-        (directory / folder).mkdir(exist_ok=True)
+    make_folders(directory)
     written: list[str] = []
     for table in all_tables:
-        frame = read_table(directory / table.filename, table)
-        labels = {c.name: label_of(c) for c in table.columns}
-        stata_frame, stata_labels = _stata_frame(frame, table)
-        pyreadstat.write_dta(
-            stata_frame,
-            str(directory / STATA / f"{table.code}.dta"),
-            file_label=table.label[:80],
-            column_labels={n: clipped(t, STATA_LABEL_LIMIT) for n, t in labels.items()},
-            variable_value_labels=stata_labels,
-            version=STATA_VERSION,
-        )
-        pyreadstat.write_sav(
-            frame,
-            str(directory / SPSS / f"{table.code}.sav"),
-            file_label=table.label,
-            column_labels=labels,
-            variable_value_labels={
-                c.name: (numeric_labels(c) if c.numeric else spss_text_labels(frame, c))
-                for c in table.columns
-                if c.codes
-            },
-        )
-        pyreadstat.write_xport(
-            frame,
-            str(directory / SAS / f"{table.code}.xpt"),
-            file_label=table.label[:40],
-            column_labels={
-                n: clipped(t, SAS_LABEL_LIMITS[_sas_version(table)]) for n, t in labels.items()
-            },
-            table_name=table.code[:32] if _sas_version(table) == 8 else table.code[:8],
-            file_format_version=_sas_version(table),
-        )
-        written += [f"{folder}/{table.code}.{ext}" for folder, ext in _FILES]
+        written += write_table_files(directory, table)
+    return written + write_programs(directory, all_tables)
+
+
+def make_folders(directory: Path) -> None:
+    for folder in FOLDERS:
+        (directory / folder).mkdir(exist_ok=True)
+
+
+def table_files(table: Table) -> list[str]:
+    """The paths (relative to the export's folder) of the files `write_table_files` writes."""
+    return [f"{folder}/{table.code}.{ext}" for folder, ext in _FILES]
+
+
+def write_table_files(directory: Path, table: Table) -> list[str]:
+    """Write one table's .dta, .sav and .xpt from its CSV in `directory` (`make_folders` first).
+    Returns the files' paths relative to `directory`."""
+    frame = read_table(directory / table.filename, table)
+    labels = {c.name: label_of(c) for c in table.columns}
+    stata_frame, stata_labels = _stata_frame(frame, table)
+    pyreadstat.write_dta(
+        stata_frame,
+        str(directory / STATA / f"{table.code}.dta"),
+        file_label=table.label[:80],
+        column_labels={n: clipped(t, STATA_LABEL_LIMIT) for n, t in labels.items()},
+        variable_value_labels=stata_labels,
+        version=STATA_VERSION,
+    )
+    del stata_frame
+    pyreadstat.write_sav(
+        frame,
+        str(directory / SPSS / f"{table.code}.sav"),
+        file_label=table.label,
+        column_labels=labels,
+        variable_value_labels={
+            c.name: (numeric_labels(c) if c.numeric else spss_text_labels(frame, c))
+            for c in table.columns
+            if c.codes
+        },
+    )
+    pyreadstat.write_xport(
+        frame,
+        str(directory / SAS / f"{table.code}.xpt"),
+        file_label=table.label[:40],
+        column_labels={
+            n: clipped(t, SAS_LABEL_LIMITS[_sas_version(table)]) for n, t in labels.items()
+        },
+        table_name=table.code[:32] if _sas_version(table) == 8 else table.code[:8],
+        file_format_version=_sas_version(table),
+    )
+    return table_files(table)
+
+
+def write_programs(directory: Path, all_tables: list[Table]) -> list[str]:
+    """Write the SAS program and the R script; returns their paths relative to `directory`."""
     (directory / SAS_PROGRAM).write_text(sas_program(all_tables), encoding="utf-8")
     (directory / R_SCRIPT).write_text(r_script(all_tables), encoding="utf-8")
-    return [*written, SAS_PROGRAM, R_SCRIPT]
+    return [SAS_PROGRAM, R_SCRIPT]
 
 
 _FILES = ((STATA, "dta"), (SPSS, "sav"), (SAS, "xpt"))
