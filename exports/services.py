@@ -17,15 +17,16 @@ import hashlib
 import heapq
 import hmac
 import logging
+import multiprocessing
 import os
 import secrets
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -805,6 +806,74 @@ def export_write(
 REPLICA_WAIT_SECONDS = 5
 
 
+class StatisticalFilesMaker:
+    """Writes each table's Stata, SPSS and SAS files (`statfiles.write_table_files`) in a child
+    process, forked before the export reads anything, a table at a time as its CSV is complete.
+    A process, not a thread: ReadStat's writer is Python for every cell and would hold the
+    interpreter lock the COPY loop needs (measured: COPY twice as slow; docs/performance.md).
+    The child uses no database connection and ends with os._exit (multiprocessing), so the
+    connections it inherited are left to the parent. Its error (a full disk…) is raised here by
+    `finish`; an error here ends the child. Where fork does not exist, the files are written in
+    this process, one after the other."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.process: BaseProcess | None = None
+
+    def __enter__(self) -> StatisticalFilesMaker:
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self.connection, child = context.Pipe()
+            self.process = context.Process(
+                target=_make_statistical_files, args=(self.directory, child)
+            )
+            self.process.start()
+            child.close()
+        return self
+
+    def make(self, table: Table) -> None:
+        if self.process is None:
+            statfiles.write_table_files(self.directory, table)
+        else:
+            self.connection.send(table)
+
+    def finish(self) -> None:
+        """Wait for the files of every table handed to `make`; raise the child's error."""
+        if self.process is None:
+            return
+        self.connection.send(None)
+        try:
+            error = self.connection.recv()
+        except EOFError:  # the child died without a word (killed, out of memory)
+            error = ChildProcessError("the statistical files' process ended")
+        self.process.join()
+        self.process = None
+        if error is not None:
+            raise error
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None:  # an error in this process: the child is not needed
+            self.process.kill()
+            self.process.join()
+            self.process = None
+        if hasattr(self, "connection"):
+            self.connection.close()
+
+
+def _make_statistical_files(directory: Path, connection) -> None:
+    """The child process of StatisticalFilesMaker: a table at a time until None, then a last
+    message, None or the error that stopped it."""
+    error: BaseException | None = None
+    while (table := connection.recv()) is not None:
+        if error is None:
+            try:
+                statfiles.write_table_files(directory, table)
+            except Exception as failure:  # noqa: BLE001 - handed to the parent, which raises it
+                error = failure
+    connection.send(error)
+    connection.close()
+
+
 def _write_tables(
     *,
     run: ExportRun,
@@ -874,26 +943,16 @@ def _export_files(
     created = timezone.now()
     total = max(_row_total(all_tables), 1)
     counts = {t.filename: 0 for t in all_tables}
-    # The Stata, SPSS and SAS files of a table (issue 22) are made from its CSV once written,
-    # in one thread of their own (exports.statfiles): those of the record-level tables while
-    # PostgreSQL runs the next COPY (the writer then only waits for the server), the
-    # participants' after the pass that writes them.
+    # The Stata, SPSS and SAS files of a table (issue 22) are made from its CSV once written, by
+    # a child process (StatisticalFilesMaker): those of the record-level tables while PostgreSQL
+    # runs the next COPY and this process writes the ODM, the participants' after.
     statfiles.make_folders(directory)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-statfiles") as pool:
-        made: list[Future] = []
-        try:
-            _write_tables(
-                run=run, directory=directory, on_progress=on_progress, all_tables=all_tables,
-                counts=counts, total=total, created=created, with_arm=with_arm,
-                written=lambda table: made.append(
-                    pool.submit(statfiles.write_table_files, directory, table)
-                ),
-            )  # fmt: skip
-            for future in made:
-                future.result()
-        finally:
-            for future in made:
-                future.cancel()
+    with StatisticalFilesMaker(directory) as maker:
+        _write_tables(
+            run=run, directory=directory, on_progress=on_progress, all_tables=all_tables,
+            counts=counts, total=total, created=created, with_arm=with_arm, written=maker.make,
+        )  # fmt: skip
+        maker.finish()
     _write_dictionary(directory / DICTIONARY_FILE, all_tables)
     files = [t.filename for t in all_tables] + [DICTIONARY_FILE, ODM_FILE]
     changes = changes_after_unblinding(release, all_tables)
