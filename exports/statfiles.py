@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 
@@ -65,7 +66,7 @@ def read_table(path: Path, table: Table) -> pd.DataFrame:
     names = [c.name for c in table.columns]
     if header != names:
         raise ValueError(f"{path.name}: columns {header} differ from the dictionary's {names}")
-    return pd.read_csv(
+    frame = pd.read_csv(
         path,
         encoding="utf-8",
         dtype={c.name: float if c.numeric else object for c in table.columns},
@@ -75,6 +76,15 @@ def read_table(path: Path, table: Table) -> pd.DataFrame:
         skip_blank_lines=False,
         engine="c",
     )
+    # One string object per distinct text in a column (export IDs, sites, visits and codes
+    # repeat), not one per cell: the table is whole in memory while its files are written.
+    for column in table.columns:
+        if not column.numeric:
+            codes, distinct = pd.factorize(frame[column.name], use_na_sentinel=False)
+            frame[column.name] = pd.Series(
+                np.asarray(distinct, dtype=object)[codes], index=frame.index, dtype=object
+            )
+    return frame
 
 
 def numeric_labels(column: Column) -> dict[float, str]:
@@ -102,7 +112,7 @@ def stata_encoded(frame: pd.DataFrame, column: Column) -> bool:
 
 
 def _stata_frame(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, dict]:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # the columns recoded below are replaced, not changed
     value_labels: dict[str, dict] = {}
     for column in table.columns:
         if not column.codes:
