@@ -17,6 +17,7 @@ import hashlib
 import heapq
 import hmac
 import logging
+import multiprocessing
 import os
 import secrets
 import shutil
@@ -25,6 +26,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -70,7 +72,7 @@ from .models import (
     ExportRun,
     ExportStatus,
 )
-from .odm import OdmWriter
+from .odm import STUDY_EVENT, OdmWriter
 
 logger = logging.getLogger(__name__)
 
@@ -702,50 +704,75 @@ def _record_tables(all_tables: list[Table]) -> list[Table]:
     return [t for t in all_tables if t.code != PARTICIPANTS]
 
 
-def _record_rows(path: Path, table: Table, *, section: int, table_index: int):
-    """The rows of a table's CSV just written by COPY, keyed for the ODM's merge; the values as
-    the ODM wants them (kernel.cells.neutralize undone on text cells: the leading ' of a
-    neutralised formula is the CSV's, not the value's)."""
-    seq = "visit_day" if section == 2 else REPEATING[table.code]
-    text = [not c.numeric for c in table.columns]
+def _record_groups(path: Path, table: Table, odm: OdmWriter, *, section: int, table_index: int):
+    """The rows of a table's CSV just written by COPY, as the ODM's ItemGroupData strings keyed
+    for the merge by export ID: (export ID, section, order, table index, row number, event,
+    table code, ItemGroupData, None). The values as the ODM wants them (kernel.cells.neutralize
+    undone on text cells: the leading ' of a neutralised formula is the CSV's, not the value's)."""
+    code = table.code
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
         names = next(reader)
-        for cells in reader:
-            row = {
-                name: cell[1:] if is_text and cell[1:2] in _FORMULA_STARTS_SET and cell[:1] == "'"
-                else cell
-                for name, cell, is_text in zip(names, cells, text, strict=True)
-            }  # fmt: skip
-            order = int(row[seq]) if row[seq] else 0
-            yield (row["export_id"], section, order, table_index), table.code, row
+        place = {name: index for index, name in enumerate(names)}
+        subject = place["export_id"]
+        seq = place["visit_day" if section == 2 else REPEATING[code]]
+        visit = place.get("visit")
+        text = {place[c.name] for c in table.columns if not c.numeric}
+        items = [place[c.name] for c in odm.items(table)]
+        texts = [i in text for i in items]
+        for number, cells in enumerate(reader):
+            values = [cells[i] for i in items]
+            if "'" in "".join(values):  # perhaps a neutralised formula (rare)
+                values = [
+                    _unneutralized(v) if is_text else v
+                    for v, is_text in zip(values, texts, strict=True)
+                ]
+            if section == 2:
+                event = cells[visit]  # type: ignore[index]
+                if visit in text:
+                    event = _unneutralized(event)
+                key = ""
+            else:
+                event, key = STUDY_EVENT, cells[seq]
+            order = int(cells[seq]) if cells[seq] else 0
+            group = odm.item_group(code, values, key)
+            yield cells[subject], section, order, table_index, number, event, code, group, None
 
 
 _FORMULA_STARTS_SET = frozenset(FORMULA_STARTS)
 
 
-def _keyed(rows: Iterator[dict], *, section: int, table_index: int, code: str, seq: str):
-    for row in rows:
-        order = row.get(seq) or 0
-        yield (row["export_id"], section, order, table_index), code, row
+def _unneutralized(cell: str) -> str:
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in _FORMULA_STARTS_SET else cell
 
 
-def _merged(release, all_tables: list[Table], directory: Path, *, with_arm: bool):
-    """One stream of (key, table code, row) over every table, sorted by export ID; within a
-    participant: the participant row, the AEs and medications, then the visits in day order.
+def _participant_groups(release, table: Table, odm: OdmWriter, *, table_index: int, with_arm: bool):
+    """The participant rows (a dict each, for participants.csv) keyed like `_record_groups`."""
+    for number, row in enumerate(_participant_rows(release, table, with_arm=with_arm)):
+        group = odm.item_group(table.code, odm.row_values(table.code, row))
+        yield row["export_id"], 0, 0, table_index, number, STUDY_EVENT, table.code, group, row
+
+
+def _merged(release, all_tables: list[Table], directory: Path, odm: OdmWriter, *, with_arm: bool):
+    """One stream over every table, sorted by export ID; within a participant: the participant
+    row, the AEs and medications, then the visits in day order (the key's first five items;
+    the table index and row number make every key distinct, so the rest is never compared).
     The participants from the database (their endpoints are computed here), every other table
     from its CSV, so the ODM holds the very values of the files."""
     streams = []
     for index, table in enumerate(all_tables):
         if table.code == PARTICIPANTS:
-            rows = _participant_rows(release, table, with_arm=with_arm)
-            streams.append(_keyed(rows, section=0, table_index=index, code=table.code, seq=""))
+            streams.append(
+                _participant_groups(release, table, odm, table_index=index, with_arm=with_arm)
+            )
         else:
             section = 1 if table.code in REPEATING else 2
             streams.append(
-                _record_rows(directory / table.filename, table, section=section, table_index=index)
+                _record_groups(
+                    directory / table.filename, table, odm, section=section, table_index=index
+                )
             )
-    return heapq.merge(*streams, key=lambda item: item[0])
+    return heapq.merge(*streams)
 
 
 def _row_total(all_tables: list[Table]) -> int:
@@ -779,15 +806,88 @@ def export_write(
 REPLICA_WAIT_SECONDS = 5
 
 
-def _export_files(
-    *, run: ExportRun, directory: Path, on_progress: Callable[[int], None] | None
-) -> dict:
+class StatisticalFilesMaker:
+    """Writes each table's Stata, SPSS and SAS files (`statfiles.write_table_files`) in a child
+    process, forked before the export reads anything, a table at a time as its CSV is complete.
+    A process, not a thread: ReadStat's writer is Python for every cell and would hold the
+    interpreter lock the COPY loop needs (measured: COPY twice as slow; docs/performance.md).
+    The child uses no database connection and ends with os._exit (multiprocessing), so the
+    connections it inherited are left to the parent. Its error (a full disk…) is raised here by
+    `finish`; an error here ends the child. Where fork does not exist, the files are written in
+    this process, one after the other."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.process: BaseProcess | None = None
+
+    def __enter__(self) -> StatisticalFilesMaker:
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self.connection, child = context.Pipe()
+            self.process = context.Process(
+                target=_make_statistical_files, args=(self.directory, child)
+            )
+            self.process.start()
+            child.close()
+        return self
+
+    def make(self, table: Table) -> None:
+        if self.process is None:
+            statfiles.write_table_files(self.directory, table)
+        else:
+            self.connection.send(table)
+
+    def finish(self) -> None:
+        """Wait for the files of every table handed to `make`; raise the child's error."""
+        if self.process is None:
+            return
+        self.connection.send(None)
+        try:
+            error = self.connection.recv()
+        except EOFError:  # the child died without a word (killed, out of memory)
+            error = ChildProcessError("the statistical files' process ended")
+        self.process.join()
+        self.process = None
+        if error is not None:
+            raise error
+
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None:  # an error in this process: the child is not needed
+            self.process.kill()
+            self.process.join()
+            self.process = None
+        if hasattr(self, "connection"):
+            self.connection.close()
+
+
+def _make_statistical_files(directory: Path, connection) -> None:
+    """The child process of StatisticalFilesMaker: a table at a time until None, then a last
+    message, None or the error that stopped it."""
+    error: BaseException | None = None
+    while (table := connection.recv()) is not None:
+        if error is None:
+            try:
+                statfiles.write_table_files(directory, table)
+            except Exception as failure:  # noqa: BLE001 - handed to the parent, which raises it
+                error = failure
+    connection.send(error)
+    connection.close()
+
+
+def _write_tables(
+    *,
+    run: ExportRun,
+    directory: Path,
+    on_progress: Callable[[int], None] | None,
+    all_tables: list[Table],
+    counts: dict[str, int],
+    total: int,
+    created,
+    with_arm: bool,
+    written: Callable[[Table], object],
+) -> None:
+    """Write every table's CSV and the ODM; `written(table)` as soon as a CSV is complete."""
     release = run.release
-    with_arm = allocation.trial_unblinded()
-    all_tables = tables(with_arm=with_arm)
-    created = timezone.now()
-    total = max(_row_total(all_tables), 1)
-    counts = {t.filename: 0 for t in all_tables}
     # The record-level tables: PostgreSQL writes each file with COPY of its de-identifying
     # query (exports.copysql), streamed to disk in chunks.
     done = 0
@@ -797,6 +897,7 @@ def _export_files(
             connections[alias], statement, directory / table.filename
         )
         done += counts[table.filename]
+        written(table)
         _heartbeat(run.pk, progress=min(99, done * 50 // total))
     # The participants (their endpoints computed by the rules of outcomes.scores) and the ODM,
     # in one pass over the participants and the files just written, merged by export ID.
@@ -814,13 +915,14 @@ def _export_files(
             created=created,
         )
         odm.start()
-        for _key, code, row in _merged(release, all_tables, directory, with_arm=with_arm):
-            if code == PARTICIPANTS:
+        merged = _merged(release, all_tables, directory, odm, with_arm=with_arm)
+        for subject, _section, _order, _index, _number, event, code, group, row in merged:
+            if row is not None:  # a participant
                 writer.writerow(
                     [neutralize(row.get(c.name), numeric=c.numeric) for c in participants.columns]
                 )
                 counts[participants.filename] += 1
-            odm.row(code, row)
+            odm.group(subject, event, code, group)
             done += 1
             if done % PROGRESS_EVERY == 0:
                 percent = min(99, done * 50 // total)
@@ -828,7 +930,29 @@ def _export_files(
                 if on_progress:
                     on_progress(percent)
         odm.finish()
+    written(participants)
     _heartbeat(run.pk)
+
+
+def _export_files(
+    *, run: ExportRun, directory: Path, on_progress: Callable[[int], None] | None
+) -> dict:
+    release = run.release
+    with_arm = allocation.trial_unblinded()
+    all_tables = tables(with_arm=with_arm)
+    created = timezone.now()
+    total = max(_row_total(all_tables), 1)
+    counts = {t.filename: 0 for t in all_tables}
+    # The Stata, SPSS and SAS files of a table (issue 22) are made from its CSV once written, by
+    # a child process (StatisticalFilesMaker): those of the record-level tables while PostgreSQL
+    # runs the next COPY and this process writes the ODM, the participants' after.
+    statfiles.make_folders(directory)
+    with StatisticalFilesMaker(directory) as maker:
+        _write_tables(
+            run=run, directory=directory, on_progress=on_progress, all_tables=all_tables,
+            counts=counts, total=total, created=created, with_arm=with_arm, written=maker.make,
+        )  # fmt: skip
+        maker.finish()
     _write_dictionary(directory / DICTIONARY_FILE, all_tables)
     files = [t.filename for t in all_tables] + [DICTIONARY_FILE, ODM_FILE]
     changes = changes_after_unblinding(release, all_tables)
@@ -836,7 +960,8 @@ def _export_files(
         _write_changes(directory / CHANGES_FILE, changes)
         files.append(CHANGES_FILE)
     # The same tables for Stata, SPSS, SAS and R, made from the CSVs just written (issue 22).
-    files += statfiles.write_statistical_files(directory, all_tables)
+    files += [name for table in all_tables for name in statfiles.table_files(table)]
+    files += statfiles.write_programs(directory, all_tables)
     _heartbeat(run.pk)
     checksums = {name: sha256_of(directory / name) for name in files}
     (directory / README_FILE).write_text(

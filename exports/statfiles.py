@@ -23,11 +23,11 @@ pyreadstat (ReadStat) writes the files; nothing here writes a binary format by h
 from __future__ import annotations
 
 import csv
-import math
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 
@@ -58,23 +58,32 @@ def clipped(text: str, limit: int) -> str:
 
 def read_table(path: Path, table: Table) -> pd.DataFrame:
     """A CSV of the export as a DataFrame: numeric columns as floats (an empty cell is NaN),
-    text columns as the strings written (an empty cell is "")."""
+    text columns as the strings written (an empty cell is ""), object dtype. Read by pandas'
+    C parser (issue 24), whose numbers since pandas 3 are correctly rounded: every number is the
+    value `float(cell)` gives (tests/test_exports_statfiles.py checks it)."""
     with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    header, body = rows[0], rows[1:]
+        header = next(csv.reader(handle), [])
     names = [c.name for c in table.columns]
     if header != names:
         raise ValueError(f"{path.name}: columns {header} differ from the dictionary's {names}")
-    data: dict[str, list] = {}
-    for index, column in enumerate(table.columns):
-        cells = [row[index] for row in body]
-        if column.numeric:
-            data[column.name] = [float(cell) if cell != "" else math.nan for cell in cells]
-        else:
-            data[column.name] = cells
-    frame = pd.DataFrame(data, columns=names)
+    frame = pd.read_csv(
+        path,
+        encoding="utf-8",
+        dtype={c.name: float if c.numeric else object for c in table.columns},
+        # Only an empty numeric cell is missing: "NA", "null", "" … in a text column are text.
+        keep_default_na=False,
+        na_values={c.name: [""] for c in table.columns if c.numeric},
+        skip_blank_lines=False,
+        engine="c",
+    )
+    # One string object per distinct text in a column (export IDs, sites, visits and codes
+    # repeat), not one per cell: the table is whole in memory while its files are written.
     for column in table.columns:
-        frame[column.name] = frame[column.name].astype(float if column.numeric else object)
+        if not column.numeric:
+            codes, distinct = pd.factorize(frame[column.name], use_na_sentinel=False)
+            frame[column.name] = pd.Series(
+                np.asarray(distinct, dtype=object)[codes], index=frame.index, dtype=object
+            )
     return frame
 
 
@@ -86,7 +95,7 @@ def spss_text_labels(frame: pd.DataFrame, column: Column) -> dict[str, str]:
     """The value labels of a coded text column for SPSS: those of the codes present. SPSS sizes
     a string variable to its longest value, and ReadStat refuses a label for a longer code
     (µkat/L on a column holding only U/L); every code stays in the data dictionary."""
-    present = set(frame[column.name])
+    present = set(frame[column.name].unique())
     return {value: text for value, text in column.codes if value in present}
 
 
@@ -99,12 +108,11 @@ def stata_encoded(frame: pd.DataFrame, column: Column) -> bool:
     """Whether Stata stores the coded text column as labelled integers: only if every cell is
     one of its codes (or empty). A cell outside them (a correction typed by hand, a value
     neutralised for spreadsheets) keeps the column as text, unlabelled, rather than lose it."""
-    codes = stata_codes(column)
-    return all(cell == "" or cell in codes for cell in frame[column.name])
+    return bool(frame[column.name].isin(["", *stata_codes(column)]).all())
 
 
 def _stata_frame(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, dict]:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # the columns recoded below are replaced, not changed
     value_labels: dict[str, dict] = {}
     for column in table.columns:
         if not column.codes:
@@ -115,10 +123,8 @@ def _stata_frame(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, dict]
         if not stata_encoded(frame, column):
             continue
         codes = stata_codes(column)
-        frame[column.name] = [
-            float(codes[cell]) if cell in codes else math.nan for cell in frame[column.name]
-        ]
-        frame[column.name] = frame[column.name].astype(float)
+        # "" (and nothing else: stata_encoded) is not a code: missing.
+        frame[column.name] = frame[column.name].map(codes).astype(float)
         value_labels[column.name] = {
             codes[value]: f"{value} = {text}" for value, text in column.codes
         }
@@ -133,46 +139,67 @@ def write_statistical_files(directory: Path, all_tables: Iterable[Table]) -> lis
     """Write every table's .dta, .sav and .xpt, the SAS program and the R script into
     sub-folders of `directory`, from the CSVs there. Returns the files' paths relative to it."""
     all_tables = list(all_tables)
-    for folder in FOLDERS:
-        (directory / folder).mkdir(exist_ok=True)
+    make_folders(directory)
     written: list[str] = []
     for table in all_tables:
-        frame = read_table(directory / table.filename, table)
-        labels = {c.name: label_of(c) for c in table.columns}
-        stata_frame, stata_labels = _stata_frame(frame, table)
-        pyreadstat.write_dta(
-            stata_frame,
-            str(directory / STATA / f"{table.code}.dta"),
-            file_label=table.label[:80],
-            column_labels={n: clipped(t, STATA_LABEL_LIMIT) for n, t in labels.items()},
-            variable_value_labels=stata_labels,
-            version=STATA_VERSION,
-        )
-        pyreadstat.write_sav(
-            frame,
-            str(directory / SPSS / f"{table.code}.sav"),
-            file_label=table.label,
-            column_labels=labels,
-            variable_value_labels={
-                c.name: (numeric_labels(c) if c.numeric else spss_text_labels(frame, c))
-                for c in table.columns
-                if c.codes
-            },
-        )
-        pyreadstat.write_xport(
-            frame,
-            str(directory / SAS / f"{table.code}.xpt"),
-            file_label=table.label[:40],
-            column_labels={
-                n: clipped(t, SAS_LABEL_LIMITS[_sas_version(table)]) for n, t in labels.items()
-            },
-            table_name=table.code[:32] if _sas_version(table) == 8 else table.code[:8],
-            file_format_version=_sas_version(table),
-        )
-        written += [f"{folder}/{table.code}.{ext}" for folder, ext in _FILES]
+        written += write_table_files(directory, table)
+    return written + write_programs(directory, all_tables)
+
+
+def make_folders(directory: Path) -> None:
+    for folder in FOLDERS:
+        (directory / folder).mkdir(exist_ok=True)
+
+
+def table_files(table: Table) -> list[str]:
+    """The paths (relative to the export's folder) of the files `write_table_files` writes."""
+    return [f"{folder}/{table.code}.{ext}" for folder, ext in _FILES]
+
+
+def write_table_files(directory: Path, table: Table) -> list[str]:
+    """Write one table's .dta, .sav and .xpt from its CSV in `directory` (`make_folders` first).
+    Returns the files' paths relative to `directory`."""
+    frame = read_table(directory / table.filename, table)
+    labels = {c.name: label_of(c) for c in table.columns}
+    stata_frame, stata_labels = _stata_frame(frame, table)
+    pyreadstat.write_dta(
+        stata_frame,
+        str(directory / STATA / f"{table.code}.dta"),
+        file_label=table.label[:80],
+        column_labels={n: clipped(t, STATA_LABEL_LIMIT) for n, t in labels.items()},
+        variable_value_labels=stata_labels,
+        version=STATA_VERSION,
+    )
+    del stata_frame
+    pyreadstat.write_sav(
+        frame,
+        str(directory / SPSS / f"{table.code}.sav"),
+        file_label=table.label,
+        column_labels=labels,
+        variable_value_labels={
+            c.name: (numeric_labels(c) if c.numeric else spss_text_labels(frame, c))
+            for c in table.columns
+            if c.codes
+        },
+    )
+    pyreadstat.write_xport(
+        frame,
+        str(directory / SAS / f"{table.code}.xpt"),
+        file_label=table.label[:40],
+        column_labels={
+            n: clipped(t, SAS_LABEL_LIMITS[_sas_version(table)]) for n, t in labels.items()
+        },
+        table_name=table.code[:32] if _sas_version(table) == 8 else table.code[:8],
+        file_format_version=_sas_version(table),
+    )
+    return table_files(table)
+
+
+def write_programs(directory: Path, all_tables: list[Table]) -> list[str]:
+    """Write the SAS program and the R script; returns their paths relative to `directory`."""
     (directory / SAS_PROGRAM).write_text(sas_program(all_tables), encoding="utf-8")
     (directory / R_SCRIPT).write_text(r_script(all_tables), encoding="utf-8")
-    return [*written, SAS_PROGRAM, R_SCRIPT]
+    return [SAS_PROGRAM, R_SCRIPT]
 
 
 _FILES = ((STATA, "dta"), (SPSS, "sav"), (SAS, "xpt"))

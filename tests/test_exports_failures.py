@@ -138,6 +138,26 @@ def test_an_interrupted_command_line_export_is_recorded_failed(trial, tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+def test_a_statistical_file_that_cannot_be_written_fails_the_export(trial, tmp_path, monkeypatch):
+    """The Stata, SPSS and SAS files are written in a thread of their own while the CSVs and the
+    ODM are written (issue 24): a failure there fails the export all the same, with its reason,
+    and leaves no folder."""
+    import pyreadstat
+
+    def disk_full(frame, path, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+    monkeypatch.setattr(pyreadstat, "write_sav", disk_full)
+    out = tmp_path / "ipd"
+    with pytest.raises(CommandError) as error:
+        call_command("export_ipd", "--out", str(out), stdout=io.StringIO())
+    run = ExportRun.objects.get()
+    assert "A file could not be written (" in str(error.value)
+    assert ".sav)" in str(error.value)
+    assert_failed(run, reason=DISK_FULL)
+    assert not out.exists()
+
+
 def test_a_successful_command_line_export_leaves_only_its_files(trial, tmp_path):
     out = tmp_path / "ipd"
     call_command("export_ipd", "--out", str(out), stdout=io.StringIO())
