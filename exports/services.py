@@ -17,7 +17,6 @@ import hashlib
 import heapq
 import hmac
 import logging
-import multiprocessing
 import os
 import secrets
 import shutil
@@ -26,10 +25,11 @@ import zipfile
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from importlib.metadata import PackageNotFoundError, version
-from multiprocessing.process import BaseProcess
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import billiard
 import psycopg
 from django.conf import settings
 from django.core.files import File
@@ -811,18 +811,21 @@ class StatisticalFilesMaker:
     process, forked before the export reads anything, a table at a time as its CSV is complete.
     A process, not a thread: ReadStat's writer is Python for every cell and would hold the
     interpreter lock the COPY loop needs (measured: COPY twice as slow; docs/performance.md).
-    The child uses no database connection and ends with os._exit (multiprocessing), so the
+    The child uses no database connection and ends with os._exit (billiard), so the
     connections it inherited are left to the parent. Its error (a full disk…) is raised here by
     `finish`; an error here ends the child. Where fork does not exist, the files are written in
     this process, one after the other."""
 
     def __init__(self, directory: Path):
         self.directory = directory
-        self.process: BaseProcess | None = None
+        self.process: Any = None  # a billiard Process
 
     def __enter__(self) -> StatisticalFilesMaker:
-        if "fork" in multiprocessing.get_all_start_methods():
-            context = multiprocessing.get_context("fork")
+        # billiard (Celery's fork of multiprocessing), not the standard library's: in a Celery
+        # prefork worker the current process is daemonic, and the standard library refuses a
+        # daemonic process a child (tests/test_exports_failures.py).
+        if "fork" in billiard.get_all_start_methods():
+            context = billiard.get_context("fork")
             self.connection, child = context.Pipe()
             self.process = context.Process(
                 target=_make_statistical_files, args=(self.directory, child)

@@ -139,7 +139,7 @@ def test_an_interrupted_command_line_export_is_recorded_failed(trial, tmp_path, 
 
 
 def test_a_statistical_file_that_cannot_be_written_fails_the_export(trial, tmp_path, monkeypatch):
-    """The Stata, SPSS and SAS files are written in a thread of their own while the CSVs and the
+    """The Stata, SPSS and SAS files are written by a child process while the CSVs and the
     ODM are written (issue 24): a failure there fails the export all the same, with its reason,
     and leaves no folder."""
     import pyreadstat
@@ -169,6 +169,22 @@ def test_a_successful_command_line_export_leaves_only_its_files(trial, tmp_path)
     assert run.heartbeat_at is not None
     assert run.options["out"] == str(out)
     assert not SecurityEvent.objects.filter(kind=SecurityEventKind.EXPORT_FAILED).exists()
+
+
+def test_an_export_in_a_celery_prefork_worker_writes_its_statistical_files(
+    trial, tmp_path, monkeypatch
+):
+    """Celery's prefork workers are daemonic processes, and billiard says so to the standard
+    library's multiprocessing too: `multiprocessing.Process.start()` there refuses ("daemonic
+    processes are not allowed to have children"). The export's child process for the
+    statistical files must start all the same, as it does in the worker in production."""
+    import multiprocessing
+
+    monkeypatch.setitem(multiprocessing.current_process()._config, "daemon", True)
+    out = tmp_path / "ipd"
+    call_command("export_ipd", "--out", str(out), stdout=io.StringIO())
+    assert ExportRun.objects.get().status == ExportStatus.DONE
+    assert {p.suffix for p in out.rglob("*")} >= {".dta", ".sav", ".xpt"}
 
 
 # -- the web page and the worker -------------------------------------------------------------
