@@ -993,7 +993,8 @@ class RecordCell:
     @property
     def label(self) -> str:
         shown = ", ".join(str(CrfState.LABELS[s]) for s in CrfState.ORDER if s in self.states)
-        return f"{self.name}: {shown}"
+        # As a CRF's "<visit> · <CRF>: <states>", the column's name standing for the visit.
+        return f"{_('Screening')} · {self.name}: {shown}"
 
 
 @dataclass
