@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import billiard
+import billiard  # type: ignore[import-untyped]  # no stubs, no py.typed
 import psycopg
 from django.conf import settings
 from django.core.files import File
