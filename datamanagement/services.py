@@ -661,32 +661,44 @@ def crf_changed(*, crf, user) -> None:
             ):
                 if latest is None:  # the version just saved, for its reason for change
                     latest = crf.history.order_by("-history_date", "-history_id").first()
-                mark.cleared_at = timezone.now()
-                mark.cleared_because = _("changed by %(who)s after verification: %(reason)s") % {
-                    "who": user.username if user else "-",
-                    "reason": latest.history_change_reason or "",
-                }
-                audit.save_with_reason(mark, user=user, reason=_("Value changed after SDV"))
-                notify(
-                    recipient=mark.verified_by,
-                    text=_(
-                        "%(participant)s %(what)s: %(field)s changed after you verified it; "
-                        "verify it again."
-                    )
-                    % {
-                        "participant": visit.participant.study_id,
-                        "what": what,
-                        "field": selectors.field_label(crf.crf_code, mark.field_name),
-                    },
-                    link=reverse(
-                        "datamanagement:sdv", kwargs={"study_id": visit.participant.study_id}
-                    ),
+                _sdv_mark_clear(
+                    mark,
+                    user=user,
+                    reason=latest.history_change_reason or "",
+                    study_id=visit.participant.study_id,
+                    what=what,
+                    crf_code=crf.crf_code,
                 )
         reason = _("%(what)s changed after signing") % {"what": what}
         _void(
             _SIGNATURES_TO_VOID.objects(None, visit.participant_id, visit.pk, crf.crf_code),
             reason=reason,
         )
+
+
+def _sdv_mark_clear(
+    mark: SdvMark, *, user, reason: str, study_id: str, what: str, crf_code: str
+) -> None:
+    """A verified value changed: its mark is cleared (audited, with the change's reason) and the
+    monitor who verified it is told to verify it again."""
+    mark.cleared_at = timezone.now()
+    mark.cleared_because = _("changed by %(who)s after verification: %(reason)s") % {
+        "who": user.username if user else "-",
+        "reason": reason,
+    }
+    audit.save_with_reason(mark, user=user, reason=_("Value changed after SDV"))
+    notify(
+        recipient=mark.verified_by,
+        text=_(
+            "%(participant)s %(what)s: %(field)s changed after you verified it; verify it again."
+        )
+        % {
+            "participant": study_id,
+            "what": what,
+            "field": selectors.field_label(crf_code, mark.field_name),
+        },
+        link=reverse("datamanagement:sdv", kwargs={"study_id": study_id}),
+    )
 
 
 def visitless_record_changed(*, record, user, warnings, warning_reason: str = "") -> None:
@@ -723,24 +735,13 @@ def visitless_record_changed(*, record, user, warnings, warning_reason: str = ""
             )
             .order_by("pk")  # not the model's order, through the (empty) visit
         ):
-            mark.cleared_at = timezone.now()
-            mark.cleared_because = _("changed by %(who)s after verification: %(reason)s") % {
-                "who": user.username if user else "-",
-                "reason": latest.history_change_reason or "",
-            }
-            audit.save_with_reason(mark, user=user, reason=_("Value changed after SDV"))
-            notify(
-                recipient=mark.verified_by,
-                text=_(
-                    "%(participant)s %(what)s: %(field)s changed after you verified it; "
-                    "verify it again."
-                )
-                % {
-                    "participant": participant.study_id,
-                    "what": what,
-                    "field": selectors.field_label(code, mark.field_name),
-                },
-                link=reverse("datamanagement:sdv", kwargs={"study_id": participant.study_id}),
+            _sdv_mark_clear(
+                mark,
+                user=user,
+                reason=latest.history_change_reason or "",
+                study_id=participant.study_id,
+                what=what,
+                crf_code=code,
             )
         _void(
             Signature.objects.filter(participant=participant).filter(
