@@ -1019,26 +1019,9 @@ def changes_after_unblinding(release, all_tables: list[Table]) -> list[dict]:
             if old is None:
                 continue
             visit = Visit.objects.select_related("participant__site").get(pk=new.visit_id)
-            day0 = (
-                Visit.objects.filter(participant=visit.participant, day=0)
-                .values_list("target_date", flat=True)
-                .first()
+            rows += _changed_values(
+                new, old, columns, visit.participant, table.filename, visit.code, pseudonyms
             )
-            tz = visit.participant.site.time_zone
-            for change in new.diff_against(old).changes:
-                column = columns.get(change.field)
-                if column is None:
-                    continue
-                rows.append(
-                    {
-                        "export_id": pseudonyms.get(visit.participant_id, ""),
-                        "file": table.filename,
-                        "visit": visit.code,
-                        "variable": column.name,
-                        "old_value": _value(column, change.old, day0=day0, tz=tz),
-                        "new_value": _value(column, change.new, day0=day0, tz=tz),
-                    }
-                )
     rows += _screening_vitals_changes(since, all_tables, pseudonyms)
     return sorted(rows, key=lambda r: (r["export_id"], r["file"], r["visit"], r["variable"]))
 
@@ -1067,26 +1050,38 @@ def _screening_vitals_changes(since, all_tables: list[Table], pseudonyms: dict) 
         )
         if old is None or participant is None:
             continue
-        day0 = (
-            Visit.objects.filter(participant=participant, day=0)
-            .values_list("target_date", flat=True)
-            .first()
+        rows += _changed_values(
+            new, old, columns, participant, table.filename, "screening", pseudonyms
         )
-        tz = participant.site.time_zone
-        for change in new.diff_against(old).changes:
-            column = columns.get(change.field)
-            if column is None:
-                continue
-            rows.append(
-                {
-                    "export_id": pseudonyms.get(participant.pk, ""),
-                    "file": table.filename,
-                    "visit": "screening",
-                    "variable": column.name,
-                    "old_value": _value(column, change.old, day0=day0, tz=tz),
-                    "new_value": _value(column, change.new, day0=day0, tz=tz),
-                }
-            )
+    return rows
+
+
+def _changed_values(
+    new, old, columns: dict, participant, filename: str, visit_code: str, pseudonyms: dict
+) -> list[dict]:
+    """The rows of CHANGES_FILE for one audited change: each exported column it changed, old and
+    new value as the export writes them (study days from the participant's Day 0)."""
+    day0 = (
+        Visit.objects.filter(participant=participant, day=0)
+        .values_list("target_date", flat=True)
+        .first()
+    )
+    tz = participant.site.time_zone
+    rows = []
+    for change in new.diff_against(old).changes:
+        column = columns.get(change.field)
+        if column is None:
+            continue
+        rows.append(
+            {
+                "export_id": pseudonyms.get(participant.pk, ""),
+                "file": filename,
+                "visit": visit_code,
+                "variable": column.name,
+                "old_value": _value(column, change.old, day0=day0, tz=tz),
+                "new_value": _value(column, change.new, day0=day0, tz=tz),
+            }
+        )
     return rows
 
 
