@@ -410,6 +410,7 @@ def visitless_review(request, study_id: str, crf: str):
             "label": selectors.field_label(crf, name),
             "value": selectors.shown_value(record, name),
             "sdv": sdv_fields.get(name),
+            "queryable": True,
         }
         for name in (selectors.crf_data_fields(crf) if record is not None else [])
     ]

@@ -273,3 +273,47 @@ def test_the_vital_signs_at_screening_have_their_own_cell_with_the_same_states(
         link.group(0)
     )
     assert f'data-state="{CrfState.LOCKED}"' in link.group(0)
+
+
+def _lock_from_review_page(client, page: str, reason: str):
+    """The data manager's lock of one record, as the review page's form posts it: its fields as
+    rendered (hidden ones with their values), the reason typed."""
+    from .fuzz_http import form_fields
+
+    fields = form_fields(client.get(page).content.decode(), "/data/locks/")
+    assert "reason" in fields, "the review page offers no lock with a reason"
+    data = {name: f.initial[0] for name, f in fields.items() if f.initial}
+    data["reason"] = reason
+    return client.post("/data/locks/", data)
+
+
+@pytest.mark.parametrize("record", ["blood_gas", "screening_vitals"])
+def test_the_lock_offered_on_a_records_review_page_locks_it_with_the_reason_typed(
+    client, participant, make_user, record
+):
+    """Both review pages (a CRF of a visit, the vital signs at screening) share one lock form;
+    until issue 24's review the CRF page's posted no reason, which the lock requires, so its
+    button only led to an error on the locks page."""
+    from participants.models import ScreeningVitalSigns
+
+    if record == "blood_gas":
+        of.crf(participant, "D0", "blood_gas", pao2_mmhg=Decimal("63"), fio2=Decimal("0.28"))
+        page = f"/data/participants/{participant.study_id}/visits/D0/blood_gas/"
+    else:
+        ScreeningVitalSigns.objects.create(
+            screening=participant.screening,
+            measured_on=participant.screening.screened_on,
+            heart_rate_bpm=96,
+            recorded_by=make_user(Role.COORDINATOR),
+        )
+        page = f"/data/participants/{participant.study_id}/records/screening_vitals/"
+    client.force_login(make_user(Role.DATA_MANAGER))
+    response = _lock_from_review_page(client, page, "Cleaned and verified")
+    assert response.status_code == 302
+    assert response.headers["Location"] == page
+    from datamanagement.models import Lock
+
+    lock = Lock.objects.get(crf_code=record, participant=participant)
+    assert lock.reason == "Cleaned and verified"
+    assert (lock.visit.code if lock.visit else None) == ("D0" if record == "blood_gas" else None)
+    assert 'data-testid="lock-record"' not in client.get(page).content.decode()
