@@ -135,17 +135,26 @@ def crf_record_status(context, visit, crf_code: str) -> dict:
     }
 
 
-@register.inclusion_tag("datamanagement/_record_status.html", takes_context=True)
-def record_status(context, participant, crf_code: str) -> dict:
-    """`crf_record_status` for a casebook record of no visit (the vital signs at screening)."""
+def _visitless_request(context, participant, crf_code: str, permission: str):
+    """The page's request when it shows a casebook record of no visit to a user holding
+    `permission`; None when the record's widget is not shown."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if (
         user is None
         or participant is None
         or crf_code not in selectors.VISITLESS_RECORDS
-        or not user.has_perm("datamanagement.view_signature")
+        or not user.has_perm(permission)
     ):
+        return None
+    return request
+
+
+@register.inclusion_tag("datamanagement/_record_status.html", takes_context=True)
+def record_status(context, participant, crf_code: str) -> dict:
+    """`crf_record_status` for a casebook record of no visit (the vital signs at screening)."""
+    request = _visitless_request(context, participant, crf_code, "datamanagement.view_signature")
+    if request is None:
         return {"show": False}
     return {
         "show": True,
@@ -166,14 +175,8 @@ def record_status(context, participant, crf_code: str) -> dict:
 def record_queries(context, participant, crf_code: str) -> dict:
     """Every query on a casebook record of no visit, with the field each is on: shown on the
     page where the site enters the record, answered there in place."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    if (
-        user is None
-        or participant is None
-        or crf_code not in selectors.VISITLESS_RECORDS
-        or not user.has_perm("datamanagement.view_query")
-    ):
+    request = _visitless_request(context, participant, crf_code, "datamanagement.view_query")
+    if request is None:
         return {"show": False}
     by_field = _crf_queries(request, None, crf_code, participant)
     return {
