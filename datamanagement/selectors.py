@@ -70,6 +70,7 @@ class VisitlessRecord:
     code: str
     model: type[Model]
     participant_path: str  # the lookup from the record to its participant
+    date_field: str  # the record's own date, shown and sorted on in the worklists
 
     @property
     def name(self) -> str:
@@ -84,6 +85,7 @@ VISITLESS_RECORDS: dict[str, VisitlessRecord] = {
         code=ScreeningVitalSigns.crf_code,
         model=ScreeningVitalSigns,
         participant_path="screening__participant",
+        date_field="measured_on",
     ),
 }
 SCREENING_VITALS = ScreeningVitalSigns.crf_code
@@ -1165,27 +1167,43 @@ def _grid_of(user) -> StatusGrid:
 
 @dataclass
 class SignatureTask:
-    """A visit whose entered CRFs are all complete and not all signed; `voided` is the
-    signature a later change voided, when that is why it waits again."""
+    """A visit whose entered CRFs are all complete and not all signed, or a casebook record of
+    no visit (the vital signs at screening) entered and not signed; `voided` is the signature a
+    later change voided, when that is why it waits again."""
 
-    visit: Visit
+    visit: Visit | None  # None: a record of no visit (`record`)
     cells: list[CrfCell]
     voided: Signature | None = None
+    record: RecordCell | None = None
+    of_participant: Participant | None = None  # a record of no visit's participant
+    on: date | None = None  # a record of no visit's date (the visit's target date otherwise)
 
     @property
     def participant(self):
-        return self.visit.participant
+        return self.visit.participant if self.visit is not None else self.of_participant
+
+    @property
+    def day(self) -> date:
+        return self.visit.target_date if self.visit is not None else (self.on or date.min)
+
+    @property
+    def place(self) -> str:
+        """The visit's code, or the column of the record status grid a record of no visit is
+        in."""
+        return self.visit.code if self.visit is not None else str(_("Screening"))
 
 
 def awaiting_signature(user) -> list[SignatureTask]:
     """The investigator's "awaiting my signature" list, at the user's sites: every visit with
     at least one CRF entered, none left in draft, and a CRF not covered by a signature in
-    force. Visits whose signature a change voided come first (they were signed once and the
-    change is what to review), then the others by target date, oldest first."""
+    force; and every record of no visit entered and not covered by one. Those whose signature a
+    change voided come first (they were signed once and the change is what to review), then the
+    others by date (a visit's target date, a record's own), oldest first."""
     grid = _grid_of(user)
     ids = [row.participant.pk for row in grid.rows]
     voided_of_visit: dict[int, Signature] = {}
     voided_of_casebook: dict[int, Signature] = {}
+    voided_of_record: dict[tuple[int, str], Signature] = {}
     for signature in Signature.objects.filter(
         participant_id__in=ids, voided_at__isnull=False
     ).order_by("voided_at"):
@@ -1193,6 +1211,8 @@ def awaiting_signature(user) -> list[SignatureTask]:
             voided_of_casebook[signature.participant_id] = signature
         elif signature.visit_id is not None:
             voided_of_visit[signature.visit_id] = signature
+        elif signature.crf_code in VISITLESS_RECORDS:
+            voided_of_record[signature.participant_id, signature.crf_code] = signature
     tasks = []
     for row in grid.rows:
         for visit_cells in row.visits.values():
@@ -1204,10 +1224,38 @@ def awaiting_signature(user) -> list[SignatureTask]:
             visit = visit_cells.visit
             voided = voided_of_visit.get(visit.pk) or voided_of_casebook.get(visit.participant_id)
             tasks.append(SignatureTask(visit=visit, cells=entered, voided=voided))
-    tasks.sort(
-        key=lambda t: (t.voided is None, t.visit.target_date, t.participant.study_id, t.visit.day)
-    )
+        for record in row.records:
+            if CrfState.EMPTY in record.states or CrfState.SIGNED in record.states:
+                continue
+            pk = row.participant.pk
+            tasks.append(
+                SignatureTask(
+                    visit=None,
+                    cells=[],
+                    record=record,
+                    of_participant=row.participant,
+                    voided=voided_of_record.get((pk, record.crf_code))
+                    or voided_of_casebook.get(pk),
+                )
+            )
+    _visitless_dates([t for t in tasks if t.record is not None])
+    tasks.sort(key=lambda t: (t.voided is None, t.day, t.participant.study_id, t.place))
     return tasks
+
+
+def _visitless_dates(tasks: list[SignatureTask]) -> None:
+    """Each record-of-no-visit task's date (its `measured_on`), one query per kind of record."""
+    for code, kind in VISITLESS_RECORDS.items():
+        of_kind = [t for t in tasks if t.record is not None and t.record.crf_code == code]
+        if not of_kind:
+            continue
+        dates = dict(
+            kind.model._default_manager.filter(
+                **{f"{kind.participant_path}__in": [t.participant.pk for t in of_kind]}
+            ).values_list(kind.participant_path, kind.date_field)
+        )
+        for task in of_kind:
+            task.on = dates.get(task.participant.pk)
 
 
 def awaiting_signature_count(user) -> int:
@@ -1278,7 +1326,7 @@ def _visitless_sdv_tasks(participants: QuerySet) -> list[SdvTask]:
                     whole=TRIAL.sdv_requirements.get(code, "all") == "all",
                     reverify=participant.pk in cleared,
                     of_participant=participant,
-                    on=getattr(record, "measured_on", None),
+                    on=getattr(record, kind.date_field),
                 )
             )
     return tasks

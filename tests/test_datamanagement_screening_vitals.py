@@ -5,6 +5,7 @@ the same mechanisms as the visits' CRFs (datamanagement.selectors.VISITLESS_RECO
 
 Through the Django test client as each role uses it, on PostgreSQL."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -371,3 +372,37 @@ def test_the_sdv_queue_lists_them_until_verified(client, login, make_user, coord
     assert client.post(sdv, {f"crf::{CODE}": "1"}).status_code == 302
     queue = client.get("/data/worklists/sdv/").content.decode()
     assert f'data-testid="sdv-{enrolled.study_id}--{CODE}"' not in queue
+
+
+def test_the_record_awaits_the_investigators_signature_on_the_worklist(
+    client, login, make_user, coordinator, enrolled
+):
+    """The investigator's "awaiting your signature" list has the record as it has a visit: its
+    link opens the record's signature; signed, it leaves the list; a change brings it back first,
+    as a voided signature."""
+    record(client, login, coordinator, enrolled)
+    investigator = make_user(Role.INVESTIGATOR)
+    client.logout()
+    login(investigator)
+    row = f'data-testid="sign-{enrolled.study_id}-{CODE}"'
+    body = client.get("/data/worklists/signatures/").content.decode()
+    assert row in body
+    link = (
+        re.search(rf'{row}.*?href="([^"]*/sign/[^"]*)"', body, re.S).group(1).replace("&amp;", "&")
+    )
+    assert link == f"/data/participants/{enrolled.study_id}/sign/?level=crf&crf={CODE}"
+    assert client.get(link).status_code == 200
+    data = {"level": "crf", "crf": CODE, "meaning": "accurate_complete", "password": PASSWORD}
+    assert client.post(link, data).status_code == 302
+    assert row not in client.get("/data/worklists/signatures/").content.decode()
+
+    record(client, login, coordinator, enrolled, systolic_mmhg="124", reason_for_change="Misread")
+    (task,) = [t for t in selectors.awaiting_signature(investigator) if t.record is not None]
+    assert task.voided is not None
+    assert task.participant == enrolled
+    assert task.on == enrolled.screening.screened_on
+    client.logout()
+    login(investigator)
+    body = client.get("/data/worklists/signatures/").content.decode()
+    assert row in body
+    assert "signature voided by a change" in body
