@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -436,6 +436,8 @@ def shown_value(crf, field_name: str) -> str:
         return timezone.localtime(value).isoformat(timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")  # as entered and exported (HH:MM), not 09:00:00
     return str(value)
 
 

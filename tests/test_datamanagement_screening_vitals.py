@@ -6,6 +6,7 @@ the same mechanisms as the visits' CRFs (datamanagement.selectors.VISITLESS_RECO
 Through the Django test client as each role uses it, on PostgreSQL."""
 
 import re
+from datetime import time
 from decimal import Decimal
 
 import pytest
@@ -314,11 +315,14 @@ def test_values_are_shown_as_the_monitor_compares_them(coordinator, enrolled):
     ScreeningVitalSigns.objects.create(
         screening=enrolled.screening,
         measured_on=enrolled.screening.screened_on,
+        measured_at=time(9, 30),
         temperature_c=Decimal("37.5"),
         recorded_by=coordinator,
     )
     status = selectors.sdv_of_crf(None, CODE, participant=enrolled)
-    assert {f.name: f.value for f in status.fields}["temperature_c"] == "37.5"
+    shown = {f.name: f.value for f in status.fields}
+    assert shown["temperature_c"] == "37.5"
+    assert shown["measured_at"] == "09:30"  # as typed and exported, no seconds
 
 
 def test_the_database_lock_checklist_counts_them_until_verified(
