@@ -45,7 +45,7 @@ def roles_sync() -> None:
     from . import role_guard
 
     wanted_by_role = role_permissions()
-    names = {tuple(name.split(".", 1)) for perms in wanted_by_role.values() for name in perms}
+    names = {_app_label_and_codename(name) for perms in wanted_by_role.values() for name in perms}
     # Every listed permission in one query (not one per name: this runs after every migrate and
     # after every flush of a transactional test). Permission's own ordering, first one kept, as
     # `.filter(...).first()` per name chose before.
@@ -59,13 +59,13 @@ def roles_sync() -> None:
     with transaction.atomic(), role_guard.syncing():
         for role, perm_names in wanted_by_role.items():
             group, _ = Group.objects.get_or_create(name=role.value)
-            wanted = []
-            for name in perm_names:
-                app_label, codename = name.split(".", 1)
-                perm = found.get((app_label, codename))
-                if perm is not None:
-                    wanted.append(perm)
-            group.permissions.set(wanted)
+            listed = (_app_label_and_codename(name) for name in perm_names)
+            group.permissions.set([found[key] for key in listed if key in found])
+
+
+def _app_label_and_codename(name: str) -> tuple[str, str]:
+    app_label, codename = name.split(".", 1)
+    return app_label, codename
 
 
 def roles_sync_on_migrate(sender, **kwargs) -> None:
