@@ -63,19 +63,23 @@ def browser_context_args(browser_context_args):
 
 
 @pytest.fixture(scope="module")
-def shared_demo(django_db_setup, django_db_blocker):
-    """The demo trial (4 participants), loaded once for a module whose tests only sign in and
-    read pages, instead of once per test: loading it and then emptying every table was 95 % of
-    such a test's time (issue 24, docs/performance.md). Committed, so the live server's threads
-    see it. The module's tests get the database without the per-test flush (_live_server_helper
-    below), so a test that writes more than a sign-in leaves (a session, the security log) belongs
-    in a module with a demo of its own. The module ends with the flush a transactional test ends
-    with (post_migrate included), so the next module starts from the same empty tables."""
-    with django_db_blocker.unblock():
-        call_command("load_demo", "--participants", "4", "--password", PASSWORD)
-    yield
-    with django_db_blocker.unblock():
-        call_command("flush", verbosity=0, interactive=False, reset_sequences=False)
+def shared_demo(request, django_db_setup, django_db_blocker):
+    """The demo trial (4 participants, or the module's SHARED_DEMO_PARTICIPANTS), loaded once
+    for a module whose tests only sign in and read pages, instead of once per test: loading it
+    and then emptying every table was most of such a test's time (issue 24,
+    docs/performance.md). Committed, so the live server's threads see it. The module's tests get
+    the database without the per-test flush (_live_server_helper below), so a test that writes
+    more than a sign-in leaves (a session, the security log) belongs in a module with a demo of
+    its own. The module ends with the flush a transactional test ends with (post_migrate
+    included), so the next module starts from the same empty tables."""
+    participants = getattr(request.module, "SHARED_DEMO_PARTICIPANTS", 4)
+    try:
+        with django_db_blocker.unblock():
+            call_command("load_demo", "--participants", str(participants), "--password", PASSWORD)
+        yield
+    finally:  # a demo that failed half-way is emptied too
+        with django_db_blocker.unblock():
+            call_command("flush", verbosity=0, interactive=False, reset_sequences=False)
 
 
 @pytest.fixture(autouse=True)
