@@ -44,23 +44,44 @@ def roles_sync() -> None:
     """
     from . import role_guard
 
+    wanted_by_role = role_permissions()
+    names = {_app_label_and_codename(name) for perms in wanted_by_role.values() for name in perms}
+    # Every listed permission in one query (not one per name: this runs after every migrate and
+    # after every flush of a transactional test). Permission's own ordering, first one kept, as
+    # `.filter(...).first()` per name chose before.
+    found: dict[tuple[str, str], Permission] = {}
+    candidates = Permission.objects.filter(
+        content_type__app_label__in={app_label for app_label, _ in names},
+        codename__in={codename for _, codename in names},
+    ).select_related("content_type")
+    for perm in candidates:
+        found.setdefault((perm.content_type.app_label, perm.codename), perm)
     with transaction.atomic(), role_guard.syncing():
-        for role, perm_names in role_permissions().items():
+        for role, perm_names in wanted_by_role.items():
             group, _ = Group.objects.get_or_create(name=role.value)
-            wanted = []
-            for name in perm_names:
-                app_label, codename = name.split(".", 1)
-                perm = Permission.objects.filter(
-                    content_type__app_label=app_label, codename=codename
-                ).first()
-                if perm is not None:
-                    wanted.append(perm)
-            group.permissions.set(wanted)
+            listed = (_app_label_and_codename(name) for name in perm_names)
+            group.permissions.set([found[key] for key in listed if key in found])
+
+
+def _app_label_and_codename(name: str) -> tuple[str, str]:
+    app_label, codename = name.split(".", 1)
+    return app_label, codename
 
 
 def roles_sync_on_migrate(sender, **kwargs) -> None:
-    # Runs after each app's migrations: cheap, and the last run sees every permission.
+    # post_migrate is sent once per app (every app, whichever were migrated; a transactional
+    # test's flush sends it too). The last app's signal comes after every app's permissions were
+    # created (django.contrib.auth's handler is connected before this one), so one run there is
+    # enough: tests/test_administrators.py proves the groups complete after a flush.
+    if sender is not _last_app_with_models():
+        return
     roles_sync()
+
+
+def _last_app_with_models():
+    from django.apps import apps
+
+    return [config for config in apps.get_app_configs() if config.models_module is not None][-1]
 
 
 def user_set_up(

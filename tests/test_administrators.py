@@ -9,11 +9,13 @@ the user), and cannot change what a role may do. Finding 8: the admin signs in t
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core import mail
+from django.core.management import call_command
+from django.core.management.sql import emit_post_migrate_signal
 from django.db import transaction
 
 from kernel.models import SecurityEvent, SecurityEventKind, User
 from kernel.role_guard import RoleGroupChangeRefused
-from kernel.roles import Role
+from kernel.roles import Role, role_permissions
 from kernel.services import roles_sync
 
 from .factories import PASSWORD, UserFactory
@@ -227,6 +229,34 @@ def test_a_role_group_changes_only_through_roles_sync(roles):
     roles_sync()  # the one writer: permissions.py, then migrate or `manage.py roles_sync`
     other = Group.objects.create(name="IT helpers")
     other.permissions.add(_permission("trialedc.view_user"))  # not a role: Django's own rules
+
+
+def _held_by_each_role() -> dict[Role, set[str]]:
+    return {
+        role: {
+            f"{app_label}.{codename}"
+            for app_label, codename in Group.objects.get(name=role.value).permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        }
+        for role in Role
+    }
+
+
+def test_roles_sync_gives_each_role_exactly_its_listed_permissions(roles):
+    roles_sync()
+    assert _held_by_each_role() == {role: set(perms) for role, perms in role_permissions().items()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_role_groups_are_whole_again_after_a_flush_and_its_post_migrate_signal():
+    """A transactional test's tear-down empties every table (groups and permissions too) and sends
+    post_migrate once per app; the roles are synced once, on the last app's signal, when every
+    app's permissions exist again (a sync on an earlier app's signal would miss the later ones)."""
+    call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
+    assert not Group.objects.exists()
+    emit_post_migrate_signal(0, False, "default")
+    assert _held_by_each_role() == {role: set(perms) for role, perms in role_permissions().items()}
 
 
 # -- finding 8: one sign-in, with its limits -------------------------------------------------------

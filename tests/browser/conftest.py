@@ -6,9 +6,13 @@ a missing browser fails the run instead.
 """
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+
+from ..factories import PASSWORD
 
 CHROMIUM = Path(os.environ.get("EDC_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -56,6 +60,47 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     # A tablet at the bedside.
     return {**browser_context_args, "viewport": {"width": 1024, "height": 768}}
+
+
+@pytest.fixture(scope="module")
+def shared_demo(request, django_db_setup, django_db_blocker):
+    """The demo trial (4 participants, or the module's SHARED_DEMO_PARTICIPANTS), loaded once
+    for a module whose tests only sign in and read pages, instead of once per test: loading it
+    and then emptying every table was most of such a test's time (issue 24,
+    docs/performance.md). Committed, so the live server's threads see it. The module's tests get
+    the database without the per-test flush (_live_server_helper below), so a test that writes
+    more than a sign-in leaves (a session, the security log) belongs in a module with a demo of
+    its own. The module ends with the flush a transactional test ends with (post_migrate
+    included), so the next module starts from the same empty tables."""
+    participants = getattr(request.module, "SHARED_DEMO_PARTICIPANTS", 4)
+    try:
+        with django_db_blocker.unblock():
+            call_command("load_demo", "--participants", str(participants), "--password", PASSWORD)
+        yield
+    finally:  # a demo that failed half-way is emptied too
+        with django_db_blocker.unblock():
+            call_command("flush", verbosity=0, interactive=False, reset_sequences=False)
+
+
+@pytest.fixture(autouse=True)
+def _live_server_helper(request):
+    """pytest-django's own helper (pytest_django/fixtures.py, same name: this one overrides it for
+    the browser tests), with one change: a test of a module sharing its demo (shared_demo) gets
+    the database unblocked rather than through transactional_db, whose flush after each test
+    would empty the shared demo. Every other live-server test is transactional, as before."""
+    if "live_server" not in request.fixturenames:
+        yield
+        return
+    with ExitStack() as stack:
+        if "shared_demo" in request.fixturenames:
+            request.getfixturevalue("shared_demo")
+            stack.enter_context(request.getfixturevalue("django_db_blocker").unblock())
+        else:
+            request.getfixturevalue("transactional_db")
+        live_server = request.getfixturevalue("live_server")
+        live_server._live_server_modified_settings.enable()
+        yield
+        live_server._live_server_modified_settings.disable()
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@
 768 px tablet and a 1,280 px screen, with no page wider than its viewport; the menu collapses
 behind the toggler below 992 px and groups a role's many entries into dropdowns.
 
-Screenshots go to the test output directory (pytest-playwright's --output, per test)."""
+Screenshots go to the test output directory (pytest-playwright's --output, per test). The tests
+only sign in and read, so the module shares one demo trial (shared_demo,
+tests/browser/conftest.py)."""
 
 import os
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from ..factories import PASSWORD
@@ -26,11 +27,6 @@ WIDTHS = (768, 1280)
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
-@pytest.fixture
-def demo(transactional_db):
-    call_command("load_demo", "--participants", "4", "--password", PASSWORD)
-
-
 def menu_urls(page) -> list[str]:
     """Every page of the menu, including those folded into a dropdown."""
     hrefs = page.locator("nav.navbar a.nav-link, nav.navbar a.dropdown-item").evaluate_all(
@@ -46,7 +42,7 @@ def assert_fits(page, width: int, where: str) -> None:
 
 @pytest.mark.parametrize("username", ROLES)
 def test_every_page_of_a_role_fits_a_tablet_and_a_screen(
-    demo, sign_in, live_server, username, output_path
+    shared_demo, sign_in, live_server, username, output_path
 ):
     out = Path(output_path)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,7 +80,7 @@ def test_every_page_of_a_role_fits_a_tablet_and_a_screen(
 
 
 def test_the_data_manager_opens_the_record_status_grid_from_a_grouped_menu(
-    demo, sign_in, output_path
+    shared_demo, sign_in, output_path
 ):
     page = sign_in("datamanager", PASSWORD)
     page.set_viewport_size({"width": 1280, "height": 900})

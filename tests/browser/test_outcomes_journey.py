@@ -27,6 +27,11 @@ def participant(transactional_db):
     """A participant of site 01 randomized three days ago (D3 due today) with no CRF yet: the
     demo's own participants already have their visits filled, so one is made here."""
     call_command("load_demo", "--participants", "1", "--password", PASSWORD)
+    return randomized_three_days_ago()
+
+
+def randomized_three_days_ago():
+    """A new participant of site 01 of the demo trial, randomized three days ago."""
     site = Site.objects.get(code="01")
     day0 = selectors.site_today(site) - timedelta(days=3)
     noon = datetime.combine(day0, time(12), tzinfo=ZoneInfo(site.time_zone))
@@ -121,3 +126,28 @@ def test_a_coordinator_enters_the_d3_visit(participant, sign_in, live_server):
         ClinicalStatus.objects.get(visit__participant=participant).warning_reason
         == "Assessed yesterday, entered today"
     )
+
+
+def test_a_monitor_reads_a_visit_without_entry_buttons(participant, sign_in, live_server):
+    from decimal import Decimal
+
+    from .. import outcomes_factories as of
+
+    of.crf(participant, "D0", "blood_gas", pao2_mmhg=Decimal("72"), fio2=Decimal("0.6"))
+    of.crf(
+        participant,
+        "D0",
+        "murray",
+        pao2_mmhg=Decimal("72"),
+        fio2=Decimal("0.6"),
+        peep_cmh2o=Decimal("10"),
+        cxr_quadrants=3,
+    )
+    page = sign_in("monitor", PASSWORD)
+    page.goto(f"{live_server.url}/outcomes/participants/{participant.study_id}/visits/D0/")
+    crfs = page.get_by_test_id("visit-crfs")
+    # 72 / 0.6 = 120.0 -> 3; PEEP 10 -> 2; CXR 3 -> 3: (3+2+3)/3 = 2.67, sum 8.
+    expect(crfs).to_contain_text("P/F 120.0")
+    expect(crfs).to_contain_text("2.67")
+    expect(page.get_by_role("link", name="Enter", exact=False)).to_have_count(0)
+    shot(page, "outcomes-visit-monitor")
