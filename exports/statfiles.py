@@ -56,17 +56,33 @@ def clipped(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# Rows parsed at a time by `read_table`: the parser's own copy of the cells (every text cell a
+# string of its own until shared) is this many rows, not the whole table.
+READ_ROWS = 8192
+
+
 def read_table(path: Path, table: Table) -> pd.DataFrame:
     """A CSV of the export as a DataFrame: numeric columns as floats (an empty cell is NaN),
     text columns as the strings written (an empty cell is ""), object dtype. Read by pandas'
     C parser (issue 24), whose numbers since pandas 3 are correctly rounded: every number is the
-    value `float(cell)` gives (tests/test_exports_statfiles.py checks it)."""
+    value `float(cell)` gives (tests/test_exports_statfiles.py checks it).
+
+    The table is whole in memory while its files are written (pyreadstat writes a file from one
+    DataFrame), so it is held compactly: each numeric column one float array, each text column
+    one object array in which a text is one string object however often it occurs (export IDs,
+    sites, visits and codes repeat). The CSV is parsed READ_ROWS rows at a time, so the parser's
+    cells, one string object each, never exist for the whole table at once (issue 24, third
+    step: the peak of the statistical files' process no longer grows with the trial by twice
+    the table)."""
     with open(path, newline="", encoding="utf-8") as handle:
         header = next(csv.reader(handle), [])
     names = [c.name for c in table.columns]
     if header != names:
         raise ValueError(f"{path.name}: columns {header} differ from the dictionary's {names}")
-    frame = pd.read_csv(
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    # Per text column, each distinct text once: the object every later cell of it points to.
+    shared: dict[str, dict[str, str]] = {c.name: {} for c in table.columns if not c.numeric}
+    with pd.read_csv(
         path,
         encoding="utf-8",
         dtype={c.name: float if c.numeric else object for c in table.columns},
@@ -75,16 +91,28 @@ def read_table(path: Path, table: Table) -> pd.DataFrame:
         na_values={c.name: [""] for c in table.columns if c.numeric},
         skip_blank_lines=False,
         engine="c",
-    )
-    # One string object per distinct text in a column (export IDs, sites, visits and codes
-    # repeat), not one per cell: the table is whole in memory while its files are written.
-    for column in table.columns:
-        if not column.numeric:
-            codes, distinct = pd.factorize(frame[column.name], use_na_sentinel=False)
-            frame[column.name] = pd.Series(
-                np.asarray(distinct, dtype=object)[codes], index=frame.index, dtype=object
-            )
-    return frame
+        chunksize=READ_ROWS,
+    ) as chunks:
+        for chunk in chunks:
+            for column in table.columns:
+                cells = chunk[column.name]
+                if column.numeric:
+                    parts[column.name].append(cells.to_numpy(dtype=float, copy=True))
+                    continue
+                codes, distinct = pd.factorize(cells, use_na_sentinel=False)
+                known = shared[column.name]
+                objects = np.empty(len(distinct), dtype=object)
+                objects[:] = [known.setdefault(text, text) for text in distinct]
+                parts[column.name].append(objects[codes])
+    columns = {}
+    for column in table.columns:  # a column's pieces joined, then let go, one column at a time
+        dtype = float if column.numeric else object
+        pieces = parts.pop(column.name)
+        joined = np.concatenate(pieces) if pieces else np.empty(0, dtype=dtype)
+        del pieces
+        # dtype given: pandas 3 would otherwise infer its string dtype for the text, a copy.
+        columns[column.name] = pd.Series(joined, dtype=dtype, copy=False)
+    return pd.DataFrame(columns, columns=names, copy=False)
 
 
 def numeric_labels(column: Column) -> dict[float, str]:

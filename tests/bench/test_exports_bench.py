@@ -35,18 +35,35 @@ def _export(tmp_path, name: str) -> tuple[int, float]:
     return sum(result["row_counts"].values()), seconds
 
 
+# Starts the command given (its output discarded) and waits for it; prints its exit code and its
+# peak RSS (wait4: the larger of the command and its children, in kilobytes on Linux).
+_PEAK_RSS = (
+    "import os, subprocess, sys; "
+    "process = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL); "
+    "_, status, usage = os.wait4(process.pid, 0); "
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)"
+)
+
+
 def _export_peak_rss_mib(tmp_path, name: str) -> float:
-    """Peak resident memory of `manage.py export_ipd` run by itself (its own process)."""
-    process = subprocess.Popen(  # noqa: S603 — our own manage.py, fixed arguments
-        [sys.executable, "manage.py", "export_ipd", "--out", str(tmp_path / name)],
+    """Peak resident memory of `manage.py export_ipd` run by itself (its own process), with the
+    child it forks for the statistical files. Taken by a small Python process that starts the
+    export and waits for it, not by this one: on Linux a process keeps, across exec, the peak of
+    the memory it had before (a child of pytest starts with pytest's resident memory as its
+    peak), so wait4 from here reported pytest's own size whenever it was the larger, and pytest
+    grows as it loads the demo (issue 24, third step; docs/performance.md)."""
+    export = [sys.executable, "manage.py", "export_ipd", "--out", str(tmp_path / name)]
+    result = subprocess.run(  # noqa: S603 — our own manage.py, fixed arguments
+        [sys.executable, "-c", _PEAK_RSS, *export],
         cwd=ROOT,
         env=subprocess_env(),
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.returncode == 0
-    return usage.ru_maxrss / 1024  # Linux: kilobytes
+    code, peak_kib = result.stdout.split()[-2:]
+    assert int(code) == 0, result.stderr
+    return int(peak_kib) / 1024  # Linux: kilobytes
 
 
 def _copy_same_rows() -> tuple[int, float]:
