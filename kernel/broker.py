@@ -184,7 +184,9 @@ class _Kept:
             },
         )
         try:
-            return connection, self.app.amqp.Producer(connection, auto_declare=False)
+            producer = self.app.amqp.Producer(connection, auto_declare=False)
+            _one_redis_client(producer.channel)
+            return connection, producer
         except BaseException:
             self.drop(connection)
             raise
@@ -209,6 +211,33 @@ class _Kept:
             idle, self.idle = self.idle, []
         for connection, _ in idle:
             self.drop(connection)
+
+
+def _one_redis_client(channel) -> None:
+    """Make a kept connection's kombu channel publish through one Redis client object.
+
+    kombu's Redis channel makes a new `redis.Redis` object for each command it sends when
+    publishing (`Channel.conn_or_acquire`, no client given): a dictionary of some 400 response
+    callbacks built each time, a fifth of the Python of a randomization once Celery's message
+    building was gone (docs/performance.md, issue 24, fourth step). The object holds no socket:
+    it takes one from the channel's connection pool for each command and gives it back, so one
+    object on the same pool sends the same commands over the same sockets, with the same
+    timeouts and the same check of a socket taken from the pool (a broker restart still does not
+    fail the next publish; tests/test_redis_down.py). A client asked for another pool (the
+    channel's asynchronous one, for consuming) is made as before. Other transports: unchanged."""
+    make = getattr(channel, "Client", None)
+    if make is None or not hasattr(channel, "conn_or_acquire"):
+        return
+    kept = []
+
+    def client(**kwargs):
+        if kwargs.get("connection_pool") is not channel.pool:
+            return make(**kwargs)
+        if not kept:
+            kept.append(make(**kwargs))
+        return kept[0]
+
+    channel.Client = client
 
 
 _all_kept: dict[tuple, _Kept] = {}

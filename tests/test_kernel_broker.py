@@ -147,3 +147,23 @@ def test_an_argument_the_task_does_not_take_is_refused_as_apply_async_refuses_it
     with pytest.raises(broker.BrokerUnavailable):
         task_publish(alert_deliver_task, alert=1)
     assert len(_queued(broker_of_our_own)) == 1
+
+
+def test_a_kept_connection_publishes_through_one_redis_client(broker_of_our_own, monkeypatch):
+    """kombu made a redis.Redis object per command; the kept connection's channel makes one."""
+    import redis
+
+    made = []
+    init = redis.Redis.__init__
+
+    def spy(self, *args, **kwargs):
+        made.append(kwargs.get("connection_pool"))
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "__init__", spy)
+    task_publish(alert_deliver_task, alert_id=0)  # opens the kept connection (kombu's own too)
+    opened = len(made)
+    for alert_id in range(1, 6):
+        task_publish(alert_deliver_task, alert_id=alert_id)
+    assert len(made) == opened  # none per publish (a fresh redis.Redis each before)
+    assert [_body(m)[1]["alert_id"] for m in _queued(broker_of_our_own)] == [0, 1, 2, 3, 4, 5]
