@@ -38,11 +38,14 @@ class Visit(models.Model):
     `rlower`/`rupper` as dates). Whether it is upcoming, open, due or overdue depends on today
     and is computed (outcomes.schedule.visit_status), not stored."""
 
+    # No index of its own: visit_once_each (participant, code) serves every lookup by
+    # participant, and one index less is written 12 times per randomization (issue 24).
     participant = models.ForeignKey(
         "participants.Participant",
         on_delete=models.PROTECT,
         related_name="visits",
         verbose_name=_("participant"),
+        db_index=False,
     )
     code = models.CharField(_("visit"), max_length=8)
     day = models.SmallIntegerField(_("study day"))

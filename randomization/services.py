@@ -11,10 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.urls import reverse
+from django.db import DatabaseError, IntegrityError, connection, models, transaction
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from accounts import twofactor
@@ -300,24 +302,6 @@ def slot_assign(
         # The audit rows' and notices' time from the application's clock, as simple-history
         # and auto_now_add take it (not the database's).
         "now": now,
-        "review_phase": TRIAL.gate_review_of_phase,
-        "gated_phase": TRIAL.gated_phase,
-        "opening_decisions": [str(d) for d in OPENING_DECISIONS],
-        "phase_targets": Jsonb({p.code: p.target_total for p in TRIAL.phases}),
-        "enrolled": str(ParticipantStatus.ENROLLED),
-        "randomized": str(ParticipantStatus.RANDOMIZED),
-        "reason": _("Randomized"),
-        "visit_codes": [v.code for v in TRIAL.visits],
-        "visit_days": [v.day for v in TRIAL.visits],
-        "visit_before": [v.window_before for v in TRIAL.visits],
-        "visit_after": [v.window_after for v in TRIAL.visits],
-        "visit_state": str(VisitState.SCHEDULED),
-        "visit_reason": _("Initial entry"),
-        "pharmacist_group": Role.PHARMACIST.value,
-        "note_text": _pharmacy_words(),
-        "note_link": reverse("randomization:pharmacy_queue"),
-        "alert_kind": str(AlertKind.DOSE_TO_PREPARE),
-        "alert_subject": _pharmacy_subject_words(),
     }
     try:
         if connection.in_atomic_block:
@@ -346,30 +330,106 @@ def slot_assign(
     return randomization
 
 
-_ASSIGN = """
-    SELECT randomization_assign(
-        %(participant)s, %(user)s, %(site_scope)s, %(support)s, %(stratum)s, %(randomized_at)s,
-        %(now)s, %(review_phase)s, %(gated_phase)s, %(opening_decisions)s, %(phase_targets)s,
-        %(enrolled)s, %(randomized)s, %(reason)s, %(visit_codes)s, %(visit_days)s,
-        %(visit_before)s, %(visit_after)s, %(visit_state)s, %(visit_reason)s,
-        %(pharmacist_group)s, %(note_text)s, %(note_link)s, %(alert_kind)s, %(alert_subject)s
+def _constant_arguments() -> dict[str, Any]:
+    """The arguments of `randomization_assign` that are the same at every call in one language:
+    the trial's numbers (kernel/trial.py) and the words of the audit rows and of the pharmacy
+    notice in the active language."""
+    return {
+        "review_phase": TRIAL.gate_review_of_phase,
+        "gated_phase": TRIAL.gated_phase,
+        "opening_decisions": [str(d) for d in OPENING_DECISIONS],
+        "phase_targets": Jsonb({p.code: p.target_total for p in TRIAL.phases}),
+        "enrolled": str(ParticipantStatus.ENROLLED),
+        "randomized": str(ParticipantStatus.RANDOMIZED),
+        "reason": _("Randomized"),
+        "visit_codes": [v.code for v in TRIAL.visits],
+        "visit_days": [v.day for v in TRIAL.visits],
+        "visit_before": [v.window_before for v in TRIAL.visits],
+        "visit_after": [v.window_after for v in TRIAL.visits],
+        "visit_state": str(VisitState.SCHEDULED),
+        "visit_reason": _("Initial entry"),
+        "pharmacist_group": Role.PHARMACIST.value,
+        "note_text": _pharmacy_words(),
+        "note_link": reverse("randomization:pharmacy_queue"),
+        "alert_kind": str(AlertKind.DOSE_TO_PREPARE),
+        "alert_subject": _pharmacy_subject_words(),
+    }
+
+
+# The parameters in the function's order; the constant ones are written into the statement.
+_PARAMETERS = (
+    "participant", "user", "site_scope", "support", "stratum", "randomized_at", "now",
+    "review_phase", "gated_phase", "opening_decisions", "phase_targets", "enrolled",
+    "randomized", "reason", "visit_codes", "visit_days", "visit_before", "visit_after",
+    "visit_state", "visit_reason", "pharmacist_group", "note_text", "note_link", "alert_kind",
+    "alert_subject",
+)  # fmt: skip
+
+# (language, script prefix) -> (the TRIAL it was written for, the statement).
+_statements: dict[tuple, tuple[Any, str]] = {}
+
+
+def _statement() -> str:
+    """`SELECT randomization_assign(...)` with the constant arguments written in as SQL literals
+    (quoted by psycopg, as it quotes a parameter) and the seven that change at each call left as
+    parameters. Built once per process, language, script prefix (the pharmacy link) and trial
+    configuration (a test or the benchmark may replace TRIAL): converting the 18 constant
+    arguments, five of them arrays, at each call was a tenth of the Python of an assignment
+    (docs/performance.md, issue 24, fourth step)."""
+    key = (get_language(), get_script_prefix())
+    cached = _statements.get(key)
+    if cached is not None and cached[0] is TRIAL:
+        return cached[1]
+    connection.ensure_connection()
+    constants = {
+        name: sql.Literal(value).as_string(connection.connection).replace("%", "%%")
+        for name, value in _constant_arguments().items()
+    }
+    statement = "SELECT randomization_assign({})".format(
+        ", ".join(constants.get(name, f"%({name})s") for name in _PARAMETERS)
     )
-"""
+    _statements[key] = (TRIAL, statement)
+    return statement
 
 
 def _assign(arguments: dict[str, Any]) -> dict[str, Any]:
     with connection.cursor() as cursor:
-        cursor.execute(_ASSIGN, arguments)
+        cursor.execute(_statement(), arguments)
         return json.loads(cursor.fetchone()[0])  # Django reads jsonb as text
+
+
+# Per model: its columns' attribute names, and for each the conversion of a JSON value to the
+# field's Python value (None where the JSON value is already it: text, integers, booleans).
+_columns: dict[type, tuple[list[str], list[str], list]] = {}
+_AS_IS = (models.CharField, models.TextField, models.IntegerField, models.BooleanField)
 
 
 def _loaded(model, row: dict[str, Any]):
     """A model instance from a row the database function returned as JSON (its columns)."""
-    fields = model._meta.concrete_fields
+    columns = _columns.get(model)
+    if columns is None:
+        fields = model._meta.concrete_fields
+        columns = _columns.setdefault(
+            model,
+            (
+                [f.attname for f in fields],
+                [f.column for f in fields],
+                [
+                    None
+                    if isinstance(f.target_field if f.is_relation else f, _AS_IS)
+                    else f.to_python
+                    for f in fields
+                ],
+            ),
+        )
+    attnames, names, converters = columns
     return model.from_db(
         connection.alias,
-        [f.attname for f in fields],
-        [f.to_python(row[f.column]) for f in fields],
+        attnames,
+        [
+            row[name] if convert is None or row[name] is None else convert(row[name])
+            for name, convert in zip(names, converters, strict=True)
+        ],
     )
 
 
