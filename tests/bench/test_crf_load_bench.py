@@ -255,5 +255,7 @@ def test_crf_save_under_50_coordinators_against_a_bare_insert(
             "seconds": SECONDS,
             "gunicorn_workers": WORKERS,
             "gunicorn_threads": THREADS,
+            # Python's thread switch interval in the server, when a run sets it (a diagnostic).
+            "switch_interval": os.environ.get("BENCH_SWITCH_INTERVAL", "default (0.005)"),
         },
     )
