@@ -126,7 +126,7 @@ class TwoFactorMiddleware:
         request.edc_two_factor_pending = False
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not twofactor.is_verified(request):
-            if twofactor.is_set_up(user):
+            if twofactor.was_set_up_at_sign_in_read(user):
                 request.edc_two_factor_pending = True
                 if not _two_factor_exempt(request.path):
                     return redirect_to_login(

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 from django_otp.oath import TOTP
@@ -65,6 +66,20 @@ def backup_codes_of(user) -> BackupCodes | None:
 def is_set_up(user) -> bool:
     """Has the user a second factor? (Backup codes never exist without the authenticator.)"""
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def has_authenticator() -> Exists:
+    """Over a user row: has it a confirmed authenticator (is_set_up's question, as an
+    expression). Read with the session's user on every request (accounts.apps, issue 24)."""
+    return Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True))
+
+
+def was_set_up_at_sign_in_read(user) -> bool:
+    """is_set_up's answer read with the session's user at this request's start
+    (kernel.backends.sign_in_annotation), else read now. For the middleware, which runs before
+    any view could change it; a view asks is_set_up."""
+    known = getattr(user, "sign_in_second_factor", None)
+    return is_set_up(user) if known is None else known
 
 
 def is_verified(request) -> bool:

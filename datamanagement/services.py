@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date
+from typing import Any, cast
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -637,7 +638,7 @@ def crf_changed(*, crf, user) -> None:
         # editable fields), without reading its two last versions back.
         before = crf.__dict__["values_before_save"]
         if before is not None:
-            fields = {f.name for f in crf.history.model.tracked_fields if f.editable}
+            fields = _audited_fields(type(crf))
             after = model_to_dict(crf, fields=fields)
             changed = {name for name in fields if before.get(name) != after[name]}
     else:
@@ -652,13 +653,9 @@ def crf_changed(*, crf, user) -> None:
     what = f"{visit.code} {TRIAL.crfs[crf.crf_code]}"
     # All or nothing with the save it follows (crf_save's transaction): no savepoint of its own.
     with transaction.atomic(savepoint=False):
-        if changed is not None:
-            for mark in SdvMark.objects.select_for_update().filter(
-                visit=visit,
-                crf_code=crf.crf_code,
-                field_name__in=changed,
-                cleared_at__isnull=True,
-            ):
+        if changed:  # (an empty set reads nothing, as the queryset's empty IN did)
+            key = (crf.crf_code, tuple(sorted(changed)))
+            for mark in _SDV_MARKS_TO_CLEAR.objects(key, visit.pk):
                 if latest is None:  # the version just saved, for its reason for change
                     latest = crf.history.order_by("-history_date", "-history_id").first()
                 _sdv_mark_clear(
@@ -674,6 +671,35 @@ def crf_changed(*, crf, user) -> None:
             _SIGNATURES_TO_VOID.objects(None, visit.participant_id, visit.pk, crf.crf_code),
             reason=reason,
         )
+
+
+_AUDITED_FIELDS: dict[type, frozenset[str]] = {}
+
+
+def _audited_fields(model: type) -> frozenset[str]:
+    """The fields the audit trail's diff compares (tracked and editable), of a CRF model. Once
+    per model: simple_history builds a new manager class on each `.history` (issue 24)."""
+    fields = _AUDITED_FIELDS.get(model)
+    if fields is None:
+        history = cast(Any, model).history.model
+        fields = frozenset(f.name for f in history.tracked_fields if f.editable)
+        _AUDITED_FIELDS[model] = fields
+    return fields
+
+
+def _sdv_marks_to_clear(key, visit_id) -> QuerySet:
+    crf_code, field_names = key
+    return SdvMark.objects.select_for_update().filter(
+        visit=visit_id,
+        crf_code=crf_code,
+        field_name__in=field_names,
+        cleared_at__isnull=True,
+    )
+
+
+# The SDV marks of a CRF's changed fields, each row locked: the same statement as the queryset,
+# compiled once per CRF and set of changed fields (a few per CRF in practice; issue 24).
+_SDV_MARKS_TO_CLEAR = PreparedRows(SdvMark, _sdv_marks_to_clear, ("int",), for_write=True)
 
 
 def _sdv_mark_clear(

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.utils import timezone, translation
 
 from . import calendars
+from .backends import first_site_preferences
 
 
 class ResetActivationsMiddleware:
@@ -35,18 +36,19 @@ class UserPreferencesMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        site = None
+        site = None  # (time zone, default calendar) of the user's first site
         if user is not None and user.is_authenticated:
-            site = user.sites.order_by("code").first()
+            # Read with the session's user (kernel.backends, issue 24): no query of its own.
+            site = first_site_preferences(user)
             if user.language:
                 translation.activate(user.language)
                 request.LANGUAGE_CODE = user.language
         if site is not None:
-            timezone.activate(zoneinfo.ZoneInfo(site.time_zone))
+            timezone.activate(zoneinfo.ZoneInfo(site[0]))
         else:
             timezone.deactivate()
         signed_in = user is not None and user.is_authenticated
-        site_calendar = site.default_calendar if site is not None else calendars.GREGORIAN
+        site_calendar = site[1] if site is not None else calendars.GREGORIAN
         calendars.activate((user.calendar if signed_in else "") or site_calendar)
         try:
             return self.get_response(request)

@@ -8,13 +8,16 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import MultipleObjectsReturned
 from django.db.models import F, OuterRef, QuerySet, Subquery, Value
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kernel import concurrency
 from kernel import trial as trial_codes
-from kernel.access import scope_to_sites
+from kernel.access import scope_to_sites, site_scope
+from kernel.models import Site
 from kernel.physiology import pf_display
 from kernel.prepared import PreparedRows
 from kernel.trial import TRIAL
@@ -789,3 +792,31 @@ def infusion_started_at(visit: Visit) -> datetime | None:
         .values_list("started_at", flat=True)
         .first()
     )
+
+
+def _visit_in_scope(scope, user_id, study_id, code) -> QuerySet:
+    # kernel.access.sites_for's sites: the user's own, or all (scope "none" never gets here).
+    sites = Site.objects.filter(users=user_id) if scope == "own" else Site.objects.all()
+    return Visit.objects.select_related("participant__site").filter(
+        participant__site__in=sites, participant__study_id=study_id, code=code
+    )
+
+
+# Every CRF page and save reads its visit so: compiled once per site scope (issue 24).
+_VISIT_IN_SCOPE = PreparedRows(Visit, _visit_in_scope, ("int", "text", "text"))
+
+
+def visit_in_scope_or_404(user, *, study_id: str, code: str) -> Visit:
+    """kernel.access.get_in_scope_or_404 of a participant's visit, with its participant and
+    site: the same statement, compiled once per scope (own sites or all) instead of built on
+    every request. 404 for a visit of a site the user may not see, as for one that does not
+    exist (issue 20, finding 7)."""
+    scope = site_scope(user)
+    if scope == "none":
+        raise Http404("No Visit matches the given query.")
+    found = _VISIT_IN_SCOPE.objects(scope, user.pk, study_id, code)
+    if not found:
+        raise Http404("No Visit matches the given query.")
+    if len(found) > 1:
+        raise MultipleObjectsReturned(f"{len(found)} visits {study_id} {code}")
+    return found[0]

@@ -164,13 +164,7 @@ def _next_crf(visit: Visit, after: str, progress=None) -> str | None:
 
 @require(VIEW, ENTER)
 def crf_edit(request, study_id: str, code: str, crf: str):
-    visit = get_in_scope_or_404(
-        Visit.objects.select_related("participant__site"),
-        request.user,
-        site_path="participant__site",
-        participant__study_id=study_id,
-        code=code,
-    )
+    visit = selectors.visit_in_scope_or_404(request.user, study_id=study_id, code=code)
     if crf not in visit.crf_codes:
         raise Http404(_("This visit has no such CRF."))
     model, form_class = CRF_MODELS[crf], CRF_FORMS[crf]

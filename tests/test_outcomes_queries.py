@@ -18,8 +18,9 @@ from .page_client import version_shown
 
 pytestmark = pytest.mark.django_db
 
-# Of these, 6 are the session, the user, whether they have a second factor (two-factor sign-in),
-# their first site and their permissions (middleware).
+# Of these, 6 were the session, the user, whether they have a second factor (two-factor sign-in),
+# their first site and their permissions (middleware); 2 since the fourth pass (below): the
+# session and the user with the rest.
 # (The values of the previous visits are read by the service when it saves, not for the form.)
 # 19 -> 16 (issue 24): the session is no longer saved again on every request (3 statements: a
 # savepoint, the UPDATE, its release), only when its idle expiry was last pushed a minute ago or
@@ -30,7 +31,10 @@ pytestmark = pytest.mark.django_db
 # their groups' names (roles_of) in one query, not three (kernel.backends._load); the CRF's lock
 # read once for the page, not by the status box and the read-only switch each; the SDV box shows
 # the CRF the view read, not a second read of it (datamanagement_tags).
-CRF_FORM_QUERIES = 12
+# 12 -> 9 (issue 24, fourth pass): whether the user has a second factor, their first site's
+# time zone and calendar and their permissions and role names are read with the user, in the
+# session user's one statement (kernel.backends.sign_in_annotation), not in three of their own.
+CRF_FORM_QUERIES = 9
 # Django 5.2 (decision 0004) checked each of the blood gas's two check constraints with a query in
 # a savepoint (3 statements) in the service's full_clean(): 6 of these 32 (3 now, below).
 # Since issue 23 the form validates no model (the edit checks and the model's validation are
@@ -47,7 +51,12 @@ CRF_FORM_QUERIES = 12
 # its row lock, not from the audit trail's two last versions read back (the newest is read
 # only when a mark is cleared, for its reason); the next CRF to open found from the visit's
 # CRF statuses the save read in its transaction, not read again after it.
-BLOOD_GAS_SAVE_QUERIES = 22
+# 22 -> 19 (issue 24, fourth pass): the sign-in state as for the form (3 fewer).
+# 19 -> 16 (issue 24, fourth pass): the blood gas's check constraints, plain ranges of its own
+# values, evaluated in Python by the database's rules (kernel.validation._evaluated_here;
+# tests/test_validation_constraints.py compares every verdict with the database's), not in a
+# SELECT in a savepoint (3 fewer). The database still enforces them at the UPDATE.
+BLOOD_GAS_SAVE_QUERIES = 16
 
 
 def url(p, visit, crf):

@@ -3,7 +3,9 @@
 `FormCoordinator` is a site coordinator: signs in through the login form, opens the blood-gas
 CRF of a visit, and saves a correction through the real form view (CSRF, validation, edit
 checks, audit trail, reason for change). `BareClient` opens the bare view (one SELECT of the
-row) and posts the same values to it: the same two requests per save.
+row) and posts the same values to it: the same two requests per save. `SignedInNoOp`, a
+diagnostic (not a goal), signs in as the coordinator does and then sends the same two requests
+to a view that does nothing (tests/bench/urls.py): the floor of any signed-in request.
 Both name their save "crf save", whose 95th percentile the benchmark compares. Each waits 5-15 s
 between saves (a coordinator typing a CRF takes minutes; this is already ten times faster), so
 50 of them load the server without making the run a pure queueing test.
@@ -61,19 +63,23 @@ def _stagger() -> None:
     sleep(random.uniform(0, 10))  # noqa: S311
 
 
+def _sign_in(user: HttpUser) -> None:
+    page = user.client.get("/login/", name="login form")
+    token = TOKEN.search(page.text).group(1)
+    # Not following the redirect: the home page is not what this benchmark measures.
+    user.client.post(
+        "/login/",
+        {"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token},
+        name="login",
+        allow_redirects=False,
+    )
+
+
 class FormCoordinator(HttpUser):
     wait_time = between(5, 15)
 
     def on_start(self):
-        page = self.client.get("/login/", name="login form")
-        token = TOKEN.search(page.text).group(1)
-        # Not following the redirect: the home page is not what this benchmark measures.
-        self.client.post(
-            "/login/",
-            {"username": USERNAME, "password": PASSWORD, "csrfmiddlewaretoken": token},
-            name="login",
-            allow_redirects=False,
-        )
+        _sign_in(self)
         _stagger()
 
     @task
@@ -132,3 +138,32 @@ class BareClient(HttpUser):
         ) as response:
             if response.status_code != 204:
                 response.failure(f"not saved: HTTP {response.status_code}")
+
+
+class SignedInNoOp(HttpUser):
+    """A diagnostic: the coordinator's sign-in, then a GET and a POST (CSRF token sent back)
+    of a view that does nothing, named as the real ones so that the same figures are read."""
+
+    wait_time = between(5, 15)
+
+    def on_start(self):
+        _sign_in(self)
+        _stagger()
+
+    @task
+    def save_nothing(self):
+        with self.client.get(
+            "/bench/signed-in-noop/", name="crf form", allow_redirects=False, catch_response=True
+        ) as page:
+            if page.status_code != 200:
+                page.failure(f"not signed in: HTTP {page.status_code}")
+                return
+        with self.client.post(
+            "/bench/signed-in-noop/",
+            {"csrfmiddlewaretoken": page.text},
+            name="crf save",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 204:
+                response.failure(f"not a signed-in no-op: HTTP {response.status_code}")

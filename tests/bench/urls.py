@@ -2,14 +2,17 @@
 
 `bare_blood_gas` writes the same row the real form view writes (one INSERT ... ON CONFLICT
 UPDATE of outcomes_bloodgas), with no sign-in, CSRF, form, edit checks, lock checks or audit
-row; its GET reads that row (one SELECT), the floor of opening the form. Served only by
-tests/bench/server_settings.py, never by the project.
+row; its GET reads that row (one SELECT), the floor of opening the form. And a diagnostic, not
+a goal: `signed_in_noop`, a signed-in request that does nothing (session, CSRF, user, second
+factor, every middleware; no permission check, no work), the floor of any signed-in request.
+Served only by tests/bench/server_settings.py, never by the project.
 """
 
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -57,7 +60,17 @@ def bare_blood_gas(request, visit_id: int):
     return HttpResponse(status=204)
 
 
+@require_http_methods(["GET", "POST"])
+def signed_in_noop(request):
+    """Signed in (LoginRequiredMiddleware), second factor checked (TwoFactorMiddleware), CSRF
+    checked on the POST; nothing else. The GET gives the CSRF token the POST sends back."""
+    if request.method == "GET":
+        return HttpResponse(get_token(request), content_type="text/plain")
+    return HttpResponse(status=204)
+
+
 urlpatterns = [
     *project_urlpatterns,
+    path("bench/signed-in-noop/", signed_in_noop, name="bench_signed_in_noop"),
     path("bench/bare-blood-gas/<int:visit_id>/", bare_blood_gas, name="bench_bare_blood_gas"),
 ]
