@@ -824,6 +824,9 @@ class AuditRow:
     action: str
     reason: str
     history: Any = None  # the simple-history row (its class is made at run time)
+    # The related records the listing's rows name, shared by its rows: each read once for the
+    # page or the CSV, not once per row and field (kernel.audit._shown).
+    related: dict = field(default_factory=dict)
 
     def changes(self) -> list[tuple[str, object, object]]:
         """Field, old value, new value (every field set, for a creation)."""
@@ -845,8 +848,8 @@ class AuditRow:
             out.append(
                 (
                     str(model_field.verbose_name),
-                    audit._shown(model_field, old),
-                    audit._shown(model_field, new),
+                    audit._shown(model_field, old, self.related),
+                    audit._shown(model_field, new, self.related),
                 )
             )
         return out
@@ -880,6 +883,7 @@ _ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 def audit_log(user, filters: AuditFilters, *, limit: int | None = 200) -> list[AuditRow]:
     """Audit rows of every model `user` may read, in their sites, newest first."""
     rows: list[AuditRow] = []
+    related: dict = {}  # shared by the rows (AuditRow.related)
     for source in audit_sources(user):
         if filters.model and source.label != filters.model:
             continue
@@ -897,6 +901,7 @@ def audit_log(user, filters: AuditFilters, *, limit: int | None = 200) -> list[A
                     action=str(audit._ACTIONS[record.history_type]),
                     reason=audit.reason_shown(record.history_change_reason),
                     history=record,
+                    related=related,
                 )
             )
     rows.sort(key=lambda r: (r.when, r.history.history_id), reverse=True)

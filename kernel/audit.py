@@ -111,13 +111,24 @@ _ACTIONS = {
 }
 
 
-def _shown(field, value) -> object:
-    """A stored value as a person reads it: the related record, the choice's label, Yes/No."""
+def _shown(field, value, related: dict | None = None) -> object:
+    """A stored value as a person reads it: the related record, the choice's label, Yes/No.
+
+    `related`: the related records already read for this page, {(model, pk): as shown}. A page
+    of audit rows names the same few records (the visit, the participant, the user) in every
+    row: each is read once per page, not once per row and field (issue 24: the audit log read
+    thousands, one query each)."""
     if value is None or value == "":
         return None
     if field.is_relation and field.many_to_one:
-        related = field.related_model._default_manager.filter(pk=value).first()
-        return str(related) if related is not None else f"#{value}"
+        key = (field.related_model, value)
+        if related is not None and key in related:
+            return related[key]
+        record = field.related_model._default_manager.filter(pk=value).first()
+        shown = str(record) if record is not None else f"#{value}"
+        if related is not None:
+            related[key] = shown
+        return shown
     if field.choices:
         return dict(field.flatchoices).get(value, value)
     if isinstance(value, bool):
@@ -155,12 +166,15 @@ def history_of(obj: Model) -> list[AuditEntry]:
     kept = {f.name for f in obj.history.model._meta.fields}
     fields = {f.name: f for f in obj._meta.fields if f.name != "id" and f.name in kept}
     entries: list[AuditEntry] = []
+    related: dict = {}  # the related records named, each read once (_shown)
     previous = None
     for record in records:
         if previous is None:
             changes = [
                 FieldChange(
-                    str(field.verbose_name), None, _shown(field, getattr(record, field.attname))
+                    str(field.verbose_name),
+                    None,
+                    _shown(field, getattr(record, field.attname), related),
                 )
                 for field in fields.values()
                 if getattr(record, field.attname) not in (None, "")
@@ -172,8 +186,8 @@ def history_of(obj: Model) -> list[AuditEntry]:
             changes = [
                 FieldChange(
                     str(field.verbose_name),
-                    _shown(field, getattr(previous, field.attname)),
-                    _shown(field, getattr(record, field.attname)),
+                    _shown(field, getattr(previous, field.attname), related),
+                    _shown(field, getattr(record, field.attname), related),
                 )
                 for field in fields.values()
                 if getattr(previous, field.attname) != getattr(record, field.attname)

@@ -51,6 +51,18 @@ def listed_paths() -> list[str]:
     return sorted(set(paths))
 
 
+@pytest.fixture(scope="class")
+def worlds(demo_trial, django_db_blocker):
+    """The page worlds of every demo participant and the crawl's seeds, built once for the
+    crawls of a class (they were built again in each crawl: a crawl's costliest set-up step)
+    inside a savepoint of the demo's transaction, undone when the class ends: the crawls outside
+    the class (the Persian sample) start from the demo alone, as before. Each crawl runs in a
+    savepoint within it (TestFromEverySeed.test_each_crawl_starts_from_the_worlds_untouched)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield listed_paths()
+        transaction.set_rollback(True)
+
+
 EXTERNAL_ASSET = re.compile(r"""(?:src|href)\s*=\s*["']\s*(?:https?:)?//""", re.IGNORECASE)
 
 
@@ -67,22 +79,6 @@ def assert_offline(result) -> None:
         assert match is None, f"{path} refers to another origin: {body[match.start() :][:80]}"
     for path, policy in result.policies.items():
         assert not csp_problems(policy), f"{path}: {csp_problems(policy)}"
-
-
-# One crawl per role checks everything a crawl can show (it is the suite's costliest step).
-
-
-@pytest.mark.parametrize("role", sorted(BLINDED_ROLES, key=lambda r: r.value))
-def test_a_blinded_role_reaches_no_error_no_leak_and_nothing_offsite(client, demo_trial, role):
-    client.force_login(User.objects.get(username=DEMO_USER_FOR_ROLE[role]))
-    result = crawl(client, start=listed_paths())
-    assert not result.errors, result.errors
-    assert result.pages["/"] == 200
-    assert len(result.pages) > 1
-    for path, body in result.bodies.items():
-        for marker in leak_markers():
-            assert marker not in body, f"{role.label} saw {marker!r} on {path}"
-    assert_offline(result)
 
 
 @pytest.mark.parametrize("role", sorted(BLINDED_ROLES, key=lambda r: r.value))
@@ -130,60 +126,96 @@ OWN_ACCOUNT_PAGES = (
 )
 
 
-def test_a_superuser_without_a_trial_role_reaches_no_arm_and_no_trial_data(client, demo_trial):
-    """IT administration needs no trial data (issue 20, finding 1): a superuser who holds no
-    trial role opens the home page and their own account, and nothing of the trial."""
-    admin = User.objects.create_user("it-admin", password=PASSWORD, is_staff=True)
-    admin.is_superuser = True
-    admin.save()
-    client.force_login(admin)
-    result = crawl(client, start=listed_paths())
-    assert not result.errors, result.errors
-    opened = [path for path, status in result.pages.items() if status == 200]
-    trial_pages = [p for p in opened if p != "/" and not p.startswith(OWN_ACCOUNT_PAGES)]
-    assert not trial_pages, f"a superuser without a role opened {trial_pages[:10]}"
-    for path, body in result.bodies.items():
-        for marker in leak_markers():
-            assert marker not in body, f"a superuser saw {marker!r} on {path}"
+# One crawl per role checks everything a crawl can show (it is the suite's costliest step).
 
 
-@pytest.mark.parametrize("role", sorted(UNBLINDED_ROLES, key=lambda r: r.value))
-def test_an_unblinded_role_is_warned_on_every_page_and_loads_nothing_offsite(
-    client, demo_trial, role
-):
-    client.force_login(User.objects.get(username=DEMO_USER_FOR_ROLE[role]))
-    result = crawl(client, start=listed_paths())
-    assert not result.errors, result.errors
-    html = html_pages(result)
-    assert html
-    unwarned = [p for p, b in html.items() if "Unblinded view" not in b]
-    assert not unwarned, f"{role.label} not warned on {unwarned[:5]}"
-    assert_offline(result)
+class TestFromEverySeed:
+    """The crawls that start from every page of the matrix built for each demo participant."""
 
+    @pytest.mark.parametrize("turn", ["first", "second"])
+    def test_each_crawl_starts_from_the_worlds_untouched(self, client, worlds, turn):
+        """The worlds are shared by the class; each crawl runs in a savepoint of its own. Both
+        turns start from the worlds alone, then write as the crawls do (a user, a language, a
+        session): had the first turn's writes outlived it, the second would start from them."""
+        from django.contrib.sessions.models import Session
 
-@pytest.mark.parametrize("has_device", [True, False], ids=["code step", "set-up"])
-def test_before_the_second_factor_every_page_leads_to_it_and_shows_nothing(
-    client, demo_trial, settings, has_device
-):
-    """A password alone (two-factor sign-in enforced) reaches only the code step, or the set-up
-    page for a user without a device: every other page sends there, and neither shows an arm."""
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+        assert len(worlds) > len(PAGES)
+        assert not User.objects.filter(username="it-admin").exists()
+        assert not User.objects.filter(language="fa").exists()
+        assert not Session.objects.exists()
+        User.objects.create_user("it-admin", password=PASSWORD)
+        User.objects.filter(username="investigator").update(language="fa")
+        client.force_login(User.objects.get(username="investigator"))
+        assert Session.objects.exists()
 
-    settings.TWO_FACTOR_ENFORCED = True
-    user = User.objects.get(username="investigator")
-    if has_device:
-        TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-    client.force_login(user)
-    result = crawl(client, start=[*listed_paths(), "/account/two-factor/verify/"])
-    assert not result.errors, result.errors
-    opened = sorted(path for path, status in result.pages.items() if status == 200)
-    expected = "/account/two-factor/verify/" if has_device else "/account/two-factor/"
-    assert opened == [expected]
-    assert set(result.pages.values()) == {200, 302}
-    for path, body in result.bodies.items():
-        for marker in leak_markers():
-            assert marker not in body, f"{marker!r} on {path}"
-    assert "/participants/" not in html_pages(result)[expected]  # no menu before the code
+    @pytest.mark.parametrize("role", sorted(BLINDED_ROLES, key=lambda r: r.value))
+    def test_a_blinded_role_reaches_no_error_no_leak_and_nothing_offsite(
+        self, client, worlds, role
+    ):
+        client.force_login(User.objects.get(username=DEMO_USER_FOR_ROLE[role]))
+        result = crawl(client, start=worlds)
+        assert not result.errors, result.errors
+        assert result.pages["/"] == 200
+        assert len(result.pages) > 1
+        for path, body in result.bodies.items():
+            for marker in leak_markers():
+                assert marker not in body, f"{role.label} saw {marker!r} on {path}"
+        assert_offline(result)
+
+    def test_a_superuser_without_a_trial_role_reaches_no_arm_and_no_trial_data(
+        self, client, worlds
+    ):
+        """IT administration needs no trial data (issue 20, finding 1): a superuser who holds no
+        trial role opens the home page and their own account, and nothing of the trial."""
+        admin = User.objects.create_user("it-admin", password=PASSWORD, is_staff=True)
+        admin.is_superuser = True
+        admin.save()
+        client.force_login(admin)
+        result = crawl(client, start=worlds)
+        assert not result.errors, result.errors
+        opened = [path for path, status in result.pages.items() if status == 200]
+        trial_pages = [p for p in opened if p != "/" and not p.startswith(OWN_ACCOUNT_PAGES)]
+        assert not trial_pages, f"a superuser without a role opened {trial_pages[:10]}"
+        for path, body in result.bodies.items():
+            for marker in leak_markers():
+                assert marker not in body, f"a superuser saw {marker!r} on {path}"
+
+    @pytest.mark.parametrize("role", sorted(UNBLINDED_ROLES, key=lambda r: r.value))
+    def test_an_unblinded_role_is_warned_on_every_page_and_loads_nothing_offsite(
+        self, client, worlds, role
+    ):
+        client.force_login(User.objects.get(username=DEMO_USER_FOR_ROLE[role]))
+        result = crawl(client, start=worlds)
+        assert not result.errors, result.errors
+        html = html_pages(result)
+        assert html
+        unwarned = [p for p, b in html.items() if "Unblinded view" not in b]
+        assert not unwarned, f"{role.label} not warned on {unwarned[:5]}"
+        assert_offline(result)
+
+    @pytest.mark.parametrize("has_device", [True, False], ids=["code step", "set-up"])
+    def test_before_the_second_factor_every_page_leads_to_it_and_shows_nothing(
+        self, client, worlds, settings, has_device
+    ):
+        """A password alone (two-factor sign-in enforced) reaches only the code step, or the set-up
+        page for a user without a device: every other page sends there, and neither shows an arm."""
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        settings.TWO_FACTOR_ENFORCED = True
+        user = User.objects.get(username="investigator")
+        if has_device:
+            TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+        client.force_login(user)
+        result = crawl(client, start=[*worlds, "/account/two-factor/verify/"])
+        assert not result.errors, result.errors
+        opened = sorted(path for path, status in result.pages.items() if status == 200)
+        expected = "/account/two-factor/verify/" if has_device else "/account/two-factor/"
+        assert opened == [expected]
+        assert set(result.pages.values()) == {200, 302}
+        for path, body in result.bodies.items():
+            for marker in leak_markers():
+                assert marker not in body, f"{marker!r} on {path}"
+        assert "/participants/" not in html_pages(result)[expected]  # no menu before the code
 
 
 class _StubResponse(dict):

@@ -25,12 +25,14 @@ pytestmark = pytest.mark.django_db
 def demo_trial(django_db_setup, django_db_blocker):
     """The demo trial and a monitor of site 02, made once for the module's six crawls (as
     tests/test_blinded_crawl.py does) inside a transaction rolled back at the end; each test
-    runs in a savepoint within it, so what one crawl's page worlds add is gone before the next.
-    (It was made again for each crawl: load_demo was most of a test's set-up.)"""
+    runs in a savepoint within it, so what one crawl writes is gone before the next. (It was
+    made again for each crawl: load_demo was most of a test's set-up; then the page worlds.)
+    Yields the crawls' seeds."""
     with django_db_blocker.unblock(), transaction.atomic():
         call_command("load_demo", "--participants", "6", "--password", PASSWORD)
         user_set_up(username="monitor2", password=PASSWORD, role=Role.MONITOR, site_codes=["02"])
-        yield
+        # The page worlds too, and the crawls' seeds: they were built again in each crawl.
+        yield seeds()
         transaction.set_rollback(True)
 
 
@@ -55,9 +57,8 @@ def phi_of(site_code=None) -> list[str]:
     return [v for v in values if v]
 
 
-def seen_phi(client, username, site_code=None) -> list[tuple[str, str]]:
-    start = seeds()  # first: the page worlds add screenings of their own
-    phi = phi_of(site_code)
+def seen_phi(client, start, username, site_code=None) -> list[tuple[str, str]]:
+    phi = phi_of(site_code)  # the page worlds' screenings included (built with the seeds)
     client.force_login(User.objects.get(username=username))
     result = crawl(client, start=start)
     assert not result.errors, result.errors
@@ -66,15 +67,31 @@ def seen_phi(client, username, site_code=None) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("username", ["sponsor", "statistician", "datamanager", "pharmacist"])
 def test_roles_without_phi_permission_see_no_identifying_data(client, demo_trial, username):
-    assert seen_phi(client, username) == []
+    assert seen_phi(client, demo_trial, username) == []
 
 
 def test_a_monitor_of_site_02_sees_no_identifying_data_of_site_01(client, demo_trial):
     assert Site.objects.get(code="01").screenings.exists()
-    assert seen_phi(client, "monitor2", "01") == []
+    assert seen_phi(client, demo_trial, "monitor2", "01") == []
 
 
 def test_a_coordinator_of_site_01_sees_its_own_patients_and_no_others(client, demo_trial):
-    seen = {value for value, _ in seen_phi(client, "coordinator")}
+    seen = {value for value, _ in seen_phi(client, demo_trial, "coordinator")}
     assert set(phi_of("01")) <= seen
     assert not seen & set(phi_of("02"))
+
+
+@pytest.mark.parametrize("turn", ["first", "second"])
+def test_each_crawl_starts_from_the_page_worlds_untouched(client, demo_trial, turn):
+    """The page worlds are shared by the module; each crawl runs in a savepoint of its own.
+    Both turns start from the worlds alone, then write (a session, a screening's name): had the
+    first turn's writes outlived it, the second would start from them."""
+    from django.contrib.sessions.models import Session
+
+    assert not Session.objects.exists()
+    assert not IdentifyingData.objects.filter(full_name="Written by a crawl").exists()
+    client.force_login(User.objects.get(username="coordinator"))
+    IdentifyingData.objects.filter(pk=IdentifyingData.objects.first().pk).update(
+        full_name="Written by a crawl"
+    )
+    assert Session.objects.exists()

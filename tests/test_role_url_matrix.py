@@ -4,14 +4,19 @@ A new page must be added to its app's tests/pages_<app>.py, or test_every_page_i
 fails.
 """
 
+from types import SimpleNamespace
+
 import pytest
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from kernel.roles import Role
+from kernel.services import roles_sync
 
-from .factories import ParticipantFactory, UserFactory
+from .factories import ParticipantFactory, SiteFactory, UserFactory
 from .pages import PAGES, build_world
 from .pages_api import API_PREFIXES
+from .pages_exports import _run
 from .security_headers import csp_problems
 
 pytestmark = pytest.mark.django_db
@@ -32,16 +37,31 @@ NOT_ROLE_PAGES = {
 }
 
 
-@pytest.fixture
-def world(site01, roles):
-    return build_world(ParticipantFactory(site=site01))
+@pytest.fixture(scope="module")
+def matrix(django_db_setup, django_db_blocker):
+    """The world the pages are opened for, a user of each role and an IT superuser without a
+    trial role, made once for the module's pages inside a transaction rolled back at its end;
+    each page's test runs in a savepoint within it, so what one page's requests write (sessions,
+    sign-in records, the security log) is gone before the next page. They were made again for
+    each of the ~150 pages: building the world (every app's objects, the randomization lists)
+    was most of a test's cost. test_each_page_test_starts_from_the_world_untouched proves
+    what a test writes does not reach the next."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        roles_sync()
+        site01 = SiteFactory(code="01", name="Imam Khomeini Hospital Complex, Tehran")
+        world = build_world(ParticipantFactory(site=site01))
+        _run(world)  # the finished export the export pages open, built once too (see _run)
+        users = {role: UserFactory(username=role.value, role=role, sites=[site01]) for role in Role}
+        superuser = UserFactory(username="it-admin", is_staff=True, is_superuser=True)
+        yield SimpleNamespace(world=world, users=users, superuser=superuser)
+        transaction.set_rollback(True)
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_each_role_may_open_only_its_pages(client, make_user, login, world, page):
-    """One world per page (building it is the costly part), then every role and a visitor."""
+def test_each_role_may_open_only_its_pages(client, login, matrix, page):
+    """Every role and a visitor on one page of the world (made once for the module)."""
     _, build, allowed = PAGES[page]
-    path = build(world)
+    path = build(matrix.world)
 
     response = client.get(path)
     if path.startswith(API_PREFIXES):  # a script, not a browser: 401, asking for a token
@@ -53,7 +73,7 @@ def test_each_role_may_open_only_its_pages(client, make_user, login, world, page
 
     wrong = []
     for role in Role:
-        login(make_user(role))
+        login(matrix.users[role])
         response = client.get(path)
         expected = 200 if role in allowed else 403
         if response.status_code != expected:
@@ -70,13 +90,30 @@ def test_each_role_may_open_only_its_pages(client, make_user, login, world, page
         client.logout()
     # An IT superuser without a trial role (issue 20, finding 1): only the pages every role has
     # (the home page, one's own account); no trial data.
-    login(UserFactory(username="it-admin", is_staff=True, is_superuser=True))
+    login(matrix.superuser)
     # The API's data endpoints ask for a trial role, even where every role may call them.
     expected = 200 if allowed == set(Role) and not path.startswith("/api/v1/") else 403
     if (status := client.get(path).status_code) != expected:
         wrong.append(f"a superuser without a trial role got {status}, expected {expected}")
     client.logout()
     assert not wrong, f"{page} ({path}): " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("turn", ["first", "second"])
+def test_each_page_test_starts_from_the_world_untouched(client, login, matrix, turn):
+    """Both turns start with no session and the world's participant as built, then each signs
+    in and changes the participant: had the first turn's writes outlived it (the world shared
+    by the module, not each test in a savepoint of its own), the second would start from them."""
+    from django.contrib.sessions.models import Session
+
+    from participants.models import Participant
+
+    participant = Participant.objects.get(pk=matrix.world.participant.pk)
+    assert not Session.objects.exists()
+    assert participant.status == matrix.world.participant.status
+    login(matrix.users[Role.COORDINATOR])
+    Participant.objects.filter(pk=participant.pk).update(status="withdrawn")
+    assert Session.objects.exists()
 
 
 def _url_names(patterns, namespace=""):
