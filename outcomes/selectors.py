@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 
 from kernel import concurrency
 from kernel import trial as trial_codes
-from kernel.access import scope_to_sites, site_scope
-from kernel.models import Site
+from kernel.access import scope_to_sites, site_scope, sites_of_scope
 from kernel.physiology import pf_display
 from kernel.prepared import PreparedRows
 from kernel.trial import TRIAL
@@ -795,10 +794,11 @@ def infusion_started_at(visit: Visit) -> datetime | None:
 
 
 def _visit_in_scope(scope, user_id, study_id, code) -> QuerySet:
-    # kernel.access.sites_for's sites: the user's own, or all (scope "none" never gets here).
-    sites = Site.objects.filter(users=user_id) if scope == "own" else Site.objects.all()
+    # kernel.access.sites_for's sites (scope "none" never gets here: no rows, no statement).
     return Visit.objects.select_related("participant__site").filter(
-        participant__site__in=sites, participant__study_id=study_id, code=code
+        participant__site__in=sites_of_scope(scope, user_id),
+        participant__study_id=study_id,
+        code=code,
     )
 
 
