@@ -115,3 +115,25 @@ def lock_database(user, *, reason: str = "Last participant's last visit entered"
         reason=reason,
         waivers={i.key: "Waived for the test" for i in dm_selectors.database_lock_readiness()},
     )
+
+
+def permission(name: str):
+    """The Permission "app_label.codename"."""
+    from django.contrib.auth.models import Permission
+
+    app_label, codename = name.split(".")
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+def coordinator_with_extra_groups(make_user) -> User:
+    """A coordinator who also holds the monitor role, a trial permission given outside any role
+    (own and through a group "helpers", both to be ignored), a non-trial permission of their own
+    and a group without permissions: every kind of row the permission read must handle."""
+    coordinator = make_user(Role.COORDINATOR)
+    coordinator.user_permissions.add(permission("randomization.view_allocation"))
+    coordinator.user_permissions.add(permission("auth.view_group"))
+    helpers = Group.objects.create(name="helpers")
+    helpers.permissions.add(permission("randomization.view_allocation"))
+    coordinator.groups.add(helpers, Group.objects.create(name="no permissions at all"))
+    coordinator.groups.add(Group.objects.get(name=Role.MONITOR.value))
+    return coordinator

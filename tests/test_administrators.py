@@ -18,7 +18,7 @@ from kernel.role_guard import RoleGroupChangeRefused
 from kernel.roles import Role, role_permissions
 from kernel.services import roles_sync
 
-from .factories import PASSWORD, UserFactory
+from .factories import PASSWORD, UserFactory, coordinator_with_extra_groups, permission
 from .randomization_factories import EXOSOME, PLACEBO, store_list
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +27,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def it_admin(roles):
     return UserFactory(username="it-admin", is_staff=True, is_superuser=True)
-
-
-def _permission(name: str) -> Permission:
-    app_label, codename = name.split(".")
-    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
 # -- finding 1: a superuser is no trial role ------------------------------------------------------
@@ -54,9 +49,9 @@ def test_a_superuser_without_a_trial_role_holds_no_trial_permission(it_admin):
 
 def test_a_trial_permission_counts_only_through_a_trial_role(make_user):
     coordinator = make_user(Role.COORDINATOR)
-    coordinator.user_permissions.add(_permission("randomization.view_allocation"))
+    coordinator.user_permissions.add(permission("randomization.view_allocation"))
     helpers = Group.objects.create(name="helpers")
-    helpers.permissions.add(_permission("randomization.view_allocation"))
+    helpers.permissions.add(permission("randomization.view_allocation"))
     coordinator.groups.add(helpers)
     coordinator = User.objects.get(pk=coordinator.pk)
     assert coordinator.has_perm("outcomes.view_visit")  # the coordinator role's own
@@ -74,14 +69,7 @@ def test_a_users_permissions_and_roles_are_read_in_one_query_with_the_same_answe
 
     from kernel.roles import is_trial_permission, roles_of
 
-    coordinator = make_user(Role.COORDINATOR)
-    coordinator.user_permissions.add(_permission("randomization.view_allocation"))
-    coordinator.user_permissions.add(_permission("auth.view_group"))
-    helpers = Group.objects.create(name="helpers")
-    helpers.permissions.add(_permission("randomization.view_allocation"))
-    coordinator.groups.add(helpers, Group.objects.create(name="no permissions at all"))
-    monitors = Group.objects.get(name=Role.MONITOR.value)
-    coordinator.groups.add(monitors)
+    coordinator = coordinator_with_extra_groups(make_user)
 
     # What the three reads apart give (the rule of kernel.backends, written out again).
     role_names = {r.value for r in Role}
@@ -194,7 +182,7 @@ def test_an_administrator_sets_a_password_only_with_a_reason_logged_and_told(
 def test_giving_the_coordinator_group_the_allocation_through_the_admin_is_refused(client, it_admin):
     coordinators = Group.objects.get(name=Role.COORDINATOR.value)
     before = set(coordinators.permissions.values_list("pk", flat=True))
-    allocation = _permission("randomization.view_allocation")
+    allocation = permission("randomization.view_allocation")
     client.force_login(it_admin)
     response = client.post(
         f"/admin/auth/group/{coordinators.pk}/change/",
@@ -209,7 +197,7 @@ def test_giving_the_coordinator_group_the_allocation_through_the_admin_is_refuse
 
 def test_a_role_group_changes_only_through_roles_sync(roles):
     coordinators = Group.objects.get(name=Role.COORDINATOR.value)
-    allocation = _permission("randomization.view_allocation")
+    allocation = permission("randomization.view_allocation")
     renamed = Group.objects.get(pk=coordinators.pk)
     renamed.name = "coordinators"
     for change in (
@@ -228,7 +216,7 @@ def test_a_role_group_changes_only_through_roles_sync(roles):
     )
     roles_sync()  # the one writer: permissions.py, then migrate or `manage.py roles_sync`
     other = Group.objects.create(name="IT helpers")
-    other.permissions.add(_permission("trialedc.view_user"))  # not a role: Django's own rules
+    other.permissions.add(permission("trialedc.view_user"))  # not a role: Django's own rules
 
 
 def _held_by_each_role() -> dict[Role, set[str]]:

@@ -4,7 +4,6 @@ whether they have a second factor, their first site's time zone and calendar. Th
 as the reads each of these made on its own before."""
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -14,14 +13,9 @@ from kernel.backends import TrialRoleBackend, first_site_preferences, sign_in_an
 from kernel.models import User
 from kernel.roles import Role, roles_of
 
-from .factories import SiteFactory
+from .factories import SiteFactory, coordinator_with_extra_groups
 
 pytestmark = pytest.mark.django_db
-
-
-def _permission(name: str) -> Permission:
-    app_label, codename = name.split(".")
-    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
 def session_user(user) -> User:
@@ -31,13 +25,7 @@ def session_user(user) -> User:
 
 
 def test_permissions_and_roles_come_with_the_session_user_the_same_as_read_apart(make_user, roles):
-    coordinator = make_user(Role.COORDINATOR)
-    coordinator.user_permissions.add(_permission("randomization.view_allocation"))
-    coordinator.user_permissions.add(_permission("auth.view_group"))
-    helpers = Group.objects.create(name="helpers")
-    helpers.permissions.add(_permission("randomization.view_allocation"))
-    coordinator.groups.add(helpers, Group.objects.create(name="no permissions at all"))
-    coordinator.groups.add(Group.objects.get(name=Role.MONITOR.value))
+    coordinator = coordinator_with_extra_groups(make_user)
 
     apart = User.objects.get(pk=coordinator.pk)  # no annotations: its own query, as before
     expected = (apart.get_all_permissions(), roles_of(apart), apart._trial_role_names)
