@@ -388,9 +388,14 @@ def test_the_thread_is_kept_in_the_audit_trail(participant, murray, users):
 
 
 def test_the_daily_job_raises_queries_for_crfs_missing_after_their_window(participant, users):
+    from importlib import import_module
+
+    from django.apps import apps
     from django_celery_beat.models import PeriodicTask
 
     # Scheduled every morning by its own beat entry, enabled (migration 0003).
+    # (A transactional test elsewhere may have flushed the rows the migration made.)
+    import_module("datamanagement.migrations.0003_missing_crf_schedule").create(apps, None)
     job = PeriodicTask.objects.get(task="datamanagement.raise_missing_crf_queries")
     assert job.enabled
     assert job.crontab is not None

@@ -12,7 +12,6 @@ from importlib import import_module
 
 import pytest
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.apps import apps as django_apps
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
@@ -27,6 +26,7 @@ from trialedc import health
 from trialedc.celery import app
 
 from .blinding import leak_markers
+from .celery_worker import worker_fixup_connected, worker_running
 from .factories import ParticipantFactory
 from .own_redis import spare_port
 from .randomization_factories import all_lists, randomized_participant
@@ -244,13 +244,16 @@ def test_a_real_worker_taking_the_heartbeat_from_the_broker_turns_the_worker_ok(
     broker(own_redis.url)
     beat_ran()
     assert statuses(get_health(client)[1])["worker"] == "down"
-    with start_worker(app, pool="threads", concurrency=1, perform_ping_check=False):
+    with worker_running(app, pool="threads", concurrency=1, perform_ping_check=False):
+        assert worker_fixup_connected(app)  # Celery's Django fix-up, on worker_init
         with app.connection_for_write() as connection:
             heartbeat_task.apply_async(connection=connection)
         deadline = time.monotonic() + 30
         while not Heartbeat.objects.filter(process=HeartbeatProcess.WORKER).exists():
             assert time.monotonic() < deadline, "the worker never ran the heartbeat"
             time.sleep(0.1)
+    # Stopped, the worker leaves nothing behind that would close a later test's connection.
+    assert not worker_fixup_connected(app)
     response, body = get_health(client)
     assert response.status_code == 200, body
     assert statuses(body)["worker"] == "ok"

@@ -13,7 +13,6 @@ from datetime import timedelta
 import pytest
 import redis
 import time_machine
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +25,7 @@ from kernel.tasks import alert_deliver_task, alerts_sweep_task
 from safety.models import AdverseEvent
 from trialedc.celery import app
 
+from .celery_worker import worker_running
 from .factories import ParticipantFactory
 from .safety_factories import report_sae
 
@@ -85,7 +85,7 @@ def test_50_saes_saved_while_the_broker_is_down_are_each_delivered_once_when_it_
     assert mail.outbox == []
 
     broker(LIVE_BROKER)
-    with start_worker(
+    with worker_running(
         app, pool="threads", concurrency=4, perform_ping_check=False, shutdown_timeout=30
     ):
         # The sweep three times at once, and a delivery task per alert on top: all racing.
