@@ -58,7 +58,8 @@ run: install
 # var/last-test-run.json, which `make bench` reports (tests/run_record.py).
 test: install
 	$(if $(PYTEST_ARGS),,TRIALEDC_TEST_RUN_RECORD=var/last-test-run.json) $(WITH_DB) \
-		$(PY) -m pytest -m "not bench" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+		$(PY) -m pytest -m "not bench" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+		$(PYTEST_ARGS)
 
 fuzz: install
 	$(WITH_DB) env FUZZ_EXAMPLES=20000 FUZZ_HTTP_EXAMPLES=500 FUZZ_API_EXAMPLES=300 FUZZ_RANDOM=1 \

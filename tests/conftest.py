@@ -1,6 +1,7 @@
 import os
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -55,11 +56,50 @@ def _allow_the_flush(sender, connection, **kwargs):
 connection_created.connect(_allow_the_flush, dispatch_uid="tests_allow_the_flush")
 
 
-def pytest_collection_modifyitems(items):
-    """With DATABASE_REPLICA_URL set (the suite run against a replica: docs/scaling.md), every
-    database test may read through the `replica` alias (a mirror of the test database)."""
+# The files that take longest (docs/performance.md, "Where the suite's time goes"), started
+# first by `make test` (`--dist loadfile --no-loadscope-reorder`): a file is run whole by one
+# worker, and pytest-xdist's own order (most tests first) started the crawls, which have few
+# tests and take minutes each, last, so one core worked alone for the last minutes of the run.
+LONGEST_FILES = (
+    "tests/test_blinded_crawl.py",
+    "tests/test_fuzz_forms.py",
+    "tests/test_fuzz_http.py",
+    "tests/test_participants_phi.py",
+    "tests/test_randomization_blinding.py",
+    "tests/test_role_url_matrix.py",
+    "tests/test_site_scope_crawl.py",
+    "tests/browser/test_outcomes_forms.py",
+    "tests/browser/test_narrow_screens.py",
+)
+
+
+def _file_of(item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+def _longest_first(items) -> None:
+    """The longest files first (LONGEST_FILES), then the others by number of tests, most first
+    (pytest-xdist's own order), so that the shortest fill the end of the run on both workers."""
+    per_file = Counter(_file_of(item) for item in items)
+
+    def rank(item):
+        path = _file_of(item)
+        known = LONGEST_FILES.index(path) if path in LONGEST_FILES else len(LONGEST_FILES)
+        return (known, -per_file[path], path)
+
+    items.sort(key=rank)  # stable: a file's tests keep their order
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadfile` the longest files go first (`_longest_first`). With
+    DATABASE_REPLICA_URL set (the suite run against a replica: docs/scaling.md), every database
+    test may read through the `replica` alias (a mirror of the test database)."""
     from django.conf import settings
 
+    if getattr(config.option, "dist", "no") == "loadfile" and not getattr(
+        config.option, "loadscopereorder", True
+    ):
+        _longest_first(items)
     if not settings.DATABASE_REPLICA_ROUTING:
         return
     for item in items:
