@@ -14,12 +14,15 @@ from typing import Any
 
 from django.apps import apps
 from django.db.models import (
+    DateField,
+    DateTimeField,
     Exists,
     F,
     Model,
     OuterRef,
     Q,
     QuerySet,
+    TimeField,
     Value,
     prefetch_related_objects,
 )
@@ -28,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from kernel import audit, concurrency
+from kernel import audit, calendars, concurrency
 from kernel.access import scope_to_sites, sites_for
 from kernel.models import User
 from kernel.prepared import PreparedRows
@@ -441,6 +444,33 @@ def shown_value(crf, field_name: str) -> str:
     return str(value)
 
 
+def reader_value(crf, field_name: str) -> str:
+    """A field's value as the reader reads it (a review or SDV page): `shown_value` with dates
+    in the reader's calendar (Jalali 1399/12/15 for a Jalali reader; Persian digits on a Persian
+    page). What an SDV mark stores stays `shown_value` (ISO, one form for every reader)."""
+    return in_reader_calendar(crf._meta.get_field(field_name), shown_value(crf, field_name))
+
+
+def in_reader_calendar(model_field, shown: str) -> str:
+    """`shown` (a `shown_value` of `model_field`: the live value or an SDV mark's stored one) in
+    the reader's calendar. Only a date, date-time or time field is converted: its shown value is
+    ISO by construction, so nothing is guessed from the text."""
+    if not shown or model_field.choices:
+        return shown
+    try:
+        if isinstance(model_field, DateTimeField):
+            local = datetime.fromisoformat(shown)
+            clock = calendars.digits_for_page(local.strftime("%H:%M"))
+            return f"{calendars.shown(local.date())} {clock}"
+        if isinstance(model_field, DateField):
+            return calendars.shown(date.fromisoformat(shown))
+    except ValueError:  # a stored value of another form: shown as stored
+        return shown
+    if isinstance(model_field, TimeField):
+        return calendars.digits_for_page(shown)
+    return shown
+
+
 def _yes_no(value: bool):
     from django.utils.translation import gettext
 
@@ -451,9 +481,10 @@ def _yes_no(value: bool):
 class SdvField:
     name: str
     label: str
-    value: str
+    value: str  # as the reader reads it (`reader_value`)
     mark: SdvMark | None = None
     cleared: SdvMark | None = None  # the last mark cleared by a change, if not verified since
+    cleared_value: str = ""  # the cleared mark's stored value, as the reader reads it
 
 
 @dataclass
@@ -520,13 +551,19 @@ def sdv_of_crf(visit: Visit | None, crf_code: str, crf=None, *, participant=None
         elif mark.field_name not in cleared or mark.cleared_at > cleared[mark.field_name][0]:
             cleared[mark.field_name] = (mark.cleared_at, mark)
     for name in sdv_required_fields(crf_code):
+        last_cleared = None if name in marks or name not in cleared else cleared[name][1]
         result.fields.append(
             SdvField(
                 name=name,
                 label=field_label(crf_code, name),
-                value=shown_value(crf, name),
+                value=reader_value(crf, name),
                 mark=marks.get(name),
-                cleared=None if name in marks or name not in cleared else cleared[name][1],
+                cleared=last_cleared,
+                cleared_value=(
+                    in_reader_calendar(crf._meta.get_field(name), last_cleared.value)
+                    if last_cleared is not None
+                    else ""
+                ),
             )
         )
     return result

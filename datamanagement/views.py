@@ -373,7 +373,7 @@ def crf_review(request, study_id: str, code: str, crf: str):
                 {
                     "name": field.name,
                     "label": field.verbose_name,
-                    "value": selectors.shown_value(record, field.name),
+                    "value": selectors.reader_value(record, field.name),
                     "sdv": sdv_fields.get(field.name),
                     "queryable": field.name in selectors.crf_data_fields(crf),
                 }
@@ -408,7 +408,7 @@ def visitless_review(request, study_id: str, crf: str):
         {
             "name": name,
             "label": selectors.field_label(crf, name),
-            "value": selectors.shown_value(record, name),
+            "value": selectors.reader_value(record, name),
             "sdv": sdv_fields.get(name),
             "queryable": True,
         }

@@ -410,3 +410,51 @@ def test_the_record_awaits_the_investigators_signature_on_the_worklist(
     body = client.get("/data/worklists/signatures/").content.decode()
     assert row in body
     assert "signature voided by a change" in body
+
+
+def test_a_jalali_monitor_reads_dates_in_jalali_and_the_mark_keeps_the_iso_value(
+    client, login, make_user, coordinator, enrolled
+):
+    """The monitor compares with Iranian source documents, often dated in the Jalali calendar:
+    the review and SDV pages show a date in the reader's calendar (as the grid and visit tables
+    do), before and after a change; the SDV mark stores one form for every reader (ISO)."""
+    from datetime import timedelta
+
+    from kernel import calendars
+    from kernel.models import Calendar
+
+    screened_on = enrolled.screening.screened_on
+    record(client, login, coordinator, enrolled)
+    monitor = make_user(Role.MONITOR)
+    monitor.calendar = Calendar.JALALI
+    monitor.save()
+    client.logout()
+    login(monitor)
+    sdv = f"/data/participants/{enrolled.study_id}/sdv/"
+    assert client.post(sdv, {f"field::{CODE}:measured_on": "1"}).status_code == 302
+    mark = SdvMark.objects.get(participant=enrolled, field_name="measured_on")
+    assert mark.value == screened_on.isoformat()
+
+    def jalali(day) -> str:
+        return calendars.format_date(day, calendar=Calendar.JALALI)
+
+    review = client.get(review_url(enrolled)).content.decode()
+    row = review[review.index('data-testid="field-measured_on"') :]
+    row = row[: row.index("</tr>")]
+    assert jalali(screened_on) in row
+    assert screened_on.isoformat() not in row
+
+    later = screened_on + timedelta(days=1)
+    record(
+        client,
+        login,
+        coordinator,
+        enrolled,
+        measured_on=later.isoformat(),
+        reason_for_change="Date misread",
+    )
+    client.logout()
+    login(monitor)
+    page = client.get(sdv).content.decode()
+    assert f"changed after verification: {jalali(screened_on)} → {jalali(later)}" in page
+    assert screened_on.isoformat() not in page
