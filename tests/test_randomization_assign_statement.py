@@ -4,6 +4,7 @@ their words; the audit rows, the visit schedule and the pharmacy notice are the 
 
 import dataclasses
 import threading
+import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -459,3 +460,60 @@ def test_a_broken_foreign_key_written_before_the_lock_is_still_refused(roles, si
         cursor.execute("DROP TRIGGER bad_user ON outcomes_historicalvisit")
     nothing_changed(waiting)
     assert services.counters_lock("I", "B") == {"": 0, "B": 0}
+
+
+def test_an_assignment_waits_while_another_transaction_holds_the_counter_rows(transactional_db):
+    """The phase's advisory lock (migration 0008) only orders the assignments among themselves:
+    a transaction holding the counter rows (services.counters_lock, as list_store and the phase
+    gate take them) still stops every assignment of the phase until it ends, and the assignment
+    then reads the counts it left: here a slot it gave meanwhile, so the next one is taken."""
+    roles_sync()
+    site = SiteFactory(code="01")
+    coord = UserFactory(username="coord", role=Role.COORDINATOR, sites=[site])
+    all_lists()
+    first = Slot.objects.get(
+        randomization_list__phase="I", randomization_list__stratum="B", sequence=1
+    )
+    other, participant = enrolled(site), enrolled(site)
+    held, release = threading.Event(), threading.Event()
+    assigned: list[tuple[float, str]] = []
+
+    def holder():
+        try:
+            with transaction.atomic():
+                services.counters_lock("I", "B")
+                Randomization.objects.create(
+                    participant=other,
+                    slot=first,
+                    respiratory_support="none",
+                    day0=date(2021, 3, 1),
+                    randomized_at=timezone.now(),
+                    randomized_by=coord,
+                )
+                held.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    def assigner():
+        try:
+            held.wait(20)
+            number = assign(participant, coord).slot.number
+            assigned.append((time.monotonic(), number))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=assigner)]
+    for thread in threads:
+        thread.start()
+    held.wait(20)
+    time.sleep(1.0)
+    assert assigned == []  # waiting on the rows
+    released_at = time.monotonic()
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(assigned) == 1
+    assert assigned[0][0] >= released_at
+    assert assigned[0][1] == "B-002"
+    assert services.counters_lock("I", "B") == {"": 2, "B": 2}
