@@ -463,10 +463,11 @@ def test_a_broken_foreign_key_written_before_the_lock_is_still_refused(roles, si
 
 
 def test_an_assignment_waits_while_another_transaction_holds_the_counter_rows(transactional_db):
-    """The phase's advisory lock (migration 0008) only orders the assignments among themselves:
-    a transaction holding the counter rows (services.counters_lock, as list_store and the phase
-    gate take them) still stops every assignment of the phase until it ends, and the assignment
-    then reads the counts it left: here a slot it gave meanwhile, so the next one is taken."""
+    """The counter rows locked by SELECT … FOR UPDATE (migration 0008): a transaction holding
+    them (services.counters_lock, as list_store and the phase gate take them) stops every
+    assignment of the phase until it ends, and the assignment then reads the counts it left:
+    here a slot it gave meanwhile, so the next one is taken (read without the lock, the slot
+    would be taken twice and refused by its unique index)."""
     roles_sync()
     site = SiteFactory(code="01")
     coord = UserFactory(username="coord", role=Role.COORDINATOR, sites=[site])

@@ -15,10 +15,7 @@ two:
   audit rows, the participant's audit row, the notices, the outbox row) are checked right before
   the lock (`SET CONSTRAINTS ALL IMMEDIATE`, then `ALL DEFERRED` again, their initial mode),
   instead of at the commit, while the lock that serializes the phase's assignments is held. The
-  same checks, earlier in the same transaction;
-- before the counter rows, an advisory lock of the phase (transaction-level) that the phase's
-  assignments queue on: less waking up and waiting on row locks under contention. The counter
-  rows are locked as before; they remain what serializes the phase.
+  same checks, earlier in the same transaction.
 """
 
 from django.db import migrations
@@ -213,14 +210,6 @@ BEGIN
     -- migration 0005), one new version of each row per assignment. The rows exist once a list
     -- of the phase is stored (list_store; migration 0008 for the lists stored before); if one
     -- is missing it is created, then locked.
-    -- The assignments of a phase queue first on a transaction-level advisory lock of the phase
-    -- (two-key form, apart from kernel.outages' one-key locks): a waiter is woken once, when the
-    -- lock is its turn, and then finds the counter rows free, instead of waiting on each
-    -- holder's transaction and then on the row's tuple lock (20 threads: about a fifth less
-    -- CPU in the server per assignment). It adds to the row locks, which stay the guarantee:
-    -- list_store and the phase gate take the rows only (services.counters_lock), and nothing
-    -- that holds a counter row asks for this lock, so no deadlock.
-    PERFORM pg_advisory_xact_lock(hashtext('randomization_assign'), hashtext(v_phase));
     LOOP
         SELECT max(c.assigned) FILTER (WHERE c.stratum = ''),
                max(c.assigned) FILTER (WHERE c.stratum = p_stratum)
