@@ -427,15 +427,16 @@ def test_the_foreign_keys_are_deferred_again_after_an_assignment(roles, site01):
     coord = coordinator(site01)
     all_lists()
     assign(enrolled(site01), coord)
-    written = False
-    with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Not checked at the statement: it goes in...
         cursor.execute(
             "INSERT INTO datamanagement_notification (recipient_id, text, link, created_at) "
             "VALUES (2147483000, 'x', '', now())"
         )
-        written = True  # not checked at the statement
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-    assert written
+        # ...and is refused when the constraints are checked (the savepoint undoes it).
+        with pytest.raises(IntegrityError), transaction.atomic():
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("DELETE FROM datamanagement_notification WHERE recipient_id = 2147483000")
 
 
 def test_a_broken_foreign_key_written_before_the_lock_is_still_refused(roles, site01):
