@@ -438,7 +438,12 @@ class Participant(models.Model):
         related_name="+",
         verbose_name=_("enrolled by"),
     )
-    history = HistoricalRecords()
+    # The audit rows keep an index on what a query of them reads (the record's id, its study
+    # ID, its site, the date and the user: the audit trail's filters and order), none on the
+    # screening, the identifying data and the enrolling user: no query looks audit rows up by
+    # them, and each index is one more entry per audit row written (issue 24,
+    # docs/performance.md "Randomization, fifth step").
+    history = HistoricalRecords(no_db_index=["screening", "identity", "enrolled_by"])
 
     class Meta:
         ordering = ["study_id"]

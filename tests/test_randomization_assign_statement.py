@@ -4,12 +4,13 @@ their words; the audit rows, the visit schedule and the pharmacy notice are the 
 
 import dataclasses
 import threading
+import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 
 from datamanagement import services as data_services
@@ -365,3 +366,156 @@ def test_twenty_threads_racing_past_the_phase_cap_stop_at_exactly_the_cap(
             )
         )
         assert used == list(range(1, len(used) + 1))
+
+
+# -- the counters locked, not written; the foreign keys checked before the lock (0008) --------
+
+
+def _counter_updates() -> int:
+    """Row versions this transaction has written in the counters' table so far."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_tup_upd FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'randomization_assignmentcounter'"
+        )
+        row = cursor.fetchone()
+    return 0 if row is None else row[0]
+
+
+def test_an_assignment_writes_each_counter_row_once(roles, site01):
+    """The function locks the phase's and the stratum's counter rows (SELECT … FOR UPDATE) and
+    the Randomization's trigger moves them: two row versions per assignment, one per row (the
+    upsert that locked them wrote two more)."""
+    coord = coordinator(site01)
+    all_lists()
+    before = _counter_updates()
+    assign(enrolled(site01), coord)
+    assert _counter_updates() - before == 2
+    assert services.counters_lock("I", "B") == {"": 1, "B": 1}
+
+
+def test_a_missing_counter_row_is_created_then_locked(roles, site01):
+    """A list whose counter rows are not there (stored before migration 0008, or behind the
+    service's back): the assignment creates them and counts from zero."""
+    from randomization.models import AssignmentCounter
+
+    coord = coordinator(site01)
+    all_lists()
+    AssignmentCounter.objects.all().delete()
+    assert assign(enrolled(site01), coord).slot.sequence == 1
+    assert assign(enrolled(site01), coord).slot.sequence == 2
+    counts = dict(AssignmentCounter.objects.values_list("stratum", "assigned"))
+    assert counts == {"": 2, "B": 2}
+
+
+def test_every_deferrable_constraint_is_initially_deferred():
+    """randomization_assign checks the deferred foreign keys before the counters' lock
+    (SET CONSTRAINTS ALL IMMEDIATE) and then sets them back with SET CONSTRAINTS ALL DEFERRED:
+    that is their initial mode only while no deferrable constraint is initially immediate."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+            "WHERE condeferrable AND NOT condeferred"
+        )
+        assert cursor.fetchall() == []
+
+
+def test_the_foreign_keys_are_deferred_again_after_an_assignment(roles, site01):
+    """Inside the caller's transaction, after the assignment, a foreign key is checked at the
+    commit again, not at the statement: a row naming a missing user goes in, and is refused
+    when the constraints are checked."""
+    coord = coordinator(site01)
+    all_lists()
+    assign(enrolled(site01), coord)
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Not checked at the statement: it goes in...
+        cursor.execute(
+            "INSERT INTO datamanagement_notification (recipient_id, text, link, created_at) "
+            "VALUES (2147483000, 'x', '', now())"
+        )
+        # ...and is refused when the constraints are checked (the savepoint undoes it).
+        with pytest.raises(IntegrityError), transaction.atomic():
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("DELETE FROM datamanagement_notification WHERE recipient_id = 2147483000")
+
+
+def test_a_broken_foreign_key_written_before_the_lock_is_still_refused(roles, site01):
+    """The checks moved before the counters' lock are the same checks: the visits' audit rows
+    name a user that does not exist (a trigger of the test's own writes it), the assignment
+    is refused and writes nothing."""
+    coord = coordinator(site01)
+    all_lists()
+    waiting = enrolled(site01)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            CREATE FUNCTION pg_temp.bad_user() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN NEW.history_user_id := 2147483000; RETURN NEW; END $$;
+            CREATE TRIGGER bad_user BEFORE INSERT ON outcomes_historicalvisit
+                FOR EACH ROW EXECUTE FUNCTION pg_temp.bad_user();
+            """
+        )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        assign(waiting, coord)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER bad_user ON outcomes_historicalvisit")
+    nothing_changed(waiting)
+    assert services.counters_lock("I", "B") == {"": 0, "B": 0}
+
+
+def test_an_assignment_waits_while_another_transaction_holds_the_counter_rows(transactional_db):
+    """The counter rows locked by SELECT … FOR UPDATE (migration 0008): a transaction holding
+    them (services.counters_lock, as list_store and the phase gate take them) stops every
+    assignment of the phase until it ends, and the assignment then reads the counts it left:
+    here a slot it gave meanwhile, so the next one is taken (read without the lock, the slot
+    would be taken twice and refused by its unique index)."""
+    roles_sync()
+    site = SiteFactory(code="01")
+    coord = UserFactory(username="coord", role=Role.COORDINATOR, sites=[site])
+    all_lists()
+    first = Slot.objects.get(
+        randomization_list__phase="I", randomization_list__stratum="B", sequence=1
+    )
+    other, participant = enrolled(site), enrolled(site)
+    held, release = threading.Event(), threading.Event()
+    assigned: list[tuple[float, str]] = []
+
+    def holder():
+        try:
+            with transaction.atomic():
+                services.counters_lock("I", "B")
+                Randomization.objects.create(
+                    participant=other,
+                    slot=first,
+                    respiratory_support="none",
+                    day0=date(2021, 3, 1),
+                    randomized_at=timezone.now(),
+                    randomized_by=coord,
+                )
+                held.set()
+                release.wait(20)
+        finally:
+            connection.close()
+
+    def assigner():
+        try:
+            held.wait(20)
+            number = assign(participant, coord).slot.number
+            assigned.append((time.monotonic(), number))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=assigner)]
+    for thread in threads:
+        thread.start()
+    held.wait(20)
+    time.sleep(1.0)
+    assert assigned == []  # waiting on the rows
+    released_at = time.monotonic()
+    release.set()
+    for thread in threads:
+        thread.join(30)
+    assert len(assigned) == 1
+    assert assigned[0][0] >= released_at
+    assert assigned[0][1] == "B-002"
+    assert services.counters_lock("I", "B") == {"": 2, "B": 2}
