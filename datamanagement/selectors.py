@@ -280,8 +280,10 @@ class VisitRecords:
     exactly the rows their own statement for that CRF reads, in the same order (issue 24:
     up to four statements a CRF before)."""
 
-    def __init__(self, visit: Visit) -> None:
+    def __init__(self, visit: Visit, *, sdv_marks: list[SdvMark] | None = None) -> None:
         self.visit = visit
+        if sdv_marks is not None:  # read with other visits' (sdv_of_participant)
+            self.sdv_marks = sdv_marks
 
     @cached_property
     def locks(self) -> list[Lock]:
@@ -627,13 +629,28 @@ def sdv_of_participant(participant) -> list[SdvCrf]:
         record = visitless_record(participant, code)
         if record is not None and sdv_required_fields(code):
             rows.append(sdv_of_crf(None, code, record, participant=participant))
-    for visit in Visit.objects.filter(participant=participant).order_by("day"):
+    visits = list(Visit.objects.filter(participant=participant).order_by("day"))
+    # Each CRF table and the SDV marks read once for all the visits (issue 24: a statement for
+    # each CRF of each visit and another for its marks); a CRF is its visit's one (one-to-one).
+    codes = [
+        c for c in dict.fromkeys(c for v in visits for c in v.crf_codes) if sdv_required_fields(c)
+    ]
+    crfs = {
+        (crf.visit_id, code): crf
+        for code in codes
+        for crf in CRF_MODELS[code].objects.filter(visit__in=visits)
+    }
+    marks: dict[int, list[SdvMark]] = {visit.pk: [] for visit in visits}
+    for mark in SdvMark.objects.filter(visit__in=visits).select_related("verified_by"):
+        marks[mark.visit_id].append(mark)
+    for visit in visits:
+        records = VisitRecords(visit, sdv_marks=marks[visit.pk])
         for code in visit.crf_codes:
             if not sdv_required_fields(code):
                 continue
-            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            crf = crfs.get((visit.pk, code))
             if crf is not None:
-                rows.append(sdv_of_crf(visit, code, crf))
+                rows.append(sdv_of_crf(visit, code, crf, of_visit=records))
     return rows
 
 

@@ -435,3 +435,48 @@ def test_the_visit_page_shows_each_crfs_status_box_as_its_own_page_in_bounded_qu
                 assert marks == [
                     (f.name, f.mark, f.cleared) for f in selectors.sdv_of_crf(visit, code).fields
                 ]
+
+
+def test_the_casebooks_sdv_rows_read_in_statements_that_do_not_grow_with_crfs(
+    participant, make_user
+):
+    """sdv_of_participant reads each CRF table and the SDV marks once for all the visits
+    (issue 24: two statements for each CRF of each visit), and each row is the CRF's own."""
+    monitor = make_user(Role.MONITOR)
+    murray = of.crf(participant, "D0", "murray", **MURRAY)
+    with CaptureQueriesContext(connection) as one_crf:
+        assert len(selectors.sdv_of_participant(participant)) == 1
+    for code in ("D1", "D3"):
+        crf = of.crf(participant, code, "murray", **MURRAY)
+        services.sdv_mark(
+            user=monitor,
+            visit=crf.visit,
+            crf_code="murray",
+            opened_version=concurrency.version_of(crf),
+            fields=selectors.sdv_required_fields("murray")[:1],
+        )
+    blood_gas = of.crf(participant, "D3", "blood_gas", pao2_mmhg=Decimal("80"), fio2=Decimal("0.5"))
+    services.sdv_mark(
+        user=monitor,
+        visit=blood_gas.visit,
+        crf_code="blood_gas",
+        opened_version=concurrency.version_of(blood_gas),
+    )
+    with CaptureQueriesContext(connection) as four_crfs:
+        rows = selectors.sdv_of_participant(participant)
+    assert len(four_crfs.captured_queries) == len(one_crf.captured_queries)
+    d3 = [c for c in blood_gas.visit.crf_codes if c in ("murray", "blood_gas")]
+    assert [(r.visit.code, r.crf_code) for r in rows] == [
+        ("D0", "murray"),
+        ("D1", "murray"),
+        *[("D3", code) for code in d3],
+    ]
+    for row in rows:
+        own = selectors.sdv_of_crf(row.visit, row.crf_code)
+        assert row.crf == own.crf
+        assert [(f.name, f.mark, f.cleared) for f in row.fields] == [
+            (f.name, f.mark, f.cleared) for f in own.fields
+        ]
+    assert rows[0].crf == murray
+    assert rows[0].verified_count == 0
+    assert rows[1].verified_count == 1
