@@ -640,7 +640,7 @@ def sdv_of_participant(participant) -> list[SdvCrf]:
         for code in codes
         for crf in CRF_MODELS[code].objects.filter(visit__in=visits)
     }
-    marks: dict[int, list[SdvMark]] = {visit.pk: [] for visit in visits}
+    marks: dict[int | None, list[SdvMark]] = {visit.pk: [] for visit in visits}
     for mark in SdvMark.objects.filter(visit__in=visits).select_related("verified_by"):
         marks[mark.visit_id].append(mark)
     for visit in visits:
