@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.apps import apps
@@ -221,13 +222,21 @@ def lock_covering(
 
     Asked on every CRF page and save: one statement, compiled once per process for each of its
     shapes (`_COVERING_LOCKS`, issue 24)."""
-    order = {LockLevel.DATABASE.value: 0, LockLevel.PARTICIPANT.value: 1, LockLevel.CRF.value: 2}
     by_participant, by_crf = participant_id is not None, visit_id is not None and bool(crf_code)
     visitless = not by_crf and by_participant and crf_code in VISITLESS_RECORDS
     locks = _COVERING_LOCKS.objects(
         (by_participant, by_crf, visitless), participant_id or 0, visit_id or 0, crf_code or ""
     )
-    return min(locks, key=lambda lock: order[lock.level]) if locks else None
+    return _widest(locks)
+
+
+_LOCK_ORDER = {LockLevel.DATABASE.value: 0, LockLevel.PARTICIPANT.value: 1, LockLevel.CRF.value: 2}
+
+
+def _widest(locks: list[Lock]) -> Lock | None:
+    """The widest of `locks` (database, participant, CRF); the first of its level in the
+    locks' order."""
+    return min(locks, key=lambda lock: _LOCK_ORDER[lock.level]) if locks else None
 
 
 def _covering_locks(shape: tuple[bool, bool, bool], participant_id, visit_id, crf_code) -> QuerySet:
@@ -250,8 +259,76 @@ def _covering_locks(shape: tuple[bool, bool, bool], participant_id, visit_id, cr
 _COVERING_LOCKS = PreparedRows(Lock, _covering_locks, ("int", "int", "text"))
 
 
-def lock_for_crf(visit: Visit, crf_code: str) -> Lock | None:
+def lock_for_crf(
+    visit: Visit, crf_code: str, *, of_visit: VisitRecords | None = None
+) -> Lock | None:
+    """`of_visit`: the visit's rows read once for a page that shows several of its CRFs (the
+    same lock as the CRF's own statement finds: those of its visit that cover this CRF)."""
+    if of_visit is not None:
+        return _widest(
+            [
+                lock
+                for lock in of_visit.locks
+                if lock.level != LockLevel.CRF or lock.crf_code == crf_code
+            ]
+        )
     return lock_covering(participant_id=visit.participant_id, visit_id=visit.pk, crf_code=crf_code)
+
+
+class VisitRecords:
+    """The active locks, signatures and SDV marks of a visit (and the database's and the
+    participant's locks, the casebook's signatures), each read with one statement, when first
+    asked, for a page that shows several of the visit's CRFs (the visit page):
+    `lock_for_crf`, `signatures_shown_with` and `sdv_of_crf` take from them, for each CRF,
+    exactly the rows their own statement for that CRF reads, in the same order (issue 24:
+    up to four statements a CRF before)."""
+
+    def __init__(self, visit: Visit, *, sdv_marks: list[SdvMark] | None = None) -> None:
+        self.visit = visit
+        if sdv_marks is not None:  # read with other visits' (sdv_of_participant)
+            self.sdv_marks = sdv_marks
+
+    @cached_property
+    def locks(self) -> list[Lock]:
+        return _VISIT_LOCKS.objects(None, self.visit.participant_id, self.visit.pk)
+
+    @cached_property
+    def signatures(self) -> list[Signature]:
+        return _VISIT_SIGNATURES.objects(None, self.visit.participant_id, self.visit.pk)
+
+    @cached_property
+    def sdv_marks(self) -> list[SdvMark]:
+        return _VISIT_SDV_MARKS.objects(None, self.visit.pk)
+
+
+def _visit_locks(_key, participant_id, visit_id) -> QuerySet:
+    return active_locks().filter(
+        Q(level=LockLevel.DATABASE)
+        | Q(level=LockLevel.PARTICIPANT, participant_id=participant_id)
+        | Q(level=LockLevel.CRF, visit_id=visit_id)
+    )
+
+
+def _visit_signatures(_key, participant_id, visit_id) -> QuerySet:
+    return (
+        Signature.objects.filter(participant_id=participant_id)
+        .filter(
+            Q(level=SignatureLevel.CASEBOOK)
+            | Q(level=SignatureLevel.VISIT, visit_id=visit_id)
+            | Q(level=SignatureLevel.CRF, visit_id=visit_id)
+        )
+        .select_related("signed_by", "visit", "participant")
+    )
+
+
+def _visit_sdv_marks(_key, visit_id) -> QuerySet:
+    return SdvMark.objects.filter(visit_id=visit_id).select_related("verified_by")
+
+
+# Compiled once (issue 24): every visit page reads them.
+_VISIT_LOCKS = PreparedRows(Lock, _visit_locks, ("int", "int"))
+_VISIT_SIGNATURES = PreparedRows(Signature, _visit_signatures, ("int", "int"))
+_VISIT_SDV_MARKS = PreparedRows(SdvMark, _visit_sdv_marks, ("int",))
 
 
 def lock_for_participant(participant) -> Lock | None:
@@ -523,10 +600,20 @@ def _sdv_marks(_key, visit_id, crf_code) -> QuerySet:
 _SDV_MARKS = PreparedRows(SdvMark, _sdv_marks, ("int", "text"))
 
 
-def sdv_of_crf(visit: Visit | None, crf_code: str, crf=None, *, participant=None) -> SdvCrf:
+def sdv_of_crf(
+    visit: Visit | None,
+    crf_code: str,
+    crf=None,
+    *,
+    participant=None,
+    crf_read: bool = False,
+    of_visit: VisitRecords | None = None,
+) -> SdvCrf:
     """The SDV state of one CRF of `visit`, or (visit None) of the `participant`'s casebook
-    record of no visit with this code."""
-    if crf is None:
+    record of no visit with this code. `crf`: the record if the caller read it; `crf_read`:
+    the caller read it and `crf` None means none is saved. `of_visit`: the visit's rows, read
+    once for the page (`visit_records`)."""
+    if crf is None and not crf_read:
         if visit is None:
             crf = visitless_record(participant, crf_code)
         else:
@@ -539,7 +626,9 @@ def sdv_of_crf(visit: Visit | None, crf_code: str, crf=None, *, participant=None
     marks: dict[str, SdvMark] = {}
     cleared: dict[str, tuple[datetime, SdvMark]] = {}  # the latest cleared mark of each field
     marks_of = (
-        _SDV_MARKS.objects(None, visit.pk, crf_code)
+        [mark for mark in of_visit.sdv_marks if mark.crf_code == crf_code]
+        if visit is not None and of_visit is not None
+        else _SDV_MARKS.objects(None, visit.pk, crf_code)
         if visit is not None
         else SdvMark.objects.filter(
             participant=participant, visit__isnull=True, crf_code=crf_code
@@ -577,13 +666,28 @@ def sdv_of_participant(participant) -> list[SdvCrf]:
         record = visitless_record(participant, code)
         if record is not None and sdv_required_fields(code):
             rows.append(sdv_of_crf(None, code, record, participant=participant))
-    for visit in Visit.objects.filter(participant=participant).order_by("day"):
+    visits = list(Visit.objects.filter(participant=participant).order_by("day"))
+    # Each CRF table and the SDV marks read once for all the visits (issue 24: a statement for
+    # each CRF of each visit and another for its marks); a CRF is its visit's one (one-to-one).
+    codes = [
+        c for c in dict.fromkeys(c for v in visits for c in v.crf_codes) if sdv_required_fields(c)
+    ]
+    crfs = {
+        (crf.visit_id, code): crf
+        for code in codes
+        for crf in CRF_MODELS[code].objects.filter(visit__in=visits)
+    }
+    marks: dict[int | None, list[SdvMark]] = {visit.pk: [] for visit in visits}
+    for mark in SdvMark.objects.filter(visit__in=visits).select_related("verified_by"):
+        marks[mark.visit_id].append(mark)
+    for visit in visits:
+        records = VisitRecords(visit, sdv_marks=marks[visit.pk])
         for code in visit.crf_codes:
             if not sdv_required_fields(code):
                 continue
-            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            crf = crfs.get((visit.pk, code))
             if crf is not None:
-                rows.append(sdv_of_crf(visit, code, crf))
+                rows.append(sdv_of_crf(visit, code, crf, of_visit=records))
     return rows
 
 
@@ -694,24 +798,38 @@ _SIGNATURES_COVERING = PreparedRows(Signature, _signatures_covering, ("int", "in
 
 
 def signatures_shown_with(
-    participant, *, visit=None, crf_code: str = "", intact: dict | None = None
+    participant,
+    *,
+    visit=None,
+    crf_code: str = "",
+    intact: dict | None = None,
+    of_visit: VisitRecords | None = None,
 ) -> list[ShownSignature]:
     """The signatures to show with a record: its own, its visit's and the casebook's, newest
     first; each valid only if not voided and its content unchanged. `intact` memoises the hash
-    check per signature within one page (a visit page shows the casebook signature per CRF)."""
+    check per signature within one page (a visit page shows the casebook signature per CRF).
+    `of_visit`: the rows of `visit` read once for the page, for one of its CRFs (`crf_code`)."""
     intact = {} if intact is None else intact
     shown = []
-    # One statement compiled once per shape (issue 24): every CRF page and save asks.
-    for signature in _SIGNATURES_COVERING.objects(
-        (
-            visit is not None,
-            visit is not None and bool(crf_code),
-            visit is None and crf_code in VISITLESS_RECORDS,
-        ),
-        participant.pk,
-        visit.pk if visit is not None else 0,
-        crf_code or "",
-    ):
+    if of_visit is not None and visit is not None and crf_code:
+        signatures = [
+            s
+            for s in of_visit.signatures
+            if s.level != SignatureLevel.CRF or s.crf_code == crf_code
+        ]
+    else:
+        # One statement compiled once per shape (issue 24): every CRF page and save asks.
+        signatures = _SIGNATURES_COVERING.objects(
+            (
+                visit is not None,
+                visit is not None and bool(crf_code),
+                visit is None and crf_code in VISITLESS_RECORDS,
+            ),
+            participant.pk,
+            visit.pk if visit is not None else 0,
+            crf_code or "",
+        )
+    for signature in signatures:
         if not signature.is_void and signature.pk not in intact:
             intact[signature.pk] = signature_is_intact(signature)
         valid = not signature.is_void and intact[signature.pk]

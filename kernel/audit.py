@@ -159,6 +159,17 @@ def history_model(model: type[Model]) -> type[Model]:
     return getattr(model, "history").model  # noqa: B009
 
 
+def _users_of(records: list) -> dict:
+    """The users of the history rows as `_shown` shows them ({(model, pk): str}): read with the
+    rows, so a version's "entered by" is not read again (issue 24: one query a page)."""
+    related: dict = {}
+    for record in records:
+        user = record.history_user
+        if user is not None:
+            related.setdefault((type(user), user.pk), str(user))
+    return related
+
+
 def history_of(obj: Model) -> list[AuditEntry]:
     """Every version of `obj`, newest first, with the field-level differences."""
     records = list(obj.history.select_related("history_user").order_by("history_date", "pk"))
@@ -166,7 +177,7 @@ def history_of(obj: Model) -> list[AuditEntry]:
     kept = {f.name for f in obj.history.model._meta.fields}
     fields = {f.name: f for f in obj._meta.fields if f.name != "id" and f.name in kept}
     entries: list[AuditEntry] = []
-    related: dict = {}  # the related records named, each read once (_shown)
+    related = _users_of(records)  # the related records named, each read once (_shown)
     previous = None
     for record in records:
         if previous is None:

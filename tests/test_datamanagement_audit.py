@@ -148,6 +148,32 @@ def test_the_csv_export_defuses_a_reason_written_as_a_formula(client, login, mak
     assert all(reason.startswith("'=") for reason in reasons)
 
 
+def test_a_records_history_page_reads_the_records_it_names_with_it(
+    client, login, make_user, murray
+):
+    """The history page of a CRF names its visit and participant in its title, and the user who
+    entered it in its versions: the visit and participant are read with the CRF, the user with
+    the history rows (issue 24: one query each after them)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    visit, participant = murray.visit, murray.visit.participant
+    login(make_user(Role.DATA_MANAGER))
+    path = f"/audit/outcomes.murray/{murray.pk}/"
+    client.get(path)  # the session's first request records it (accounts.services)
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(path).content.decode()
+    assert f"{participant.study_id} {visit.code}" in page
+    assert str(murray.entered_by) in page
+
+    def reads(table: str, pk: int) -> int:
+        return len([q for q in queries if f'WHERE "{table}"."id" = {pk}' in q["sql"]])
+
+    assert reads("outcomes_visit", visit.pk) == 0
+    assert reads("participants_participant", participant.pk) == 0
+    assert reads("trialedc_user", murray.entered_by.pk) == 0  # read with the history rows
+
+
 def test_the_audit_log_reads_each_related_record_once_per_page(client, login, make_user, murray):
     """Every visit of the schedule names its participant, every CRF its visit: the page and the
     CSV read each named record once, not once per row and field (issue 24: the data manager's

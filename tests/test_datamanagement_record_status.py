@@ -317,3 +317,166 @@ def test_the_lock_offered_on_a_records_review_page_locks_it_with_the_reason_type
     assert lock.reason == "Cleaned and verified"
     assert (lock.visit.code if lock.visit else None) == ("D0" if record == "blood_gas" else None)
     assert 'data-testid="lock-record"' not in client.get(page).content.decode()
+
+
+def status_boxes(page: str) -> list[str]:
+    """Each record-status box of the page, from its <div> to the </div> that closes it."""
+    boxes = []
+    for start in (m.start() for m in re.finditer(r'<div class="dm-status', page)):
+        depth = 0
+        for tag in re.finditer(r"<div\b|</div>", page[start:]):
+            depth += 1 if tag.group() == "<div" else -1
+            if depth == 0:
+                boxes.append(page[start : start + tag.end()])
+                break
+    return boxes
+
+
+def test_the_visit_page_shows_each_crfs_status_box_as_its_own_page_in_bounded_queries(
+    client, participant, make_user
+):
+    """The visit page reads the visit's locks, signatures and SDV marks once (issue 24: four
+    statements a CRF before); each CRF's box is the one its review page shows."""
+    monitor = make_user(Role.MONITOR)
+    dm = make_user(Role.DATA_MANAGER)
+    investigator = make_user(Role.INVESTIGATOR)
+    murray = of.crf(participant, "D0", "murray", **MURRAY)
+    client.force_login(dm)
+    path = f"/outcomes/participants/{participant.study_id}/visits/D0/"
+    client.get(path)  # the session's first request records it (accounts.services)
+    with CaptureQueriesContext(connection) as one_crf:
+        assert client.get(path).status_code == 200
+
+    blood_gas = of.crf(participant, "D0", "blood_gas", pao2_mmhg=Decimal("80"), fio2=Decimal("0.5"))
+    of.crf(participant, "D0", "crp", entered_value=Decimal("12"), entered_unit="mg/L")
+    of.crf(participant, "D0", "clinical_status", status_score=3)
+    for crf in (murray, blood_gas):
+        services.sdv_mark(
+            user=monitor,
+            visit=crf.visit,
+            crf_code="murray" if crf is murray else "blood_gas",
+            opened_version=concurrency.version_of(crf),
+            fields=selectors.sdv_required_fields("murray")[:1] if crf is murray else None,
+        )
+    services.lock_create(
+        user=dm,
+        level=LockLevel.CRF,
+        participant=participant,
+        visit=murray.visit,
+        crf_code="crp",
+        reason="Cleaned",
+    )
+    with CaptureQueriesContext(connection) as four_crfs:
+        client.get(path)
+    # The same statements with four CRFs, their SDV marks and a lock as with one CRF (the
+    # signatures' content check reads what each covers, once per page: not counted here).
+    assert len(four_crfs.captured_queries) == len(one_crf.captured_queries)
+    services.signature_sign(
+        user=investigator,
+        password=PASSWORD,
+        participant=participant,
+        level="crf",
+        visit=murray.visit,
+        crf_code="murray",
+        meaning="accurate_complete",
+        opened_versions=selectors.signed_versions(
+            "crf", participant=participant, visit=murray.visit, crf_code="murray"
+        ),
+    )
+    sign_visit(investigator, participant, "D0")
+    page = client.get(path).content.decode()
+
+    boxes = status_boxes(page)
+    assert len(boxes) == 4
+    codes = [
+        c for c in murray.visit.crf_codes if c in ("murray", "blood_gas", "crp", "clinical_status")
+    ]
+    for code, box in zip(codes, boxes, strict=True):
+        review = f"/data/participants/{participant.study_id}/visits/D0/{code}/"
+        (own,) = status_boxes(client.get(review).content.decode())
+        assert box == own, code
+    shown = dict(zip(codes, boxes, strict=True))
+    assert 'data-testid="lock-banner"' in shown["crp"]
+    assert not any('data-testid="lock-banner"' in shown[c] for c in codes if c != "crp")
+    assert shown["murray"].count('data-testid="signature"') == 2  # its own and the visit's
+    assert shown["blood_gas"].count('data-testid="signature"') == 1  # the visit's
+    assert "verified" in shown["blood_gas"]
+    assert "1 / " in shown["murray"]
+    # Each CRF's lock, signatures and SDV marks taken from the visit's rows are exactly those
+    # of the CRF's own statements (a lock and a signature of another visit's CRF left out).
+    murray_d1 = of.crf(participant, "D1", "murray", **MURRAY)
+    services.lock_create(
+        user=dm,
+        level=LockLevel.CRF,
+        participant=participant,
+        visit=murray_d1.visit,
+        crf_code="murray",
+        reason="Cleaned",
+    )
+    sign_visit(investigator, participant, "D1")
+    for visit in (murray.visit, murray_d1.visit):
+        records = selectors.VisitRecords(visit)
+        for code in visit.crf_codes:
+            assert selectors.lock_for_crf(visit, code, of_visit=records) == selectors.lock_for_crf(
+                visit, code
+            )
+            by_visit = selectors.signatures_shown_with(
+                participant, visit=visit, crf_code=code, of_visit=records
+            )
+            own = selectors.signatures_shown_with(participant, visit=visit, crf_code=code)
+            assert [(s.signature, s.valid) for s in by_visit] == [
+                (s.signature, s.valid) for s in own
+            ]
+            if selectors.sdv_required_fields(code):
+                marks = [
+                    (f.name, f.mark, f.cleared)
+                    for f in selectors.sdv_of_crf(visit, code, of_visit=records).fields
+                ]
+                assert marks == [
+                    (f.name, f.mark, f.cleared) for f in selectors.sdv_of_crf(visit, code).fields
+                ]
+
+
+def test_the_casebooks_sdv_rows_read_in_statements_that_do_not_grow_with_crfs(
+    participant, make_user
+):
+    """sdv_of_participant reads each CRF table and the SDV marks once for all the visits
+    (issue 24: two statements for each CRF of each visit), and each row is the CRF's own."""
+    monitor = make_user(Role.MONITOR)
+    murray = of.crf(participant, "D0", "murray", **MURRAY)
+    with CaptureQueriesContext(connection) as one_crf:
+        assert len(selectors.sdv_of_participant(participant)) == 1
+    for code in ("D1", "D3"):
+        crf = of.crf(participant, code, "murray", **MURRAY)
+        services.sdv_mark(
+            user=monitor,
+            visit=crf.visit,
+            crf_code="murray",
+            opened_version=concurrency.version_of(crf),
+            fields=selectors.sdv_required_fields("murray")[:1],
+        )
+    blood_gas = of.crf(participant, "D3", "blood_gas", pao2_mmhg=Decimal("80"), fio2=Decimal("0.5"))
+    services.sdv_mark(
+        user=monitor,
+        visit=blood_gas.visit,
+        crf_code="blood_gas",
+        opened_version=concurrency.version_of(blood_gas),
+    )
+    with CaptureQueriesContext(connection) as four_crfs:
+        rows = selectors.sdv_of_participant(participant)
+    assert len(four_crfs.captured_queries) == len(one_crf.captured_queries)
+    d3 = [c for c in blood_gas.visit.crf_codes if c in ("murray", "blood_gas")]
+    assert [(r.visit.code, r.crf_code) for r in rows] == [
+        ("D0", "murray"),
+        ("D1", "murray"),
+        *[("D3", code) for code in d3],
+    ]
+    for row in rows:
+        own = selectors.sdv_of_crf(row.visit, row.crf_code)
+        assert row.crf == own.crf
+        assert [(f.name, f.mark, f.cleared) for f in row.fields] == [
+            (f.name, f.mark, f.cleared) for f in own.fields
+        ]
+    assert rows[0].crf == murray
+    assert rows[0].verified_count == 0
+    assert rows[1].verified_count == 1

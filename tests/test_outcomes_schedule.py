@@ -185,3 +185,30 @@ def test_the_outcomes_configuration_is_in_the_trial_file():
     }
     assert TRIAL.crp_unit_factors["mg/dL"] == 10
     assert TRIAL.crp_unit == "mg/L"
+
+
+def test_the_timeline_reads_each_crf_table_once_whatever_the_crfs_saved(participant):
+    """visit_rows reads each CRF table once for all the visits (issue 24: a statement for each
+    CRF of each visit), and shows each visit's CRFs as crfs_of reads them."""
+    from decimal import Decimal
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    of.schedule(participant)
+    today = selectors.site_today(participant.site)
+    with CaptureQueriesContext(connection) as none_saved:
+        selectors.visit_rows(participant, today=today)
+    of.crf(participant, "D0", "murray", complete=False, pao2_mmhg=Decimal("70"))
+    of.crf(participant, "D1", "clinical_status", status_score=3)
+    of.crf(participant, "D3", "clinical_status", complete=False, status_score=4)
+    with CaptureQueriesContext(connection) as three_saved:
+        rows = selectors.visit_rows(participant, today=today)
+    assert len(three_saved.captured_queries) == len(none_saved.captured_queries)
+    assert len(none_saved.captured_queries) < len(rows) * 2
+    for row in rows:
+        assert [(c["code"], c["crf"]) for c in row.crfs] == list(
+            selectors.crfs_of(row.visit).items()
+        )
+    shown = {(row.visit.code, c["code"]) for row in rows for c in row.crfs if c["crf"]}
+    assert shown == {("D0", "murray"), ("D1", "clinical_status"), ("D3", "clinical_status")}

@@ -3,7 +3,7 @@
 - `{% field_queries "fio2" %}`: the queries on one field of the CRF in the context (`visit`,
   `crf_code`), with the steps the user may take in place; `{% field_queries "" %}` for the
   queries on the whole CRF;
-- `{% crf_record_status visit crf_code %}`: lock, signatures (name, date/time, meaning; voided
+- `{% crf_record_status visit crf_code [crf] %}`: lock, signatures (name, date/time, meaning; voided
   visibly) and SDV progress of one CRF;
 - `{% casebook_status participant %}`: the same for a participant's casebook;
 - `{% crf_lock visit crf_code as lock %}`: the active lock covering a CRF, or None;
@@ -45,32 +45,50 @@ def _crf_queries(request, visit, crf_code, participant=None) -> dict:
     return cache[key]
 
 
+def _visit_records(request, visit) -> selectors.VisitRecords | None:
+    """The visit's locks, signatures and SDV marks, read once per page (a visit page shows
+    every CRF's status box: four statements a CRF before, issue 24)."""
+    if request is None:
+        return None
+    cache = getattr(request, "_dm_visit_records", None)
+    if cache is None:
+        cache = request._dm_visit_records = {}
+    if visit.pk not in cache:
+        cache[visit.pk] = selectors.VisitRecords(visit)
+    return cache[visit.pk]
+
+
 def _lock_for_crf(request, visit, crf_code):
     """The lock covering a CRF, read once per page (the status box and the read-only switch
     both ask)."""
-    if request is None:
-        return selectors.lock_for_crf(visit, crf_code)
-    cache = getattr(request, "_dm_crf_locks", None)
-    if cache is None:
-        cache = request._dm_crf_locks = {}
-    key = (visit.pk, crf_code)
-    if key not in cache:
-        cache[key] = selectors.lock_for_crf(visit, crf_code)
-    return cache[key]
+    return selectors.lock_for_crf(visit, crf_code, of_visit=_visit_records(request, visit))
 
 
-def _crf_shown(context, visit, crf_code):
-    """The CRF the page already read (the form view's `crf`), if it is this one and the page is
-    a GET (a form posted back holds the typed values in its instance, not the stored ones);
-    else None and the SDV box reads it."""
+# The CRF record argument of `crf_record_status` when the page does not give it.
+_NOT_GIVEN = object()
+
+
+def _crf_shown(context, visit, crf_code, given=_NOT_GIVEN) -> tuple[object, bool]:
+    """(the CRF, True) when the page already read it: given to the tag (None: none is saved) or
+    the form view's `crf`, if it is this one, on a GET (a form posted back holds the typed
+    values in its instance, not the stored ones); else (None, False) and the SDV box reads
+    it."""
     request = context.get("request")
     if request is None or request.method != "GET":
-        return None
-    crf = context.get("crf")
+        return None, False
     model = CRF_MODELS.get(crf_code)
-    if model is not None and isinstance(crf, model) and crf.pk and crf.visit_id == visit.pk:
-        return crf
-    return None
+    if model is None:
+        return None, False
+    if given is not _NOT_GIVEN:
+        if given is None:
+            return None, True
+        if isinstance(given, model) and given.pk and given.visit_id == visit.pk:
+            return given, True
+        return None, False
+    crf = context.get("crf")
+    if isinstance(crf, model) and crf.pk and crf.visit_id == visit.pk:
+        return crf, True
+    return None, False
 
 
 @register.inclusion_tag("datamanagement/_field_queries.html", takes_context=True)
@@ -114,11 +132,14 @@ def query_widget(context, query, step_form=None) -> dict:
 
 
 @register.inclusion_tag("datamanagement/_record_status.html", takes_context=True)
-def crf_record_status(context, visit, crf_code: str) -> dict:
+def crf_record_status(context, visit, crf_code: str, crf=_NOT_GIVEN) -> dict:
+    """`crf`: the CRF record where the page read it (None: not saved), else it is read here."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("datamanagement.view_signature"):
         return {"show": False}
+    records = _visit_records(request, visit)
+    shown, read = _crf_shown(context, visit, crf_code, crf)
     return {
         "show": True,
         "visit": visit,
@@ -126,9 +147,13 @@ def crf_record_status(context, visit, crf_code: str) -> dict:
         "crf_code": crf_code,
         "lock": _lock_for_crf(request, visit, crf_code),
         "signatures": selectors.signatures_shown_with(
-            visit.participant, visit=visit, crf_code=crf_code, intact=_intact_cache(request)
+            visit.participant,
+            visit=visit,
+            crf_code=crf_code,
+            intact=_intact_cache(request),
+            of_visit=records,
         ),
-        "sdv": selectors.sdv_of_crf(visit, crf_code, crf=_crf_shown(context, visit, crf_code))
+        "sdv": selectors.sdv_of_crf(visit, crf_code, crf=shown, crf_read=read, of_visit=records)
         if selectors.sdv_required_fields(crf_code)
         else None,
         "perms": context.get("perms"),
