@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Hashable
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db import connections, router
@@ -31,12 +32,17 @@ from django.db.models.sql.compiler import SQLCompiler
 # that the parameters where the two compilations differ are exactly the arguments' places (a
 # literal of the query equal to a marker cannot be mistaken for one). Integers within a small
 # integer column's range (Django refuses a value out of the column's range before the database
-# sees it).
+# sees it). Aware datetimes in the year 2999, a microsecond apart.
 _MARKER_SETS = (30_011, 31_013)
+_DATETIME_MARKER = datetime(2999, 1, 1, tzinfo=UTC)
 
 
-def _marker(kind: str, base: int, index: int) -> int | str:
-    return base + index if kind == "int" else f"\x1fprepared-{base}-{index}"
+def _marker(kind: str, base: int, index: int) -> int | str | datetime:
+    if kind == "int":
+        return base + index
+    if kind == "datetime":
+        return _DATETIME_MARKER + timedelta(microseconds=base + index)
+    return f"\x1fprepared-{base}-{index}"
 
 
 M = TypeVar("M", bound=Model)
@@ -61,7 +67,7 @@ class PreparedRows(Generic[M]):
         # A select_for_update() queryset: its database is the router's for writes, as Django's.
         self.for_write = for_write
         self.build = build
-        self.kinds = kinds  # "int" or "text", one per argument
+        self.kinds = kinds  # "int", "text" or "datetime" (aware), one per argument
         self._compiled: dict[tuple[str, Hashable], _Compiled] = {}
         self._lock = threading.Lock()
 
