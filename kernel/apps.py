@@ -22,6 +22,7 @@ class KernelConfig(AppConfig):
         trial.translator_install(gettext)
 
         audit.connect_reason_guard()
+        audit.build_history_managers_once()
         role_guard.connect()
         # After every migrate, give each role the permissions the apps' permissions.py list, so
         # that permissions created by apps migrated later are attached too.

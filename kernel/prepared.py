@@ -20,7 +20,8 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.db import connections, router
 from django.db.models import Model, QuerySet
@@ -31,12 +32,17 @@ from django.db.models.sql.compiler import SQLCompiler
 # that the parameters where the two compilations differ are exactly the arguments' places (a
 # literal of the query equal to a marker cannot be mistaken for one). Integers within a small
 # integer column's range (Django refuses a value out of the column's range before the database
-# sees it).
+# sees it). Aware datetimes in the year 2999, a microsecond apart.
 _MARKER_SETS = (30_011, 31_013)
+_DATETIME_MARKER = datetime(2999, 1, 1, tzinfo=UTC)
 
 
-def _marker(kind: str, base: int, index: int) -> int | str:
-    return base + index if kind == "int" else f"\x1fprepared-{base}-{index}"
+def _marker(kind: str, base: int, index: int) -> int | str | datetime:
+    if kind == "int":
+        return base + index
+    if kind == "datetime":
+        return _DATETIME_MARKER + timedelta(microseconds=base + index)
+    return f"\x1fprepared-{base}-{index}"
 
 
 M = TypeVar("M", bound=Model)
@@ -61,11 +67,11 @@ class PreparedRows(Generic[M]):
         # A select_for_update() queryset: its database is the router's for writes, as Django's.
         self.for_write = for_write
         self.build = build
-        self.kinds = kinds  # "int" or "text", one per argument
-        self._compiled: dict[tuple[str, Hashable], tuple[str, list[Any], SQLCompiler]] = {}
+        self.kinds = kinds  # "int", "text" or "datetime" (aware), one per argument
+        self._compiled: dict[tuple[str, Hashable], _Compiled] = {}
         self._lock = threading.Lock()
 
-    def _compile(self, alias: str, key: Hashable) -> tuple[str, list[Any], SQLCompiler]:
+    def _compile(self, alias: str, key: Hashable) -> _Compiled:
         compiled = []
         for base in _MARKER_SETS:
             markers = [_marker(kind, base, i) for i, kind in enumerate(self.kinds)]
@@ -92,9 +98,16 @@ class PreparedRows(Generic[M]):
         # An argument the shape `key` does not use is simply not among the parameters; one
         # written into the SQL's text rather than passed as a parameter made the two texts
         # differ, refused above.
-        return sql, slots, compiler
+        # The columns' converters, found once too (Django's results_iter finds them again for
+        # every statement: a tenth of the CRF save's CPU, issue 24). They depend on the columns
+        # and the alias's backend, not on the connection: Django passes it to each converter.
+        columns = [s[0] for s in compiler.select[0 : compiler.col_count]]
+        converters = compiler.get_converters(columns)
+        return _Compiled(
+            sql, slots, compiler, converters, columns, compiler.has_composite_fields(columns)
+        )
 
-    def _run(self, key: Hashable, args: tuple, using: str | None) -> tuple[str, SQLCompiler, list]:
+    def _run(self, key: Hashable, args: tuple, using: str | None) -> tuple[str, SQLCompiler, Any]:
         if len(args) != len(self.kinds):
             raise TypeError(f"{len(self.kinds)} arguments expected, {len(args)} given")
         if using is not None:
@@ -108,22 +121,28 @@ class PreparedRows(Generic[M]):
             with self._lock:
                 compiled = self._compiled.get((alias, key)) or self._compile(alias, key)
                 self._compiled[(alias, key)] = compiled
-        sql, slots, compiled_by = compiled
-        params = [args[s.index] if isinstance(s, _Argument) else s for s in slots]
+        params = [args[s.index] if isinstance(s, _Argument) else s for s in compiled.slots]
         # The compiler kept (its columns and converters), bound to this thread's connection.
-        compiler = copy.copy(compiled_by)
+        compiler = copy.copy(compiled.compiler)
         compiler.connection = connections[alias]
         with compiler.connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            return alias, compiler, cursor.fetchall()
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        # The rows as Django's results_iter converts them, with the converters found once.
+        rows: Any = fetched
+        if compiled.converters:
+            rows = compiler.apply_converters(rows, compiled.converters)
+        if compiled.composite:
+            rows = compiler.composite_fields_to_tuples(rows, compiled.columns)
+        return alias, compiler, rows
 
     def rows(self, key: Hashable, *args: Any, using: str | None = None) -> list[tuple]:
-        _alias, compiler, fetched = self._run(key, args, using)
-        return list(compiler.results_iter([fetched], tuple_expected=True))
+        _alias, _compiler, rows = self._run(key, args, using)
+        return list(map(tuple, rows))
 
     def objects(self, key: Hashable, *args: Any, using: str | None = None) -> list[M]:
         """As Django's ModelIterable makes them (select_related objects and annotations)."""
-        alias, compiler, fetched = self._run(key, args, using)
+        alias, compiler, rows = self._run(key, args, using)
         select, klass_info = compiler.select, compiler.klass_info
         annotations = compiler.annotation_col_map
         fields = klass_info["select_fields"]
@@ -131,7 +150,7 @@ class PreparedRows(Generic[M]):
         names = [f[0].target.attname for f in select[start:end]]
         populators = get_related_populators(klass_info, select, alias)
         found: list[M] = []
-        for row in compiler.results_iter([fetched]):
+        for row in rows:
             obj = klass_info["model"].from_db(alias, names, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
@@ -139,6 +158,15 @@ class PreparedRows(Generic[M]):
                 setattr(obj, name, row[position])
             found.append(obj)
         return found
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    slots: list[Any]  # the parameters: a constant, or an _Argument's place
+    compiler: SQLCompiler
+    converters: dict[int, tuple[list, Any]]  # SQLCompiler.get_converters of the columns
+    columns: list[Any]
+    composite: bool  # a composite primary key among the columns
 
 
 class _Argument:

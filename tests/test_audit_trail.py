@@ -168,3 +168,23 @@ def test_a_computed_value_recomputed_by_a_change_is_shown_in_the_trail(
     assert record.pf_ratio == Decimal("250.0")
     body = client.get(f"/audit/outcomes.bloodgas/{record.pk}/").content.decode()
     assert "250.0" in body  # only in the change: the creation had 200.0
+
+
+def test_every_models_history_manager_class_is_built_once_and_reads_as_before(participant):
+    """simple-history built a new manager class on every `.history` (issue 24: about 1 ms per
+    audited save); kernel.audit builds it once per model. The manager still reads the history
+    of its own record only, and of the model from the class."""
+    from django.apps import apps
+
+    audited = [m for m in apps.get_models() if hasattr(m._meta, "simple_history_manager_attribute")]
+    assert len(audited) > 10
+    for model in audited:
+        history = model._meta.simple_history_manager_attribute
+        assert type(getattr(model, history)) is type(getattr(model, history)), model
+    other = ParticipantFactory(site=participant.site)
+    assert type(participant.history) is type(other.history) is type(type(participant).history)
+    assert {h.id for h in participant.history.all()} == {participant.pk}
+    assert participant.history.instance == participant
+    assert type(participant).history.model.objects.filter(id=other.pk).count() == (
+        other.history.count()
+    )

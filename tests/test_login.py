@@ -128,3 +128,31 @@ def test_sign_out_is_a_post_and_ends_the_session(client, make_user, login):
     response = client.post("/logout/")
     assert response.status_code == 302
     assert client.get("/").status_code == 302
+
+
+def test_the_session_store_reads_as_djangos_database_store(make_user, login, client):
+    """accounts.sessions reads the session row by a statement compiled once (issue 24): the
+    same data for a live session, none for an expired or unknown key, as Django's own store."""
+    from importlib import import_module
+
+    from django.contrib.sessions.backends import db
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    engine = import_module(settings.SESSION_ENGINE)
+    assert engine.__name__ == "accounts.sessions"
+    login(make_user(Role.COORDINATOR))
+    live = client.session.session_key
+    expired = engine.SessionStore()
+    expired["note"] = "kept"
+    expired.set_expiry(timedelta(seconds=-1))
+    expired.save()
+    for key in (live, expired.session_key, "no-such-session-key", live):
+        ours, djangos = engine.SessionStore(key), db.SessionStore(key)
+        with CaptureQueriesContext(connection) as read:
+            data = ours.load()
+        assert len(read) == 1
+        assert data == djangos.load()
+        assert ours.session_key == djangos.session_key
+        assert (ours.session_key is not None) is (key == live)
+        assert ("_auth_user_id" in data) is (key == live)

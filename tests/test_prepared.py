@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
-from django.db.models import Value
+from django.db.models import IntegerField, Value
+from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
 
 from datamanagement import selectors, services
@@ -45,6 +46,30 @@ def test_the_rows_are_the_querysets_for_every_argument(site01, roles):
     for p in (first, second):
         for code in ("D0", "D3", "D28", "nope"):
             assert prepared.rows(None, p.pk, code) == list(_visits(None, p.pk, code))
+
+
+def _days_as_text(key, participant_id):
+    # The database gives text; the annotation's converter (IntegerField) makes it an int.
+    day = RawSQL('"outcomes_visit"."day"::text', (), output_field=IntegerField())
+    visits = Visit.objects.filter(participant_id=participant_id).annotate(day_read=day)
+    visits = visits.order_by("day")
+    return visits if key == "objects" else visits.values_list("code", "day_read")
+
+
+def test_the_converters_found_once_convert_every_runs_rows(site01, roles):
+    """The columns' converters are found with the SQL, once (issue 24), and still applied to
+    the rows of every later run, as the queryset's."""
+    prepared = PreparedRows(Visit, _days_as_text, ("int",))
+    first, second = ParticipantFactory(site=site01), ParticipantFactory(site=site01)
+    for p in (first, second):
+        of.schedule(p)
+    for p in (first, second, first):
+        rows = prepared.rows(None, p.pk)
+        assert rows == list(_days_as_text(None, p.pk))
+        assert rows
+        assert all(type(day) is int for _code, day in rows)
+        found = prepared.objects("objects", p.pk)
+        assert [(v.code, v.day_read) for v in found] == rows
 
 
 def test_the_objects_are_the_querysets_with_their_related_objects_and_annotations(site01, roles):

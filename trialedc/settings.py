@@ -262,6 +262,8 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 # An *idle* timeout: a request pushes the expiry forward, saving the session at most once a
 # minute (accounts.middleware.SessionPolicyMiddleware._touch), not on every request.
 SESSION_SAVE_EVERY_REQUEST = False
+# Django's database sessions, the session's read compiled once (accounts/sessions.py, issue 24).
+SESSION_ENGINE = "accounts.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
