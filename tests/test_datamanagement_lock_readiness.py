@@ -2,14 +2,26 @@
 a locked CRF is shown read-only (issue 20, finding 4; 21 CFR 11.10(f) operational checks,
 11.50/11.200 signature components, 11.10(e) the reason in the audit trail)."""
 
+from decimal import Decimal
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from datamanagement import selectors, services
 from datamanagement.exceptions import NotLocked
-from datamanagement.models import Lock, LockLevel
+from datamanagement.models import Lock, LockLevel, SdvMark
+from kernel import concurrency
 from kernel.roles import Role
+from outcomes.models import CRF_MODELS, Visit
+from participants.models import Participant, ParticipantStatus, ScreeningVitalSigns
 
-from .factories import PASSWORD
+from . import outcomes_factories as of
+from .factories import PASSWORD, ParticipantFactory
+from .participants_factories import ScreeningFactory, ScreeningVitalSignsFactory
+
+MURRAY = {"pao2_mmhg": Decimal("70"), "fio2": Decimal("0.6"), "cxr_quadrants": 2}
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +135,148 @@ def test_a_locked_crf_is_shown_read_only(client, login, make_user, data_manager,
     fields = page.split('data-testid="crf-locked-fields"')[1].split("</fieldset>")[0]
     assert "<input" in fields  # the values are shown, in a disabled fieldset
     assert 'name="reason_for_change"' not in page
+
+
+# -- the count of CRFs not source-verified, in SQL (issue 24) --------------------------------
+
+
+def _sdv_incomplete_crf_by_crf() -> int:
+    """The checklist's SDV count as it was read before issue 24, kept as the reference: every
+    visit, every CRF of its schedule, `sdv_of_crf(...).is_verified` for each saved one that the
+    plan asks to verify; then each record of no visit of an enrolled participant."""
+    count = 0
+    for visit in Visit.objects.order_by("pk"):
+        for code in visit.crf_codes:
+            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            if crf is not None and selectors.sdv_required_fields(code):
+                count += not selectors.sdv_of_crf(visit, code, crf).is_verified
+    for code, kind in selectors.VISITLESS_RECORDS.items():
+        if not selectors.sdv_required_fields(code):
+            continue
+        for record in kind.model._default_manager.filter(
+            **{f"{kind.participant_path}__isnull": False}
+        ):
+            participant = selectors.participant_of_record(record)
+            count += not selectors.sdv_of_crf(
+                None, code, record, participant=participant
+            ).is_verified
+    return count
+
+
+def _varied_participant(index: int, monitor) -> None:
+    """A participant whose CRFs are verified in full, in part, cleared by a change, not asked
+    to be verified, in draft, or marked on a field the plan does not ask for; with vital signs
+    at screening verified, not verified or not recorded, in turn by `index`."""
+    participant = ParticipantFactory(site=monitor.sites.first())
+    of.schedule(participant)
+
+    murray_d0 = of.crf(participant, "D0", "murray", **MURRAY)
+    murray_d1 = of.crf(participant, "D1", "murray", **MURRAY)
+    of.crf(participant, "D0", "crp", entered_value=Decimal("12"), entered_unit="mg/L")
+    if index % 2 == 0:
+        _mark(monitor, murray_d0, "murray")  # in full
+    _mark(monitor, murray_d1, "murray", selectors.sdv_required_fields("murray")[:2])  # in part
+    status = of.crf(participant, "D1", "clinical_status", status_score=3)
+    _mark(monitor, status, "clinical_status")
+    if index % 3 == 0:  # a change clears the marks of the fields changed
+        of.crf(participant, "D1", "clinical_status", status_score=4)
+    if index % 3 == 1:
+        of.crf(participant, "D3", "clinical_status", complete=False, status_score=3)  # a draft
+    murray_d3 = of.crf(participant, "D3", "murray", **MURRAY)
+    required = selectors.sdv_required_fields("murray")
+    _mark(monitor, murray_d3, "murray", required[:-1])
+    # Every required field but one marked, and a field the plan does not ask for: not verified.
+    SdvMark.objects.create(
+        visit=murray_d3.visit, crf_code="murray", field_name="not_required", verified_by=monitor
+    )
+    if index % 4 == 3:
+        _mark(monitor, murray_d3, "murray")  # now in full
+    if index % 3 != 2:
+        ScreeningVitalSignsFactory(screening=participant.screening)
+        fields = selectors.sdv_required_fields(selectors.SCREENING_VITALS)
+        verified = fields if index % 3 == 0 else fields[1:]
+        for name in verified:
+            SdvMark.objects.create(
+                participant=participant,
+                crf_code=selectors.SCREENING_VITALS,
+                field_name=name,
+                verified_by=monitor,
+            )
+        if index % 2 == 1:  # a mark cleared by a change, not verified since
+            SdvMark.objects.filter(
+                participant=participant, crf_code=selectors.SCREENING_VITALS, field_name=fields[0]
+            ).update(cleared_at=timezone.now())
+    if index == 4:
+        Participant.objects.filter(pk=participant.pk).update(status=ParticipantStatus.WITHDRAWN)
+
+
+def _mark(monitor, crf, code, fields=None):
+    services.sdv_mark(
+        user=monitor,
+        visit=crf.visit,
+        crf_code=code,
+        opened_version=concurrency.version_of(crf),
+        fields=fields,
+    )
+
+
+def _varied_trial(count: int, monitor) -> None:
+    for index in range(count):
+        _varied_participant(index, monitor)
+    # Screened, vital signs recorded and verified in part, never enrolled: not in the count.
+    ScreeningVitalSignsFactory(screening=ScreeningFactory(site=monitor.sites.first()))
+
+
+def test_the_sdv_count_is_the_count_crf_by_crf(make_user):
+    """The SQL count (issue 24) equals `sdv_of_crf(...).is_verified` CRF by CRF, over a trial
+    with CRFs verified in full, in part, cleared by a change, not asked for, in draft, records of
+    no visit verified or not, a screening not enrolled and a participant withdrawn."""
+    monitor = make_user(Role.MONITOR)
+    _varied_trial(6, monitor)
+    expected = _sdv_incomplete_crf_by_crf()
+    assert _readiness()["sdv"] == selectors.sdv_incomplete_count() == expected
+    saved = (
+        sum(
+            1
+            for visit in Visit.objects.all()
+            for code in visit.crf_codes
+            if selectors.sdv_required_fields(code)
+            and CRF_MODELS[code].objects.filter(visit=visit).exists()
+        )
+        + ScreeningVitalSigns.objects.filter(screening__participant__isnull=False).count()
+    )
+    assert 0 < expected < saved  # some verified, some not
+    # Each change moves both the same way: everything verified, then one mark cleared.
+    for visit in Visit.objects.all():
+        for code in visit.crf_codes:
+            crf = CRF_MODELS[code].objects.filter(visit=visit).first()
+            if crf is not None and selectors.sdv_required_fields(code):
+                _mark(monitor, crf, code)
+    for vitals in ScreeningVitalSigns.objects.filter(screening__participant__isnull=False):
+        participant = selectors.participant_of_record(vitals)
+        for name in selectors.sdv_required_fields(selectors.SCREENING_VITALS):
+            if not SdvMark.objects.filter(
+                participant=participant, field_name=name, cleared_at__isnull=True
+            ).exists():
+                SdvMark.objects.create(
+                    participant=participant,
+                    crf_code=selectors.SCREENING_VITALS,
+                    field_name=name,
+                    verified_by=monitor,
+                )
+    assert selectors.sdv_incomplete_count() == _sdv_incomplete_crf_by_crf() == 0
+    one = SdvMark.objects.filter(crf_code="clinical_status", cleared_at__isnull=True).first()
+    SdvMark.objects.filter(pk=one.pk).update(cleared_at=timezone.now())
+    assert selectors.sdv_incomplete_count() == _sdv_incomplete_crf_by_crf() == 1
+
+
+def test_the_sdv_count_reads_statements_that_do_not_grow_with_participants(make_user):
+    monitor = make_user(Role.MONITOR)
+    _varied_trial(2, monitor)
+    with CaptureQueriesContext(connection) as two:
+        selectors.database_lock_readiness()
+    _varied_trial(4, monitor)
+    with CaptureQueriesContext(connection) as six:
+        selectors.database_lock_readiness()
+    assert len(six.captured_queries) == len(two.captured_queries)
+    assert len(six.captured_queries) <= 25
