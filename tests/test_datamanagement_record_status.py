@@ -480,3 +480,25 @@ def test_the_casebooks_sdv_rows_read_in_statements_that_do_not_grow_with_crfs(
     assert rows[0].crf == murray
     assert rows[0].verified_count == 0
     assert rows[1].verified_count == 1
+
+
+def test_the_crf_review_page_reads_the_crfs_sdv_marks_once(client, participant, make_user):
+    """The review page's SDV column and its status box share the visit's marks (issue 24:
+    read twice before); what both show is the CRF's own marks."""
+    monitor = make_user(Role.MONITOR)
+    murray = of.crf(participant, "D0", "murray", **MURRAY)
+    services.sdv_mark(
+        user=monitor,
+        visit=murray.visit,
+        crf_code="murray",
+        opened_version=concurrency.version_of(murray),
+        fields=selectors.sdv_required_fields("murray")[:1],
+    )
+    client.force_login(make_user(Role.DATA_MANAGER))
+    path = f"/data/participants/{participant.study_id}/visits/D0/murray/"
+    client.get(path)  # the session's first request records it (accounts.services)
+    with CaptureQueriesContext(connection) as page:
+        content = client.get(path).content.decode()
+    marks_read = [q for q in page.captured_queries if 'FROM "datamanagement_sdvmark"' in q["sql"]]
+    assert len(marks_read) == 1
+    assert "1 / " in content  # the status box's progress: one field of the plan's verified
