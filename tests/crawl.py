@@ -17,7 +17,7 @@ from html.parser import HTMLParser, attrfind_tolerant, tagfind_tolerant
 from unittest import mock
 from urllib.parse import urldefrag, urlsplit
 
-import django.test.client
+from django.template.base import Template
 
 # Paths never followed: they change state on GET in no app, but are outside the product's pages
 # (static files, the IT admin, language switch) or end the session.
@@ -109,10 +109,13 @@ def links_of(body: str) -> list[str]:
     return links
 
 
-def _template_kept_by_no_one(store, signal, sender, template, context, **kwargs):
-    """In place of Django's test client's `store_rendered_templates`, which copies the context
-    of every template a request renders (a CRF page: hundreds, one per crispy field template)
-    for `response.context`: no crawl reads a crawled page's context or templates."""
+def _render_unannounced(self, context):
+    """Django's own `Template._render`, in place of the test environment's, which sends
+    `template_rendered` for every template a request renders (a CRF page: hundreds, one per
+    crispy field template) so that the test client can copy each one's context into
+    `response.context`: no crawl reads a crawled page's context or templates, and nothing
+    else listens to the signal."""
+    return self.nodelist.render(context)
 
 
 @dataclass
@@ -135,9 +138,7 @@ def crawl(
     """Breadth-first from `start`. Reaching `max_pages` with pages left is an error, unless the
     crawl is a `sample` (the first `max_pages` pages are enough). With `check_links`, each HTML
     page's links are read by HTMLParser too, and a page where the two differ is an error."""
-    with mock.patch.object(
-        django.test.client, "store_rendered_templates", _template_kept_by_no_one
-    ):
+    with mock.patch.object(Template, "_render", _render_unannounced):
         return _crawl(client, start, max_pages, sample, check_links)
 
 
