@@ -49,6 +49,7 @@ from outcomes.models import (
     StudyEvent,
     Visit,
 )
+from outcomes.selectors import crfs_of_visits
 from participants.models import Participant, ScreeningVitalSigns
 
 from .models import (
@@ -705,14 +706,7 @@ def sdv_of_participant(participant) -> list[SdvCrf]:
     visits = list(Visit.objects.filter(participant=participant).order_by("day"))
     # Each CRF table and the SDV marks read once for all the visits (issue 24: a statement for
     # each CRF of each visit and another for its marks); a CRF is its visit's one (one-to-one).
-    codes = [
-        c for c in dict.fromkeys(c for v in visits for c in v.crf_codes) if sdv_required_fields(c)
-    ]
-    crfs = {
-        (crf.visit_id, code): crf
-        for code in codes
-        for crf in CRF_MODELS[code].objects.filter(visit__in=visits)
-    }
+    crfs = crfs_of_visits(visits, only=sdv_required_fields)
     marks: dict[int | None, list[SdvMark]] = {visit.pk: [] for visit in visits}
     for mark in SdvMark.objects.filter(visit__in=visits).select_related("verified_by"):
         marks[mark.visit_id].append(mark)

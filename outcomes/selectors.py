@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -161,11 +162,18 @@ class VisitRow:
         return sum(1 for c in self.crfs if c["crf"] is not None and c["crf"].is_complete)
 
 
-def _crfs_of_visits(visits: list[Visit]) -> dict[tuple[int, str], Crf]:
+def crfs_of_visits(
+    visits: list[Visit], *, only: Callable[[str], object] | None = None
+) -> dict[tuple[int, str], Crf]:
     """The saved CRFs of `visits` by (visit, code), as `crfs_of` reads them (a CRF is its
     visit's one), with one statement for each CRF table, not one for each CRF of each visit
-    (issue 24: 60 and more statements for a participant's timeline)."""
-    codes = dict.fromkeys(code for visit in visits for code in visit.crf_codes)
+    (issue 24: 60 and more statements for a participant's timeline). `only(code)`: the CRF
+    codes to read (all of the visits' by default)."""
+    codes = [
+        code
+        for code in dict.fromkeys(code for visit in visits for code in visit.crf_codes)
+        if only is None or only(code)
+    ]
     return {
         (crf.visit_id, code): crf
         for code in codes
@@ -177,7 +185,7 @@ def visit_rows(participant, *, today: date) -> list[VisitRow]:
     """The participant's visits with today's status and their CRFs: the timeline."""
     end = ended_on(participant)
     visits = list(Visit.objects.filter(participant=participant).order_by("day"))
-    saved = _crfs_of_visits(visits)
+    saved = crfs_of_visits(visits)
     rows = []
     for visit in visits:
         crfs = {code: saved.get((visit.pk, code)) for code in visit.crf_codes}
