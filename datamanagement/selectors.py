@@ -39,6 +39,7 @@ from kernel.access import scope_to_sites, sites_for
 from kernel.models import User
 from kernel.prepared import PreparedRows
 from kernel.roles import Role
+from kernel.templatetags.edc import edc_datetime
 from kernel.trial import TRIAL
 from outcomes.models import (
     CRF_MODELS,
@@ -572,10 +573,8 @@ def in_reader_calendar(model_field, shown: str) -> str:
     if not shown or model_field.choices:
         return shown
     try:
-        if isinstance(model_field, DateTimeField):
-            local = datetime.fromisoformat(shown)
-            clock = calendars.digits_for_page(local.strftime("%H:%M"))
-            return f"{calendars.shown(local.date())} {clock}"
+        if isinstance(model_field, DateTimeField):  # as every date-time of a page shows it
+            return edc_datetime(datetime.fromisoformat(shown))
         if isinstance(model_field, DateField):
             return calendars.shown(date.fromisoformat(shown))
     except ValueError:  # a stored value of another form: shown as stored

@@ -458,3 +458,32 @@ def test_a_jalali_monitor_reads_dates_in_jalali_and_the_mark_keeps_the_iso_value
     page = client.get(sdv).content.decode()
     assert f"changed after verification: {jalali(screened_on)} → {jalali(later)}" in page
     assert screened_on.isoformat() not in page
+
+
+def test_a_stored_value_is_shown_in_the_readers_calendar_by_its_fields_type():
+    """`in_reader_calendar`: the ISO form of a date, date-time or time field converted as every
+    page shows one (a date-time as `edc_datetime`), any other value and any other form as
+    stored."""
+    from django.utils import timezone
+
+    from kernel import calendars
+    from kernel.models import Calendar
+    from participants.models import Consent
+
+    consented_at = Consent._meta.get_field("consented_at")
+    measured_on = ScreeningVitalSigns._meta.get_field("measured_on")
+    measured_at = ScreeningVitalSigns._meta.get_field("measured_at")
+    heart_rate = ScreeningVitalSigns._meta.get_field("heart_rate_bpm")
+    with timezone.override("Asia/Tehran"):
+        calendars.activate(Calendar.JALALI)
+        try:
+            assert selectors.in_reader_calendar(measured_on, "2026-12-05") == "1405/09/14"
+            assert (
+                selectors.in_reader_calendar(consented_at, "2026-12-05T06:00+00:00")
+                == "1405/09/14 09:30"
+            )
+            assert selectors.in_reader_calendar(measured_at, "09:30") == "09:30"
+            assert selectors.in_reader_calendar(heart_rate, "2026") == "2026"
+            assert selectors.in_reader_calendar(measured_on, "5 Dec") == "5 Dec"
+        finally:
+            calendars.deactivate()
