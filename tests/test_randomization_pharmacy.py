@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from kernel import concurrency
@@ -189,8 +190,11 @@ def test_a_form_error_keeps_what_was_typed(client, login, pharmacist, two_arms):
 
 def test_the_syringe_label_is_the_same_for_both_arms(client, login, pharmacist, two_arms):
     active, placebo = two_arms
-    prepare(active, pharmacist)
-    prepare(placebo, pharmacist, lot_number="", concentration_million_per_ml=None)
+    # Both doses prepared at the same instant: the label prints the minute of preparation, and
+    # two preparations either side of a minute's turn would differ by it, not by the arm.
+    with time_machine.travel(timezone.now(), tick=False):
+        prepare(active, pharmacist)
+        prepare(placebo, pharmacist, lot_number="", concentration_million_per_ml=None)
     login(pharmacist)
 
     def label(randomization):
