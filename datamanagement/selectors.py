@@ -1610,3 +1610,17 @@ def query_worklist_state_for(user) -> str:
     if user.has_perm("datamanagement.answer_query"):
         return QueryState.OPEN
     return ""
+
+
+def visit_records(request, visit) -> VisitRecords | None:
+    """The visit's locks, signatures and SDV marks, read once per request (a visit page shows
+    every CRF's status box: four statements a CRF before, issue 24); a view that reads them
+    too (the CRF review page's SDV column) takes them from here."""
+    if request is None:
+        return None
+    cache = getattr(request, "_dm_visit_records", None)
+    if cache is None:
+        cache = request._dm_visit_records = {}
+    if visit.pk not in cache:
+        cache[visit.pk] = VisitRecords(visit)
+    return cache[visit.pk]

@@ -43,7 +43,6 @@ from .forms import (
     UnlockRequestForm,
 )
 from .models import Lock, LockLevel, Notification, Query, SignatureLevel, UnlockRequest
-from .templatetags.datamanagement_tags import visit_records
 
 VIEW_QUERIES = "datamanagement.view_query"
 VIEW_CRFS = "outcomes.view_visit"
@@ -363,7 +362,7 @@ def crf_review(request, study_id: str, code: str, crf: str):
     record = CRF_MODELS[crf].objects.filter(visit=visit).first()
     # The SDV marks read once for the page: its status box takes the same (issue 24).
     sdv = selectors.sdv_of_crf(
-        visit, crf, record, crf_read=True, of_visit=visit_records(request, visit)
+        visit, crf, record, crf_read=True, of_visit=selectors.visit_records(request, visit)
     )
     sdv_fields = {f.name: f for f in sdv.fields}
     rows = []

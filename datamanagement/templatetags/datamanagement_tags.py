@@ -45,24 +45,10 @@ def _crf_queries(request, visit, crf_code, participant=None) -> dict:
     return cache[key]
 
 
-def visit_records(request, visit) -> selectors.VisitRecords | None:
-    """The visit's locks, signatures and SDV marks, read once per page (a visit page shows
-    every CRF's status box: four statements a CRF before, issue 24); a view that reads them
-    too (the CRF review page's SDV column) takes them from here."""
-    if request is None:
-        return None
-    cache = getattr(request, "_dm_visit_records", None)
-    if cache is None:
-        cache = request._dm_visit_records = {}
-    if visit.pk not in cache:
-        cache[visit.pk] = selectors.VisitRecords(visit)
-    return cache[visit.pk]
-
-
 def _lock_for_crf(request, visit, crf_code):
     """The lock covering a CRF, read once per page (the status box and the read-only switch
     both ask)."""
-    return selectors.lock_for_crf(visit, crf_code, of_visit=visit_records(request, visit))
+    return selectors.lock_for_crf(visit, crf_code, of_visit=selectors.visit_records(request, visit))
 
 
 # The CRF record argument of `crf_record_status` when the page does not give it.
@@ -139,7 +125,7 @@ def crf_record_status(context, visit, crf_code: str, crf=_NOT_GIVEN) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.has_perm("datamanagement.view_signature"):
         return {"show": False}
-    records = visit_records(request, visit)
+    records = selectors.visit_records(request, visit)
     shown, read = _crf_shown(context, visit, crf_code, crf)
     return {
         "show": True,
