@@ -96,9 +96,7 @@ class _Message:
             **self.headers,
             "id": task_id,
             "root_id": task_id,
-            "kwargsrepr": saferepr(
-                kwargs, app.amqp.kwargsrepr_maxsize, maxlevels=app.conf.task_repr_maxlevels
-            ),
+            "kwargsrepr": _kwargsrepr(kwargs, app),
             "origin": anon_nodename(),
         }
         producer.publish(
@@ -129,6 +127,21 @@ class _Message:
             not app.conf.task_send_sent_event
             and type(app.backend).on_task_call is BaseBackend.on_task_call
         )
+
+
+def _kwargsrepr(kwargs: dict, app) -> str:
+    """The `kwargsrepr` header, Celery's `saferepr` of the keyword arguments as apply_async writes
+    it. The EDC's tasks take row ids: for keyword arguments that are all integers, `saferepr`
+    writes what `repr` writes, as long as that fits in its limit (it cuts only past
+    `kwargsrepr_maxsize`; tests/test_kernel_broker.py compares the two), and `repr` is that
+    text without `saferepr`'s walk of the value, which was a fifteenth of the Python of a
+    randomization (docs/performance.md, issue 24, sixth step). Anything else: `saferepr`."""
+    maxsize = app.amqp.kwargsrepr_maxsize
+    if all(type(value) is int for value in kwargs.values()):
+        text = repr(kwargs)
+        if len(text) <= maxsize:
+            return text
+    return saferepr(kwargs, maxsize, maxlevels=app.conf.task_repr_maxlevels)
 
 
 class _Recorder:

@@ -167,3 +167,34 @@ def test_a_kept_connection_publishes_through_one_redis_client(broker_of_our_own,
         task_publish(alert_deliver_task, alert_id=alert_id)
     assert len(made) == opened  # none per publish (a fresh redis.Redis each before)
     assert [_body(m)[1]["alert_id"] for m in _queued(broker_of_our_own)] == [0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"alert_id": 8},
+        {"alert_id": 10**40},
+        {"report_id": -3, "run_id": 0},
+        {"run_id": "8"},
+        {"alert_id": True},
+        {"alert_id": 8, "ids": [1, 2, {"a": [3]}]},
+    ],
+)
+def test_the_kwargsrepr_header_is_celerys_saferepr_whatever_its_limit(kwargs):
+    """Whole-number arguments written by repr (issue 24, sixth step): the same text as Celery's
+    saferepr, cut the same way past the limit, for every limit around the text's length."""
+    for maxsize in range(1, len(repr(kwargs)) + 3):
+        app.amqp.kwargsrepr_maxsize, saved = maxsize, app.amqp.kwargsrepr_maxsize
+        try:
+            expected = broker.saferepr(kwargs, maxsize, maxlevels=app.conf.task_repr_maxlevels)
+            assert broker._kwargsrepr(kwargs, app) == expected
+        finally:
+            app.amqp.kwargsrepr_maxsize = saved
+
+
+def test_whole_number_arguments_are_written_without_celerys_saferepr(monkeypatch):
+    def refused(*args, **kwargs):
+        raise AssertionError("saferepr called")
+
+    monkeypatch.setattr(broker, "saferepr", refused)
+    assert broker._kwargsrepr({"alert_id": 8}, app) == "{'alert_id': 8}"

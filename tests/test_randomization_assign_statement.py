@@ -151,6 +151,43 @@ def test_a_data_management_lock_refuses_randomization_with_its_own_words(roles, 
     nothing_changed(waiting)
 
 
+def test_when_several_refusals_apply_the_first_in_the_functions_order_is_given(
+    roles, site01, site02
+):
+    """Migration 0009 reads the checks in one query: the refusals keep their order of precedence
+    (the user's sites, already randomized, the status, then the data manager's locks)."""
+    coord = coordinator(site01)
+    all_lists()
+    done = enrolled(site01, study_id="01-0102")
+    assign(done, coord)
+    consented = ParticipantFactory(
+        site=site01, study_id="01-0101", status=ParticipantStatus.CONSENTED
+    )
+    waiting = enrolled(site01)
+    manager = UserFactory(username="dm", role=Role.DATA_MANAGER)
+    Lock.objects.create(
+        level=LockLevel.DATABASE, reason="Interim analysis", locked_by=manager,
+        locked_at=timezone.now(),
+    )  # fmt: skip
+    other = UserFactory(username="c2", role=Role.COORDINATOR, sites=[site02])
+
+    # Outside the user's sites, already randomized and locked: the sites first.
+    error = refusal(done, other)
+    assert type(error) is NotRandomizable
+    assert str(error) == "This participant belongs to a site you are not assigned to."
+    # Already randomized and locked: already randomized.
+    error = refusal(done, coord)
+    assert type(error) is AlreadyRandomized
+    assert str(error) == "Participant 01-0102 is already randomized."
+    # Not enrolled and locked: the status.
+    error = refusal(consented, coord)
+    assert type(error) is NotRandomizable
+    assert "status is “Consented”" in str(error)
+    # Enrolled and locked: the lock.
+    assert type(refusal(waiting, coord)) is RecordLocked
+    nothing_changed(waiting)
+
+
 def test_a_slot_given_behind_the_counters_is_refused_not_given_twice(roles, site01):
     """The counters' trigger off (as only the database's superuser could): the next slot by the
     counter is already taken; the function refuses it rather than give it again."""
