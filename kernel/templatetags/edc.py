@@ -56,3 +56,18 @@ def bdi(value, autoescape=True):
 def get_item(mapping, key):
     """`mapping|get_item:key`: a dictionary entry by a key held in a variable."""
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def crispy_layout(context, form):
+    """`{% crispy form %}`, the same HTML, rendered in Python for the layouts our CRF forms use
+    (kernel.form_html; crispy renders any other)."""
+    from crispy_forms.templatetags.crispy_forms_tags import CrispyFormNode
+
+    from ..form_html import NotTranscribed, render_crispy_layout
+
+    try:
+        return render_crispy_layout(form, context)
+    except NotTranscribed:
+        with context.push(crispy_layout_form=form):
+            return CrispyFormNode("crispy_layout_form", None).render(context)
