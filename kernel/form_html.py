@@ -364,3 +364,82 @@ def _radioselect_inline(bound) -> str:
         out.append("</fieldset>")
     out.append(f"{GAP}</div>{GAP}")
     return "".join(out)
+
+
+# `{{ field|as_crispy_field }}` is not within `specialspaceless`: its whitespace is crispy's
+# field.html's, character for character (the text between the template's tags).
+_RAW_CONTROL = (
+    '\n\n\n    \n    <div id="div_{id}" class="mb-3{css}">\n        \n            \n'
+    '            <label\n                for="{for_}" class="form-label{required}">\n'
+    "                {label}{mark}\n            </label>\n        \n\n        \n\n        \n"
+    "            \n                \n                    \n                        {widget}\n"
+    "                    \n                    \n                        {help_and_errors}"
+    "                    \n                \n            \n        \n        \n    </div>\n"
+    "    \n\n"
+)
+_RAW_CHECKBOX = (
+    '\n\n\n    \n        <div class="mb-3">\n        \n    \n'
+    '    <div id="div_{id}" class="form-check{css}">\n        \n\n        \n\n        \n'
+    "            \n                    \n                        {widget}\n                    \n"
+    '                <label for="{for_}" class="form-check-label{required}">\n'
+    "                    {label}{mark}\n                </label>\n                {help_and_errors}"
+    "            \n        \n        \n    </div>\n    \n        \n        </div>\n    \n\n"
+)
+
+
+def _raw_help_and_errors(bound) -> str:
+    """help_text_and_errors.html as rendered (errors inline, help text as a block)."""
+    errors = "\n"
+    if bound.errors:
+        auto_id = escape(bound.auto_id)
+        errors = (
+            f'\n    <div id="{_text(bound.errors.field_id)}_error" class="invalid-feedback">\n    '
+            + "".join(
+                f'\n        <span id="error_{n}_{auto_id}"><strong>{_text(error)}</strong>'
+                "</span>\n    "
+                for n, error in enumerate(bound.errors, start=1)
+            )
+            + "\n    </div>\n\n"
+        )
+    help_text = "\n"
+    if bound.help_text:
+        id_attr = f'id="{escape(bound.auto_id)}_helptext" ' if bound.auto_id else ""
+        help_text = (
+            f'\n    \n        <div {id_attr}class="form-text">{bound.help_text}</div>\n    \n\n'
+        )
+    return f"\n\n\n    {errors}\n\n\n\n    {help_text}\n\n\n"
+
+
+def render_crispy_field(bound) -> SafeString:
+    """`{{ field|as_crispy_field }}` (crispy's field.html) for a labelled text box, text area or
+    check box of a form whose helper is as `helper_is_transcribed` says; NotTranscribed for
+    any other field."""
+    helper = getattr(bound.form, "helper", None)
+    widget = bound.field.widget
+    if (
+        helper is None
+        or not helper_is_transcribed(helper)
+        or not bound.label
+        or not _field_is_transcribed(bound)
+        or isinstance(widget, forms.Select | forms.RadioSelect)
+        or bound.use_fieldset
+        or not isinstance(widget, forms.TextInput | forms.Textarea | forms.CheckboxInput)
+    ):
+        raise NotTranscribed(bound.name)
+    required, mark = _required(bound)
+    checkbox = isinstance(widget, forms.CheckboxInput)
+    if checkbox:
+        css = "form-check-input is-invalid" if bound.errors else "form-check-input"
+    else:
+        css = "form-control is-invalid" if bound.errors else "form-control"
+    html = (_RAW_CHECKBOX if checkbox else _RAW_CONTROL).format(
+        id=escape(bound.auto_id),
+        css=_wrapper_class(bound),
+        for_=_text(bound.id_for_label),
+        required=required,
+        label=_text(bound.label),
+        mark=mark,
+        widget=_widget(bound, css),
+        help_and_errors=_raw_help_and_errors(bound),
+    )
+    return mark_safe(html)  # noqa: S308 — escaped parts, as crispy's template escapes them

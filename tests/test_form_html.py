@@ -58,6 +58,9 @@ def forms_of(visit, crf, user):
         form = make(junk(make()))
         form.is_valid()
         form.add_error(None, "A refusal of the whole CRF <b>")
+        for name in ("warning_reason", "reason_for_change"):
+            if name in form.fields:
+                form.add_error(name, f"A refusal of the {name} <b>")
         return form
 
     def with_service_refusals():
@@ -88,7 +91,7 @@ def test_every_crf_form_renders_as_crispy_renders_it(visits, make_user):
     user = make_user(Role.DATA_MANAGER)
     request = RequestFactory().get("/")
     request.user = user
-    compared = 0
+    compared = compared_fields = 0
     for language in LANGUAGES:
         with translation.override(language):
             for visit in visits:
@@ -107,4 +110,38 @@ def test_every_crf_form_renders_as_crispy_renders_it(visits, make_user):
                         compared += 1
                         if what != "unbound":
                             assert "is-invalid" in ours
+                        compared_fields += compare_boxes_below(make, request, visit, crf)
     assert compared >= 3 * len(LANGUAGES) * len(CRF_FORMS)
+    # The reason for a change is asked on the saved CRFs (the D0 Murray, the D3 blood gas).
+    assert compared_fields >= 3 * len(LANGUAGES) * (2 * 2 * 3 + 2)
+
+
+BOXES = ["confirm_warnings", "warning_reason", "reason_for_change"]
+
+
+def compare_boxes_below(make, request, visit, crf) -> int:
+    """The boxes the page renders below the layout (`|as_crispy_field`): the confirmation of
+    soft warnings, its reason and the reason for a change."""
+    compared = 0
+    for name in BOXES:
+        if name not in make().fields:
+            continue
+        crispy_html = rendered(
+            Template(f"{{% load crispy_forms_tags %}}<p>{{{{ form.{name}|as_crispy_field }}}}"),
+            make(),
+            request,
+            visit,
+            crf,
+        )
+        form = make()
+        form_html.render_crispy_field(form[name])  # ours, not crispy's fallback
+        ours = rendered(
+            Template(f"{{% load edc %}}<p>{{{{ form.{name}|crispy_field_html }}}}"),
+            make(),
+            request,
+            visit,
+            crf,
+        )
+        assert ours == crispy_html, (crf, name, *where_they_differ(ours, crispy_html))
+        compared += 1
+    return compared

@@ -71,3 +71,17 @@ def crispy_layout(context, form):
     except NotTranscribed:
         with context.push(crispy_layout_form=form):
             return CrispyFormNode("crispy_layout_form", None).render(context)
+
+
+@register.filter
+def crispy_field_html(field):
+    """`{{ field|as_crispy_field }}`, the same HTML, rendered in Python for a labelled text box,
+    text area or check box (kernel.form_html; crispy renders any other field)."""
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+
+    from ..form_html import NotTranscribed, render_crispy_field
+
+    try:
+        return render_crispy_field(field)
+    except NotTranscribed:
+        return as_crispy_field(field)
