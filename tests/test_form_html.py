@@ -92,6 +92,7 @@ def test_every_crf_form_renders_as_crispy_renders_it(visits, make_user):
     request = RequestFactory().get("/")
     request.user = user
     compared = compared_fields = 0
+    assert {crf for visit in visits for crf in visit.crf_codes} == set(CRF_FORMS)
     for language in LANGUAGES:
         with translation.override(language):
             for visit in visits:
