@@ -146,3 +146,34 @@ def compare_boxes_below(make, request, visit, crf) -> int:
         assert ours == crispy_html, (crf, name, *where_they_differ(ours, crispy_html))
         compared += 1
     return compared
+
+
+def test_a_layout_it_does_not_know_is_rendered_by_crispy_itself():
+    from crispy_forms.helper import FormHelper
+    from crispy_forms.layout import Fieldset, Layout
+    from django import forms
+    from django.template import Context
+
+    class WithAFieldset(forms.Form):
+        note = forms.CharField(label="Note", widget=forms.HiddenInput)
+        size = forms.ChoiceField(label="Size", choices=[("s", "S")], required=False)
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.helper = FormHelper()
+            self.helper.form_tag = False
+            self.helper.layout = Layout(Fieldset("Legend", "size"), "note")
+
+    with pytest.raises(form_html.NotTranscribed):
+        form_html.render_crispy_layout(WithAFieldset(), Context())
+    with pytest.raises(form_html.NotTranscribed):
+        form_html.render_crispy_field(WithAFieldset()["note"])
+    context = {"form": WithAFieldset()}
+    assert OURS.render(Context(context)) == CRISPY.render(Context(context))
+    field = Template(
+        "{% load edc %}{{ form.size|crispy_field_html }}{{ form.note|crispy_field_html }}"
+    )
+    crispy_field = Template(
+        "{% load crispy_forms_tags %}{{ form.size|as_crispy_field }}{{ form.note|as_crispy_field }}"
+    )
+    assert field.render(Context(context)) == crispy_field.render(Context(context))
