@@ -56,3 +56,32 @@ def bdi(value, autoescape=True):
 def get_item(mapping, key):
     """`mapping|get_item:key`: a dictionary entry by a key held in a variable."""
     return mapping.get(key) if mapping else None
+
+
+@register.simple_tag(takes_context=True)
+def crispy_layout(context, form):
+    """`{% crispy form %}`, the same HTML, rendered in Python for the layouts our CRF forms use
+    (kernel.form_html; crispy renders any other)."""
+    from crispy_forms.templatetags.crispy_forms_tags import CrispyFormNode
+
+    from ..form_html import NotTranscribed, render_crispy_layout
+
+    try:
+        return render_crispy_layout(form, context)
+    except NotTranscribed:
+        with context.push(crispy_layout_form=form):
+            return CrispyFormNode("crispy_layout_form", None).render(context)
+
+
+@register.filter
+def crispy_field_html(field):
+    """`{{ field|as_crispy_field }}`, the same HTML, rendered in Python for a labelled text box,
+    text area or check box (kernel.form_html; crispy renders any other field)."""
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
+
+    from ..form_html import NotTranscribed, render_crispy_field
+
+    try:
+        return render_crispy_field(field)
+    except NotTranscribed:
+        return as_crispy_field(field)
