@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.physiology import pf_display
-from kernel.prepared import PreparedRows
+from kernel.prepared import PreparedRows, read_together
 from kernel.trial import (
     BASELINE,
     BLOOD_GAS,
@@ -439,6 +439,13 @@ def _crf_save(
         # trail; only for this signal.
         cast(Any, crf).values_before_save = values_before
         try:
+            # The reads after the write, in one round trip (issue 24): the receivers' (the
+            # changed fields' SDV marks and the covering signatures, each row locked: hooks.
+            # crf_saved_reads), then the visit's CRF statuses, in the order they ran one by one.
+            # No receiver writes a CRF, so the statuses read before their writes are the same.
+            reads = hooks.crf_saved_reads_of(crf)
+            *read, statuses = read_together([*reads.values(), selectors.crf_progress_read(visit)])
+            cast(Any, crf).read_after_save = dict(zip(reads, read, strict=True))
             signals.crf_saved.send(
                 sender=type(crf),
                 crf=crf,
@@ -448,7 +455,10 @@ def _crf_save(
             )
         finally:
             crf.__dict__.pop("values_before_save", None)
-        _visit_refresh_state(visit=visit, user=user)
+            crf.__dict__.pop("read_after_save", None)
+        _visit_refresh_state(
+            visit=visit, user=user, progress=selectors.crf_progress_of(visit, statuses)
+        )
     return crf
 
 
@@ -575,9 +585,11 @@ def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
     )
 
 
-def _visit_refresh_state(*, visit: Visit, user) -> None:
-    """A visit is done when every CRF its configuration lists is complete."""
-    progress = selectors.crf_progress(visit)  # one query, however many CRFs the visit has
+def _visit_refresh_state(*, visit: Visit, user, progress=None) -> None:
+    """A visit is done when every CRF its configuration lists is complete. `progress`: the
+    visit's crf_progress when the caller read it after its write, else read here."""
+    if progress is None:
+        progress = selectors.crf_progress(visit)  # one query, however many CRFs the visit has
     # Kept with the visit for the caller (the form view's next CRF to open): not read again.
     cast(Any, visit).crf_progress_after_save = progress
     done = all(p is not None and p.is_complete for p in progress.values())
