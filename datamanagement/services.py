@@ -1139,8 +1139,27 @@ def _signature_attempts_report(*, failure: SignatureFailure, in_a_row: int) -> N
 # these signals inside their transaction, and a refusal raised here rolls the save back.
 
 
-def on_data_changing(sender, *, participant, visit, crf_code, **kwargs) -> None:
+def on_data_changing(sender, *, participant, visit, crf_code, read=None, **kwargs) -> None:
+    if read is not None and "datamanagement.covering_locks" in read:
+        # The covering locks crf_save read for this receiver (crf_changing_reads), under the
+        # visit's lock, in this transaction: the same statement as assert_editable's.
+        lock = selectors.lock_covering_of(read["datamanagement.covering_locks"])
+        if lock is not None:
+            raise lock_refusal(lock)
+        return
     assert_editable(participant=participant, visit=visit, crf_code=crf_code)
+
+
+def crf_changing_reads(visit, crf_code: str) -> dict[str, Read]:
+    """on_data_changing's read for a CRF save (outcomes.hooks.crf_changing_reads): the active
+    locks covering the CRF, as assert_editable(visit=visit, crf_code=crf_code) reads them.
+    crf_save runs it under the visit's lock, first of its reads there, in one round trip,
+    and sends the rows with data_changing (`read`)."""
+    return {
+        "datamanagement.covering_locks": selectors.lock_covering_read(
+            participant_id=visit.participant_id, visit_id=visit.pk, crf_code=crf_code
+        )
+    }
 
 
 def on_crf_saved(sender, *, crf, user, warnings, warning_reason, **kwargs) -> None:

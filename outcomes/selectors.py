@@ -326,8 +326,18 @@ def previous_values(visit: Visit) -> dict[str, tuple[str, Decimal]]:
 
     One query (UNION ALL of one SELECT per source); where two sources hold a value on the same
     day, the one listed first in `_DELTA_SOURCES` is kept."""
+    return previous_values_of(_PREVIOUS_VALUES.rows(None, visit.participant_id, visit.day))
+
+
+def previous_values_read(visit: Visit) -> Read:
+    """previous_values' statement, for kernel.prepared.read_together (its rows:
+    previous_values_of)."""
+    return Read(_PREVIOUS_VALUES, None, (visit.participant_id, visit.day), objects=False)
+
+
+def previous_values_of(rows: list[tuple]) -> dict[str, tuple[str, Decimal]]:
+    """previous_values from the rows of its statement (previous_values_read)."""
     found: dict[str, tuple[int, str, Decimal]] = {}
-    rows = _PREVIOUS_VALUES.rows(None, visit.participant_id, visit.day)
     for rank, day, code, value in sorted(rows, key=lambda row: (row[0], -row[1])):
         key = _DELTA_ROWS[rank][0]
         if key not in found or day > found[key][0]:
