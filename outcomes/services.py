@@ -326,6 +326,28 @@ _LOCKED_CRF: PreparedRows[Any] = PreparedRows(Visit, _locked_crf, ("int",), for_
 _CRF_VERSION: PreparedRows[Any] = PreparedRows(Visit, _crf_version, ("int",))
 
 
+def _read_under_visit_lock(visit: Visit, crf_code: str, *, lock: bool = True):
+    """The visit's row locked (_LOCKED_VISIT, when `lock`) and the reads that follow it (see
+    _crf_save), in one round trip: (locked visits, (the data_changing receivers' rows by name,
+    the CRF locked, its version rows, the previous values' rows or None)). Of a code that is
+    no CRF, only the visit (the caller refuses the code)."""
+    first = [Read(_LOCKED_VISIT, None, (visit.pk,))] if lock else []
+    if crf_code not in CRF_MODELS:
+        return (read_together(first)[0] if lock else []), None
+    changing = hooks.crf_changing_reads_of(visit, crf_code)
+    own = [
+        Read(_LOCKED_CRF, crf_code, (visit.pk,)),
+        Read(_CRF_VERSION, crf_code, (visit.pk,), objects=False),
+    ]
+    if crf_code in checks.DELTA_FIELDS:
+        own.append(selectors.previous_values_read(visit))
+    results = read_together([*first, *changing.values(), *own])
+    locked = results.pop(0) if lock else []
+    read = dict(zip(changing, results, strict=False))
+    locked_crf, version_rows, *previous = results[len(changing) :]
+    return locked, (read, locked_crf, version_rows, previous[0] if previous else None)
+
+
 def _crf_save(
     *,
     visit: Visit,
@@ -360,9 +382,21 @@ def _crf_save(
         # What the CRF is compared with on the same visit (the infusion's start, the other P/F)
         # in the same query too (selectors.with_same_day).
         # (Its SQL compiled once per process: _LOCKED_VISIT, issue 24.)
-        locked = _LOCKED_VISIT.objects(None, visit.pk)
+        # Then, under that lock and in the same round trip (issue 24), each its own statement
+        # in the order they ran one by one, each with its own snapshot taken when the one
+        # before it returned (kernel.prepared.read_together; READ COMMITTED, so not one
+        # statement: a lock or version read in the visit's locking statement could be stale,
+        # docs/performance.md): the locks covering the CRF (data management's, hooks.
+        # crf_changing_reads), the CRF row FOR UPDATE, its newest audit row (its version:
+        # _CRF_VERSION, checked against the row below), and the previous visits' values of its
+        # soft-limit deltas. Only reads: a save refused before it writes keeps nothing of them.
+        # Their arguments are the visit's id, participant and day, which a visit keeps; they
+        # are compared with the locked row's, and the reads made again if they differ.
+        locked, under_lock = _read_under_visit_lock(visit, crf_code)
         if not locked:
             raise Visit.DoesNotExist(f"Visit {visit.pk} does not exist.")
+        if (visit.participant_id, visit.day) != (locked[0].participant_id, locked[0].day):
+            under_lock = None
         visit = locked[0]
         if crf_code not in visit.crf_codes:
             raise CrfNotExpected(
@@ -371,29 +405,15 @@ def _crf_save(
             )
         if visit.state == VisitState.MISSED:
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
-        # Under the visit's lock, in one round trip (issue 24), each its own statement in the
-        # order they ran one by one, each with its own snapshot taken when the one before it
-        # returned (kernel.prepared.read_together; READ COMMITTED, so not one statement: a lock
-        # or version read in the visit's locking statement could be stale, docs/performance.md):
-        # the locks covering the CRF (data management's, hooks.crf_changing_reads), the CRF
-        # row FOR UPDATE, its newest audit row (its version: _CRF_VERSION, checked against the
-        # row below), and the previous visits' values of its soft-limit deltas. Only reads:
-        # taken before the hard limits are checked, they cost a refused save nothing it keeps.
-        changing = hooks.crf_changing_reads_of(visit, crf_code)
-        own = [
-            Read(_LOCKED_CRF, crf_code, (visit.pk,)),
-            Read(_CRF_VERSION, crf_code, (visit.pk,), objects=False),
-        ]
-        if crf_code in checks.DELTA_FIELDS:
-            own.append(selectors.previous_values_read(visit))
-        results = read_together([*changing.values(), *own])
-        locked_crf, version_rows, *previous_rows = results[len(changing) :]
+        if under_lock is None:
+            _locked, under_lock = _read_under_visit_lock(visit, crf_code, lock=False)
+        changing, locked_crf, version_rows, previous_rows = under_lock
         signals.data_changing.send(
             sender=Visit,
             participant=None,
             visit=visit,
             crf_code=crf_code,
-            read=dict(zip(changing, results, strict=False)),
+            read=changing,
         )
         if crf_code == BASELINE:
             # Sex, age and the respiratory support come from their single source, not typed
@@ -466,7 +486,9 @@ def _crf_save(
         warnings = _soft_warnings(
             visit=visit,
             crf=crf,
-            previous=selectors.previous_values_of(previous_rows[0]) if previous_rows else {},
+            previous=selectors.previous_values_of(previous_rows)
+            if previous_rows is not None
+            else {},
         )
         if warnings and not (confirm_warnings and warning_reason.strip()):
             raise UnconfirmedWarnings(

@@ -61,7 +61,8 @@ CRF_FORM_QUERIES = 9
 # (kernel.prepared.read_together): the same three statements, in the same order, one round trip.
 # 14 -> 11 (issue 24, crf6): the reads under the visit's lock (the covering locks, the CRF row
 # FOR UPDATE, its version, the previous visits' values) sent in one message, as above.
-BLOOD_GAS_SAVE_QUERIES = 11
+# 11 -> 10: and with the visit's locking read itself, first in that message.
+BLOOD_GAS_SAVE_QUERIES = 10
 
 
 def url(p, visit, crf):
@@ -213,7 +214,7 @@ def test_a_corrections_reads_under_the_visits_lock_and_after_its_write_go_in_one
     client, site01, roles, coordinator
 ):
     """Issue 24 (crf6): the same statements as one by one, in the same order, in two round
-    trips: after the visit's lock, the covering locks, the CRF row FOR UPDATE, its version and
+    trips: the visit's lock, then the covering locks, the CRF row FOR UPDATE, its version and
     the previous visits' values; after the UPDATE and its audit row, the changed fields' SDV
     marks and the covering signatures FOR UPDATE, then the visit's CRF statuses."""
     p = ParticipantFactory(site=site01)
@@ -230,7 +231,9 @@ def test_a_corrections_reads_under_the_visits_lock_and_after_its_write_go_in_one
     )
     update = next(i for i, s in enumerate(statements) if s.startswith('UPDATE "outcomes_bloodgas"'))
     assert statements[update + 1].startswith('INSERT INTO "outcomes_historicalbloodgas"')
-    before = statements[locking + 1].split(";\n")
+    lock, *before = statements[locking].split(";\n")
+    assert 'FROM "outcomes_visit"' in lock
+    assert lock.endswith('FOR UPDATE OF "outcomes_visit", "participants_participant"')
     assert len(before) == 4
     assert 'FROM "datamanagement_lock"' in before[0]
     assert 'FROM "outcomes_bloodgas"' in before[1]
@@ -238,7 +241,7 @@ def test_a_corrections_reads_under_the_visits_lock_and_after_its_write_go_in_one
     assert 'FROM "outcomes_historicalbloodgas"' in before[2]
     assert "UNION ALL" in before[3]
     # Nothing else between the reads under the lock and the write.
-    assert update == locking + 2
+    assert update == locking + 1
     after = statements[update + 2].split(";\n")
     assert len(after) == 3
     assert 'FROM "datamanagement_sdvmark"' in after[0]
