@@ -10,6 +10,7 @@ class DataManagementConfig(AppConfig):
         from django.db.models.signals import post_migrate, pre_delete, pre_save
 
         from kernel import home
+        from outcomes import hooks as outcomes_hooks
         from outcomes import signals as outcomes_signals
         from participants import signals as participants_signals
         from participants import timeline
@@ -21,6 +22,10 @@ class DataManagementConfig(AppConfig):
             services.on_data_changing, dispatch_uid="dm_data_changing"
         )
         outcomes_signals.crf_saved.connect(services.on_crf_saved, dispatch_uid="dm_crf_saved")
+        # Its reads before and after a CRF's write, run with crf_save's own in one round trip
+        # each (issue 24).
+        outcomes_hooks.crf_changing_reads(services.crf_changing_reads)
+        outcomes_hooks.crf_saved_reads(services.crf_changed_reads)
         outcomes_signals.participant_data_changed.connect(
             services.on_participant_data_changed, dispatch_uid="dm_participant_data_changed"
         )

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy
 from kernel import audit, calendars, concurrency
 from kernel.access import scope_to_sites, sites_for
 from kernel.models import User
-from kernel.prepared import PreparedRows
+from kernel.prepared import PreparedRows, Read
 from kernel.roles import Role
 from kernel.templatetags.edc import edc_datetime
 from kernel.trial import TRIAL
@@ -260,11 +260,26 @@ def lock_covering(
 
     Asked on every CRF page and save: one statement, compiled once per process for each of its
     shapes (`_COVERING_LOCKS`, issue 24)."""
+    read = lock_covering_read(participant_id=participant_id, visit_id=visit_id, crf_code=crf_code)
+    return lock_covering_of(read.prepared.objects(read.key, *read.args))
+
+
+def lock_covering_read(
+    *, participant_id: int | None = None, visit_id: int | None = None, crf_code: str = ""
+) -> Read:
+    """lock_covering's statement, for kernel.prepared.read_together (its instances:
+    lock_covering_of)."""
     by_participant, by_crf = participant_id is not None, visit_id is not None and bool(crf_code)
     visitless = not by_crf and by_participant and crf_code in VISITLESS_RECORDS
-    locks = _COVERING_LOCKS.objects(
-        (by_participant, by_crf, visitless), participant_id or 0, visit_id or 0, crf_code or ""
+    return Read(
+        _COVERING_LOCKS,
+        (by_participant, by_crf, visitless),
+        (participant_id or 0, visit_id or 0, crf_code or ""),
     )
+
+
+def lock_covering_of(locks: list[Lock]) -> Lock | None:
+    """lock_covering from the instances of its statement (lock_covering_read)."""
     return _widest(locks)
 
 

@@ -28,7 +28,7 @@ from kernel import audit, concurrency
 from kernel.alerts import alert_create
 from kernel.exceptions import EditConflict, TrialEdcError
 from kernel.models import AlertKind
-from kernel.prepared import PreparedRows
+from kernel.prepared import PreparedRows, Read
 from kernel.trial import TRIAL
 from outcomes import selectors as outcome_selectors
 from outcomes.models import CRF_MODELS, CrfStatus, Visit, VisitState
@@ -626,21 +626,52 @@ def _void(signatures, *, reason: str) -> int:
     return voided
 
 
+def _changed_fields(crf) -> set[str] | None:
+    """The fields a save of `crf` changed, from the values crf_save read under its row lock
+    before the save (`values_before_save`): those the audit trail's diff would give (the
+    tracked, editable fields). None: the CRF had no earlier version."""
+    before = crf.__dict__["values_before_save"]
+    if before is None:
+        return None
+    fields = _audited_fields(type(crf))
+    after = model_to_dict(crf, fields=fields)
+    return {name for name in fields if before.get(name) != after[name]}
+
+
+def _sdv_marks_read(crf, changed: set[str]) -> Read:
+    return Read(_SDV_MARKS_TO_CLEAR, (crf.crf_code, tuple(sorted(changed))), (crf.visit.pk,))
+
+
+def _signatures_read(crf) -> Read:
+    visit = crf.visit
+    return Read(_SIGNATURES_TO_VOID, None, (visit.participant_id, visit.pk, crf.crf_code))
+
+
+def crf_changed_reads(crf) -> dict[str, Read]:
+    """crf_changed's two reads (outcomes.hooks.crf_saved_reads): the changed fields' SDV marks
+    (none read when no field changed or the CRF is new, as crf_changed reads none) and the
+    covering signatures, each row locked, in this order. crf_save runs them in one round trip
+    with its own read after its write and hands the rows back as `crf.read_after_save`."""
+    reads = {}
+    changed = _changed_fields(crf)
+    if changed:
+        reads["datamanagement.sdv_marks"] = _sdv_marks_read(crf, changed)
+    reads["datamanagement.signatures"] = _signatures_read(crf)
+    return reads
+
+
 def crf_changed(*, crf, user) -> None:
     """After a CRF was saved: clear the SDV marks of the fields that changed (telling the
     monitor) and void the signatures that covered the earlier version."""
     visit = crf.visit
     latest = None
     changed: set[str] | None = None  # None: the CRF had no earlier version
+    # The rows crf_save read for this receiver after its write (crf_changed_reads), if any.
+    read = crf.__dict__.get("read_after_save")
     if "values_before_save" in crf.__dict__:
         # outcomes.services.crf_save passes the values it read under its row lock before the
-        # save: the changed fields are those the audit trail's diff would give (the tracked,
-        # editable fields), without reading its two last versions back.
-        before = crf.__dict__["values_before_save"]
-        if before is not None:
-            fields = _audited_fields(type(crf))
-            after = model_to_dict(crf, fields=fields)
-            changed = {name for name in fields if before.get(name) != after[name]}
+        # save: the changed fields without reading the audit trail's two last versions back.
+        changed = _changed_fields(crf)
     else:
         # The version just saved and the one before it, in one query.
         latest, previous = [
@@ -654,8 +685,13 @@ def crf_changed(*, crf, user) -> None:
     # All or nothing with the save it follows (crf_save's transaction): no savepoint of its own.
     with transaction.atomic(savepoint=False):
         if changed:  # (an empty set reads nothing, as the queryset's empty IN did)
-            key = (crf.crf_code, tuple(sorted(changed)))
-            for mark in _SDV_MARKS_TO_CLEAR.objects(key, visit.pk):
+            if read is not None:
+                marks = read["datamanagement.sdv_marks"]
+            else:
+                marks = _SDV_MARKS_TO_CLEAR.objects(
+                    (crf.crf_code, tuple(sorted(changed))), visit.pk
+                )
+            for mark in marks:
                 if latest is None:  # the version just saved, for its reason for change
                     latest = crf.history.order_by("-history_date", "-history_id").first()
                 _sdv_mark_clear(
@@ -667,10 +703,13 @@ def crf_changed(*, crf, user) -> None:
                     crf_code=crf.crf_code,
                 )
         reason = _("%(what)s changed after signing") % {"what": what}
-        _void(
-            _SIGNATURES_TO_VOID.objects(None, visit.participant_id, visit.pk, crf.crf_code),
-            reason=reason,
-        )
+        if read is not None:
+            signatures = read["datamanagement.signatures"]
+        else:
+            signatures = _SIGNATURES_TO_VOID.objects(
+                None, visit.participant_id, visit.pk, crf.crf_code
+            )
+        _void(signatures, reason=reason)
 
 
 _AUDITED_FIELDS: dict[type, frozenset[str]] = {}
@@ -1100,8 +1139,27 @@ def _signature_attempts_report(*, failure: SignatureFailure, in_a_row: int) -> N
 # these signals inside their transaction, and a refusal raised here rolls the save back.
 
 
-def on_data_changing(sender, *, participant, visit, crf_code, **kwargs) -> None:
+def on_data_changing(sender, *, participant, visit, crf_code, read=None, **kwargs) -> None:
+    if read is not None and "datamanagement.covering_locks" in read:
+        # The covering locks crf_save read for this receiver (crf_changing_reads), under the
+        # visit's lock, in this transaction: the same statement as assert_editable's.
+        lock = selectors.lock_covering_of(read["datamanagement.covering_locks"])
+        if lock is not None:
+            raise lock_refusal(lock)
+        return
     assert_editable(participant=participant, visit=visit, crf_code=crf_code)
+
+
+def crf_changing_reads(visit, crf_code: str) -> dict[str, Read]:
+    """on_data_changing's read for a CRF save (outcomes.hooks.crf_changing_reads): the active
+    locks covering the CRF, as assert_editable(visit=visit, crf_code=crf_code) reads them.
+    crf_save runs it under the visit's lock, first of its reads there, in one round trip,
+    and sends the rows with data_changing (`read`)."""
+    return {
+        "datamanagement.covering_locks": selectors.lock_covering_read(
+            participant_id=visit.participant_id, visit_id=visit.pk, crf_code=crf_code
+        )
+    }
 
 
 def on_crf_saved(sender, *, crf, user, warnings, warning_reason, **kwargs) -> None:

@@ -55,6 +55,7 @@ from .prepared import PreparedRows
 
 FIELD = "edit_version"  # the hidden field's name (with the form's prefix)
 UNKNOWN = -1  # the version of a form that did not say, or could not prove, what it showed
+READ_HERE = object()  # refuse_stale_edit's default: the record's version read by it
 _SALT = "kernel.concurrency.edit-version"
 _ANNOTATION = "edit_version_shown"
 
@@ -364,6 +365,7 @@ def refuse_stale_edit(
     values: Mapping[str, Any],
     linked: Iterable[Iterable[str]] = (),
     followers: Mapping[str, Iterable[str]] | None = None,
+    current_version: int | None | object = READ_HERE,
 ) -> dict[str, Any]:
     """The values a form may write on `record`, whose row the caller has locked.
 
@@ -372,13 +374,16 @@ def refuse_stale_edit(
     derived value or an edit check reads together; `followers` fields written with, and only
     with, another (a CRP value's unit as entered follows the value). Returns `values` when the
     version is current, this user's changes alone when the other person's merge safely; raises
-    EditConflict otherwise (the module docstring states the rule)."""
+    EditConflict otherwise (the module docstring states the rule). `current_version`: the
+    record's version as `version_of` gives it, read by the caller under the same row lock
+    (e.g. in the same round trip as the locking read, issue 24); read here by default."""
     model = type(record)
     followers = {leader: tuple(names) for leader, names in (followers or {}).items()}
     following = {name for names in followers.values() for name in names}
     compared = [name for name in values if name not in following]
     fields = {name: _model_field(model, name) for name in compared}
-    current_version = version_of(record)
+    if current_version is READ_HERE:
+        current_version = version_of(record)
     if opened_version != UNKNOWN and opened_version == current_version:
         return dict(values)
     current = _current(record, compared)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
+import psycopg
 from django.db import connections, router
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
@@ -107,7 +108,10 @@ class PreparedRows(Generic[M]):
             sql, slots, compiler, converters, columns, compiler.has_composite_fields(columns)
         )
 
-    def _run(self, key: Hashable, args: tuple, using: str | None) -> tuple[str, SQLCompiler, Any]:
+    def _statement(
+        self, key: Hashable, args: tuple, using: str | None
+    ) -> tuple[str, _Compiled, list[Any]]:
+        """The alias, the compiled statement of the shape `key` and its parameters for `args`."""
         if len(args) != len(self.kinds):
             raise TypeError(f"{len(self.kinds)} arguments expected, {len(args)} given")
         if using is not None:
@@ -122,18 +126,27 @@ class PreparedRows(Generic[M]):
                 compiled = self._compiled.get((alias, key)) or self._compile(alias, key)
                 self._compiled[(alias, key)] = compiled
         params = [args[s.index] if isinstance(s, _Argument) else s for s in compiled.slots]
+        return alias, compiled, params
+
+    @staticmethod
+    def _converted(alias: str, compiled: _Compiled, fetched: list) -> tuple[SQLCompiler, Any]:
         # The compiler kept (its columns and converters), bound to this thread's connection.
         compiler = copy.copy(compiled.compiler)
         compiler.connection = connections[alias]
-        with compiler.connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            fetched = cursor.fetchall()
         # The rows as Django's results_iter converts them, with the converters found once.
         rows: Any = fetched
         if compiled.converters:
             rows = compiler.apply_converters(rows, compiled.converters)
         if compiled.composite:
             rows = compiler.composite_fields_to_tuples(rows, compiled.columns)
+        return compiler, rows
+
+    def _run(self, key: Hashable, args: tuple, using: str | None) -> tuple[str, SQLCompiler, Any]:
+        alias, compiled, params = self._statement(key, args, using)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            fetched = cursor.fetchall()
+        compiler, rows = self._converted(alias, compiled, fetched)
         return alias, compiler, rows
 
     def rows(self, key: Hashable, *args: Any, using: str | None = None) -> list[tuple]:
@@ -143,6 +156,9 @@ class PreparedRows(Generic[M]):
     def objects(self, key: Hashable, *args: Any, using: str | None = None) -> list[M]:
         """As Django's ModelIterable makes them (select_related objects and annotations)."""
         alias, compiler, rows = self._run(key, args, using)
+        return self._instances(alias, compiler, rows)
+
+    def _instances(self, alias: str, compiler: SQLCompiler, rows: Any) -> list[M]:
         select, klass_info = compiler.select, compiler.klass_info
         annotations = compiler.annotation_col_map
         fields = klass_info["select_fields"]
@@ -158,6 +174,62 @@ class PreparedRows(Generic[M]):
                 setattr(obj, name, row[position])
             found.append(obj)
         return found
+
+
+class Read(NamedTuple):
+    """One read of `read_together`: `prepared.objects(key, *args)` (`objects=True`) or
+    `prepared.rows(key, *args)`."""
+
+    prepared: PreparedRows[Any]
+    key: Hashable
+    args: tuple
+    objects: bool = True
+
+
+def read_together(reads: Sequence[Read]) -> list[list[Any]]:
+    """The results of `reads`, in their order, as each one's `objects` or `rows` gives them, from
+    one round trip to the database: their statements sent in one message, one after the other
+    (issue 24: a CRF save's reads after its write).
+
+    The same statements, run by PostgreSQL in the same order and with the same meaning as one by
+    one: each statement of a multi-statement query takes its own snapshot (under READ COMMITTED,
+    a later one sees what committed meanwhile, as a separate round trip would), its row locks
+    are taken in turn, and a failing one ends the message with its error (the transaction
+    aborted, as it would be). Only what Python does between them is gone: so only for reads
+    none of whose arguments depends on another's rows. Query capture sees one query (the
+    statements joined). Where parameters are bound by the server (OPTIONS server_side_binding,
+    which refuses several statements in one message), or the reads go to different databases,
+    they run one by one."""
+    if not reads:
+        return []
+    statements = [r.prepared._statement(r.key, r.args, None) for r in reads]
+    aliases = {alias for alias, _compiled, _params in statements}
+    alias = statements[0][0]
+    connection = connections[alias]
+    fetched: list[list] = []
+    with connection.cursor() as cursor:
+        if len(aliases) != 1 or not isinstance(cursor.cursor, psycopg.ClientCursor):
+            for read_alias, compiled, params in statements:
+                with connections[read_alias].cursor() as own:
+                    own.execute(compiled.sql, params)
+                    fetched.append(own.fetchall())
+        else:
+            # A parameter's %-placeholders only: a literal % of the SQL is already doubled.
+            sql = ";\n".join(compiled.sql for _alias, compiled, _params in statements)
+            cursor.execute(sql, [p for _alias, _compiled, params in statements for p in params])
+            for index in range(len(statements)):
+                if index:
+                    if not cursor.nextset():
+                        raise RuntimeError("read_together: fewer results than statements")
+                fetched.append(cursor.fetchall())
+    results: list[list[Any]] = []
+    for read, (read_alias, compiled, _params), rows in zip(reads, statements, fetched, strict=True):
+        compiler, converted = read.prepared._converted(read_alias, compiled, rows)
+        if read.objects:
+            results.append(read.prepared._instances(read_alias, compiler, converted))
+        else:
+            results.append(list(map(tuple, converted)))
+    return results
 
 
 class _Compiled(NamedTuple):

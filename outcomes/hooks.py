@@ -9,6 +9,16 @@ It registers here, from its AppConfig.ready(), as apps register timeline section
   CRF takes from their single source instead of their being typed again (issue 18).
 - `crf_guard(fn)`: fn(crf, complete) -> {field: message}: a refusal, raised as a hard error
   (HardLimitExceeded) before anything is saved; `crf` holds the values as they would be stored.
+- `crf_changing_reads(fn)`: fn(visit, crf_code) -> {name: kernel.prepared.Read}: the reads a
+  receiver of `signals.data_changing` makes for a CRF save (the covering locks). crf_save runs
+  them first of its reads under the visit's lock, with its own (the CRF row, its version, the
+  previous visits' values), in one round trip, and sends the results with data_changing as
+  `read` ({name: rows}).
+- `crf_saved_reads(fn)`: fn(crf) -> {name: kernel.prepared.Read}: the reads a receiver of
+  `signals.crf_saved` makes after the CRF's write, with arguments known before it runs (the
+  CRF carries `values_before_save`). crf_save runs them with its own read after the write (the
+  visit's CRF statuses) in one round trip (kernel.prepared.read_together, issue 24), in the
+  order registered, and gives the receivers the results as `crf.read_after_save[name]`.
 """
 
 from __future__ import annotations
@@ -18,9 +28,13 @@ from typing import Any
 
 BaselineSource = Callable[[Any], dict[str, Any]]
 CrfGuard = Callable[[Any, bool], dict[str, str]]
+CrfSavedReads = Callable[[Any], dict[str, Any]]
+CrfChangingReads = Callable[[Any, str], dict[str, Any]]
 
 _BASELINE_SOURCES: list[BaselineSource] = []
 _CRF_GUARDS: list[CrfGuard] = []
+_CRF_SAVED_READS: list[CrfSavedReads] = []
+_CRF_CHANGING_READS: list[CrfChangingReads] = []
 
 
 def baseline_source(fn: BaselineSource) -> BaselineSource:
@@ -41,3 +55,31 @@ def baseline_sources() -> tuple[BaselineSource, ...]:
 
 def crf_guards() -> tuple[CrfGuard, ...]:
     return tuple(_CRF_GUARDS)
+
+
+def crf_saved_reads(fn: CrfSavedReads) -> CrfSavedReads:
+    if fn not in _CRF_SAVED_READS:
+        _CRF_SAVED_READS.append(fn)
+    return fn
+
+
+def crf_saved_reads_of(crf) -> dict[str, Any]:
+    """{name: Read} of every registered `crf_saved_reads` for `crf`."""
+    reads: dict[str, Any] = {}
+    for fn in _CRF_SAVED_READS:
+        reads.update(fn(crf))
+    return reads
+
+
+def crf_changing_reads(fn: CrfChangingReads) -> CrfChangingReads:
+    if fn not in _CRF_CHANGING_READS:
+        _CRF_CHANGING_READS.append(fn)
+    return fn
+
+
+def crf_changing_reads_of(visit, crf_code: str) -> dict[str, Any]:
+    """{name: Read} of every registered `crf_changing_reads` for a save of `crf_code`."""
+    reads: dict[str, Any] = {}
+    for fn in _CRF_CHANGING_READS:
+        reads.update(fn(visit, crf_code))
+    return reads

@@ -19,7 +19,7 @@ from kernel import concurrency
 from kernel import trial as trial_codes
 from kernel.access import scope_to_sites, site_scope, sites_of_scope
 from kernel.physiology import pf_display
-from kernel.prepared import PreparedRows
+from kernel.prepared import PreparedRows, Read
 from kernel.trial import TRIAL
 
 from . import checks, followup, hooks, schedule, scores
@@ -146,7 +146,17 @@ def crf_with_version(visit: Visit, crf_code: str):
 def crf_progress(visit: Visit) -> dict[str, CrfProgress | None]:
     """The status of each CRF of the visit, by code in the configuration's order (None where
     not started): one query (UNION ALL over the CRF tables), whatever the number of CRFs."""
-    found = dict(_CRF_STATUSES.rows(tuple(visit.crf_codes), visit.pk))
+    return crf_progress_of(visit, _CRF_STATUSES.rows(tuple(visit.crf_codes), visit.pk))
+
+
+def crf_progress_read(visit: Visit) -> Read:
+    """crf_progress's statement, for kernel.prepared.read_together (its rows: crf_progress_of)."""
+    return Read(_CRF_STATUSES, tuple(visit.crf_codes), (visit.pk,), objects=False)
+
+
+def crf_progress_of(visit: Visit, rows: list[tuple]) -> dict[str, CrfProgress | None]:
+    """crf_progress from the rows of its statement (crf_progress_read)."""
+    found = dict(rows)
     return {code: CrfProgress(found[code]) if code in found else None for code in visit.crf_codes}
 
 
@@ -316,8 +326,18 @@ def previous_values(visit: Visit) -> dict[str, tuple[str, Decimal]]:
 
     One query (UNION ALL of one SELECT per source); where two sources hold a value on the same
     day, the one listed first in `_DELTA_SOURCES` is kept."""
+    return previous_values_of(_PREVIOUS_VALUES.rows(None, visit.participant_id, visit.day))
+
+
+def previous_values_read(visit: Visit) -> Read:
+    """previous_values' statement, for kernel.prepared.read_together (its rows:
+    previous_values_of)."""
+    return Read(_PREVIOUS_VALUES, None, (visit.participant_id, visit.day), objects=False)
+
+
+def previous_values_of(rows: list[tuple]) -> dict[str, tuple[str, Decimal]]:
+    """previous_values from the rows of its statement (previous_values_read)."""
     found: dict[str, tuple[int, str, Decimal]] = {}
-    rows = _PREVIOUS_VALUES.rows(None, visit.participant_id, visit.day)
     for rank, day, code, value in sorted(rows, key=lambda row: (row[0], -row[1])):
         key = _DELTA_ROWS[rank][0]
         if key not in found or day > found[key][0]:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.physiology import pf_display
-from kernel.prepared import PreparedRows
+from kernel.prepared import PreparedRows, Read, read_together
 from kernel.trial import (
     BASELINE,
     BLOOD_GAS,
@@ -293,11 +293,59 @@ def _locked_crf(crf_code: str, visit_id) -> QuerySet:
     return model.objects.select_for_update().filter(visit_id=visit_id).order_by("pk")[:1]
 
 
+def _crf_version(crf_code: str, visit_id) -> QuerySet:
+    """The newest audit row of the visit's CRF `crf_code` (its id, its history id): the
+    version concurrency.version_of reads for the CRF's row, found by the visit rather than the
+    row's id, so that it can be sent with the CRF's locking read (one CRF per visit, a unique
+    constraint; _version_read checks the row's id)."""
+    model = CRF_MODELS[crf_code]
+    crf_ids = model.objects.filter(visit_id=visit_id).values("pk")
+    history = cast(Any, model).history.model
+    newest = history.objects.filter(id__in=crf_ids).order_by("-history_id")
+    return newest.values_list("id", "history_id")[:1]
+
+
+def _version_read(crf: Crf, rows: list[tuple]):
+    """The CRF's version from _CRF_VERSION's rows, read under its row lock: the history id of
+    its newest audit row, as concurrency.version_of gives it (None: not saved yet). Read again
+    by version_of if those rows are not the locked row's (never expected: one CRF per visit,
+    its row locked by the statement before)."""
+    if crf.pk is None:
+        return None
+    if rows and rows[0][0] == crf.pk:
+        return rows[0][1]
+    return concurrency.version_of(crf)
+
+
 # The save's two locking reads, their SQL compiled once per process (kernel.prepared; issue 24):
 # the same statements as the querysets above, without building them again on every save.
 _LOCKED_VISIT = PreparedRows(Visit, _locked_visit, ("int",), for_write=True)
 # (Of the CRF model `crf_code` names; Visit only tells the router where it reads.)
 _LOCKED_CRF: PreparedRows[Any] = PreparedRows(Visit, _locked_crf, ("int",), for_write=True)
+# The CRF's version, sent with it (above).
+_CRF_VERSION: PreparedRows[Any] = PreparedRows(Visit, _crf_version, ("int",))
+
+
+def _read_under_visit_lock(visit: Visit, crf_code: str, *, lock: bool = True):
+    """The visit's row locked (_LOCKED_VISIT, when `lock`) and the reads that follow it (see
+    _crf_save), in one round trip: (locked visits, (the data_changing receivers' rows by name,
+    the CRF locked, its version rows, the previous values' rows or None)). Of a code that is
+    no CRF, only the visit (the caller refuses the code)."""
+    first = [Read(_LOCKED_VISIT, None, (visit.pk,))] if lock else []
+    if crf_code not in CRF_MODELS:
+        return (read_together(first)[0] if lock else []), None
+    changing = hooks.crf_changing_reads_of(visit, crf_code)
+    own = [
+        Read(_LOCKED_CRF, crf_code, (visit.pk,)),
+        Read(_CRF_VERSION, crf_code, (visit.pk,), objects=False),
+    ]
+    if crf_code in checks.DELTA_FIELDS:
+        own.append(selectors.previous_values_read(visit))
+    results = read_together([*first, *changing.values(), *own])
+    locked = results.pop(0) if lock else []
+    read = dict(zip(changing, results, strict=False))
+    locked_crf, version_rows, *previous = results[len(changing) :]
+    return locked, (read, locked_crf, version_rows, previous[0] if previous else None)
 
 
 def _crf_save(
@@ -334,9 +382,21 @@ def _crf_save(
         # What the CRF is compared with on the same visit (the infusion's start, the other P/F)
         # in the same query too (selectors.with_same_day).
         # (Its SQL compiled once per process: _LOCKED_VISIT, issue 24.)
-        locked = _LOCKED_VISIT.objects(None, visit.pk)
+        # Then, under that lock and in the same round trip (issue 24), each its own statement
+        # in the order they ran one by one, each with its own snapshot taken when the one
+        # before it returned (kernel.prepared.read_together; READ COMMITTED, so not one
+        # statement: a lock or version read in the visit's locking statement could be stale,
+        # docs/performance.md): the locks covering the CRF (data management's, hooks.
+        # crf_changing_reads), the CRF row FOR UPDATE, its newest audit row (its version:
+        # _CRF_VERSION, checked against the row below), and the previous visits' values of its
+        # soft-limit deltas. Only reads: a save refused before it writes keeps nothing of them.
+        # Their arguments are the visit's id, participant and day, which a visit keeps; they
+        # are compared with the locked row's, and the reads made again if they differ.
+        locked, under_lock = _read_under_visit_lock(visit, crf_code)
         if not locked:
             raise Visit.DoesNotExist(f"Visit {visit.pk} does not exist.")
+        if (visit.participant_id, visit.day) != (locked[0].participant_id, locked[0].day):
+            under_lock = None
         visit = locked[0]
         if crf_code not in visit.crf_codes:
             raise CrfNotExpected(
@@ -345,7 +405,16 @@ def _crf_save(
             )
         if visit.state == VisitState.MISSED:
             raise VisitNotOpen(_("Visit %(visit)s was marked missed.") % {"visit": visit.code})
-        signals.data_changing.send(sender=Visit, participant=None, visit=visit, crf_code=crf_code)
+        if under_lock is None:
+            _locked, under_lock = _read_under_visit_lock(visit, crf_code, lock=False)
+        changing, locked_crf, version_rows, previous_rows = under_lock
+        signals.data_changing.send(
+            sender=Visit,
+            participant=None,
+            visit=visit,
+            crf_code=crf_code,
+            read=changing,
+        )
         if crf_code == BASELINE:
             # Sex, age and the respiratory support come from their single source, not typed
             # again (issue 18): what a form or an import sends for them is replaced.
@@ -355,7 +424,6 @@ def _crf_save(
             raise HardLimitExceeded(errors)
         values = checks.to_stored_units(values)
         model = CRF_MODELS[crf_code]
-        locked_crf = _LOCKED_CRF.objects(crf_code, visit.pk)
         crf = locked_crf[0] if locked_crf else model(entered_by=user)
         crf.visit = visit  # the locked row, with its participant: not read again on save
         # Draft or complete is part of what the person saves: compared like the values.
@@ -366,6 +434,7 @@ def _crf_save(
             values=typed,
             linked=CRF_LINKED.get(crf_code, ()),
             followers=CRF_FOLLOWERS.get(crf_code),
+            current_version=_version_read(crf, version_rows),
         )
         # The values before this save, read under the lock above: what crf_changed compares the
         # saved values with to clear the SDV marks of changed fields (None: a new CRF).
@@ -414,7 +483,13 @@ def _crf_save(
         # The soft warnings of the values as they will be stored (after a merge, with P/F and
         # the Murray sum computed). The warnings of this version only: a correction that clears
         # them clears them here (the earlier ones stay in the audit trail).
-        warnings = _soft_warnings(visit=visit, crf=crf)
+        warnings = _soft_warnings(
+            visit=visit,
+            crf=crf,
+            previous=selectors.previous_values_of(previous_rows)
+            if previous_rows is not None
+            else {},
+        )
         if warnings and not (confirm_warnings and warning_reason.strip()):
             raise UnconfirmedWarnings(
                 warnings,
@@ -439,6 +514,13 @@ def _crf_save(
         # trail; only for this signal.
         cast(Any, crf).values_before_save = values_before
         try:
+            # The reads after the write, in one round trip (issue 24): the receivers' (the
+            # changed fields' SDV marks and the covering signatures, each row locked: hooks.
+            # crf_saved_reads), then the visit's CRF statuses, in the order they ran one by one.
+            # No receiver writes a CRF, so the statuses read before their writes are the same.
+            reads = hooks.crf_saved_reads_of(crf)
+            *read, statuses = read_together([*reads.values(), selectors.crf_progress_read(visit)])
+            cast(Any, crf).read_after_save = dict(zip(reads, read, strict=True))
             signals.crf_saved.send(
                 sender=type(crf),
                 crf=crf,
@@ -448,7 +530,10 @@ def _crf_save(
             )
         finally:
             crf.__dict__.pop("values_before_save", None)
-        _visit_refresh_state(visit=visit, user=user)
+            crf.__dict__.pop("read_after_save", None)
+        _visit_refresh_state(
+            visit=visit, user=user, progress=selectors.crf_progress_of(visit, statuses)
+        )
     return crf
 
 
@@ -558,10 +643,11 @@ def _pre_dose_check(*, visit: Visit, crf: Crf, crf_code: str) -> None:
             )
 
 
-def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
-    """checks.soft_warnings of the CRF as it will be stored, against the previous visits and
-    the other CRF of the same visit that holds a P/F (Murray <-> blood gas)."""
-    previous = selectors.previous_values(visit) if crf.crf_code in checks.DELTA_FIELDS else {}
+def _soft_warnings(*, visit: Visit, crf: Crf, previous: dict) -> list[str]:
+    """checks.soft_warnings of the CRF as it will be stored, against the previous visits
+    (`previous`: selectors.previous_values, read by the caller under the visit's lock; {} for
+    a CRF with no soft-limit delta) and the other CRF of the same visit that holds a P/F
+    (Murray <-> blood gas)."""
     return checks.soft_warnings(
         crf.crf_code,
         {f.name: getattr(crf, f.attname) for f in crf._meta.concrete_fields},
@@ -575,9 +661,11 @@ def _soft_warnings(*, visit: Visit, crf: Crf) -> list[str]:
     )
 
 
-def _visit_refresh_state(*, visit: Visit, user) -> None:
-    """A visit is done when every CRF its configuration lists is complete."""
-    progress = selectors.crf_progress(visit)  # one query, however many CRFs the visit has
+def _visit_refresh_state(*, visit: Visit, user, progress=None) -> None:
+    """A visit is done when every CRF its configuration lists is complete. `progress`: the
+    visit's crf_progress when the caller read it after its write, else read here."""
+    if progress is None:
+        progress = selectors.crf_progress(visit)  # one query, however many CRFs the visit has
     # Kept with the visit for the caller (the form view's next CRF to open): not read again.
     cast(Any, visit).crf_progress_after_save = progress
     done = all(p is not None and p.is_complete for p in progress.values())

@@ -6,9 +6,12 @@ told, and the audit trail has exactly one change.
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from kernel import concurrency
 from kernel.exceptions import EditConflict
@@ -149,3 +152,90 @@ def test_a_signature_and_a_correction_at_the_same_instant_never_leave_a_valid_st
     for signature in Signature.objects.all():
         assert signature.is_void
         assert not dm_selectors.signature_is_intact(signature)
+
+
+def test_a_crf_lock_committed_while_a_save_waits_on_the_visit_refuses_the_save(two, site01):
+    """Issue 24 (crf6): the save's lock check is sent in one message with the visit's locking
+    read (kernel.prepared.read_together), after it. A CRF lock created while the save waits on
+    the visit's row (lock_create locks the participant's visits) is seen once the wait ends:
+    the save is refused and writes nothing."""
+    from datamanagement import services as dm_services
+    from datamanagement.exceptions import RecordLocked
+    from datamanagement.models import LockLevel
+
+    from .factories import UserFactory as Users
+
+    participant = ParticipantFactory(site=site01)
+    of.schedule(participant)
+    crf = of.crf(participant, "D0", "blood_gas", pao2_mmhg=Decimal("82"), fio2=Decimal("0.6"))
+    opened = concurrency.version_of(crf)
+    visit = Visit.objects.get(participant=participant, code="D0")
+    data_manager = Users(username="dm", role=Role.DATA_MANAGER)
+    _investigator, coordinator = two
+    holding, release = threading.Event(), threading.Event()
+    errors: list = []
+    saved: list = []
+
+    def lock():
+        try:
+            with transaction.atomic():
+                dm_services.lock_create(
+                    user=data_manager,
+                    level=LockLevel.CRF,
+                    participant=participant,
+                    visit=visit,
+                    crf_code="blood_gas",
+                    reason="Reviewed",
+                )
+                holding.set()  # the visits locked, the lock written, not committed yet
+                release.wait(30)  # until the save below waits on the visit's row
+        except Exception as error:  # noqa: BLE001 — asserted on below
+            errors.append(error)
+        finally:
+            holding.set()
+            connection.close()
+
+    def save():
+        try:
+            saved.append(
+                services.crf_save(
+                    visit=visit,
+                    crf_code="blood_gas",
+                    values={"assessed_on": visit.target_date, "pao2_mmhg": Decimal("77")}
+                    | {"fio2": Decimal("0.6")},
+                    complete=True,
+                    user=coordinator,
+                    opened_version=opened,
+                    reason="Transcription",
+                )
+            )
+        except Exception as error:  # noqa: BLE001 — asserted on below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    locker = threading.Thread(target=lock)
+    locker.start()
+    assert holding.wait(30)
+    saver = threading.Thread(target=save)
+    saver.start()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the save never waited on the visit's row")
+    release.set()
+    locker.join(30)
+    saver.join(30)
+    assert not saved
+    assert len(errors) == 1, errors
+    assert isinstance(errors[0], RecordLocked), errors
+    assert BloodGas.objects.get(pk=crf.pk).pao2_mmhg == Decimal("82")
+    assert crf.history.count() == 1

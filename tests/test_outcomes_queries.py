@@ -56,7 +56,13 @@ CRF_FORM_QUERIES = 9
 # values, evaluated in Python by the database's rules (kernel.validation._evaluated_here;
 # tests/test_validation_constraints.py compares every verdict with the database's), not in a
 # SELECT in a savepoint (3 fewer). The database still enforces them at the UPDATE.
-BLOOD_GAS_SAVE_QUERIES = 16
+# 16 -> 14 (issue 24, crf6): the reads after the write (the changed fields' SDV marks, the
+# covering signatures, both FOR UPDATE, and the visit's CRF statuses) sent in one message
+# (kernel.prepared.read_together): the same three statements, in the same order, one round trip.
+# 14 -> 11 (issue 24, crf6): the reads under the visit's lock (the covering locks, the CRF row
+# FOR UPDATE, its version, the previous visits' values) sent in one message, as above.
+# 11 -> 10: and with the visit's locking read itself, first in that message.
+BLOOD_GAS_SAVE_QUERIES = 10
 
 
 def url(p, visit, crf):
@@ -202,3 +208,45 @@ def test_the_visit_state_follows_every_crf_of_the_visit(site01, roles):
         "murray": selectors.CrfProgress(CrfStatus.COMPLETE),
         "clinical_status": selectors.CrfProgress(CrfStatus.DRAFT),
     }
+
+
+def test_a_corrections_reads_under_the_visits_lock_and_after_its_write_go_in_one_message_each(
+    client, site01, roles, coordinator
+):
+    """Issue 24 (crf6): the same statements as one by one, in the same order, in two round
+    trips: the visit's lock, then the covering locks, the CRF row FOR UPDATE, its version and
+    the previous visits' values; after the UPDATE and its audit row, the changed fields' SDV
+    marks and the covering signatures FOR UPDATE, then the visit's CRF statuses."""
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    data = blood_gas_correction(p, "D3")
+    page = client.get(url(p, "D3", "blood_gas"))
+    data["edit_version"] = page.context["form"].edit_version_token
+    with CaptureQueriesContext(connection) as save:
+        response = client.post(url(p, "D3", "blood_gas"), data)
+    assert response.status_code == 302
+    statements = [q["sql"] for q in save.captured_queries]
+    locking = next(
+        i for i, s in enumerate(statements) if '"outcomes_visit"' in s and "FOR UPDATE" in s
+    )
+    update = next(i for i, s in enumerate(statements) if s.startswith('UPDATE "outcomes_bloodgas"'))
+    assert statements[update + 1].startswith('INSERT INTO "outcomes_historicalbloodgas"')
+    lock, *before = statements[locking].split(";\n")
+    assert 'FROM "outcomes_visit"' in lock
+    assert lock.endswith('FOR UPDATE OF "outcomes_visit", "participants_participant"')
+    assert len(before) == 4
+    assert 'FROM "datamanagement_lock"' in before[0]
+    assert 'FROM "outcomes_bloodgas"' in before[1]
+    assert before[1].endswith("FOR UPDATE")
+    assert 'FROM "outcomes_historicalbloodgas"' in before[2]
+    assert "UNION ALL" in before[3]
+    # Nothing else between the reads under the lock and the write.
+    assert update == locking + 1
+    after = statements[update + 2].split(";\n")
+    assert len(after) == 3
+    assert 'FROM "datamanagement_sdvmark"' in after[0]
+    assert after[0].endswith("FOR UPDATE")
+    assert 'FROM "datamanagement_signature"' in after[1]
+    assert after[1].endswith("FOR UPDATE")
+    assert "UNION ALL" in after[2]
+    assert 'FROM "outcomes_bloodgas"' in after[2]

@@ -1,0 +1,175 @@
+"""Reads sent together (kernel.prepared.read_together, issue 24): each read's rows or instances
+as it gives them alone, from one round trip; run one by one where the server binds the
+parameters; and, under a real race, each statement with its own snapshot, taken after the one
+before it returned (READ COMMITTED as for separate round trips), which the CRF save's reads
+after its write rely on."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.db.models import IntegerField
+from django.db.models.expressions import RawSQL
+from django.test.utils import CaptureQueriesContext
+
+from kernel import prepared
+from kernel.prepared import PreparedRows, Read, read_together
+from outcomes.models import Visit
+
+from . import outcomes_factories as of
+from .factories import ParticipantFactory
+
+
+def _visits_locked(_key, visit_id):
+    return Visit.objects.select_for_update().filter(pk=visit_id).select_related("participant")
+
+
+def _missed_reason(_key, visit_id):
+    return Visit.objects.filter(pk=visit_id).values_list("pk", "missed_reason")
+
+
+def _days_as_text(_key, participant_id, code):
+    # The database gives text; the annotation's converter (IntegerField) makes it an int.
+    day = RawSQL('"outcomes_visit"."day"::text', (), output_field=IntegerField())
+    visits = Visit.objects.filter(participant_id=participant_id, code__gte=code)
+    return visits.annotate(day_read=day).order_by("day").values_list("code", "day_read")
+
+
+LOCKED = PreparedRows(Visit, _visits_locked, ("int",), for_write=True)
+MISSED_REASON = PreparedRows(Visit, _missed_reason, ("int",))
+DAYS = PreparedRows(Visit, _days_as_text, ("int", "text"))
+
+
+def _reads(p):
+    d0, d3 = (Visit.objects.get(participant=p, code=code) for code in ("D0", "D3"))
+    return [
+        Read(LOCKED, None, (d0.pk,)),
+        Read(MISSED_REASON, None, (-1,), objects=False),  # no row
+        Read(DAYS, None, (p.pk, "D"), objects=False),
+        Read(LOCKED, None, (d3.pk,)),
+    ]
+
+
+def _alone(reads):
+    return [
+        r.prepared.objects(r.key, *r.args) if r.objects else r.prepared.rows(r.key, *r.args)
+        for r in reads
+    ]
+
+
+@pytest.mark.django_db
+def test_reads_together_give_each_reads_results_in_one_query(site01, roles):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    reads = _reads(p)
+    with transaction.atomic():
+        alone = _alone(reads)
+        with CaptureQueriesContext(connection) as together:
+            results = read_together(reads)
+    assert len(together) == 1
+    assert results == alone
+    assert results[1] == []
+    assert results[2]
+    assert all(isinstance(day, int) for _code, day in results[2])
+    # The instances with their related objects, as the queryset makes them.
+    visit = results[0][0]
+    assert visit.code == "D0"
+    assert visit.participant.study_id == p.study_id
+    assert results[3][0].code == "D3"
+
+
+@pytest.mark.django_db
+def test_reads_together_run_one_by_one_where_the_server_binds_parameters(
+    site01, roles, monkeypatch
+):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    reads = _reads(p)
+
+    class NotTheCursor:
+        pass
+
+    # A server-binding cursor is not a ClientCursor: several statements in one message refused.
+    monkeypatch.setattr(prepared.psycopg, "ClientCursor", NotTheCursor)
+    with transaction.atomic():
+        alone = _alone(reads)
+        with CaptureQueriesContext(connection) as one_by_one:
+            results = read_together(reads)
+    assert len(one_by_one) == len(reads)
+    assert results == alone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_statement_sent_together_takes_its_own_snapshot_after_the_lock_before_it(
+    site01, roles
+):
+    """A holds the D0 visit's lock and changes the D3 visit, then commits; B's two reads sent
+    together, the D0 visit FOR UPDATE then the D3 visit's missed reason, wait for the lock and
+    see A's change: the second statement's snapshot is taken after the first returned. (One
+    statement with both in it would read the D3 visit with the snapshot taken before the wait,
+    and miss it.)"""
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    d0, d3 = (Visit.objects.get(participant=p, code=code) for code in ("D0", "D3"))
+    locked = threading.Event()
+    release = threading.Event()
+    seen: list = []
+    errors: list = []
+
+    def holder():
+        try:
+            with transaction.atomic():
+                list(Visit.objects.select_for_update().filter(pk=d0.pk))
+                Visit.objects.filter(pk=d3.pk).update(missed_reason="changed by A")
+                locked.set()
+                release.wait(30)
+        except Exception as error:  # noqa: BLE001 — asserted on below
+            errors.append(error)
+        finally:
+            locked.set()
+            connection.close()
+
+    def reader():
+        try:
+            with transaction.atomic():
+                seen.append(
+                    read_together(
+                        [
+                            Read(LOCKED, None, (d0.pk,)),
+                            Read(MISSED_REASON, None, (d3.pk,), objects=False),
+                        ]
+                    )
+                )
+        except Exception as error:  # noqa: BLE001 — asserted on below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    a = threading.Thread(target=holder)
+    a.start()
+    assert locked.wait(30)
+    b = threading.Thread(target=reader)
+    b.start()
+    # B waits on the row lock (its first statement) before A commits.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the reads never waited for the lock")
+    release.set()
+    a.join(30)
+    b.join(30)
+    assert not errors, errors
+    (visits, reasons) = seen[0]
+    assert [v.pk for v in visits] == [d0.pk]
+    assert reasons == [(d3.pk, "changed by A")]
