@@ -7,7 +7,6 @@ told, and the audit trail has exactly one change.
 from __future__ import annotations
 
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -21,6 +20,7 @@ from outcomes.models import BloodGas, Visit
 from safety import services as safety_services
 
 from . import outcomes_factories as of
+from .db_waits import until_a_session_waits_on_a_lock
 from .factories import ParticipantFactory, UserFactory
 from .safety_factories import ae_data
 from .test_participants_concurrency import run_at_once
@@ -219,18 +219,7 @@ def test_a_crf_lock_committed_while_a_save_waits_on_the_visit_refuses_the_save(t
     assert holding.wait(30)
     saver = threading.Thread(target=save)
     saver.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the save never waited on the visit's row")
+    until_a_session_waits_on_a_lock("the save")
     release.set()
     locker.join(30)
     saver.join(30)

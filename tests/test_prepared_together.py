@@ -7,7 +7,6 @@ after its write rely on."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 from django.db import connection, transaction
@@ -20,6 +19,7 @@ from kernel.prepared import PreparedRows, Read, read_together
 from outcomes.models import Visit
 
 from . import outcomes_factories as of
+from .db_waits import until_a_session_waits_on_a_lock
 from .factories import ParticipantFactory
 
 
@@ -154,18 +154,7 @@ def test_each_statement_sent_together_takes_its_own_snapshot_after_the_lock_befo
     b = threading.Thread(target=reader)
     b.start()
     # B waits on the row lock (its first statement) before A commits.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            if cursor.fetchone()[0]:
-                break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the reads never waited for the lock")
+    until_a_session_waits_on_a_lock("the reads")
     release.set()
     a.join(30)
     b.join(30)
