@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from datamanagement.models import Query
@@ -343,8 +344,22 @@ def test_pf_on_the_murray_and_blood_gas_crfs_of_one_day_are_compared(
     assert checks.pf_cross_form_warning(Decimal("191.7"), other=("Murray", Decimal("141.6")))
 
 
+@pytest.fixture
+def site_noon(site01):
+    """Today at 12:00 at the site, the clock running: a test that times an infusion half an hour
+    before now and a Day-0 assessment at now cannot straddle the site's midnight (a whole run at
+    00:05 Tehran time put the infusion on the day before Day 0)."""
+    noon = datetime.combine(
+        timezone.localdate(timezone=ZoneInfo(site01.time_zone)),
+        time(12),
+        ZoneInfo(site01.time_zone),
+    )
+    with time_machine.travel(noon, tick=True):
+        yield noon
+
+
 def test_the_infusion_crf_is_completed_only_after_the_hand_over(
-    client, site01, roles, make_user, login
+    client, site01, roles, make_user, login, site_noon
 ):
     store_list(phase="I", stratum="B", arms=[EXOSOME, PLACEBO] * 3)
     randomization = randomized_participant(site=site01, support="none")
