@@ -261,7 +261,7 @@ def lock_covering(
     Asked on every CRF page and save: one statement, compiled once per process for each of its
     shapes (`_COVERING_LOCKS`, issue 24)."""
     read = lock_covering_read(participant_id=participant_id, visit_id=visit_id, crf_code=crf_code)
-    return lock_covering_of(read.prepared.objects(read.key, *read.args))
+    return lock_covering_of(read.run())
 
 
 def lock_covering_read(

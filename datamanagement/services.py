@@ -688,9 +688,7 @@ def crf_changed(*, crf, user) -> None:
             if read is not None:
                 marks = read["datamanagement.sdv_marks"]
             else:
-                marks = _SDV_MARKS_TO_CLEAR.objects(
-                    (crf.crf_code, tuple(sorted(changed))), visit.pk
-                )
+                marks = _sdv_marks_read(crf, changed).run()
             for mark in marks:
                 if latest is None:  # the version just saved, for its reason for change
                     latest = crf.history.order_by("-history_date", "-history_id").first()
@@ -706,9 +704,7 @@ def crf_changed(*, crf, user) -> None:
         if read is not None:
             signatures = read["datamanagement.signatures"]
         else:
-            signatures = _SIGNATURES_TO_VOID.objects(
-                None, visit.participant_id, visit.pk, crf.crf_code
-            )
+            signatures = _signatures_read(crf).run()
         _void(signatures, reason=reason)
 
 

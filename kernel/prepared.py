@@ -185,6 +185,12 @@ class Read(NamedTuple):
     args: tuple
     objects: bool = True
 
+    def run(self) -> list[Any]:
+        """This read alone, in its own round trip: what `read_together` gives for it."""
+        if self.objects:
+            return self.prepared.objects(self.key, *self.args)
+        return self.prepared.rows(self.key, *self.args)
+
 
 def read_together(reads: Sequence[Read]) -> list[list[Any]]:
     """The results of `reads`, in their order, as each one's `objects` or `rows` gives them, from

@@ -146,7 +146,7 @@ def crf_with_version(visit: Visit, crf_code: str):
 def crf_progress(visit: Visit) -> dict[str, CrfProgress | None]:
     """The status of each CRF of the visit, by code in the configuration's order (None where
     not started): one query (UNION ALL over the CRF tables), whatever the number of CRFs."""
-    return crf_progress_of(visit, _CRF_STATUSES.rows(tuple(visit.crf_codes), visit.pk))
+    return crf_progress_of(visit, crf_progress_read(visit).run())
 
 
 def crf_progress_read(visit: Visit) -> Read:
@@ -326,7 +326,7 @@ def previous_values(visit: Visit) -> dict[str, tuple[str, Decimal]]:
 
     One query (UNION ALL of one SELECT per source); where two sources hold a value on the same
     day, the one listed first in `_DELTA_SOURCES` is kept."""
-    return previous_values_of(_PREVIOUS_VALUES.rows(None, visit.participant_id, visit.day))
+    return previous_values_of(previous_values_read(visit).run())
 
 
 def previous_values_read(visit: Visit) -> Read:
