@@ -190,6 +190,19 @@ def _widget(bound, css: str) -> str:
     return str(bound)
 
 
+def _input_class(bound) -> str:
+    """The classes crispy-bootstrap5's field.html gives the widget: a check box's, a select's or
+    a text control's, marked invalid when the field has errors."""
+    widget = bound.field.widget
+    if isinstance(widget, forms.CheckboxInput):
+        css = "form-check-input"
+    elif isinstance(widget, forms.Select):
+        css = "form-select"
+    else:
+        css = "form-control"
+    return f"{css} is-invalid" if bound.errors else css
+
+
 def _help_text(bound) -> str:
     """help_text.html (a block, not inline)."""
     if not bound.help_text:
@@ -276,11 +289,10 @@ def _field(bound) -> str:
     required_class, mark = _required(bound)
     auto_id = escape(bound.auto_id)
     if isinstance(widget, forms.CheckboxInput):
-        css = "form-check-input is-invalid" if bound.errors else "form-check-input"
         return (
             f'{GAP}<div class="mb-3">{GAP}'
             f'<div id="div_{auto_id}" class="form-check{_wrapper_class(bound)}">{GAP}'
-            f"{_widget(bound, css)}{GAP}"
+            f"{_widget(bound, _input_class(bound))}{GAP}"
             f'<label for="{_text(bound.id_for_label)}" class="form-check-label{required_class}">\n'
             f"                    {_text(bound.label)}{mark}\n"
             f"                </label>{GAP}"
@@ -307,12 +319,9 @@ def _field(bound) -> str:
     if isinstance(widget, forms.RadioSelect):
         out.append(_options(bound, inline=False))
     else:
-        if isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        css += " is-invalid" if bound.errors else ""
-        out.append(f"{GAP}{_widget(bound, css)}{GAP}{_help_text_and_errors(bound)}{GAP}")
+        out.append(
+            f"{GAP}{_widget(bound, _input_class(bound))}{GAP}{_help_text_and_errors(bound)}{GAP}"
+        )
     if fieldset and bound.label:
         out.append("</fieldset>")
     out.append(f"{GAP}</div>{GAP}")
@@ -333,6 +342,7 @@ def _appended_text(bound, appended) -> str:
             f"                {_text(bound.label)}{mark}\n"
             f"            </label>{GAP}"
         )
+    # (This template knows selects and text controls only: a check box is a form-control here.)
     css = "form-select" if isinstance(widget, forms.Select) else "form-control"
     css += " is-invalid" if bound.errors else ""
     append = f'<span class="input-group-text">{_text(appended)}</span>{GAP}' if appended else ""
@@ -428,10 +438,6 @@ def render_crispy_field(bound) -> SafeString:
         raise NotTranscribed(bound.name)
     required, mark = _required(bound)
     checkbox = isinstance(widget, forms.CheckboxInput)
-    if checkbox:
-        css = "form-check-input is-invalid" if bound.errors else "form-check-input"
-    else:
-        css = "form-control is-invalid" if bound.errors else "form-control"
     html = (_RAW_CHECKBOX if checkbox else _RAW_CONTROL).format(
         id=escape(bound.auto_id),
         css=_wrapper_class(bound),
@@ -439,7 +445,7 @@ def render_crispy_field(bound) -> SafeString:
         required=required,
         label=_text(bound.label),
         mark=mark,
-        widget=_widget(bound, css),
+        widget=_widget(bound, _input_class(bound)),
         help_and_errors=_raw_help_and_errors(bound),
     )
     return mark_safe(html)  # noqa: S308 — escaped parts, as crispy's template escapes them
