@@ -214,12 +214,8 @@ def read_together(reads: Sequence[Read]) -> list[list[Any]]:
     connection = connections[alias]
     fetched: list[list] = []
     with connection.cursor() as cursor:
-        if len(aliases) != 1 or not isinstance(cursor.cursor, psycopg.ClientCursor):
-            for read_alias, compiled, params in statements:
-                with connections[read_alias].cursor() as own:
-                    own.execute(compiled.sql, params)
-                    fetched.append(own.fetchall())
-        else:
+        together = len(aliases) == 1 and isinstance(cursor.cursor, psycopg.ClientCursor)
+        if together:
             # A parameter's %-placeholders only: a literal % of the SQL is already doubled.
             sql = ";\n".join(compiled.sql for _alias, compiled, _params in statements)
             cursor.execute(sql, [p for _alias, _compiled, params in statements for p in params])
@@ -228,6 +224,8 @@ def read_together(reads: Sequence[Read]) -> list[list[Any]]:
                     if not cursor.nextset():
                         raise RuntimeError("read_together: fewer results than statements")
                 fetched.append(cursor.fetchall())
+    if not together:
+        return [read.run() for read in reads]
     results: list[list[Any]] = []
     for read, (read_alias, compiled, _params), rows in zip(reads, statements, fetched, strict=True):
         compiler, converted = read.prepared._converted(read_alias, compiled, rows)
