@@ -15,9 +15,10 @@ RATE_LIMITS = {**RATE_LIMITS, "login": "1000/300"}  # noqa: F405
 # Where each request's time goes (tests/bench/timing.py), when the benchmark asks for it.
 if os.environ.get("BENCH_TIMING"):
     MIDDLEWARE = ["tests.bench.timing.RequestTimingMiddleware", *MIDDLEWARE]  # noqa: F405
-# A diagnostic (issue 24, fourth pass): the interpreter's thread switch interval in seconds
-# (Python's default 0.005). With 4 threads a process, a thread whose statement has returned waits
-# for the one holding the GIL to give it up, up to this long, once per statement.
+# A diagnostic (issue 24, fourth pass): the interpreter's thread switch interval in seconds,
+# over the one trialedc/wsgi.py sets as in production (WEB_THREAD_SWITCH_INTERVAL_SECONDS, 0.001;
+# decision 0023). With 4 threads a process, a thread whose statement has returned waits for the
+# one holding the GIL to give it up, up to this long, once per statement.
 if os.environ.get("BENCH_SWITCH_INTERVAL"):
     import sys
 
