@@ -148,9 +148,12 @@ class PasswordPolicyMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not _is_exempt(request.path):
+        if user is not None and user.is_authenticated:
+            # The reason first: it compares two of the user's fields, where the pages that stay
+            # open are five URLs reversed (about 0.07 ms a request, issue 24), and most requests
+            # owe nothing. The same answer for every page.
             reason = password_change_reason(user)
-            if reason:
+            if reason and not _is_exempt(request.path):
                 messages.warning(request, reason)
                 return redirect("password_change")
         return self.get_response(request)

@@ -17,6 +17,7 @@ from crispy_forms.bootstrap import AppendedText, InlineRadios
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import HTML, Div, Field, Layout
 from django import forms
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -143,11 +144,18 @@ class CrfForm(ServiceValidatedMixin, EditVersionMixin, ReasonForChangeMixin, for
         names = [n for n in self.data_field_names() if n != "assessed_on"]
         if names:
             self.fields[names[0]].widget.attrs["autofocus"] = True
-        self.helper = FormHelper()
-        self.helper.form_tag = False
-        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     # -- layout ------------------------------------------------------------------------------
+    @cached_property
+    def helper(self) -> FormHelper:
+        """crispy's helper with the layout of the fields as the form's __init__ left them
+        (each form's own added and reordered): built once, when the form is rendered, so a save
+        that succeeds and redirects builds none (issue 24)."""
+        helper = FormHelper()
+        helper.form_tag = False
+        helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
+        return helper
+
     def with_query_widgets(self, items: list) -> list:
         """Each field followed by its queries: the data-management app's one widget."""
         out = []
@@ -336,7 +344,6 @@ class BloodGasForm(_Fio2Mixin, CrfForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_fio2_unit()
-        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
 
 class MurrayForm(_Fio2Mixin, CrfForm):
@@ -370,7 +377,6 @@ class MurrayForm(_Fio2Mixin, CrfForm):
             "Invasive mechanical ventilation only; leave empty otherwise."
         )
         self.fields["compliance_ml_cmh2o"].help_text = gettext_lazy("When available.")
-        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
 
 def crp_shown(value: Decimal | None) -> Decimal | None:
@@ -408,7 +414,6 @@ class CrpForm(CrfForm):
         if self.instance.pk and not self.is_bound:
             self.initial["crp_value"] = crp_shown(self.instance.entered_value)
             self.initial["crp_unit"] = self.instance.entered_unit
-        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def clean_units(self, cleaned) -> None:
         cleaned["entered_value"] = cleaned.get("crp_value")
@@ -442,7 +447,6 @@ class ClinicalStatusForm(CrfForm):
         self.fields["status_score"].choices = [
             (value, f"{value} · {label}") for value, label in TRIAL.clinical_status_scale.items()
         ]
-        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def layout_fields(self) -> list:
         # The six statuses read top to bottom, like the paper scale.
@@ -487,7 +491,6 @@ class VitalSignsForm(_Fio2Mixin, CrfForm):
         self.fields["fio2"].label = gettext_lazy("FiO₂ at the SpO₂")
         self.fields["fio2"].help_text = gettext_lazy("0.21 (21 %) on room air.")
         self.order_fields(VITALS_FIELDS)
-        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
 
 def _vitals_form(model_class) -> type[VitalSignsForm]:
@@ -528,7 +531,6 @@ class SafetyLabForm(CrfForm):
                 "uln": uln.normalize(),
                 "unit": analyte.unit,
             }
-        self.helper.layout = Layout(*self.with_query_widgets(self.layout_fields()))
 
     def layout_fields(self) -> list:
         items: list = [Field("assessed_on")]

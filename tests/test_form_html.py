@@ -117,6 +117,26 @@ def test_every_crf_form_renders_as_crispy_renders_it(visits, make_user):
     assert compared_fields >= 3 * len(LANGUAGES) * (2 * 2 * 3 + 2)
 
 
+def test_each_crf_forms_layout_lays_out_the_fields_its_init_left_in_their_order(visits, make_user):
+    """The layout is built when the form is first rendered (issue 24: a save that succeeds
+    renders none), from the fields as each form's __init__ left them: every data field once,
+    in the form's order, the ones added and reordered after CrfForm's (FiO₂'s unit) included."""
+    user = make_user(Role.DATA_MANAGER)
+    layouts = {}
+    for visit in visits:
+        for crf in visit.crf_codes:
+            for _what, make in forms_of(visit, crf, user):
+                form = make()
+                assert "helper" not in vars(form), crf  # not built by the form's __init__
+                laid_out = [pointer.name for pointer in form.helper.layout.get_field_names()]
+                assert laid_out == form.data_field_names(), crf
+                layouts[crf] = laid_out
+    assert set(layouts) == set(CRF_FORMS)
+    # Added by the blood gas's and Murray's own __init__, after CrfForm's.
+    assert "fio2_unit" in layouts["blood_gas"]
+    assert "fio2_unit" in layouts["murray"]
+
+
 BOXES = ["confirm_warnings", "warning_reason", "reason_for_change"]
 
 

@@ -166,3 +166,19 @@ def test_a_user_removed_from_a_role_loses_access_at_the_next_request(client, mak
     assert client.get("/participants/").status_code == 200
     user.groups.clear()
     assert client.get("/participants/").status_code == 403
+
+
+def test_while_a_change_is_owed_only_the_pages_that_stay_open_are_not_sent_to_it(
+    client, make_user, settings
+):
+    """The reason is asked first and the pages that stay open only then (issue 24): the same
+    answer for every page, owed or not."""
+    settings.PASSWORD_MAX_AGE_DAYS = 90
+    user = make_user(Role.MONITOR)
+    User.objects.filter(pk=user.pk).update(password_changed_at=timezone.now() - timedelta(days=91))
+    client.force_login(user)
+    for path in ("/", "/participants/", "/preferences/", "/password-not-a-page/"):
+        assert client.get(path)["Location"] == "/password/", path
+    for path in ("/password/", "/account/two-factor/", "/health/", "/i18n/setlang/", "/login/"):
+        assert client.get(path).get("Location") != "/password/", path
+    assert client.post("/logout/").get("Location") != "/password/"
