@@ -61,8 +61,12 @@ class Slot(models.Model):
     database trigger refuses any UPDATE, and any DELETE but the replacement of an unused list
     (migration 0005; docs/randomization.md, the verifier)."""
 
+    # No index of its own: the unique (randomization_list, sequence) index one_slot_per_sequence
+    # begins with the column and serves every lookup by list (docs/performance.md, issue 24,
+    # randomization seventh step: the assignment's slot lookup used the single-column index and
+    # filtered the list's slots one by one for the sequence).
     randomization_list = models.ForeignKey(
-        RandomizationList, on_delete=models.CASCADE, related_name="slots"
+        RandomizationList, on_delete=models.CASCADE, related_name="slots", db_index=False
     )
     sequence = models.PositiveIntegerField(_("sequence"))
     block = models.PositiveIntegerField(_("block"))

@@ -32,7 +32,7 @@ from randomization.exceptions import (
     NotRandomizable,
     PhaseClosed,
 )
-from randomization.models import Randomization, Slot
+from randomization.models import Randomization, RandomizationList, Slot
 
 from .factories import ParticipantFactory, SiteFactory, UserFactory
 from .randomization_factories import (
@@ -556,3 +556,33 @@ def test_an_assignment_waits_while_another_transaction_holds_the_counter_rows(tr
     assert assigned[0][0] >= released_at
     assert assigned[0][1] == "B-002"
     assert services.counters_lock("I", "B") == {"": 2, "B": 2}
+
+
+def _plan_of_the_slot_lookup(rlist) -> str:
+    """The plan of randomization_assign's slot lookup as the function runs it after its first
+    calls: a generic plan, cached (PL/pgSQL's plan cache)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        # Among the indexes: a few slots are cheaper to read whole, a list of thousands is not.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "PREPARE slot_of (bigint, int) AS SELECT * FROM randomization_slot "
+            "WHERE randomization_list_id = $1 AND sequence = $2 FOR UPDATE"
+        )
+        try:
+            cursor.execute("EXPLAIN EXECUTE slot_of (%s, 1)", [rlist.pk])
+            return "\n".join(row[0] for row in cursor.fetchall())
+        finally:
+            cursor.execute("DEALLOCATE slot_of")
+
+
+def test_the_slot_of_a_sequence_is_read_by_both_columns_of_the_unique_index(roles, site01):
+    """Slot.randomization_list has no index of its own (migration 0010, issue 24's seventh
+    step): with it, the slot lookup read the list's slots through it and filtered them for the
+    sequence, one more row for each slot given; now the unique index finds the one slot."""
+    all_lists()
+    rlist = RandomizationList.objects.order_by("pk").first()
+    plan = _plan_of_the_slot_lookup(rlist)
+    assert "one_slot_per_sequence" in plan
+    assert "Filter" not in plan
+
