@@ -585,4 +585,3 @@ def test_the_slot_of_a_sequence_is_read_by_both_columns_of_the_unique_index(role
     plan = _plan_of_the_slot_lookup(rlist)
     assert "one_slot_per_sequence" in plan
     assert "Filter" not in plan
-
