@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -208,24 +209,102 @@ def read_together(reads: Sequence[Read]) -> list[list[Any]]:
     they run one by one."""
     if not reads:
         return []
-    statements = [r.prepared._statement(r.key, r.args, None) for r in reads]
-    aliases = {alias for alias, _compiled, _params in statements}
-    alias = statements[0][0]
-    connection = connections[alias]
+    statements = _statements(reads)
+    alias = _one_alias(statements)
     fetched: list[list] = []
-    with connection.cursor() as cursor:
-        together = len(aliases) == 1 and isinstance(cursor.cursor, psycopg.ClientCursor)
-        if together:
-            # A parameter's %-placeholders only: a literal % of the SQL is already doubled.
-            sql = ";\n".join(compiled.sql for _alias, compiled, _params in statements)
-            cursor.execute(sql, [p for _alias, _compiled, params in statements for p in params])
-            for index in range(len(statements)):
-                if index:
-                    if not cursor.nextset():
-                        raise RuntimeError("read_together: fewer results than statements")
-                fetched.append(cursor.fetchall())
+    together = False
+    if alias is not None:
+        with connections[alias].cursor() as cursor:
+            together = isinstance(cursor.cursor, psycopg.ClientCursor)
+            if together:
+                sql, params = _joined(statements)
+                cursor.execute(sql, params)
+                fetched = _fetched(cursor.cursor, len(statements))
     if not together:
         return [read.run() for read in reads]
+    return _results(reads, statements, fetched)
+
+
+@contextmanager
+def read_before_next(reads: Sequence[Read], *, starting: str) -> Iterator[list[list[Any]]]:
+    """`read_together(reads)` sent in the message of the next statement run inside the block on
+    their database whose SQL starts with `starting`, before it (issue 24: a CRF save's reads
+    after its write, with the audit row's INSERT that the library runs next). The list yielded
+    holds their results once that statement has run; if none ran, they are read alone when the
+    block ends (nothing is read when it raises).
+
+    As read_together, with that statement last in the message: the caller (Django, the library)
+    gets that statement's own result, row count and returned columns, as if it had run alone,
+    and query capture sees the message. Each statement keeps its own snapshot and its order in
+    the message; so only for reads whose arguments are known when the block starts and whose
+    rows that statement cannot change (and which cannot change what it does): what the caller
+    asserts. The statement is run through Django's documented `execute_wrapper`; one run with
+    `executemany`, without parameters, or where the server binds parameters is left alone."""
+    results: list[list[Any]] = []
+    statements = _statements(reads) if reads else []
+    alias = _one_alias(statements) if reads else None
+    if alias is None:
+        yield results
+        results[:] = [read.run() for read in reads]
+        return
+    sent = False
+
+    def send_with(execute, sql, params, many, context):
+        nonlocal sent
+        cursor = context["cursor"].cursor
+        if (
+            sent
+            or many
+            or params is None
+            or not sql.startswith(starting)
+            or not isinstance(cursor, psycopg.ClientCursor)
+        ):
+            return execute(sql, params, many, context)
+        sent = True
+        reads_sql, reads_params = _joined(statements)
+        returned = execute(f"{reads_sql};\n{sql}", [*reads_params, *params], many, context)
+        fetched = _fetched(cursor, len(statements))
+        if not cursor.nextset():
+            raise RuntimeError("read_before_next: no result for the statement after the reads")
+        results[:] = _results(reads, statements, fetched)
+        return returned
+
+    with connections[alias].execute_wrapper(send_with):
+        yield results
+    if not sent:
+        results[:] = read_together(reads)
+
+
+def _statements(reads: Sequence[Read]) -> list[tuple[str, _Compiled, list[Any]]]:
+    return [r.prepared._statement(r.key, r.args, None) for r in reads]
+
+
+def _one_alias(statements: list[tuple[str, _Compiled, list[Any]]]) -> str | None:
+    """The database of every statement, or None where they go to different ones."""
+    aliases = {alias for alias, _compiled, _params in statements}
+    return aliases.pop() if len(aliases) == 1 else None
+
+
+def _joined(statements: list[tuple[str, _Compiled, list[Any]]]) -> tuple[str, list[Any]]:
+    # A parameter's %-placeholders only: a literal % of the SQL is already doubled.
+    sql = ";\n".join(compiled.sql for _alias, compiled, _params in statements)
+    return sql, [p for _alias, _compiled, params in statements for p in params]
+
+
+def _fetched(cursor: Any, count: int) -> list[list]:
+    """The rows of the first `count` results of the message just run, the cursor left on the
+    last of them."""
+    fetched: list[list] = []
+    for index in range(count):
+        if index and not cursor.nextset():
+            raise RuntimeError("read_together: fewer results than statements")
+        fetched.append(cursor.fetchall())
+    return fetched
+
+
+def _results(
+    reads: Sequence[Read], statements: list[tuple[str, _Compiled, list[Any]]], fetched: list
+) -> list[list[Any]]:
     results: list[list[Any]] = []
     for read, (read_alias, compiled, _params), rows in zip(reads, statements, fetched, strict=True):
         compiler, converted = read.prepared._converted(read_alias, compiled, rows)

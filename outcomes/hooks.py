@@ -16,9 +16,12 @@ It registers here, from its AppConfig.ready(), as apps register timeline section
   `read` ({name: rows}).
 - `crf_saved_reads(fn)`: fn(crf) -> {name: kernel.prepared.Read}: the reads a receiver of
   `signals.crf_saved` makes after the CRF's write, with arguments known before it runs (the
-  CRF carries `values_before_save`). crf_save runs them with its own read after the write (the
-  visit's CRF statuses) in one round trip (kernel.prepared.read_together, issue 24), in the
-  order registered, and gives the receivers the results as `crf.read_after_save[name]`.
+  CRF carries `values_before_save`). fn is called before the write (the CRF holds the values
+  it will store; a new CRF has no id yet); crf_save runs the reads after the CRF's UPDATE or
+  INSERT, with its own read (the visit's CRF statuses), in one round trip with the CRF's audit
+  row, before that row's INSERT (kernel.prepared.read_before_next, issue 24): so none may read
+  the CRF's audit table. In the order registered; the receivers get the results as
+  `crf.read_after_save[name]`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from kernel import concurrency
 from kernel import trial as trial_codes
 from kernel.access import scope_to_sites, site_scope, sites_of_scope
 from kernel.physiology import pf_display
-from kernel.prepared import PreparedRows, Read
+from kernel.prepared import PreparedRows, Read, read_together
 from kernel.trial import TRIAL
 
 from . import checks, followup, hooks, schedule, scores
@@ -856,9 +856,52 @@ def visit_in_scope_or_404(user, *, study_id: str, code: str) -> Visit:
     scope = site_scope(user)
     if scope == "none":
         raise Http404("No Visit matches the given query.")
-    found = _VISIT_IN_SCOPE.objects(scope, user.pk, study_id, code)
+    return _the_visit(_VISIT_IN_SCOPE.objects(scope, user.pk, study_id, code), study_id, code)
+
+
+def _the_visit(found: list[Visit], study_id: str, code: str) -> Visit:
     if not found:
         raise Http404("No Visit matches the given query.")
     if len(found) > 1:
         raise MultipleObjectsReturned(f"{len(found)} visits {study_id} {code}")
     return found[0]
+
+
+def _crf_with_version_in_scope(key, user_id, study_id, code) -> QuerySet:
+    # crf_with_version's statement, its visit found as _visit_in_scope finds it (a subquery)
+    # rather than by its id: sent with _VISIT_IN_SCOPE, before the visit's id is known.
+    scope, crf_code = key
+    visits = _visit_in_scope(scope, user_id, study_id, code).values("pk")
+    queryset = CRF_MODELS[crf_code].objects.filter(visit__in=visits)
+    return concurrency.with_versions(queryset).order_by("pk")[:1]
+
+
+_CRF_WITH_VERSION_IN_SCOPE: PreparedRows[Any] = PreparedRows(
+    Visit, _crf_with_version_in_scope, ("int", "text", "text")
+)
+
+
+def visit_and_crf_in_scope_or_404(user, *, study_id: str, code: str, crf_code: str):
+    """(visit_in_scope_or_404, crf_with_version of its CRF `crf_code` or None), the two reads of
+    a CRF page in one round trip (kernel.prepared.read_together; issue 24, crf7): the visit's
+    statement, then the CRF's, each with its own snapshot as when the second followed the first.
+    The CRF's statement finds its visit by the same conditions (the URL's participant and visit
+    code, the user's sites) instead of its id: a CRF row of another visit is never taken (its
+    visit id is compared, and the CRF read again by the visit's id if it differs); none is
+    found only where the visit has none, or stopped matching (the user's sites changed) between
+    the two statements: then the form opens as a new CRF's, whose save is refused as a conflict
+    if a CRF is there (kernel.concurrency). A code that is no CRF: the visit alone."""
+    scope = site_scope(user)
+    if scope == "none":
+        raise Http404("No Visit matches the given query.")
+    visit_read = Read(_VISIT_IN_SCOPE, scope, (user.pk, study_id, code))
+    if crf_code not in CRF_MODELS:
+        return _the_visit(visit_read.run(), study_id, code), None
+    found, crfs = read_together(
+        [visit_read, Read(_CRF_WITH_VERSION_IN_SCOPE, (scope, crf_code), (user.pk, study_id, code))]
+    )
+    visit = _the_visit(found, study_id, code)
+    crf = crfs[0] if crfs else None
+    if crf is not None and crf.visit_id != visit.pk:
+        crf = crf_with_version(visit, crf_code)
+    return visit, crf

@@ -9,7 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.forms.models import model_to_dict
 from django.utils import timezone
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from kernel import audit, calendars, concurrency
 from kernel.physiology import pf_display
-from kernel.prepared import PreparedRows, Read, read_together
+from kernel.prepared import PreparedRows, Read, read_before_next, read_together
 from kernel.trial import (
     BASELINE,
     BLOOD_GAS,
@@ -504,22 +504,33 @@ def _crf_save(
         # The lock was checked above, in this transaction, with the visit row locked: the
         # pre_save guard need not read the locks again for this save (datamanagement.guards).
         cast(Any, crf)._lock_checked = (visit.participant_id, visit.pk, crf_code)
-        try:
-            audit.save_with_reason(crf, user=user, reason=reason)
-        finally:
-            crf.__dict__.pop("_lock_checked", None)
         # Data management: SDV marks of changed fields cleared, signatures voided, confirmed
         # warnings queried (its receivers of crf_saved). The values before the save go with the
         # CRF (`values_before_save`), so the receiver need not read them back from the audit
         # trail; only for this signal.
         cast(Any, crf).values_before_save = values_before
         try:
-            # The reads after the write, in one round trip (issue 24): the receivers' (the
-            # changed fields' SDV marks and the covering signatures, each row locked: hooks.
-            # crf_saved_reads), then the visit's CRF statuses, in the order they ran one by one.
-            # No receiver writes a CRF, so the statuses read before their writes are the same.
+            # The reads after the write (issue 24): the receivers' (the changed fields' SDV
+            # marks and the covering signatures, each row locked: hooks.crf_saved_reads), then
+            # the visit's CRF statuses, in the order they ran one by one, in one message with
+            # the CRF's audit row (simple-history's INSERT, after the CRF's UPDATE or INSERT;
+            # kernel.prepared.read_before_next; crf7): the reads first, then the audit row, one
+            # round trip for both. The reads see the CRF as saved (its UPDATE ran before); none
+            # reads the audit table, and the audit row's INSERT locks no row they lock (its
+            # table's only checked foreign key is the user's: a KEY SHARE lock on that row),
+            # so reading before it gives the same rows and locks as after it. No receiver
+            # writes a CRF, so the statuses read before their writes are the same.
             reads = hooks.crf_saved_reads_of(crf)
-            *read, statuses = read_together([*reads.values(), selectors.crf_progress_read(visit)])
+            audit_table = cast(Any, model).history.model._meta.db_table
+            with read_before_next(
+                [*reads.values(), selectors.crf_progress_read(visit)],
+                starting=f"INSERT INTO {connection.ops.quote_name(audit_table)} ",
+            ) as after_save:
+                try:
+                    audit.save_with_reason(crf, user=user, reason=reason)
+                finally:
+                    crf.__dict__.pop("_lock_checked", None)
+            *read, statuses = after_save
             cast(Any, crf).read_after_save = dict(zip(reads, read, strict=True))
             signals.crf_saved.send(
                 sender=type(crf),

@@ -164,12 +164,15 @@ def _next_crf(visit: Visit, after: str, progress=None) -> str | None:
 
 @require(VIEW, ENTER)
 def crf_edit(request, study_id: str, code: str, crf: str):
-    visit = selectors.visit_in_scope_or_404(request.user, study_id=study_id, code=code)
+    # The visit and the CRF, read with its version (the form carries it, and the save is
+    # refused if it changed), in one round trip.
+    visit, saved_crf = selectors.visit_and_crf_in_scope_or_404(
+        request.user, study_id=study_id, code=code, crf_code=crf
+    )
     if crf not in visit.crf_codes:
         raise Http404(_("This visit has no such CRF."))
     model, form_class = CRF_MODELS[crf], CRF_FORMS[crf]
-    # Read with its version: the form carries it, and the save is refused if it changed.
-    instance = selectors.crf_with_version(visit, crf) or model(visit=visit)
+    instance = saved_crf or model(visit=visit)
     today = selectors.site_today(visit.participant.site)
     form = form_class(
         request.POST or None, instance=instance, visit=visit, today=today, edited_by=request.user

@@ -34,7 +34,12 @@ pytestmark = pytest.mark.django_db
 # 12 -> 9 (issue 24, fourth pass): whether the user has a second factor, their first site's
 # time zone and calendar and their permissions and role names are read with the user, in the
 # session user's one statement (kernel.backends.sign_in_annotation), not in three of their own.
-CRF_FORM_QUERIES = 9
+# 9 -> 8 (issue 24, crf7): the visit in the user's sites and the CRF with its version in one
+# message (outcomes.selectors.visit_and_crf_in_scope_or_404, kernel.prepared.read_together):
+# the same two reads, in the same order, one round trip. Left: the session, the user, that
+# message, the visit's CRF statuses (the tabs), and the data management boxes' four reads (the
+# covering locks, signatures, SDV marks, queries).
+CRF_FORM_QUERIES = 8
 # Django 5.2 (decision 0004) checked each of the blood gas's two check constraints with a query in
 # a savepoint (3 statements) in the service's full_clean(): 6 of these 32 (3 now, below).
 # Since issue 23 the form validates no model (the edit checks and the model's validation are
@@ -62,7 +67,14 @@ CRF_FORM_QUERIES = 9
 # 14 -> 11 (issue 24, crf6): the reads under the visit's lock (the covering locks, the CRF row
 # FOR UPDATE, its version, the previous visits' values) sent in one message, as above.
 # 11 -> 10: and with the visit's locking read itself, first in that message.
-BLOOD_GAS_SAVE_QUERIES = 10
+# 10 -> 9 (issue 24, crf7): the view's two reads before the service (the visit in the user's
+# sites, the CRF with its version) in one message, as for the form above.
+# 9 -> 8 (issue 24, crf7): the reads after the write sent in one message with the CRF's audit
+# row, before its INSERT (kernel.prepared.read_before_next): the same statements. Left, in
+# order: the session, the user, the view's message, SAVEPOINT (BEGIN in the server), the
+# visit's lock and the reads under it (one message), the UPDATE, the reads after it with the
+# audit row's INSERT (one message), RELEASE (COMMIT in the server).
+BLOOD_GAS_SAVE_QUERIES = 8
 
 
 def url(p, visit, crf):
@@ -230,7 +242,6 @@ def test_a_corrections_reads_under_the_visits_lock_and_after_its_write_go_in_one
         i for i, s in enumerate(statements) if '"outcomes_visit"' in s and "FOR UPDATE" in s
     )
     update = next(i for i, s in enumerate(statements) if s.startswith('UPDATE "outcomes_bloodgas"'))
-    assert statements[update + 1].startswith('INSERT INTO "outcomes_historicalbloodgas"')
     lock, *before = statements[locking].split(";\n")
     assert 'FROM "outcomes_visit"' in lock
     assert lock.endswith('FOR UPDATE OF "outcomes_visit", "participants_participant"')
@@ -242,11 +253,40 @@ def test_a_corrections_reads_under_the_visits_lock_and_after_its_write_go_in_one
     assert "UNION ALL" in before[3]
     # Nothing else between the reads under the lock and the write.
     assert update == locking + 1
-    after = statements[update + 2].split(";\n")
-    assert len(after) == 3
+    # crf7: the reads after the write, then the audit row's INSERT, in the message after the
+    # UPDATE; the audit row returns its history id, last, as when it ran alone.
+    after = statements[update + 1].split(";\n")
+    assert len(after) == 4
     assert 'FROM "datamanagement_sdvmark"' in after[0]
     assert after[0].endswith("FOR UPDATE")
     assert 'FROM "datamanagement_signature"' in after[1]
     assert after[1].endswith("FOR UPDATE")
     assert "UNION ALL" in after[2]
     assert 'FROM "outcomes_bloodgas"' in after[2]
+    assert after[3].startswith('INSERT INTO "outcomes_historicalbloodgas"')
+    assert after[3].endswith('RETURNING "outcomes_historicalbloodgas"."history_id"')
+    assert statements[update + 2].startswith("RELEASE SAVEPOINT")
+
+
+def test_the_crf_forms_visit_and_crf_reads_go_in_one_message(client, site01, roles, coordinator):
+    """Issue 24 (crf7): the visit in the user's sites, then the CRF with its version, one
+    message before the service's transaction, for the form and the save alike."""
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    data = blood_gas_correction(p, "D3")
+    with CaptureQueriesContext(connection) as form:
+        page = client.get(url(p, "D3", "blood_gas"))
+    data["edit_version"] = page.context["form"].edit_version_token
+    with CaptureQueriesContext(connection) as save:
+        response = client.post(url(p, "D3", "blood_gas"), data)
+    assert response.status_code == 302
+    for captured in (form, save):
+        statements = [q["sql"] for q in captured.captured_queries]
+        # After the session and the user.
+        visit, crf = statements[2].split(";\n")
+        assert visit.startswith("SELECT")
+        assert 'FROM "outcomes_visit"' in visit
+        assert '"participants_participant"."study_id" = ' in visit
+        assert 'FROM "outcomes_bloodgas"' in crf
+        assert '"visit_id" IN (SELECT' in crf
+        assert 'FROM "outcomes_historicalbloodgas"' in crf

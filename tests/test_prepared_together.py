@@ -13,6 +13,7 @@ from django.db import connection, transaction
 from django.db.models import IntegerField
 from django.db.models.expressions import RawSQL
 from django.test.utils import CaptureQueriesContext
+from simple_history.signals import post_create_historical_record
 
 from kernel import prepared
 from kernel.prepared import PreparedRows, Read, read_together
@@ -162,3 +163,120 @@ def test_each_statement_sent_together_takes_its_own_snapshot_after_the_lock_befo
     (visits, reasons) = seen[0]
     assert [v.pk for v in visits] == [d0.pk]
     assert reasons == [(d3.pk, "changed by A")]
+
+
+# -- reads sent with the next statement (read_before_next, issue 24, crf7) --------------------
+
+_MISSED_UPDATE = 'UPDATE "outcomes_visit" SET "missed_reason"'
+
+
+@pytest.mark.django_db
+def test_reads_sent_with_the_next_statement_give_their_results_and_leave_it_its_own(site01, roles):
+    """The reads' results as read_together gives them, one query with the statement; and the
+    statement's own result as when it ran alone: the row count Django checks (here 3 visits
+    updated, while the reads before it gave 1, 0, 8 and 1 rows)."""
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    reads = _reads(p)
+    with transaction.atomic():
+        alone = _alone(reads)
+        with CaptureQueriesContext(connection) as captured:
+            with prepared.read_before_next(reads, starting=_MISSED_UPDATE) as results:
+                assert results == []  # not run yet
+                updated = Visit.objects.filter(participant=p, day__in=(1, 2, 3)).update(
+                    missed_reason="x"
+                )
+    assert updated == 3
+    assert len(captured) == 1
+    *sent, statement = captured.captured_queries[0]["sql"].split(";\n")
+    assert len(sent) == len(reads)
+    assert statement.startswith(_MISSED_UPDATE)
+    assert results == alone
+
+
+@pytest.mark.django_db
+def test_a_statement_returning_rows_gives_its_own_rows_after_the_reads(site01, roles):
+    """An INSERT ... RETURNING (as an audit row's): the id Django reads back is the new row's."""
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    visit = Visit.objects.get(participant=p, code="D3")
+    reads = _reads(p)
+    made: list = []
+
+    def keep(history_instance, **kwargs):
+        made.append(history_instance.history_id)
+
+    post_create_historical_record.connect(keep, dispatch_uid="test_read_before_next")
+    try:
+        with transaction.atomic():
+            alone = _alone(reads)
+            visit.missed_reason = "audited"
+            visit._change_reason = "a test"
+            with CaptureQueriesContext(connection) as captured:
+                with prepared.read_before_next(
+                    reads, starting='INSERT INTO "outcomes_historicalvisit" '
+                ) as results:
+                    visit.save()
+            newest = visit.history.order_by("-history_id").first()
+    finally:
+        post_create_historical_record.disconnect(dispatch_uid="test_read_before_next")
+    assert results == alone
+    message = captured.captured_queries[-1]["sql"].split(";\n")
+    assert len(message) == len(reads) + 1
+    assert message[-1].startswith('INSERT INTO "outcomes_historicalvisit" ')
+    assert newest.missed_reason == "audited"
+    # The history id the library read back (RETURNING) is the new row's.
+    assert made == [newest.history_id]
+
+
+@pytest.mark.django_db
+def test_reads_not_sent_with_a_statement_are_read_when_the_block_ends(site01, roles):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    reads = _reads(p)
+    with transaction.atomic():
+        alone = _alone(reads)
+        with CaptureQueriesContext(connection) as captured:
+            with prepared.read_before_next(reads, starting="INSERT INTO nothing") as results:
+                Visit.objects.filter(participant=p, day=1).update(missed_reason="y")
+    assert results == alone
+    assert [q["sql"].count(";\n") for q in captured.captured_queries] == [0, len(reads) - 1]
+
+
+@pytest.mark.django_db
+def test_reads_sent_with_a_statement_that_raises_are_not_read_again(site01, roles):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    reads = _reads(p)
+
+    def refused():
+        with transaction.atomic(), prepared.read_before_next(reads, starting=_MISSED_UPDATE):
+            raise RuntimeError("refused")
+
+    with CaptureQueriesContext(connection) as captured:
+        with pytest.raises(RuntimeError, match="refused"):
+            refused()
+    assert not [q for q in captured.captured_queries if "outcomes_visit" in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_reads_with_the_next_statement_run_one_by_one_where_the_server_binds_parameters(
+    site01, roles, monkeypatch
+):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    reads = _reads(p)
+
+    class NotTheCursor:
+        pass
+
+    monkeypatch.setattr(prepared.psycopg, "ClientCursor", NotTheCursor)
+    with transaction.atomic():
+        alone = _alone(reads)
+        with CaptureQueriesContext(connection) as captured:
+            with prepared.read_before_next(reads, starting=_MISSED_UPDATE) as results:
+                updated = Visit.objects.filter(participant=p, day=1).update(missed_reason="z")
+    assert updated == 1
+    assert results == alone
+    assert len(captured) == 1 + len(reads)
+    assert captured.captured_queries[0]["sql"].startswith(_MISSED_UPDATE)
