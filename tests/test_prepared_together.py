@@ -82,19 +82,24 @@ def test_reads_together_give_each_reads_results_in_one_query(site01, roles):
     assert results[3][0].code == "D3"
 
 
-@pytest.mark.django_db
-def test_reads_together_run_one_by_one_where_the_server_binds_parameters(
-    site01, roles, monkeypatch
-):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    reads = _reads(p)
+@pytest.fixture
+def server_binds_parameters(monkeypatch):
+    """A server-binding cursor is not a ClientCursor: several statements in one message are
+    refused there, so the reads must run one by one."""
 
     class NotTheCursor:
         pass
 
-    # A server-binding cursor is not a ClientCursor: several statements in one message refused.
     monkeypatch.setattr(prepared.psycopg, "ClientCursor", NotTheCursor)
+
+
+@pytest.mark.django_db
+def test_reads_together_run_one_by_one_where_the_server_binds_parameters(
+    site01, roles, server_binds_parameters
+):
+    p = ParticipantFactory(site=site01)
+    of.schedule(p)
+    reads = _reads(p)
     with transaction.atomic():
         alone = _alone(reads)
         with CaptureQueriesContext(connection) as one_by_one:
@@ -261,16 +266,11 @@ def test_reads_sent_with_a_statement_that_raises_are_not_read_again(site01, role
 
 @pytest.mark.django_db
 def test_reads_with_the_next_statement_run_one_by_one_where_the_server_binds_parameters(
-    site01, roles, monkeypatch
+    site01, roles, server_binds_parameters
 ):
     p = ParticipantFactory(site=site01)
     of.schedule(p)
     reads = _reads(p)
-
-    class NotTheCursor:
-        pass
-
-    monkeypatch.setattr(prepared.psycopg, "ClientCursor", NotTheCursor)
     with transaction.atomic():
         alone = _alone(reads)
         with CaptureQueriesContext(connection) as captured:
