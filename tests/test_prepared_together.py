@@ -54,6 +54,14 @@ def _reads(p):
     ]
 
 
+@pytest.fixture
+def participant(site01, roles):
+    """A participant of site 01 with its visit schedule: the rows the reads below read."""
+    participant = ParticipantFactory(site=site01)
+    of.schedule(participant)
+    return participant
+
+
 def _alone(reads):
     return [
         r.prepared.objects(r.key, *r.args) if r.objects else r.prepared.rows(r.key, *r.args)
@@ -62,10 +70,8 @@ def _alone(reads):
 
 
 @pytest.mark.django_db
-def test_reads_together_give_each_reads_results_in_one_query(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    reads = _reads(p)
+def test_reads_together_give_each_reads_results_in_one_query(participant):
+    reads = _reads(participant)
     with transaction.atomic():
         alone = _alone(reads)
         with CaptureQueriesContext(connection) as together:
@@ -78,7 +84,7 @@ def test_reads_together_give_each_reads_results_in_one_query(site01, roles):
     # The instances with their related objects, as the queryset makes them.
     visit = results[0][0]
     assert visit.code == "D0"
-    assert visit.participant.study_id == p.study_id
+    assert visit.participant.study_id == participant.study_id
     assert results[3][0].code == "D3"
 
 
@@ -95,11 +101,9 @@ def server_binds_parameters(monkeypatch):
 
 @pytest.mark.django_db
 def test_reads_together_run_one_by_one_where_the_server_binds_parameters(
-    site01, roles, server_binds_parameters
+    participant, server_binds_parameters
 ):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    reads = _reads(p)
+    reads = _reads(participant)
     with transaction.atomic():
         alone = _alone(reads)
         with CaptureQueriesContext(connection) as one_by_one:
@@ -109,17 +113,13 @@ def test_reads_together_run_one_by_one_where_the_server_binds_parameters(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_each_statement_sent_together_takes_its_own_snapshot_after_the_lock_before_it(
-    site01, roles
-):
+def test_each_statement_sent_together_takes_its_own_snapshot_after_the_lock_before_it(participant):
     """A holds the D0 visit's lock and changes the D3 visit, then commits; B's two reads sent
     together, the D0 visit FOR UPDATE then the D3 visit's missed reason, wait for the lock and
     see A's change: the second statement's snapshot is taken after the first returned. (One
     statement with both in it would read the D3 visit with the snapshot taken before the wait,
     and miss it.)"""
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    d0, d3 = (Visit.objects.get(participant=p, code=code) for code in ("D0", "D3"))
+    d0, d3 = (Visit.objects.get(participant=participant, code=code) for code in ("D0", "D3"))
     locked = threading.Event()
     release = threading.Event()
     seen: list = []
@@ -176,19 +176,17 @@ _MISSED_UPDATE = 'UPDATE "outcomes_visit" SET "missed_reason"'
 
 
 @pytest.mark.django_db
-def test_reads_sent_with_the_next_statement_give_their_results_and_leave_it_its_own(site01, roles):
+def test_reads_sent_with_the_next_statement_give_their_results_and_leave_it_its_own(participant):
     """The reads' results as read_together gives them, one query with the statement; and the
     statement's own result as when it ran alone: the row count Django checks (here 3 visits
     updated, while the reads before it gave 1, 0, 8 and 1 rows)."""
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    reads = _reads(p)
+    reads = _reads(participant)
     with transaction.atomic():
         alone = _alone(reads)
         with CaptureQueriesContext(connection) as captured:
             with prepared.read_before_next(reads, starting=_MISSED_UPDATE) as results:
                 assert results == []  # not run yet
-                updated = Visit.objects.filter(participant=p, day__in=(1, 2, 3)).update(
+                updated = Visit.objects.filter(participant=participant, day__in=(1, 2, 3)).update(
                     missed_reason="x"
                 )
     assert updated == 3
@@ -200,12 +198,10 @@ def test_reads_sent_with_the_next_statement_give_their_results_and_leave_it_its_
 
 
 @pytest.mark.django_db
-def test_a_statement_returning_rows_gives_its_own_rows_after_the_reads(site01, roles):
+def test_a_statement_returning_rows_gives_its_own_rows_after_the_reads(participant):
     """An INSERT ... RETURNING (as an audit row's): the id Django reads back is the new row's."""
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    visit = Visit.objects.get(participant=p, code="D3")
-    reads = _reads(p)
+    visit = Visit.objects.get(participant=participant, code="D3")
+    reads = _reads(participant)
     made: list = []
 
     def keep(history_instance, **kwargs):
@@ -235,24 +231,20 @@ def test_a_statement_returning_rows_gives_its_own_rows_after_the_reads(site01, r
 
 
 @pytest.mark.django_db
-def test_reads_not_sent_with_a_statement_are_read_when_the_block_ends(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    reads = _reads(p)
+def test_reads_not_sent_with_a_statement_are_read_when_the_block_ends(participant):
+    reads = _reads(participant)
     with transaction.atomic():
         alone = _alone(reads)
         with CaptureQueriesContext(connection) as captured:
             with prepared.read_before_next(reads, starting="INSERT INTO nothing") as results:
-                Visit.objects.filter(participant=p, day=1).update(missed_reason="y")
+                Visit.objects.filter(participant=participant, day=1).update(missed_reason="y")
     assert results == alone
     assert [q["sql"].count(";\n") for q in captured.captured_queries] == [0, len(reads) - 1]
 
 
 @pytest.mark.django_db
-def test_reads_sent_with_a_statement_that_raises_are_not_read_again(site01, roles):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    reads = _reads(p)
+def test_reads_sent_with_a_statement_that_raises_are_not_read_again(participant):
+    reads = _reads(participant)
 
     def refused():
         with transaction.atomic(), prepared.read_before_next(reads, starting=_MISSED_UPDATE):
@@ -266,16 +258,16 @@ def test_reads_sent_with_a_statement_that_raises_are_not_read_again(site01, role
 
 @pytest.mark.django_db
 def test_reads_with_the_next_statement_run_one_by_one_where_the_server_binds_parameters(
-    site01, roles, server_binds_parameters
+    participant, server_binds_parameters
 ):
-    p = ParticipantFactory(site=site01)
-    of.schedule(p)
-    reads = _reads(p)
+    reads = _reads(participant)
     with transaction.atomic():
         alone = _alone(reads)
         with CaptureQueriesContext(connection) as captured:
             with prepared.read_before_next(reads, starting=_MISSED_UPDATE) as results:
-                updated = Visit.objects.filter(participant=p, day=1).update(missed_reason="z")
+                updated = Visit.objects.filter(participant=participant, day=1).update(
+                    missed_reason="z"
+                )
     assert updated == 1
     assert results == alone
     assert len(captured) == 1 + len(reads)
