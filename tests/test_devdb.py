@@ -15,6 +15,19 @@ import pytest
 
 DEVDB = Path(__file__).resolve().parent.parent / "trialedc" / "devdb.py"
 
+
+def _live_wrapper() -> subprocess.Popen:
+    """A live process whose command line names devdb.py, as a running wrapper's does, returned
+    once it runs. Popen returns when the child's exec has closed its error pipe, which the kernel
+    does before it writes the new program's arguments: in between, /proc/<pid>/cmdline reads
+    empty and the pid looks like no wrapper (seen once under load, `-n 3` on 2 cores)."""
+    wrapper = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", "import time; print(flush=True); time.sleep(60)", str(DEVDB)],
+        stdout=subprocess.PIPE,
+    )
+    wrapper.stdout.readline()
+    return wrapper
+
 # The shape of `make run`: a background job (ignores SIGINT, as every background job of a
 # non-interactive shell does), a trap that stops the group on exit, a foreground server.
 MAKE_RUN_SHAPE = 'sleep 300 & trap "kill 0" EXIT; sleep 300'
@@ -67,9 +80,7 @@ def test_a_wrapper_killed_hard_no_longer_keeps_the_embedded_server_running(tmp_p
     dead.wait()
     other = subprocess.Popen(["sleep", "60"])  # noqa: S607 — a live process, not a wrapper
     # A live wrapper (its command line names devdb.py): another `make run` still using the server.
-    wrapper = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", "import time; time.sleep(60)", str(DEVDB)]
-    )
+    wrapper = _live_wrapper()
     try:
         data_dir = tmp_path / "pg"
         data_dir.mkdir()
@@ -94,14 +105,13 @@ def test_a_wrapper_killed_hard_no_longer_keeps_the_embedded_server_running(tmp_p
         for process in (other, wrapper):
             process.kill()
             process.wait()
+        wrapper.stdout.close()
 
 
 def test_the_list_of_holders_is_left_alone_when_every_pid_is_a_live_wrapper(tmp_path):
     from trialedc import devdb
 
-    wrapper = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-c", "import time; time.sleep(60)", str(DEVDB)]
-    )
+    wrapper = _live_wrapper()
     try:
         handles = tmp_path / devdb.HANDLES_FILE
         handles.write_text(json.dumps([wrapper.pid]))
@@ -111,3 +121,4 @@ def test_the_list_of_holders_is_left_alone_when_every_pid_is_a_live_wrapper(tmp_
     finally:
         wrapper.kill()
         wrapper.wait()
+        wrapper.stdout.close()
