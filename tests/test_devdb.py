@@ -28,6 +28,7 @@ def _live_wrapper() -> subprocess.Popen:
     wrapper.stdout.readline()
     return wrapper
 
+
 # The shape of `make run`: a background job (ignores SIGINT, as every background job of a
 # non-interactive shell does), a trap that stops the group on exit, a foreground server.
 MAKE_RUN_SHAPE = 'sleep 300 & trap "kill 0" EXIT; sleep 300'
