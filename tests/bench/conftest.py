@@ -9,6 +9,7 @@ here, never timed assertions in the unit suite.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -33,6 +34,17 @@ ORDER = (
     "test_dashboards_bench.py",
     "test_crf_load_bench.py",
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _the_interpreters_own_garbage_collector():
+    """A benchmark measures the product as it runs: with Python's own garbage collector, not
+    the test processes' (tests/conftest.py), which would spare the Python side of a benchmark
+    (the randomization service, the export) collections that production makes."""
+    from ..conftest import gc_as_python_has_it
+
+    gc_as_python_has_it()
+    assert gc.get_freeze_count() == 0
 
 
 def pytest_collection_modifyitems(config, items):
