@@ -23,8 +23,9 @@ _STARTED = time.time()
 # The test processes' garbage collector (docs/performance.md, "Suite time, the garbage
 # collector"): a young-generation collection every 10,000 net allocations rather than Python's
 # 700, and what is alive once the tests are collected (Django, the apps, the collected tests)
-# frozen out of the full collections, each of which otherwise walked it all again (~0.1 s).
-# Cycles are still collected; only the work of finding them is done less often.
+# frozen out of the full collections, each of which otherwise walked it all again (0.15-0.3 s
+# here). Cycles the tests make are still collected, only looked for less often; what was frozen
+# stays for the run (as it would anyway: modules, settings, the collected tests).
 # The benchmarks measure with the interpreter's own (tests/bench/conftest.py), as the product runs.
 GC_YOUNG_THRESHOLD = 10_000
 PYTHON_GC_THRESHOLD = gc.get_threshold()
